@@ -1,0 +1,144 @@
+"""`planner hardware list|show|compare`: the parts catalogue with every figure's provenance."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cli.options import FormatOpt, ProfilesOpt
+from cli.render import OutputFormat, emit
+from planner.catalogue import PRECISIONS, Catalogue, Part
+from planner.tpp import total_processing_performance
+
+app = typer.Typer(
+    help="The hardware catalogue: parts, figures and their sources.", no_args_is_help=True
+)
+
+
+def _scaled(value: float | None, scale: float) -> float | None:
+    return None if value is None else value / scale
+
+
+def part_row(part: Part) -> dict[str, Any]:
+    """Headline figures of one part, units in the key names."""
+    tpp = total_processing_performance(part)
+    return {
+        "id": part.id,
+        "vendor": part.vendor,
+        "kind": part.kind,
+        "designed_in": part.designed_in,
+        "launch_date": part.launch_date,
+        "bf16_dense_tflops": _scaled(part.peak("bf16"), 1e12),
+        "fp8_dense_tflops": _scaled(part.peak("fp8"), 1e12),
+        "int8_dense_tops": _scaled(part.peak("int8"), 1e12),
+        "memory_gb": _scaled(part.memory_bytes, 1e9),
+        "memory_bandwidth_tb_per_s": _scaled(part.memory_bandwidth_bytes_per_s, 1e12),
+        "scale_up_gb_per_s": _scaled(part.scale_up_bandwidth_bytes_per_s, 1e9),
+        "tdp_w": part.tdp_w,
+        "tpp": tpp.tpp,
+        "performance_density": tpp.performance_density,
+        "unit_price": part.unit_price,
+        "price_currency": part.price_currency,
+    }
+
+
+_SHOW_FIELDS: list[tuple[str, str, float]] = [
+    ("launch_date", "", 1),
+    ("process_node", "", 1),
+    ("die_area_mm2", "mm^2", 1),
+    ("cores", "", 1),
+    *[(f"peak_dense.{p}", "TFLOPS or TOPS", 1e12) for p in PRECISIONS],
+    ("memory_bytes", "GB", 1e9),
+    ("memory_bandwidth_bytes_per_s", "TB/s", 1e12),
+    ("scale_up_bandwidth_bytes_per_s", "GB/s", 1e9),
+    ("scale_up_domain_parts", "parts", 1),
+    ("io_bandwidth_bytes_per_s", "GB/s", 1e9),
+    ("tdp_w", "W", 1),
+    ("idle_w", "W", 1),
+    ("server_overhead_w", "W", 1),
+    ("unit_price", "", 1),
+    ("serving.flop_efficiency_fraction", "", 1),
+    ("serving.bandwidth_efficiency_fraction", "", 1),
+    ("serving.interconnect_efficiency_fraction", "", 1),
+]
+
+
+def _value_of(part: Part, name: str) -> Any:
+    if name.startswith("peak_dense."):
+        return part.peak_dense_ops_per_s.get(name.split(".", 1)[1])  # type: ignore[call-overload]
+    return getattr(part, name.removeprefix("serving."))
+
+
+def figure_rows(part: Part) -> list[dict[str, Any]]:
+    """Every figure of a part with its unit, confidence, source and note."""
+    rows = []
+    for name, unit, scale in _SHOW_FIELDS:
+        if name not in part.provenance:
+            continue
+        value = _value_of(part, name)
+        if isinstance(value, float) and scale != 1:
+            value = value / scale
+        if name == "unit_price" and value is not None:
+            unit = f"{part.price_currency} ({part.price_date})"
+        prov = part.provenance[name]
+        rows.append(
+            {
+                "field": name,
+                "value": value,
+                "unit": unit,
+                "confidence": prov.confidence,
+                "source": prov.cite(),
+                "note": prov.note,
+            }
+        )
+    return rows
+
+
+@app.command("list")
+def list_parts(
+    vendor: Annotated[str | None, typer.Option(help="Only this vendor, e.g. nvidia.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind: gpu, npu or cpu.")] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    profiles: ProfilesOpt = None,
+) -> None:
+    """List the parts in the catalogue with their headline figures."""
+    catalogue = Catalogue.load(profiles or ())
+    rows = [part_row(p) for p in catalogue.select(vendor=vendor, kind=kind)]
+    emit(rows, fmt, title=f"{len(rows)} parts")
+
+
+@app.command("show")
+def show(
+    part: Annotated[str, typer.Argument(help="Part id, e.g. h20.")],
+    fmt: FormatOpt = OutputFormat.table,
+    profiles: ProfilesOpt = None,
+) -> None:
+    """Every figure of one part with its source, confidence and note."""
+    p = Catalogue.load(profiles or ())[part]
+    tpp = total_processing_performance(p)
+    if fmt is OutputFormat.json:
+        emit(
+            {
+                **part_row(p),
+                "name": p.name,
+                "tpp_arithmetic": tpp.arithmetic,
+                "availability": p.availability,
+                "figures": figure_rows(p),
+            },
+            fmt,
+        )
+        return
+    emit(figure_rows(p), fmt, title=f"{p.name} ({p.id}): TPP {tpp.arithmetic}")
+
+
+@app.command("compare")
+def compare(
+    parts: Annotated[list[str], typer.Argument(help="Two or more part ids.")],
+    fmt: FormatOpt = OutputFormat.table,
+    profiles: ProfilesOpt = None,
+) -> None:
+    """Parts side by side: throughput, memory, power, TPP and price."""
+    catalogue = Catalogue.load(profiles or ())
+    rows = [part_row(catalogue[p]) for p in parts]
+    emit(rows, fmt, title="comparison")

@@ -1,0 +1,411 @@
+"""The hardware catalogue: one YAML profile per part, loaded into SI floats with provenance.
+
+Profiles live in `hardware_profiles/<vendor>/<part>.yaml`; top-level files of that folder are
+shared tables (not parts). A user overlay (`--profiles DIR`, `DIR/hardware_profiles/...`) adds
+parts or replaces a shipped part with the same id, whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from planner.errors import InputError, Problem, UnknownName
+from planner.paths import search_dirs
+from planner.provenance import FigureIn, Provenance, SourceIn, resolve_source
+from planner.units import Dimension, parse_quantity
+from planner.yamlio import read_yaml, validate
+
+Precision = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
+PRECISIONS: tuple[Precision, ...] = (
+    "fp64",
+    "fp32",
+    "tf32",
+    "bf16",
+    "fp16",
+    "fp8",
+    "int8",
+    "fp4",
+    "int4",
+)
+# Bit length of the operation's inputs, as 3A090's TPP counts it (TF32 at its 32-bit container).
+BIT_LENGTH: Mapping[Precision, int] = MappingProxyType(
+    {
+        "fp64": 64,
+        "fp32": 32,
+        "tf32": 32,
+        "bf16": 16,
+        "fp16": 16,
+        "fp8": 8,
+        "int8": 8,
+        "fp4": 4,
+        "int4": 4,
+    }
+)
+Kind = Literal["gpu", "npu", "cpu"]
+SLUG = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
+
+
+class PriceIn(FigureIn):
+    """An indicative unit price: a number in a currency, as of a date."""
+
+    currency: str | None = None
+    date: str | None = None
+
+
+class ServingIn(BaseModel):
+    """Achievable fractions of peak for serving (software maturity), each with provenance."""
+
+    model_config = ConfigDict(extra="forbid")
+    flop_efficiency_fraction: FigureIn | None = None
+    bandwidth_efficiency_fraction: FigureIn | None = None
+    interconnect_efficiency_fraction: FigureIn | None = None
+
+
+class PartFile(BaseModel):
+    """The schema of one hardware profile (documented in docs/profiles.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    vendor: str
+    kind: Kind
+    datacenter: bool
+    designed_in: str
+    fabricated_in: str | None = None
+    software_stack: str
+    launch_date: FigureIn
+    process_node: FigureIn
+    die_area: FigureIn
+    cores: FigureIn | None = None
+    peak_dense: dict[Precision, FigureIn]
+    memory_type: str | None = None
+    memory_capacity: FigureIn
+    memory_bandwidth: FigureIn
+    scale_up_bandwidth: FigureIn
+    scale_up_domain: FigureIn
+    io_bandwidth: FigureIn
+    tdp: FigureIn
+    idle_power: FigureIn
+    server_overhead_power: FigureIn
+    unit_price: PriceIn
+    availability: str
+    serving: ServingIn | None = None
+    sources: dict[str, SourceIn] = {}
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"'{value}' is not a lowercase slug like 'h100-sxm'")
+        return value
+
+    @field_validator("designed_in", "fabricated_in")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Z]{2}", value):
+            raise ValueError(f"'{value}' is not a two-letter ISO country code like 'US' or 'CN'")
+        return value
+
+
+@dataclass(frozen=True)
+class Part:
+    """One accelerator or CPU with SI figures. `None` means unknown (see its provenance note)."""
+
+    id: str
+    name: str
+    vendor: str
+    kind: Kind
+    datacenter: bool
+    designed_in: str
+    fabricated_in: str | None
+    software_stack: str
+    launch_date: dt.date | None
+    process_node: str | None
+    die_area_mm2: float | None
+    cores: int | None
+    peak_dense_ops_per_s: Mapping[Precision, float]
+    memory_type: str | None
+    memory_bytes: float | None
+    memory_bandwidth_bytes_per_s: float | None
+    scale_up_bandwidth_bytes_per_s: float | None
+    scale_up_domain_parts: int | None
+    io_bandwidth_bytes_per_s: float | None
+    tdp_w: float | None
+    idle_w: float | None
+    server_overhead_w: float | None
+    unit_price: float | None
+    price_currency: str | None
+    price_date: str | None
+    availability: str
+    flop_efficiency_fraction: float | None
+    bandwidth_efficiency_fraction: float | None
+    interconnect_efficiency_fraction: float | None
+    path: Path
+    provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False, repr=False)
+
+    def domestic_for(self, buyer_country: str) -> bool:
+        """A part counts as domestic for a buyer when it was designed in the buyer's country."""
+        return self.designed_in == buyer_country.upper()
+
+    def peak(self, precision: Precision) -> float | None:
+        """Dense peak throughput at a precision in op/s, or None where unsupported or unknown."""
+        return self.peak_dense_ops_per_s.get(precision)
+
+
+class _Loader:
+    """Turns one validated `PartFile` into a `Part`, collecting every problem."""
+
+    def __init__(self, raw: PartFile, path: Path):
+        self.raw, self.path = raw, path
+        self.problems: list[Problem] = []
+        self.provenance: dict[str, Provenance] = {}
+
+    def note(self, name: str, figure: FigureIn) -> None:
+        if figure.source is not None and not (
+            figure.source in self.raw.sources or figure.source.startswith("http")
+        ):
+            self.problems.append(
+                Problem(
+                    str(self.path),
+                    f"{name}.source",
+                    f"'{figure.source}' is neither a key of 'sources:' nor a URL.",
+                    "add it to the file's 'sources:' table or write the URL.",
+                )
+            )
+        self.provenance[name] = Provenance(
+            resolve_source(figure.source, self.raw.sources), figure.confidence, figure.note
+        )
+
+    def quantity(
+        self, field: str, name: str, figure: FigureIn | None, dim: Dimension
+    ) -> float | None:
+        if figure is None:
+            return None
+        self.note(name, figure)
+        if figure.value is None:
+            return None
+        try:
+            return parse_quantity(figure.value, dim, file=self.path, field=f"{field}.value")
+        except InputError as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+    def number(self, field: str, figure: FigureIn | None, *, integer: bool = False) -> float | None:
+        if figure is None:
+            return None
+        self.note(field, figure)
+        if figure.value is None:
+            return None
+        ok = isinstance(figure.value, int | float) and not isinstance(figure.value, bool)
+        if not ok or figure.value < 0 or (integer and int(figure.value) != figure.value):
+            want = "a whole number" if integer else "a plain number"
+            self.problems.append(
+                Problem(
+                    str(self.path),
+                    f"{field}.value",
+                    f"{figure.value!r} is not {want}.",
+                    f"write {want} >= 0 without a unit.",
+                )
+            )
+            return None
+        return int(figure.value) if integer else float(figure.value)
+
+    def fraction(self, field: str, figure: FigureIn | None) -> float | None:
+        value = self.number(field, figure)
+        if value is not None and not 0 < value <= 1:
+            self.problems.append(
+                Problem(
+                    str(self.path),
+                    f"{field}.value",
+                    f"{value} is not in (0, 1].",
+                    "write a fraction of peak, e.g. 0.6.",
+                )
+            )
+            return None
+        return value
+
+    def text(self, field: str, figure: FigureIn) -> str | None:
+        self.note(field, figure)
+        return None if figure.value is None else str(figure.value)
+
+    def date(self, field: str, figure: FigureIn) -> dt.date | None:
+        self.note(field, figure)
+        value = figure.value
+        if value is None:
+            return None
+        for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
+            try:
+                return dt.datetime.strptime(str(value), fmt).date()
+            except ValueError:
+                continue
+        self.problems.append(
+            Problem(
+                str(self.path),
+                f"{field}.value",
+                f"'{value}' is not a date.",
+                "write YYYY-MM-DD, YYYY-MM or YYYY.",
+            )
+        )
+        return None
+
+    def part(self) -> Part:
+        r = self.raw
+        peaks: dict[Precision, float] = {}
+        for precision, figure in r.peak_dense.items():
+            value = self.quantity(
+                f"peak_dense.{precision}", f"peak_dense.{precision}", figure, "ops_per_s"
+            )
+            if value is not None:
+                peaks[precision] = value
+        serving = r.serving or ServingIn()
+        part = Part(
+            id=r.id,
+            name=r.name,
+            vendor=r.vendor,
+            kind=r.kind,
+            datacenter=r.datacenter,
+            designed_in=r.designed_in,
+            fabricated_in=r.fabricated_in,
+            software_stack=r.software_stack,
+            launch_date=self.date("launch_date", r.launch_date),
+            process_node=self.text("process_node", r.process_node),
+            die_area_mm2=self.quantity("die_area", "die_area_mm2", r.die_area, "area_mm2"),
+            cores=self.number("cores", r.cores, integer=True),  # type: ignore[arg-type]
+            peak_dense_ops_per_s=MappingProxyType(peaks),
+            memory_type=r.memory_type,
+            memory_bytes=self.quantity(
+                "memory_capacity", "memory_bytes", r.memory_capacity, "bytes"
+            ),
+            memory_bandwidth_bytes_per_s=self.quantity(
+                "memory_bandwidth",
+                "memory_bandwidth_bytes_per_s",
+                r.memory_bandwidth,
+                "bytes_per_s",
+            ),
+            scale_up_bandwidth_bytes_per_s=self.quantity(
+                "scale_up_bandwidth",
+                "scale_up_bandwidth_bytes_per_s",
+                r.scale_up_bandwidth,
+                "bytes_per_s",
+            ),
+            scale_up_domain_parts=self.number("scale_up_domain", r.scale_up_domain, integer=True),  # type: ignore[arg-type]
+            io_bandwidth_bytes_per_s=self.quantity(
+                "io_bandwidth", "io_bandwidth_bytes_per_s", r.io_bandwidth, "bytes_per_s"
+            ),
+            tdp_w=self.quantity("tdp", "tdp_w", r.tdp, "power"),
+            idle_w=self.quantity("idle_power", "idle_w", r.idle_power, "power"),
+            server_overhead_w=self.quantity(
+                "server_overhead_power", "server_overhead_w", r.server_overhead_power, "power"
+            ),
+            unit_price=self.number("unit_price", r.unit_price),
+            price_currency=r.unit_price.currency,
+            price_date=r.unit_price.date,
+            availability=r.availability,
+            flop_efficiency_fraction=self.fraction(
+                "serving.flop_efficiency_fraction", serving.flop_efficiency_fraction
+            ),
+            bandwidth_efficiency_fraction=self.fraction(
+                "serving.bandwidth_efficiency_fraction", serving.bandwidth_efficiency_fraction
+            ),
+            interconnect_efficiency_fraction=self.fraction(
+                "serving.interconnect_efficiency_fraction", serving.interconnect_efficiency_fraction
+            ),
+            path=self.path,
+            provenance=MappingProxyType(self.provenance),
+        )
+        if r.unit_price.value is not None and not r.unit_price.currency:
+            self.problems.append(
+                Problem(
+                    str(self.path),
+                    "unit_price.currency",
+                    "a price needs its currency.",
+                    "add e.g. 'currency: USD'.",
+                )
+            )
+        if part.idle_w is not None and part.tdp_w is not None and part.idle_w > part.tdp_w:
+            self.problems.append(
+                Problem(
+                    str(self.path),
+                    "idle_power.value",
+                    "idle power exceeds TDP.",
+                    "check both figures.",
+                )
+            )
+        return part
+
+
+def load_part(path: Path) -> Part:
+    """Load and check one profile file; every problem in it is reported at once."""
+    raw = validate(PartFile, read_yaml(path), path)
+    loader = _Loader(raw, path)
+    part = loader.part()
+    if path.stem != raw.id:
+        loader.problems.append(
+            Problem(
+                str(path),
+                "id",
+                f"id '{raw.id}' differs from the file name '{path.stem}'.",
+                f"rename the file to '{raw.id}.yaml' or change the id.",
+            )
+        )
+    if loader.problems:
+        raise InputError(loader.problems)
+    return part
+
+
+def _part_files(folder: Path) -> Iterator[Path]:
+    """Part files are the YAML files in vendor subfolders; top-level files are shared tables."""
+    if folder.is_dir():
+        yield from sorted(folder.glob("*/*.yaml"))
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """All parts by id, shipped ones overridden by the user's overlays."""
+
+    parts: Mapping[str, Part]
+
+    @classmethod
+    def load(cls, overlays: Sequence[Path] = ()) -> Catalogue:
+        parts: dict[str, Part] = {}
+        problems: list[Problem] = []
+        for folder in search_dirs("hardware_profiles", overlays):
+            for path in _part_files(folder):
+                try:
+                    part = load_part(path)
+                except InputError as exc:
+                    problems.extend(exc.problems)
+                    continue
+                parts[part.id] = part
+        if problems:
+            raise InputError(problems)
+        return cls(MappingProxyType(dict(sorted(parts.items()))))
+
+    def __getitem__(self, part_id: str) -> Part:
+        try:
+            return self.parts[part_id]
+        except KeyError:
+            raise UnknownName("part", part_id, list(self.parts)) from None
+
+    def __iter__(self) -> Iterator[Part]:
+        return iter(self.parts.values())
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    def select(self, vendor: str | None = None, kind: str | None = None) -> list[Part]:
+        """Parts filtered by vendor and kind (case-insensitive)."""
+        return [
+            p
+            for p in self
+            if (vendor is None or p.vendor.lower() == vendor.lower())
+            and (kind is None or p.kind == kind.lower())
+        ]

@@ -1,0 +1,94 @@
+"""Unit parsing: pint turns profile strings ("700 W", "3.35 TB/s") into SI floats once, at load.
+
+Nothing after the loaders sees a string with a unit. Conventions of the floats returned:
+power in W, energy in J, bytes in B, bandwidth in B/s, throughput in op/s, area in mm^2.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import pint
+
+from planner.errors import InputError
+
+Dimension = Literal["power", "bytes", "bytes_per_s", "ops_per_s", "area_mm2", "time_s", "energy"]
+
+# Target unit and an example the error message shows.
+_TARGETS: dict[str, tuple[str, str]] = {
+    "power": ("watt", "700 W"),
+    "bytes": ("byte", "80 GB"),
+    "bytes_per_s": ("byte / second", "3.35 TB/s"),
+    "ops_per_s": ("operation / second", "989 TFLOPS"),
+    "area_mm2": ("millimeter ** 2", "814 mm^2"),
+    "time_s": ("second", "2 s"),
+    "energy": ("joule", "1.5 MWh"),
+}
+_INFORMATION = {"bytes", "bytes_per_s"}
+
+
+@cache
+def registry() -> pint.UnitRegistry:
+    """The one unit registry: pint's defaults plus operations (TOPS) and FLOPs (TFLOPS)."""
+    ureg = pint.UnitRegistry()
+    ureg.define("operation = [operation] = op")
+    ureg.define("flop = operation")
+    ureg.define("FLOPS = flop / second")
+    ureg.define("OPS = operation / second")
+    return ureg
+
+
+_NOUNS: dict[str, str] = {
+    "power": "a power",
+    "bytes": "a size in bytes",
+    "bytes_per_s": "a bandwidth",
+    "ops_per_s": "a throughput",
+    "area_mm2": "an area",
+    "time_s": "a duration",
+    "energy": "an energy",
+}
+
+
+def _mentions_information(quantity: pint.Quantity) -> bool:
+    """pint treats bits and bytes as dimensionless; insist the string named one."""
+    return any(name.endswith(("bit", "byte")) for name, _ in quantity.unit_items())
+
+
+def parse_quantity(value: object, dimension: Dimension, *, file: str | Path, field: str) -> float:
+    """Parse `value` (a string with a unit) into the SI float of `dimension`.
+
+    A bare number is refused for every dimension: the unit must be written.
+    """
+    target, example = _TARGETS[dimension]
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InputError.one(
+            file, field, f"{value!r} is not a quantity.", f"write e.g. '{example}'."
+        )
+    if isinstance(value, int | float):
+        raise InputError.one(
+            file, field, f"{value!r} has no unit.", f"write the unit, e.g. '{example}'."
+        )
+    ureg = registry()
+    try:
+        quantity = ureg.Quantity(value.strip())
+    except (pint.errors.PintError, ValueError, TypeError, AttributeError) as exc:
+        raise InputError.one(
+            file,
+            field,
+            f"'{value}' is not a quantity pint can read ({exc}).",
+            f"write e.g. '{example}'.",
+        ) from None
+    wrong = InputError.one(
+        file, field, f"'{value}' is not {_NOUNS[dimension]}.", f"write e.g. '{example}'."
+    )
+    if dimension in _INFORMATION and not _mentions_information(quantity):
+        raise wrong
+    try:
+        magnitude = float(quantity.to(target).magnitude)
+    except pint.errors.DimensionalityError:
+        raise wrong from None
+    if magnitude < 0:
+        raise InputError.one(file, field, f"'{value}' is negative.", "write a value >= 0.")
+    return magnitude
