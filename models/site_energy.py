@@ -1,0 +1,129 @@
+"""Site energy model: size solar and battery, dispatch them with the grid against an IT load.
+
+Inputs and solution are frozen dataclasses of numpy arrays with units in their names; the
+formulations live in `site_energy_cvxpy.py` and `site_energy_pyomo.py` and build the same
+mathematics (docs/model.md). Time is an axis `t` of T steps plus a weight `weight_h[t]` (hours each
+step stands for in a year).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from models.common import Backend, SolveStats, SolveStatus
+
+
+@dataclass(frozen=True)
+class SiteEnergyInputs:
+    """One site, one year of operation (full 8,760 h or weighted representative days).
+
+    Axes: T time steps, P demand-charge billing periods. Money is in the scenario's currency.
+    """
+
+    # --- time ---
+    weight_h: np.ndarray  # (T,) hours of the year each step stands for (sum 8,760 for a year)
+    prev_step: np.ndarray  # (T,) int, step before t for storage; wraps within a day or the year
+    day: np.ndarray  # (T,) int, day id of each step; deferrable load moves only within its day
+    billing_period: np.ndarray  # (T,) int in [0, P), demand-charge period of each step
+    billing_period_months: np.ndarray  # (P,) months each billing period's peak is charged for
+    # --- load ---
+    it_load_mw: np.ndarray  # (T,) IT load demanded
+    pue: np.ndarray  # (T,) facility power / IT power
+    deferrable_fraction: float  # share of each hour's IT load that may move within its day
+    it_capacity_mw: float  # installed IT MW: caps served IT load in every hour
+    critical_load_mw: np.ndarray  # (T,) facility load the battery must be able to back up
+    backup_hours: float  # SOC >= backup_hours x critical load at every step (0 = no reserve)
+    # --- grid ---
+    grid_import_cap_mw: float
+    price_per_mwh: np.ndarray  # (T,) energy price of imports
+    grid_export_cap_mw: float  # 0 disables export
+    export_price_per_mwh: np.ndarray  # (T,)
+    demand_charge_per_mw_month: float  # on each billing period's peak import
+    emission_t_per_mwh: np.ndarray  # (T,) grid emission factor
+    carbon_price_per_t: float
+    # --- solar ---
+    solar_capacity_factor: np.ndarray  # (T,) AC output per MW installed, fraction
+    solar_annual_cost_per_mw: float  # capex x capital recovery factor + fixed O&M
+    solar_max_mw: float = math.inf
+    # --- battery ---
+    battery_annual_cost_per_mwh: float = 0.0  # energy part: capex x CRF + fixed O&M
+    battery_annual_cost_per_mw: float = 0.0  # power part (inverter, grid connection)
+    charge_efficiency_fraction: float = 0.95
+    discharge_efficiency_fraction: float = 0.95
+    soc_min_fraction: float = 0.0
+    soc_max_fraction: float = 1.0
+    min_duration_h: float = 0.0  # battery_mwh >= min_duration_h x battery_mw
+    max_duration_h: float = math.inf  # battery_mwh <= max_duration_h x battery_mw
+    battery_max_mwh: float = math.inf
+    annual_cycle_limit: float = math.inf  # equivalent full cycles per year
+    # --- slack ---
+    unserved_penalty_per_mwh: float = 10_000.0  # value of lost load
+    reserve_shortfall_penalty_per_mwh: float = 10_000.0
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.weight_h.shape[0])
+
+
+@dataclass(frozen=True)
+class SiteEnergyCosts:
+    """Annual cost breakdown, in the scenario's currency per year."""
+
+    solar_capex: float
+    battery_capex: float
+    energy: float
+    demand_charges: float
+    carbon: float
+    export_revenue: float
+    unserved_penalty: float
+    reserve_penalty: float
+
+
+@dataclass(frozen=True)
+class SiteEnergySolution:
+    """Sizes and hourly dispatch; arrays share the inputs' time axis."""
+
+    status: SolveStatus
+    objective: float  # annual cost
+    stats: SolveStats
+    backend: Backend
+    solver: str
+    solar_mw: float = math.nan
+    battery_mwh: float = math.nan
+    battery_mw: float = math.nan
+    grid_import_mw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    grid_export_mw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    solar_used_mw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    solar_curtailed_mw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    charge_mw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    discharge_mw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    soc_mwh: np.ndarray = field(default_factory=lambda: np.empty(0))
+    served_it_mw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    unserved_it_mw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    reserve_shortfall_mwh: np.ndarray = field(default_factory=lambda: np.empty(0))
+    peak_import_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (P,)
+    costs: SiteEnergyCosts | None = None
+
+
+def solve(
+    inputs: SiteEnergyInputs,
+    backend: Backend = "cvxpy",
+    solver: str = "highs",
+    options: dict[str, Any] | None = None,
+) -> SiteEnergySolution:
+    """Build and solve the site energy model with the chosen backend and solver."""
+    match backend:
+        case "cvxpy":
+            from models.site_energy_cvxpy import solve_cvxpy
+
+            return solve_cvxpy(inputs, solver=solver, options=options or {})
+        case "pyomo":
+            from models.site_energy_pyomo import solve_pyomo
+
+            return solve_pyomo(inputs, solver=solver, options=options or {})
+        case _:
+            raise ValueError(f"unknown backend {backend!r}; use 'cvxpy' or 'pyomo'")
