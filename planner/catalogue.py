@@ -19,8 +19,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from planner.errors import InputError, Problem, UnknownName
 from planner.paths import search_dirs
-from planner.provenance import FigureIn, Provenance, SourceIn, resolve_source
-from planner.units import Dimension, parse_quantity
+from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
 from planner.yamlio import read_yaml, validate
 
 Precision = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
@@ -160,101 +159,10 @@ class Part:
         return self.peak_dense_ops_per_s.get(precision)
 
 
-class _Loader:
+class _PartReader(FigureReader):
     """Turns one validated `PartFile` into a `Part`, collecting every problem."""
 
-    def __init__(self, raw: PartFile, path: Path):
-        self.raw, self.path = raw, path
-        self.problems: list[Problem] = []
-        self.provenance: dict[str, Provenance] = {}
-
-    def note(self, name: str, figure: FigureIn) -> None:
-        if figure.source is not None and not (
-            figure.source in self.raw.sources or figure.source.startswith("http")
-        ):
-            self.problems.append(
-                Problem(
-                    str(self.path),
-                    f"{name}.source",
-                    f"'{figure.source}' is neither a key of 'sources:' nor a URL.",
-                    "add it to the file's 'sources:' table or write the URL.",
-                )
-            )
-        self.provenance[name] = Provenance(
-            resolve_source(figure.source, self.raw.sources), figure.confidence, figure.note
-        )
-
-    def quantity(
-        self, field: str, name: str, figure: FigureIn | None, dim: Dimension
-    ) -> float | None:
-        if figure is None:
-            return None
-        self.note(name, figure)
-        if figure.value is None:
-            return None
-        try:
-            return parse_quantity(figure.value, dim, file=self.path, field=f"{field}.value")
-        except InputError as exc:
-            self.problems.extend(exc.problems)
-            return None
-
-    def number(self, field: str, figure: FigureIn | None, *, integer: bool = False) -> float | None:
-        if figure is None:
-            return None
-        self.note(field, figure)
-        if figure.value is None:
-            return None
-        ok = isinstance(figure.value, int | float) and not isinstance(figure.value, bool)
-        if not ok or figure.value < 0 or (integer and int(figure.value) != figure.value):
-            want = "a whole number" if integer else "a plain number"
-            self.problems.append(
-                Problem(
-                    str(self.path),
-                    f"{field}.value",
-                    f"{figure.value!r} is not {want}.",
-                    f"write {want} >= 0 without a unit.",
-                )
-            )
-            return None
-        return int(figure.value) if integer else float(figure.value)
-
-    def fraction(self, field: str, figure: FigureIn | None) -> float | None:
-        value = self.number(field, figure)
-        if value is not None and not 0 < value <= 1:
-            self.problems.append(
-                Problem(
-                    str(self.path),
-                    f"{field}.value",
-                    f"{value} is not in (0, 1].",
-                    "write a fraction of peak, e.g. 0.6.",
-                )
-            )
-            return None
-        return value
-
-    def text(self, field: str, figure: FigureIn) -> str | None:
-        self.note(field, figure)
-        return None if figure.value is None else str(figure.value)
-
-    def date(self, field: str, figure: FigureIn) -> dt.date | None:
-        self.note(field, figure)
-        value = figure.value
-        if value is None:
-            return None
-        for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
-            try:
-                return dt.datetime.strptime(str(value), fmt).date()
-            except ValueError:
-                continue
-        self.problems.append(
-            Problem(
-                str(self.path),
-                f"{field}.value",
-                f"'{value}' is not a date.",
-                "write YYYY-MM-DD, YYYY-MM or YYYY.",
-            )
-        )
-        return None
+    raw: PartFile
 
     def part(self) -> Part:
         r = self.raw
@@ -345,7 +253,7 @@ class _Loader:
 def load_part(path: Path) -> Part:
     """Load and check one profile file; every problem in it is reported at once."""
     raw = validate(PartFile, read_yaml(path), path)
-    loader = _Loader(raw, path)
+    loader = _PartReader(raw, path)
     part = loader.part()
     if path.stem != raw.id:
         loader.problems.append(

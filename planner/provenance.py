@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
+
+from planner.errors import InputError, Problem
+from planner.units import Dimension, parse_quantity
 
 Confidence = Literal["datasheet", "press", "estimate", "measured"]
 
@@ -82,3 +86,104 @@ def resolve_source(key: str | None, table: dict[str, SourceIn]) -> Source | None
         entry = table[key]
         return Source(key=key, title=entry.title, url=entry.url, date=entry.date)
     return Source(key=key, title=key, url=key if key.startswith("http") else None)
+
+
+class FigureReader:
+    """Reads a profile's figures into SI values and provenance, collecting every problem.
+
+    `raw` is a validated profile with a `sources:` table; subclasses add the assembly of
+    their domain object (a part, a workload).
+    """
+
+    def __init__(self, raw: Any, path: Path):
+        self.raw, self.path = raw, path
+        self.problems: list[Problem] = []
+        self.provenance: dict[str, Provenance] = {}
+
+    def note(self, name: str, figure: FigureIn) -> None:
+        if figure.source is not None and not (
+            figure.source in self.raw.sources or figure.source.startswith("http")
+        ):
+            self.problems.append(
+                Problem(
+                    str(self.path),
+                    f"{name}.source",
+                    f"'{figure.source}' is neither a key of 'sources:' nor a URL.",
+                    "add it to the file's 'sources:' table or write the URL.",
+                )
+            )
+        self.provenance[name] = Provenance(
+            resolve_source(figure.source, self.raw.sources), figure.confidence, figure.note
+        )
+
+    def quantity(
+        self, field: str, name: str, figure: FigureIn | None, dim: Dimension
+    ) -> float | None:
+        if figure is None:
+            return None
+        self.note(name, figure)
+        if figure.value is None:
+            return None
+        try:
+            return parse_quantity(figure.value, dim, file=self.path, field=f"{field}.value")
+        except InputError as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+    def number(self, field: str, figure: FigureIn | None, *, integer: bool = False) -> float | None:
+        if figure is None:
+            return None
+        self.note(field, figure)
+        if figure.value is None:
+            return None
+        ok = isinstance(figure.value, int | float) and not isinstance(figure.value, bool)
+        if not ok or figure.value < 0 or (integer and int(figure.value) != figure.value):
+            want = "a whole number" if integer else "a plain number"
+            self.problems.append(
+                Problem(
+                    str(self.path),
+                    f"{field}.value",
+                    f"{figure.value!r} is not {want}.",
+                    f"write {want} >= 0 without a unit.",
+                )
+            )
+            return None
+        return int(figure.value) if integer else float(figure.value)
+
+    def fraction(self, field: str, figure: FigureIn | None) -> float | None:
+        value = self.number(field, figure)
+        if value is not None and not 0 < value <= 1:
+            self.problems.append(
+                Problem(
+                    str(self.path),
+                    f"{field}.value",
+                    f"{value} is not in (0, 1].",
+                    "write a fraction of peak, e.g. 0.6.",
+                )
+            )
+            return None
+        return value
+
+    def text(self, field: str, figure: FigureIn) -> str | None:
+        self.note(field, figure)
+        return None if figure.value is None else str(figure.value)
+
+    def date(self, field: str, figure: FigureIn) -> dt.date | None:
+        self.note(field, figure)
+        value = figure.value
+        if value is None:
+            return None
+        for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
+            try:
+                return dt.datetime.strptime(str(value), fmt).date()
+            except ValueError:
+                continue
+        self.problems.append(
+            Problem(
+                str(self.path),
+                f"{field}.value",
+                f"'{value}' is not a date.",
+                "write YYYY-MM-DD, YYYY-MM or YYYY.",
+            )
+        )
+        return None
