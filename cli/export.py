@@ -1,7 +1,154 @@
-"""`planner export ...` commands."""
+"""`planner export classify|terms|regimes`: export-control status of parts for a buyer."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Annotated, Any
+
 import typer
 
-app = typer.Typer(help="export commands.", no_args_is_help=True)
+from cli.options import FormatOpt, ProfilesOpt
+from cli.render import OutputFormat, emit
+from planner.catalogue import Catalogue
+from planner.export_rules import (
+    Classification,
+    RegimeLibrary,
+    check_buyer,
+    classify,
+    parse_date,
+    purchase_terms,
+)
+
+app = typer.Typer(
+    help="Export-control rules: classify parts (ECCN, licence, fees) for a buyer and a date.",
+    no_args_is_help=True,
+)
+
+BuyerOpt = Annotated[
+    str, typer.Option("--buyer", help="Buyer country, ISO 3166 two-letter code, e.g. CN.")
+]
+
+DateOpt = Annotated[str | None, typer.Option("--date", help="Date YYYY-MM-DD (default: today).")]
+RegimeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--regime",
+        help="Fix one snapshot (e.g. us-2023-10) for a what-if; other jurisdictions follow --date.",
+    ),
+]
+
+
+def _date(text: str | None) -> dt.date:
+    return dt.date.today() if text is None else parse_date(text)
+
+
+def _flat(c: Classification) -> dict[str, Any]:
+    """One table/CSV row: the headline fields of a classification."""
+    return {
+        "part": c.part,
+        "tpp": c.tpp,
+        "performance_density": c.performance_density,
+        "eccn": c.eccn,
+        "status": c.status,
+        "review_policy": c.review_policy,
+        "revenue_share_fraction": c.fees.revenue_share_fraction,
+        "duty_fraction": c.fees.duty_fraction,
+        "rule": c.rule,
+        "buyer_rules": [b.rule for b in c.buyer_rules],
+    }
+
+
+@app.command("classify")
+def classify_parts(
+    parts: Annotated[
+        list[str] | None, typer.Argument(help="Part ids (default: every part in the catalogue).")
+    ] = None,
+    *,
+    buyer: BuyerOpt,
+    date: DateOpt = None,
+    regime: RegimeOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+    profiles: ProfilesOpt = None,
+) -> None:
+    """ECCN bucket, licence status, review policy, fees and the deciding rule of each part."""
+    when = _date(date)
+    buyer = check_buyer(buyer)
+    library = RegimeLibrary.load(profiles or ())
+    if regime is not None:
+        library[regime]  # an unknown regime fails before any part is loaded
+    catalogue = Catalogue.load(profiles or ())
+    chosen = [catalogue[p] for p in parts] if parts else list(catalogue)
+    results = [classify(p, buyer, when, library=library, regime=regime) for p in chosen]
+    if fmt is OutputFormat.json:
+        emit([c.row() for c in results], fmt)
+        return
+    in_force = ", ".join(results[0].regimes) if results else "-"
+    emit([_flat(c) for c in results], fmt, title=f"buyer {buyer}, {when}: {in_force}")
+
+
+@app.command("terms")
+def terms(
+    part: Annotated[str, typer.Argument(help="Part id, e.g. h200.")],
+    *,
+    buyer: BuyerOpt,
+    date: DateOpt = None,
+    regime: RegimeOpt = None,
+    state_funded: Annotated[
+        bool, typer.Option("--state-funded/--private", help="Is the site state funded?")
+    ] = False,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Site region/province, for subsidies.")
+    ] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    profiles: ProfilesOpt = None,
+) -> None:
+    """Purchase terms for the capacity plan: allowed, price uplift, power subsidy, caps."""
+    when = _date(date)
+    library = RegimeLibrary.load(profiles or ())
+    p = Catalogue.load(profiles or ())[part]
+    t = purchase_terms(
+        p,
+        buyer,
+        when,
+        state_funded_site=state_funded,
+        library=library,
+        regime=regime,
+        site_region=region,
+    )
+    emit(
+        {
+            "part": t.part,
+            "buyer": t.buyer,
+            "date": when,
+            "allowed": t.allowed,
+            "status": t.status,
+            "review_policy": t.review_policy,
+            "price_uplift_fraction": t.price_uplift_fraction,
+            "power_subsidy_fraction": t.power_subsidy_fraction,
+            "power_subsidy_regions": list(t.power_subsidy_regions),
+            "caps": [{"kind": c.kind, "value": c.value, "period": c.period} for c in t.caps],
+            "rules": list(t.rules),
+            "reasons": list(t.reasons),
+        },
+        fmt,
+        title=f"{t.part} for a buyer in {t.buyer} on {when}",
+    )
+
+
+@app.command("regimes")
+def regimes(fmt: FormatOpt = OutputFormat.table, profiles: ProfilesOpt = None) -> None:
+    """Every rule snapshot: id, jurisdiction, effective and end dates, title and citation."""
+    library = RegimeLibrary.load(profiles or ())
+    rows = [
+        {
+            "id": r.id,
+            "jurisdiction": r.jurisdiction,
+            "effective": r.effective,
+            "end": r.end,
+            "extends": r.extends,
+            "title": r.title,
+            "citation": r.citation,
+        }
+        for r in library
+    ]
+    emit(rows, fmt, title=f"{len(rows)} export-regime snapshots")

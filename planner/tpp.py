@@ -3,6 +3,7 @@
 TPP = 2 x MacTOPS x bit length of the operation, for the precision that gives the largest value,
 dense (sparsity never counts). Datasheets quote dense TOPS/TFLOPS, which already equal 2 x MacTOPS,
 so TPP = TOPS x bit length. Performance density (PD) = TPP / applicable die area in mm^2.
+The Oct-2022 rule also counted aggregate bidirectional I/O (scale-up links plus host I/O).
 """
 
 from __future__ import annotations
@@ -41,3 +42,26 @@ def total_processing_performance(part: Part) -> TppResult:
     else:
         arithmetic += "; PD unknown (no applicable die area)"
     return TppResult(tpp, precision, density, arithmetic)
+
+
+@dataclass(frozen=True)
+class IoResult:
+    """Aggregate bidirectional I/O bandwidth (scale-up links plus host I/O), in B/s."""
+
+    io_bytes_per_s: float | None
+    arithmetic: str
+
+
+def aggregate_io_bandwidth(part: Part) -> IoResult:
+    """I/O as the Oct-2022 3A090 counts it: every input and output except to volatile memory.
+
+    aggregate_io = scale_up_bandwidth + io_bandwidth (both bidirectional, B/s). A missing term
+    counts as zero when the other is known (a PCIe-only card has no scale-up link); with both
+    unknown the aggregate is unknown.
+    """
+    scale_up, host = part.scale_up_bandwidth_bytes_per_s, part.io_bandwidth_bytes_per_s
+    if scale_up is None and host is None:
+        return IoResult(None, "I/O unknown (no scale-up or host I/O figure)")
+    total = (scale_up or 0.0) + (host or 0.0)
+    terms = f"{(scale_up or 0.0) / 1e9:g} GB/s scale-up + {(host or 0.0) / 1e9:g} GB/s host I/O"
+    return IoResult(total, f"I/O = {terms} = {total / 1e9:,.0f} GB/s")

@@ -27,6 +27,13 @@ def read_yaml(path: Path) -> Any:
         raise InputError.one(
             path, where, f"malformed YAML: {problem}.", "fix the YAML syntax at that line."
         ) from None
+    except ValueError as exc:  # a value PyYAML parses but cannot build, e.g. date 2027-13-01
+        raise InputError.one(
+            path,
+            "(a date)",
+            f"a value YAML reads as a date is not a valid date ({exc}).",
+            "write dates as YYYY-MM-DD with a real month and day.",
+        ) from None
 
 
 def field_path(loc: tuple[Any, ...]) -> str:

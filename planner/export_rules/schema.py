@@ -1,0 +1,173 @@
+"""The schema of one export-regime file (`export_regimes/<id>.yaml`), documented in
+docs/export_rules.md.
+
+A file is one snapshot of one jurisdiction's rules in force from `effective`: how parts are
+classified (ECCN buckets), the country groups, and the controls (licence requirements, buyer-side
+bans, power subsidies). A snapshot may `extends:` an earlier one and amend it, so a new rule is a
+new short file, not new code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from planner.provenance import Confidence, SourceIn
+
+Status = Literal["no_licence", "notification", "licence_required"]
+ReviewPolicy = Literal["presumption_of_denial", "case_by_case", "approval"]
+ControlKind = Literal["export_licence", "buyer_restriction", "power_subsidy", "note"]
+CapKind = Literal[
+    "country_allocation_tpp",
+    "per_customer_exemption_tpp",
+    "per_customer_units",
+    "volume_fraction_of_us_shipments",
+]
+
+_COUNTRY = r"^[A-Z]{2}$"
+
+
+class Cited(BaseModel):
+    """Every rule entry names its source(s) (keys of `sources:` or URLs) and a confidence."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str | list[str]
+    confidence: Confidence
+    note: str | None = None
+
+    def source_keys(self) -> list[str]:
+        return [self.source] if isinstance(self.source, str) else list(self.source)
+
+
+class ConditionIn(BaseModel):
+    """Tests on a part; every field given must hold (AND); `any_of` holds if one branch holds.
+
+    Thresholds are inclusive minima (`*_min`: value >= threshold) and exclusive maxima
+    (`*_below`: value < threshold), as the rule texts write "X or more" and "less than X".
+    Bandwidths are quantities with units ("600 GB/s"); TPP and PD are plain numbers.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    tpp_min: float | None = None
+    tpp_below: float | None = None
+    performance_density_min: float | None = None
+    performance_density_below: float | None = None
+    aggregate_io_bandwidth_min: str | None = None
+    memory_bandwidth_min: str | None = None
+    memory_bandwidth_below: str | None = None
+    scale_up_bandwidth_min: str | None = None
+    datacenter: bool | None = None
+    hbm: bool | None = None
+    eccn: list[str | None] | None = None
+    parts: list[str] | None = None
+    not_parts: list[str] | None = None
+    designed_in: list[str] | None = None
+    domestic: bool | None = None
+    any_of: list[ConditionIn] | None = None
+
+
+class BuyersIn(BaseModel):
+    """Which buyer countries a control reaches: named countries or groups, minus exceptions.
+
+    Leaving out both `countries` and `groups` means every country.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    countries: list[str] = []
+    groups: list[str] = []
+    except_countries: list[str] = []
+    except_groups: list[str] = []
+
+
+class CapIn(Cited):
+    """A quantity limit attached to a control, e.g. a country's TPP allocation."""
+
+    kind: CapKind
+    value: float | None
+    period: str | None = None
+
+
+class BucketIn(Cited):
+    """One ECCN bucket: a part lands in the first bucket whose condition holds."""
+
+    eccn: str
+    when: ConditionIn
+
+
+class GroupIn(Cited):
+    """A named country group (Country Group D:5, AI-diffusion Tier 1, ...)."""
+
+    members: list[str]
+
+    @field_validator("members", mode="before")
+    @classmethod
+    def _norway(cls, members: object) -> object:
+        if isinstance(members, list) and any(isinstance(m, bool) for m in members):
+            raise ValueError(
+                'YAML reads an unquoted NO (Norway) as false; write it in quotes: "NO"'
+            )
+        return members
+
+    @field_validator("members")
+    @classmethod
+    def _codes(cls, members: list[str]) -> list[str]:
+        bad = [m for m in members if not isinstance(m, str) or len(m) != 2 or not m.isupper()]
+        if bad:
+            raise ValueError(f"{bad} are not two-letter ISO country codes like 'CN'")
+        return members
+
+
+class ControlIn(Cited):
+    """One rule of a snapshot.
+
+    `export_licence`: sets the licence status, review policy, fees and caps of matching parts.
+    `buyer_restriction`: `allowed: false` forbids matching purchases (e.g. foreign chips in
+    state-funded sites). `power_subsidy`: cuts the power price of sites running matching parts.
+    `note`: adds a reason without deciding anything (guidance, warnings).
+    """
+
+    id: str
+    title: str
+    kind: ControlKind = "export_licence"
+    buyers: BuyersIn | None = None
+    part: ConditionIn = ConditionIn()
+    origin: list[str] | None = None
+    state_funded_site: bool | None = None
+    status: Status | None = None
+    review_policy: ReviewPolicy | None = None
+    revenue_share_fraction: float = Field(0.0, ge=0.0, le=1.0)
+    duty_fraction: float = Field(0.0, ge=0.0, le=1.0)
+    caps: list[CapIn] = []
+    allowed: bool | None = None
+    power_subsidy_fraction: float | None = Field(None, ge=0.0, le=1.0)
+    regions: list[str] = []
+    compliance_from: dt.date | None = None
+
+
+class RegimeFile(BaseModel):
+    """One snapshot file."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    jurisdiction: str
+    title: str
+    effective: dt.date
+    end: dt.date | None = None
+    extends: str | None = None
+    origin: list[str] | None = None
+    citation: str
+    sources: dict[str, SourceIn]
+    country_groups: dict[str, GroupIn] = {}
+    classification: list[BucketIn] | None = None
+    controls: list[ControlIn] = []
+    remove_controls: list[str] = []
+    notes: str | None = None
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _jurisdiction(cls, value: str) -> str:
+        if len(value) != 2 or not value.isupper():
+            raise ValueError(f"'{value}' is not a two-letter ISO country code like 'US'")
+        return value
