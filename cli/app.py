@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from cli import export, hardware, serving, site, workload
+from cli import bench, export, hardware, report, runs, serving, site, workload
 from planner.errors import PlannerError
 
 
@@ -39,6 +39,10 @@ app.add_typer(export.app, name="export")
 app.add_typer(workload.app, name="workload")
 app.add_typer(serving.app, name="serving")
 app.add_typer(site.app, name="site")
+app.add_typer(runs.app, name="runs")
+app.command("report")(report.report)
+app.command("compare")(report.compare)
+app.command("bench")(bench.bench)
 
 
 def main() -> None:
