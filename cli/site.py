@@ -1,7 +1,99 @@
-"""`planner site ...` commands."""
+"""`planner site size`: size a site's solar and battery against its load and tariff."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-app = typer.Typer(help="site commands.", no_args_is_help=True)
+from cli.options import FormatOpt
+from cli.render import OutputFormat, _jsonable, emit, err_console
+from models.common import Backend
+from planner.site import (
+    check_out_dir,
+    dispatch_table,
+    load_site,
+    parse_hours,
+    size_site,
+    summary,
+    write_results,
+)
+
+app = typer.Typer(
+    help="Sites: size solar, battery and grid use for one site.", no_args_is_help=True
+)
+
+BackendOpt = Annotated[str, typer.Option("--backend", help="Model backend: cvxpy or pyomo.")]
+SolverOpt = Annotated[str, typer.Option("--solver", help="LP solver, e.g. highs.")]
+HoursOpt = Annotated[
+    str,
+    typer.Option("--hours", help="'full' (8,760 h) or 'rep:N' (N representative days, tsam)."),
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", help="Folder to write summary.json and dispatch.csv (atomically)."),
+]
+
+
+def _backend(name: str) -> Backend:
+    from planner.errors import InputError
+
+    if name not in ("cvxpy", "pyomo"):
+        raise InputError.one("--backend", "", f"'{name}' is not a backend.", "use cvxpy or pyomo.")
+    return name  # type: ignore[return-value]
+
+
+def _summary_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The summary as readable (quantity, value, unit) rows."""
+    cur = data["currency"]
+    rows = [
+        ("status", data["status"], ""),
+        ("annual cost", data["objective"], f"{cur}/year"),
+        ("cost per MWh of IT energy", data["cost_per_mwh_it"], f"{cur}/MWh"),
+        ("solar", data["solar_mw"], "MW"),
+        ("battery energy", data["battery_mwh"], "MWh"),
+        ("battery power", data["battery_mw"], "MW"),
+        ("grid peak import", data["grid_peak_import_mw"], "MW"),
+        ("solar share of supply", data["solar_share_fraction"], "fraction"),
+        ("battery equivalent full cycles", data["battery_equivalent_full_cycles"], "per year"),
+        ("emissions", data["emissions_t"], "t CO2/year"),
+        ("value of flexibility", data["flexibility"]["value_of_flexibility"], f"{cur}/year"),
+    ]
+    rows += [(f"cost: {k}", v, f"{cur}/year") for k, v in data["costs"].items()]
+    rows += [
+        ("time", f"{data['hours']} ({data['n_steps']} steps)", ""),
+        ("backend / solver", f"{data['backend']} / {data['solver']}", ""),
+        ("build / solve", f"{data['build_s']:.2f} s / {data['solve_s']:.2f} s", ""),
+    ]
+    return [{"quantity": q, "value": v, "unit": u} for q, v, u in rows]
+
+
+@app.command("size")
+def size(
+    site_file: Annotated[Path, typer.Argument(help="Site YAML, e.g. scenarios/sites/x.yaml.")],
+    backend: BackendOpt = "cvxpy",
+    solver: SolverOpt = "highs",
+    hours: HoursOpt = "full",
+    out: OutOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Size solar and battery for one site at least annual cost; report costs and dispatch."""
+    chosen = _backend(backend)
+    resolution = parse_hours(hours)
+    if out is not None:
+        check_out_dir(out)
+    site = load_site(site_file)
+    for unknown in site.unknowns:
+        err_console().print(f"note: {unknown}", highlight=False)
+    with err_console().status(f"sizing {site.name} ({hours}, {backend}/{solver})..."):
+        sizing = size_site(site, resolution, backend=chosen, solver=solver)
+    data = summary(sizing)
+    if out is not None:
+        text = json.dumps(_jsonable(data), indent=2, ensure_ascii=False) + "\n"
+        write_results(out, text, dispatch_table(sizing))
+    if fmt is OutputFormat.table:
+        emit(_summary_rows(data), fmt, title=f"site {site.name} ({site.currency})")
+    else:
+        emit(data if fmt is OutputFormat.json else _summary_rows(data), fmt)

@@ -1,0 +1,1067 @@
+"""Site files: one data-centre site's load, grid tariff, solar and battery, with provenance.
+
+A site file (schema in docs/sites.md) is read once: pint parses quantities ("150 MW", "4 h",
+"200 MWh"), money is a plain number in the file's one `currency` with the unit in the key
+(`price_per_mwh`, `capex_per_mw`, `demand_charge_per_mw_month`), hourly series come from CSV
+files beside the YAML (8,760 rows) or from compact forms (a flat MW with a daily profile, a
+time-of-use table). `load_site` returns a `Site` of 8,760-hour arrays and annualised costs;
+`site_inputs` turns it into the model's `SiteEnergyInputs` on the full year or on representative
+days.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from models.common import Backend, SolveStatus
+from models.site_energy import SiteEnergyInputs, SiteEnergySolution, check_inputs, solve
+from planner.economics import annualised_cost
+from planner.errors import InfeasiblePlan, InputError, PlannerError, Problem
+from planner.provenance import Confidence, FigureIn, Provenance, SourceIn, resolve_source
+from planner.solar import PvSystem, capacity_factor
+from planner.timeseries import (
+    HOURS_PER_DAY,
+    HOURS_PER_YEAR,
+    TimeAxis,
+    full_year_axis,
+    read_hourly_csv,
+    representative_axis,
+    representative_days,
+    year_index,
+)
+from planner.units import Dimension, parse_quantity
+from planner.yamlio import read_yaml, validate
+
+# --------------------------------------------------------------------------- schema
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListFigureIn(FigureIn):
+    """A figure that is a list of plain numbers (a daily profile, twelve monthly values)."""
+
+    value: list[float] | None  # type: ignore[assignment]
+
+
+class CsvIn(_Strict):
+    """An hourly series: one column of an 8,760-row CSV beside the site file."""
+
+    file: str
+    column: str
+    source: str
+    confidence: Confidence
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _estimate_has_note(self) -> CsvIn:
+        if self.confidence == "estimate" and not self.note:
+            raise ValueError("an estimate needs a note saying how it was made")
+        return self
+
+
+class LocationIn(_Strict):
+    latitude_deg: float
+    longitude_deg: float
+    altitude_m: float = 0.0
+
+    @field_validator("latitude_deg")
+    @classmethod
+    def _latitude(cls, value: float) -> float:
+        if not -90 <= value <= 90:
+            raise ValueError(f"latitude {value} is not in [-90, 90]")
+        return value
+
+    @field_validator("longitude_deg")
+    @classmethod
+    def _longitude(cls, value: float) -> float:
+        if not -180 <= value <= 180:
+            raise ValueError(f"longitude {value} is not in [-180, 180]")
+        return value
+
+
+class ItLoadIn(_Strict):
+    """IT load: a CSV of MW per hour, or a flat MW times an optional 24-hour profile."""
+
+    csv: CsvIn | None = None
+    flat: FigureIn | None = None
+    daily_profile_fraction: ListFigureIn | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ItLoadIn:
+        if (self.csv is None) == (self.flat is None):
+            raise ValueError("give exactly one of 'csv' or 'flat'")
+        if self.csv is not None and self.daily_profile_fraction is not None:
+            raise ValueError("'daily_profile_fraction' goes with 'flat', not with 'csv'")
+        return self
+
+
+class LoadIn(_Strict):
+    it_capacity: FigureIn
+    it_load: ItLoadIn
+    pue: FigureIn | None = None
+    pue_csv: CsvIn | None = None
+    deferrable_fraction: FigureIn
+    critical_load: FigureIn | None = None
+
+    @model_validator(mode="after")
+    def _one_pue(self) -> LoadIn:
+        if (self.pue is None) == (self.pue_csv is None):
+            raise ValueError("give exactly one of 'pue' or 'pue_csv'")
+        return self
+
+
+class TouIn(_Strict):
+    """A time-of-use tariff: a price per period, the period of each hour, monthly overrides."""
+
+    prices_per_mwh: dict[str, FigureIn]
+    hours: list[str]
+    months: dict[int, list[str]] = {}
+
+
+class EnergyPriceIn(_Strict):
+    csv: CsvIn | None = None
+    tou: TouIn | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> EnergyPriceIn:
+        if (self.csv is None) == (self.tou is None):
+            raise ValueError("give exactly one of 'csv' or 'tou'")
+        return self
+
+
+class ExportIn(_Strict):
+    cap: FigureIn
+    price_per_mwh: FigureIn
+
+
+class GridIn(_Strict):
+    import_cap: FigureIn
+    energy_price: EnergyPriceIn
+    export: ExportIn | None = None
+    demand_charge_per_mw_month: FigureIn
+    emission_t_per_mwh: FigureIn | None = None
+    emission_csv: CsvIn | None = None
+    carbon_price_per_t: FigureIn
+
+    @model_validator(mode="after")
+    def _one_emission(self) -> GridIn:
+        if (self.emission_t_per_mwh is None) == (self.emission_csv is None):
+            raise ValueError("give exactly one of 'emission_t_per_mwh' or 'emission_csv'")
+        return self
+
+
+class PvlibIn(_Strict):
+    """Capacity factor computed by pvlib: clear sky x monthly clearness, fixed tilt."""
+
+    tilt_deg: float | None = None  # default: |latitude|
+    azimuth_deg: float | None = None  # default: facing the equator
+    monthly_ghi_kwh_per_m2_day: ListFigureIn
+    dc_ac_ratio: FigureIn
+    system_loss_fraction: FigureIn
+    inverter_efficiency_fraction: FigureIn
+
+
+class SolarIn(_Strict):
+    pvlib: PvlibIn | None = None
+    csv: CsvIn | None = None
+    capex_per_mw: FigureIn
+    fixed_om_per_mw_year: FigureIn | None = None
+    lifetime_years: FigureIn
+    max_capacity: FigureIn | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SolarIn:
+        if (self.pvlib is None) == (self.csv is None):
+            raise ValueError("give exactly one of 'pvlib' or 'csv' for the capacity factor")
+        return self
+
+
+class BatteryIn(_Strict):
+    capex_per_mwh: FigureIn
+    capex_per_mw: FigureIn
+    fixed_om_per_mwh_year: FigureIn | None = None
+    fixed_om_per_mw_year: FigureIn | None = None
+    lifetime_years: FigureIn
+    charge_efficiency_fraction: FigureIn
+    discharge_efficiency_fraction: FigureIn
+    soc_min_fraction: FigureIn | None = None
+    soc_max_fraction: FigureIn | None = None
+    min_duration: FigureIn | None = None
+    max_duration: FigureIn | None = None
+    max_energy: FigureIn | None = None
+    annual_cycle_limit: FigureIn | None = None
+    backup_duration: FigureIn | None = None
+
+
+class EconomicsIn(_Strict):
+    discount_rate_fraction: FigureIn
+    unserved_penalty_per_mwh: FigureIn | None = None
+
+
+class SiteFile(_Strict):
+    """The schema of one site file (docs/sites.md)."""
+
+    name: str
+    description: str = ""
+    currency: str
+    timezone: str
+    year: int = 2025
+    location: LocationIn
+    load: LoadIn
+    grid: GridIn
+    solar: SolarIn | None = None
+    battery: BatteryIn | None = None
+    economics: EconomicsIn
+    sources: dict[str, SourceIn] = {}
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError(f"'{value}' is not a three-letter ISO currency code like 'USD'")
+        return value
+
+    @field_validator("year")
+    @classmethod
+    def _non_leap(cls, value: int) -> int:
+        if value % 4 == 0 and (value % 100 != 0 or value % 400 == 0):
+            raise ValueError(f"{value} is a leap year; the model's year has 8,760 hours")
+        return value
+
+
+# --------------------------------------------------------------------------- resolved site
+
+
+@dataclass(frozen=True)
+class Site:
+    """One site resolved into hourly arrays (8,760) and scalars; money in `currency`."""
+
+    name: str
+    path: Path
+    currency: str
+    year: int
+    timezone: str
+    it_load_mw: np.ndarray
+    pue: np.ndarray
+    it_capacity_mw: float
+    deferrable_fraction: float
+    critical_load_mw: float
+    grid_import_cap_mw: float
+    price_per_mwh: np.ndarray
+    grid_export_cap_mw: float
+    export_price_per_mwh: np.ndarray
+    demand_charge_per_mw_month: float
+    emission_t_per_mwh: np.ndarray
+    carbon_price_per_t: float
+    solar_capacity_factor: np.ndarray
+    solar_annual_cost_per_mw: float
+    solar_max_mw: float
+    battery_annual_cost_per_mwh: float
+    battery_annual_cost_per_mw: float
+    charge_efficiency_fraction: float
+    discharge_efficiency_fraction: float
+    soc_min_fraction: float
+    soc_max_fraction: float
+    min_duration_h: float
+    max_duration_h: float
+    battery_max_mwh: float
+    annual_cycle_limit: float
+    backup_hours: float
+    unserved_penalty_per_mwh: float
+    provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False, repr=False)
+    unknowns: tuple[str, ...] = ()  # figures given as null, with what the model used instead
+
+    @property
+    def facility_load_mw(self) -> np.ndarray:
+        return self.it_load_mw * self.pue
+
+
+_SCALE: dict[str, float] = {"power": 1e6, "energy": 3.6e9, "time_s": 3600.0}
+
+
+class _Reader:
+    """Turns a validated `SiteFile` into numbers, collecting every problem and provenance."""
+
+    def __init__(self, raw: SiteFile, path: Path):
+        self.raw, self.path = raw, path
+        self.problems: list[Problem] = []
+        self.provenance: dict[str, Provenance] = {}
+        self.unknowns: list[str] = []
+
+    def problem(self, field: str, problem: str, fix: str) -> None:
+        self.problems.append(Problem(str(self.path), field, problem, fix))
+
+    def cite(
+        self, field: str, source: str | None, confidence: Confidence | None, note: str | None
+    ) -> None:
+        if source is not None and not (source in self.raw.sources or source.startswith("http")):
+            self.problem(
+                f"{field}.source",
+                f"'{source}' is neither a key of 'sources:' nor a URL.",
+                "add it to the file's 'sources:' table or write the URL.",
+            )
+        self.provenance[field] = Provenance(
+            resolve_source(source, self.raw.sources), confidence, note
+        )
+
+    def _unknown(self, field: str, figure: FigureIn, default: float | None) -> float | None:
+        if default is None:
+            self.problem(
+                f"{field}.value",
+                f"the model needs this figure but it is null ({figure.note}).",
+                "give a value with its source.",
+            )
+        else:
+            self.unknowns.append(f"{field} is unknown ({figure.note}); the model uses {default:g}.")
+        return default
+
+    def quantity(
+        self, field: str, figure: FigureIn | None, dim: Dimension, default: float | None = None
+    ) -> float | None:
+        """A quantity with a unit, in MW, MWh or h (`default` when absent or null)."""
+        if figure is None:
+            return default
+        self.cite(field, figure.source, figure.confidence, figure.note)
+        if figure.value is None:
+            return self._unknown(field, figure, default)
+        try:
+            return (
+                parse_quantity(figure.value, dim, file=self.path, field=f"{field}.value")
+                / (_SCALE[dim])
+            )
+        except InputError as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+    def number(
+        self,
+        field: str,
+        figure: FigureIn | None,
+        default: float | None = None,
+        *,
+        low: float = 0.0,
+        high: float = math.inf,
+        what: str = "a plain number >= 0",
+    ) -> float | None:
+        """A plain number (money in the site currency, a fraction, a ratio, years)."""
+        if figure is None:
+            return default
+        self.cite(field, figure.source, figure.confidence, figure.note)
+        value = figure.value
+        if value is None:
+            return self._unknown(field, figure, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.problem(
+                f"{field}.value",
+                f"{value!r} is not a plain number.",
+                f"write {what} without a unit; money is in the file's currency "
+                f"({self.raw.currency}).",
+            )
+            return None
+        if not low <= value <= high:
+            self.problem(f"{field}.value", f"{value} is out of range.", f"write {what}.")
+            return None
+        return float(value)
+
+    def numbers(self, field: str, figure: ListFigureIn, length: int) -> np.ndarray | None:
+        self.cite(field, figure.source, figure.confidence, figure.note)
+        if figure.value is None:
+            self._unknown(field, figure, None)
+            return None
+        values = np.asarray(figure.value, dtype=float)
+        if values.shape[0] != length or (values < 0).any():
+            self.problem(
+                f"{field}.value",
+                f"expected {length} numbers >= 0, got {values.shape[0]}.",
+                f"write a list of {length} numbers >= 0.",
+            )
+            return None
+        return values
+
+    def csv(self, field: str, spec: CsvIn) -> np.ndarray | None:
+        self.cite(field, spec.source, spec.confidence, spec.note)
+        try:
+            return read_hourly_csv(
+                self.path.parent / spec.file, spec.column, file=self.path, field=f"{field}.file"
+            )
+        except InputError as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+
+def _hourly(value: float | np.ndarray | None) -> np.ndarray:
+    """A scalar or series as an (8760,) array; NaN where it failed to load."""
+    if value is None:
+        return np.full(HOURS_PER_YEAR, np.nan)
+    return np.broadcast_to(np.asarray(value, dtype=float), (HOURS_PER_YEAR,)).copy()
+
+
+def _it_load_mw(r: _Reader, spec: ItLoadIn) -> np.ndarray:
+    """IT load in MW per hour: the CSV, or flat MW x the 24-hour profile (1.0 if none)."""
+    if spec.csv is not None:
+        return _hourly(r.csv("load.it_load.csv", spec.csv))
+    flat = r.quantity("load.it_load.flat", spec.flat, "power")
+    profile = np.ones(HOURS_PER_DAY)
+    if spec.daily_profile_fraction is not None:
+        given = r.numbers(
+            "load.it_load.daily_profile_fraction", spec.daily_profile_fraction, HOURS_PER_DAY
+        )
+        profile = given if given is not None else profile
+    if flat is None:
+        return _hourly(None)
+    return flat * np.tile(profile, HOURS_PER_YEAR // HOURS_PER_DAY)
+
+
+def _tou_price_per_mwh(r: _Reader, tou: TouIn, year: int) -> np.ndarray:
+    """Hourly price from a time-of-use table: each hour's period, by month where overridden."""
+    prices = {
+        name: r.number(f"grid.energy_price.tou.prices_per_mwh.{name}", fig)
+        for name, fig in tou.prices_per_mwh.items()
+    }
+    tables = {m: tou.hours for m in range(1, 13)}
+    ok = True
+    for month, hours in [(0, tou.hours), *tou.months.items()]:
+        where = "grid.energy_price.tou." + ("hours" if month == 0 else f"months.{month}")
+        if month and not 1 <= month <= 12:
+            r.problem(where, f"month {month} is not in 1..12.", "use month numbers 1 to 12.")
+            ok = False
+            continue
+        if len(hours) != HOURS_PER_DAY:
+            r.problem(where, f"has {len(hours)} entries, not 24.", "name the period of each hour.")
+            ok = False
+        unknown = sorted(set(hours) - set(prices))
+        if unknown:
+            r.problem(
+                where,
+                f"period(s) {', '.join(unknown)} have no price.",
+                f"use one of: {', '.join(prices)}, or add a price under 'prices_per_mwh'.",
+            )
+            ok = False
+        if month:
+            tables[month] = hours
+    if not ok or any(v is None for v in prices.values()):
+        return _hourly(None)
+    index = year_index(year)
+    table = np.array([[prices[p] for p in tables[m]] for m in range(1, 13)])
+    return table[index.month.to_numpy() - 1, index.hour.to_numpy()]
+
+
+def _grid(r: _Reader, grid: GridIn, year: int) -> dict[str, object]:
+    price = (
+        _hourly(r.csv("grid.energy_price.csv", grid.energy_price.csv))
+        if grid.energy_price.csv is not None
+        else _tou_price_per_mwh(r, grid.energy_price.tou, year)  # type: ignore[arg-type]
+    )
+    if grid.emission_csv is not None:
+        emission = _hourly(r.csv("grid.emission_csv", grid.emission_csv))
+    else:
+        emission = _hourly(r.number("grid.emission_t_per_mwh", grid.emission_t_per_mwh, 0.0))
+    export = grid.export
+    return {
+        "grid_import_cap_mw": r.quantity("grid.import_cap", grid.import_cap, "power"),
+        "price_per_mwh": price,
+        "grid_export_cap_mw": (
+            0.0 if export is None else r.quantity("grid.export.cap", export.cap, "power", 0.0)
+        ),
+        "export_price_per_mwh": _hourly(
+            0.0
+            if export is None
+            else r.number("grid.export.price_per_mwh", export.price_per_mwh, 0.0)
+        ),
+        "demand_charge_per_mw_month": r.number(
+            "grid.demand_charge_per_mw_month", grid.demand_charge_per_mw_month, 0.0
+        ),
+        "emission_t_per_mwh": emission,
+        "carbon_price_per_t": r.number("grid.carbon_price_per_t", grid.carbon_price_per_t, 0.0),
+    }
+
+
+def _annual(
+    r: _Reader, where: str, capex: float | None, om: float | None, life: float | None
+) -> float | None:
+    rate = r.number(
+        "economics.discount_rate_fraction",
+        r.raw.economics.discount_rate_fraction,
+        high=1.0,
+        what="a fraction in [0, 1], e.g. 0.07",
+    )
+    if capex is None or om is None or life is None or rate is None:
+        return None
+    if life <= 0:
+        r.problem(f"{where}.lifetime_years.value", "a lifetime must be > 0.", "write years > 0.")
+        return None
+    return annualised_cost(capex, om, rate, life)
+
+
+def _solar(r: _Reader, raw: SiteFile) -> dict[str, object]:
+    solar = raw.solar
+    if solar is None:
+        return {
+            "solar_capacity_factor": np.zeros(HOURS_PER_YEAR),
+            "solar_annual_cost_per_mw": 0.0,
+            "solar_max_mw": 0.0,
+        }
+    if solar.csv is not None:
+        cf = r.csv("solar.csv", solar.csv)
+        if cf is not None and cf.max() > 1:
+            r.problem("solar.csv.file", f"capacity factor reaches {cf.max()}.", "write fractions.")
+    else:
+        cf = _pvlib_capacity_factor(r, raw, solar.pvlib)  # type: ignore[arg-type]
+    annual = _annual(
+        r,
+        "solar",
+        r.number("solar.capex_per_mw", solar.capex_per_mw),
+        r.number("solar.fixed_om_per_mw_year", solar.fixed_om_per_mw_year, 0.0),
+        r.number("solar.lifetime_years", solar.lifetime_years),
+    )
+    return {
+        "solar_capacity_factor": _hourly(cf),
+        "solar_annual_cost_per_mw": annual,
+        "solar_max_mw": r.quantity("solar.max_capacity", solar.max_capacity, "power", math.inf),
+    }
+
+
+def _pvlib_capacity_factor(r: _Reader, raw: SiteFile, spec: PvlibIn) -> np.ndarray | None:
+    ghi = r.numbers("solar.pvlib.monthly_ghi_kwh_per_m2_day", spec.monthly_ghi_kwh_per_m2_day, 12)
+    dc_ac = r.number(
+        "solar.pvlib.dc_ac_ratio",
+        spec.dc_ac_ratio,
+        low=0.5,
+        high=3.0,
+        what="a DC/AC ratio in [0.5, 3], e.g. 1.2",
+    )
+    loss = r.number(
+        "solar.pvlib.system_loss_fraction",
+        spec.system_loss_fraction,
+        high=1.0,
+        what="a fraction in [0, 1], e.g. 0.14",
+    )
+    inverter = r.number(
+        "solar.pvlib.inverter_efficiency_fraction",
+        spec.inverter_efficiency_fraction,
+        low=0.5,
+        high=1.0,
+        what="a fraction in [0.5, 1], e.g. 0.96",
+    )
+    if ghi is None or dc_ac is None or loss is None or inverter is None:
+        return None
+    lat = raw.location.latitude_deg
+    system = PvSystem(
+        latitude_deg=lat,
+        longitude_deg=raw.location.longitude_deg,
+        altitude_m=raw.location.altitude_m,
+        timezone=raw.timezone,
+        tilt_deg=abs(lat) if spec.tilt_deg is None else spec.tilt_deg,
+        azimuth_deg=(180.0 if lat >= 0 else 0.0) if spec.azimuth_deg is None else spec.azimuth_deg,
+        monthly_ghi_kwh_per_m2_day=tuple(float(v) for v in ghi),
+        dc_ac_ratio=dc_ac,
+        system_loss_fraction=loss,
+        inverter_efficiency_fraction=inverter,
+    )
+    return capacity_factor(system, raw.year)
+
+
+def _fraction(r: _Reader, field: str, figure: FigureIn | None, default: float) -> float | None:
+    return r.number(field, figure, default, high=1.0, what="a fraction in [0, 1]")
+
+
+def _efficiency(r: _Reader, field: str, figure: FigureIn | None) -> float | None:
+    value = r.number(field, figure, high=1.0, what="an efficiency in (0, 1], e.g. 0.95")
+    if value == 0:
+        r.problem(f"{field}.value", "an efficiency of 0 stores nothing.", "write a value > 0.")
+        return None
+    return value
+
+
+def _battery(r: _Reader, battery: BatteryIn | None) -> dict[str, object]:
+    if battery is None:
+        return {
+            "battery_annual_cost_per_mwh": 0.0,
+            "battery_annual_cost_per_mw": 0.0,
+            "charge_efficiency_fraction": 1.0,
+            "discharge_efficiency_fraction": 1.0,
+            "soc_min_fraction": 0.0,
+            "soc_max_fraction": 1.0,
+            "min_duration_h": 0.0,
+            "max_duration_h": math.inf,
+            "battery_max_mwh": 0.0,
+            "annual_cycle_limit": math.inf,
+            "backup_hours": 0.0,
+        }
+    b, w = battery, "battery"
+    life = r.number(f"{w}.lifetime_years", b.lifetime_years)
+    out = {
+        "battery_annual_cost_per_mwh": _annual(
+            r,
+            w,
+            r.number(f"{w}.capex_per_mwh", b.capex_per_mwh),
+            r.number(f"{w}.fixed_om_per_mwh_year", b.fixed_om_per_mwh_year, 0.0),
+            life,
+        ),
+        "battery_annual_cost_per_mw": _annual(
+            r,
+            w,
+            r.number(f"{w}.capex_per_mw", b.capex_per_mw),
+            r.number(f"{w}.fixed_om_per_mw_year", b.fixed_om_per_mw_year, 0.0),
+            life,
+        ),
+        "charge_efficiency_fraction": _efficiency(
+            r, f"{w}.charge_efficiency_fraction", b.charge_efficiency_fraction
+        ),
+        "discharge_efficiency_fraction": _efficiency(
+            r, f"{w}.discharge_efficiency_fraction", b.discharge_efficiency_fraction
+        ),
+        "soc_min_fraction": _fraction(r, f"{w}.soc_min_fraction", b.soc_min_fraction, 0.0),
+        "soc_max_fraction": _fraction(r, f"{w}.soc_max_fraction", b.soc_max_fraction, 1.0),
+        "min_duration_h": r.quantity(f"{w}.min_duration", b.min_duration, "time_s", 0.0),
+        "max_duration_h": r.quantity(f"{w}.max_duration", b.max_duration, "time_s", math.inf),
+        "battery_max_mwh": r.quantity(f"{w}.max_energy", b.max_energy, "energy", math.inf),
+        "annual_cycle_limit": r.number(f"{w}.annual_cycle_limit", b.annual_cycle_limit, math.inf),
+        "backup_hours": r.quantity(f"{w}.backup_duration", b.backup_duration, "time_s", 0.0),
+    }
+    return out
+
+
+def _check_timezone(r: _Reader, name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.problem("timezone", f"'{name}' is not an IANA time zone.", "write e.g. 'Asia/Shanghai'.")
+
+
+def check_site(site: Site) -> list[Problem]:
+    """Cross-field rules of a resolved site; every broken rule is one problem."""
+    p, f = str(site.path), []
+    peak_it = float(site.it_load_mw.max())
+    if peak_it > site.it_capacity_mw * (1 + 1e-9):
+        f.append(
+            Problem(
+                p,
+                "load.it_load",
+                f"IT load peaks at {peak_it:g} MW, above the installed IT capacity "
+                f"{site.it_capacity_mw:g} MW.",
+                "raise load.it_capacity or lower the load.",
+            )
+        )
+    if (site.pue < 1).any():
+        f.append(
+            Problem(
+                p,
+                "load.pue",
+                f"PUE {site.pue.min():g} is below 1.",
+                "a PUE is facility power / IT power, >= 1.",
+            )
+        )
+    if site.soc_min_fraction >= site.soc_max_fraction:
+        f.append(
+            Problem(
+                p,
+                "battery.soc_min_fraction",
+                "soc_min_fraction >= soc_max_fraction.",
+                "make the minimum state of charge below the maximum.",
+            )
+        )
+    if site.min_duration_h > site.max_duration_h:
+        f.append(
+            Problem(
+                p,
+                "battery.min_duration",
+                "min_duration exceeds max_duration.",
+                "make the minimum duration <= the maximum.",
+            )
+        )
+    if site.critical_load_mw > float(site.facility_load_mw.max()) * (1 + 1e-9):
+        f.append(
+            Problem(
+                p,
+                "load.critical_load",
+                "critical load exceeds the facility load peak.",
+                "the critical load is the part of the facility load to back up.",
+            )
+        )
+    return f
+
+
+def load_site(path: Path) -> Site:
+    """Read, validate and resolve one site file; every problem in it is reported at once."""
+    path = Path(path)
+    raw = validate(SiteFile, read_yaml(path), path)
+    r = _Reader(raw, path)
+    _check_timezone(r, raw.timezone)
+    load = raw.load
+    it_load = _it_load_mw(r, load.it_load)
+    pue = (
+        _hourly(r.csv("load.pue_csv", load.pue_csv))
+        if load.pue_csv is not None
+        else _hourly(r.number("load.pue", load.pue, low=1.0, high=5.0, what="a PUE in [1, 5]"))
+    )
+    values: dict[str, object] = {
+        "it_load_mw": it_load,
+        "pue": pue,
+        "it_capacity_mw": r.quantity("load.it_capacity", load.it_capacity, "power"),
+        "deferrable_fraction": _fraction(
+            r, "load.deferrable_fraction", load.deferrable_fraction, 0
+        ),
+        "critical_load_mw": r.quantity("load.critical_load", load.critical_load, "power", 0.0),
+        **_grid(r, raw.grid, raw.year),
+        **_solar(r, raw),
+        **_battery(r, raw.battery),
+        "unserved_penalty_per_mwh": r.number(
+            "economics.unserved_penalty_per_mwh", raw.economics.unserved_penalty_per_mwh, 10_000.0
+        ),
+    }
+    missing = [
+        k
+        for k, v in values.items()
+        if v is None or (isinstance(v, np.ndarray) and np.isnan(v).any())
+    ]
+    if r.problems or missing:
+        if not r.problems:  # a value failed without saying why: name it rather than guess
+            r.problems.extend(Problem(str(path), k, "could not be resolved.") for k in missing)
+        raise InputError(r.problems)
+    site = Site(
+        name=raw.name,
+        path=path,
+        currency=raw.currency,
+        year=raw.year,
+        timezone=raw.timezone,
+        provenance=MappingProxyType(r.provenance),
+        unknowns=tuple(r.unknowns),
+        **values,  # type: ignore[arg-type]
+    )
+    problems = check_site(site)
+    if problems:
+        raise InputError(problems)
+    return site
+
+
+# --------------------------------------------------------------------------- model inputs
+
+Hours = Literal["full"] | int
+
+
+def parse_hours(text: str) -> Hours:
+    """'full' -> 'full'; 'rep:N' -> N representative days (1 <= N <= 365)."""
+    if text == "full":
+        return "full"
+    match = re.fullmatch(r"rep:(\d+)", text)
+    if match and 1 <= int(match.group(1)) <= 365:
+        return int(match.group(1))
+    raise InputError.one(
+        "--hours",
+        "",
+        f"'{text}' is not a time resolution.",
+        "write 'full' or 'rep:N', N in 1..365.",
+    )
+
+
+def _series(site: Site) -> dict[str, np.ndarray]:
+    """The hourly series representative days are chosen on; facility load first (its peak day
+    is kept)."""
+    return {
+        "facility_mw": site.facility_load_mw,
+        "it_load_mw": site.it_load_mw,
+        "pue": site.pue,
+        "price_per_mwh": site.price_per_mwh,
+        "export_price_per_mwh": site.export_price_per_mwh,
+        "emission_t_per_mwh": site.emission_t_per_mwh,
+        "solar_capacity_factor": site.solar_capacity_factor,
+    }
+
+
+def time_axis_and_series(site: Site, hours: Hours) -> tuple[TimeAxis, dict[str, np.ndarray]]:
+    """The model's time axis and the series on it: every hour, or N representative days."""
+    series = _series(site)
+    if hours == "full":
+        return full_year_axis(site.year), series
+    rep = representative_days(series, hours)
+    return representative_axis(rep), rep.series
+
+
+def site_inputs(
+    site: Site, hours: Hours = "full", *, deferral: bool = True
+) -> tuple[SiteEnergyInputs, TimeAxis]:
+    """The site energy model's inputs; `deferral=False` pins every hour's load in place."""
+    axis, s = time_axis_and_series(site, hours)
+    inputs = SiteEnergyInputs(
+        weight_h=axis.weight_h,
+        prev_step=axis.prev_step,
+        day=axis.day,
+        billing_period=axis.billing_period,
+        billing_period_months=axis.billing_period_months,
+        it_load_mw=s["it_load_mw"],
+        pue=s["pue"],
+        deferrable_fraction=site.deferrable_fraction if deferral else 0.0,
+        it_capacity_mw=site.it_capacity_mw,
+        critical_load_mw=np.full(axis.n_steps, site.critical_load_mw),
+        backup_hours=site.backup_hours,
+        grid_import_cap_mw=site.grid_import_cap_mw,
+        price_per_mwh=s["price_per_mwh"],
+        grid_export_cap_mw=site.grid_export_cap_mw,
+        export_price_per_mwh=s["export_price_per_mwh"],
+        demand_charge_per_mw_month=site.demand_charge_per_mw_month,
+        emission_t_per_mwh=s["emission_t_per_mwh"],
+        carbon_price_per_t=site.carbon_price_per_t,
+        solar_capacity_factor=s["solar_capacity_factor"],
+        solar_annual_cost_per_mw=site.solar_annual_cost_per_mw,
+        solar_max_mw=site.solar_max_mw,
+        battery_annual_cost_per_mwh=site.battery_annual_cost_per_mwh,
+        battery_annual_cost_per_mw=site.battery_annual_cost_per_mw,
+        charge_efficiency_fraction=site.charge_efficiency_fraction,
+        discharge_efficiency_fraction=site.discharge_efficiency_fraction,
+        soc_min_fraction=site.soc_min_fraction,
+        soc_max_fraction=site.soc_max_fraction,
+        min_duration_h=site.min_duration_h,
+        max_duration_h=site.max_duration_h,
+        battery_max_mwh=site.battery_max_mwh,
+        annual_cycle_limit=site.annual_cycle_limit,
+        unserved_penalty_per_mwh=site.unserved_penalty_per_mwh,
+        reserve_shortfall_penalty_per_mwh=site.unserved_penalty_per_mwh,
+    )
+    model_problems = check_inputs(inputs)
+    if model_problems:  # the loader's checks should have caught these; name them, never crash
+        raise InputError(
+            [
+                Problem(str(site.path), f"model input {p.field}", p.problem, p.fix)
+                for p in model_problems
+            ]
+        )
+    return inputs, axis
+
+
+def without_deferral(inputs: SiteEnergyInputs) -> SiteEnergyInputs:
+    """The same site with no deferrable load: the benchmark for the value of flexibility."""
+    return replace(inputs, deferrable_fraction=0.0)
+
+
+# --------------------------------------------------------------------------- results
+
+_TOL_MW = 1e-6
+
+
+@dataclass(frozen=True)
+class SiteSizing:
+    """A solved site: its inputs, time axis, solution, and the same site without deferral."""
+
+    site: Site
+    hours: Hours
+    inputs: SiteEnergyInputs
+    axis: TimeAxis
+    solution: SiteEnergySolution
+    without_deferral: SiteEnergySolution | None  # None when the site has no deferrable load
+
+
+def size_site(
+    site: Site, hours: Hours = "full", backend: Backend = "cvxpy", solver: str = "highs"
+) -> SiteSizing:
+    """Size solar and battery for the site, then solve again with deferral off (flexibility).
+
+    Raises InfeasiblePlan, in domain words, when the plan needs unserved load or leaves the
+    backup reserve short, or when the solver does not reach an optimum.
+    """
+    inputs, axis = site_inputs(site, hours)
+    solution = solve(inputs, backend=backend, solver=solver)
+    check_solved(site, solution)
+    diagnosis = diagnose_shortfall(site, inputs, axis, solution)
+    if diagnosis:
+        raise InfeasiblePlan(diagnosis)
+    rigid = None
+    if inputs.deferrable_fraction > 0:
+        rigid = solve(without_deferral(inputs), backend=backend, solver=solver)
+        check_solved(site, rigid)
+    return SiteSizing(site, hours, inputs, axis, solution, rigid)
+
+
+def check_solved(site: Site, solution: SiteEnergySolution) -> None:
+    """A solver outcome other than optimal, said plainly (exit code 2 at the CLI)."""
+    status = solution.status
+    if status is SolveStatus.optimal:
+        return
+    where = f"site '{site.name}' ({solution.backend}/{solution.solver})"
+    if status is SolveStatus.error:
+        raise PlannerError(
+            f"{where}: the solver failed to run. Fix: check that solver '{solution.solver}' is "
+            f"installed for the {solution.backend} backend, or use --solver highs."
+        )
+    if status is SolveStatus.time_limit:
+        raise PlannerError(f"{where}: the solver hit its time limit. Fix: try --hours rep:12.")
+    raise InfeasiblePlan(
+        [
+            f"{where}: the solver reports the plan {status}, although unserved load and reserve "
+            "shortfall are priced slack; check the caps, efficiencies and limits of the site."
+        ]
+    )
+
+
+def _hours_text(axis: TimeAxis, mask: np.ndarray) -> str:
+    """'214 hours' (full year) or 'about 214 hours of the year (3 representative days)'."""
+    hours = float(axis.weight_h[mask].sum())
+    if np.all(axis.weight_h == 1):
+        return f"{hours:,.0f} hours"
+    days = np.unique(axis.day[mask]).size
+    return f"about {hours:,.0f} hours of the year ({days} representative days)"
+
+
+def diagnose_shortfall(
+    site: Site, x: SiteEnergyInputs, axis: TimeAxis, sol: SiteEnergySolution
+) -> list[str]:
+    """Which constraint the plan could not meet, in which hours, and by how much."""
+    out: list[str] = []
+    unserved = sol.unserved_it_mw
+    short = unserved > _TOL_MW
+    if short.any():
+        facility_mw = unserved * x.pue
+        solar = f"solar (up to {site.solar_max_mw:g} MW)" if site.solar_max_mw > 0 else "no solar"
+        battery = (
+            f"battery (up to {site.battery_max_mwh:g} MWh)"
+            if site.battery_max_mwh > 0
+            else "no battery"
+        )
+        energy = float(axis.weight_h @ facility_mw)
+        out.append(
+            f"site '{site.name}': load exceeds grid import cap {site.grid_import_cap_mw:g} MW + "
+            f"{solar} + {battery} by up to {facility_mw.max():.1f} MW in "
+            f"{_hours_text(axis, short)}; {energy:,.0f} MWh of facility load a year go unserved. "
+            "Fix: raise grid.import_cap, allow more solar or battery, or lower the load."
+        )
+    reserve = sol.reserve_shortfall_mwh
+    lacking = reserve > _TOL_MW
+    if lacking.any():
+        need = x.backup_hours * x.critical_load_mw
+        cap = site.soc_max_fraction * site.battery_max_mwh
+        held = f"is capped at {cap:g} MWh" if math.isfinite(cap) else "was not built large enough"
+        out.append(
+            f"site '{site.name}': the backup reserve of {x.backup_hours:g} h x "
+            f"{float(x.critical_load_mw.max()):g} MW critical load needs {float(need.max()):g} MWh;"
+            f" the battery {held}: short by up to {reserve.max():.1f} MWh in "
+            f"{_hours_text(axis, lacking)}. Fix: raise battery.max_energy or lower "
+            "battery.backup_duration or load.critical_load."
+        )
+    return out
+
+
+def summary(sizing: SiteSizing) -> dict[str, object]:
+    """The stable JSON summary of one sizing (documented in docs/cli_site.md)."""
+    s, x, sol = sizing.site, sizing.inputs, sizing.solution
+    w = x.weight_h
+    it_mwh = float(w @ sol.served_it_mw)
+    facility_mwh = float(w @ (sol.served_it_mw * x.pue))
+    solar_mwh = float(w @ sol.solar_used_mw)
+    import_mwh = float(w @ sol.grid_import_mw)
+    discharge_mwh = float(w @ sol.discharge_mw)
+    costs = asdict(sol.costs) if sol.costs is not None else {}
+    rigid = sizing.without_deferral
+    return {
+        "site": s.name,
+        "currency": s.currency,
+        "status": str(sol.status),
+        "objective": sol.objective,
+        "solar_mw": sol.solar_mw,
+        "battery_mwh": sol.battery_mwh,
+        "battery_mw": sol.battery_mw,
+        "grid_peak_import_mw": float(sol.grid_import_mw.max()),
+        "cost_per_mwh_it": sol.objective / it_mwh if it_mwh > 0 else None,
+        "backend": sol.backend,
+        "solver": sol.solver,
+        "build_s": sol.stats.build_s,
+        "solve_s": sol.stats.solve_s,
+        "hours": "full" if sizing.hours == "full" else f"rep:{sizing.hours}",
+        "n_steps": x.n_steps,
+        "it_energy_mwh": it_mwh,
+        "facility_energy_mwh": facility_mwh,
+        "grid_import_mwh": import_mwh,
+        "solar_share_fraction": solar_mwh / (solar_mwh + import_mwh)
+        if solar_mwh + import_mwh > 0
+        else 0.0,
+        "battery_equivalent_full_cycles": discharge_mwh / sol.battery_mwh
+        if sol.battery_mwh > _TOL_MW
+        else 0.0,
+        "emissions_t": float((w * x.emission_t_per_mwh) @ sol.grid_import_mw),
+        "costs": costs,
+        "flexibility": {
+            "deferrable_fraction": s.deferrable_fraction,
+            "objective_without_deferral": rigid.objective if rigid is not None else sol.objective,
+            "value_of_flexibility": (rigid.objective - sol.objective) if rigid is not None else 0.0,
+        },
+        "unknown_figures": list(s.unknowns),
+    }
+
+
+def dispatch_table(sizing: SiteSizing) -> pd.DataFrame:
+    """Hourly dispatch, one row per model step, units in the column names."""
+    x, sol, axis = sizing.inputs, sizing.solution, sizing.axis
+    hour_start = year_index(sizing.site.year)[axis.hour_of_year]
+    return pd.DataFrame(
+        {
+            "step": np.arange(x.n_steps),
+            "day": axis.day,
+            "hour_start": hour_start.strftime("%Y-%m-%dT%H:%M"),
+            "weight_h": x.weight_h,
+            "it_load_mw": x.it_load_mw,
+            "served_it_mw": sol.served_it_mw,
+            "unserved_it_mw": sol.unserved_it_mw,
+            "pue": x.pue,
+            "grid_import_mw": sol.grid_import_mw,
+            "grid_export_mw": sol.grid_export_mw,
+            "solar_used_mw": sol.solar_used_mw,
+            "solar_curtailed_mw": sol.solar_curtailed_mw,
+            "charge_mw": sol.charge_mw,
+            "discharge_mw": sol.discharge_mw,
+            "soc_mwh": sol.soc_mwh,
+            "reserve_shortfall_mwh": sol.reserve_shortfall_mwh,
+            "price_per_mwh": x.price_per_mwh,
+            "marginal_cost_per_mwh": _per_step(sol.marginal_cost_per_mwh, x.n_steps),
+        }
+    )
+
+
+def _per_step(values: np.ndarray, n_steps: int) -> np.ndarray:
+    """A per-step result, or NaN (empty CSV cells) when the backend did not report it."""
+    return values if values.shape == (n_steps,) else np.full(n_steps, np.nan)
+
+
+def check_out_dir(out: Path) -> Path:
+    """The folder that will hold `out`; it must exist (checked before any solving)."""
+    parent = Path(out).resolve().parent
+    if not parent.is_dir():
+        raise InputError.one("--out", "", f"folder '{parent}' does not exist.", "create it first.")
+    return parent
+
+
+def write_results(out: Path, summary_json: str, dispatch: pd.DataFrame) -> None:
+    """Write summary.json and dispatch.csv into `out` atomically: a temp dir, then a rename.
+
+    An existing `out` is replaced whole only once the new one is complete.
+    """
+    out = Path(out)
+    parent = check_out_dir(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    try:
+        (tmp / "summary.json").write_text(summary_json, encoding="utf-8")
+        dispatch.to_csv(tmp / "dispatch.csv", index=False)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            os.replace(out, old / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
