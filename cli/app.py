@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from cli import bench, export, hardware, report, runs, serving, site, workload
+from cli import bench, demand, export, hardware, plan, report, runs, serving, site, workload
 from planner.errors import PlannerError
 
 
@@ -40,6 +40,8 @@ app.add_typer(workload.app, name="workload")
 app.add_typer(serving.app, name="serving")
 app.add_typer(site.app, name="site")
 app.add_typer(runs.app, name="runs")
+app.add_typer(demand.app, name="demand")
+app.command("plan")(plan.plan)
 app.command("report")(report.report)
 app.command("compare")(report.compare)
 app.command("bench")(bench.bench)
