@@ -132,7 +132,15 @@ def test_sparse_figures_are_never_counted(catalogue: Catalogue) -> None:
 
 
 def test_no_throughput_means_unknown_tpp(catalogue: Catalogue) -> None:
-    zhenwu = total_processing_performance(catalogue["zhenwu-ppu"])
-    assert zhenwu.tpp is None and zhenwu.performance_density is None
     cpu = total_processing_performance(catalogue["yitian-710"])
-    assert cpu.tpp is None
+    assert cpu.tpp is None and cpu.performance_density is None
+    assert "TPP unknown" in cpu.arithmetic
+
+
+def test_estimated_throughput_without_die_area_gives_tpp_but_no_density(
+    catalogue: Catalogue,
+) -> None:
+    """Zhenwu PPU: BF16 estimated at 119 TFLOPS (deployment total / cards), die area unknown."""
+    zhenwu = total_processing_performance(catalogue["zhenwu-ppu"])
+    assert zhenwu.tpp == pytest.approx(119 * 16)
+    assert zhenwu.performance_density is None

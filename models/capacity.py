@@ -1,0 +1,456 @@
+"""Multi-period capacity model: which parts to buy, where and when; how much data-centre, solar and
+battery to build; how every site runs over representative hours of each plan year.
+
+Inputs and solution are frozen dataclasses of numpy arrays with units in their names; the
+formulations live in `capacity_cvxpy.py` and `capacity_pyomo.py` and build the same mathematics
+(docs/capacity_model.md, equation numbers in brackets). Axes, always in this order:
+
+    W workloads, P parts, S sites, Y plan periods ("years"), T representative steps (hours),
+    B demand-charge billing periods, G country-cap groups of sites, V installed-base vintages.
+
+Money is in the scenario's currency; capex is paid at the start of the period it is bought in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from models.common import Backend, InputProblem, SolveStats, SolveStatus
+
+SECONDS_PER_HOUR = 3_600.0
+TOKENS_PER_MTOK = 1e6
+MW_PER_W = 1e-6
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapacityInputs:
+    """Everything the capacity model needs, resolved by the planner into arrays (axes as above)."""
+
+    # --- plan periods (Y,) ---
+    year_start_years: np.ndarray  # (Y,) start of each period, years after the horizon start
+    duration_years: np.ndarray  # (Y,) years each period stands for (opex is x duration)
+    discount_fraction: np.ndarray  # (Y,) present value of one unit paid at the start of y
+    horizon_end_discount_fraction: float  # present value of one unit at the horizon end
+    # --- representative steps (T,), shared by every year and site ---
+    weight_h: np.ndarray  # (T,) hours of a year each step stands for (sum 8,760)
+    prev_step: np.ndarray  # (T,) int, step before t for storage; wraps within each day
+    day: np.ndarray  # (T,) int, representative day of each step; deferrable tokens stay in it
+    billing_period: np.ndarray  # (T,) int in [0, B)
+    billing_period_months: np.ndarray  # (B,) months each billing period's peak is charged for
+    # --- parts (P,) ---
+    parts_per_server: np.ndarray  # (P,) int, parts are bought in whole servers of N_p parts
+    price_per_part: np.ndarray  # (P, Y) purchase price per part incl. its share of the server
+    price_uplift_fraction: np.ndarray  # (P, Y) licence fees, duties: paid = price x (1 + uplift)
+    idle_w: np.ndarray  # (P,) power of an installed, idle part
+    active_w: np.ndarray  # (P,) power of a busy part (>= idle_w)
+    server_overhead_w: np.ndarray  # (P,) host CPU, NIC, fans per part, drawn whenever installed
+    lead_time_years: np.ndarray  # (P,) delivery: bought at the start of y, usable from y + lead
+    lifetime_years: np.ndarray  # (P,) economic lifetime from delivery; retired afterwards
+    tpp_per_part: np.ndarray  # (P,) total processing performance (export-control metric)
+    domestic: np.ndarray  # (P,) bool, made by the home country (domestic share, state sites)
+    supply_cap_parts: np.ndarray  # (P, Y) parts that can be bought across all sites; inf = none
+    resale_value_fraction: np.ndarray | None = None  # (P, Y) value at horizon end per unit paid,
+    # by purchase period; None = straight line over the lifetime from delivery
+    base_parts: np.ndarray  # (P, S, V) parts installed before the horizon, by vintage
+    base_start_years: np.ndarray  # (V,) delivery date of each vintage, years (<= 0)
+    # --- workloads (W,) ---
+    tokens_per_s_per_part: np.ndarray  # (W, P) throughput of one busy part; 0 = cannot serve
+    demand_tokens_per_s: np.ndarray  # (W, Y, T) tokens per second demanded
+    deferrable: np.ndarray  # (W,) bool: met within its day (batch) instead of every hour
+    unserved_penalty_per_mtok: float  # price of a million tokens not served
+    # --- sites (S,) ---
+    allowed: np.ndarray  # (P, S, Y) bool: the site may buy the part in that period (rules)
+    dc_existing_mw: np.ndarray  # (S,) IT MW built before the horizon
+    dc_max_mw: np.ndarray  # (S,) most IT MW the site can ever hold; inf = no limit
+    dc_build_lead_years: np.ndarray  # (S,) IT MW built in y is usable from y + lead
+    dc_capex_per_mw: np.ndarray  # (S, Y) data-centre shell, cooling, electrical per IT MW
+    pue: np.ndarray  # (S, T) facility power / IT power
+    grid_import_cap_mw: np.ndarray  # (S, Y) connection MW available (time to power, ramping)
+    price_per_mwh: np.ndarray  # (S, Y, T) energy price of grid imports
+    demand_charge_per_mw_month: np.ndarray  # (S, Y) on each billing period's peak import
+    emission_t_per_mwh: np.ndarray  # (S, T) grid emission factor
+    carbon_price_per_t: np.ndarray  # (Y,)
+    solar_capacity_factor: np.ndarray  # (S, T) AC output per MW installed, fraction
+    solar_capex_per_mw: np.ndarray  # (S, Y)
+    solar_max_mw: np.ndarray  # (S,) inf = no limit
+    battery_capex_per_mwh: np.ndarray  # (S, Y)
+    battery_capex_per_mw: np.ndarray  # (S, Y)
+    battery_max_mwh: np.ndarray  # (S,) inf = no limit
+    charge_efficiency_fraction: float = 0.95
+    discharge_efficiency_fraction: float = 0.95
+    soc_min_fraction: float = 0.0
+    soc_max_fraction: float = 1.0
+    min_duration_h: float = 0.0
+    max_duration_h: float = math.inf
+    # --- rules ---
+    cap_group_sites: np.ndarray  # (G, S) bool: sites counted in each country-cap group
+    tpp_cap: np.ndarray  # (G, Y) TPP of parts bought per group and period; inf = none
+    budget: np.ndarray  # (Y,) capex that may be spent in each period; inf = none
+    domestic_share_min_fraction: np.ndarray  # (Y,) installed domestic / installed total
+    domestic_share_basis: Literal["parts", "compute"] = "parts"  # count parts or TPP
+    # --- model ---
+    relax: bool = False  # True: servers bought are continuous (the LP, with duals)
+
+    @property
+    def shape(self) -> tuple[int, int, int, int, int]:
+        """(W, P, S, Y, T)."""
+        w, p = self.tokens_per_s_per_part.shape
+        return w, p, self.pue.shape[0], self.year_start_years.shape[0], self.weight_h.shape[0]
+
+
+@dataclass(frozen=True)
+class CapacityCosts:
+    """Net present cost breakdown (eq. 17), each term discounted; resale is a credit (>= 0)."""
+
+    parts_capex: float
+    dc_capex: float
+    solar_capex: float
+    battery_capex: float
+    energy: float
+    demand_charges: float
+    carbon: float
+    unserved_penalty: float
+    resale_credit: float
+    capex_by_year: np.ndarray  # (Y,) undiscounted capex spent in each period (eq. 15)
+
+
+@dataclass(frozen=True)
+class CapacityDuals:
+    """What one more unit of each binding limit would save, in present-value currency (LP only).
+
+    Every value is >= 0: the objective falls by about this much per unit of relaxation.
+    """
+
+    grid_import_cap_per_mw: np.ndarray  # (S, Y) one more MW of grid connection in y, every hour
+    dc_max_per_mw: np.ndarray  # (S,) one more MW of buildable IT capacity at the site
+    supply_cap_per_part: np.ndarray  # (P, Y) one more part available to buy
+    tpp_cap_per_tpp: np.ndarray  # (G, Y) one more TPP under the country cap
+    budget_per_currency: np.ndarray  # (Y,) one more unit of budget
+    domestic_share_per_unit: np.ndarray  # (Y,) one more part (or TPP, by the basis) of slack
+    # in eq. 16; one percentage point less share is worth this x 0.01 x installed total
+
+
+@dataclass(frozen=True)
+class CapacitySolution:
+    """The plan: purchases, builds and hourly operation; axes as in CapacityInputs."""
+
+    status: SolveStatus
+    objective: float  # net present cost
+    stats: SolveStats
+    backend: Backend
+    solver: str
+    servers_bought: np.ndarray = field(default_factory=lambda: np.empty(0))  # (P, S, Y)
+    parts_bought: np.ndarray = field(default_factory=lambda: np.empty(0))  # (P, S, Y)
+    parts_installed: np.ndarray = field(default_factory=lambda: np.empty(0))  # (P, S, Y)
+    parts_busy: np.ndarray = field(default_factory=lambda: np.empty(0))  # (W, P, S, Y, T)
+    unserved_tokens_per_s: np.ndarray = field(default_factory=lambda: np.empty(0))  # (W, Y, T)
+    dc_built_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y)
+    it_capacity_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y) usable
+    solar_built_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y)
+    battery_built_mwh: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y)
+    battery_built_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y)
+    solar_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y) cumulative
+    battery_mwh: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y) cumulative
+    battery_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y) cumulative
+    it_power_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, T)
+    grid_import_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, T)
+    solar_used_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, T)
+    charge_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, T)
+    discharge_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, T)
+    soc_mwh: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, T)
+    peak_import_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, B)
+    costs: CapacityCosts | None = None
+    duals: CapacityDuals | None = None  # only for relax=True and an optimal solve
+
+
+# --- derived data both backends share (pure numpy) ------------------------------------------------
+
+
+def parts_alive_from_purchase(x: CapacityInputs) -> np.ndarray:
+    """(P, Y', Y) 1 where a part bought in y' is delivered and not retired in y (eq. 3).
+
+    Delivered when tau_y - tau_y' >= lead_p; retired when tau_y - tau_y' >= lead_p + life_p.
+    """
+    age = x.year_start_years[None, :] - x.year_start_years[:, None]  # (Y', Y)
+    lead = x.lead_time_years[:, None, None]
+    life = x.lifetime_years[:, None, None]
+    return ((age[None] >= lead - 1e-9) & (age[None] < lead + life - 1e-9)).astype(float)
+
+
+def base_parts_alive(x: CapacityInputs) -> np.ndarray:
+    """(P, S, Y) parts of the installed base still within their lifetime in y (eq. 3)."""
+    age = x.year_start_years[None, :] - x.base_start_years[:, None]  # (V, Y)
+    alive = age[None] < x.lifetime_years[:, None, None] - 1e-9  # (P, V, Y)
+    return np.einsum("psv,pvy->psy", x.base_parts, alive.astype(float))
+
+
+def dc_usable_from_build(x: CapacityInputs) -> np.ndarray:
+    """(S, Y', Y) 1 where IT MW built in y' is usable in y: tau_y - tau_y' >= build lead (eq. 7)."""
+    age = x.year_start_years[None, :] - x.year_start_years[:, None]
+    return (age[None] >= x.dc_build_lead_years[:, None, None] - 1e-9).astype(float)
+
+
+def paid_per_part(x: CapacityInputs) -> np.ndarray:
+    """(P, Y) price paid per part: list price x (1 + uplift) (eq. 15)."""
+    return x.price_per_part * (1.0 + x.price_uplift_fraction)
+
+
+def resale_fraction(x: CapacityInputs) -> np.ndarray:
+    """(P, Y) value at the horizon end per unit paid, by purchase period (eq. 17).
+
+    Straight line unless given: the share of the lifetime left at the horizon end,
+    clip((tau_y + lead + life - H) / life, 0, 1), H = end of the last period.
+    """
+    if x.resale_value_fraction is not None:
+        return np.asarray(x.resale_value_fraction, dtype=float)
+    end = float(x.year_start_years[-1] + x.duration_years[-1])
+    retire = x.year_start_years[None, :] + (x.lead_time_years + x.lifetime_years)[:, None]
+    return np.clip((retire - end) / x.lifetime_years[:, None], 0.0, 1.0)
+
+
+def compute_weight(x: CapacityInputs) -> np.ndarray:
+    """(P,) what one part counts for in the domestic share: 1 (parts) or its TPP (compute)."""
+    return np.ones_like(x.tpp_per_part) if x.domestic_share_basis == "parts" else x.tpp_per_part
+
+
+def mtok_per_tokens_per_s_step(x: CapacityInputs) -> np.ndarray:
+    """(T,) million tokens one token/s in step t stands for in a year: w_t x 3,600 / 1e6."""
+    return x.weight_h * SECONDS_PER_HOUR / TOKENS_PER_MTOK
+
+
+# --- input checks --------------------------------------------------------------------------------
+
+
+def check_inputs(x: CapacityInputs) -> list[InputProblem]:
+    """Every shape, range and index problem in `x`, all at once (empty list when sound).
+
+    The planner turns each into `planner.errors.Problem(file, field, problem, fix)`.
+    """
+    n_w, n_p = np.shape(x.tokens_per_s_per_part)
+    n_s, n_y, n_t = np.shape(x.pue)[0], np.shape(x.year_start_years)[0], np.shape(x.weight_h)[0]
+    n_b, n_g, n_v = (
+        np.shape(x.billing_period_months)[0],
+        np.shape(x.cap_group_sites)[0],
+        np.shape(x.base_start_years)[0],
+    )
+    dims = {"W": n_w, "P": n_p, "S": n_s, "Y": n_y, "T": n_t, "B": n_b, "G": n_g, "V": n_v}
+    problems: list[InputProblem] = []
+    for name, axes in _SHAPES.items():
+        value = getattr(x, name)
+        if value is None:
+            continue
+        expected = tuple(dims[a] for a in axes)
+        array = np.asarray(value)
+        if array.shape != expected:
+            problems.append(
+                InputProblem(
+                    name,
+                    f"has shape {array.shape}, expected {expected} ({', '.join(axes)}).",
+                    "give one value per " + " x ".join(_AXIS_WORDS[a] for a in axes) + ".",
+                )
+            )
+        elif array.dtype.kind == "f" and np.isnan(array).any():
+            problems.append(InputProblem(name, "contains NaN.", "fill the missing values."))
+    if problems:
+        return problems
+    for name in _NONNEGATIVE:
+        value = getattr(x, name)
+        if value is not None and np.any(np.asarray(value) < 0):
+            problems.append(InputProblem(name, "has negative values.", "use values >= 0."))
+    for name in _FINITE:
+        if not np.all(np.isfinite(np.asarray(getattr(x, name), dtype=float))):
+            problems.append(InputProblem(name, "has infinite values.", "give finite values."))
+    if np.any(x.lifetime_years <= 0):
+        problems.append(InputProblem("lifetime_years", "has values <= 0.", "use years > 0."))
+    if np.any(x.parts_per_server < 1):
+        problems.append(InputProblem("parts_per_server", "has values < 1.", "use 1, 4 or 8."))
+    if np.any(x.active_w < x.idle_w):
+        problems.append(
+            InputProblem("active_w", "is below idle_w for some part.", "check the power figures.")
+        )
+    if np.any(x.pue < 1.0):
+        problems.append(InputProblem("pue", "is below 1.", "a PUE is facility / IT power >= 1."))
+    if np.any(np.diff(x.year_start_years) <= 0):
+        problems.append(
+            InputProblem("year_start_years", "is not increasing.", "list periods in order.")
+        )
+    for name, size in (("prev_step", n_t), ("billing_period", n_b)):
+        idx = np.asarray(getattr(x, name))
+        if idx.min() < 0 or idx.max() >= size:
+            problems.append(
+                InputProblem(name, f"indexes outside [0, {size}).", "point at existing entries.")
+            )
+    for name in ("domestic_share_min_fraction",):
+        value = getattr(x, name)
+        if np.any((value < 0) | (value > 1)):
+            problems.append(InputProblem(name, "is outside [0, 1].", "write a fraction."))
+    if not 0.0 <= x.soc_min_fraction <= x.soc_max_fraction <= 1.0:
+        problems.append(
+            InputProblem(
+                "soc_min_fraction", "0 <= soc_min <= soc_max <= 1 fails.", "order the limits."
+            )
+        )
+    for name in ("charge_efficiency_fraction", "discharge_efficiency_fraction"):
+        if not 0.0 < getattr(x, name) <= 1.0:
+            problems.append(InputProblem(name, "is outside (0, 1].", "write e.g. 0.95."))
+    if x.domestic_share_basis not in ("parts", "compute"):
+        problems.append(
+            InputProblem("domestic_share_basis", "is not 'parts' or 'compute'.", "pick one.")
+        )
+    return problems
+
+
+class InvalidCapacityInputs(ValueError):
+    """Inputs that fail `check_inputs`; carries the problems for the planner to translate."""
+
+    def __init__(self, problems: list[InputProblem]):
+        self.problems = problems
+        super().__init__("; ".join(f"{p.field}: {p.problem} Fix: {p.fix}" for p in problems))
+
+
+_AXIS_WORDS = {
+    "W": "workload",
+    "P": "part",
+    "S": "site",
+    "Y": "year",
+    "T": "step",
+    "B": "billing period",
+    "G": "cap group",
+    "V": "vintage",
+}
+_SHAPES: dict[str, tuple[str, ...]] = {
+    "year_start_years": ("Y",),
+    "duration_years": ("Y",),
+    "discount_fraction": ("Y",),
+    "weight_h": ("T",),
+    "prev_step": ("T",),
+    "day": ("T",),
+    "billing_period": ("T",),
+    "billing_period_months": ("B",),
+    "parts_per_server": ("P",),
+    "price_per_part": ("P", "Y"),
+    "price_uplift_fraction": ("P", "Y"),
+    "idle_w": ("P",),
+    "active_w": ("P",),
+    "server_overhead_w": ("P",),
+    "lead_time_years": ("P",),
+    "lifetime_years": ("P",),
+    "tpp_per_part": ("P",),
+    "domestic": ("P",),
+    "supply_cap_parts": ("P", "Y"),
+    "resale_value_fraction": ("P", "Y"),
+    "base_parts": ("P", "S", "V"),
+    "base_start_years": ("V",),
+    "tokens_per_s_per_part": ("W", "P"),
+    "demand_tokens_per_s": ("W", "Y", "T"),
+    "deferrable": ("W",),
+    "allowed": ("P", "S", "Y"),
+    "dc_existing_mw": ("S",),
+    "dc_max_mw": ("S",),
+    "dc_build_lead_years": ("S",),
+    "dc_capex_per_mw": ("S", "Y"),
+    "pue": ("S", "T"),
+    "grid_import_cap_mw": ("S", "Y"),
+    "price_per_mwh": ("S", "Y", "T"),
+    "demand_charge_per_mw_month": ("S", "Y"),
+    "emission_t_per_mwh": ("S", "T"),
+    "carbon_price_per_t": ("Y",),
+    "solar_capacity_factor": ("S", "T"),
+    "solar_capex_per_mw": ("S", "Y"),
+    "solar_max_mw": ("S",),
+    "battery_capex_per_mwh": ("S", "Y"),
+    "battery_capex_per_mw": ("S", "Y"),
+    "battery_max_mwh": ("S",),
+    "cap_group_sites": ("G", "S"),
+    "tpp_cap": ("G", "Y"),
+    "budget": ("Y",),
+    "domestic_share_min_fraction": ("Y",),
+}
+_NONNEGATIVE = (
+    "duration_years",
+    "discount_fraction",
+    "weight_h",
+    "price_per_part",
+    "price_uplift_fraction",
+    "idle_w",
+    "server_overhead_w",
+    "lead_time_years",
+    "tpp_per_part",
+    "supply_cap_parts",
+    "resale_value_fraction",
+    "base_parts",
+    "tokens_per_s_per_part",
+    "demand_tokens_per_s",
+    "dc_existing_mw",
+    "dc_max_mw",
+    "dc_build_lead_years",
+    "dc_capex_per_mw",
+    "grid_import_cap_mw",
+    "demand_charge_per_mw_month",
+    "emission_t_per_mwh",
+    "carbon_price_per_t",
+    "solar_capacity_factor",
+    "solar_capex_per_mw",
+    "solar_max_mw",
+    "battery_capex_per_mwh",
+    "battery_capex_per_mw",
+    "battery_max_mwh",
+    "tpp_cap",
+    "budget",
+)
+_FINITE = (
+    "duration_years",
+    "discount_fraction",
+    "weight_h",
+    "price_per_part",
+    "price_uplift_fraction",
+    "idle_w",
+    "active_w",
+    "server_overhead_w",
+    "lead_time_years",
+    "lifetime_years",
+    "tpp_per_part",
+    "base_parts",
+    "tokens_per_s_per_part",
+    "demand_tokens_per_s",
+    "pue",
+    "price_per_mwh",
+    "dc_capex_per_mw",
+    "solar_capex_per_mw",
+    "battery_capex_per_mwh",
+    "battery_capex_per_mw",
+    "solar_capacity_factor",
+    "dc_existing_mw",
+)
+
+
+def solve(
+    inputs: CapacityInputs,
+    backend: Backend = "cvxpy",
+    solver: str = "highs",
+    options: dict[str, Any] | None = None,
+) -> CapacitySolution:
+    """Build and solve the capacity model with the chosen backend and solver.
+
+    `options`: `mip_gap` (relative, default 1e-4) and `time_limit_s` are understood by both
+    backends; any other key goes to the solver unchanged. Raises `InvalidCapacityInputs` when
+    `check_inputs` finds problems.
+    """
+    problems = check_inputs(inputs)
+    if problems:
+        raise InvalidCapacityInputs(problems)
+    match backend:
+        case "cvxpy":
+            from models.capacity_cvxpy import solve_cvxpy
+
+            return solve_cvxpy(inputs, solver=solver, options=options or {})
+        case "pyomo":
+            from models.capacity_pyomo import solve_pyomo
+
+            return solve_pyomo(inputs, solver=solver, options=options or {})
+        case _:
+            raise ValueError(f"unknown backend {backend!r}; use 'cvxpy' or 'pyomo'")

@@ -1,0 +1,264 @@
+"""Independent numpy checker for any capacity solution, whichever backend produced it.
+
+It recomputes the equations of docs/capacity_model.md from the solution's arrays and the inputs
+alone, with plain loops over years and vintages (no modelling library, none of the backends'
+index algebra), and returns the violations in words; an empty list means the plan is feasible to
+`tol` and its reported costs and objective are what its arrays imply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from models.capacity import CapacityInputs, CapacitySolution
+
+EPS_YEARS = 1e-9
+Check = Callable[..., None]  # require(name, slack, scale) or equal(name, left, right)
+
+
+def installed_parts(x: CapacityInputs, bought: np.ndarray) -> np.ndarray:
+    """(3) (P, S, Y) base parts alive plus purchases delivered and not yet retired."""
+    n_p, n_s, n_y = bought.shape
+    tau = x.year_start_years
+    out = np.zeros((n_p, n_s, n_y))
+    for p in range(n_p):
+        lead, life = x.lead_time_years[p], x.lifetime_years[p]
+        for y in range(n_y):
+            for v, start in enumerate(x.base_start_years):
+                if tau[y] - start < life - EPS_YEARS:
+                    out[p, :, y] += x.base_parts[p, :, v]
+            for y_buy in range(n_y):
+                age = tau[y] - tau[y_buy]
+                if lead - EPS_YEARS <= age < lead + life - EPS_YEARS:
+                    out[p, :, y] += bought[p, :, y_buy]
+    return out
+
+
+def it_capacity(x: CapacityInputs, built_mw: np.ndarray) -> np.ndarray:
+    """(7) (S, Y) existing IT MW plus builds whose lead time has passed."""
+    n_s, n_y = built_mw.shape
+    out = np.tile(x.dc_existing_mw[:, None], (1, n_y)).astype(float)
+    for s in range(n_s):
+        for y in range(n_y):
+            for y_build in range(n_y):
+                if x.year_start_years[y] - x.year_start_years[y_build] >= (
+                    x.dc_build_lead_years[s] - EPS_YEARS
+                ):
+                    out[s, y] += built_mw[s, y_build]
+    return out
+
+
+def present_costs(x: CapacityInputs, sol: CapacitySolution) -> dict[str, float]:
+    """(15, 17) every present-value cost term recomputed from the solution's arrays."""
+    paid = x.price_per_part * (1 + x.price_uplift_fraction)  # (P, Y)
+    pv, pv_opex = x.discount_fraction, x.discount_fraction * x.duration_years
+    end = x.year_start_years[-1] + x.duration_years[-1]
+    if x.resale_value_fraction is None:
+        left = x.year_start_years[None, :] + (x.lead_time_years + x.lifetime_years)[:, None] - end
+        resale = np.clip(left / x.lifetime_years[:, None], 0, 1)
+    else:
+        resale = x.resale_value_fraction
+    bought_py = sol.parts_bought.sum(axis=1)  # (P, Y)
+    mtok = x.weight_h * 3_600 / 1e6
+    return {
+        "parts_capex": float(np.sum(pv * paid * bought_py)),
+        "dc_capex": float(np.sum(pv * x.dc_capex_per_mw * sol.dc_built_mw)),
+        "solar_capex": float(np.sum(pv * x.solar_capex_per_mw * sol.solar_built_mw)),
+        "battery_capex": float(
+            np.sum(pv * x.battery_capex_per_mwh * sol.battery_built_mwh)
+            + np.sum(pv * x.battery_capex_per_mw * sol.battery_built_mw)
+        ),
+        "energy": float(
+            np.einsum("y,t,syt,syt->", pv_opex, x.weight_h, x.price_per_mwh, sol.grid_import_mw)
+        ),
+        "demand_charges": float(
+            np.einsum(
+                "y,sy,b,syb->",
+                pv_opex,
+                x.demand_charge_per_mw_month,
+                x.billing_period_months,
+                sol.peak_import_mw,
+            )
+        ),
+        "carbon": float(
+            np.einsum(
+                "y,t,st,y,syt->",
+                pv_opex,
+                x.weight_h,
+                x.emission_t_per_mwh,
+                x.carbon_price_per_t,
+                sol.grid_import_mw,
+            )
+        ),
+        "unserved_penalty": float(
+            x.unserved_penalty_per_mtok
+            * np.einsum("y,t,wyt->", pv_opex, mtok, sol.unserved_tokens_per_s)
+        ),
+        "resale_credit": float(x.horizon_end_discount_fraction * np.sum(resale * paid * bought_py)),
+    }
+
+
+def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) -> list[str]:
+    """Every violated equation, with where and by how much; `tol` is relative to each scale."""
+    problems: list[str] = []
+
+    def require(name: str, slack: np.ndarray | float, scale: float = 1.0) -> None:
+        """`slack` must be >= 0 everywhere (to tolerance); report the worst entry if not."""
+        slack = np.atleast_1d(np.asarray(slack, dtype=float))
+        if slack.size and (np.isnan(slack).any() or slack.min() < -tol * max(1.0, scale)):
+            worst = np.unravel_index(int(np.nanargmin(slack)), slack.shape)
+            problems.append(f"{name}: violated by {-slack[worst]:.6g} at index {worst}")
+
+    def equal(name: str, left: np.ndarray | float, right: np.ndarray | float) -> None:
+        gap = np.asarray(left, dtype=float) - np.asarray(right, dtype=float)
+        scale = float(np.max(np.abs(right), initial=1.0))
+        require(name, -np.abs(gap), scale)
+
+    n_w, _n_p, _n_s, _n_y, _n_t = x.shape
+    for name in (
+        "servers_bought",
+        "parts_busy",
+        "unserved_tokens_per_s",
+        "dc_built_mw",
+        "solar_built_mw",
+        "battery_built_mwh",
+        "battery_built_mw",
+        "grid_import_mw",
+        "solar_used_mw",
+        "charge_mw",
+        "discharge_mw",
+        "soc_mwh",
+    ):
+        require(f"(0) {name} >= 0", getattr(sol, name))
+    servers = sol.servers_bought
+    if not x.relax:
+        equal("(1) whole servers", servers, np.round(servers))
+    equal(
+        "(1) parts = servers x parts per server",
+        sol.parts_bought,
+        servers * x.parts_per_server[:, None, None],
+    )
+    require("(2) nothing bought where not allowed", -np.abs(servers[~x.allowed.astype(bool)]))
+    installed = installed_parts(x, sol.parts_bought)
+    equal("(3) installed parts", sol.parts_installed, installed)
+    require(
+        "(4) installed >= busy",
+        installed[..., None] - sol.parts_busy.sum(axis=0),
+        float(installed.max(initial=1)),
+    )
+    served = np.einsum("wp,wpsyt->wyt", x.tokens_per_s_per_part, sol.parts_busy)
+    handled = served + sol.unserved_tokens_per_s
+    for w in range(n_w):
+        if x.deferrable[w]:
+            for d in np.unique(x.day):
+                on = x.day == d
+                equal(
+                    f"(6) daily tokens of workload {w} day {d}",
+                    handled[w][:, on] @ x.weight_h[on],
+                    x.demand_tokens_per_s[w][:, on] @ x.weight_h[on],
+                )
+        else:
+            equal(f"(5) hourly tokens of workload {w}", handled[w], x.demand_tokens_per_s[w])
+    capacity = it_capacity(x, sol.dc_built_mw)
+    equal("(7) IT capacity in service", sol.it_capacity_mw, capacity)
+    require(
+        "(8) IT MW within the site maximum",
+        x.dc_max_mw - x.dc_existing_mw - sol.dc_built_mw.sum(axis=1),
+    )
+    standing = np.einsum("p,psy->sy", x.idle_w + x.server_overhead_w, installed)
+    dynamic = np.einsum("p,wpsyt->syt", x.active_w - x.idle_w, sol.parts_busy)
+    power = (standing[..., None] + dynamic) * 1e-6
+    equal("(9) IT power", sol.it_power_mw, power)
+    require("(10) IT power within capacity", capacity[..., None] - power, float(capacity.max()))
+    cumulative = np.cumsum  # (11) built capacity accumulates over the years
+    built = ("solar_built_mw", "battery_built_mwh", "battery_built_mw")
+    solar, energy_mwh, batt_mw = (cumulative(getattr(sol, n), axis=1) for n in built)
+    equal("(11) solar in service", sol.solar_mw, solar)
+    equal("(11) battery MWh in service", sol.battery_mwh, energy_mwh)
+    equal("(11) battery MW in service", sol.battery_mw, batt_mw)
+    check_operation(x, sol, power, solar, energy_mwh, batt_mw, require, equal)
+    check_rules(x, sol, installed, require)
+    costs = present_costs(x, sol)
+    if sol.costs is not None:
+        for name, value in costs.items():
+            equal(f"(17) cost term {name}", getattr(sol.costs, name), value)
+    total = sum(v for k, v in costs.items() if k != "resale_credit") - costs["resale_credit"]
+    equal("(17) objective", sol.objective, total)
+    return problems
+
+
+def check_operation(
+    x: CapacityInputs,
+    sol: CapacitySolution,
+    power: np.ndarray,
+    solar: np.ndarray,
+    energy_mwh: np.ndarray,
+    batt_mw: np.ndarray,
+    require: Check,
+    equal: Check,
+) -> None:
+    """(12) each site and year: power balance, grid cap, demand peaks, solar, battery."""
+    facility = x.pue[:, None, :] * power
+    supply = sol.grid_import_mw + sol.solar_used_mw + sol.discharge_mw
+    equal("(12) power balance", supply, facility + sol.charge_mw)
+    cap = x.grid_import_cap_mw[..., None]
+    require("(12) grid import within cap", np.where(np.isinf(cap), 1.0, cap - sol.grid_import_mw))
+    require(
+        "(12) billing-period peak >= import",
+        sol.peak_import_mw[:, :, x.billing_period] - sol.grid_import_mw,
+    )
+    require(
+        "(12) solar used <= available",
+        solar[..., None] * x.solar_capacity_factor[:, None, :] - sol.solar_used_mw,
+    )
+    require("(12) solar within site maximum", x.solar_max_mw[:, None] - solar)
+    soc_prev = sol.soc_mwh[:, :, x.prev_step]
+    equal(
+        "(12) battery balance",
+        sol.soc_mwh,
+        soc_prev
+        + x.charge_efficiency_fraction * sol.charge_mw
+        - sol.discharge_mw / x.discharge_efficiency_fraction,
+    )
+    require("(12) charge within battery MW", batt_mw[..., None] - sol.charge_mw)
+    require("(12) discharge within battery MW", batt_mw[..., None] - sol.discharge_mw)
+    require("(12) SOC within battery MWh", x.soc_max_fraction * energy_mwh[..., None] - sol.soc_mwh)
+    require("(12) SOC above its floor", sol.soc_mwh - x.soc_min_fraction * energy_mwh[..., None])
+    require("(12) battery MWh within site maximum", x.battery_max_mwh[:, None] - energy_mwh)
+
+
+def check_rules(
+    x: CapacityInputs, sol: CapacitySolution, installed: np.ndarray, require: Check
+) -> None:
+    """(13) country TPP caps, (14) supply caps, (15) budgets, (16) domestic share."""
+    bought = sol.parts_bought
+    for g in range(x.cap_group_sites.shape[0]):
+        sites = x.cap_group_sites[g].astype(bool)
+        tpp = np.einsum("p,psy->y", x.tpp_per_part, bought[:, sites, :])
+        require(f"(13) TPP cap of group {g}", x.tpp_cap[g] - tpp, float(tpp.max(initial=1)))
+    require("(14) supply caps", x.supply_cap_parts - bought.sum(axis=1))
+    paid = x.price_per_part * (1 + x.price_uplift_fraction)
+    spent = (
+        np.einsum("py,psy->y", paid, bought)
+        + np.sum(x.dc_capex_per_mw * sol.dc_built_mw, axis=0)
+        + np.sum(x.solar_capex_per_mw * sol.solar_built_mw, axis=0)
+        + np.sum(x.battery_capex_per_mwh * sol.battery_built_mwh, axis=0)
+        + np.sum(x.battery_capex_per_mw * sol.battery_built_mw, axis=0)
+    )
+    require("(15) budget", x.budget - spent, float(spent.max(initial=1)))
+    if sol.costs is not None:
+        require(
+            "(15) capex by year",
+            -np.abs(sol.costs.capex_by_year - spent),
+            float(spent.max(initial=1)),
+        )
+    weight = np.ones(x.tpp_per_part.shape) if x.domestic_share_basis == "parts" else x.tpp_per_part
+    total = np.einsum("p,psy->y", weight, installed)
+    domestic = np.einsum("p,psy->y", weight * x.domestic, installed)
+    require(
+        "(16) domestic share",
+        domestic - x.domestic_share_min_fraction * total,
+        float(total.max(initial=1)),
+    )

@@ -1,0 +1,564 @@
+"""Capacity model in cvxpy: purchases, builds and hourly operation, vectorised.
+
+Equation numbers refer to docs/capacity_model.md. Purchase and build decisions are flat vectors
+over (p, s, y) or (s, y) in C order; busy parts are one (W*P*S*Y, T) matrix; the lifetime, lead
+time, cumulative-build and rule sums are sparse matrices built once with numpy, so no constraint
+family loops over hours, parts or workloads. Each site and year runs the site energy model's own
+constraint families (models/site_energy_cvxpy.py); those take one site-year's (T,) vectors and
+scalar limits, so they are called once per (site, year) on rows of the (S*Y, T) dispatch matrices:
+the only Python loop, S x Y iterations. The power balance takes whole matrices and is called once.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+from models import site_energy_cvxpy as se
+from models.capacity import (
+    MW_PER_W,
+    CapacityCosts,
+    CapacityDuals,
+    CapacityInputs,
+    CapacitySolution,
+    base_parts_alive,
+    compute_weight,
+    dc_usable_from_build,
+    mtok_per_tokens_per_s_step,
+    paid_per_part,
+    parts_alive_from_purchase,
+    resale_fraction,
+)
+from models.common import SolveStats, SolveStatus
+
+Constraints = list[cp.Constraint]
+
+
+# --- index algebra: sparse matrices over flattened axes ------------------------------------------
+
+
+def selector(
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]
+) -> sp.csr_matrix:
+    """Sparse (rows x cols) matrix with the given entries (duplicates add up)."""
+    return sp.csr_matrix((values.ravel(), (rows.ravel(), cols.ravel())), shape=shape)
+
+
+def within_site_matrix(link: np.ndarray, n_groups: int) -> sp.csr_matrix:
+    """(G*Y, G*Y) block-diagonal matrix with link[g, y', y] at row (g, y), column (g, y')."""
+    g, y_from, y_to = np.nonzero(link)
+    n_y = link.shape[1]
+    return selector(
+        g * n_y + y_to, g * n_y + y_from, link[g, y_from, y_to], (n_groups * n_y, n_groups * n_y)
+    )
+
+
+@dataclass(frozen=True)
+class Index:
+    """Flat positions of every (w, p, s, y) and the sparse sums the constraints use."""
+
+    psy: tuple[np.ndarray, np.ndarray, np.ndarray]  # p, s, y of each flat (p, s, y) entry
+    wpsy: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # w, p, s, y of each row of u
+
+    @staticmethod
+    def of(n_w: int, n_p: int, n_s: int, n_y: int) -> Index:
+        psy = np.unravel_index(np.arange(n_p * n_s * n_y), (n_p, n_s, n_y))
+        wpsy = np.unravel_index(np.arange(n_w * n_p * n_s * n_y), (n_w, n_p, n_s, n_y))
+        return Index(psy=psy, wpsy=wpsy)  # type: ignore[arg-type]
+
+
+# --- variables -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CapacityVariables:
+    """Decision variables (eq. 0); flat vectors in C order over the axes named."""
+
+    servers: cp.Variable  # (P*S*Y,) servers bought, integer unless relaxed
+    busy: cp.Variable  # (W*P*S*Y, T) parts busy serving workload w
+    unserved: cp.Variable  # (W*Y, T) tokens per second not served
+    dc_built_mw: cp.Variable  # (S*Y,)
+    solar_built_mw: cp.Variable  # (S*Y,)
+    battery_built_mwh: cp.Variable  # (S*Y,)
+    battery_built_mw: cp.Variable  # (S*Y,)
+    grid_import_mw: cp.Variable  # (S*Y, T)
+    grid_export_mw: cp.Variable  # (S*Y, T), capped at 0: the plan does not export
+    solar_used_mw: cp.Variable  # (S*Y, T)
+    charge_mw: cp.Variable  # (S*Y, T)
+    discharge_mw: cp.Variable  # (S*Y, T)
+    soc_mwh: cp.Variable  # (S*Y, T)
+    peak_import_mw: cp.Variable  # (S*Y, B)
+
+
+def make_variables(x: CapacityInputs) -> CapacityVariables:
+    """All variables non-negative (eq. 0); servers integer unless `x.relax` (eq. 1)."""
+    n_w, n_p, n_s, n_y, n_t = x.shape
+    k, b = n_s * n_y, x.billing_period_months.shape[0]
+
+    def nonneg(shape: int | tuple[int, int], name: str) -> cp.Variable:
+        return cp.Variable(shape, nonneg=True, name=name)
+
+    servers = cp.Variable(n_p * n_s * n_y, nonneg=True, integer=not x.relax, name="servers")
+    return CapacityVariables(
+        servers=servers,
+        busy=nonneg((n_w * n_p * n_s * n_y, n_t), "busy"),
+        unserved=nonneg((n_w * n_y, n_t), "unserved"),
+        dc_built_mw=nonneg(k, "dc_built_mw"),
+        solar_built_mw=nonneg(k, "solar_built_mw"),
+        battery_built_mwh=nonneg(k, "battery_built_mwh"),
+        battery_built_mw=nonneg(k, "battery_built_mw"),
+        grid_import_mw=nonneg((k, n_t), "grid_import_mw"),
+        grid_export_mw=nonneg((k, n_t), "grid_export_mw"),
+        solar_used_mw=nonneg((k, n_t), "solar_used_mw"),
+        charge_mw=nonneg((k, n_t), "charge_mw"),
+        discharge_mw=nonneg((k, n_t), "discharge_mw"),
+        soc_mwh=nonneg((k, n_t), "soc_mwh"),
+        peak_import_mw=nonneg((k, b), "peak_import_mw"),
+    )
+
+
+# --- expressions the families share --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Linear expressions of the decisions: parts bought and installed, capacities in service."""
+
+    parts_bought: cp.Expression  # (P*S*Y,) eq. 1
+    parts_installed: cp.Expression  # (P*S*Y,) eq. 3
+    it_capacity_mw: cp.Expression  # (S*Y,) eq. 7
+    solar_mw: cp.Expression  # (S*Y,) eq. 11
+    battery_mwh: cp.Expression  # (S*Y,)
+    battery_mw: cp.Expression  # (S*Y,)
+    it_power_mw: cp.Expression  # (S*Y, T) eq. 9
+
+
+def parts_bought(v: CapacityVariables, x: CapacityInputs, ix: Index) -> cp.Expression:
+    """(1) n[p,s,y] = N_p m[p,s,y], parts."""
+    return cp.multiply(x.parts_per_server[ix.psy[0]].astype(float), v.servers)
+
+
+def parts_installed(bought: cp.Expression, x: CapacityInputs) -> cp.Expression:
+    """(3) I[p,s,y] = base alive + sum_y' alive[p,y',y] n[p,s,y'], parts."""
+    _n_w, n_p, n_s, _n_y, _ = x.shape
+    alive = parts_alive_from_purchase(x)  # (P, Y', Y)
+    per_ps = np.repeat(alive, n_s, axis=0)  # (P*S, Y', Y): same link for every site
+    return base_parts_alive(x).ravel() + within_site_matrix(per_ps, n_p * n_s) @ bought
+
+
+def cumulative(built: cp.Expression, link: np.ndarray) -> cp.Expression:
+    """(7, 11) capacity in service in y = sum_y' link[s,y',y] x built[s,y'], per site."""
+    return within_site_matrix(link, link.shape[0]) @ built
+
+
+def it_power_mw(
+    v: CapacityVariables, installed: cp.Expression, x: CapacityInputs, ix: Index
+) -> cp.Expression:
+    """(9) P_IT[s,y,t] = 1e-6 sum_p (I (idle + overhead) + (active - idle) sum_w u), MW."""
+    _n_w, _n_p, n_s, n_y, n_t = x.shape
+    p, s, y = ix.psy
+    standing = (
+        selector(
+            s * n_y + y, np.arange(p.size), (x.idle_w + x.server_overhead_w)[p], (n_s * n_y, p.size)
+        )
+        * MW_PER_W
+    )
+    _, pw, sw, yw = ix.wpsy
+    dynamic = (
+        selector(
+            sw * n_y + yw, np.arange(pw.size), (x.active_w - x.idle_w)[pw], (n_s * n_y, pw.size)
+        )
+        * MW_PER_W
+    )
+    return cp.reshape(standing @ installed, (n_s * n_y, 1), order="C") @ np.ones((1, n_t)) + (
+        dynamic @ v.busy
+    )
+
+
+def make_fleet(v: CapacityVariables, x: CapacityInputs, ix: Index) -> Fleet:
+    """Parts, capacities and IT power as expressions of the decisions (eqs. 1, 3, 7, 9, 11)."""
+    n_y = x.shape[3]
+    bought = parts_bought(v, x, ix)
+    installed = parts_installed(bought, x)
+    existing = np.repeat(x.dc_existing_mw, n_y)
+    built_before = np.broadcast_to(np.triu(np.ones((n_y, n_y))), (x.shape[2], n_y, n_y))
+    return Fleet(
+        parts_bought=bought,
+        parts_installed=installed,
+        it_capacity_mw=existing + cumulative(v.dc_built_mw, dc_usable_from_build(x)),
+        solar_mw=cumulative(v.solar_built_mw, built_before),
+        battery_mwh=cumulative(v.battery_built_mwh, built_before),
+        battery_mw=cumulative(v.battery_built_mw, built_before),
+        it_power_mw=it_power_mw(v, installed, x, ix),
+    )
+
+
+# --- constraint families -------------------------------------------------------------------------
+
+
+def add_allowed_purchases(v: CapacityVariables, x: CapacityInputs) -> Constraints:
+    """(2) m[p,s,y] = 0 where the rules forbid the part at the site in that period."""
+    banned = np.flatnonzero(~x.allowed.astype(bool).ravel())
+    return [v.servers[banned] == 0] if banned.size else []
+
+
+def add_parts_busy_limit(
+    v: CapacityVariables, installed: cp.Expression, x: CapacityInputs, ix: Index
+) -> Constraints:
+    """(4) sum_w u[w,p,s,y,t] <= I[p,s,y], parts."""
+    n_w, n_p, n_s, n_y, n_t = x.shape
+    rows = np.arange(n_w * n_p * n_s * n_y) % (n_p * n_s * n_y)  # drop the workload index
+    over_workloads = selector(
+        rows, np.arange(rows.size), np.ones(rows.size), (n_p * n_s * n_y, rows.size)
+    )
+    ceiling = cp.reshape(installed, (n_p * n_s * n_y, 1), order="C") @ np.ones((1, n_t))
+    return [over_workloads @ v.busy <= ceiling]
+
+
+def add_serve_demand(v: CapacityVariables, x: CapacityInputs, ix: Index) -> Constraints:
+    """(5) interactive: sum_{p,s} k[w,p] u + q = D every step; (6) deferrable: equal daily
+    weighted totals (tokens) within each representative day, per workload and year."""
+    n_w, _n_p, _n_s, n_y, n_t = x.shape
+    w, p, _, y = ix.wpsy
+    tokens = selector(
+        w * n_y + y, np.arange(w.size), x.tokens_per_s_per_part[w, p], (n_w * n_y, w.size)
+    )
+    handled = tokens @ v.busy + v.unserved  # (W*Y, T) tokens per second
+    demand = x.demand_tokens_per_s.reshape(n_w * n_y, n_t)
+    deferrable = np.repeat(x.deferrable.astype(bool), n_y)
+    constraints: Constraints = []
+    hourly, daily_rows = np.flatnonzero(~deferrable), np.flatnonzero(deferrable)
+    if hourly.size:
+        constraints.append(handled[hourly, :] == demand[hourly])
+    if daily_rows.size:
+        daily = se.group_matrix(x.day, x.weight_h).T  # (T, days): weighted daily sums
+        constraints.append(handled[daily_rows, :] @ daily == demand[daily_rows] @ daily)
+    return constraints
+
+
+def add_it_capacity(fleet: Fleet, x: CapacityInputs) -> Constraints:
+    """(10) P_IT[s,y,t] <= C[s,y], MW: installed and busy parts fit the data centre."""
+    n_t = x.shape[4]
+    ceiling = cp.reshape(fleet.it_capacity_mw, (fleet.it_capacity_mw.shape[0], 1), order="C")
+    return [fleet.it_power_mw <= ceiling @ np.ones((1, n_t))]
+
+
+def add_dc_max(v: CapacityVariables, x: CapacityInputs) -> Constraints:
+    """(8) existing + sum_y b[s,y] <= max MW per site (finite limits only)."""
+    n_s, n_y = x.shape[2], x.shape[3]
+    finite = np.flatnonzero(np.isfinite(x.dc_max_mw))
+    if not finite.size:
+        return []
+    total = selector(
+        np.repeat(np.arange(n_s), n_y), np.arange(n_s * n_y), np.ones(n_s * n_y), (n_s, n_s * n_y)
+    )
+    return [(total @ v.dc_built_mw)[finite] <= (x.dc_max_mw - x.dc_existing_mw)[finite]]
+
+
+def site_year_operation(
+    v: CapacityVariables, fleet: Fleet, x: CapacityInputs
+) -> tuple[Constraints, dict[int, cp.Constraint]]:
+    """(12) the site energy families of docs/model.md, once per (site, year) k = s*Y + y on rows
+    of the dispatch matrices; the power balance once on whole matrices. Also returns each finite
+    grid cap's `import <= cap` row by k, for its dual."""
+    n_s, n_y = x.shape[2], x.shape[3]
+    pue = np.repeat(x.pue, n_y, axis=0)  # (S*Y, T)
+    constraints = se.add_power_balance(
+        supply_mw=[v.grid_import_mw, v.solar_used_mw, v.discharge_mw],
+        demand_mw=[cp.multiply(pue, fleet.it_power_mw), v.charge_mw, v.grid_export_mw],
+    )
+    grid_rows: dict[int, cp.Constraint] = {}
+    for k in range(n_s * n_y):
+        s, y = divmod(k, n_y)
+        cap_mw = float(x.grid_import_cap_mw[s, y])
+        limits = se.add_grid_limits(v.grid_import_mw[k], v.grid_export_mw[k], cap_mw, 0.0)
+        if math.isfinite(cap_mw):
+            grid_rows[k] = limits[0]
+        constraints += [
+            *limits,
+            *se.add_demand_charge(v.grid_import_mw[k], v.peak_import_mw[k], x.billing_period),
+            *se.add_solar(fleet.solar_mw[k], v.solar_used_mw[k], x.solar_capacity_factor[s],
+                          float(x.solar_max_mw[s])),
+            *se.add_battery_balance(v.soc_mwh[k], v.charge_mw[k], v.discharge_mw[k],
+                                    x.prev_step, x.charge_efficiency_fraction,
+                                    x.discharge_efficiency_fraction),
+            *se.add_battery_bounds(fleet.battery_mwh[k], fleet.battery_mw[k], v.charge_mw[k],
+                                   v.discharge_mw[k], v.soc_mwh[k], x.soc_min_fraction,
+                                   x.soc_max_fraction, x.min_duration_h, x.max_duration_h,
+                                   float(x.battery_max_mwh[s])),
+        ]  # fmt: skip
+    return constraints, grid_rows
+
+
+def add_tpp_caps(fleet: Fleet, x: CapacityInputs, ix: Index) -> Constraints:
+    """(13) sum_{s in g, p} TPP_p n[p,s,y] <= cap[g,y] (finite caps only)."""
+    n_g, n_y = x.tpp_cap.shape
+    p, s, y = ix.psy
+    g, col = np.nonzero(x.cap_group_sites[:, s])  # every (group, flat purchase) pair
+    total = selector(
+        g * n_y + y[col], col, x.tpp_per_part[p[col]].astype(float), (n_g * n_y, p.size)
+    )
+    finite = np.flatnonzero(np.isfinite(x.tpp_cap.ravel()))
+    return (
+        [(total @ fleet.parts_bought)[finite] <= x.tpp_cap.ravel()[finite]] if finite.size else []
+    )
+
+
+def add_supply_caps(fleet: Fleet, x: CapacityInputs, ix: Index) -> Constraints:
+    """(14) sum_s n[p,s,y] <= supply cap[p,y], parts (finite caps only)."""
+    n_p, n_y = x.supply_cap_parts.shape
+    p, _, y = ix.psy
+    total = selector(p * n_y + y, np.arange(p.size), np.ones(p.size), (n_p * n_y, p.size))
+    finite = np.flatnonzero(np.isfinite(x.supply_cap_parts.ravel()))
+    if not finite.size:
+        return []
+    return [(total @ fleet.parts_bought)[finite] <= x.supply_cap_parts.ravel()[finite]]
+
+
+def capex_by_year(
+    v: CapacityVariables, fleet: Fleet, x: CapacityInputs, ix: Index
+) -> dict[str, cp.Expression]:
+    """(15) K_y = sum_{p,s} price (1 + uplift) n + sum_s (DC, solar, battery), undiscounted."""
+    n_s, n_y = x.shape[2], x.shape[3]
+    p, _, y = ix.psy
+    parts = selector(y, np.arange(p.size), paid_per_part(x)[p, y], (n_y, p.size))
+    k_y = np.tile(np.arange(n_y), n_s)
+
+    def per_year(cost: np.ndarray) -> sp.csr_matrix:
+        return selector(k_y, np.arange(n_s * n_y), cost.ravel(), (n_y, n_s * n_y))
+
+    return {
+        "parts_capex": parts @ fleet.parts_bought,
+        "dc_capex": per_year(x.dc_capex_per_mw) @ v.dc_built_mw,
+        "solar_capex": per_year(x.solar_capex_per_mw) @ v.solar_built_mw,
+        "battery_capex": per_year(x.battery_capex_per_mwh) @ v.battery_built_mwh
+        + per_year(x.battery_capex_per_mw) @ v.battery_built_mw,
+    }
+
+
+def add_budget(capex: dict[str, cp.Expression], x: CapacityInputs) -> Constraints:
+    """(15) K_y <= budget_y (finite budgets only)."""
+    finite = np.flatnonzero(np.isfinite(x.budget))
+    return [cp.sum(list(capex.values()))[finite] <= x.budget[finite]] if finite.size else []
+
+
+def add_domestic_share(fleet: Fleet, x: CapacityInputs, ix: Index) -> Constraints:
+    """(16) sum_{p dom, s} c_p I[p,s,y] >= sigma_y sum_{p,s} c_p I[p,s,y] (sigma_y > 0 only)."""
+    n_y = x.shape[3]
+    p, _, y = ix.psy
+    c = compute_weight(x)
+    coefficient = c[p] * (x.domestic.astype(float)[p] - x.domestic_share_min_fraction[y])
+    excess = selector(y, np.arange(p.size), coefficient, (n_y, p.size)) @ fleet.parts_installed
+    rows = np.flatnonzero(x.domestic_share_min_fraction > 0)
+    return [excess[rows] >= 0] if rows.size else []
+
+
+# --- objective (eq. 17) --------------------------------------------------------------------------
+
+
+def cost_terms(
+    v: CapacityVariables,
+    fleet: Fleet,
+    capex: dict[str, cp.Expression],
+    x: CapacityInputs,
+    ix: Index,
+) -> dict[str, cp.Expression]:
+    """Each present-value cost of eq. (17), keyed by the CapacityCosts field name."""
+    n_w, _n_p, n_s, n_y, n_t = x.shape
+    pv_year = x.discount_fraction  # (Y,) capex at the start of y
+    pv_opex = x.discount_fraction * x.duration_years  # (Y,) one year's opex in y, x duration
+    pv_site = np.tile(pv_opex, n_s)[:, None]  # (S*Y, 1)
+    w = x.weight_h[None, :]
+    price = x.price_per_mwh.reshape(n_s * n_y, n_t)
+    carbon = (
+        np.repeat(x.emission_t_per_mwh, n_y, axis=0) * np.tile(x.carbon_price_per_t, n_s)[:, None]
+    )
+    months = x.demand_charge_per_mw_month.reshape(-1, 1) * x.billing_period_months[None, :]
+    penalty = (
+        np.tile(pv_opex, n_w)[:, None]
+        * x.unserved_penalty_per_mtok
+        * mtok_per_tokens_per_s_step(x)[None, :]
+    )
+    p, _, y = ix.psy
+    resale = x.horizon_end_discount_fraction * resale_fraction(x)[p, y] * paid_per_part(x)[p, y]
+    return {
+        **{name: pv_year @ value for name, value in capex.items()},
+        "energy": cp.sum(cp.multiply(pv_site * w * price, v.grid_import_mw)),
+        "demand_charges": cp.sum(cp.multiply(pv_site * months, v.peak_import_mw)),
+        "carbon": cp.sum(cp.multiply(pv_site * w * carbon, v.grid_import_mw)),
+        "unserved_penalty": cp.sum(cp.multiply(penalty, v.unserved)),
+        "resale_credit": resale @ fleet.parts_bought,
+    }
+
+
+def net_present_cost(terms: dict[str, cp.Expression]) -> cp.Expression:
+    """(17) every cost added, the resale credit subtracted."""
+    return cp.sum([e for k, e in terms.items() if k != "resale_credit"]) - terms["resale_credit"]
+
+
+# --- assembly ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CapacityProblem:
+    """A built problem with handles on what the solution reads back."""
+
+    problem: cp.Problem
+    variables: CapacityVariables
+    fleet: Fleet
+    capex: dict[str, cp.Expression]
+    costs: dict[str, cp.Expression]
+    binding: dict[str, Constraints]  # families whose duals the solution reports
+    grid_rows: dict[int, cp.Constraint]  # finite grid caps by k = s*Y + y
+
+
+def build(x: CapacityInputs) -> CapacityProblem:
+    """The capacity model of docs/capacity_model.md, families (1)-(16), objective (17)."""
+    ix = Index.of(*x.shape[:4])
+    v = make_variables(x)
+    fleet = make_fleet(v, x, ix)
+    capex = capex_by_year(v, fleet, x, ix)
+    operation, grid_rows = site_year_operation(v, fleet, x)
+    binding = {
+        "dc_max": add_dc_max(v, x),
+        "supply": add_supply_caps(fleet, x, ix),
+        "tpp": add_tpp_caps(fleet, x, ix),
+        "budget": add_budget(capex, x),
+        "domestic": add_domestic_share(fleet, x, ix),
+    }
+    constraints = [
+        *add_allowed_purchases(v, x),
+        *add_parts_busy_limit(v, fleet.parts_installed, x, ix),
+        *add_serve_demand(v, x, ix),
+        *add_it_capacity(fleet, x),
+        *operation,
+        *[c for family in binding.values() for c in family],
+    ]
+    costs = cost_terms(v, fleet, capex, x, ix)
+    problem = cp.Problem(cp.Minimize(net_present_cost(costs)), constraints)
+    return CapacityProblem(problem, v, fleet, capex, costs, binding, grid_rows)
+
+
+# --- solving -------------------------------------------------------------------------------------
+
+
+def solver_options(solver: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Our option names (`mip_gap`, `time_limit_s`) in HiGHS's words; others pass through."""
+    out = dict(options)
+    if solver.lower() == "highs":
+        out.setdefault("mip_rel_gap", out.pop("mip_gap", 1e-4))
+        if "time_limit_s" in out:
+            out["time_limit"] = float(out.pop("time_limit_s"))
+    return out
+
+
+def solve_cvxpy(
+    x: CapacityInputs, solver: str = "highs", options: dict[str, Any] | None = None
+) -> CapacitySolution:
+    """Build, solve with any cvxpy-installed solver named case-insensitively, read back arrays."""
+    start = time.perf_counter()
+    built = build(x)
+    solve_start = time.perf_counter()
+    try:
+        built.problem.solve(solver=solver.upper(), **solver_options(solver, options or {}))
+    except cp.error.SolverError:
+        stats = SolveStats(solve_start - start, time.perf_counter() - solve_start)
+        return CapacitySolution(SolveStatus.error, math.nan, stats, "cvxpy", solver)
+    total = time.perf_counter() - start
+    solver_stats = built.problem.solver_stats
+    solve_s = solver_stats.solve_time or (time.perf_counter() - solve_start)
+    info = solver_stats.extra_stats
+    gap = getattr(info, "mip_gap", None) if not x.relax else None
+    iterations = solver_stats.num_iters if (solver_stats.num_iters or 0) >= 0 else None
+    stats = SolveStats(total - solve_s, solve_s, iterations, None if gap is None else float(gap))
+    status = se.map_status(built.problem.status)  # the one cvxpy status map, shared
+    if status is not SolveStatus.optimal:
+        return CapacitySolution(status, math.nan, stats, "cvxpy", solver)
+    return read_solution(built, x, stats, solver)
+
+
+def read_solution(
+    built: CapacityProblem, x: CapacityInputs, stats: SolveStats, solver: str
+) -> CapacitySolution:
+    """Copy values into a CapacitySolution with named axes; duals when the model is an LP."""
+    n_w, n_p, n_s, n_y, n_t = x.shape
+    v, f = built.variables, built.fleet
+
+    def arr(expr: cp.Expression, shape: tuple[int, ...]) -> np.ndarray:
+        return np.asarray(expr.value, dtype=float).reshape(shape) + 0.0  # no -0.0
+
+    psy, sy, syt = (n_p, n_s, n_y), (n_s, n_y), (n_s, n_y, n_t)
+    capex = {k: np.asarray(e.value, dtype=float).reshape(n_y) for k, e in built.capex.items()}
+    costs = CapacityCosts(
+        **{k: float(e.value) for k, e in built.costs.items()},
+        capex_by_year=sum(capex.values()),
+    )
+    return CapacitySolution(
+        status=SolveStatus.optimal,
+        objective=float(built.problem.value),
+        stats=stats,
+        backend="cvxpy",
+        solver=solver,
+        servers_bought=arr(v.servers, psy),
+        parts_bought=arr(f.parts_bought, psy),
+        parts_installed=arr(f.parts_installed, psy),
+        parts_busy=arr(v.busy, (n_w, n_p, n_s, n_y, n_t)),
+        unserved_tokens_per_s=arr(v.unserved, (n_w, n_y, n_t)),
+        dc_built_mw=arr(v.dc_built_mw, sy),
+        it_capacity_mw=arr(f.it_capacity_mw, sy),
+        solar_built_mw=arr(v.solar_built_mw, sy),
+        battery_built_mwh=arr(v.battery_built_mwh, sy),
+        battery_built_mw=arr(v.battery_built_mw, sy),
+        solar_mw=arr(f.solar_mw, sy),
+        battery_mwh=arr(f.battery_mwh, sy),
+        battery_mw=arr(f.battery_mw, sy),
+        it_power_mw=arr(f.it_power_mw, syt),
+        grid_import_mw=arr(v.grid_import_mw, syt),
+        solar_used_mw=arr(v.solar_used_mw, syt),
+        charge_mw=arr(v.charge_mw, syt),
+        discharge_mw=arr(v.discharge_mw, syt),
+        soc_mwh=arr(v.soc_mwh, syt),
+        peak_import_mw=arr(v.peak_import_mw, (n_s, n_y, x.billing_period_months.shape[0])),
+        costs=costs,
+        duals=read_duals(built, x) if x.relax else None,
+    )
+
+
+def scatter(values: np.ndarray, where: np.ndarray, size: int) -> np.ndarray:
+    """A zero vector of `size` with `values` at positions `where`."""
+    out = np.zeros(size)
+    out[where] = np.abs(np.asarray(values, dtype=float).ravel())
+    return out
+
+
+def read_duals(built: CapacityProblem, x: CapacityInputs) -> CapacityDuals:
+    """Magnitudes of the binding families' duals, per unit of each limit (present value)."""
+    _n_w, n_p, n_s, n_y, _n_t = x.shape
+
+    def dual_of(name: str, finite: np.ndarray, size: int) -> np.ndarray:
+        family = built.binding[name]
+        return scatter(family[0].dual_value, finite, size) if family else np.zeros(size)
+
+    grid = np.zeros(n_s * n_y)
+    for k, row in built.grid_rows.items():
+        grid[k] = float(np.sum(np.abs(row.dual_value)))
+    return CapacityDuals(
+        grid_import_cap_per_mw=grid.reshape(n_s, n_y),
+        dc_max_per_mw=dual_of("dc_max", np.flatnonzero(np.isfinite(x.dc_max_mw)), n_s),
+        supply_cap_per_part=dual_of(
+            "supply", np.flatnonzero(np.isfinite(x.supply_cap_parts.ravel())), n_p * n_y
+        ).reshape(n_p, n_y),
+        tpp_cap_per_tpp=dual_of(
+            "tpp", np.flatnonzero(np.isfinite(x.tpp_cap.ravel())), x.tpp_cap.size
+        ).reshape(x.tpp_cap.shape),
+        budget_per_currency=dual_of("budget", np.flatnonzero(np.isfinite(x.budget)), n_y),
+        domestic_share_per_unit=dual_of(
+            "domestic", np.flatnonzero(x.domestic_share_min_fraction > 0), n_y
+        ),
+    )

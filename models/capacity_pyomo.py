@@ -1,0 +1,556 @@
+"""Capacity model in Pyomo: the same families as capacity_cvxpy.py, by name, on indexed components.
+
+Equation numbers refer to docs/capacity_model.md. Purchases, builds and busy parts are indexed
+components over (w, p, s, y, t); each (site, year) is a block `m.site[s, y]` on which the site
+energy model's own variables and constraint families (models/site_energy_pyomo.py) are built
+unchanged. Solving with HiGHS compiles the model to standard form and hands the matrices, with
+integrality, to highspy; for an LP the row and column duals come back too.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+
+from models import site_energy_pyomo as se
+from models.capacity import (
+    MW_PER_W,
+    CapacityCosts,
+    CapacityDuals,
+    CapacityInputs,
+    CapacitySolution,
+    base_parts_alive,
+    compute_weight,
+    dc_usable_from_build,
+    mtok_per_tokens_per_s_step,
+    paid_per_part,
+    parts_alive_from_purchase,
+    resale_fraction,
+)
+from models.common import SolveStats, SolveStatus
+
+
+def make_variables(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """Index sets and the plan-level variables, non-negative (eq. 0); servers integer unless
+    relaxed (eq. 1)."""
+    n_w, n_p, n_s, n_y, n_t = x.shape
+    for name, size in (("W", n_w), ("P", n_p), ("S", n_s), ("Y", n_y), ("T", n_t)):
+        m.add_component(name, pyo.RangeSet(0, size - 1))
+    nonneg = pyo.NonNegativeReals
+    m.servers = pyo.Var(m.P, m.S, m.Y, domain=nonneg if x.relax else pyo.NonNegativeIntegers)
+    m.busy = pyo.Var(m.W, m.P, m.S, m.Y, m.T, domain=nonneg)
+    m.unserved = pyo.Var(m.W, m.Y, m.T, domain=nonneg)
+    for name in ("dc_built_mw", "solar_built_mw", "battery_built_mwh", "battery_built_mw"):
+        m.add_component(name, pyo.Var(m.S, m.Y, domain=nonneg))
+
+
+# --- expressions the families share --------------------------------------------------------------
+
+
+def add_fleet(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """(1) parts bought, (3) parts installed, (7) IT capacity in service, as Expressions."""
+    n_y = x.shape[3]
+    per_server = x.parts_per_server.tolist()
+    m.parts_bought = pyo.Expression(
+        m.P, m.S, m.Y, rule=lambda _, p, s, y: per_server[p] * m.servers[p, s, y]
+    )
+    alive, base = parts_alive_from_purchase(x), base_parts_alive(x)
+
+    def installed(_: pyo.ConcreteModel, p: int, s: int, y: int) -> Any:
+        bought = [m.parts_bought[p, s, b] for b in range(n_y) if alive[p, b, y]]
+        return float(base[p, s, y]) + pyo.quicksum(bought)
+
+    m.parts_installed = pyo.Expression(m.P, m.S, m.Y, rule=installed)
+    usable = dc_usable_from_build(x)
+
+    def capacity(_: pyo.ConcreteModel, s: int, y: int) -> Any:
+        built = [m.dc_built_mw[s, b] for b in range(n_y) if usable[s, b, y]]
+        return float(x.dc_existing_mw[s]) + pyo.quicksum(built)
+
+    m.it_capacity_mw = pyo.Expression(m.S, m.Y, rule=capacity)
+
+
+def add_it_power(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """(9) P_IT[s,y,t] = 1e-6 sum_p (I (idle + overhead) + (active - idle) sum_w u), MW."""
+    standing = ((x.idle_w + x.server_overhead_w) * MW_PER_W).tolist()
+    dynamic = ((x.active_w - x.idle_w) * MW_PER_W).tolist()
+
+    def rule(_: pyo.ConcreteModel, s: int, y: int, t: int) -> Any:
+        return pyo.quicksum(
+            standing[p] * m.parts_installed[p, s, y]
+            + dynamic[p] * pyo.quicksum(m.busy[w, p, s, y, t] for w in m.W)
+            for p in m.P
+        )
+
+    m.it_power_mw = pyo.Expression(m.S, m.Y, m.T, rule=rule)
+
+
+# --- constraint families -------------------------------------------------------------------------
+
+
+def add_allowed_purchases(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """(2) m[p,s,y] = 0 where the rules forbid the part at the site in that period (as bounds)."""
+    for p, s, y in zip(*np.nonzero(~x.allowed.astype(bool)), strict=True):
+        m.servers[int(p), int(s), int(y)].setub(0)
+
+
+def add_parts_busy_limit(m: pyo.ConcreteModel) -> None:
+    """(4) sum_w u[w,p,s,y,t] <= I[p,s,y], parts."""
+    m.busy_limit = pyo.Constraint(
+        m.P,
+        m.S,
+        m.Y,
+        m.T,
+        rule=lambda _, p, s, y, t: (
+            pyo.quicksum(m.busy[w, p, s, y, t] for w in m.W) <= m.parts_installed[p, s, y]
+        ),
+    )
+
+
+def add_serve_demand(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """(5) interactive: sum_{p,s} k[w,p] u + q = D every step; (6) deferrable: equal daily
+    weighted totals (tokens) within each representative day, per workload and year."""
+    rate = x.tokens_per_s_per_part.tolist()
+    demand = x.demand_tokens_per_s
+    w_h = x.weight_h.tolist()
+
+    def handled(w: int, y: int, t: int) -> Any:
+        served = pyo.quicksum(
+            rate[w][p] * m.busy[w, p, s, y, t] for p in m.P for s in m.S if rate[w][p] > 0
+        )
+        return served + m.unserved[w, y, t]
+
+    hourly = [(w, y, t) for w in m.W if not x.deferrable[w] for y in m.Y for t in m.T]
+    m.serve_hourly = pyo.Constraint(
+        hourly, rule=lambda _, w, y, t: handled(w, y, t) == float(demand[w, y, t])
+    )
+    days = {int(d): np.flatnonzero(x.day == d).tolist() for d in np.unique(x.day)}
+    daily = [(w, y, d) for w in m.W if x.deferrable[w] for y in m.Y for d in days]
+    m.serve_daily = pyo.Constraint(
+        daily,
+        rule=lambda _, w, y, d: (
+            pyo.quicksum(w_h[t] * handled(w, y, t) for t in days[d])
+            == float(sum(w_h[t] * demand[w, y, t] for t in days[d]))
+        ),
+    )
+
+
+def add_it_capacity(m: pyo.ConcreteModel) -> None:
+    """(10) P_IT[s,y,t] <= C[s,y], MW: installed and busy parts fit the data centre."""
+    m.it_capacity_limit = pyo.Constraint(
+        m.S, m.Y, m.T, rule=lambda _, s, y, t: m.it_power_mw[s, y, t] <= m.it_capacity_mw[s, y]
+    )
+
+
+def add_dc_max(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """(8) existing + sum_y b[s,y] <= max MW per site (finite limits only)."""
+    finite = np.flatnonzero(np.isfinite(x.dc_max_mw)).tolist()
+    m.dc_max = pyo.Constraint(
+        finite,
+        rule=lambda _, s: (
+            pyo.quicksum(m.dc_built_mw[s, y] for y in m.Y)
+            <= float(x.dc_max_mw[s] - x.dc_existing_mw[s])
+        ),
+    )
+
+
+def site_year_operation(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """(11) cumulative solar and battery; (12) the site energy families of docs/model.md on one
+    block per (site, year), with the block's own variables and the plan's IT power."""
+    n_b = x.billing_period_months.shape[0]
+
+    def block(b: pyo.Block, s: int, y: int) -> None:
+        se.make_variables(b, x.shape[4], n_b)
+        earlier = range(y + 1)
+        b.solar_in_service = pyo.Constraint(
+            expr=b.solar_mw == pyo.quicksum(m.solar_built_mw[s, k] for k in earlier)
+        )
+        b.battery_mwh_in_service = pyo.Constraint(
+            expr=b.battery_mwh == pyo.quicksum(m.battery_built_mwh[s, k] for k in earlier)
+        )
+        b.battery_mw_in_service = pyo.Constraint(
+            expr=b.battery_mw == pyo.quicksum(m.battery_built_mw[s, k] for k in earlier)
+        )
+        pue = x.pue[s].tolist()
+        b.it_facility_mw = pyo.Expression(b.T, rule=lambda _, t: pue[t] * m.it_power_mw[s, y, t])
+        se.add_power_balance(
+            b,
+            b.T,
+            supply=[b.grid_import_mw, b.solar_used_mw, b.discharge_mw],
+            demand=[b.it_facility_mw, b.charge_mw, b.grid_export_mw],
+        )
+        se.add_grid_limits(
+            b, b.grid_import_mw, b.grid_export_mw, float(x.grid_import_cap_mw[s, y]), 0.0
+        )
+        se.add_demand_charge(b, b.T, b.grid_import_mw, b.peak_import_mw, x.billing_period)
+        se.add_solar(
+            b,
+            b.T,
+            b.solar_mw,
+            b.solar_used_mw,
+            x.solar_capacity_factor[s],
+            float(x.solar_max_mw[s]),
+        )
+        se.add_battery_balance(
+            b,
+            b.T,
+            b.soc_mwh,
+            b.charge_mw,
+            b.discharge_mw,
+            x.prev_step,
+            x.charge_efficiency_fraction,
+            x.discharge_efficiency_fraction,
+        )
+        se.add_battery_bounds(
+            b,
+            b.T,
+            b.battery_mwh,
+            b.battery_mw,
+            b.charge_mw,
+            b.discharge_mw,
+            b.soc_mwh,
+            x.soc_min_fraction,
+            x.soc_max_fraction,
+            x.min_duration_h,
+            x.max_duration_h,
+            float(x.battery_max_mwh[s]),
+        )
+
+    m.site = pyo.Block(m.S, m.Y, rule=block)
+
+
+def add_tpp_caps(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """(13) sum_{s in g, p} TPP_p n[p,s,y] <= cap[g,y] (finite caps only)."""
+    tpp = x.tpp_per_part.tolist()
+    finite = [(int(g), int(y)) for g, y in zip(*np.nonzero(np.isfinite(x.tpp_cap)), strict=True)]
+    m.tpp_cap = pyo.Constraint(
+        finite,
+        rule=lambda _, g, y: (
+            pyo.quicksum(
+                tpp[p] * m.parts_bought[p, s, y]
+                for p in m.P
+                for s in m.S
+                if x.cap_group_sites[g, s]
+            )
+            <= float(x.tpp_cap[g, y])
+        ),
+    )
+
+
+def add_supply_caps(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """(14) sum_s n[p,s,y] <= supply cap[p,y], parts (finite caps only)."""
+    cap = x.supply_cap_parts
+    finite = [(int(p), int(y)) for p, y in zip(*np.nonzero(np.isfinite(cap)), strict=True)]
+    m.supply_cap = pyo.Constraint(
+        finite,
+        rule=lambda _, p, y: pyo.quicksum(m.parts_bought[p, s, y] for s in m.S) <= float(cap[p, y]),
+    )
+
+
+def add_capex_by_year(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """(15) K_y per cost kind, undiscounted: parts at price x (1 + uplift); DC, solar, battery."""
+    paid = paid_per_part(x)
+    terms = {
+        "parts_capex": lambda y: pyo.quicksum(
+            float(paid[p, y]) * m.parts_bought[p, s, y] for p in m.P for s in m.S
+        ),
+        "dc_capex": lambda y: pyo.quicksum(
+            float(x.dc_capex_per_mw[s, y]) * m.dc_built_mw[s, y] for s in m.S
+        ),
+        "solar_capex": lambda y: pyo.quicksum(
+            float(x.solar_capex_per_mw[s, y]) * m.solar_built_mw[s, y] for s in m.S
+        ),
+        "battery_capex": lambda y: pyo.quicksum(
+            float(x.battery_capex_per_mwh[s, y]) * m.battery_built_mwh[s, y]
+            + float(x.battery_capex_per_mw[s, y]) * m.battery_built_mw[s, y]
+            for s in m.S
+        ),
+    }
+    m.K = pyo.Set(initialize=list(terms))
+    m.capex = pyo.Expression(m.K, m.Y, rule=lambda _, k, y: terms[k](y))
+
+
+def add_budget(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """(15) K_y <= budget_y (finite budgets only)."""
+    finite = np.flatnonzero(np.isfinite(x.budget)).tolist()
+    m.budget = pyo.Constraint(
+        finite,
+        rule=lambda _, y: pyo.quicksum(m.capex[k, y] for k in m.K) <= float(x.budget[y]),
+    )
+
+
+def add_domestic_share(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """(16) sum_{p dom, s} c_p I[p,s,y] >= sigma_y sum_{p,s} c_p I[p,s,y] (sigma_y > 0 only)."""
+    c, share = compute_weight(x), x.domestic_share_min_fraction
+    rows = np.flatnonzero(share > 0).tolist()
+    m.domestic_share = pyo.Constraint(
+        rows,
+        rule=lambda _, y: (
+            pyo.quicksum(
+                float(c[p] * (float(x.domestic[p]) - share[y])) * m.parts_installed[p, s, y]
+                for p in m.P
+                for s in m.S
+            )
+            >= 0
+        ),
+    )
+
+
+# --- objective (eq. 17) --------------------------------------------------------------------------
+
+
+def cost_terms(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
+    """Each present-value cost of eq. (17), keyed by the CapacityCosts field name."""
+    pv = x.discount_fraction.tolist()
+    pv_opex = (x.discount_fraction * x.duration_years).tolist()
+    w_h = x.weight_h.tolist()
+    mtok = mtok_per_tokens_per_s_step(x).tolist()
+    months = x.billing_period_months.tolist()
+    resale = x.horizon_end_discount_fraction * resale_fraction(x) * paid_per_part(x)
+    sites = [(s, y, m.site[s, y]) for s in m.S for y in m.Y]
+    return {
+        **{k: pyo.quicksum(pv[y] * m.capex[k, y] for y in m.Y) for k in m.K},
+        "energy": pyo.quicksum(
+            pv_opex[y] * w_h[t] * float(x.price_per_mwh[s, y, t]) * b.grid_import_mw[t]
+            for s, y, b in sites
+            for t in m.T
+        ),
+        "demand_charges": pyo.quicksum(
+            pv_opex[y] * float(x.demand_charge_per_mw_month[s, y]) * months[k] * b.peak_import_mw[k]
+            for s, y, b in sites
+            for k in b.P
+        ),
+        "carbon": pyo.quicksum(
+            pv_opex[y]
+            * w_h[t]
+            * float(x.emission_t_per_mwh[s, t] * x.carbon_price_per_t[y])
+            * b.grid_import_mw[t]
+            for s, y, b in sites
+            for t in m.T
+        ),
+        "unserved_penalty": pyo.quicksum(
+            pv_opex[y] * x.unserved_penalty_per_mtok * mtok[t] * m.unserved[w, y, t]
+            for w in m.W
+            for y in m.Y
+            for t in m.T
+        ),
+        "resale_credit": pyo.quicksum(
+            float(resale[p, y]) * m.parts_bought[p, s, y] for p in m.P for s in m.S for y in m.Y
+        ),
+    }
+
+
+def net_present_cost(terms: dict[str, Any]) -> Any:
+    """(17) every cost added, the resale credit subtracted."""
+    return sum(e for k, e in terms.items() if k != "resale_credit") - terms["resale_credit"]
+
+
+# --- assembly ------------------------------------------------------------------------------------
+
+
+def build(x: CapacityInputs) -> pyo.ConcreteModel:
+    """The capacity model of docs/capacity_model.md, families (1)-(16), objective (17)."""
+    m = pyo.ConcreteModel(name="capacity")
+    make_variables(m, x)
+    add_fleet(m, x)
+    add_it_power(m, x)
+    add_allowed_purchases(m, x)
+    add_parts_busy_limit(m)
+    add_serve_demand(m, x)
+    add_it_capacity(m)
+    add_dc_max(m, x)
+    site_year_operation(m, x)
+    add_tpp_caps(m, x)
+    add_supply_caps(m, x)
+    add_capex_by_year(m, x)
+    add_budget(m, x)
+    add_domestic_share(m, x)
+    costs = cost_terms(m, x)
+    m.cost = pyo.Expression(list(costs), initialize=costs)
+    m.net_present_cost = pyo.Objective(expr=net_present_cost({k: m.cost[k] for k in m.cost}))
+    return m
+
+
+# --- solving -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawOutcome:
+    """What the solver hands back before reading: status, seconds, iterations, MIP gap."""
+
+    status: SolveStatus
+    solve_s: float
+    iterations: int | None = None
+    mip_gap: float | None = None
+
+
+def highs_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Our option names (`mip_gap`, `time_limit_s`) in HiGHS's words; others pass through."""
+    out = dict(options)
+    out.setdefault("mip_rel_gap", out.pop("mip_gap", 1e-4))
+    if "time_limit_s" in out:
+        out["time_limit"] = float(out.pop("time_limit_s"))
+    return out
+
+
+def solve_with_highspy(m: pyo.ConcreteModel, relax: bool, options: dict[str, Any]) -> RawOutcome:
+    """Compile to standard form, pass matrices and integrality to highspy, load values; for an
+    LP also load row duals (m.dual) and column duals (m.rc). Status mapping is the site energy
+    model's `map_highs_status`, shared so HiGHS statuses map in one place."""
+    import highspy
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    start = time.perf_counter()
+    form = LinearStandardFormCompiler().write(m, mixed_form=True)
+    lp = highspy.HighsLp()
+    a = form.A.tocsc()
+    lp.num_col_, lp.num_row_ = len(form.columns), len(form.rows)
+    lp.col_cost_ = np.asarray(form.c.todense()).ravel()
+    lp.offset_ = float(form.c_offset[0])
+    lp.col_lower_ = np.array([-math.inf if v.lb is None else v.lb for v in form.columns])
+    lp.col_upper_ = np.array([math.inf if v.ub is None else v.ub for v in form.columns])
+    senses = np.array([sense for _, sense in form.rows])
+    rhs = np.asarray(form.rhs, dtype=float)
+    lp.row_lower_ = np.where(senses <= 0, rhs, -math.inf)  # 0: ==, 1: <=, -1: >=
+    lp.row_upper_ = np.where(senses >= 0, rhs, math.inf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    if not relax:
+        kind = highspy.HighsVarType
+        lp.integrality_ = [
+            kind.kInteger if v.is_integer() else kind.kContinuous for v in form.columns
+        ]
+    h = highspy.Highs()
+    h.silent()
+    for key, value in highs_options(options).items():
+        h.setOptionValue(key, value)
+    h.passModel(lp)
+    h.run()
+    status = se.map_highs_status(str(h.getModelStatus()).split(".")[-1])
+    info = h.getInfo()
+    if status is SolveStatus.optimal:
+        solution = h.getSolution()
+        for var, value in zip(form.columns, solution.col_value, strict=True):
+            var.set_value(value, skip_validation=True)
+        for var, expr in form.eliminated_vars:
+            var.set_value(pyo.value(expr), skip_validation=True)
+        if relax:
+            m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+            m.rc = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+            for (con, _), dual in zip(form.rows, solution.row_dual, strict=True):
+                m.dual[con] = dual
+            for var, dual in zip(form.columns, solution.col_dual, strict=True):
+                m.rc[var] = dual
+    return RawOutcome(
+        status,
+        time.perf_counter() - start,
+        int(info.simplex_iteration_count) if relax else None,
+        None if relax else float(info.mip_gap),
+    )
+
+
+def solve_pyomo(
+    x: CapacityInputs, solver: str = "highs", options: dict[str, Any] | None = None
+) -> CapacitySolution:
+    """Build, solve with HiGHS through highspy, read back arrays (other solvers: not yet)."""
+    start = time.perf_counter()
+    m = build(x)
+    build_s = time.perf_counter() - start
+    if solver.lower() != "highs":
+        stats = SolveStats(build_s, 0.0)
+        return CapacitySolution(SolveStatus.error, math.nan, stats, "pyomo", solver)
+    raw = solve_with_highspy(m, x.relax, options or {})
+    stats = SolveStats(build_s, raw.solve_s, raw.iterations, raw.mip_gap)
+    if raw.status is not SolveStatus.optimal:
+        return CapacitySolution(raw.status, math.nan, stats, "pyomo", solver)
+    return read_solution(m, x, stats, solver)
+
+
+def values(component: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """An indexed Var or Expression as an array in index order (unused variables read as 0)."""
+    return np.array(
+        [pyo.value(c, exception=False) or 0.0 for c in component.values()], dtype=float
+    ).reshape(shape)
+
+
+def per_site_year(m: pyo.ConcreteModel, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """One block component of every (s, y), stacked into an array of `shape`."""
+    blocks = [getattr(m.site[s, y], name) for s in m.S for y in m.Y]
+    flat = [pyo.value(c, exception=False) or 0.0 for block in blocks for c in block.values()]
+    return np.array(flat, dtype=float).reshape(shape)
+
+
+def read_solution(
+    m: pyo.ConcreteModel, x: CapacityInputs, stats: SolveStats, solver: str
+) -> CapacitySolution:
+    """Copy values into a CapacitySolution with named axes; duals when the model is an LP."""
+    n_w, n_p, n_s, n_y, n_t = x.shape
+    psy, sy, syt = (n_p, n_s, n_y), (n_s, n_y), (n_s, n_y, n_t)
+    capex = {k: np.array([pyo.value(m.capex[k, y]) for y in m.Y]) for k in m.K}
+    costs = CapacityCosts(
+        **{k: float(pyo.value(m.cost[k])) for k in m.cost}, capex_by_year=sum(capex.values())
+    )
+    return CapacitySolution(
+        status=SolveStatus.optimal,
+        objective=float(pyo.value(m.net_present_cost)),
+        stats=stats,
+        backend="pyomo",
+        solver=solver,
+        servers_bought=values(m.servers, psy),
+        parts_bought=values(m.parts_bought, psy),
+        parts_installed=values(m.parts_installed, psy),
+        parts_busy=values(m.busy, (n_w, n_p, n_s, n_y, n_t)),
+        unserved_tokens_per_s=values(m.unserved, (n_w, n_y, n_t)),
+        dc_built_mw=values(m.dc_built_mw, sy),
+        it_capacity_mw=values(m.it_capacity_mw, sy),
+        solar_built_mw=values(m.solar_built_mw, sy),
+        battery_built_mwh=values(m.battery_built_mwh, sy),
+        battery_built_mw=values(m.battery_built_mw, sy),
+        solar_mw=np.array([pyo.value(m.site[k].solar_mw) for k in m.site]).reshape(sy),
+        battery_mwh=np.array([pyo.value(m.site[k].battery_mwh) for k in m.site]).reshape(sy),
+        battery_mw=np.array([pyo.value(m.site[k].battery_mw) for k in m.site]).reshape(sy),
+        it_power_mw=values(m.it_power_mw, syt),
+        grid_import_mw=per_site_year(m, "grid_import_mw", syt),
+        solar_used_mw=per_site_year(m, "solar_used_mw", syt),
+        charge_mw=per_site_year(m, "charge_mw", syt),
+        discharge_mw=per_site_year(m, "discharge_mw", syt),
+        soc_mwh=per_site_year(m, "soc_mwh", syt),
+        peak_import_mw=per_site_year(
+            m, "peak_import_mw", (n_s, n_y, x.billing_period_months.shape[0])
+        ),
+        costs=costs,
+        duals=read_duals(m, x) if x.relax else None,
+    )
+
+
+def read_duals(m: pyo.ConcreteModel, x: CapacityInputs) -> CapacityDuals:
+    """Magnitudes of the binding families' duals, per unit of each limit (present value).
+
+    The grid cap is a bound on each step's import (the site energy family), so its value is the
+    sum over steps of the import columns' reduced costs at their upper bound."""
+    _n_w, n_p, n_s, n_y, _n_t = x.shape
+
+    def dual_of(con: pyo.Constraint, shape: tuple[int, ...]) -> np.ndarray:
+        out = np.zeros(shape)
+        for index, row in con.items():
+            out[index] = abs(m.dual.get(row, 0.0))
+        return out
+
+    grid = np.zeros((n_s, n_y))
+    for s, y in m.site:
+        if math.isfinite(x.grid_import_cap_mw[s, y]):
+            imports = m.site[s, y].grid_import_mw.values()
+            grid[s, y] = sum(max(-m.rc.get(v, 0.0), 0.0) for v in imports)  # at the cap
+    return CapacityDuals(
+        grid_import_cap_per_mw=grid,
+        dc_max_per_mw=dual_of(m.dc_max, (n_s,)),
+        supply_cap_per_part=dual_of(m.supply_cap, (n_p, n_y)),
+        tpp_cap_per_tpp=dual_of(m.tpp_cap, x.tpp_cap.shape),
+        budget_per_currency=dual_of(m.budget, (n_y,)),
+        domestic_share_per_unit=dual_of(m.domestic_share, (n_y,)),
+    )
