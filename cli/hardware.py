@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
@@ -9,7 +10,11 @@ import typer
 from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
 from planner.catalogue import PRECISIONS, Catalogue, Part
+from planner.errors import PlannerError
+from planner.serving import ServingRequest, estimate
+from planner.serving_efficiency import Efficiency, efficiency_for, load_stacks
 from planner.tpp import total_processing_performance
+from planner.workloads import Workload, WorkloadLibrary
 
 app = typer.Typer(
     help="The hardware catalogue: parts, figures and their sources.", no_args_is_help=True
@@ -135,10 +140,49 @@ def show(
 @app.command("compare")
 def compare(
     parts: Annotated[list[str], typer.Argument(help="Two or more part ids.")],
+    workload: Annotated[
+        str | None,
+        typer.Option(help="Add serving columns for this workload (planner serving estimate)."),
+    ] = None,
+    precision: Annotated[
+        str | None, typer.Option(help="Serving precision with --workload (default: its own).")
+    ] = None,
+    tpot_ms: Annotated[
+        float | None, typer.Option(help="Time-per-output-token target with --workload, ms.")
+    ] = None,
     fmt: FormatOpt = OutputFormat.table,
     profiles: ProfilesOpt = None,
 ) -> None:
-    """Parts side by side: throughput, memory, power, TPP and price."""
+    """Parts side by side: throughput, memory, power, TPP and price (and serving figures)."""
     catalogue = Catalogue.load(profiles or ())
     rows = [part_row(catalogue[p]) for p in parts]
-    emit(rows, fmt, title="comparison")
+    if workload is not None:
+        library = WorkloadLibrary.load(profiles or ())
+        stacks = load_stacks(profiles or ())
+        request = ServingRequest(
+            precision=precision, tpot_s=None if tpot_ms is None else tpot_ms / 1e3
+        )
+        w = library[workload]
+        for row, part_id in zip(rows, parts, strict=True):
+            row.update(_serving_columns(catalogue[part_id], w, request, stacks))
+    emit(rows, fmt, title="comparison" if workload is None else f"comparison serving {workload}")
+
+
+def _serving_columns(
+    part: Part, workload: Workload, request: ServingRequest, stacks: Mapping[str, Efficiency]
+) -> dict[str, Any]:
+    """Serving figures of one part (model, default request); a part that cannot serve says why."""
+    try:
+        est = estimate(part, workload, request, efficiency_for(part, stacks))
+    except PlannerError as exc:
+        return {"serving_note": str(exc)}
+    return {
+        "serving_precision": est.precision,
+        "parts_per_replica": est.parts_per_replica,
+        "output_tokens_per_s_per_part": est.output_tokens_per_s_per_part,
+        "watts_per_part": est.watts_per_part,
+        "joules_per_output_token": est.joules_per_output_token,
+        "cost_per_million_output_tokens": est.cost_per_million_output_tokens,
+        "bound": est.bound,
+        "serving_note": None,
+    }

@@ -1,0 +1,118 @@
+"""`planner serving estimate`: documented JSON keys and user errors as exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from cli.app import app
+
+KEYS = {
+    "part",
+    "workload",
+    "precision",
+    "parts_per_replica",
+    "batch",
+    "prefill_tokens_per_s_per_part",
+    "decode_tokens_per_s_per_part",
+    "output_tokens_per_s_per_part",
+    "watts_per_part",
+    "joules_per_output_token",
+    "cost_per_million_output_tokens",
+    "bound",
+    "source",
+    "error_band_fraction",
+}
+
+
+def _run(*args: str):
+    return CliRunner().invoke(app, ["serving", "estimate", *args])
+
+
+def test_estimate_json_has_the_documented_keys():
+    result = _run(
+        "--part",
+        "h20",
+        "--workload",
+        "deepseek-v3",
+        "--input-tokens",
+        "1000",
+        "--output-tokens",
+        "300",
+        "--tpot-ms",
+        "100",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) >= KEYS
+    assert data["part"] == "h20" and data["source"] == "model"
+    assert data["tpot_ms"] <= 100
+    assert data["parts_per_replica"] >= 8  # 671 B fp8 parameters need 8 x 96 GB
+    assert data["bound"] in {"compute", "memory", "interconnect", "latency"}
+
+
+def test_estimate_csv_is_one_row():
+    result = _run("--part", "h100-sxm", "--workload", "llama-3.1-8b", "-f", "csv")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("part,workload,precision")
+
+
+def test_workload_that_fits_no_replica_says_how_many_parts_it_needs():
+    result = _run(
+        "--part",
+        "h100-sxm",
+        "--workload",
+        "llama-3.1-405b",
+        "--precision",
+        "bf16",
+        "--parts-per-replica",
+        "4",
+    )
+    assert result.exit_code == 2
+    assert "needs at least 12 parts" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unreachable_latency_target_exits_2_with_best_achievable():
+    result = _run("--part", "h100-sxm", "--workload", "llama-2-70b", "--tpot-ms", "1")
+    assert result.exit_code == 2
+    assert "best achievable is TPOT" in result.output
+
+
+def test_unknown_workload_suggests_a_name():
+    result = _run("--part", "h100-sxm", "--workload", "llama-2-70")
+    assert result.exit_code == 2
+    assert "did you mean 'llama-2-70b'" in result.output
+
+
+def test_a_part_without_link_figures_cannot_form_a_multi_part_replica():
+    result = _run("--part", "ascend-910b", "--workload", "qwen3-32b")
+    assert result.exit_code == 2
+    assert "ascend-910b.yaml: scale_up_bandwidth" in result.output
+
+
+def test_hardware_compare_adds_serving_columns_and_says_why_a_part_cannot_serve():
+    result = CliRunner().invoke(
+        app,
+        [
+            "hardware",
+            "compare",
+            "h100-sxm",
+            "a100-sxm",
+            "--workload",
+            "llama-3.1-70b",
+            "--precision",
+            "fp8",
+            "-f",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    h100, a100 = json.loads(result.stdout)
+    assert h100["output_tokens_per_s_per_part"] > 0 and h100["serving_note"] is None
+    assert h100["bound"] in {"compute", "memory", "interconnect"}
+    assert "no dense fp8 throughput" in a100["serving_note"]
