@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test: $(STAMP)
+	sh .ci/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from cli.options import FormatOpt
-from cli.render import OutputFormat, _jsonable, emit, err_console
+from cli.render import OutputFormat, emit, err_console
 from models.common import Backend
-from planner.site import (
-    check_out_dir,
-    dispatch_table,
-    load_site,
-    parse_hours,
-    size_site,
-    summary,
-    write_results,
-)
+from planner.results import write_site_run
+from planner.site import check_out_dir, load_site, parse_hours, size_site, summary
 
 app = typer.Typer(
     help="Sites: size solar, battery and grid use for one site.", no_args_is_help=True
@@ -33,7 +25,11 @@ HoursOpt = Annotated[
 ]
 OutOpt = Annotated[
     Path | None,
-    typer.Option("--out", help="Folder to write summary.json and dispatch.csv (atomically)."),
+    typer.Option(
+        "--out",
+        help="Run folder to write (atomically); default runs/<site>-<timestamp> "
+        "(or under PLANNER_RUNS).",
+    ),
 ]
 
 
@@ -90,9 +86,8 @@ def size(
     with err_console().status(f"sizing {site.name} ({hours}, {backend}/{solver})..."):
         sizing = size_site(site, resolution, backend=chosen, solver=solver)
     data = summary(sizing)
-    if out is not None:
-        text = json.dumps(_jsonable(data), indent=2, ensure_ascii=False) + "\n"
-        write_results(out, text, dispatch_table(sizing))
+    folder = write_site_run(sizing, out)
+    err_console().print(f"run written to {folder}", highlight=False)
     if fmt is OutputFormat.table:
         emit(_summary_rows(data), fmt, title=f"site {site.name} ({site.currency})")
     else:

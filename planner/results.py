@@ -48,7 +48,8 @@ RESOLVED_INPUTS = "resolved_inputs.json"
 SOLVER_LOG = "solver.log"
 TABLES_DIR = "tables"
 INPUTS_DIR = "inputs"
-DEFAULT_ROOT = Path("runs")
+# Where runs go when no --out/--root is given: ./runs, or the PLANNER_RUNS folder.
+DEFAULT_ROOT = Path(os.environ.get("PLANNER_RUNS", "runs"))
 
 _TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _TIMESTAMP = "%Y%m%dT%H%M%SZ"

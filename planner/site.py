@@ -12,10 +12,7 @@ days.
 from __future__ import annotations
 
 import math
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -1042,26 +1039,3 @@ def check_out_dir(out: Path) -> Path:
     if not parent.is_dir():
         raise InputError.one("--out", "", f"folder '{parent}' does not exist.", "create it first.")
     return parent
-
-
-def write_results(out: Path, summary_json: str, dispatch: pd.DataFrame) -> None:
-    """Write summary.json and dispatch.csv into `out` atomically: a temp dir, then a rename.
-
-    An existing `out` is replaced whole only once the new one is complete.
-    """
-    out = Path(out)
-    parent = check_out_dir(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    try:
-        (tmp / "summary.json").write_text(summary_json, encoding="utf-8")
-        dispatch.to_csv(tmp / "dispatch.csv", index=False)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)

@@ -7,11 +7,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from cli.app import app
+from planner.results import read_run
 
 SITES = Path(__file__).resolve().parent.parent / "scenarios" / "sites"
 GUANGDONG = SITES / "guangdong_zhongshan.yaml"
@@ -101,18 +103,16 @@ def test_table_output_is_a_readable_summary() -> None:
         assert words in result.stdout
 
 
-def test_out_writes_summary_and_dispatch(tmp_path: Path) -> None:
+def test_out_writes_a_run_folder(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "stale.txt").write_text("old run", encoding="utf-8")
     result = run(str(CAROLINA), "--hours", "rep:12", "--out", str(out), "--format", "json")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["dispatch.csv", "summary.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temp folders left
-    assert json.loads((out / "summary.json").read_text()) == json.loads(result.stdout)
-    lines = (out / "dispatch.csv").read_text().splitlines()
-    assert len(lines) == 1 + 12 * 24
-    assert lines[0].startswith("step,day,hour_start,weight_h,it_load_mw,served_it_mw")
+    run_folder = read_run(out)
+    stdout = json.loads(result.stdout)
+    assert run_folder.summary["objective"] == pytest.approx(stdout["objective"])
+    dispatch = pd.read_parquet(out / "tables" / "dispatch.parquet")
+    assert len(dispatch) == 12 * 24
 
 
 def test_schema_error_exit_2_and_nothing_written(tmp_path: Path) -> None:
