@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Backend = Literal["cvxpy", "pyomo"]
 
@@ -28,3 +28,11 @@ class SolveStats:
     solve_s: float
     iterations: int | None = None
     mip_gap: float | None = None
+
+
+class InputProblem(NamedTuple):
+    """One thing wrong with one field of a model's inputs; the planner adds the file name."""
+
+    field: str
+    problem: str
+    fix: str

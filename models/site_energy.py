@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from models.common import Backend, SolveStats, SolveStatus
+from models.common import Backend, InputProblem, SolveStats, SolveStatus
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,135 @@ class SiteEnergySolution:
     unserved_it_mw: np.ndarray = field(default_factory=lambda: np.empty(0))
     reserve_shortfall_mwh: np.ndarray = field(default_factory=lambda: np.empty(0))
     peak_import_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (P,)
+    # shadow price of the power balance (eq. 1) per MWh of one hour of the time step: the
+    # marginal annual cost of one more MWh at t, divided by weight_h[t]
+    marginal_cost_per_mwh: np.ndarray = field(default_factory=lambda: np.empty(0))
     costs: SiteEnergyCosts | None = None
+
+
+def check_inputs(inputs: SiteEnergyInputs) -> list[InputProblem]:
+    """Every shape, range and index problem in `inputs`, all at once (empty list when sound).
+
+    The planner turns each into `planner.errors.Problem(file, field, problem, fix)`.
+    """
+    n = inputs.n_steps
+    problems: list[InputProblem] = []
+    for name in _HOURLY_FIELDS:
+        array = np.asarray(getattr(inputs, name))
+        if array.shape != (n,):
+            problems.append(
+                InputProblem(
+                    name,
+                    f"has shape {array.shape}, expected ({n},).",
+                    "give one value per time step.",
+                )
+            )
+        elif not np.all(np.isfinite(array)):
+            problems.append(
+                InputProblem(
+                    name, "contains NaN or infinite values.", "fill the gaps in the series."
+                )
+            )
+    weight_h = np.asarray(inputs.weight_h, dtype=float)
+    if not np.all(np.isfinite(weight_h) & (weight_h > 0)):
+        problems.append(
+            InputProblem("weight_h", "has values that are not positive.", "weigh each step > 0 h.")
+        )
+    if problems:
+        return problems
+    for name in _NONNEGATIVE_HOURLY:
+        if np.any(np.asarray(getattr(inputs, name)) < 0):
+            problems.append(InputProblem(name, "has negative values.", "use values >= 0."))
+    if np.any(inputs.pue < 1.0):
+        problems.append(InputProblem("pue", "is below 1.", "a PUE is facility / IT power >= 1."))
+    steps = np.asarray(inputs.prev_step)
+    if steps.min() < 0 or steps.max() >= n:
+        problems.append(
+            InputProblem(
+                "prev_step",
+                f"indexes outside [0, {n}).",
+                "point each step at a step of the same series.",
+            )
+        )
+    n_periods = inputs.billing_period_months.shape[0]
+    periods = np.asarray(inputs.billing_period)
+    if n_periods == 0 or periods.min() < 0 or periods.max() >= n_periods:
+        problems.append(
+            InputProblem(
+                "billing_period",
+                f"indexes outside [0, {n_periods}).",
+                "give billing_period_months one entry per period.",
+            )
+        )
+    if not 0.0 <= inputs.deferrable_fraction <= 1.0:
+        problems.append(
+            InputProblem(
+                "deferrable_fraction", "is outside [0, 1].", "write a fraction such as 0.2."
+            )
+        )
+    if not 0.0 <= inputs.soc_min_fraction <= inputs.soc_max_fraction <= 1.0:
+        problems.append(
+            InputProblem(
+                "soc_min_fraction",
+                "0 <= soc_min <= soc_max <= 1 fails.",
+                "order the state-of-charge limits.",
+            )
+        )
+    for name in ("charge_efficiency_fraction", "discharge_efficiency_fraction"):
+        if not 0.0 < getattr(inputs, name) <= 1.0:
+            problems.append(InputProblem(name, "is outside (0, 1].", "write e.g. 0.95."))
+    if inputs.min_duration_h > inputs.max_duration_h:
+        problems.append(
+            InputProblem(
+                "min_duration_h", "exceeds max_duration_h.", "swap or widen the duration limits."
+            )
+        )
+    for name in _NONNEGATIVE_SCALARS:
+        if not getattr(inputs, name) >= 0.0:
+            problems.append(InputProblem(name, "is negative or NaN.", "use a value >= 0."))
+    return problems
+
+
+class InvalidSiteEnergyInputs(ValueError):
+    """Inputs that fail `check_inputs`; carries the problems for the planner to translate."""
+
+    def __init__(self, problems: list[InputProblem]):
+        self.problems = problems
+        super().__init__("; ".join(f"{p.field}: {p.problem} Fix: {p.fix}" for p in problems))
+
+
+_HOURLY_FIELDS = (
+    "prev_step",
+    "day",
+    "billing_period",
+    "it_load_mw",
+    "pue",
+    "critical_load_mw",
+    "price_per_mwh",
+    "export_price_per_mwh",
+    "emission_t_per_mwh",
+    "solar_capacity_factor",
+)
+_NONNEGATIVE_HOURLY = (
+    "day",
+    "it_load_mw",
+    "critical_load_mw",
+    "emission_t_per_mwh",
+    "solar_capacity_factor",
+)
+_NONNEGATIVE_SCALARS = (
+    "it_capacity_mw",
+    "backup_hours",
+    "grid_import_cap_mw",
+    "grid_export_cap_mw",
+    "demand_charge_per_mw_month",
+    "solar_max_mw",
+    "battery_max_mwh",
+    "annual_cycle_limit",
+    "min_duration_h",
+    "unserved_penalty_per_mwh",
+    "reserve_shortfall_penalty_per_mwh",
+)
 
 
 def solve(
@@ -115,7 +243,13 @@ def solve(
     solver: str = "highs",
     options: dict[str, Any] | None = None,
 ) -> SiteEnergySolution:
-    """Build and solve the site energy model with the chosen backend and solver."""
+    """Build and solve the site energy model with the chosen backend and solver.
+
+    Raises `InvalidSiteEnergyInputs` when `check_inputs` finds problems.
+    """
+    problems = check_inputs(inputs)
+    if problems:
+        raise InvalidSiteEnergyInputs(problems)
     match backend:
         case "cvxpy":
             from models.site_energy_cvxpy import solve_cvxpy
