@@ -873,6 +873,14 @@ def size_site(
     backup reserve short, or when the solver does not reach an optimum.
     """
     inputs, axis = site_inputs(site, hours)
+    model_problems = check_inputs(inputs)
+    if model_problems:  # the schema should catch these first; name the file all the same
+        raise InputError(
+            [
+                Problem(str(site.path), f"(resolved) {p.field}", p.problem, p.fix)
+                for p in model_problems
+            ]
+        )
     solution = solve(inputs, backend=backend, solver=solver)
     check_solved(site, solution)
     diagnosis = diagnose_shortfall(site, inputs, axis, solution)
