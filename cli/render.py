@@ -42,6 +42,8 @@ def _cell(value: Any) -> str:
         if value == 0:
             return "0"
         magnitude = abs(value)
+        if magnitude >= 1e9:
+            return f"{value:.3e}"
         if magnitude >= 100:
             return f"{value:,.0f}"
         if magnitude >= 1:
