@@ -101,7 +101,7 @@ def load_stacks(overlays: Sequence[Path] = ()) -> dict[str, Efficiency]:
                     values["flop_efficiency_fraction"],
                     values["bandwidth_efficiency_fraction"],
                     values["interconnect_efficiency_fraction"],
-                    basis=f"software stack '{stack_id}' default ({path})",
+                    basis=f"software stack '{stack_id}' default ({path.parent.name}/{path.name})",
                     provenance=MappingProxyType(provenance),
                 )
     if problems:
