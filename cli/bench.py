@@ -2,7 +2,127 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
 
-def bench() -> None:
-    """Benchmark the optimisation models (not yet implemented)."""
-    raise NotImplementedError
+import typer
+
+from cli.options import FormatOpt
+from cli.render import OutputFormat, emit, err_console
+from planner import bench as harness
+from planner.errors import InputError
+
+TABLE_COLUMNS = (
+    "model", "backend", "solver", "method", "size", "hours", "sites", "build_s", "solve_s",
+    "total_s", "highs_alone_s", "ratio_to_highs", "peak_rss_mb", "objective", "status",
+)  # fmt: skip
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """['solver=ipm', 'run_crossover=off', 'time_limit=60'] -> HiGHS options with typed values."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError.one(
+                "--option", "", f"'{pair}' is not KEY=VALUE.", "write e.g. --option solver=ipm."
+            )
+        options[key.strip()] = _typed(text.strip())
+    return options
+
+
+def _typed(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def bench(
+    model: Annotated[str, typer.Option(help="Model to benchmark (only 'site' so far).")] = "site",
+    sizes: Annotated[
+        str, typer.Option(help="Hours from 1 January (24..8760) or rep:N representative days.")
+    ] = "168,2190,8760",
+    sites: Annotated[str, typer.Option(help="Independent sites per problem, e.g. 1,5,10.")] = "1",
+    backends: Annotated[str, typer.Option(help="Modelling layers: cvxpy, pyomo.")] = "cvxpy,pyomo",
+    solvers: Annotated[str, typer.Option(help="Solvers (HiGHS alone is the floor).")] = "highs",
+    methods: Annotated[
+        str, typer.Option(help="joint (one LP) and/or apart (one LP per site, in parallel).")
+    ] = "joint,apart",
+    option: Annotated[
+        list[str] | None, typer.Option("--option", help="Solver option KEY=VALUE; repeatable.")
+    ] = None,
+    record: Annotated[
+        Path | None, typer.Option(help="Also write the rows and the machine to this JSON file.")
+    ] = None,
+    timeout_s: Annotated[float, typer.Option(help="Seconds allowed to each child step.")] = 3600,
+    repeats: Annotated[
+        int, typer.Option(min=1, help="Runs of each case and floor; the fastest is kept.")
+    ] = 1,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Benchmark the optimisation models: build, solve and total seconds, HiGHS alone on the
+    same LP (from an MPS file), their ratio, peak memory. Each case runs in fresh processes."""
+    if model != "site":
+        raise InputError.one("--model", "", f"'{model}' has no benchmark.", "use --model site.")
+    options = parse_options(option or [])
+    cases = harness.cases(
+        sizes=harness.parse_sizes(sizes),
+        sites=harness.parse_sites(sites),
+        backends=harness.parse_choices(backends, "--backends", harness.BACKENDS),  # type: ignore[arg-type]
+        solvers=_tokens(solvers),
+        methods=harness.parse_choices(methods, "--methods", harness.METHODS),  # type: ignore[arg-type]
+        options=options,
+    )
+    console = err_console()
+
+    def progress(row: dict[str, Any]) -> None:
+        if console.is_terminal:  # one line per case on stderr; silent when piped
+            console.print(
+                f"{row['backend']} {row['method']} {row['size']} x {row['sites']}: "
+                f"total {row['total_s'] or float('nan'):.2f} s, {row['status']}"
+            )
+
+    machine = harness.machine()
+    rows = harness.run(cases, on_row=progress, timeout_s=timeout_s, repeats=repeats)
+    if record is not None:
+        write_record(record, rows, machine, options)
+    emit(
+        rows, fmt, title="Benchmarks (seconds; ratio = total / HiGHS alone)", columns=TABLE_COLUMNS
+    )
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinity become null: JSON has no such numbers."""
+    return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+def _tokens(text: str) -> list[str]:
+    tokens = [t.strip().lower() for t in text.split(",") if t.strip()]
+    if not tokens:
+        raise InputError.one("--solvers", "", "lists nothing.", "write e.g. --solvers highs.")
+    return tokens
+
+
+def write_record(
+    path: Path, rows: list[dict[str, Any]], machine: dict[str, Any], options: dict[str, Any]
+) -> None:
+    """Rows plus the machine and the command, written atomically (temp file, then rename)."""
+    record = {
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["planner", *sys.argv[1:]]),
+        "machine": machine,
+        "solver_options": options,
+        "rows": [{k: _finite(v) for k, v in row.items()} for row in rows],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, path)

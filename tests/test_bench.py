@@ -1,0 +1,103 @@
+"""Benchmark plumbing: MPS files the backends write, the `planner bench` rows, decomposition.
+
+Speed is measured in benches/, never here; these tests check that what is measured is right.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cli.app import app
+from models.decompose import build_joint, solve_apart, solve_joint
+from models.mps import solve_mps, write_mps
+from models.site_energy import solve
+from planner.bench import ROW_KEYS, bench_inputs, first_hours, parse_sizes, site_variant
+
+REL_TOL = 1e-6
+
+
+@pytest.fixture(scope="module")
+def two_sites() -> list:
+    """The two shipped sites over their first 48 hours (each hour standing for 182.5 h)."""
+    return bench_inputs("48", 2)
+
+
+@pytest.mark.parametrize("backend", ["cvxpy", "pyomo"])
+def test_mps_solved_by_highs_alone_gives_the_backend_objective(
+    backend: str, two_sites: list, tmp_path: Path
+) -> None:
+    x = two_sites[1]
+    solved = solve(x, backend=backend)
+    path = write_mps(build_joint([x], backend), tmp_path / "site.mps")
+    alone = solve_mps(path)
+    assert solved.status == "optimal" and alone.status == "optimal"
+    assert alone.objective == pytest.approx(solved.objective, rel=REL_TOL)
+    assert alone.n_cols == 3 + 9 * 48 + len(x.billing_period_months)  # 3 sizes, 9 hourly
+
+
+def test_decomposition_equals_the_monolithic_objective(two_sites: list) -> None:
+    sites = [*two_sites, site_variant(two_sites[0], 1)]
+    joint = solve_joint(sites, backend="cvxpy")
+    apart = solve_apart(sites, backend="cvxpy", workers=2)  # worker processes, not in-process
+    assert joint.status == "optimal" and apart.status == "optimal"
+    assert apart.objective == pytest.approx(joint.objective, rel=REL_TOL)
+    for together, alone in zip(joint.sites, apart.sites, strict=True):
+        assert together.objective == pytest.approx(alone.objective, rel=REL_TOL)
+    pyomo_joint = solve_joint(sites, backend="pyomo")
+    assert pyomo_joint.objective == pytest.approx(joint.objective, rel=REL_TOL)
+    # the joint LP holds every site: its optimum is the sum of the single-site optima
+    singles = sum(solve(x, backend="pyomo").objective for x in sites)
+    assert pyomo_joint.objective == pytest.approx(singles, rel=REL_TOL)
+
+
+def test_first_hours_stand_for_a_year(two_sites: list) -> None:
+    x = two_sites[0]
+    assert x.n_steps == 48
+    assert x.weight_h.sum() == pytest.approx(8760.0)
+    assert x.prev_step[0] == 47 and x.prev_step[1] == 0  # storage wraps over the slice
+    assert x.billing_period_months.sum() == pytest.approx(12.0)
+    assert set(np.unique(x.billing_period)) == {0}  # 48 hours of January: one period
+    variant = site_variant(x, 2)
+    assert variant.it_load_mw == pytest.approx(x.it_load_mw * 1.1)
+    assert variant.price_per_mwh[2] == x.price_per_mwh[0]
+    assert first_hours(x, 48) is x
+
+
+def test_planner_bench_json_has_the_documented_keys() -> None:
+    result = CliRunner().invoke(app, ["bench", "--sizes", "24", "--sites", "1", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert {row["backend"] for row in rows} == {"cvxpy", "pyomo"}
+    for row in rows:
+        assert set(ROW_KEYS) <= set(row)
+        assert row["status"] == "optimal" and row["hours"] == 24 and row["sites"] == 1
+        assert row["total_s"] >= row["solve_s"] > 0 and row["highs_alone_s"] > 0
+        assert row["ratio_to_highs"] == pytest.approx(row["total_s"] / row["highs_alone_s"])
+        assert row["objective"] == pytest.approx(row["highs_objective"], rel=REL_TOL)
+        assert 50 < row["peak_rss_mb"] < 4096
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--sizes", "10"], "--sizes: '10' is not a size."),
+        (["--sizes", "rep:400"], "--sizes: 'rep:400' is not a size."),
+        (["--sites", "0"], "--sites: '0' is not a site count."),
+        (["--backends", "gurobipy"], "--backends: 'gurobipy' is not one of cvxpy, pyomo."),
+        (["--option", "solver"], "--option: 'solver' is not KEY=VALUE."),
+    ],
+)
+def test_bad_bench_arguments_exit_2_naming_the_option(args: list[str], named: str) -> None:
+    result = CliRunner().invoke(app, ["bench", *args])
+    assert result.exit_code == 2
+    assert named in result.output and "Fix:" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_parse_sizes_normalises() -> None:
+    assert parse_sizes("168, 2190,REP:12,rep:024") == ["168", "2190", "rep:12", "rep:24"]
