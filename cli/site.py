@@ -11,7 +11,14 @@ from cli.options import FormatOpt
 from cli.render import OutputFormat, emit, err_console
 from models.common import Backend
 from planner.results import write_site_run
-from planner.site import check_out_dir, load_site, parse_hours, size_site, summary
+from planner.site import (
+    check_out_dir,
+    load_site,
+    parse_hours,
+    size_site,
+    summary,
+    write_site_mps,
+)
 
 app = typer.Typer(
     help="Sites: size solar, battery and grid use for one site.", no_args_is_help=True
@@ -22,6 +29,13 @@ SolverOpt = Annotated[str, typer.Option("--solver", help="LP solver, e.g. highs.
 HoursOpt = Annotated[
     str,
     typer.Option("--hours", help="'full' (8,760 h) or 'rep:N' (N representative days, tsam)."),
+]
+MpsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--write-mps",
+        help="Also write the LP as an MPS file, to hand the same problem to any solver.",
+    ),
 ]
 OutOpt = Annotated[
     Path | None,
@@ -73,6 +87,7 @@ def size(
     solver: SolverOpt = "highs",
     hours: HoursOpt = "full",
     out: OutOpt = None,
+    write_mps: MpsOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Size solar and battery for one site at least annual cost; report costs and dispatch."""
@@ -81,6 +96,10 @@ def size(
     if out is not None:
         check_out_dir(out)
     site = load_site(site_file)
+    if write_mps is not None:
+        check_out_dir(write_mps)
+        path = write_site_mps(site, resolution, chosen, write_mps)
+        err_console().print(f"LP written to {path}", highlight=False)
     for unknown in site.unknowns:
         err_console().print(f"note: {unknown}", highlight=False)
     with err_console().status(f"sizing {site.name} ({hours}, {backend}/{solver})..."):

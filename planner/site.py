@@ -1047,3 +1047,12 @@ def check_out_dir(out: Path) -> Path:
     if not parent.is_dir():
         raise InputError.one("--out", "", f"folder '{parent}' does not exist.", "create it first.")
     return parent
+
+
+def write_site_mps(site: Site, hours: Hours, backend: Backend, path: Path) -> Path:
+    """Write the site's LP, as the backend builds it, to an MPS file any solver can read."""
+    from models.decompose import build_joint
+    from models.mps import write_mps
+
+    inputs, _ = site_inputs(site, hours)
+    return write_mps(build_joint([inputs], backend), path)

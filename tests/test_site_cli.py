@@ -208,3 +208,13 @@ def test_representative_days_bill_the_annual_peak_for_12_months() -> None:
         3_630 * 12 * data["grid_peak_import_mw"], rel=1e-6
     )
     assert data["unknown_figures"][0].startswith("grid.emission_t_per_mwh is unknown")
+
+
+def test_write_mps_hands_the_same_lp_to_highs_alone(tmp_path: Path) -> None:
+    from models.mps import solve_mps
+
+    mps = tmp_path / "site.mps"
+    result = run(str(CAROLINA), "--hours", "rep:4", "--write-mps", str(mps), "--format", "json")
+    assert result.exit_code == 0, result.output
+    alone = solve_mps(mps)
+    assert alone.objective == pytest.approx(json.loads(result.stdout)["objective"], rel=1e-6)
