@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,6 +32,7 @@ from models.capacity import (
     resale_fraction,
 )
 from models.common import SolveStats, SolveStatus
+from models.pyomo_highs import solve_with_highspy
 
 
 def make_variables(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
@@ -379,16 +379,6 @@ def build(x: CapacityInputs) -> pyo.ConcreteModel:
 # --- solving -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RawOutcome:
-    """What the solver hands back before reading: status, seconds, iterations, MIP gap."""
-
-    status: SolveStatus
-    solve_s: float
-    iterations: int | None = None
-    mip_gap: float | None = None
-
-
 def highs_options(options: dict[str, Any]) -> dict[str, Any]:
     """Our option names (`mip_gap`, `time_limit_s`) in HiGHS's words; others pass through."""
     out = dict(options)
@@ -396,62 +386,6 @@ def highs_options(options: dict[str, Any]) -> dict[str, Any]:
     if "time_limit_s" in out:
         out["time_limit"] = float(out.pop("time_limit_s"))
     return out
-
-
-def solve_with_highspy(m: pyo.ConcreteModel, relax: bool, options: dict[str, Any]) -> RawOutcome:
-    """Compile to standard form, pass matrices and integrality to highspy, load values; for an
-    LP also load row duals (m.dual) and column duals (m.rc). Status mapping is the site energy
-    model's `map_highs_status`, shared so HiGHS statuses map in one place."""
-    import highspy
-    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
-
-    start = time.perf_counter()
-    form = LinearStandardFormCompiler().write(m, mixed_form=True)
-    lp = highspy.HighsLp()
-    a = form.A.tocsc()
-    lp.num_col_, lp.num_row_ = len(form.columns), len(form.rows)
-    lp.col_cost_ = np.asarray(form.c.todense()).ravel()
-    lp.offset_ = float(form.c_offset[0])
-    lp.col_lower_ = np.array([-math.inf if v.lb is None else v.lb for v in form.columns])
-    lp.col_upper_ = np.array([math.inf if v.ub is None else v.ub for v in form.columns])
-    senses = np.array([sense for _, sense in form.rows])
-    rhs = np.asarray(form.rhs, dtype=float)
-    lp.row_lower_ = np.where(senses <= 0, rhs, -math.inf)  # 0: ==, 1: <=, -1: >=
-    lp.row_upper_ = np.where(senses >= 0, rhs, math.inf)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    if not relax:
-        kind = highspy.HighsVarType
-        lp.integrality_ = [
-            kind.kInteger if v.is_integer() else kind.kContinuous for v in form.columns
-        ]
-    h = highspy.Highs()
-    h.silent()
-    for key, value in highs_options(options).items():
-        h.setOptionValue(key, value)
-    h.passModel(lp)
-    h.run()
-    status = se.map_highs_status(str(h.getModelStatus()).split(".")[-1])
-    info = h.getInfo()
-    if status is SolveStatus.optimal:
-        solution = h.getSolution()
-        for var, value in zip(form.columns, solution.col_value, strict=True):
-            var.set_value(value, skip_validation=True)
-        for var, expr in form.eliminated_vars:
-            var.set_value(pyo.value(expr), skip_validation=True)
-        if relax:
-            m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
-            m.rc = pyo.Suffix(direction=pyo.Suffix.IMPORT)
-            for (con, _), dual in zip(form.rows, solution.row_dual, strict=True):
-                m.dual[con] = dual
-            for var, dual in zip(form.columns, solution.col_dual, strict=True):
-                m.rc[var] = dual
-    return RawOutcome(
-        status,
-        time.perf_counter() - start,
-        int(info.simplex_iteration_count) if relax else None,
-        None if relax else float(info.mip_gap),
-    )
 
 
 def solve_pyomo(
@@ -464,7 +398,7 @@ def solve_pyomo(
     if solver.lower() != "highs":
         stats = SolveStats(build_s, 0.0)
         return CapacitySolution(SolveStatus.error, math.nan, stats, "pyomo", solver)
-    raw = solve_with_highspy(m, x.relax, options or {})
+    raw = solve_with_highspy(m, highs_options(options or {}), integer=not x.relax)
     stats = SolveStats(build_s, raw.solve_s, raw.iterations, raw.mip_gap)
     if raw.status is not SolveStatus.optimal:
         return CapacitySolution(raw.status, math.nan, stats, "pyomo", solver)

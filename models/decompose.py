@@ -25,6 +25,7 @@ import cvxpy as cp
 import pyomo.environ as pyo
 
 from models.common import Backend, SolveStats, SolveStatus
+from models.pyomo_highs import solve_with_highspy
 from models.site_energy import SiteEnergyCosts, SiteEnergyInputs, SiteEnergySolution, solve
 
 Method = Literal["joint", "apart"]
@@ -240,7 +241,7 @@ def _solve_joint_pyomo(
     m = build_joint_pyomo(inputs)
     build_s = time.perf_counter() - start
     if solver.lower() == "highs":
-        raw = site_energy_pyomo.solve_with_highspy(m, options)
+        raw = solve_with_highspy(m, options)
     else:
         raw = site_energy_pyomo.solve_with_solver_factory(m, solver, options)
     joint = SolveStats(build_s + raw.translate_s, raw.solve_s, raw.iterations)

@@ -88,9 +88,12 @@ def lp_from_cvxpy(problem: cp.Problem) -> highspy.HighsLp:
     )
 
 
-def lp_from_pyomo(model: pyo.ConcreteModel) -> tuple[highspy.HighsLp, Any]:
+def lp_from_pyomo(
+    model: pyo.ConcreteModel, *, integer: bool = False
+) -> tuple[highspy.HighsLp, Any]:
     """Pyomo's standard-form compiler output as a HighsLp, plus the compiled form (its `columns`
-    and `rows` map HiGHS's column and row order back to the model's variables and constraints)."""
+    and `rows` map HiGHS's column and row order back to the model's variables and constraints).
+    With `integer`, the model's integer variables stay integer (a MILP)."""
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
     form = LinearStandardFormCompiler().write(model, mixed_form=True)
@@ -105,6 +108,11 @@ def lp_from_pyomo(model: pyo.ConcreteModel) -> tuple[highspy.HighsLp, Any]:
         col_lower=np.array([-math.inf if v.lb is None else v.lb for v in form.columns]),
         col_upper=np.array([math.inf if v.ub is None else v.ub for v in form.columns]),
     )
+    if integer:
+        kind = highspy.HighsVarType
+        lp.integrality_ = [
+            kind.kInteger if v.is_integer() else kind.kContinuous for v in form.columns
+        ]
     return lp, form
 
 
@@ -126,7 +134,7 @@ def write_mps(model: cp.Problem | pyo.ConcreteModel, path: Path) -> Path:
 
 
 def map_highs_status(status: highspy.HighsModelStatus) -> SolveStatus:
-    """The one place a HiGHS model status becomes a SolveStatus for HiGHS-alone solves."""
+    """The one place a HiGHS model status becomes a SolveStatus (HiGHS alone and Pyomo's path)."""
     name = str(status).split(".")[-1]
     match name:
         case "kOptimal":

@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
 
 from models.common import SolveStats, SolveStatus
+from models.pyomo_highs import RawOutcome, solve_with_highspy
 from models.site_energy import SiteEnergyCosts, SiteEnergyInputs, SiteEnergySolution
 
 Terms = Sequence[Any]  # indexed Var or Expression components over the time set
@@ -281,31 +281,6 @@ def build(x: SiteEnergyInputs) -> pyo.ConcreteModel:
 # --- solving -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RawOutcome:
-    """What a solver path hands back: status, seconds translating the model, seconds solving."""
-
-    status: SolveStatus
-    solve_s: float
-    iterations: int | None = None
-    translate_s: float = 0.0
-
-
-def map_highs_status(name: str) -> SolveStatus:
-    """The one place a HiGHS model status (by name) becomes a SolveStatus."""
-    match name:
-        case "kOptimal":
-            return SolveStatus.optimal
-        case "kInfeasible":
-            return SolveStatus.infeasible
-        case "kUnbounded" | "kUnboundedOrInfeasible":
-            return SolveStatus.unbounded
-        case "kTimeLimit" | "kIterationLimit" | "kSolutionLimit" | "kInterrupt":
-            return SolveStatus.time_limit
-        case _:
-            return SolveStatus.error
-
-
 def map_pyomo_status(termination: pyo.TerminationCondition) -> SolveStatus:
     """The one place a Pyomo termination condition becomes a SolveStatus."""
     tc = pyo.TerminationCondition
@@ -320,52 +295,6 @@ def map_pyomo_status(termination: pyo.TerminationCondition) -> SolveStatus:
             return SolveStatus.time_limit
         case _:
             return SolveStatus.error
-
-
-def solve_with_highspy(m: pyo.ConcreteModel, options: dict[str, Any]) -> RawOutcome:
-    """Compile the model to matrices once, pass them to highspy, load primal values and duals."""
-    import highspy
-    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
-
-    start = time.perf_counter()
-    form = LinearStandardFormCompiler().write(m, mixed_form=True)
-    lp = highspy.HighsLp()
-    n_cols, n_rows = len(form.columns), len(form.rows)
-    a = form.A.tocsc()
-    lp.num_col_, lp.num_row_ = n_cols, n_rows
-    lp.col_cost_ = np.asarray(form.c.todense()).ravel()
-    lp.offset_ = float(form.c_offset[0])
-    lp.col_lower_ = np.array([-math.inf if v.lb is None else v.lb for v in form.columns])
-    lp.col_upper_ = np.array([math.inf if v.ub is None else v.ub for v in form.columns])
-    senses = np.array([sense for _, sense in form.rows])
-    rhs = np.asarray(form.rhs, dtype=float)
-    lp.row_lower_ = np.where(senses <= 0, rhs, -math.inf)  # 0: ==, 1: <=, -1: >=
-    lp.row_upper_ = np.where(senses >= 0, rhs, math.inf)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr
-    lp.a_matrix_.index_ = a.indices
-    lp.a_matrix_.value_ = a.data
-    h = highspy.Highs()
-    h.silent()
-    for key, value in options.items():
-        h.setOptionValue(key, value)
-    h.passModel(lp)
-    translate_s = time.perf_counter() - start
-    h.run()
-    solve_s = time.perf_counter() - start - translate_s
-    status = map_highs_status(str(h.getModelStatus()).split(".")[-1])
-    if status is SolveStatus.optimal:
-        solution = h.getSolution()
-        for var, value in zip(form.columns, solution.col_value, strict=True):
-            var.set_value(value, skip_validation=True)
-        for var, expr in form.eliminated_vars:
-            var.set_value(pyo.value(expr), skip_validation=True)
-        m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
-        for (con, _), dual in zip(form.rows, solution.row_dual, strict=True):
-            m.dual[con] = dual
-    info = h.getInfo()
-    iterations = int(info.simplex_iteration_count or info.ipm_iteration_count)
-    return RawOutcome(status, solve_s, iterations, translate_s)
 
 
 def solve_with_solver_factory(
