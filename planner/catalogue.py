@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from planner.errors import InputError, Problem, UnknownName
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
-from planner.yamlio import read_yaml, validate
+from planner.yamlio import load_each, read_yaml, validate
 
 Precision = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
 PRECISIONS: tuple[Precision, ...] = (
@@ -283,18 +283,8 @@ class Catalogue:
 
     @classmethod
     def load(cls, overlays: Sequence[Path] = ()) -> Catalogue:
-        parts: dict[str, Part] = {}
-        problems: list[Problem] = []
-        for folder in search_dirs("hardware_profiles", overlays):
-            for path in _part_files(folder):
-                try:
-                    part = load_part(path)
-                except InputError as exc:
-                    problems.extend(exc.problems)
-                    continue
-                parts[part.id] = part
-        if problems:
-            raise InputError(problems)
+        files = [p for d in search_dirs("hardware_profiles", overlays) for p in _part_files(d)]
+        parts = {part.id: part for part in load_each(files, load_part)}  # later overlays win
         return cls(MappingProxyType(dict(sorted(parts.items()))))
 
     def __getitem__(self, part_id: str) -> Part:

@@ -21,7 +21,7 @@ from planner.catalogue import BIT_LENGTH, PRECISIONS, SLUG, Precision
 from planner.errors import InputError, Problem, UnknownName
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
-from planner.yamlio import read_yaml, validate
+from planner.yamlio import load_each, read_yaml, validate
 
 Kind = Literal["llm", "video"]
 Attention = Literal["mha", "gqa", "mla", "none"]
@@ -692,20 +692,13 @@ class WorkloadLibrary:
 
     @classmethod
     def load(cls, overlays: Sequence[Path] = ()) -> WorkloadLibrary:
-        workloads: dict[str, Workload] = {}
-        problems: list[Problem] = []
-        for folder in search_dirs("workload_profiles", overlays):
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.glob("*.yaml")):
-                try:
-                    workload = load_workload(path)
-                except InputError as exc:
-                    problems.extend(exc.problems)
-                    continue
-                workloads[workload.id] = workload
-        if problems:
-            raise InputError(problems)
+        files = [
+            path
+            for folder in search_dirs("workload_profiles", overlays)
+            if folder.is_dir()
+            for path in sorted(folder.glob("*.yaml"))
+        ]
+        workloads = {w.id: w for w in load_each(files, load_workload)}  # later overlays win
         return cls(MappingProxyType(dict(sorted(workloads.items()))))
 
     def __getitem__(self, workload_id: str) -> Workload:

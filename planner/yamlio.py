@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from planner.errors import InputError, Problem
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 def read_yaml(path: Path) -> Any:
@@ -73,3 +75,17 @@ def validate(model: type[M], data: Any, path: Path) -> M:
             message = err["msg"].removeprefix("Value error, ")
             problems.append(Problem(str(path), field_path(loc), message + ".", _fix_for(err)))
         raise InputError(problems) from None
+
+
+def load_each(paths: Iterable[Path], load_one: Callable[[Path], T]) -> list[T]:
+    """Load every file, collecting the problems of all of them before raising once."""
+    loaded: list[T] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            loaded.append(load_one(path))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return loaded
