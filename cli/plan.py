@@ -2,7 +2,153 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
 
-def plan() -> None:
-    """Solve a scenario's capacity plan (not yet implemented)."""
-    raise NotImplementedError
+import typer
+
+from cli.options import ProfilesOpt
+from cli.render import OutputFormat, emit, err_console
+from planner.errors import InputError
+from planner.plan import plan_scenario, summary
+from planner.scenario import find_scenario, load_scenario
+
+
+class BackendChoice(StrEnum):
+    cvxpy = "cvxpy"
+    pyomo = "pyomo"
+
+
+class PlanFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _money(value: float | None, currency: str) -> str:
+    return "-" if value is None else f"{value:,.0f} {currency}"
+
+
+def print_summary(data: dict[str, Any]) -> None:
+    """The console summary: headline numbers, parts by year and site, sizes, binding limits."""
+    cur = data["currency"]
+    per_mtok = data["cost_per_million_tokens"]
+    gap = data["mip_gap"]
+    headline = [
+        {"field": "status", "value": data["status"]},
+        {"field": "net_present_cost", "value": _money(data["net_present_cost"], cur)},
+        {
+            "field": "cost_per_million_tokens",
+            "value": "-" if per_mtok is None else f"{per_mtok:,.4f} {cur}",
+        },
+        {"field": "unserved_tokens", "value": f"{data['unserved_tokens']:.4g}"},
+        {"field": "mip_gap", "value": "LP (relaxed)" if gap is None else f"{gap:.3%}"},
+        {
+            "field": "estimate_share_of_cost",
+            "value": ", ".join(f"{k} {v:.0%}" for k, v in data["estimate_share"].items()),
+        },
+        {
+            "field": "backend / solver",
+            "value": f"{data['backend']} / {data['solver']} "
+            f"(build {data['build_s']:.2f} s, solve {data['solve_s']:.2f} s)",
+        },
+    ]
+    emit(headline, OutputFormat.table, title=f"plan of {data['scenario']}")
+    emit(
+        data["parts"] or [{"part": "-", "site": "-", "year": "-", "count": 0}],
+        OutputFormat.table,
+        title="parts bought (by year and site)",
+    )
+    sites = [
+        {
+            k: r[k]
+            for k in (
+                "site",
+                "year",
+                "it_mw",
+                "grid_peak_mw",
+                "solar_mw",
+                "battery_mwh",
+                "battery_mw",
+                "power_subsidy_fraction",
+            )
+        }
+        for r in data["sites"]
+    ]
+    emit(sites, OutputFormat.table, title="sites (MW in service, storage)")
+    console = err_console()
+    if data["binding"]:
+        how = (
+            "from the LP relaxation (the plan itself is a MILP)"
+            if data["duals_from_lp_relaxation"]
+            else "from the LP"
+        )
+        console.print(f"binding constraints, present value, {how}:")
+        for row in data["binding"]:
+            console.print(f"  - {row['text']}")
+    for note in data["notes"]:
+        console.print(f"note: {note}")
+
+
+def plan(
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario YAML file, or a shipped name (cn_maas_2026).")
+    ],
+    backend: Annotated[
+        BackendChoice, typer.Option("--backend", help="Model backend.")
+    ] = BackendChoice.cvxpy,
+    solver: Annotated[str, typer.Option("--solver", help="Solver, e.g. highs.")] = "highs",
+    relax: Annotated[
+        bool, typer.Option("--relax", help="Continuous purchases (the LP, with its duals).")
+    ] = False,
+    mip_gap: Annotated[
+        float | None, typer.Option("--mip-gap", help="Relative MIP gap, e.g. 0.005.")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Solver time limit, seconds.")
+    ] = None,
+    regime: Annotated[
+        str | None,
+        typer.Option("--regime", help="Fix one export-rule snapshot (e.g. us-2025-04)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the plan as a run folder here.")
+    ] = None,
+    fmt: Annotated[
+        PlanFormat, typer.Option("--format", "-f", help="Output: table or json.")
+    ] = PlanFormat.table,
+    profiles: ProfilesOpt = None,
+) -> None:
+    """Solve a scenario's capacity plan: parts, sites, MW and storage by year."""
+    if mip_gap is not None and not 0 <= mip_gap < 1:
+        raise InputError.one("--mip-gap", "", f"{mip_gap} is not a gap.", "write e.g. 0.005.")
+    if time_limit is not None and time_limit <= 0:
+        raise InputError.one("--time-limit", "", "must be > 0 seconds.", "write e.g. 60.")
+    loaded = load_scenario(find_scenario(scenario, profiles or ()))
+    console = err_console()
+    with (
+        console.status(f"resolving and solving {loaded.name}")
+        if console.is_terminal
+        else nullcontext()
+    ):
+        result = plan_scenario(
+            loaded,
+            overlays=profiles or (),
+            regime=regime,
+            backend=backend.value,
+            solver=solver,
+            relax=relax,
+            mip_gap=mip_gap,
+            time_limit_s=time_limit,
+        )
+    data = summary(result)
+    if out is not None:
+        from planner.plan_report import write_plan_run
+
+        folder = write_plan_run(out, result, data)
+        err_console().print(f"run written to {folder}")
+    if fmt is PlanFormat.json:
+        emit(data, OutputFormat.json)
+        return
+    print_summary(data)

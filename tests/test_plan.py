@@ -1,0 +1,216 @@
+"""`planner.plan` end to end: hand-solved optima, backends agree, the mix moves as it should."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from models.capacity_check import check_solution
+from planner.plan import PlanResult, highs_bound_scales, resolve, solve_plan, summary
+from planner.scenario import load_scenario, parse_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "scenarios" / "tiny" / "one_site_two_parts.yaml"
+CN = ROOT / "scenarios" / "tiny" / "cn_two_parts.yaml"
+HOURS = 8760.0
+
+
+def raw(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def plan(
+    data: dict[str, Any],
+    path: Path,
+    *,
+    relax: bool,
+    backend: str = "cvxpy",
+    regime: str | None = None,
+) -> PlanResult:
+    scenario = parse_scenario(data, path)
+    result = solve_plan(resolve(scenario, relax=relax, regime=regime), backend=backend)
+    # the independent numpy checker recomputes every equation from the solution's arrays
+    assert check_solution(result.resolved.inputs, result.solution) == []
+    return result
+
+
+@pytest.fixture(scope="session")
+def tiny_lp() -> PlanResult:
+    return plan(raw(TINY), TINY, relax=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_milp() -> PlanResult:
+    return plan(raw(TINY), TINY, relax=False)
+
+
+def energy_per_part_per_horizon(x: Any, p: int) -> float:
+    """Currency one fully busy part costs in energy over both years: 2 x 8,760 h x price x PUE x
+    (busy + host) W x 1e-6."""
+    price = float(x.price_per_mwh[0, 0, 0])
+    pue = float(x.pue[0, 0])
+    return 2 * HOURS * price * pue * (x.active_w[p] + x.server_overhead_w[p]) * 1e-6
+
+
+def test_tiny_lp_optimum_by_hand(tiny_lp: PlanResult) -> None:
+    """One flat interactive demand D tok/s over two years, no discounting, no resale, no uplift
+    (a US buyer), no data-centre build needed (10 MW existing), flat energy price pi.
+
+    A part p bought in 2026 serves both years at k_p tok/s; every part is busy, drawing
+    busy + host watts. With continuous purchases the LP buys only the part with the least cost
+    per tok/s, and exactly D / k_p of it:
+
+        NPC = min_p (D / k_p) [ price_p + 2 x 8,760 x pi x PUE x (busy_p + host_p) x 1e-6 ].
+    """
+    x = tiny_lp.resolved.inputs
+    demand = float(x.demand_tokens_per_s[0, 0, 0])
+    assert demand == pytest.approx(1e10 / 86_400)
+    per_part = [x.price_per_part[p, 0] + energy_per_part_per_horizon(x, p) for p in range(2)]
+    per_token = [per_part[p] / x.tokens_per_s_per_part[0, p] for p in range(2)]
+    best = int(np.argmin(per_token))
+    assert tiny_lp.solution.objective == pytest.approx(demand * per_token[best], rel=1e-6)
+    bought = tiny_lp.solution.parts_bought
+    assert bought[best, 0, 0] == pytest.approx(demand / x.tokens_per_s_per_part[0, best], rel=1e-6)
+    assert bought[1 - best].sum() == pytest.approx(0.0, abs=1e-6)
+    assert bought[:, :, 1].sum() == pytest.approx(0.0, abs=1e-6)  # nothing more in 2027
+    s = summary(tiny_lp)
+    served_mtok = 2 * demand * HOURS * 3600 / 1e6
+    assert s["cost_per_million_tokens"] == pytest.approx(s["net_present_cost"] / served_mtok)
+    assert s["unserved_tokens"] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_tiny_milp_optimum_by_enumeration(tiny_milp: PlanResult) -> None:
+    """Whole servers of 8: enumerate (m_h20, m_h200) servers bought in 2026 that carry D, each
+    part costing price + idle/host energy when installed plus (busy - idle) energy for the
+    tokens it serves, tokens going first to the part with the least dynamic energy per token.
+    The cheapest combination is the MILP optimum (within the default 1e-4 gap)."""
+    x = tiny_milp.resolved.inputs
+    demand = float(x.demand_tokens_per_s[0, 0, 0])
+    k = x.tokens_per_s_per_part[0]
+    unit = 2 * HOURS * float(x.price_per_mwh[0, 0, 0]) * float(x.pue[0, 0]) * 1e-6
+    best = np.inf
+    for m in itertools.product(range(8), repeat=2):
+        parts = 8 * np.array(m)
+        if (parts * k).sum() < demand:
+            continue
+        cost = (parts * (x.price_per_part[:, 0] + unit * (x.idle_w + x.server_overhead_w))).sum()
+        left = demand
+        for p in np.argsort((x.active_w - x.idle_w) / k):
+            busy = min(parts[p], left / k[p])
+            cost += unit * (x.active_w[p] - x.idle_w[p]) * busy
+            left -= busy * k[p]
+        best = min(best, cost)
+    assert tiny_milp.solution.objective == pytest.approx(best, rel=2e-4)
+    counts = tiny_milp.solution.parts_bought.sum(axis=(1, 2))
+    assert np.allclose(counts % 8, 0, atol=1e-6)
+
+
+@pytest.mark.parametrize("relax", [True, False])
+@pytest.mark.parametrize("path", [TINY, CN])
+def test_cvxpy_and_pyomo_agree(path: Path, relax: bool) -> None:
+    a = plan(raw(path), path, relax=relax, backend="cvxpy")
+    b = plan(raw(path), path, relax=relax, backend="pyomo")
+    tol = 1e-6 if relax else 1e-4
+    assert a.solution.objective == pytest.approx(b.solution.objective, rel=tol)
+
+
+@pytest.fixture(scope="session")
+def cn_base() -> PlanResult:
+    return plan(raw(CN), CN, relax=True)
+
+
+def _count(result: PlanResult, part: str) -> float:
+    p = result.resolved.axes.parts.index(part)
+    return float(result.solution.parts_installed[p].sum())
+
+
+def test_base_mix_prefers_the_h20(cn_base: PlanResult) -> None:
+    assert _count(cn_base, "h20") > 0
+    assert _count(cn_base, "zhenwu-ppu") == pytest.approx(0.0, abs=1e-6)
+
+
+def test_banning_the_h20_moves_to_the_domestic_part_at_a_cost(cn_base: PlanResult) -> None:
+    data = raw(CN)
+    data["rules"]["banned_parts"] = ["h20"]
+    banned = plan(data, CN, relax=True)
+    assert _count(banned, "h20") == pytest.approx(0.0, abs=1e-6)
+    assert _count(banned, "zhenwu-ppu") > 0
+    assert banned.solution.objective > cn_base.solution.objective * (1 + 1e-6)
+
+
+def test_a_fixed_regime_that_denies_the_h20_does_the_same(cn_base: PlanResult) -> None:
+    fixed = plan(raw(CN), CN, relax=True, regime="us-2025-04")
+    assert not fixed.resolved.inputs.allowed[0].any()
+    assert _count(fixed, "h20") == pytest.approx(0.0, abs=1e-6)
+    assert fixed.solution.objective > cn_base.solution.objective * (1 + 1e-6)
+
+
+def test_full_domestic_share_buys_only_domestic_parts(cn_base: PlanResult) -> None:
+    data = raw(CN)
+    data["rules"]["domestic_share"] = {"basis": "parts", "min_fraction": {2026: 1.0}}
+    domestic = plan(data, CN, relax=True)
+    assert _count(domestic, "h20") == pytest.approx(0.0, abs=1e-6)
+    assert domestic.solution.objective > cn_base.solution.objective * (1 + 1e-6)
+
+
+def test_halving_the_h20_supply_cap_shifts_the_mix_and_raises_cost(cn_base: PlanResult) -> None:
+    """The base cap of 40 H20 a year is slack (about 26 are bought); half of it, 20, binds."""
+    data = raw(CN)
+    for label in data["parts"][0]["supply_cap_parts"]:
+        data["parts"][0]["supply_cap_parts"][label]["value"] = 20
+    capped = plan(data, CN, relax=True)
+    p = capped.resolved.axes.parts.index("h20")
+    assert capped.solution.parts_bought[p].sum(axis=0).max() == pytest.approx(20, rel=1e-6)
+    assert _count(capped, "zhenwu-ppu") > 0
+    assert capped.solution.objective > cn_base.solution.objective * (1 + 1e-6)
+    binding = summary(capped)["binding"]
+    assert binding and binding[0]["constraint"] == "supply_cap"
+    assert "one more h20 available in" in binding[0]["text"]
+
+
+def test_milp_plan_reads_duals_from_its_lp_relaxation() -> None:
+    data = raw(CN)
+    for label in data["parts"][0]["supply_cap_parts"]:
+        data["parts"][0]["supply_cap_parts"][label]["value"] = 16
+    result = plan(data, CN, relax=False)
+    s = summary(result)
+    assert s["duals_from_lp_relaxation"] is True
+    assert s["mip_gap"] is not None
+    assert any(b["constraint"] == "supply_cap" for b in s["binding"])
+    assert s["estimate_share"]["parts_capex"] > 0  # the Zhenwu price is an estimate here
+
+
+def test_flagship_loads_with_a_note_for_every_unknown() -> None:
+    res = resolve(load_scenario(ROOT / "scenarios" / "cn_maas_2026.yaml"))
+    assert any("demand_charge_per_mw_month is unknown" in n for n in res.notes)
+    assert res.inputs.tokens_per_s_per_part.shape == (2, 6)
+
+
+@pytest.mark.slow
+def test_flagship_solves_to_half_a_percent() -> None:
+    """Flagship 1 solves with HiGHS to a 0.5% gap (about 15 s here, MILP plus its LP): state-funded
+    sites hold domestic parts only, the H200 supply cap binds, and the western subsidy applies."""
+    scenario = load_scenario(ROOT / "scenarios" / "cn_maas_2026.yaml")
+    result = solve_plan(resolve(scenario), mip_gap=0.005)
+    x = result.resolved.inputs
+    # HiGHS solves national-scale token rows with bounds scaled by 2^scale; its primal tolerance
+    # (1e-7 in scaled units) is then 1e-7 x 2^-scale in MW and tokens/s; allow ten times that.
+    scale = highs_bound_scales(x)[0]
+    assert scale is not None
+    assert check_solution(x, result.solution, tol=10 * 1e-7 * 2.0**-scale) == []
+    s = summary(result)
+    assert s["status"] == "optimal"
+    assert s["mip_gap"] <= 0.005
+    ax = result.resolved.axes
+    bought = result.solution.parts_bought
+    for site in ("inner-mongolia-horinger", "guizhou-guian"):
+        j = ax.sites.index(site)
+        for part in ("h20", "h200"):
+            assert bought[ax.parts.index(part), j].sum() == pytest.approx(0.0, abs=1e-6)
+    assert any(b["constraint"] == "supply_cap" and b["part"] == "h200" for b in s["binding"])
+    assert s["unserved_tokens"] < 1e-3 * sum(s["served_mtok_by_year"].values()) * 1e6
