@@ -13,6 +13,9 @@ from cli.options import ProfilesOpt
 from cli.render import OutputFormat, emit, err_console
 from planner.errors import InputError
 from planner.plan import plan_scenario, summary
+from planner.plan_report import write_plan_run
+from planner.report import write_report
+from planner.results import read_run
 from planner.scenario import find_scenario, load_scenario
 
 
@@ -113,8 +116,16 @@ def plan(
         typer.Option("--regime", help="Fix one export-rule snapshot (e.g. us-2025-04)."),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write the plan as a run folder here.")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Run folder to write (atomically); default runs/<scenario>-<timestamp> "
+            "(or under PLANNER_RUNS).",
+        ),
     ] = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write report.html (self-contained) in the run.")
+    ] = False,
     fmt: Annotated[
         PlanFormat, typer.Option("--format", "-f", help="Output: table or json.")
     ] = PlanFormat.table,
@@ -143,11 +154,11 @@ def plan(
             time_limit_s=time_limit,
         )
     data = summary(result)
-    if out is not None:
-        from planner.plan_report import write_plan_run
-
-        folder = write_plan_run(out, result, data)
-        err_console().print(f"run written to {folder}")
+    folder = write_plan_run(out, result, data)
+    err_console().print(f"run written to {folder}", highlight=False)
+    if report:
+        page = write_report([read_run(folder)], folder / "report.html")
+        err_console().print(f"report written to {page}", highlight=False)
     if fmt is PlanFormat.json:
         emit(data, OutputFormat.json)
         return

@@ -268,7 +268,7 @@ def plan_charts(run: Run, prefix: str) -> list[str]:
                 note="(coloured by export status)",
             )
         )
-    if "shadow_prices" in usable:
+    if "shadow_prices" in usable and not run.table("shadow_prices").empty:
         prices = run.table("shadow_prices")
         binding = prices[prices["binding"]] if "binding" in prices.columns else prices
         binding = binding.reindex(binding["shadow_price"].abs().sort_values(ascending=False).index)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -57,7 +58,7 @@ def test_plan_json_has_the_documented_keys() -> None:
 def test_plan_table_and_pyomo_backend_and_run_folder(tmp_path: Path) -> None:
     out = tmp_path / "run"
     code, stdout, stderr = run(
-        "plan", str(CN), "--backend", "pyomo", "--mip-gap", "0.001", "--out", str(out)
+        "plan", str(CN), "--backend", "pyomo", "--mip-gap", "0.001", "--out", str(out), "--report"
     )
     assert code == 0, stderr
     assert "net_present_cost" in stdout and "parts bought" in stdout
@@ -65,7 +66,23 @@ def test_plan_table_and_pyomo_backend_and_run_folder(tmp_path: Path) -> None:
     assert (out / "run.json").is_file() and (out / "summary.json").is_file()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["backend"] == "pyomo"
-    assert (out / "tables" / "parts_bought.parquet").is_file()
+    tables = {p.stem for p in (out / "tables").glob("*.parquet")}
+    assert tables == {
+        "fleet",
+        "purchases",
+        "site_capacities",
+        "dispatch",
+        "costs",
+        "yearly",
+        "parts",
+        "shadow_prices",
+        "unserved",
+    }  # the schemas of docs/results.md
+    purchases = pd.read_parquet(out / "tables" / "purchases.parquet")
+    bought = {(p["part"], p["site"], p["year"]): p["count"] for p in summary["parts"]}
+    assert purchases["units_count"].sum() == pytest.approx(sum(bought.values()))
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("<svg") >= 4  # fleet, capacities, cost per Mtok, parts scatter
 
 
 def test_plan_regime_flag_changes_the_plan() -> None:
