@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/planner hardware list
 	$(BIN)/planner export classify h20 h200 a800 zhenwu-ppu ascend-910c --buyer CN --date 2026-06-01
+	$(BIN)/planner hardware compare h20 h200 zhenwu-ppu ascend-910c --workload qwen3-235b-a22b
+	mkdir -p runs
+	$(BIN)/planner plan cn_maas_2026 --mip-gap 0.005 --report --out runs/demo-cn-maas-2026
+	@echo "report: runs/demo-cn-maas-2026/report.html"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
