@@ -44,7 +44,7 @@ def _ms(seconds: float | None) -> float | None:
 
 
 def estimate_row(est: ServingEstimate) -> dict[str, Any]:
-    """The documented JSON of one estimate (docs/cli_serving.md)."""
+    """The documented JSON of one estimate (docs/cli.md)."""
     eff = est.efficiency
     return {
         "part": est.part,

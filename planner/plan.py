@@ -1062,7 +1062,7 @@ def site_rows(result: PlanResult) -> list[dict[str, Any]]:
 
 
 def summary(result: PlanResult) -> dict[str, Any]:
-    """The documented JSON of a plan (docs/cli_plan.md)."""
+    """The documented JSON of a plan (docs/cli.md)."""
     res, sol = result.resolved, result.solution
     x = res.inputs
     costs = sol.costs

@@ -962,7 +962,7 @@ def diagnose_shortfall(
 
 
 def summary(sizing: SiteSizing) -> dict[str, object]:
-    """The stable JSON summary of one sizing (documented in docs/cli_site.md)."""
+    """The stable JSON summary of one sizing (documented in docs/cli.md)."""
     s, x, sol = sizing.site, sizing.inputs, sizing.solution
     w = x.weight_h
     it_mwh = float(w @ sol.served_it_mw)

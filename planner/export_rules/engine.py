@@ -245,7 +245,7 @@ class Classification:
     buyer_rules: tuple[BuyerRule, ...]
 
     def row(self) -> dict[str, Any]:
-        """The stable JSON shape of `planner export classify` (docs/cli_export.md)."""
+        """The stable JSON shape of `planner export classify` (docs/cli.md)."""
         return {
             "part": self.part,
             "buyer": self.buyer,
