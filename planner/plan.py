@@ -86,6 +86,7 @@ class ResolvedPlan:
     power_subsidy_fraction: np.ndarray  # (S, Y) cut applied to the energy price
     regimes: tuple[str, ...]  # rule ids that decided purchases, for the record
     notes: tuple[str, ...]  # unknowns and simplifications, in words
+    profile_files: tuple[Path, ...] = ()  # part, workload and rule files used (run records)
 
 
 class _Resolver:
@@ -760,7 +761,23 @@ def resolve(
         power_subsidy_fraction=subsidy,
         regimes=rules.rule_ids,
         notes=tuple(r.notes),
+        profile_files=_profile_files(parts.parts, demand.workload_names, library, regimes, rules),
     )
+
+
+def _profile_files(
+    parts: Sequence[Part],
+    workloads: Sequence[str],
+    library: WorkloadLibrary,
+    regimes: RegimeLibrary,
+    rules: _Rules,
+) -> tuple[Path, ...]:
+    """The profile and rule files a plan rests on, so a run records their content hashes."""
+    files = [p.path for p in parts]
+    files += [library.workloads[w].path for w in workloads if w in library.workloads]
+    snapshots = {rule.split("/", 1)[0] for rule in rules.rule_ids}
+    files += [regimes.regimes[i].path for i in sorted(snapshots) if i in regimes.regimes]
+    return tuple(dict.fromkeys(files))
 
 
 # --------------------------------------------------------------------------- solving

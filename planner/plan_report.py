@@ -221,5 +221,5 @@ def write_plan_run(out: Path | None, result: PlanResult, summary: dict[str, Any]
             "notes": list(result.resolved.notes),
             "rules": list(result.resolved.regimes),
         },
-        inputs_used=[scenario.path],
+        inputs_used=[scenario.path, *result.resolved.profile_files],
     )
