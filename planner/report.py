@@ -143,6 +143,62 @@ def site_dispatch_charts(run: Run, prefix: str) -> list[str]:
     note = missing_columns_note(run, "dispatch", dispatch, DISPATCH_COLUMNS)
     if note:
         return [note]
+    return dispatch_charts(run, dispatch, prefix, where="")
+
+
+PLAN_DISPATCH_COLUMNS = (
+    "site",
+    "year",
+    "day",
+    "hour_of_day",
+    "weight_h",
+    "grid_import_mw",
+    "solar_used_mw",
+    "charge_mw",
+    "discharge_mw",
+    "soc_mwh",
+)
+
+
+def plan_dispatch_charts(run: Run, prefix: str) -> list[str]:
+    """The site dispatch charts for a plan: its last year, at the site cycling its battery most
+    (else drawing most from the grid). Facility load is what the supplies meet: grid + solar +
+    discharge - charge."""
+    if not run.has_table("dispatch"):
+        return []
+    plan = run.table("dispatch")
+    note = missing_columns_note(run, "dispatch", plan, PLAN_DISPATCH_COLUMNS)
+    if note:
+        return [note]
+    year = sorted(plan["year"].unique())[-1]
+    last = plan[plan["year"] == year]
+    by_site = last.groupby("site")
+    busiest = by_site["discharge_mw"].sum()
+    site = (busiest if busiest.max() > 0 else by_site["grid_import_mw"].sum()).idxmax()
+    one = last[last["site"] == site]
+    facility = one["grid_import_mw"] + one["solar_used_mw"] + one["discharge_mw"] - one["charge_mw"]
+    frame = pd.DataFrame(
+        {
+            "day": one["day"].to_numpy(),
+            "hour_start": [
+                f"day {d} {h:02d}:00" for d, h in zip(one["day"], one["hour_of_day"], strict=True)
+            ],
+            "weight_h": one["weight_h"].to_numpy(),
+            "served_it_mw": facility.to_numpy(),
+            "pue": 1.0,
+            "grid_import_mw": one["grid_import_mw"].to_numpy(),
+            "grid_export_mw": 0.0,
+            "solar_used_mw": one["solar_used_mw"].to_numpy(),
+            "charge_mw": one["charge_mw"].to_numpy(),
+            "discharge_mw": one["discharge_mw"].to_numpy(),
+            "soc_mwh": one["soc_mwh"].to_numpy(),
+        }
+    )
+    return dispatch_charts(run, frame, f"{prefix}-plan", where=f" at {site} in {year}")
+
+
+def dispatch_charts(run: Run, dispatch: pd.DataFrame, prefix: str, *, where: str) -> list[str]:
+    """Supply stacked against facility load over a representative week, and the battery SOC."""
     week, note = representative_week(dispatch)
     hours = [_hour_label(h) for h in week["hour_start"]]
     supply = {
@@ -158,7 +214,7 @@ def site_dispatch_charts(run: Run, prefix: str) -> list[str]:
             hours,
             supply,
             chart_id=f"{prefix}-dispatch",
-            title=f"{run.name}: hourly dispatch",
+            title=f"{run.name}: hourly dispatch{where}",
             y_label="MW",
             x_label="hour",
             lines={"facility load": facility},
@@ -169,7 +225,7 @@ def site_dispatch_charts(run: Run, prefix: str) -> list[str]:
             hours,
             {"state of charge": week["soc_mwh"].tolist()},
             chart_id=f"{prefix}-soc",
-            title=f"{run.name}: battery state of charge",
+            title=f"{run.name}: battery state of charge{where}",
             y_label="MWh",
             x_label="hour",
             note=f"({note})",
@@ -288,6 +344,7 @@ def plan_charts(run: Run, prefix: str) -> list[str]:
             )
         )
         charts.append(html_table(top.to_dict(orient="records")))
+    charts.extend(plan_dispatch_charts(run, prefix))
     return charts
 
 
