@@ -44,7 +44,13 @@ from planner.provenance import FigureIn
 from planner.scenario import PeriodLabel, Scenario, ScenarioFile, SiteIn
 from planner.serving import ServingRequest, estimate
 from planner.serving_efficiency import efficiency_for, load_stacks
-from planner.site import _efficiency, _fraction, _pvlib_capacity_factor, _Reader, _tou_price_per_mwh
+from planner.site import (
+    FieldReader,
+    pvlib_capacity_factor,
+    read_efficiency,
+    read_fraction,
+    tou_price_per_mwh,
+)
 from planner.timeseries import (
     HOURS_PER_DAY,
     HOURS_PER_YEAR,
@@ -94,7 +100,7 @@ class _Resolver:
 
     def __init__(self, scenario: Scenario):
         self.scenario, self.raw, self.path = scenario, scenario.raw, scenario.path
-        self.reader = _Reader(scenario.raw, scenario.path)  # type: ignore[arg-type]
+        self.reader = FieldReader(scenario.raw, scenario.path)  # type: ignore[arg-type]
         self.notes: list[str] = []
         self.horizon = scenario.demand.horizon
 
@@ -441,7 +447,7 @@ def _weakest(confidences: Sequence[str | None]) -> str | None:
 
 def _one_site(r: _Resolver, i: int, site: SiteIn) -> dict[str, Any]:
     """Read one site with a reader of its own, its problem fields prefixed `sites[i].`."""
-    sub = _Reader(r.raw, r.path)  # type: ignore[arg-type]
+    sub = FieldReader(r.raw, r.path)  # type: ignore[arg-type]
     g = site.grid
     raw_ns = SimpleNamespace(
         location=site.location, timezone=site.timezone, year=r.raw.weather_year
@@ -449,7 +455,7 @@ def _one_site(r: _Resolver, i: int, site: SiteIn) -> dict[str, Any]:
     if g.energy_price.csv is not None:
         price = sub.csv("grid.energy_price.csv", g.energy_price.csv)
     else:
-        price = _tou_price_per_mwh(sub, g.energy_price.tou, r.raw.weather_year)  # type: ignore[arg-type]
+        price = tou_price_per_mwh(sub, g.energy_price.tou, r.raw.weather_year)  # type: ignore[arg-type]
     cap = sub.quantity("grid.import_cap", g.import_cap, "power")
     out: dict[str, Any] = {
         "price": price,
@@ -478,7 +484,7 @@ def _one_site(r: _Resolver, i: int, site: SiteIn) -> dict[str, Any]:
         if site.solar.csv is not None:
             cf = sub.csv("solar.csv", site.solar.csv)
         else:
-            cf = _pvlib_capacity_factor(sub, raw_ns, site.solar.pvlib)  # type: ignore[arg-type]
+            cf = pvlib_capacity_factor(sub, raw_ns, site.solar.pvlib)  # type: ignore[arg-type]
         out["solar_cf"] = cf
         out["solar_capex"] = sub.number("solar.capex_per_mw", site.solar.capex_per_mw)
         out["solar_max"] = sub.quantity(
@@ -549,14 +555,14 @@ def _battery(r: _Resolver) -> dict[str, float]:
     out = {
         "capex_per_mwh": rd.number("battery.capex_per_mwh", b.capex_per_mwh),
         "capex_per_mw": rd.number("battery.capex_per_mw", b.capex_per_mw),
-        "charge_efficiency_fraction": _efficiency(
+        "charge_efficiency_fraction": read_efficiency(
             rd, "battery.charge_efficiency_fraction", b.charge_efficiency_fraction
         ),
-        "discharge_efficiency_fraction": _efficiency(
+        "discharge_efficiency_fraction": read_efficiency(
             rd, "battery.discharge_efficiency_fraction", b.discharge_efficiency_fraction
         ),
-        "soc_min_fraction": _fraction(rd, "battery.soc_min_fraction", b.soc_min_fraction, 0.0),
-        "soc_max_fraction": _fraction(rd, "battery.soc_max_fraction", b.soc_max_fraction, 1.0),
+        "soc_min_fraction": read_fraction(rd, "battery.soc_min_fraction", b.soc_min_fraction, 0.0),
+        "soc_max_fraction": read_fraction(rd, "battery.soc_max_fraction", b.soc_max_fraction, 1.0),
         "min_duration_h": rd.quantity("battery.min_duration", b.min_duration, "time_s", 0.0),
         "max_duration_h": rd.quantity("battery.max_duration", b.max_duration, "time_s", math.inf),
         "max_mwh": rd.quantity("battery.max_energy", b.max_energy, "energy", math.inf),

@@ -292,7 +292,7 @@ class Site:
 _SCALE: dict[str, float] = {"power": 1e6, "energy": 3.6e9, "time_s": 3600.0}
 
 
-class _Reader:
+class FieldReader:
     """Turns a validated `SiteFile` into numbers, collecting every problem and provenance."""
 
     def __init__(self, raw: SiteFile, path: Path):
@@ -409,7 +409,7 @@ def _hourly(value: float | np.ndarray | None) -> np.ndarray:
     return np.broadcast_to(np.asarray(value, dtype=float), (HOURS_PER_YEAR,)).copy()
 
 
-def _it_load_mw(r: _Reader, spec: ItLoadIn) -> np.ndarray:
+def _it_load_mw(r: FieldReader, spec: ItLoadIn) -> np.ndarray:
     """IT load in MW per hour: the CSV, or flat MW x the 24-hour profile (1.0 if none)."""
     if spec.csv is not None:
         return _hourly(r.csv("load.it_load.csv", spec.csv))
@@ -425,7 +425,7 @@ def _it_load_mw(r: _Reader, spec: ItLoadIn) -> np.ndarray:
     return flat * np.tile(profile, HOURS_PER_YEAR // HOURS_PER_DAY)
 
 
-def _tou_price_per_mwh(r: _Reader, tou: TouIn, year: int) -> np.ndarray:
+def tou_price_per_mwh(r: FieldReader, tou: TouIn, year: int) -> np.ndarray:
     """Hourly price from a time-of-use table: each hour's period, by month where overridden."""
     prices = {
         name: r.number(f"grid.energy_price.tou.prices_per_mwh.{name}", fig)
@@ -459,11 +459,11 @@ def _tou_price_per_mwh(r: _Reader, tou: TouIn, year: int) -> np.ndarray:
     return table[index.month.to_numpy() - 1, index.hour.to_numpy()]
 
 
-def _grid(r: _Reader, grid: GridIn, year: int) -> dict[str, object]:
+def _grid(r: FieldReader, grid: GridIn, year: int) -> dict[str, object]:
     price = (
         _hourly(r.csv("grid.energy_price.csv", grid.energy_price.csv))
         if grid.energy_price.csv is not None
-        else _tou_price_per_mwh(r, grid.energy_price.tou, year)  # type: ignore[arg-type]
+        else tou_price_per_mwh(r, grid.energy_price.tou, year)  # type: ignore[arg-type]
     )
     if grid.emission_csv is not None:
         emission = _hourly(r.csv("grid.emission_csv", grid.emission_csv))
@@ -490,7 +490,7 @@ def _grid(r: _Reader, grid: GridIn, year: int) -> dict[str, object]:
 
 
 def _annual(
-    r: _Reader, where: str, capex: float | None, om: float | None, life: float | None
+    r: FieldReader, where: str, capex: float | None, om: float | None, life: float | None
 ) -> float | None:
     rate = r.number(
         "economics.discount_rate_fraction",
@@ -506,7 +506,7 @@ def _annual(
     return annualised_cost(capex, om, rate, life)
 
 
-def _solar(r: _Reader, raw: SiteFile) -> dict[str, object]:
+def _solar(r: FieldReader, raw: SiteFile) -> dict[str, object]:
     solar = raw.solar
     if solar is None:
         return {
@@ -519,7 +519,7 @@ def _solar(r: _Reader, raw: SiteFile) -> dict[str, object]:
         if cf is not None and cf.max() > 1:
             r.problem("solar.csv.file", f"capacity factor reaches {cf.max()}.", "write fractions.")
     else:
-        cf = _pvlib_capacity_factor(r, raw, solar.pvlib)  # type: ignore[arg-type]
+        cf = pvlib_capacity_factor(r, raw, solar.pvlib)  # type: ignore[arg-type]
     annual = _annual(
         r,
         "solar",
@@ -534,7 +534,7 @@ def _solar(r: _Reader, raw: SiteFile) -> dict[str, object]:
     }
 
 
-def _pvlib_capacity_factor(r: _Reader, raw: SiteFile, spec: PvlibIn) -> np.ndarray | None:
+def pvlib_capacity_factor(r: FieldReader, raw: SiteFile, spec: PvlibIn) -> np.ndarray | None:
     ghi = r.numbers("solar.pvlib.monthly_ghi_kwh_per_m2_day", spec.monthly_ghi_kwh_per_m2_day, 12)
     dc_ac = r.number(
         "solar.pvlib.dc_ac_ratio",
@@ -574,11 +574,13 @@ def _pvlib_capacity_factor(r: _Reader, raw: SiteFile, spec: PvlibIn) -> np.ndarr
     return capacity_factor(system, raw.year)
 
 
-def _fraction(r: _Reader, field: str, figure: FigureIn | None, default: float) -> float | None:
+def read_fraction(
+    r: FieldReader, field: str, figure: FigureIn | None, default: float
+) -> float | None:
     return r.number(field, figure, default, high=1.0, what="a fraction in [0, 1]")
 
 
-def _efficiency(r: _Reader, field: str, figure: FigureIn | None) -> float | None:
+def read_efficiency(r: FieldReader, field: str, figure: FigureIn | None) -> float | None:
     value = r.number(field, figure, high=1.0, what="an efficiency in (0, 1], e.g. 0.95")
     if value == 0:
         r.problem(f"{field}.value", "an efficiency of 0 stores nothing.", "write a value > 0.")
@@ -586,7 +588,7 @@ def _efficiency(r: _Reader, field: str, figure: FigureIn | None) -> float | None
     return value
 
 
-def _battery(r: _Reader, battery: BatteryIn | None) -> dict[str, object]:
+def _battery(r: FieldReader, battery: BatteryIn | None) -> dict[str, object]:
     if battery is None:
         return {
             "battery_annual_cost_per_mwh": 0.0,
@@ -618,14 +620,14 @@ def _battery(r: _Reader, battery: BatteryIn | None) -> dict[str, object]:
             r.number(f"{w}.fixed_om_per_mw_year", b.fixed_om_per_mw_year, 0.0),
             life,
         ),
-        "charge_efficiency_fraction": _efficiency(
+        "charge_efficiency_fraction": read_efficiency(
             r, f"{w}.charge_efficiency_fraction", b.charge_efficiency_fraction
         ),
-        "discharge_efficiency_fraction": _efficiency(
+        "discharge_efficiency_fraction": read_efficiency(
             r, f"{w}.discharge_efficiency_fraction", b.discharge_efficiency_fraction
         ),
-        "soc_min_fraction": _fraction(r, f"{w}.soc_min_fraction", b.soc_min_fraction, 0.0),
-        "soc_max_fraction": _fraction(r, f"{w}.soc_max_fraction", b.soc_max_fraction, 1.0),
+        "soc_min_fraction": read_fraction(r, f"{w}.soc_min_fraction", b.soc_min_fraction, 0.0),
+        "soc_max_fraction": read_fraction(r, f"{w}.soc_max_fraction", b.soc_max_fraction, 1.0),
         "min_duration_h": r.quantity(f"{w}.min_duration", b.min_duration, "time_s", 0.0),
         "max_duration_h": r.quantity(f"{w}.max_duration", b.max_duration, "time_s", math.inf),
         "battery_max_mwh": r.quantity(f"{w}.max_energy", b.max_energy, "energy", math.inf),
@@ -635,7 +637,7 @@ def _battery(r: _Reader, battery: BatteryIn | None) -> dict[str, object]:
     return out
 
 
-def _check_timezone(r: _Reader, name: str) -> None:
+def _check_timezone(r: FieldReader, name: str) -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -699,7 +701,7 @@ def load_site(path: Path) -> Site:
     """Read, validate and resolve one site file; every problem in it is reported at once."""
     path = Path(path)
     raw = validate(SiteFile, read_yaml(path), path)
-    r = _Reader(raw, path)
+    r = FieldReader(raw, path)
     _check_timezone(r, raw.timezone)
     load = raw.load
     it_load = _it_load_mw(r, load.it_load)
@@ -712,7 +714,7 @@ def load_site(path: Path) -> Site:
         "it_load_mw": it_load,
         "pue": pue,
         "it_capacity_mw": r.quantity("load.it_capacity", load.it_capacity, "power"),
-        "deferrable_fraction": _fraction(
+        "deferrable_fraction": read_fraction(
             r, "load.deferrable_fraction", load.deferrable_fraction, 0
         ),
         "critical_load_mw": r.quantity("load.critical_load", load.critical_load, "power", 0.0),
