@@ -40,6 +40,9 @@ def solve_with_highspy(
     lp, form = lp_from_pyomo(m, integer=integer)
     h = highspy.Highs()
     h.silent()
+    if "log_file" in options:  # silent on the console, the whole log in the file
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_to_console", False)
     for key, value in options.items():
         h.setOptionValue(key, value)
     h.passModel(lp)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -797,6 +798,7 @@ class PlanResult:
     solution: CapacitySolution
     dual_solution: CapacitySolution | None  # the LP (the main one when relaxed)
     duals_from_relaxation: bool  # True when the main solve is a MILP
+    solver_log: str | None = None  # HiGHS's own log of every solve, kept in the run folder
 
 
 def solve_plan(
@@ -816,22 +818,28 @@ def solve_plan(
         options["time_limit_s"] = time_limit_s
     path = str(resolved.scenario.path)
     notes: list[str] = []
-    try:
-        sol = _solve_scaled(resolved.inputs, backend, solver, options, notes)
-    except InvalidCapacityInputs as exc:
-        raise InputError(
-            [Problem(path, f"model input {p.field}", p.problem, p.fix) for p in exc.problems]
-        ) from None
-    if (
-        sol.status not in (SolveStatus.optimal, SolveStatus.time_limit)
-        or sol.servers_bought.size == 0
-    ):
-        raise InfeasiblePlan(diagnose(resolved, sol))
-    lp = sol
-    if not resolved.inputs.relax and duals:
-        relaxed = replace(resolved.inputs, relax=True)
-        lp_options = {k: v for k, v in options.items() if k == "time_limit_s"}
-        lp = _solve_scaled(relaxed, backend, solver, lp_options, notes)
+    with tempfile.TemporaryDirectory(prefix="planner-highs-") as tmp:
+        log = Path(tmp) / "highs.log"
+        if solver.lower() == "highs":  # HiGHS appends every solve's log to this file
+            options["log_file"] = str(log)
+        try:
+            sol = _solve_scaled(resolved.inputs, backend, solver, options, notes)
+        except InvalidCapacityInputs as exc:
+            raise InputError(
+                [Problem(path, f"model input {p.field}", p.problem, p.fix) for p in exc.problems]
+            ) from None
+        if (
+            sol.status not in (SolveStatus.optimal, SolveStatus.time_limit)
+            or sol.servers_bought.size == 0
+        ):
+            raise InfeasiblePlan(diagnose(resolved, sol))
+        lp = sol
+        if not resolved.inputs.relax and duals:
+            relaxed = replace(resolved.inputs, relax=True)
+            keep = ("time_limit_s", "log_file")
+            lp_options = {k: v for k, v in options.items() if k in keep}
+            lp = _solve_scaled(relaxed, backend, solver, lp_options, notes)
+        solver_log = log.read_text(encoding="utf-8", errors="replace") if log.exists() else None
     if notes:
         resolved = replace(resolved, notes=(*resolved.notes, *dict.fromkeys(notes)))
     return PlanResult(
@@ -839,6 +847,7 @@ def solve_plan(
         solution=sol,
         dual_solution=lp if (duals and lp.status == SolveStatus.optimal) else None,
         duals_from_relaxation=not resolved.inputs.relax,
+        solver_log=solver_log,
     )
 
 

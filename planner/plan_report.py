@@ -222,4 +222,5 @@ def write_plan_run(out: Path | None, result: PlanResult, summary: dict[str, Any]
             "rules": list(result.resolved.regimes),
         },
         inputs_used=[scenario.path, *result.resolved.profile_files],
+        solver_log=result.solver_log,
     )

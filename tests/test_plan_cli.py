@@ -81,6 +81,7 @@ def test_plan_table_and_pyomo_backend_and_run_folder(tmp_path: Path) -> None:
     purchases = pd.read_parquet(out / "tables" / "purchases.parquet")
     bought = {(p["part"], p["site"], p["year"]): p["count"] for p in summary["parts"]}
     assert purchases["units_count"].sum() == pytest.approx(sum(bought.values()))
+    assert "Running HiGHS" in (out / "solver.log").read_text(encoding="utf-8")
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.count("<svg") >= 4  # fleet, capacities, cost per Mtok, parts scatter
 
