@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,41 @@ def plan_tables(result: PlanResult) -> dict[str, pd.DataFrame]:
     }
 
 
+def assumption_rows(scenario_data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every sourced figure of a scenario, as the report's assumptions table shows them: field
+    path, value as written, source title and URL (from the file's `sources:` table), confidence
+    and note."""
+    table = scenario_data.get("sources") or {}
+    rows: list[dict[str, Any]] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, Mapping):
+            if "value" in node and ("source" in node or "confidence" in node):
+                key = node.get("source")
+                cited = table.get(key, {}) if isinstance(key, str) else {}
+                url = cited.get("url") or (key if str(key).startswith("http") else None)
+                rows.append(
+                    {
+                        "field": path,
+                        "value": node.get("value"),
+                        "source": cited.get("title") or key,
+                        "url": url,
+                        "confidence": node.get("confidence"),
+                        "note": node.get("note"),
+                    }
+                )
+                return
+            for name, child in node.items():
+                if name != "sources":
+                    walk(child, f"{path}.{name}" if path else str(name))
+        elif isinstance(node, list):
+            for i, child in enumerate(node):
+                walk(child, f"{path}[{i}]")
+
+    walk(scenario_data, "")
+    return rows
+
+
 def write_plan_run(out: Path | None, result: PlanResult, summary: dict[str, Any]) -> Path:
     """Write the plan as one run folder (atomically, via planner.results.write_run)."""
     scenario = result.resolved.scenario
@@ -218,6 +254,7 @@ def write_plan_run(out: Path | None, result: PlanResult, summary: dict[str, Any]
         tables=plan_tables(result),
         resolved_inputs={
             "scenario": scenario.raw.model_dump(mode="json"),
+            "assumptions": assumption_rows(scenario.raw.model_dump(mode="json")),
             "notes": list(result.resolved.notes),
             "rules": list(result.resolved.regimes),
         },

@@ -82,6 +82,9 @@ def test_plan_table_and_pyomo_backend_and_run_folder(tmp_path: Path) -> None:
     bought = {(p["part"], p["site"], p["year"]): p["count"] for p in summary["parts"]}
     assert purchases["units_count"].sum() == pytest.approx(sum(bought.values()))
     assert "Running HiGHS" in (out / "solver.log").read_text(encoding="utf-8")
+    resolved = json.loads((out / "resolved_inputs.json").read_text(encoding="utf-8"))
+    assert resolved["assumptions"], "every sourced scenario figure is listed with its source"
+    assert all(a["confidence"] for a in resolved["assumptions"])
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.count("<svg") >= 4  # fleet, capacities, cost per Mtok, parts scatter
 
