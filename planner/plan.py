@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,6 +51,7 @@ from planner.site import (
     read_fraction,
     tou_price_per_mwh,
 )
+from planner.solver_log import highs_log
 from planner.timeseries import (
     HOURS_PER_DAY,
     HOURS_PER_YEAR,
@@ -818,10 +818,8 @@ def solve_plan(
         options["time_limit_s"] = time_limit_s
     path = str(resolved.scenario.path)
     notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="planner-highs-") as tmp:
-        log = Path(tmp) / "highs.log"
-        if solver.lower() == "highs":  # HiGHS appends every solve's log to this file
-            options["log_file"] = str(log)
+    with highs_log(solver) as log:
+        options.update(log.options)  # HiGHS appends every solve's log to one file
         try:
             sol = _solve_scaled(resolved.inputs, backend, solver, options, notes)
         except InvalidCapacityInputs as exc:
@@ -839,7 +837,7 @@ def solve_plan(
             keep = ("time_limit_s", "log_file")
             lp_options = {k: v for k, v in options.items() if k in keep}
             lp = _solve_scaled(relaxed, backend, solver, lp_options, notes)
-        solver_log = log.read_text(encoding="utf-8", errors="replace") if log.exists() else None
+        solver_log = log.text()
     if notes:
         resolved = replace(resolved, notes=(*resolved.notes, *dict.fromkeys(notes)))
     return PlanResult(

@@ -477,6 +477,7 @@ def write_site_run(
         tables=site_run_tables(sizing),
         resolved_inputs=site_resolved_inputs(site),
         inputs_used=inputs_used,
+        solver_log=sizing.solver_log,
         root=root,
     )
 

@@ -30,6 +30,7 @@ from planner.economics import annualised_cost
 from planner.errors import InfeasiblePlan, InputError, PlannerError, Problem
 from planner.provenance import Confidence, FigureIn, Provenance, SourceIn, resolve_source
 from planner.solar import PvSystem, capacity_factor
+from planner.solver_log import highs_log
 from planner.timeseries import (
     HOURS_PER_DAY,
     HOURS_PER_YEAR,
@@ -864,6 +865,7 @@ class SiteSizing:
     axis: TimeAxis
     solution: SiteEnergySolution
     without_deferral: SiteEnergySolution | None  # None when the site has no deferrable load
+    solver_log: str | None = None  # HiGHS's own log of both solves, kept in the run folder
 
 
 def size_site(
@@ -883,16 +885,20 @@ def size_site(
                 for p in model_problems
             ]
         )
-    solution = solve(inputs, backend=backend, solver=solver)
-    check_solved(site, solution)
-    diagnosis = diagnose_shortfall(site, inputs, axis, solution)
-    if diagnosis:
-        raise InfeasiblePlan(diagnosis)
-    rigid = None
-    if inputs.deferrable_fraction > 0:
-        rigid = solve(without_deferral(inputs), backend=backend, solver=solver)
-        check_solved(site, rigid)
-    return SiteSizing(site, hours, inputs, axis, solution, rigid)
+    with highs_log(solver) as log:
+        solution = solve(inputs, backend=backend, solver=solver, options=log.options)
+        check_solved(site, solution)
+        diagnosis = diagnose_shortfall(site, inputs, axis, solution)
+        if diagnosis:
+            raise InfeasiblePlan(diagnosis)
+        rigid = None
+        if inputs.deferrable_fraction > 0:
+            rigid = solve(
+                without_deferral(inputs), backend=backend, solver=solver, options=log.options
+            )
+            check_solved(site, rigid)
+        text = log.text()
+    return SiteSizing(site, hours, inputs, axis, solution, rigid, text)
 
 
 def check_solved(site: Site, solution: SiteEnergySolution) -> None:

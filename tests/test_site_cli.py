@@ -113,6 +113,8 @@ def test_out_writes_a_run_folder(tmp_path: Path) -> None:
     assert run_folder.summary["objective"] == pytest.approx(stdout["objective"])
     dispatch = pd.read_parquet(out / "tables" / "dispatch.parquet")
     assert len(dispatch) == 12 * 24
+    log = (out / "solver.log").read_text(encoding="utf-8")
+    assert log.count("Running HiGHS") == 2  # the sizing and the same site without deferral
 
 
 def test_schema_error_exit_2_and_nothing_written(tmp_path: Path) -> None:
