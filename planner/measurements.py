@@ -287,6 +287,26 @@ class ValidationRow:
     note: str = ""
 
 
+def _not_modelled(m: Measurement, why: str) -> ValidationRow:
+    """A measurement the model could not reproduce (unknown part, no fit...), with the reason."""
+    return ValidationRow(
+        m.id,
+        m.part,
+        m.workload,
+        m.scenario,
+        m.precision,
+        m.output_tokens_per_s_per_part,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        why,
+    )
+
+
 @dataclass(frozen=True)
 class ValidationReport:
     rows: list[ValidationRow]
@@ -374,47 +394,13 @@ def validate(
         got = resolved[m.id]
         measured = m.output_tokens_per_s_per_part
         if isinstance(got, str):
-            rows.append(
-                ValidationRow(
-                    m.id,
-                    m.part,
-                    m.workload,
-                    m.scenario,
-                    m.precision,
-                    measured,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    got,
-                )
-            )
+            rows.append(_not_modelled(m, got))
             continue
         part, workload = got
         eff = efficiency_for(part, stacks)
         model = _model(part, workload, m, eff)
         if isinstance(model, str):
-            rows.append(
-                ValidationRow(
-                    m.id,
-                    m.part,
-                    m.workload,
-                    m.scenario,
-                    m.precision,
-                    measured,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    model,
-                )
-            )
+            rows.append(_not_modelled(m, model))
             continue
         loo_value = loo_error = None
         if leave_one_out:
