@@ -9,7 +9,19 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from cli import bench, demand, export, hardware, plan, report, runs, serving, site, workload
+from cli import (
+    bench,
+    demand,
+    export,
+    hardware,
+    plan,
+    report,
+    runs,
+    serving,
+    site,
+    sweep,
+    workload,
+)
 from planner.errors import PlannerError
 
 
@@ -41,6 +53,7 @@ app.add_typer(serving.app, name="serving")
 app.add_typer(site.app, name="site")
 app.add_typer(runs.app, name="runs")
 app.add_typer(demand.app, name="demand")
+app.add_typer(sweep.app, name="sweep")
 app.command("plan")(plan.plan)
 app.command("report")(report.report)
 app.command("compare")(report.compare)

@@ -9,8 +9,8 @@ import typer
 
 from cli.options import FormatOpt
 from cli.render import OutputFormat, emit
-from planner.results import DEFAULT_ROOT, find_run, list_runs
-from planner.runs import query_runs, run_detail, run_row
+from planner.results import DEFAULT_ROOT, find_run
+from planner.runs import query_runs, run_detail, run_row, runs_under
 
 app = typer.Typer(help="Kept runs: list, show and query them.", no_args_is_help=True)
 
@@ -22,7 +22,7 @@ RootOpt = Annotated[
 @app.command("list")
 def list_(root: RootOpt = DEFAULT_ROOT, fmt: FormatOpt = OutputFormat.table) -> None:
     """Complete runs under --root, oldest first, with their headline numbers."""
-    rows = [run_row(r) for r in list_runs(root)]
+    rows = [run_row(r) for r in runs_under(root)]
     if fmt is not OutputFormat.table:
         emit(rows, fmt)
         return

@@ -18,6 +18,7 @@ import pandas as pd
 
 from planner.errors import InputError
 from planner.results import DEFAULT_ROOT, Run, list_runs
+from planner.sweep import CASES, SWEEP_MANIFEST, SWEEP_TABLE
 
 
 @dataclass(frozen=True)
@@ -143,8 +144,38 @@ def _runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-def connect(runs: Sequence[Run]) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with one view per table name across `runs`, plus a `runs` view."""
+def sweep_folders(root: Path) -> list[Path]:
+    """`root` itself when it is a sweep folder, else the sweep folders directly under it."""
+    if (root / SWEEP_MANIFEST).is_file():
+        return [root]
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / SWEEP_MANIFEST).is_file())
+
+
+def runs_under(root: Path) -> list[Run]:
+    """Complete runs under `root` and the case runs of every sweep folder there."""
+    runs = list_runs(root)
+    for folder in sweep_folders(root):
+        runs += list_runs(folder / CASES)
+    return runs
+
+
+def _add_sweep_view(con: duckdb.DuckDBPyConnection, sweeps: Sequence[Path]) -> None:
+    """A `sweep` view: every sweep's table (one row per case) with a `sweep` column."""
+    files = [f for f in (s / SWEEP_TABLE for s in sweeps) if f.is_file()]
+    if not files:
+        return
+    selects = [
+        f"SELECT {_sql_string(f.parent.name)} AS sweep, * FROM read_parquet({_sql_string(str(f))})"
+        for f in files
+    ]
+    con.execute('CREATE VIEW "sweep" AS ' + " UNION ALL BY NAME ".join(selects))
+
+
+def connect(runs: Sequence[Run], sweeps: Sequence[Path] = ()) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with one view per table name across `runs`, a `runs` view, and a
+    `sweep` view over the tables of `sweeps` (each case's `run` joins its run's tables)."""
     con = duckdb.connect(":memory:")
     by_table: dict[str, list[tuple[str, Path]]] = {}
     for run in runs:
@@ -161,22 +192,26 @@ def connect(runs: Sequence[Run]) -> duckdb.DuckDBPyConnection:
         con.register("_runs_frame", frame)
         con.execute('CREATE TABLE "runs" AS SELECT * FROM _runs_frame')
         con.unregister("_runs_frame")
+    if "sweep" not in by_table:
+        _add_sweep_view(con, sweeps)
     return con
 
 
-def view_names(runs: Sequence[Run]) -> list[str]:
-    """The views a query can use: `runs` and every table name of any run."""
-    return sorted({"runs", *(t for r in runs for t in r.table_files)})
+def view_names(runs: Sequence[Run], sweeps: Sequence[Path] = ()) -> list[str]:
+    """The views a query can use: `runs`, every table name of any run, and `sweep`."""
+    names = {"runs", *(t for r in runs for t in r.table_files)}
+    return sorted(names | ({"sweep"} if sweeps else set()))
 
 
 def query_runs(sql: str, root: Path = DEFAULT_ROOT) -> pd.DataFrame:
-    """Run one SQL statement over every complete run under `root`; the result as a DataFrame."""
-    runs = list_runs(root)
-    if not runs:
+    """Run one SQL statement over every complete run under `root` (and the cases and tables of
+    the sweeps there); the result as a DataFrame."""
+    runs, sweeps = runs_under(root), sweep_folders(root)
+    if not runs and not sweeps:
         raise InputError.one(
             root, "", "holds no complete run to query.", "write a run first, or pass --root."
         )
-    con = connect(runs)
+    con = connect(runs, sweeps)
     try:
         return con.execute(sql).df()
     except duckdb.Error as exc:
@@ -185,7 +220,7 @@ def query_runs(sql: str, root: Path = DEFAULT_ROOT) -> pd.DataFrame:
             "SQL",
             "",
             f"DuckDB could not run the query: {message}",
-            f"views available: {', '.join(view_names(runs))} (each with a 'run' column).",
+            f"views available: {', '.join(view_names(runs, sweeps))} (each with a 'run' column).",
         ) from None
     finally:
         con.close()

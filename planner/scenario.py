@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from planner.demand import DemandIn, DemandProjection, project_demand
 from planner.errors import InputError, Problem
@@ -157,6 +157,48 @@ class RulesIn(_Strict):
         return _check_country(value)
 
 
+class UncertainIn(_Strict):
+    """One uncertain number of the scenario, for Monte Carlo sweeps (docs/sweeps.md).
+
+    `parameter` is a sweep parameter (a knob such as `demand.growth`, or a dotted path to a
+    number in this file). Distributions and their fields: uniform (low, high); normal (mean, sd;
+    optional low/high truncate by clipping); lognormal (median, sigma: the standard deviation of
+    the log); triangular (low, mode, high).
+    """
+
+    parameter: str
+    distribution: Literal["uniform", "normal", "lognormal", "triangular"]
+    low: float | None = None
+    high: float | None = None
+    mode: float | None = None
+    mean: float | None = None
+    sd: float | None = Field(default=None, gt=0)
+    median: float | None = Field(default=None, gt=0)
+    sigma: float | None = Field(default=None, gt=0)
+    source: str | None = None
+    confidence: Literal["datasheet", "press", "estimate"] | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_distribution(self) -> UncertainIn:
+        needed = {
+            "uniform": ("low", "high"),
+            "normal": ("mean", "sd"),
+            "lognormal": ("median", "sigma"),
+            "triangular": ("low", "mode", "high"),
+        }[self.distribution]
+        missing = [n for n in needed if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"a {self.distribution} distribution needs {', '.join(needed)}")
+        lo, hi = self.low, self.high
+        if lo is not None and hi is not None and not lo < hi:
+            raise ValueError("low must be below high")
+        mode = self.mode
+        if mode is not None and lo is not None and hi is not None and not lo <= mode <= hi:
+            raise ValueError("mode must lie between low and high")
+        return self
+
+
 class ScenarioFile(_Strict):
     """The schema of one scenario file (docs/scenarios.md)."""
 
@@ -175,6 +217,7 @@ class ScenarioFile(_Strict):
     sites: list[SiteIn] = Field(min_length=1)
     battery: BatteryIn | None = None  # technology and cost shared by every site; None = none
     rules: RulesIn
+    uncertainty: list[UncertainIn] = []  # distributions for `planner sweep --samples N`
     sources: dict[str, SourceIn] = {}
 
 
