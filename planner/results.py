@@ -37,7 +37,8 @@ import pandas as pd
 from planner.errors import InputError, UnknownName
 
 if TYPE_CHECKING:
-    from planner.site import Site, SiteSizing
+    from planner.site import Site
+    from planner.site_sizing import SiteSizing
 
 RunKind = Literal["site", "plan"]
 RUN_KINDS: tuple[str, ...] = ("site", "plan")
@@ -426,7 +427,7 @@ def _lookup(raw: Any, dotted: str) -> Any:
 
 def site_run_tables(sizing: SiteSizing) -> dict[str, pd.DataFrame]:
     """The site run's tables: hourly `dispatch`, `sizes` per asset, annual `costs` per item."""
-    from planner.site import dispatch_table
+    from planner.site_sizing import dispatch_table
 
     sol = sizing.solution
     sizes = pd.DataFrame(
@@ -454,7 +455,7 @@ def site_run_tables(sizing: SiteSizing) -> dict[str, pd.DataFrame]:
 
 def site_run_summary(sizing: SiteSizing) -> dict[str, Any]:
     """`planner.site.summary` plus the unserved IT energy (MWh a year) for comparisons."""
-    from planner.site import summary
+    from planner.site_sizing import summary
 
     data = dict(summary(sizing))
     sol, w = sizing.solution, sizing.inputs.weight_h

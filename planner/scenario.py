@@ -26,7 +26,7 @@ from planner.demand import DemandIn, DemandProjection, project_demand
 from planner.errors import InputError, Problem
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, SourceIn
-from planner.site import BatteryIn, EnergyPriceIn, LocationIn, SolarIn
+from planner.site_schema import BatteryIn, EnergyPriceIn, LocationIn, SolarIn
 from planner.yamlio import read_yaml, validate
 
 PeriodLabel = int | str

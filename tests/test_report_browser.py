@@ -185,7 +185,8 @@ Array.from(document.querySelectorAll('figure.chart')).map(f => {
 @pytest.fixture(scope="module")
 def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A report of a real site run (the Greensboro example, 4 representative days) and a plan."""
-    from planner.site import load_site, parse_hours, size_site
+    from planner.site import load_site, parse_hours
+    from planner.site_sizing import size_site
 
     root = tmp_path_factory.mktemp("runs")
     site_yaml = Path(__file__).parents[1] / "scenarios/sites/north_carolina_greensboro.yaml"

@@ -223,7 +223,8 @@ def test_summary_json_is_valid_json_without_nan(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def site_sizing():  # type: ignore[no-untyped-def]
-    from planner.site import load_site, parse_hours, size_site
+    from planner.site import load_site, parse_hours
+    from planner.site_sizing import size_site
 
     site = load_site(Path(__file__).parents[1] / "scenarios/sites/north_carolina_greensboro.yaml")
     return size_site(site, parse_hours("rep:4"))
