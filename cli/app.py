@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 
 from cli import (
     bench,
+    compare_regimes,
     demand,
     export,
     hardware,
@@ -20,6 +21,7 @@ from cli import (
     serving,
     site,
     sweep,
+    sweep_summary,
     workload,
 )
 from planner.errors import PlannerError
@@ -53,11 +55,13 @@ app.add_typer(serving.app, name="serving")
 app.add_typer(site.app, name="site")
 app.add_typer(runs.app, name="runs")
 app.add_typer(demand.app, name="demand")
+sweep.app.command("summary")(sweep_summary.summary_command)
 app.add_typer(sweep.app, name="sweep")
 app.command("plan")(plan.plan)
 app.command("report")(report.report)
 app.command("compare")(report.compare)
 app.command("bench")(bench.bench)
+app.command("compare-regimes")(compare_regimes.compare_regimes_command)
 
 
 def main() -> None:

@@ -449,7 +449,7 @@ def dask_client(scheduler: str, workers: int) -> Iterator[Any]:
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: never clashes with another cluster
                 silence_logs=logging.ERROR,
             ) as cluster,
             Client(cluster) as client,

@@ -1,0 +1,95 @@
+"""`planner compare-regimes SCENARIO --regime A --regime B ...`: one plan per export regime, run
+as a sweep on Dask (so it resumes), reported side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.options import FormatOpt, ProfilesOpt
+from cli.plan import BackendChoice
+from cli.render import OutputFormat, emit, err_console
+from cli.sweep import SchedulerOpt, WorkersOpt, execute
+from planner.errors import InputError
+from planner.regimes_compare import (
+    REGIME,
+    comparison_json,
+    default_compare_dir,
+    read_comparison,
+    regime_spec,
+    side_by_side,
+)
+from planner.results import DEFAULT_ROOT
+from planner.scenario import find_scenario
+from planner.sweep import SweepOutcome
+
+
+def compare_regimes_command(
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario YAML file, or a shipped name (cn_maas_2026).")
+    ],
+    regime: Annotated[
+        list[str],
+        typer.Option(
+            "--regime", help="Export-regime id (`planner export regimes`); repeat, two or more."
+        ),
+    ],
+    scheduler: SchedulerOpt = "local",
+    workers: WorkersOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Sweep folder; default runs/compare-<scenario>-<regimes> (or under "
+            "PLANNER_RUNS); rerunning into it skips finished regimes.",
+            file_okay=False,
+        ),
+    ] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    backend: Annotated[
+        BackendChoice, typer.Option("--backend", help="Model backend.")
+    ] = BackendChoice.cvxpy,
+    mip_gap: Annotated[
+        float | None, typer.Option("--mip-gap", help="Relative MIP gap, e.g. 0.005.")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Solver time limit per regime, seconds.")
+    ] = None,
+    relax: Annotated[bool, typer.Option("--relax", help="Continuous purchases (the LP).")] = False,
+    profiles: ProfilesOpt = None,
+) -> None:
+    """Plan a scenario under each export regime and report cost, mix, power and unserved demand
+    side by side, one column per regime."""
+    if mip_gap is not None and not 0 <= mip_gap < 1:
+        raise InputError.one("--mip-gap", "", f"{mip_gap} is not a gap.", "write e.g. 0.005.")
+    if time_limit is not None and time_limit <= 0:
+        raise InputError.one("--time-limit", "", "must be > 0 seconds.", "write e.g. 60.")
+    overlays = tuple(p.resolve() for p in profiles or ())
+    spec = regime_spec(
+        find_scenario(scenario, overlays).resolve(),
+        regime,
+        backend=backend.value,
+        mip_gap=mip_gap,
+        time_limit_s=time_limit,
+        relax=relax,
+        overlays=overlays,
+    )
+    names = list(spec.vary[REGIME])
+    target = out if out is not None else default_compare_dir(spec.scenario, names, DEFAULT_ROOT)
+    folder, counts = execute(spec, target, scheduler, workers, retries=2)
+    comparison = read_comparison(folder, names, SweepOutcome(folder=folder, **counts))
+    err_console().print(
+        f"runs in {folder}: {counts['done']} solved, {counts['failed']} failed, "
+        f"{counts['skipped']} already done",
+        highlight=False,
+    )
+    if fmt is OutputFormat.json:
+        emit(comparison_json(comparison), fmt)
+        return
+    emit(
+        side_by_side(comparison.results),
+        fmt,
+        title=f"{comparison.scenario} under {len(comparison.results)} export regimes",
+    )
