@@ -16,8 +16,9 @@ app = typer.Typer(help="Token demand projected by a scenario.", no_args_is_help=
 
 
 def demand_rows(demand: DemandProjection) -> list[dict[str, Any]]:
-    """One row per workload and period: tokens/day, input/output split, mean and peak tokens/s;
-    with several workloads, a `total` row per period whose peak is the coincident peak hour."""
+    """One row per workload and period: tokens/day, input/output split, mean and peak tokens/s
+    (0 for a video workload, whose demand is `video_s_per_day`); with several workloads, a
+    `total` row per period whose peak is the coincident peak hour."""
     rows = []
     for w, name in enumerate(demand.workload_names):
         batch = isinstance(demand.latency[w], DeferrableBatch)
@@ -27,11 +28,13 @@ def demand_rows(demand: DemandProjection) -> list[dict[str, Any]]:
                     "workload": name,
                     "period": label,
                     "latency": "batch" if batch else "interactive",
+                    "unit": demand.units[w],
                     "tokens_per_day": float(demand.tokens_per_day[w, y]),
                     "input_tokens_per_day": float(demand.input_tokens_per_day[w, y]),
                     "output_tokens_per_day": float(demand.output_tokens_per_day[w, y]),
                     "mean_tokens_per_s": float(demand.mean_tokens_per_s[w, y]),
                     "peak_tokens_per_s": float(demand.peak_tokens_per_s[w, y]),
+                    "video_s_per_day": float(demand.per_day[w, y]) if demand.is_video[w] else 0.0,
                 }
             )
     if len(demand.workload_names) > 1:
@@ -42,11 +45,13 @@ def demand_rows(demand: DemandProjection) -> list[dict[str, Any]]:
                     "workload": "total",
                     "period": label,
                     "latency": "all",
+                    "unit": "all",
                     "tokens_per_day": float(demand.tokens_per_day[:, y].sum()),
                     "input_tokens_per_day": float(demand.input_tokens_per_day[:, y].sum()),
                     "output_tokens_per_day": float(demand.output_tokens_per_day[:, y].sum()),
                     "mean_tokens_per_s": float(demand.mean_tokens_per_s[:, y].sum()),
                     "peak_tokens_per_s": float(hourly.max()),  # coincident peak hour
+                    "video_s_per_day": float(demand.per_day[demand.is_video, y].sum()),
                 }
             )
     return rows

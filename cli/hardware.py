@@ -11,7 +11,7 @@ from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
 from planner.catalogue import PRECISIONS, Catalogue, Part
 from planner.errors import PlannerError
-from planner.serving import ServingRequest, estimate
+from planner.serving import ServingRequest, estimate, estimate_video
 from planner.serving_efficiency import Efficiency, efficiency_for, load_stacks
 from planner.tpp import total_processing_performance
 from planner.workloads import Workload, WorkloadLibrary
@@ -171,7 +171,10 @@ def compare(
 def _serving_columns(
     part: Part, workload: Workload, request: ServingRequest, stacks: Mapping[str, Efficiency]
 ) -> dict[str, Any]:
-    """Serving figures of one part (model, default request); a part that cannot serve says why."""
+    """Serving figures of one part (model, default request); a part that cannot serve says why.
+    A video workload gives video seconds per second and cost per minute of video instead."""
+    if workload.kind == "video":
+        return _video_columns(part, workload, request, stacks)
     try:
         est = estimate(part, workload, request, efficiency_for(part, stacks))
     except PlannerError as exc:
@@ -183,6 +186,27 @@ def _serving_columns(
         "watts_per_part": est.watts_per_part,
         "joules_per_output_token": est.joules_per_output_token,
         "cost_per_million_output_tokens": est.cost_per_million_output_tokens,
+        "bound": est.bound,
+        "serving_note": None,
+    }
+
+
+def _video_columns(
+    part: Part, workload: Workload, request: ServingRequest, stacks: Mapping[str, Efficiency]
+) -> dict[str, Any]:
+    """Video-generation figures of one part (compute-bound model, docs/serving.md)."""
+    try:
+        est = estimate_video(part, workload, efficiency_for(part, stacks), request.precision)
+    except PlannerError as exc:
+        return {"serving_note": str(exc)}
+    return {
+        "serving_precision": est.precision,
+        "parts_per_replica": est.parts_per_replica,
+        "video_s_per_s_per_part": est.video_s_per_s_per_part,
+        "minutes_per_clip_per_part": est.seconds_per_clip_per_part / 60.0,
+        "watts_per_part": est.watts_per_part,
+        "joules_per_video_s": est.joules_per_video_s,
+        "cost_per_video_minute": est.cost_per_video_minute,
         "bound": est.bound,
         "serving_note": None,
     }

@@ -33,6 +33,21 @@ def _money(value: float | None, currency: str) -> str:
     return "-" if value is None else f"{value:,.0f} {currency}"
 
 
+def _video_lines(data: dict[str, Any]) -> list[dict[str, str]]:
+    """Cost per minute of video and unserved video seconds, when the plan has video workloads."""
+    if "video_s" not in data.get("workload_units", {}).values():
+        return []
+    per_min = data["video_cost_per_minute"]
+    return [
+        {
+            "field": "video_cost_per_minute",
+            "value": "-" if per_min is None else f"{per_min:,.2f} {data['currency']}",
+        },
+        {"field": "video_cost_share", "value": f"{data['video_cost_share_fraction']:.1%}"},
+        {"field": "unserved_video_s", "value": f"{data['unserved_video_s']:.4g}"},
+    ]
+
+
 def print_summary(data: dict[str, Any]) -> None:
     """The console summary: headline numbers, parts by year and site, sizes, binding limits."""
     cur = data["currency"]
@@ -46,6 +61,7 @@ def print_summary(data: dict[str, Any]) -> None:
             "value": "-" if per_mtok is None else f"{per_mtok:,.4f} {cur}",
         },
         {"field": "unserved_tokens", "value": f"{data['unserved_tokens']:.4g}"},
+        *_video_lines(data),
         {"field": "mip_gap", "value": "LP (relaxed)" if gap is None else f"{gap:.3%}"},
         {
             "field": "estimate_share_of_cost",
@@ -130,6 +146,14 @@ def plan(
         PlanFormat, typer.Option("--format", "-f", help="Output: table or json.")
     ] = PlanFormat.table,
     profiles: ProfilesOpt = None,
+    write_mps: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-mps",
+            help="Write the plan (the MILP, or the LP with --relax) to this .mps file for any "
+            "solver, and stop: no solve, no run folder.",
+        ),
+    ] = None,
 ) -> None:
     """Solve a scenario's capacity plan: parts, sites, MW and storage by year."""
     if mip_gap is not None and not 0 <= mip_gap < 1:
@@ -137,6 +161,16 @@ def plan(
     if time_limit is not None and time_limit <= 0:
         raise InputError.one("--time-limit", "", "must be > 0 seconds.", "write e.g. 60.")
     loaded = load_scenario(find_scenario(scenario, profiles or ()))
+    if write_mps is not None:  # issue 8: hand the same problem to any solver
+        from planner.plan_mps import write_scenario_mps
+
+        kind = "LP" if relax else "MILP"
+        path = write_scenario_mps(
+            loaded, write_mps, backend=backend.value, relax=relax, regime=regime,
+            overlays=profiles or (),
+        )  # fmt: skip
+        err_console().print(f"{kind} of {loaded.name} written to {path}", highlight=False)
+        return
     console = err_console()
     with (
         console.status(f"resolving and solving {loaded.name}")

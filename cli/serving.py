@@ -19,7 +19,14 @@ from planner.measurements import (
     shipped_measurements,
     validate,
 )
-from planner.serving import Economics, ServingEstimate, ServingRequest, estimate
+from planner.serving import (
+    Economics,
+    ServingEstimate,
+    ServingRequest,
+    VideoEstimate,
+    estimate,
+    estimate_video,
+)
 from planner.serving_efficiency import efficiency_for, load_stacks
 from planner.workloads import WorkloadLibrary
 
@@ -78,6 +85,30 @@ def estimate_row(est: ServingEstimate) -> dict[str, Any]:
     }
 
 
+def video_row(est: VideoEstimate) -> dict[str, Any]:
+    """The documented JSON of one video-generation estimate (docs/cli.md)."""
+    return {
+        "part": est.part,
+        "workload": est.workload,
+        "kind": "video",
+        "precision": est.precision,
+        "parts_per_replica": est.parts_per_replica,
+        "flops_per_video_s": est.flops_per_video_s,
+        "video_s_per_s_per_part": est.video_s_per_s_per_part,
+        "clip_s": est.clip_s,
+        "minutes_per_clip_per_part": est.seconds_per_clip_per_part / 60.0,
+        "utilisation_fraction": est.utilisation_fraction,
+        "watts_per_part": est.watts_per_part,
+        "joules_per_video_s": est.joules_per_video_s,
+        "cost_per_video_minute": est.cost_per_video_minute,
+        "currency": est.currency,
+        "bound": est.bound,
+        "source": est.source,
+        "video_flop_efficiency_fraction": est.efficiency.video_flop_fraction,
+        "efficiency_basis": est.efficiency_basis,
+    }
+
+
 @app.command("estimate")
 def estimate_cmd(
     part: Annotated[str, typer.Option(help="Part id, e.g. h20.")],
@@ -104,12 +135,23 @@ def estimate_cmd(
     fmt: FormatOpt = OutputFormat.table,
     profiles: ProfilesOpt = None,
 ) -> None:
-    """Tokens/s, watts, joules per token and cost per million tokens of one part."""
+    """Tokens/s, watts, joules per token and cost per million tokens of one part (for a video
+    workload: video seconds per second, watts and cost per minute of video)."""
     overlays = profiles or ()
     catalogue = Catalogue.load(overlays)
     library = WorkloadLibrary.load(overlays)
     stacks = load_stacks(overlays)
     p, w = catalogue[part], library[workload]
+    economics = replace(
+        Economics(), price_per_mwh=price_per_mwh, pue=pue, lifetime_years=lifetime_years
+    )
+    if w.kind == "video":
+        _emit_row(
+            video_row(estimate_video(p, w, efficiency_for(p, stacks), precision, economics)),
+            fmt,
+            f"{w.id} on {p.id} (model)",
+        )
+        return
     request = ServingRequest(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
@@ -118,19 +160,18 @@ def estimate_cmd(
         precision=precision,
         kv_precision=kv_precision,
         parts_per_replica=parts_per_replica,
-        economics=replace(
-            Economics(), price_per_mwh=price_per_mwh, pue=pue, lifetime_years=lifetime_years
-        ),
+        economics=economics,
     )
     est = estimate(p, w, request, efficiency_for(p, stacks))
     evidence = Evidence.load(measurements, catalogue, {x.id: x for x in library}, stacks)
     row = estimate_row(evidence.apply(est, p, request))
+    _emit_row(row, fmt, f"{w.id} on {p.id} ({row['source']})")
+
+
+def _emit_row(row: dict[str, Any], fmt: OutputFormat, title: str) -> None:
+    """One estimate as a field/value table, a JSON object or a one-row CSV."""
     if fmt is OutputFormat.table:
-        emit(
-            [{"field": k, "value": v} for k, v in row.items()],
-            fmt,
-            title=f"{w.id} on {p.id} ({row['source']})",
-        )
+        emit([{"field": k, "value": v} for k, v in row.items()], fmt, title=title)
         return
     emit(row if fmt is OutputFormat.json else [row], fmt)
 

@@ -22,6 +22,7 @@ import numpy as np
 from models.common import Backend, InputProblem, SolveStats, SolveStatus
 
 SECONDS_PER_HOUR = 3_600.0
+SECONDS_PER_MINUTE = 60.0
 TOKENS_PER_MTOK = 1e6
 MW_PER_W = 1e-6
 
@@ -58,10 +59,15 @@ class CapacityInputs:
     base_parts: np.ndarray  # (P, S, V) parts installed before the horizon, by vintage
     base_start_years: np.ndarray  # (V,) delivery date of each vintage, years (<= 0)
     # --- workloads (W,) ---
+    # A workload's rows are in tokens, or in seconds of generated video where `video[w]` is True:
+    # then tokens_per_s_per_part, demand_tokens_per_s and the solution's unserved_tokens_per_s
+    # hold video seconds per second (docs/capacity_model.md, "Video workloads").
     tokens_per_s_per_part: np.ndarray  # (W, P) throughput of one busy part; 0 = cannot serve
-    demand_tokens_per_s: np.ndarray  # (W, Y, T) tokens per second demanded
+    demand_tokens_per_s: np.ndarray  # (W, Y, T) tokens (video: video seconds) per second demanded
     deferrable: np.ndarray  # (W,) bool: met within its day (batch) instead of every hour
     unserved_penalty_per_mtok: float  # price of a million tokens not served
+    video: np.ndarray | None = None  # (W,) bool: rows in video seconds; None = all tokens
+    unserved_penalty_per_video_minute: float = 0.0  # price of a minute of video not generated
     # --- sites (S,) ---
     allowed: np.ndarray  # (P, S, Y) bool: the site may buy the part in that period (rules)
     dc_existing_mw: np.ndarray  # (S,) IT MW built before the horizon
@@ -222,6 +228,51 @@ def mtok_per_tokens_per_s_step(x: CapacityInputs) -> np.ndarray:
     return x.weight_h * SECONDS_PER_HOUR / TOKENS_PER_MTOK
 
 
+def video_rows(x: CapacityInputs) -> np.ndarray:
+    """(W,) bool: workloads whose rows count seconds of generated video instead of tokens."""
+    n_w = np.shape(x.tokens_per_s_per_part)[0]
+    return np.zeros(n_w, dtype=bool) if x.video is None else np.asarray(x.video, dtype=bool)
+
+
+def unserved_penalty_per_unit_s_step(x: CapacityInputs) -> np.ndarray:
+    """(W, T) price of one unit/s left unserved in step t for a year (eq. 17), undiscounted:
+    tokens: penalty per Mtok x w_t x 3,600 / 1e6; video: penalty per minute x w_t x 3,600 / 60."""
+    per_unit = np.where(
+        video_rows(x),
+        x.unserved_penalty_per_video_minute / SECONDS_PER_MINUTE,
+        x.unserved_penalty_per_mtok / TOKENS_PER_MTOK,
+    )
+    return per_unit[:, None] * x.weight_h[None, :] * SECONDS_PER_HOUR
+
+
+def serve_scale(x: CapacityInputs) -> np.ndarray:
+    """(W,) power of ten each workload's serve-demand rows are written in (eq. 5-6 scaled).
+
+    Rows of national-scale token demand (1e8 tokens/s) beside part counts make a badly scaled
+    matrix (HiGHS may then reject its own MIP solution). Each workload's rows, its unserved
+    variable and its per-part rates are multiplied by sigma_w = 10^-floor(log10(max_p k[w,p])),
+    so the largest rate lands in [1, 10): a row then counts demand in "parts of the fastest
+    part", the same order as the busy-part columns. Workloads no part can serve keep 1.
+    """
+    k_max = np.max(np.asarray(x.tokens_per_s_per_part, dtype=float), axis=1, initial=0.0)
+    exponent = np.floor(np.log10(np.where(k_max > 0, k_max, 1.0)))
+    return 10.0**-exponent
+
+
+def scaled_serve_data(x: CapacityInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What both backends put in the serve-demand rows: (W, P) rates k x sigma, (W, Y, T)
+    demand D x sigma, and (W, T) the unserved penalty per scaled unit (penalty / sigma).
+
+    The optimum is unchanged: q' = sigma q, so penalty x q = (penalty / sigma) x q'; the
+    solution divides q' by sigma to report tokens (or video seconds) per second."""
+    sigma = serve_scale(x)
+    return (
+        x.tokens_per_s_per_part * sigma[:, None],
+        x.demand_tokens_per_s * sigma[:, None, None],
+        unserved_penalty_per_unit_s_step(x) / sigma[:, None],
+    )
+
+
 # --- input checks --------------------------------------------------------------------------------
 
 
@@ -297,6 +348,9 @@ def check_inputs(x: CapacityInputs) -> list[InputProblem]:
     for name in ("charge_efficiency_fraction", "discharge_efficiency_fraction"):
         if not 0.0 < getattr(x, name) <= 1.0:
             problems.append(InputProblem(name, "is outside (0, 1].", "write e.g. 0.95."))
+    for name in ("unserved_penalty_per_mtok", "unserved_penalty_per_video_minute"):
+        if not getattr(x, name) >= 0:
+            problems.append(InputProblem(name, "is negative or NaN.", "give a price >= 0."))
     if x.domestic_share_basis not in ("parts", "compute"):
         problems.append(
             InputProblem("domestic_share_basis", "is not 'parts' or 'compute'.", "pick one.")
@@ -348,6 +402,7 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "tokens_per_s_per_part": ("W", "P"),
     "demand_tokens_per_s": ("W", "Y", "T"),
     "deferrable": ("W",),
+    "video": ("W",),
     "allowed": ("P", "S", "Y"),
     "dc_existing_mw": ("S",),
     "dc_max_mw": ("S",),

@@ -61,7 +61,12 @@ def present_costs(x: CapacityInputs, sol: CapacitySolution) -> dict[str, float]:
     else:
         resale = x.resale_value_fraction
     bought_py = sol.parts_bought.sum(axis=1)  # (P, Y)
-    mtok = x.weight_h * 3_600 / 1e6
+    video = np.zeros(x.demand_tokens_per_s.shape[0], bool) if x.video is None else x.video
+    # a year of one unit/s in step t: tokens count in millions, video seconds in minutes
+    per_unit = np.where(
+        video, x.unserved_penalty_per_video_minute / 60, x.unserved_penalty_per_mtok / 1e6
+    )
+    units = x.weight_h * 3_600
     return {
         "parts_capex": float(np.sum(pv * paid * bought_py)),
         "dc_capex": float(np.sum(pv * x.dc_capex_per_mw * sol.dc_built_mw)),
@@ -93,8 +98,7 @@ def present_costs(x: CapacityInputs, sol: CapacitySolution) -> dict[str, float]:
             )
         ),
         "unserved_penalty": float(
-            x.unserved_penalty_per_mtok
-            * np.einsum("y,t,wyt->", pv_opex, mtok, sol.unserved_tokens_per_s)
+            np.einsum("w,y,t,wyt->", per_unit, pv_opex, units, sol.unserved_tokens_per_s)
         ),
         "resale_credit": float(x.horizon_end_discount_fraction * np.sum(resale * paid * bought_py)),
     }

@@ -30,10 +30,11 @@ from models.capacity import (
     base_parts_alive,
     compute_weight,
     dc_usable_from_build,
-    mtok_per_tokens_per_s_step,
     paid_per_part,
     parts_alive_from_purchase,
     resale_fraction,
+    scaled_serve_data,
+    serve_scale,
 )
 from models.common import SolveStats, SolveStatus
 
@@ -82,7 +83,7 @@ class CapacityVariables:
 
     servers: cp.Variable  # (P*S*Y,) servers bought, integer unless relaxed
     busy: cp.Variable  # (W*P*S*Y, T) parts busy serving workload w
-    unserved: cp.Variable  # (W*Y, T) tokens per second not served
+    unserved: cp.Variable  # (W*Y, T) demand not served, scaled: sigma_w x tokens (video s) / s
     dc_built_mw: cp.Variable  # (S*Y,)
     solar_built_mw: cp.Variable  # (S*Y,)
     battery_built_mwh: cp.Variable  # (S*Y,)
@@ -223,14 +224,14 @@ def add_parts_busy_limit(
 
 def add_serve_demand(v: CapacityVariables, x: CapacityInputs, ix: Index) -> Constraints:
     """(5) interactive: sum_{p,s} k[w,p] u + q = D every step; (6) deferrable: equal daily
-    weighted totals (tokens) within each representative day, per workload and year."""
+    weighted totals (tokens) within each representative day, per workload and year. Each
+    workload's rows are multiplied by sigma_w (`scaled_serve_data`), q is in scaled units."""
     n_w, _n_p, _n_s, n_y, n_t = x.shape
     w, p, _, y = ix.wpsy
-    tokens = selector(
-        w * n_y + y, np.arange(w.size), x.tokens_per_s_per_part[w, p], (n_w * n_y, w.size)
-    )
-    handled = tokens @ v.busy + v.unserved  # (W*Y, T) tokens per second
-    demand = x.demand_tokens_per_s.reshape(n_w * n_y, n_t)
+    rate, scaled_demand, _ = scaled_serve_data(x)
+    tokens = selector(w * n_y + y, np.arange(w.size), rate[w, p], (n_w * n_y, w.size))
+    handled = tokens @ v.busy + v.unserved  # (W*Y, T) sigma_w x tokens per second
+    demand = scaled_demand.reshape(n_w * n_y, n_t)
     deferrable = np.repeat(x.deferrable.astype(bool), n_y)
     constraints: Constraints = []
     hourly, daily_rows = np.flatnonzero(~deferrable), np.flatnonzero(deferrable)
@@ -380,11 +381,7 @@ def cost_terms(
         np.repeat(x.emission_t_per_mwh, n_y, axis=0) * np.tile(x.carbon_price_per_t, n_s)[:, None]
     )
     months = x.demand_charge_per_mw_month.reshape(-1, 1) * x.billing_period_months[None, :]
-    penalty = (
-        np.tile(pv_opex, n_w)[:, None]
-        * x.unserved_penalty_per_mtok
-        * mtok_per_tokens_per_s_step(x)[None, :]
-    )
+    penalty = np.repeat(scaled_serve_data(x)[2], n_y, axis=0) * np.tile(pv_opex, n_w)[:, None]
     p, _, y = ix.psy
     resale = x.horizon_end_discount_fraction * resale_fraction(x)[p, y] * paid_per_part(x)[p, y]
     return {
@@ -509,7 +506,7 @@ def read_solution(
         parts_bought=arr(f.parts_bought, psy),
         parts_installed=arr(f.parts_installed, psy),
         parts_busy=arr(v.busy, (n_w, n_p, n_s, n_y, n_t)),
-        unserved_tokens_per_s=arr(v.unserved, (n_w, n_y, n_t)),
+        unserved_tokens_per_s=arr(v.unserved, (n_w, n_y, n_t)) / serve_scale(x)[:, None, None],
         dc_built_mw=arr(v.dc_built_mw, sy),
         it_capacity_mw=arr(f.it_capacity_mw, sy),
         solar_built_mw=arr(v.solar_built_mw, sy),

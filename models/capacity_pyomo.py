@@ -26,10 +26,11 @@ from models.capacity import (
     base_parts_alive,
     compute_weight,
     dc_usable_from_build,
-    mtok_per_tokens_per_s_step,
     paid_per_part,
     parts_alive_from_purchase,
     resale_fraction,
+    scaled_serve_data,
+    serve_scale,
 )
 from models.common import SolveStats, SolveStatus
 from models.pyomo_highs import solve_with_highspy
@@ -114,9 +115,10 @@ def add_parts_busy_limit(m: pyo.ConcreteModel) -> None:
 
 def add_serve_demand(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
     """(5) interactive: sum_{p,s} k[w,p] u + q = D every step; (6) deferrable: equal daily
-    weighted totals (tokens) within each representative day, per workload and year."""
-    rate = x.tokens_per_s_per_part.tolist()
-    demand = x.demand_tokens_per_s
+    weighted totals (tokens) within each representative day, per workload and year. Each
+    workload's rows are multiplied by sigma_w (`scaled_serve_data`), q is in scaled units."""
+    scaled_rate, demand, _ = scaled_serve_data(x)
+    rate = scaled_rate.tolist()
     w_h = x.weight_h.tolist()
 
     def handled(w: int, y: int, t: int) -> Any:
@@ -309,7 +311,7 @@ def cost_terms(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
     pv = x.discount_fraction.tolist()
     pv_opex = (x.discount_fraction * x.duration_years).tolist()
     w_h = x.weight_h.tolist()
-    mtok = mtok_per_tokens_per_s_step(x).tolist()
+    penalty = scaled_serve_data(x)[2].tolist()  # (W, T) per scaled unit/s for a year
     months = x.billing_period_months.tolist()
     resale = x.horizon_end_discount_fraction * resale_fraction(x) * paid_per_part(x)
     sites = [(s, y, m.site[s, y]) for s in m.S for y in m.Y]
@@ -334,10 +336,7 @@ def cost_terms(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
             for t in m.T
         ),
         "unserved_penalty": pyo.quicksum(
-            pv_opex[y] * x.unserved_penalty_per_mtok * mtok[t] * m.unserved[w, y, t]
-            for w in m.W
-            for y in m.Y
-            for t in m.T
+            pv_opex[y] * penalty[w][t] * m.unserved[w, y, t] for w in m.W for y in m.Y for t in m.T
         ),
         "resale_credit": pyo.quicksum(
             float(resale[p, y]) * m.parts_bought[p, s, y] for p in m.P for s in m.S for y in m.Y
@@ -439,7 +438,7 @@ def read_solution(
         parts_bought=values(m.parts_bought, psy),
         parts_installed=values(m.parts_installed, psy),
         parts_busy=values(m.busy, (n_w, n_p, n_s, n_y, n_t)),
-        unserved_tokens_per_s=values(m.unserved, (n_w, n_y, n_t)),
+        unserved_tokens_per_s=values(m.unserved, (n_w, n_y, n_t)) / serve_scale(x)[:, None, None],
         dc_built_mw=values(m.dc_built_mw, sy),
         it_capacity_mw=values(m.it_capacity_mw, sy),
         solar_built_mw=values(m.solar_built_mw, sy),

@@ -12,6 +12,8 @@ e.g. 2026.0 for 2026 or 2026Q1, 2026.25 for 2026Q2). Four growth forms give D(t)
 
 A daily count splits into input and output tokens by the output share, and into the 24 hours of
 the day by a diurnal profile of hourly shares summing to 1: tokens_per_s[h] = D * share[h] / 3600.
+A video-generation workload (`unit: video_s`) counts seconds of generated video per day instead
+of tokens (`video_s_per_day`); the same growth forms and day shapes apply, with no token mix.
 The formulas and the YAML fragment are documented in docs/demand.md.
 """
 
@@ -35,6 +37,8 @@ SECONDS_PER_HOUR = 3600.0
 HOURS_PER_DAY = 24
 SHARE_TOLERANCE = 1e-6
 Step = Literal["year", "quarter"]
+DemandUnit = Literal["tokens", "video_s"]
+DAILY_FIELD: dict[str, str] = {"tokens": "tokens_per_day", "video_s": "video_s_per_day"}
 PeriodLabel = int | str
 _LABEL = re.compile(r"^\s*(\d{4})(?:\s*[-_ ]?\s*[Qq]([1-4]))?\s*$")
 
@@ -82,7 +86,8 @@ class PointsIn(_Strict):
 
 
 class CsvIn(_Strict):
-    """A CSV file (path relative to the file that names it) with `period,tokens_per_day`."""
+    """A CSV file (path relative to the file that names it) with `period,tokens_per_day`
+    (`period,video_s_per_day` for a video workload)."""
 
     kind: Literal["csv"]
     file: str
@@ -109,12 +114,17 @@ LatencyIn = Annotated[InteractiveIn | BatchIn, Field(discriminator="kind")]
 
 
 class WorkloadDemandIn(_Strict):
-    """One workload's demand: its size now, its growth, its token mix, latency and day shape."""
+    """One workload's demand: its size now, its growth, its token mix, latency and day shape.
+
+    `unit: video_s` makes it a video-generation demand: `video_s_per_day` (seconds of video
+    generated per day) replaces `tokens_per_day` and no output share applies."""
 
     name: str
+    unit: DemandUnit = "tokens"
     tokens_per_day: FiniteFloat | None = None
+    video_s_per_day: FiniteFloat | None = None
     growth: GrowthIn
-    output_share_fraction: FiniteFloat
+    output_share_fraction: FiniteFloat | None = None  # token workloads only
     latency: LatencyIn
     diurnal: Literal["flat"] | list[FiniteFloat] = "flat"
 
@@ -178,8 +188,10 @@ class Horizon:
 class DemandProjection:
     """Projected demand, workloads x periods. All arrays are read-only.
 
-    `tokens_per_day[w, p]` is the daily token count of workload w in period p;
-    `hourly_share_fraction[w, h]` the share of a day's tokens arriving in hour h (sums to 1).
+    `tokens_per_day[w, p]` is the daily token count of workload w in period p (0 for a video
+    workload); `video_s_per_day[w, p]` the seconds of video a video workload generates per day
+    (0 for token workloads); `hourly_share_fraction[w, h]` the share of a day's demand arriving
+    in hour h (sums to 1); `units[w]` says which of the two counts workload w.
     """
 
     workload_names: tuple[str, ...]
@@ -188,10 +200,32 @@ class DemandProjection:
     output_share_fraction: np.ndarray  # (W,)
     hourly_share_fraction: np.ndarray  # (W, 24)
     latency: tuple[LatencyClass, ...]
+    video_s_per_day: np.ndarray | None = None  # (W, P); None = no video workload
+    units: tuple[DemandUnit, ...] = ()  # () = every workload counts tokens
 
     def __post_init__(self) -> None:
-        for array in (self.tokens_per_day, self.output_share_fraction, self.hourly_share_fraction):
+        if self.video_s_per_day is None:
+            object.__setattr__(self, "video_s_per_day", np.zeros_like(self.tokens_per_day))
+        if not self.units:
+            object.__setattr__(self, "units", ("tokens",) * len(self.workload_names))
+        for array in (
+            self.tokens_per_day,
+            self.output_share_fraction,
+            self.hourly_share_fraction,
+            self.video_s_per_day,
+        ):
             array.setflags(write=False)
+
+    @property
+    def is_video(self) -> np.ndarray:
+        """(W,) bool: workloads counted in seconds of generated video."""
+        return np.array([u == "video_s" for u in self.units], dtype=bool)
+
+    @property
+    def per_day(self) -> np.ndarray:
+        """Daily demand in each workload's own unit (tokens, or video seconds). (W, P)"""
+        assert self.video_s_per_day is not None
+        return np.where(self.is_video[:, None], self.video_s_per_day, self.tokens_per_day)
 
     @property
     def period_labels(self) -> tuple[str, ...]:
@@ -397,24 +431,35 @@ class _Checker:
 
 
 def _start_tokens(work: WorkloadDemandIn, at: str, check: _Checker) -> float | None:
-    """D0 for the forms that grow from it; an error if missing, negative or not applicable."""
+    """D0 for the forms that grow from it, in the workload's unit (tokens_per_day, or
+    video_s_per_day for `unit: video_s`); an error if missing, negative or not applicable."""
+    field = DAILY_FIELD[work.unit]
+    other = DAILY_FIELD["tokens" if work.unit == "video_s" else "video_s"]
+    if getattr(work, other) is not None:
+        check.add(
+            f"{at}.{other}",
+            f"a workload with unit '{work.unit}' counts its demand in {field}.",
+            f"write {field} instead, or change unit.",
+        )
+    start = getattr(work, field)
+    what = "tokens" if work.unit == "tokens" else "video seconds"
     if isinstance(work.growth, PointsIn | CsvIn):
-        if work.tokens_per_day is not None:
+        if start is not None:
             check.add(
-                f"{at}.tokens_per_day",
-                f"growth kind '{work.growth.kind}' gives the tokens per day itself.",
-                "remove tokens_per_day, or give the start value as a point / CSV row.",
+                f"{at}.{field}",
+                f"growth kind '{work.growth.kind}' gives the {what} per day itself.",
+                f"remove {field}, or give the start value as a point / CSV row.",
             )
         return None
-    if work.tokens_per_day is None:
+    if start is None:
         check.add(
-            f"{at}.tokens_per_day",
-            "missing: exponential and logistic growth start from today's tokens per day.",
-            "add tokens_per_day: e.g. 1.0e+12.",
+            f"{at}.{field}",
+            f"missing: exponential and logistic growth start from today's {what} per day.",
+            f"add {field}: e.g. {'1.0e+12' if work.unit == 'tokens' else '1.0e+05'}.",
         )
         return None
-    check.non_negative(f"{at}.tokens_per_day", work.tokens_per_day, "a number of tokens per day")
-    return work.tokens_per_day if work.tokens_per_day >= 0 else None
+    check.non_negative(f"{at}.{field}", start, f"a number of {what} per day")
+    return start if start >= 0 else None
 
 
 def _exponential(
@@ -558,8 +603,9 @@ def _points(growth: PointsIn, horizon: Horizon, at: str, check: _Checker) -> np.
     return geometric_interpolation(point_years, point_values, horizon.start_years, mode)
 
 
-def read_demand_csv(path: Path, horizon: Horizon) -> np.ndarray:
-    """Tokens per day for each horizon period from a `period,tokens_per_day` CSV.
+def read_demand_csv(path: Path, horizon: Horizon, column: str = "tokens_per_day") -> np.ndarray:
+    """Tokens per day for each horizon period from a `period,tokens_per_day` CSV (`column`
+    names the second header cell: `video_s_per_day` for a video workload).
 
     Rows outside the horizon are ignored; a missing period, a duplicate, a non-numeric or
     negative value is an InputError naming the file, the line and the fix.
@@ -572,9 +618,9 @@ def read_demand_csv(path: Path, horizon: Horizon) -> np.ndarray:
             path, "", "CSV file not found.", "check the growth.file path."
         ) from None
     header = [cell.strip() for cell in rows[0]] if rows else []
-    if header != ["period", "tokens_per_day"]:
+    if header != ["period", column]:
         raise InputError.one(
-            path, "line 1", f"header is {header}.", "write the header 'period,tokens_per_day'."
+            path, "line 1", f"header is {header}.", f"write the header 'period,{column}'."
         )
     problems: list[Problem] = []
     by_period: dict[int, float] = {}
@@ -604,9 +650,11 @@ def read_demand_csv(path: Path, horizon: Horizon) -> np.ndarray:
             problems.append(
                 Problem(
                     str(path),
-                    f"{where}: tokens_per_day",
+                    f"{where}: {column}",
                     f"'{row[1].strip()}' is not a non-negative number.",
-                    "write a number of tokens per day like 1.5e12.",
+                    "write a number of tokens per day like 1.5e12."
+                    if column == "tokens_per_day"
+                    else "write a number of video seconds per day like 1.5e5.",
                 )
             )
             continue
@@ -633,12 +681,14 @@ def read_demand_csv(path: Path, horizon: Horizon) -> np.ndarray:
     return np.array([by_period[key] for key in keys])
 
 
-def _csv(growth: CsvIn, horizon: Horizon, file: Path, check: _Checker) -> np.ndarray | None:
+def _csv(
+    growth: CsvIn, horizon: Horizon, file: Path, check: _Checker, column: str = "tokens_per_day"
+) -> np.ndarray | None:
     path = Path(growth.file)
     if not path.is_absolute():
         path = file.parent / path
     try:
-        return read_demand_csv(path, horizon)
+        return read_demand_csv(path, horizon, column)
     except InputError as exc:
         check.problems.extend(exc.problems)
         return None
@@ -686,11 +736,19 @@ def _workload_tokens(
         case ExponentialIn() as growth:
             return _exponential(growth, d0, horizon, at, check)
         case LogisticIn() as growth:
+            if work.unit == "video_s":
+                check.add(
+                    f"{at}.growth.kind",
+                    "logistic growth is written in tokens (ceiling_tokens_per_day); a video "
+                    "workload counts video seconds.",
+                    "use exponential or points growth for a video workload.",
+                )
+                return None
             return _logistic(growth, d0, horizon, at, check)
         case PointsIn() as growth:
             return _points(growth, horizon, at, check)
         case CsvIn() as growth:
-            return _csv(growth, horizon, file, check)
+            return _csv(growth, horizon, file, check, DAILY_FIELD[work.unit])
 
 
 def project_demand(spec: DemandIn, file: Path, prefix: str = "demand.") -> DemandProjection:
@@ -711,7 +769,20 @@ def project_demand(spec: DemandIn, file: Path, prefix: str = "demand.") -> Deman
     for i, work in enumerate(spec.workloads):
         at = f"workloads[{i}]"
         rows.append(_workload_tokens(work, horizon, file, at, check))
-        if not 0.0 <= work.output_share_fraction <= 1.0:
+        if work.unit == "video_s":
+            if work.output_share_fraction is not None:
+                check.add(
+                    f"{at}.output_share_fraction",
+                    "a video workload has no input/output token mix.",
+                    "remove output_share_fraction.",
+                )
+        elif work.output_share_fraction is None:
+            check.add(
+                f"{at}.output_share_fraction",
+                "missing: a token workload splits its tokens into input and output.",
+                "add output_share_fraction: e.g. 0.25 (3 input tokens per output token).",
+            )
+        elif not 0.0 <= work.output_share_fraction <= 1.0:
             check.add(
                 f"{at}.output_share_fraction",
                 f"{work.output_share_fraction:g} is not a fraction.",
@@ -723,13 +794,19 @@ def project_demand(spec: DemandIn, file: Path, prefix: str = "demand.") -> Deman
     day_shapes = [f for f in shares if f is not None]
     if check.problems or len(tokens) != len(rows) or len(day_shapes) != len(shares):
         raise InputError(check.problems)
+    counts = np.vstack(tokens)
+    video = np.array([w.unit == "video_s" for w in spec.workloads], dtype=bool)[:, None]
     return DemandProjection(
         workload_names=tuple(names),
         horizon=horizon,
-        tokens_per_day=np.vstack(tokens),
-        output_share_fraction=np.array([w.output_share_fraction for w in spec.workloads]),
+        tokens_per_day=np.where(video, 0.0, counts),
+        output_share_fraction=np.array(
+            [w.output_share_fraction or 0.0 for w in spec.workloads], dtype=float
+        ),
         hourly_share_fraction=np.vstack(day_shapes),
         latency=tuple(latency),
+        video_s_per_day=np.where(video, counts, 0.0),
+        units=tuple(w.unit for w in spec.workloads),
     )
 
 
@@ -754,6 +831,7 @@ __all__: Sequence[str] = (
     "DemandFile",
     "DemandIn",
     "DemandProjection",
+    "DemandUnit",
     "Horizon",
     "Interactive",
     "LatencyClass",

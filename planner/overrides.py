@@ -4,7 +4,7 @@ A parameter is either a *knob* the planner defines or a *path* into the scenario
 
 Knobs:
 - `regime`: the export-regime snapshot id fixed for the whole plan (as `planner plan --regime`);
-- `demand.scale`: multiplies every workload's daily demand in every period by k;
+- `demand.scale`: multiplies every workload's daily demand (tokens or video seconds) by k;
 - `demand.growth`: raises each workload's growth over the first period to the power k,
   D'(t) = D(t0) x (D(t) / D(t0))^k: 0 holds demand flat, 1 leaves it, 2 squares each multiple
   (a sixfold year becomes a 36-fold one). It applies to every growth form alike;
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -100,19 +100,32 @@ def check_parameter(name: str, path: Path, data: Mapping[str, Any], field: str) 
     return None
 
 
+def _per_day_scaled(scenario: Scenario, scale: Callable[[np.ndarray], np.ndarray]) -> Scenario:
+    """The scenario with `scale` applied to every daily demand (tokens and video seconds)."""
+    d = scenario.demand
+    video = d.video_s_per_day if d.video_s_per_day is not None else None
+    changed = replace(
+        d,
+        tokens_per_day=scale(d.tokens_per_day),
+        video_s_per_day=None if video is None else scale(video),
+    )
+    return replace(scenario, demand=changed)
+
+
 def scale_growth(scenario: Scenario, exponent: float) -> Scenario:
     """Demand with each workload's growth over the first period raised to `exponent`."""
-    d = scenario.demand
-    first = d.tokens_per_day[:, :1]
-    ratio = np.divide(d.tokens_per_day, first, out=np.ones_like(d.tokens_per_day), where=first > 0)
-    tokens = first * ratio**exponent
-    return replace(scenario, demand=replace(d, tokens_per_day=tokens))
+
+    def grown(per_day: np.ndarray) -> np.ndarray:
+        first = per_day[:, :1]
+        ratio = np.divide(per_day, first, out=np.ones_like(per_day), where=first > 0)
+        return first * ratio**exponent
+
+    return _per_day_scaled(scenario, grown)
 
 
 def scale_demand(scenario: Scenario, factor: float) -> Scenario:
-    """Every workload's daily demand multiplied by `factor`."""
-    d = scenario.demand
-    return replace(scenario, demand=replace(d, tokens_per_day=d.tokens_per_day * factor))
+    """Every workload's daily demand (tokens or video seconds) multiplied by `factor`."""
+    return _per_day_scaled(scenario, lambda per_day: per_day * factor)
 
 
 def apply_overrides(path: Path, params: Mapping[str, ParamValue]) -> tuple[Scenario, str | None]:

@@ -29,11 +29,13 @@ import numpy as np
 
 from models.capacity import (
     SECONDS_PER_HOUR,
+    SECONDS_PER_MINUTE,
     CapacityInputs,
     CapacitySolution,
     InvalidCapacityInputs,
     paid_per_part,
     solve,
+    video_rows,
 )
 from models.common import Backend, SolveStatus
 from planner.catalogue import Catalogue, Part
@@ -42,7 +44,7 @@ from planner.errors import InfeasiblePlan, InputError, Problem, UnknownName
 from planner.export_rules import PurchaseTerms, RegimeLibrary, purchase_terms
 from planner.provenance import FigureIn
 from planner.scenario import PeriodLabel, Scenario, ScenarioFile, SiteIn
-from planner.serving import ServingRequest, estimate
+from planner.serving import ServingRequest, estimate, estimate_video
 from planner.serving_efficiency import efficiency_for, load_stacks
 from planner.site import (
     FieldReader,
@@ -158,6 +160,20 @@ class _Resolver:
             return float(self.horizon.start_years[self.horizon.index(str(label))])
         except KeyError:
             return math.inf
+
+
+def _video_penalty(r: _Resolver, raw: ScenarioFile) -> float:
+    """Price of a minute of video not generated; required when a workload counts video."""
+    if not r.scenario.demand.is_video.any():
+        return 0.0
+    if raw.unserved_penalty_per_video_minute is None:
+        r.problem(
+            "unserved_penalty_per_video_minute",
+            "missing: a video workload needs the price of a minute of video not generated.",
+            "add unserved_penalty_per_video_minute: {value: ..., source: ..., confidence: ...}.",
+        )
+        return math.nan
+    return r.number("unserved_penalty_per_video_minute", raw.unserved_penalty_per_video_minute)
 
 
 def _years(r: _Resolver) -> tuple[np.ndarray, np.ndarray]:
@@ -324,13 +340,19 @@ def _serving(
         except UnknownName as exc:  # carries the did-you-mean
             r.problem(f"{at}.profile", str(exc), "use an id from `planner workload list`.")
             continue
-        if workload.kind != "llm":
+        video = bool(demand.is_video[w])
+        if (workload.kind == "video") != video:
+            unit = "video_s" if workload.kind == "video" else "tokens"
             r.problem(
                 f"{at}.profile",
-                f"'{spec.profile}' is a {workload.kind} workload; the token serving model covers "
-                "LLMs only.",
-                "serve an LLM workload, or leave this demand out of the plan.",
+                f"'{spec.profile}' is a {workload.kind} workload but demand '{name}' counts "
+                f"{demand.units[w]}.",
+                f"set unit: {unit} on demand workload '{name}', or serve it with "
+                f"{'an LLM' if video else 'a video'} profile.",
             )
+            continue
+        if video:
+            _video_serving(r, (w, at), name, spec.precision, workload, parts, stacks, rate, busy_w)
             continue
         share = float(demand.output_share_fraction[w])
         out_tokens = spec.output_tokens_per_request
@@ -358,6 +380,41 @@ def _serving(
                 "relax demand latency targets, lower the precision, or add a part.",
             )
     return rate, busy_w.max(axis=0)
+
+
+def _video_serving(
+    r: _Resolver,
+    row: tuple[int, str],
+    name: str,
+    precision: str | None,
+    workload: Any,
+    parts: list[Part],
+    stacks: Any,
+    rate: np.ndarray,
+    busy_w: np.ndarray,
+) -> None:
+    """Fill row w with video seconds per second per part and busy watts (serving (V1, V2));
+    `row` is (w, the serving entry's field path)."""
+    w, at = row
+    if isinstance(r.scenario.demand.latency[w], Interactive):
+        r.notes.append(
+            f"{name}: video is served in the hour it is asked for; its TTFT/TPOT targets do not "
+            "apply to video generation and are ignored."
+        )
+    for p, part in enumerate(parts):
+        try:
+            est = estimate_video(part, workload, efficiency_for(part, stacks), precision)
+        except InputError as exc:
+            r.notes.append(f"{part.id} cannot serve {name}: {exc.problems[0].problem}")
+            continue
+        rate[w, p] = est.video_s_per_s_per_part
+        busy_w[w, p] = est.watts_per_part - (part.server_overhead_w or 0.0)
+    if not rate[w].any():
+        r.problem(
+            f"{at}.profile",
+            f"no candidate part can generate '{name}' video.",
+            "add a part with a dense peak at the serving precision and a known stack efficiency.",
+        )
 
 
 # --------------------------------------------------------------------------- rules
@@ -664,6 +721,7 @@ def resolve(
     rate = r.number("discount_rate_fraction", raw.discount_rate_fraction)
     carbon = r.number("carbon_price_per_t", raw.carbon_price_per_t)
     penalty = r.number("unserved_penalty_per_mtok", raw.unserved_penalty_per_mtok)
+    video_penalty = _video_penalty(r, raw)
     parts = _parts(r, catalogue, tau)
     rate_wp, busy_w = _serving(r, parts.parts, library, overlays) if parts.parts else (None, None)
     rules = _rules(r, parts.parts, dates, regimes, regime or raw.rules.regime)
@@ -716,11 +774,11 @@ def resolve(
         base_parts=base,
         base_start_years=vintages,
         tokens_per_s_per_part=rate_wp,
-        demand_tokens_per_s=demand.tokens_per_day[:, :, None]
-        * share_h[:, None, :]
-        / SECONDS_PER_HOUR,
+        demand_tokens_per_s=demand.per_day[:, :, None] * share_h[:, None, :] / SECONDS_PER_HOUR,
         deferrable=np.array([isinstance(lat, DeferrableBatch) for lat in demand.latency]),
         unserved_penalty_per_mtok=penalty,
+        video=demand.is_video,
+        unserved_penalty_per_video_minute=video_penalty,
         allowed=rules.allowed,
         dc_existing_mw=v["it_existing"],
         dc_max_mw=v["it_max"],
@@ -817,11 +875,10 @@ def solve_plan(
     if time_limit_s is not None:
         options["time_limit_s"] = time_limit_s
     path = str(resolved.scenario.path)
-    notes: list[str] = []
     with highs_log(solver) as log:
         options.update(log.options)  # HiGHS appends every solve's log to one file
         try:
-            sol = _solve_scaled(resolved.inputs, backend, solver, options, notes)
+            sol = solve(resolved.inputs, backend=backend, solver=solver, options=options)
         except InvalidCapacityInputs as exc:
             raise InputError(
                 [Problem(path, f"model input {p.field}", p.problem, p.fix) for p in exc.problems]
@@ -836,10 +893,8 @@ def solve_plan(
             relaxed = replace(resolved.inputs, relax=True)
             keep = ("time_limit_s", "log_file")
             lp_options = {k: v for k, v in options.items() if k in keep}
-            lp = _solve_scaled(relaxed, backend, solver, lp_options, notes)
+            lp = solve(relaxed, backend=backend, solver=solver, options=lp_options)
         solver_log = log.text()
-    if notes:
-        resolved = replace(resolved, notes=(*resolved.notes, *dict.fromkeys(notes)))
     return PlanResult(
         resolved=resolved,
         solution=sol,
@@ -847,46 +902,6 @@ def solve_plan(
         duals_from_relaxation=not resolved.inputs.relax,
         solver_log=solver_log,
     )
-
-
-# HiGHS scales bounds and right-hand sides by 2**user_bound_scale. Token rows of national-scale
-# demand (1e8 tokens/s) next to part counts can leave a MIP solution that HiGHS rejects on its
-# final feasibility check ("solve error"). Large demand is therefore solved with its bounds scaled
-# so the largest lands near 2**13; on an error the other scales are tried in turn.
-_LARGE_TOKENS_PER_S = 1e6
-_FALLBACK_SCALES = (None, -10, -20)
-
-
-def highs_bound_scales(x: CapacityInputs) -> list[int | None]:
-    """The user_bound_scale values to try, first the one sized to the largest demand row."""
-    peak = float(np.max(x.demand_tokens_per_s, initial=0.0))
-    first = None if peak <= _LARGE_TOKENS_PER_S else -(math.ceil(math.log2(peak)) - 13)
-    return [first, *(s for s in _FALLBACK_SCALES if s != first)]
-
-
-def _solve_scaled(
-    x: CapacityInputs,
-    backend: Backend,
-    solver: str,
-    options: dict[str, Any],
-    notes: list[str],
-) -> CapacitySolution:
-    """Solve; with HiGHS, scale the bounds of large problems and retry on a numerical error."""
-    if solver.lower() != "highs" or "user_bound_scale" in options:
-        return solve(x, backend=backend, solver=solver, options=options)
-    sol: CapacitySolution | None = None
-    for scale in highs_bound_scales(x):
-        extra = {} if scale is None else {"user_bound_scale": scale}
-        sol = solve(x, backend=backend, solver=solver, options={**options, **extra})
-        if sol.status != SolveStatus.error:
-            if scale is not None:
-                notes.append(
-                    f"HiGHS solved with its bounds scaled by 2^{scale} (user_bound_scale={scale}) "
-                    "because token rows reach national scale."
-                )
-            return sol
-    assert sol is not None
-    return sol
 
 
 def diagnose(resolved: ResolvedPlan, sol: CapacitySolution) -> list[str]:
@@ -913,24 +928,77 @@ def diagnose(resolved: ResolvedPlan, sol: CapacitySolution) -> list[str]:
 # --------------------------------------------------------------------------- summary
 
 
-def served_mtok_by_period(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
-    """(Y,) million tokens served in each period: (demand - unserved) x w_t x 3,600 x years."""
+def _token_rows(x: CapacityInputs) -> np.ndarray:
+    """(W,) 1.0 for token workloads, 0.0 for video ones."""
+    return (~video_rows(x)).astype(float)
+
+
+def served_units_by_period(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
+    """(W, Y) units served per workload and period (tokens, or video seconds):
+    (demand - unserved) x w_t x 3,600 x years."""
     served = x.demand_tokens_per_s - sol.unserved_tokens_per_s  # (W, Y, T)
-    per_year = np.einsum("wyt,t->y", served, x.weight_h) * SECONDS_PER_HOUR / TOKENS_PER_MTOK
-    return per_year * x.duration_years
+    per_year = np.einsum("wyt,t->wy", served, x.weight_h) * SECONDS_PER_HOUR
+    return per_year * x.duration_years[None, :]
+
+
+def served_mtok_by_period(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
+    """(Y,) million tokens served in each period, token workloads only."""
+    return _token_rows(x) @ served_units_by_period(x, sol) / TOKENS_PER_MTOK
+
+
+def served_video_minutes_by_period(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
+    """(Y,) minutes of video generated in each period, video workloads only."""
+    return video_rows(x).astype(float) @ served_units_by_period(x, sol) / SECONDS_PER_MINUTE
+
+
+def _unserved_units(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
+    """(W,) units demanded but not served over the horizon, per workload."""
+    per_year = np.einsum("wyt,t->wy", sol.unserved_tokens_per_s, x.weight_h) * SECONDS_PER_HOUR
+    return per_year @ x.duration_years
 
 
 def unserved_tokens(x: CapacityInputs, sol: CapacitySolution) -> float:
-    """Tokens demanded but not served over the horizon."""
-    per_year = np.einsum("wyt,t->y", sol.unserved_tokens_per_s, x.weight_h) * SECONDS_PER_HOUR
-    return float((per_year * x.duration_years).sum())
+    """Tokens demanded but not served over the horizon (token workloads)."""
+    return float(_token_rows(x) @ _unserved_units(x, sol))
+
+
+def unserved_video_s(x: CapacityInputs, sol: CapacitySolution) -> float:
+    """Seconds of video demanded but not generated over the horizon (video workloads)."""
+    return float(video_rows(x).astype(float) @ _unserved_units(x, sol))
+
+
+def video_cost_share_fraction(x: CapacityInputs, sol: CapacitySolution) -> float:
+    """Share of the net present cost carried by video workloads (0 without any).
+
+    The plan's cost is joint; it is shared by discounted busy part-hours, each weighted by the
+    part's mean purchase price paid (a proxy for what an hour of that part costs; 1 for all
+    parts when none has a price): sum over (p, s, y, t) of delta_y x years_y x w_t x u x c_p."""
+    video = video_rows(x)
+    if not video.any():
+        return 0.0
+    price = paid_per_part(x).mean(axis=1)
+    weight = price if np.any(price > 0) else np.ones_like(price)
+    pv_hours = x.discount_fraction * x.duration_years  # (Y,)
+    busy = np.einsum("wpsyt,p,y,t->w", sol.parts_busy, weight, pv_hours, x.weight_h)
+    total = float(busy.sum())
+    return float(busy[video].sum() / total) if total > 0 else 0.0
 
 
 def cost_per_million_tokens(x: CapacityInputs, sol: CapacitySolution) -> float | None:
-    """Levelised cost: net present cost / present value of million tokens served,
-    NPC / sum_y delta_y x served_y. None when nothing is served."""
+    """Levelised cost of the token workloads: their share of the net present cost / present
+    value of million tokens served, NPC x (1 - video share) / sum_y delta_y x served_y.
+    None when no tokens are served."""
     discounted = float((x.discount_fraction * served_mtok_by_period(x, sol)).sum())
-    return sol.objective / discounted if discounted > 0 else None
+    share = 1.0 - video_cost_share_fraction(x, sol)
+    return sol.objective * share / discounted if discounted > 0 else None
+
+
+def video_cost_per_minute(x: CapacityInputs, sol: CapacitySolution) -> float | None:
+    """Levelised cost of the video workloads: NPC x video share / present value of minutes of
+    video generated. None when no video is generated."""
+    discounted = float((x.discount_fraction * served_video_minutes_by_period(x, sol)).sum())
+    share = video_cost_share_fraction(x, sol)
+    return sol.objective * share / discounted if discounted > _TOL else None
 
 
 def estimate_share(result: PlanResult) -> dict[str, float]:
@@ -1106,6 +1174,13 @@ def summary(result: PlanResult) -> dict[str, Any]:
         "served_mtok_by_year": dict(
             zip(res.axes.periods, served_mtok_by_period(x, sol).tolist(), strict=True)
         ),
+        "video_cost_per_minute": video_cost_per_minute(x, sol),
+        "unserved_video_s": unserved_video_s(x, sol),
+        "served_video_minutes_by_year": dict(
+            zip(res.axes.periods, served_video_minutes_by_period(x, sol).tolist(), strict=True)
+        ),
+        "video_cost_share_fraction": video_cost_share_fraction(x, sol),
+        "workload_units": dict(zip(res.axes.workloads, res.scenario.demand.units, strict=True)),
         "mip_gap": sol.stats.mip_gap,
         "relaxed": bool(x.relax),
         "backend": sol.backend,

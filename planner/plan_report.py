@@ -9,7 +9,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.plan import PlanResult, binding_constraints, served_mtok_by_period, site_rows
+from planner.plan import (
+    PlanResult,
+    binding_constraints,
+    served_mtok_by_period,
+    served_video_minutes_by_period,
+    site_rows,
+    video_cost_share_fraction,
+)
 from planner.results import write_run
 
 
@@ -100,10 +107,11 @@ def costs_table(result: PlanResult) -> pd.DataFrame:
 
 
 def yearly_table(result: PlanResult) -> pd.DataFrame:
-    """Per period: tokens served and the cash cost per million tokens that year.
+    """Per period: tokens (and video minutes) served and the cash cost per million tokens.
 
     Cash cost = capex paid in the period + grid energy bought in it (undiscounted); a period
     that buys a fleet carries its whole capex, so this is a cash view, not a levelised one.
+    With video workloads, tokens carry the token share of the cost (plan.video_cost_share_fraction).
     """
     sol, ax, x = result.solution, result.resolved.axes, result.resolved.inputs
     served_mtok = served_mtok_by_period(x, sol)
@@ -112,11 +120,13 @@ def yearly_table(result: PlanResult) -> pd.DataFrame:
     capex = sol.costs.capex_by_year if sol.costs is not None else np.zeros(len(ax.periods))
     cash = capex + energy
     with np.errstate(divide="ignore", invalid="ignore"):
-        per_mtok = np.where(served_mtok > 0, cash / served_mtok, np.nan)
+        token_cash = cash * (1.0 - video_cost_share_fraction(x, sol))
+        per_mtok = np.where(served_mtok > 0, token_cash / served_mtok, np.nan)
     return pd.DataFrame(
         {
             "year": list(ax.periods),
             "tokens_served": served_mtok * 1e6,
+            "video_minutes_served": served_video_minutes_by_period(x, sol),
             "capex": capex,
             "energy_cost": energy,
             "cost": cash,

@@ -41,6 +41,8 @@ class ServingIn(_Strict):
 
     Input tokens per request follow from the demand's output share s:
     input = output x (1 - s) / s, so the serving model sees the same mix as the demand.
+    A video workload (profile of kind video, demand `unit: video_s`) uses only `profile` and
+    `precision`: its throughput is compute-bound (docs/serving.md, "Video generation").
     """
 
     workload: str  # name of a workload in `demand.workloads`
@@ -209,6 +211,7 @@ class ScenarioFile(_Strict):
     discount_rate_fraction: FigureIn
     carbon_price_per_t: FigureIn
     unserved_penalty_per_mtok: FigureIn
+    unserved_penalty_per_video_minute: FigureIn | None = None  # needed with a video workload
     weather_year: int = 2025
     representative_days: int = Field(default=4, ge=1, le=365)
     demand: DemandIn

@@ -17,6 +17,16 @@ batch of `B` concurrent sequences (context c = input + output / 2 on average whi
   + watts x PUE x price) / output tokens/s x 1e6.
 
 `estimate(part, workload, request, efficiency)` is the pure function the capacity plan calls.
+
+Video generation (a diffusion transformer, `workload.kind == "video"`) is compute-bound:
+
+- (V1) video seconds generated per second per part = F x e_video / flops per video second, with
+  F the part's dense peak at the serving precision and e_video the stack's
+  `video_flop_efficiency_fraction`; the part is busy the whole time (utilisation 1);
+- (V2) power per part as (S6) at utilisation 1; energy per video second = watts / rate;
+  cost per minute of video = (capex x CRF / h_year + watts x PUE x price) / (rate x 3,600) x 60.
+
+`estimate_video(part, workload, efficiency, precision, economics)` gives it.
 """
 
 from __future__ import annotations
@@ -519,6 +529,112 @@ def _estimate_at(
     )
 
 
+# ---------------------------------------------------------------- video generation
+
+
+@dataclass(frozen=True)
+class VideoEstimate:
+    """Per-part figures of a video generator on one part (V1, V2); rates are per part."""
+
+    part: str
+    workload: str
+    precision: str
+    parts_per_replica: int  # parts whose memory holds the weights (sequence parallel beyond 1)
+    flops_per_video_s: float
+    video_s_per_s_per_part: float
+    clip_s: float  # length of one clip, s
+    seconds_per_clip_per_part: float  # part-seconds to generate one clip
+    utilisation_fraction: float
+    watts_per_part: float
+    joules_per_video_s: float
+    cost_per_video_minute: float | None
+    currency: str | None
+    bound: Bound
+    efficiency: Efficiency
+    efficiency_basis: str = ""  # where the video flop fraction comes from
+    source: Literal["model"] = "model"
+
+
+def video_s_per_s_per_part(peak_flops_per_s: float, flop_fraction: float, flops: float) -> float:
+    """(V1) seconds of video one part generates per second: F x e_video / FLOPs per video s."""
+    return peak_flops_per_s * flop_fraction / flops
+
+
+def cost_per_video_minute(
+    part: Part, watts: float, video_s_per_s: float, economics: Economics
+) -> float | None:
+    """(V2) (capex x CRF / busy hours + energy at the wall x price) per minute of video.
+
+    None when the part has no price. Same economics as the token cost (S6)."""
+    per_mtok = cost_per_million_output_tokens(part, watts, video_s_per_s, economics)
+    return None if per_mtok is None else per_mtok / 1e6 * 60.0
+
+
+def _video_parts(part: Part, workload: WorkloadLike, precision: str, reserve: float) -> int:
+    """Fewest parts whose usable memory holds the weights (activations are not modelled)."""
+    memory = _require(part, part.memory_bytes, "memory_capacity", "memory capacity")
+    need = workload.total_params * BYTES_PER_ELEMENT[precision]
+    return max(1, math.ceil(need / (memory * (1.0 - reserve))))
+
+
+def estimate_video(
+    part: Part,
+    workload: WorkloadLike,
+    efficiency: Efficiency,
+    precision: str | None = None,
+    economics: Economics | None = None,
+) -> VideoEstimate:
+    """Video seconds per second, watts and cost per video minute of one part (V1, V2).
+
+    Raises InputError when the workload is not a video card, the part lacks a peak at the
+    precision or a TDP, or the software stack has no `video_flop_efficiency_fraction`.
+    """
+    flops = getattr(workload, "flops_per_video_s", None)
+    clip = getattr(workload, "video", None)
+    if workload.kind != "video" or not flops or clip is None:
+        raise InputError.one(
+            "workload",
+            "kind",
+            f"'{workload.id}' is not a video workload with FLOPs per video second.",
+            "choose a video workload card (kind: video).",
+        )
+    if efficiency.video_flop_fraction is None:
+        raise InputError.one(
+            "hardware_profiles/software_stacks.yaml",
+            f"stacks.{part.software_stack}.video_flop_efficiency_fraction",
+            f"software stack '{part.software_stack}' of {part.id} has no video-generation "
+            "efficiency, so video throughput cannot be estimated.",
+            "add video_flop_efficiency_fraction with its source (docs/serving.md).",
+        )
+    chosen, _kv = _precisions(part, workload, ServingRequest(precision=precision))
+    peak = part.peak(chosen)  # type: ignore[arg-type]
+    assert peak is not None
+    rate = video_s_per_s_per_part(peak, efficiency.video_flop_fraction, flops)
+    watts = _power_w(part, 1.0)
+    econ = economics or Economics()
+    return VideoEstimate(
+        part=part.id,
+        workload=workload.id,
+        precision=chosen,
+        parts_per_replica=_video_parts(
+            part, workload, chosen, ServingRequest().memory_reserve_fraction
+        ),
+        flops_per_video_s=flops,
+        video_s_per_s_per_part=rate,
+        clip_s=float(clip.clip_s),
+        seconds_per_clip_per_part=float(clip.clip_s) / rate,
+        utilisation_fraction=1.0,
+        watts_per_part=watts,
+        joules_per_video_s=watts / rate,
+        cost_per_video_minute=cost_per_video_minute(part, watts, rate, econ),
+        currency=part.price_currency,
+        bound="compute",
+        efficiency=efficiency,
+        efficiency_basis=f"software stack '{part.software_stack}' "
+        "video_flop_efficiency_fraction (hardware_profiles/software_stacks.yaml)",
+    )
+
+
 def _check_request(request: ServingRequest, workload: WorkloadLike) -> None:
     problems = []
     if request.input_tokens < 1:
@@ -538,7 +654,7 @@ def _check_request(request: ServingRequest, workload: WorkloadLike) -> None:
             "workload",
             "kind",
             f"'{workload.id}' is a {workload.kind} workload; the token serving model covers LLMs.",
-            "choose an LLM workload.",
+            "choose an LLM workload, or use estimate_video for a video generator.",
         )
 
 

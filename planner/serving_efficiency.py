@@ -7,6 +7,13 @@ fractions per part: `flop_efficiency_fraction` (of dense peak at the serving pre
 (of scale-up bandwidth). A part profile may set them in its `serving:` block; otherwise the default
 of its software stack (`hardware_profiles/software_stacks.yaml`, overlays replace a stack whole)
 applies.
+
+Video generation (a diffusion transformer denoising a whole clip) is compute-bound and reaches a
+different share of peak than LLM decoding, so each stack also carries
+`video_flop_efficiency_fraction`: the share of dense peak at the serving precision that a DiT
+video generator achieves end to end (docs/serving.md, "Video generation"). It lives with the stack
+because it measures the stack's kernels (attention above all) on that kind of work; a part's
+`serving:` block does not override it.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ class StackIn(BaseModel):
     flop_efficiency_fraction: FigureIn
     bandwidth_efficiency_fraction: FigureIn
     interconnect_efficiency_fraction: FigureIn
+    video_flop_efficiency_fraction: FigureIn | None = None  # None = video not estimable
 
 
 class StacksFile(BaseModel):
@@ -59,6 +67,7 @@ class Efficiency:
     interconnect_fraction: float
     basis: str
     provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False, repr=False)
+    video_flop_fraction: float | None = None  # DiT video generation; None = no figure
 
 
 def _fraction(path: Path, field: str, figure: FigureIn) -> float | Problem:
@@ -96,6 +105,20 @@ def load_stacks(overlays: Sequence[Path] = ()) -> dict[str, Efficiency]:
                 provenance[name] = Provenance(
                     resolve_source(figure.source, raw.sources), figure.confidence, figure.note
                 )
+            video: float | None = None
+            if stack.video_flop_efficiency_fraction is not None:
+                name = "video_flop_efficiency_fraction"
+                got = _fraction(
+                    path, f"stacks.{stack_id}.{name}", stack.video_flop_efficiency_fraction
+                )
+                if isinstance(got, Problem):
+                    problems.append(got)
+                else:
+                    video = got
+                    fig = stack.video_flop_efficiency_fraction
+                    provenance[name] = Provenance(
+                        resolve_source(fig.source, raw.sources), fig.confidence, fig.note
+                    )
             if len(values) == len(FRACTIONS):
                 stacks[stack_id] = Efficiency(
                     values["flop_efficiency_fraction"],
@@ -103,6 +126,7 @@ def load_stacks(overlays: Sequence[Path] = ()) -> dict[str, Efficiency]:
                     values["interconnect_efficiency_fraction"],
                     basis=f"software stack '{stack_id}' default ({path.parent.name}/{path.name})",
                     provenance=MappingProxyType(provenance),
+                    video_flop_fraction=video,
                 )
     if problems:
         raise InputError(problems)
@@ -138,6 +162,7 @@ def efficiency_for(part: Part, stacks: Mapping[str, Efficiency]) -> Efficiency:
             own["interconnect"],  # type: ignore[arg-type]
             basis=f"part profile serving block ({part.path})",
             provenance=MappingProxyType(provenance),
+            video_flop_fraction=None if default is None else default.video_flop_fraction,
         )
     assert default is not None
     if all(v is None for v in own.values()):
@@ -148,4 +173,5 @@ def efficiency_for(part: Part, stacks: Mapping[str, Efficiency]) -> Efficiency:
         own["interconnect"] if own["interconnect"] is not None else default.interconnect_fraction,
         basis=f"part serving block ({part.path}), gaps from {default.basis}",
         provenance=default.provenance,
+        video_flop_fraction=default.video_flop_fraction,
     )

@@ -19,6 +19,8 @@ from models.capacity import (
     CapacitySolution,
     InvalidCapacityInputs,
     check_inputs,
+    scaled_serve_data,
+    serve_scale,
     solve,
 )
 from models.capacity_check import check_solution
@@ -487,3 +489,60 @@ def test_bad_inputs_are_reported_all_at_once_as_input_errors() -> None:
     assert "Fix:" in str(error)
     wrong_shape = tiny(price_per_mwh=np.zeros((1, 3, 1)))
     assert [p.field for p in check_inputs(wrong_shape)] == ["price_per_mwh"]
+
+
+# --- serve-demand rows in a per-workload power of ten; video rows -------------------------------
+
+
+def test_serve_scale_puts_the_fastest_rate_in_one_to_ten() -> None:
+    """sigma_w = 10^-floor(log10(max_p k[w,p])): 28,594 tok/s -> 1e-4, 2.6e-3 video s/s -> 1e3,
+    a workload no part serves -> 1; scaled rates and demand keep their ratio."""
+    x = tiny(
+        tokens_per_s_per_part=np.array([[28_594.0, 9_000.0], [2.6e-3, 3.9e-4], [0.0, 0.0]]),
+        demand_tokens_per_s=np.ones((3, 2, 1)),
+        deferrable=np.zeros(3, dtype=bool),
+    )
+    np.testing.assert_allclose(serve_scale(x), [1e-4, 1e3, 1.0])
+    rate, demand, _ = scaled_serve_data(x)
+    assert rate.max(axis=1)[:2] == pytest.approx([2.8594, 2.6])
+    np.testing.assert_allclose(demand[:, 0, 0], [1e-4, 1e3, 1.0])
+
+
+def test_national_scale_demand_solves_in_tokens_per_s(backend: str) -> None:
+    """Demand 3e8 then 5e8 tok/s on parts of 1e4 and 2e4 tok/s, year 1 discounted by 0.9: the LP
+    buys only B (15 per 2e4 tok/s), just in time: 1.5e4 B for 225,000 and 1e4 more for
+    0.9 x 150,000 (as the first hand-solved test x 1e4). Unserved demand comes back in tokens per
+    second, not in scaled units."""
+    x = discounted(
+        relax=True,
+        tokens_per_s_per_part=np.array([[1e4, 2e4]]),
+        demand_tokens_per_s=np.array([1e8 * 3, 1e8 * 5])[None, :, None],
+    )
+    s = solved(x, backend)
+    assert s.objective == pytest.approx(360_000.0, rel=1e-9)
+    assert s.parts_bought[1, 0].tolist() == pytest.approx([1.5e4, 1e4], rel=1e-9)
+    starved = solved(replace(x, allowed=np.zeros_like(x.allowed)), backend)
+    np.testing.assert_allclose(starved.unserved_tokens_per_s, x.demand_tokens_per_s, rtol=1e-9)
+    # 8,760 h x 3,600 s x (3e8 + 0.9 x 5e8) tok/s / 1e6 x 100 per Mtok
+    assert starved.objective == pytest.approx(MTOK_PER_TOKEN_S_YEAR * 7.5e8 * 100.0, rel=1e-9)
+
+
+def test_video_rows_are_priced_per_minute(backend: str) -> None:
+    """A video workload (rows in video s/s) that no part may serve: every second is unserved and
+    costs the penalty per minute / 60 for each second of the year: 8,760 x 3,600 x (0.02 +
+    0.9 x 0.03) video s/s x 600 / 60 = 14,821,920 (the token row demands nothing)."""
+    x = discounted(
+        tokens_per_s_per_part=np.array([[100.0, 200.0], [2e-3, 4e-3]]),
+        demand_tokens_per_s=np.array([[[0.0], [0.0]], [[0.02], [0.03]]]),
+        deferrable=np.array([False, True]),
+        video=np.array([False, True]),
+        unserved_penalty_per_video_minute=600.0,
+        allowed=np.zeros((2, 1, 2), dtype=bool),
+        relax=True,
+    )
+    s = solved(x, backend)
+    assert s.objective == pytest.approx(8_760 * 3_600 * 0.047 * 600 / 60, rel=1e-9)
+    np.testing.assert_allclose(s.unserved_tokens_per_s[1], [[0.02], [0.03]], rtol=1e-9)
+    served = solved(replace(x, allowed=np.ones_like(x.allowed)), backend)
+    # B: 15 per 4e-3 video s/s, just in time: 5 parts, then 2.5 more at 0.9: 75 + 33.75
+    assert served.objective == pytest.approx(108.75, rel=1e-9)

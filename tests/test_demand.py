@@ -411,12 +411,14 @@ def test_the_documented_fragment_loads(tmp_path: Path) -> None:
     fragment = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "demand").mkdir()
     rows = "".join(f"{year},{(year - 2025) * 1e12}\n" for year in range(2026, 2031))
-    (tmp_path / "demand" / "video.csv").write_text("period,tokens_per_day\n" + rows)
+    (tmp_path / "demand" / "tokens.csv").write_text("period,tokens_per_day\n" + rows)
     (tmp_path / "scenario.yaml").write_text(fragment)
     projection = load_demand(tmp_path / "scenario.yaml")
-    assert projection.workload_names == ("chat", "agents", "national", "from_file")
+    assert projection.workload_names == ("chat", "agents", "national", "from_file", "video")
     assert projection.tokens_per_day[1, 3] == pytest.approx(5e14)  # logistic midpoint 2029
     assert projection.tokens_per_day[2, 1] == pytest.approx(4e14)  # a point, exactly
+    assert projection.units[4] == "video_s" and projection.tokens_per_day[4].sum() == 0.0
+    assert projection.video_s_per_day[4, 1] == pytest.approx(6.8e5 * 3)  # video seconds a day
 
 
 def test_pure_functions_match_their_formulas() -> None:

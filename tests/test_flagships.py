@@ -24,7 +24,7 @@ SEA = ROOT / "scenarios" / "sea_buildout_2026.yaml"
 US = ROOT / "scenarios" / "us_b200_battery.yaml"
 DIFFUSION = "us-2025-01"
 CAP_TPP = 7.9e8  # us-2025-01 Tier-2 country allocation (export_regimes/us-2025-01.yaml)
-MW_TOL = 0.01  # HiGHS bound scaling leaves MW rows off by ~0.007 MW (docs/scenarios.md)
+MW_TOL = 1e-6  # HiGHS primal feasibility (1e-7) in MW: no bound scaling any more
 
 _cache: dict[tuple[str, ...], dict[str, Any]] = {}
 

@@ -34,7 +34,7 @@ def test_shipped_scenarios_load() -> None:
         scenario = load_scenario(path)
         assert scenario.demand.period_labels[0] == "2026"
     flagship = load_scenario(FLAGSHIP)
-    assert flagship.demand.workload_names == ("chat", "agents")
+    assert flagship.demand.workload_names == ("chat", "agents", "video")
     assert flagship.demand.tokens_per_day[:, 0].sum() == pytest.approx(5.0e12)
 
 

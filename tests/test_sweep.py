@@ -58,9 +58,10 @@ def test_set_path_keeps_units_and_picks_list_items_by_name() -> None:
 
 def test_growth_exponent_squares_each_multiple_and_zero_holds_demand_flat() -> None:
     scenario = load_scenario(FLAGSHIP)
-    d = scenario.demand.tokens_per_day
-    squared = scale_growth(scenario, 2.0).demand.tokens_per_day
-    flat = scale_growth(scenario, 0.0).demand.tokens_per_day
+    d = scenario.demand.per_day  # tokens, or seconds of video for a video workload
+    squared = scale_growth(scenario, 2.0).demand.per_day
+    flat = scale_growth(scenario, 0.0).demand.per_day
+    assert scenario.demand.is_video.any()  # the video row grows too
     np.testing.assert_allclose(squared, d[:, :1] * (d / d[:, :1]) ** 2, rtol=1e-12)
     # chat: 3e12 -> 9e12 in 2027 is a 3x year; squared it is 9x: 2.7e13.
     assert squared[0, 1] == pytest.approx(2.7e13, rel=1e-12)
