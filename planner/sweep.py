@@ -534,7 +534,8 @@ def run_sweep(
 ) -> SweepOutcome:
     """Run every case not yet finished in `out`; return how many were solved, failed, skipped.
 
-    `on_progress(done, failed, remaining)` is called after each result. Finished cases are on
+    `on_progress(done, failed, remaining)` is called once the cases are submitted and after
+    each result. Finished cases are on
     disk as soon as they return, and the table is rewritten as results arrive, so an
     interrupted sweep leaves a readable folder and a rerun picks up where it stopped.
     """
@@ -559,6 +560,8 @@ def run_sweep(
         try:
             ledger.write(force=True)
             futures = {submit(c): c for c in todo}
+            if on_progress is not None:
+                on_progress(0, 0, len(todo))
             queue = as_completed(list(futures))
             for future in queue:
                 case = futures.pop(future)
