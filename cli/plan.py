@@ -97,6 +97,10 @@ def print_summary(data: dict[str, Any]) -> None:
     ]
     emit(sites, OutputFormat.table, title="sites (MW in service, storage)")
     console = err_console()
+    chosen = data.get("subsidy_choices") or []
+    if chosen:
+        where = ", ".join(f"{c['site']} {c['year']}" for c in chosen)
+        console.print(f"domestic parts only for the power subsidy: {where}", highlight=False)
     if data["binding"]:
         how = (
             "from the LP relaxation (the plan itself is a MILP)"

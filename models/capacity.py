@@ -98,6 +98,8 @@ class CapacityInputs:
     budget: np.ndarray  # (Y,) capex that may be spent in each period; inf = none
     domestic_share_min_fraction: np.ndarray  # (Y,) installed domestic / installed total
     domestic_share_basis: Literal["parts", "compute"] = "parts"  # count parts or TPP
+    subsidy_choice_fraction: np.ndarray | None = None  # (S, Y) power subsidy the site earns if
+    # it chooses to run domestic parts only in y (a binary decision, eq. 18); None/0 = no choice
     # --- model ---
     relax: bool = False  # True: servers bought are continuous (the LP, with duals)
 
@@ -110,7 +112,8 @@ class CapacityInputs:
 
 @dataclass(frozen=True)
 class CapacityCosts:
-    """Net present cost breakdown (eq. 17), each term discounted; resale is a credit (>= 0)."""
+    """Net present cost breakdown (eq. 17), each term discounted; resale and the chosen power
+    subsidy are credits (>= 0)."""
 
     parts_capex: float
     dc_capex: float
@@ -122,6 +125,7 @@ class CapacityCosts:
     unserved_penalty: float
     resale_credit: float
     capex_by_year: np.ndarray  # (Y,) undiscounted capex spent in each period (eq. 15)
+    power_subsidy_credit: float = 0.0  # energy rebate of sites choosing domestic parts (eq. 18)
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,11 @@ class CapacitySolution:
     discharge_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, T)
     soc_mwh: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, T)
     peak_import_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, B)
+    domestic_only: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y) chosen d,
+    # 1 = the site runs domestic parts only for the subsidy (0 where there is no choice)
+    subsidised_import_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, T)
+    power_subsidy_fraction: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y)
+    # realised chosen subsidy f x d (the planner's forced subsidy is already in the price)
     costs: CapacityCosts | None = None
     duals: CapacityDuals | None = None  # only for relax=True and an optimal solve
 
@@ -273,6 +282,77 @@ def scaled_serve_data(x: CapacityInputs) -> tuple[np.ndarray, np.ndarray, np.nda
     )
 
 
+# --- the power subsidy by choice (eq. 18) ---------------------------------------------------------
+
+
+def subsidy_choice(x: CapacityInputs) -> np.ndarray:
+    """(S, Y) subsidy fraction f a site earns in y by running domestic parts only; 0 = no choice."""
+    n_s, n_y = np.shape(x.pue)[0], np.shape(x.year_start_years)[0]
+    if x.subsidy_choice_fraction is None:
+        return np.zeros((n_s, n_y))
+    return np.asarray(x.subsidy_choice_fraction, dtype=float)
+
+
+def subsidy_choice_sites(x: CapacityInputs) -> np.ndarray:
+    """(K,) flat k = s*Y + y of the site-years with a choice (f > 0), ascending: the index set
+    of the decision d and the rebate u in both backends."""
+    return np.flatnonzero(subsidy_choice(x).ravel() > 0)
+
+
+def peak_busy_parts(x: CapacityInputs) -> np.ndarray:
+    """(P,) most parts of p that can be busy at once in any step of any year, all sites together.
+
+    A part serving w carries k[w,p] tokens/s, and (5) gives k u <= D in every step, so
+    u <= max_{y,t} D / k for an interactive workload; for a deferrable one (6) gives
+    w_t k u_t <= sum_{t in day} w_t D_t, so u <= max_{y,day} sum w_t D_t / (min_{t in day} w_t k).
+    Summed over the workloads p can serve (k > 0)."""
+    rate = np.asarray(x.tokens_per_s_per_part, dtype=float)
+    demand = np.asarray(x.demand_tokens_per_s, dtype=float)
+    deferrable = np.asarray(x.deferrable, dtype=bool)
+    peak = np.where(deferrable, 0.0, demand.max(axis=(1, 2)))  # (W,) interactive: busiest step
+    for d in np.unique(x.day):
+        on = (x.day == d) & (x.weight_h > 0)  # a step of weight 0 serves and costs nothing
+        if on.any():
+            daily = demand[:, :, on] @ x.weight_h[on] / float(x.weight_h[on].min())  # (W, Y)
+            peak = np.where(deferrable, np.maximum(peak, daily.max(axis=1)), peak)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_part = np.where(rate > 0, peak[:, None] / rate, 0.0)
+    return per_part.sum(axis=0)
+
+
+def foreign_parts_bound(x: CapacityInputs) -> np.ndarray:
+    """(S, Y) big-M of eq. (18): the most foreign parts site s can hold in y in an optimal plan.
+
+    Per foreign part p, installed I[p,s,y] <= base alive + sum over purchase periods y' alive
+    in y and allowed at s of min(supply cap[p,y'], N_p ceil(peak busy_p / N_p)). The second
+    term: a purchase cohort larger than the most parts of p ever busy plus one server can drop
+    a server without breaking (4) in any year (removing foreign parts also loosens (10), (13)-
+    (16) and (18)), and it costs no more when the price paid is at least its discounted resale
+    credit and energy prices are >= 0, so some optimal plan obeys it. Then the parts must fit
+    the site: sum_p (idle + host) I <= 1e6 max(C_max, C0) W (eqs. 9-10), a fractional knapsack
+    filled from the part with the least standing power. Finite whatever the site size: the
+    demand term is always finite."""
+    _n_p, n_s, n_y = np.shape(x.allowed)
+    foreign = ~np.asarray(x.domestic, dtype=bool)
+    per_server = np.asarray(x.parts_per_server, dtype=float)
+    need = per_server * np.ceil(peak_busy_parts(x) / per_server - 1e-9)  # (P,)
+    cohort = np.minimum(np.asarray(x.supply_cap_parts, dtype=float), need[:, None])  # (P, Y')
+    cohort = cohort[:, None, :] * np.asarray(x.allowed, dtype=float)  # (P, S, Y')
+    alive = parts_alive_from_purchase(x)  # (P, Y', Y)
+    upper = base_parts_alive(x) + np.einsum("psb,pby->psy", cohort, alive)  # (P, S, Y)
+    standing_w = np.asarray(x.idle_w + x.server_overhead_w, dtype=float)
+    room_w = np.maximum(x.dc_max_mw, x.dc_existing_mw) / MW_PER_W  # (S,) inf = no limit
+    order = [p for p in np.argsort(standing_w, kind="stable") if foreign[p]]
+    bound = np.zeros((n_s, n_y))
+    left_w = np.broadcast_to(room_w[:, None], (n_s, n_y)).astype(float)
+    for p in order:
+        fits = left_w / standing_w[p] if standing_w[p] > 0 else np.inf  # inf / w stays inf
+        take = np.minimum(upper[p], fits)
+        bound += take
+        left_w = np.maximum(left_w - take * standing_w[p], 0.0)
+    return bound
+
+
 # --- input checks --------------------------------------------------------------------------------
 
 
@@ -351,9 +431,30 @@ def check_inputs(x: CapacityInputs) -> list[InputProblem]:
     for name in ("unserved_penalty_per_mtok", "unserved_penalty_per_video_minute"):
         if not getattr(x, name) >= 0:
             problems.append(InputProblem(name, "is negative or NaN.", "give a price >= 0."))
+    problems += check_subsidy_choice(x)
     if x.domestic_share_basis not in ("parts", "compute"):
         problems.append(
             InputProblem("domestic_share_basis", "is not 'parts' or 'compute'.", "pick one.")
+        )
+    return problems
+
+
+def check_subsidy_choice(x: CapacityInputs) -> list[InputProblem]:
+    """A chosen subsidy is a fraction, and its site-years need a finite grid cap: the cap bounds
+    the subsidised import u <= G d of eq. (18)."""
+    f = subsidy_choice(x)
+    problems: list[InputProblem] = []
+    if np.any(f > 1):
+        problems.append(
+            InputProblem("subsidy_choice_fraction", "is above 1.", "write a fraction in [0, 1].")
+        )
+    if np.any((f > 0) & ~np.isfinite(x.grid_import_cap_mw)):
+        problems.append(
+            InputProblem(
+                "grid_import_cap_mw",
+                "is infinite at a site-year with a power subsidy by choice.",
+                "give that site a finite grid import cap (it bounds the subsidised import).",
+            )
         )
     return problems
 
@@ -424,6 +525,7 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "tpp_cap": ("G", "Y"),
     "budget": ("Y",),
     "domestic_share_min_fraction": ("Y",),
+    "subsidy_choice_fraction": ("S", "Y"),
 }
 _NONNEGATIVE = (
     "duration_years",
@@ -456,6 +558,7 @@ _NONNEGATIVE = (
     "battery_max_mwh",
     "tpp_cap",
     "budget",
+    "subsidy_choice_fraction",
 )
 _FINITE = (
     "duration_years",

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from models.capacity import CapacityInputs, CapacitySolution
+from models.capacity import CapacityInputs, CapacitySolution, foreign_parts_bound
 
 EPS_YEARS = 1e-9
 Check = Callable[..., None]  # require(name, slack, scale) or equal(name, left, right)
@@ -101,7 +101,32 @@ def present_costs(x: CapacityInputs, sol: CapacitySolution) -> dict[str, float]:
             np.einsum("w,y,t,wyt->", per_unit, pv_opex, units, sol.unserved_tokens_per_s)
         ),
         "resale_credit": float(x.horizon_end_discount_fraction * np.sum(resale * paid * bought_py)),
+        "power_subsidy_credit": subsidy_credit(x, sol),
     }
+
+
+def choice_fraction(x: CapacityInputs) -> np.ndarray:
+    """(S, Y) the subsidy a site may earn by running domestic parts only (0 = no choice)."""
+    n_s, n_y = x.grid_import_cap_mw.shape
+    f = x.subsidy_choice_fraction
+    return np.zeros((n_s, n_y)) if f is None else np.asarray(f, dtype=float)
+
+
+def subsidy_credit(x: CapacityInputs, sol: CapacitySolution) -> float:
+    """(18) present value of the chosen subsidy: sum delta_y Delta_y w_t f price u."""
+    if sol.subsidised_import_mw.size == 0:
+        return 0.0
+    pv_opex = x.discount_fraction * x.duration_years
+    return float(
+        np.einsum(
+            "y,t,sy,syt,syt->",
+            pv_opex,
+            x.weight_h,
+            choice_fraction(x),
+            x.price_per_mwh,
+            sol.subsidised_import_mw,
+        )
+    )
 
 
 def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) -> list[str]:
@@ -184,11 +209,14 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
     equal("(11) battery MW in service", sol.battery_mw, batt_mw)
     check_operation(x, sol, power, solar, energy_mwh, batt_mw, require, equal)
     check_rules(x, sol, installed, require)
+    check_subsidy_choice(x, sol, installed, require, equal)
     costs = present_costs(x, sol)
     if sol.costs is not None:
         for name, value in costs.items():
             equal(f"(17) cost term {name}", getattr(sol.costs, name), value)
-    total = sum(v for k, v in costs.items() if k != "resale_credit") - costs["resale_credit"]
+    credits = costs["resale_credit"] + costs["power_subsidy_credit"]
+    total = sum(v for k, v in costs.items() if k not in ("resale_credit", "power_subsidy_credit"))
+    total -= credits
     equal("(17) objective", sol.objective, total)
     return problems
 
@@ -265,4 +293,58 @@ def check_rules(
         "(16) domestic share",
         domestic - x.domestic_share_min_fraction * total,
         float(total.max(initial=1)),
+    )
+
+
+def check_subsidy_choice(
+    x: CapacityInputs, sol: CapacitySolution, installed: np.ndarray, require: Check, equal: Check
+) -> None:
+    """(18) a rebate only where the site chose domestic parts only: u <= import, u <= cap x d,
+    u <= PUE x domestic IT power + charge, u = 0 and d = 0 where there is no choice; where d is
+    1 (> 0.5 when the MILP rounds) no foreign part is installed; relaxed, foreign installed
+    <= M (1 - d); f x d reported."""
+    f = choice_fraction(x)
+    n_s, n_y = f.shape
+    d = sol.domestic_only if sol.domestic_only.size else np.zeros((n_s, n_y))
+    u = (
+        sol.subsidised_import_mw
+        if sol.subsidised_import_mw.size
+        else np.zeros_like(sol.grid_import_mw)
+    )
+    no_choice = f <= 0
+    require("(18) d >= 0", d)
+    require("(18) d <= 1", 1.0 - d)
+    require("(18) no choice, no d", -np.abs(d[no_choice]))
+    require("(18) no choice, no rebate", -np.abs(u[no_choice]))
+    require("(18) rebate >= 0", u)
+    scale = float(np.max(sol.grid_import_mw, initial=1.0))
+    require("(18) rebate <= import", sol.grid_import_mw - u, scale)
+    cap = np.where(np.isfinite(x.grid_import_cap_mw), x.grid_import_cap_mw, 0.0)
+    require("(18) rebate <= grid cap x d", (cap * d)[..., None] - u, scale)
+    dom = x.domestic.astype(float)
+    domestic_mw = 1e-6 * (
+        np.einsum("p,psy->sy", dom * (x.idle_w + x.server_overhead_w), installed)[..., None]
+        + np.einsum("p,wpsyt->syt", dom * (x.active_w - x.idle_w), sol.parts_busy)
+    )
+    require(
+        "(18) rebate <= PUE x domestic IT power + charge",
+        x.pue[:, None, :] * domestic_mw + sol.charge_mw - u,
+        scale,
+    )
+    foreign = np.einsum("p,psy->sy", (~x.domestic.astype(bool)).astype(float), installed)
+    if x.relax:
+        bound = foreign_parts_bound(x)
+        require(
+            "(18) foreign parts <= M (1 - d)",
+            bound * (1.0 - d) - foreign,
+            float(bound.max(initial=1)),
+        )
+    else:
+        equal("(18) d is 0 or 1", d, np.round(d))
+        chosen = d > 0.5
+        require("(18) no foreign part where d = 1", -foreign[chosen], 1.0)
+    equal(
+        "(18) realised subsidy f x d",
+        sol.power_subsidy_fraction if sol.power_subsidy_fraction.size else np.zeros((n_s, n_y)),
+        f * d,
     )

@@ -30,11 +30,14 @@ from models.capacity import (
     base_parts_alive,
     compute_weight,
     dc_usable_from_build,
+    foreign_parts_bound,
     paid_per_part,
     parts_alive_from_purchase,
     resale_fraction,
     scaled_serve_data,
     serve_scale,
+    subsidy_choice,
+    subsidy_choice_sites,
 )
 from models.common import SolveStats, SolveStatus
 
@@ -95,6 +98,8 @@ class CapacityVariables:
     discharge_mw: cp.Variable  # (S*Y, T)
     soc_mwh: cp.Variable  # (S*Y, T)
     peak_import_mw: cp.Variable  # (S*Y, B)
+    domestic_only: cp.Variable | None  # (K,) d of each site-year with a subsidy choice (eq. 18)
+    subsidised_import_mw: cp.Variable | None  # (K, T) u, the import the subsidy applies to
 
 
 def make_variables(x: CapacityInputs) -> CapacityVariables:
@@ -106,6 +111,14 @@ def make_variables(x: CapacityInputs) -> CapacityVariables:
         return cp.Variable(shape, nonneg=True, name=name)
 
     servers = cp.Variable(n_p * n_s * n_y, nonneg=True, integer=not x.relax, name="servers")
+    n_k = subsidy_choice_sites(x).size  # site-years with a subsidy choice; none: no columns
+    domestic_only = (
+        None
+        if not n_k
+        else cp.Variable(n_k, nonneg=True, name="domestic_only")
+        if x.relax
+        else cp.Variable(n_k, boolean=True, name="domestic_only")
+    )
     return CapacityVariables(
         servers=servers,
         busy=nonneg((n_w * n_p * n_s * n_y, n_t), "busy"),
@@ -121,6 +134,8 @@ def make_variables(x: CapacityInputs) -> CapacityVariables:
         discharge_mw=nonneg((k, n_t), "discharge_mw"),
         soc_mwh=nonneg((k, n_t), "soc_mwh"),
         peak_import_mw=nonneg((k, b), "peak_import_mw"),
+        domestic_only=domestic_only,
+        subsidised_import_mw=nonneg((n_k, n_t), "subsidised_import_mw") if n_k else None,
     )
 
 
@@ -159,23 +174,25 @@ def cumulative(built: cp.Expression, link: np.ndarray) -> cp.Expression:
 
 
 def it_power_mw(
-    v: CapacityVariables, installed: cp.Expression, x: CapacityInputs, ix: Index
+    v: CapacityVariables,
+    installed: cp.Expression,
+    x: CapacityInputs,
+    ix: Index,
+    counted: np.ndarray | None = None,
 ) -> cp.Expression:
-    """(9) P_IT[s,y,t] = 1e-6 sum_p (I (idle + overhead) + (active - idle) sum_w u), MW."""
-    _n_w, _n_p, n_s, n_y, n_t = x.shape
+    """(9) P_IT[s,y,t] = 1e-6 sum_p (I (idle + overhead) + (active - idle) sum_w u), MW; only
+    the parts where `counted` (P,) is True when given (eq. 18 takes the domestic ones)."""
+    _n_w, n_p, n_s, n_y, n_t = x.shape
+    keep = np.ones(n_p) if counted is None else np.asarray(counted, dtype=float)
     p, s, y = ix.psy
+    standing_w = (x.idle_w + x.server_overhead_w) * keep
     standing = (
-        selector(
-            s * n_y + y, np.arange(p.size), (x.idle_w + x.server_overhead_w)[p], (n_s * n_y, p.size)
-        )
-        * MW_PER_W
+        selector(s * n_y + y, np.arange(p.size), standing_w[p], (n_s * n_y, p.size)) * MW_PER_W
     )
     _, pw, sw, yw = ix.wpsy
+    dynamic_w = (x.active_w - x.idle_w) * keep
     dynamic = (
-        selector(
-            sw * n_y + yw, np.arange(pw.size), (x.active_w - x.idle_w)[pw], (n_s * n_y, pw.size)
-        )
-        * MW_PER_W
+        selector(sw * n_y + yw, np.arange(pw.size), dynamic_w[pw], (n_s * n_y, pw.size)) * MW_PER_W
     )
     return cp.reshape(standing @ installed, (n_s * n_y, 1), order="C") @ np.ones((1, n_t)) + (
         dynamic @ v.busy
@@ -297,6 +314,60 @@ def site_year_operation(
     return constraints, grid_rows
 
 
+def add_subsidy_choice(
+    v: CapacityVariables, fleet: Fleet, x: CapacityInputs, ix: Index
+) -> Constraints:
+    """(18) the domestic-chip power subsidy by choice, for each site-year k = (s, y) with f > 0:
+    sum_{p foreign} I[p,s,y] <= M[s,y] (1 - d[k]) (rows with M > 0 only; `foreign_parts_bound`),
+    0 <= u[k,t] <= g[s,y,t] and u[k,t] <= G[s,y] d[k], d in {0, 1} ([0, 1] when relaxed), and
+    the cut u[k,t] <= PUE P_IT_domestic[s,y,t] + charge[s,y,t] (valid: with d = 1 all IT power
+    is domestic and the balance gives g <= PUE P_IT + charge), which keeps the relaxation from
+    rebating foreign parts' power. The objective credits f x price x u, so the bill is
+    price x (g - f u) = price x (1 - f) g when d = 1. Without choices: no columns, no rows."""
+    n_s, n_y, n_t = x.shape[2], x.shape[3], x.shape[4]
+    sites = subsidy_choice_sites(x)
+    if v.domestic_only is None or v.subsidised_import_mw is None:
+        return []
+    p, s, y = ix.psy
+    foreign = ~x.domestic.astype(bool)[p]
+    row_of = np.full(n_s * n_y, -1)
+    row_of[sites] = np.arange(sites.size)
+    rows = row_of[s * n_y + y]
+    keep = foreign & (rows >= 0)
+    total = selector(rows[keep], np.flatnonzero(keep), np.ones(keep.sum()), (sites.size, p.size))
+    bound = foreign_parts_bound(x).ravel()[sites]
+    cap = x.grid_import_cap_mw.ravel()[sites]
+    rebate_cap = cp.reshape(cp.multiply(cap, v.domestic_only), (sites.size, 1), order="C")
+    domestic_mw = it_power_mw(v, fleet.parts_installed, x, ix, counted=x.domestic.astype(bool))
+    pue = np.repeat(x.pue, n_y, axis=0)[sites]  # (K, T)
+    constraints: Constraints = [
+        v.subsidised_import_mw <= v.grid_import_mw[sites, :],
+        v.subsidised_import_mw <= rebate_cap @ np.ones((1, n_t)),
+        v.subsidised_import_mw <= cp.multiply(pue, domestic_mw[sites, :]) + v.charge_mw[sites, :],
+    ]
+    if x.relax:
+        constraints.append(v.domestic_only <= 1)
+    held = np.flatnonzero(bound > 0)
+    if held.size:
+        foreign_installed = total @ fleet.parts_installed
+        constraints.append(
+            foreign_installed[held] <= cp.multiply(bound[held], 1 - v.domestic_only[held])
+        )
+    return constraints
+
+
+def subsidy_credit(v: CapacityVariables, x: CapacityInputs) -> cp.Expression:
+    """(17-18) present value of the chosen subsidy: sum_{k,t} delta_y Delta_y w_t f price u."""
+    n_s, n_y, n_t = x.shape[2], x.shape[3], x.shape[4]
+    sites = subsidy_choice_sites(x)
+    if v.subsidised_import_mw is None:
+        return cp.Constant(0.0)
+    pv_opex = np.tile(x.discount_fraction * x.duration_years, n_s)[sites, None]  # (K, 1)
+    f = subsidy_choice(x).ravel()[sites, None]
+    price = x.price_per_mwh.reshape(n_s * n_y, n_t)[sites]
+    return cp.sum(cp.multiply(pv_opex * f * price * x.weight_h[None, :], v.subsidised_import_mw))
+
+
 def add_tpp_caps(fleet: Fleet, x: CapacityInputs, ix: Index) -> Constraints:
     """(13) sum_{s in g, p} TPP_p n[p,s,y] <= cap[g,y] (finite caps only)."""
     n_g, n_y = x.tpp_cap.shape
@@ -391,12 +462,17 @@ def cost_terms(
         "carbon": cp.sum(cp.multiply(pv_site * w * carbon, v.grid_import_mw)),
         "unserved_penalty": cp.sum(cp.multiply(penalty, v.unserved)),
         "resale_credit": resale @ fleet.parts_bought,
+        "power_subsidy_credit": subsidy_credit(v, x),
     }
 
 
+CREDITS = ("resale_credit", "power_subsidy_credit")
+
+
 def net_present_cost(terms: dict[str, cp.Expression]) -> cp.Expression:
-    """(17) every cost added, the resale credit subtracted."""
-    return cp.sum([e for k, e in terms.items() if k != "resale_credit"]) - terms["resale_credit"]
+    """(17) every cost added, the resale and chosen-subsidy credits subtracted."""
+    costs = cp.sum([e for k, e in terms.items() if k not in CREDITS])
+    return costs - cp.sum([terms[k] for k in CREDITS])
 
 
 # --- assembly ------------------------------------------------------------------------------------
@@ -416,7 +492,7 @@ class CapacityProblem:
 
 
 def build(x: CapacityInputs) -> CapacityProblem:
-    """The capacity model of docs/capacity_model.md, families (1)-(16), objective (17)."""
+    """The capacity model of docs/capacity_model.md, families (1)-(16) and (18), objective (17)."""
     ix = Index.of(*x.shape[:4])
     v = make_variables(x)
     fleet = make_fleet(v, x, ix)
@@ -436,6 +512,7 @@ def build(x: CapacityInputs) -> CapacityProblem:
         *add_it_capacity(fleet, x),
         *operation,
         *[c for family in binding.values() for c in family],
+        *add_subsidy_choice(v, fleet, x, ix),
     ]
     costs = cost_terms(v, fleet, capex, x, ix)
     problem = cp.Problem(cp.Minimize(net_present_cost(costs)), constraints)
@@ -522,9 +599,26 @@ def read_solution(
         discharge_mw=arr(v.discharge_mw, syt),
         soc_mwh=arr(v.soc_mwh, syt),
         peak_import_mw=arr(v.peak_import_mw, (n_s, n_y, x.billing_period_months.shape[0])),
+        **subsidy_arrays(v, x),
         costs=costs,
         duals=read_duals(built, x) if x.relax else None,
     )
+
+
+def subsidy_arrays(v: CapacityVariables, x: CapacityInputs) -> dict[str, np.ndarray]:
+    """(18) d, u and the realised subsidy f x d on the full (S, Y[, T]) axes, 0 without choice."""
+    _n_w, _n_p, n_s, n_y, n_t = x.shape
+    d, u = np.zeros(n_s * n_y), np.zeros((n_s * n_y, n_t))
+    sites = subsidy_choice_sites(x)
+    if v.domestic_only is not None and v.subsidised_import_mw is not None:
+        d[sites] = np.asarray(v.domestic_only.value, dtype=float)
+        u[sites] = np.asarray(v.subsidised_import_mw.value, dtype=float)
+    d = d.reshape(n_s, n_y) + 0.0
+    return {
+        "domestic_only": d,
+        "subsidised_import_mw": u.reshape(n_s, n_y, n_t) + 0.0,
+        "power_subsidy_fraction": subsidy_choice(x) * d,
+    }
 
 
 def scatter(values: np.ndarray, where: np.ndarray, size: int) -> np.ndarray:

@@ -26,11 +26,14 @@ from models.capacity import (
     base_parts_alive,
     compute_weight,
     dc_usable_from_build,
+    foreign_parts_bound,
     paid_per_part,
     parts_alive_from_purchase,
     resale_fraction,
     scaled_serve_data,
     serve_scale,
+    subsidy_choice,
+    subsidy_choice_sites,
 )
 from models.common import SolveStats, SolveStatus
 from models.pyomo_highs import solve_with_highspy
@@ -303,6 +306,55 @@ def add_domestic_share(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
     )
 
 
+def add_subsidy_choice(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """(18) the domestic-chip power subsidy by choice, for each site-year (s, y) with f > 0:
+    sum_{p foreign} I[p,s,y] <= M[s,y] (1 - d[s,y]) (rows with M > 0 only; `foreign_parts_bound`),
+    0 <= u[s,y,t] <= g[s,y,t] and u[s,y,t] <= G[s,y] d[s,y], d in {0, 1} ([0, 1] when relaxed),
+    and the cut u[s,y,t] <= PUE P_IT_domestic[s,y,t] + charge[s,y,t] (valid: with d = 1 all IT
+    power is domestic). The objective credits f x price x u (`cost_terms`)."""
+    n_y = x.shape[3]
+    m.C = pyo.Set(
+        initialize=[divmod(int(k), n_y) for k in subsidy_choice_sites(x)], dimen=2, ordered=True
+    )
+    m.domestic_only = pyo.Var(m.C, domain=pyo.UnitInterval if x.relax else pyo.Binary)
+    m.subsidised_import_mw = pyo.Var(m.C, m.T, domain=pyo.NonNegativeReals)
+    bound, cap = foreign_parts_bound(x), x.grid_import_cap_mw
+    foreign = [p for p in m.P if not x.domestic[p]]
+    m.subsidy_foreign_parts = pyo.Constraint(
+        [(s, y) for s, y in m.C if bound[s, y] > 0],
+        rule=lambda _, s, y: (
+            pyo.quicksum(m.parts_installed[p, s, y] for p in foreign)
+            <= float(bound[s, y]) * (1 - m.domestic_only[s, y])
+        ),
+    )
+    m.subsidy_within_import = pyo.Constraint(
+        m.C,
+        m.T,
+        rule=lambda _, s, y, t: m.subsidised_import_mw[s, y, t] <= m.site[s, y].grid_import_mw[t],
+    )
+    standing = ((x.idle_w + x.server_overhead_w) * MW_PER_W).tolist()
+    dynamic = ((x.active_w - x.idle_w) * MW_PER_W).tolist()
+    domestic = [p for p in m.P if x.domestic[p]]
+
+    def within_domestic_load(_: pyo.ConcreteModel, s: int, y: int, t: int) -> Any:
+        domestic_mw = pyo.quicksum(
+            standing[p] * m.parts_installed[p, s, y]
+            + dynamic[p] * pyo.quicksum(m.busy[w, p, s, y, t] for w in m.W)
+            for p in domestic
+        )
+        load = float(x.pue[s, t]) * domestic_mw + m.site[s, y].charge_mw[t]
+        return m.subsidised_import_mw[s, y, t] <= load
+
+    m.subsidy_within_domestic_load = pyo.Constraint(m.C, m.T, rule=within_domestic_load)
+    m.subsidy_within_choice = pyo.Constraint(
+        m.C,
+        m.T,
+        rule=lambda _, s, y, t: (
+            m.subsidised_import_mw[s, y, t] <= float(cap[s, y]) * m.domestic_only[s, y]
+        ),
+    )
+
+
 # --- objective (eq. 17) --------------------------------------------------------------------------
 
 
@@ -315,6 +367,7 @@ def cost_terms(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
     months = x.billing_period_months.tolist()
     resale = x.horizon_end_discount_fraction * resale_fraction(x) * paid_per_part(x)
     sites = [(s, y, m.site[s, y]) for s in m.S for y in m.Y]
+    f = subsidy_choice(x)
     return {
         **{k: pyo.quicksum(pv[y] * m.capex[k, y] for y in m.Y) for k in m.K},
         "energy": pyo.quicksum(
@@ -341,19 +394,30 @@ def cost_terms(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
         "resale_credit": pyo.quicksum(
             float(resale[p, y]) * m.parts_bought[p, s, y] for p in m.P for s in m.S for y in m.Y
         ),
+        "power_subsidy_credit": pyo.quicksum(
+            pv_opex[y]
+            * w_h[t]
+            * float(f[s, y] * x.price_per_mwh[s, y, t])
+            * m.subsidised_import_mw[s, y, t]
+            for s, y in m.C
+            for t in m.T
+        ),
     }
 
 
+CREDITS = ("resale_credit", "power_subsidy_credit")
+
+
 def net_present_cost(terms: dict[str, Any]) -> Any:
-    """(17) every cost added, the resale credit subtracted."""
-    return sum(e for k, e in terms.items() if k != "resale_credit") - terms["resale_credit"]
+    """(17) every cost added, the resale and chosen-subsidy credits subtracted."""
+    return sum(e for k, e in terms.items() if k not in CREDITS) - sum(terms[k] for k in CREDITS)
 
 
 # --- assembly ------------------------------------------------------------------------------------
 
 
 def build(x: CapacityInputs) -> pyo.ConcreteModel:
-    """The capacity model of docs/capacity_model.md, families (1)-(16), objective (17)."""
+    """The capacity model of docs/capacity_model.md, families (1)-(16) and (18), objective (17)."""
     m = pyo.ConcreteModel(name="capacity")
     make_variables(m, x)
     add_fleet(m, x)
@@ -369,6 +433,7 @@ def build(x: CapacityInputs) -> pyo.ConcreteModel:
     add_capex_by_year(m, x)
     add_budget(m, x)
     add_domestic_share(m, x)
+    add_subsidy_choice(m, x)
     costs = cost_terms(m, x)
     m.cost = pyo.Expression(list(costs), initialize=costs)
     m.net_present_cost = pyo.Objective(expr=net_present_cost({k: m.cost[k] for k in m.cost}))
@@ -456,9 +521,25 @@ def read_solution(
         peak_import_mw=per_site_year(
             m, "peak_import_mw", (n_s, n_y, x.billing_period_months.shape[0])
         ),
+        **subsidy_arrays(m, x),
         costs=costs,
         duals=read_duals(m, x) if x.relax else None,
     )
+
+
+def subsidy_arrays(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, np.ndarray]:
+    """(18) d, u and the realised subsidy f x d on the full (S, Y[, T]) axes, 0 without choice."""
+    _n_w, _n_p, n_s, n_y, n_t = x.shape
+    d, u = np.zeros((n_s, n_y)), np.zeros((n_s, n_y, n_t))
+    for s, y in m.C:
+        d[s, y] = pyo.value(m.domestic_only[s, y], exception=False) or 0.0
+        for t in m.T:
+            u[s, y, t] = pyo.value(m.subsidised_import_mw[s, y, t], exception=False) or 0.0
+    return {
+        "domestic_only": d,
+        "subsidised_import_mw": u,
+        "power_subsidy_fraction": subsidy_choice(x) * d,
+    }
 
 
 def read_duals(m: pyo.ConcreteModel, x: CapacityInputs) -> CapacityDuals:

@@ -8,8 +8,9 @@ Resolution (docs/scenarios.md, "From scenario to model"):
 - rules: `purchase_terms` per part, site (state funded, province) and period mid-date gives the
   allowed purchases, the price uplift, TPP caps and the domestic-chip power subsidy; the subsidy
   cuts the energy price of a site that can only hold domestic parts in that period (a state-funded
-  site, or one marked `domestic_only`, with no foreign installed base still in service), which
-  keeps the model linear;
+  site, or one marked `domestic_only`, with no foreign installed base still in service); where
+  the site may hold foreign parts but none of its installed base is foreign, the subsidy is the
+  model's choice instead (`subsidy_choice_fraction`, a binary per site and year, eq. 18);
 - demand: tokens/s in each representative hour = tokens/day x the hour's diurnal share / 3,600;
 - sites: one shared set of representative days (tsam over every site's price and solar series,
   stacked), with weights.
@@ -92,7 +93,7 @@ class ResolvedPlan:
     price_confidence: tuple[str | None, ...]  # (P,) of each part's price
     build_confidence: tuple[str | None, ...]  # (S,) of each site's build cost
     energy_confidence: tuple[str | None, ...]  # (S,) weakest of each site's tariff figures
-    power_subsidy_fraction: np.ndarray  # (S, Y) cut applied to the energy price
+    power_subsidy_fraction: np.ndarray  # (S, Y) cut applied to the energy price (forced)
     regimes: tuple[str, ...]  # rule ids that decided purchases, for the record
     notes: tuple[str, ...]  # unknowns and simplifications, in words
     profile_files: tuple[Path, ...] = ()  # part, workload and rule files used (run records)
@@ -669,12 +670,45 @@ def _time_axis(r: _Resolver, sites: _Sites) -> tuple[Any, dict[str, np.ndarray]]
     return representative_axis(rep), rep.series
 
 
-def _subsidy(rules: _Rules, domestic: np.ndarray, base_alive: np.ndarray) -> np.ndarray:
-    """(S, Y) power subsidy of sites that can hold only domestic parts in y (no foreign base)."""
-    foreign_allowed = (rules.allowed & ~domestic[:, None, None]).any(axis=0)
+def _foreign_in_service(
+    rules: _Rules, domestic: np.ndarray, purchase_alive: np.ndarray
+) -> np.ndarray:
+    """(S, Y) True where a foreign part bought in the plan could be in service at s in y: it is
+    allowed at s in some period y' whose purchases are delivered and not retired in y."""
+    foreign = rules.allowed & ~domestic[:, None, None]  # (P, S, Y')
+    return np.einsum("psb,pby->sy", foreign.astype(float), purchase_alive) > 0
+
+
+def _subsidy(
+    rules: _Rules, domestic: np.ndarray, base_alive: np.ndarray, purchase_alive: np.ndarray
+) -> np.ndarray:
+    """(S, Y) power subsidy of sites that can hold only domestic parts in y: no foreign part
+    bought in the plan can be in service there in y and no foreign base is (price cut, linear)."""
+    foreign_bought = _foreign_in_service(rules, domestic, purchase_alive)
     foreign_base = (base_alive * ~domestic[:, None, None]).sum(axis=0) > 0
     best = rules.subsidy_by_part.max(axis=0)
-    return np.where(foreign_allowed | foreign_base, 0.0, best)
+    return np.where(foreign_bought | foreign_base, 0.0, best)
+
+
+def _subsidy_choice(
+    rules: _Rules, domestic: np.ndarray, base_alive: np.ndarray, forced: np.ndarray
+) -> np.ndarray:
+    """(S, Y) subsidy a site may earn by choosing to run domestic parts only in y (eq. 18).
+
+    Offered where the rules would grant it to a domestic-only site (its province, its domestic
+    parts), the price is not already cut (`_subsidy`: foreign parts may be in service there) and
+    no foreign part of the installed base is in service in y: such a base forces d = 0 (it
+    cannot be retired early), so there is no choice to make."""
+    foreign_base = (base_alive * ~domestic[:, None, None]).sum(axis=0) > 0
+    best = rules.subsidy_by_part.max(axis=0)
+    return np.where((forced > 0) | foreign_base, 0.0, best)
+
+
+def _purchase_alive(parts: _Parts, tau: np.ndarray) -> np.ndarray:
+    """(P, Y', Y) 1 where a part bought in y' is delivered and not retired in y (model eq. 3)."""
+    age = tau[None, :] - tau[:, None]  # (Y', Y)
+    lead, life = parts.lead[:, None, None], parts.life[:, None, None]
+    return ((age[None] >= lead - 1e-9) & (age[None] < lead + life - 1e-9)).astype(float)
 
 
 def _base_alive(
@@ -741,7 +775,8 @@ def resolve(
         raise InputError(r.problems)
     axis, rep = _time_axis(r, sites)
     hour = axis.hour_of_year % HOURS_PER_DAY
-    subsidy = _subsidy(rules, domestic, alive)
+    subsidy = _subsidy(rules, domestic, alive, _purchase_alive(parts, tau))
+    choice = _subsidy_choice(rules, domestic, alive, subsidy)
     price = np.array([rep[f"{s.name}:price_per_mwh"] for s in raw.sites])  # (S, T)
     solar = np.array([rep[f"{s.name}:solar_capacity_factor"] for s in raw.sites])
     n_s, n_y, n_t = len(raw.sites), tau.shape[0], axis.weight_h.shape[0]
@@ -807,6 +842,7 @@ def resolve(
         budget=budget,
         domestic_share_min_fraction=share,
         domestic_share_basis=raw.rules.domestic_share.basis,
+        subsidy_choice_fraction=choice if np.any(choice > 0) else None,
         relax=relax,
     )
     return ResolvedPlan(
@@ -1001,6 +1037,50 @@ def video_cost_per_minute(x: CapacityInputs, sol: CapacitySolution) -> float | N
     return sol.objective * share / discounted if discounted > _TOL else None
 
 
+def energy_bill_per_year(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
+    """(S, Y) one year's grid energy bill of each site in y, undiscounted, after the chosen
+    subsidy: sum_t w_t price (g - f u) (eq. 17-18; a forced subsidy is already in the price)."""
+    bill = np.einsum("syt,syt,t->sy", x.price_per_mwh, sol.grid_import_mw, x.weight_h)
+    if sol.subsidised_import_mw.size and x.subsidy_choice_fraction is not None:
+        rebate = np.einsum("syt,syt,t->sy", x.price_per_mwh, sol.subsidised_import_mw, x.weight_h)
+        bill = bill - np.asarray(x.subsidy_choice_fraction) * rebate
+    return bill
+
+
+def realised_power_subsidy(result: PlanResult) -> np.ndarray:
+    """(S, Y) power subsidy each site earns in y: the forced one (a site that can hold domestic
+    parts only) plus the chosen one, f x d (a site that chooses to run domestic parts only)."""
+    chosen = result.solution.power_subsidy_fraction
+    forced = result.resolved.power_subsidy_fraction
+    return forced + chosen if chosen.size else forced.copy()
+
+
+def subsidy_choice_rows(result: PlanResult) -> list[dict[str, Any]]:
+    """Site-years where the plan chooses to run domestic parts only to earn the power subsidy and
+    it saves something (a site with no import yet earns nothing): the fraction earned (f x d)
+    and the present value saved, delta_y Delta_y sum_t w f price u."""
+    res, sol = result.resolved, result.solution
+    x, ax = res.inputs, res.axes
+    if x.subsidy_choice_fraction is None or not sol.domestic_only.size:
+        return []
+    f = np.asarray(x.subsidy_choice_fraction)
+    rebate = np.einsum("syt,syt,t->sy", x.price_per_mwh, sol.subsidised_import_mw, x.weight_h)
+    saved = f * rebate * (x.discount_fraction * x.duration_years)[None, :]
+    return [
+        {
+            "site": ax.sites[s],
+            "year": ax.periods[y],
+            "domestic_only": float(sol.domestic_only[s, y]),
+            "power_subsidy_fraction": float(sol.power_subsidy_fraction[s, y]),
+            "saving_present_value": float(saved[s, y]),
+            "text": f"{ax.sites[s]} runs domestic parts only in {ax.periods[y]} to earn the "
+            f"{sol.power_subsidy_fraction[s, y]:.0%} power subsidy (saves "
+            f"{saved[s, y]:,.0f} {res.currency} present value)",
+        }
+        for s, y in zip(*np.nonzero((sol.domestic_only > _TOL) & (saved > _TOL)), strict=True)
+    ]
+
+
 def estimate_share(result: PlanResult) -> dict[str, float]:
     """Shares of the net present cost resting on estimate-grade figures, by cost term.
 
@@ -1019,13 +1099,7 @@ def estimate_share(result: PlanResult) -> dict[str, float]:
         "sy,sy->s", x.dc_capex_per_mw * x.discount_fraction[None, :], sol.dc_built_mw
     )
     est_dc = np.array([c == "estimate" for c in res.build_confidence])
-    energy_pv = np.einsum(  # (S,) present value of each site's energy bill
-        "syt,syt,t,y->s",
-        x.price_per_mwh,
-        sol.grid_import_mw,
-        x.weight_h,
-        x.discount_fraction * x.duration_years,
-    )
+    energy_pv = energy_bill_per_year(x, sol) @ (x.discount_fraction * x.duration_years)  # (S,)
     est_e = np.array([c == "estimate" for c in res.energy_confidence])
     parts_est = float(by_part[est_p].sum())
     dc_est = float(by_site_dc[est_dc].sum())
@@ -1140,8 +1214,11 @@ def installed_rows(result: PlanResult) -> list[dict[str, Any]]:
 
 
 def site_rows(result: PlanResult) -> list[dict[str, Any]]:
-    """Sizes per site and period: IT MW in service, solar, battery, peak grid import."""
+    """Sizes per site and period: IT MW in service, solar, battery, peak grid import, and the
+    power subsidy earned (forced or chosen; `domestic_only_for_subsidy` when chosen)."""
     sol, ax = result.solution, result.resolved.axes
+    subsidy = realised_power_subsidy(result)
+    chosen = sol.domestic_only if sol.domestic_only.size else np.zeros(subsidy.shape)
     return [
         {
             "site": site,
@@ -1152,7 +1229,8 @@ def site_rows(result: PlanResult) -> list[dict[str, Any]]:
             "solar_mw": float(sol.solar_mw[s, y]),
             "battery_mwh": float(sol.battery_mwh[s, y]),
             "battery_mw": float(sol.battery_mw[s, y]),
-            "power_subsidy_fraction": float(result.resolved.power_subsidy_fraction[s, y]),
+            "power_subsidy_fraction": float(subsidy[s, y]),
+            "domestic_only_for_subsidy": bool(chosen[s, y] > 0.5),
         }
         for s, site in enumerate(ax.sites)
         for y, year in enumerate(ax.periods)
@@ -1164,6 +1242,7 @@ def summary(result: PlanResult) -> dict[str, Any]:
     res, sol = result.resolved, result.solution
     x = res.inputs
     costs = sol.costs
+    choices = subsidy_choice_rows(result)
     return {
         "scenario": res.scenario.name,
         "status": str(sol.status),
@@ -1201,6 +1280,7 @@ def summary(result: PlanResult) -> dict[str, Any]:
                 "carbon",
                 "unserved_penalty",
                 "resale_credit",
+                "power_subsidy_credit",
             )
         },
         "estimate_share": estimate_share(result),
@@ -1209,8 +1289,9 @@ def summary(result: PlanResult) -> dict[str, Any]:
         "sites": site_rows(result),
         "binding": binding_constraints(result),
         "duals_from_lp_relaxation": result.duals_from_relaxation,
+        "subsidy_choices": choices,
         "rules": list(res.regimes),
-        "notes": list(res.notes),
+        "notes": [*res.notes, *(c["text"] for c in choices)],
     }
 
 

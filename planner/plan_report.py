@@ -12,6 +12,7 @@ import pandas as pd
 from planner.plan import (
     PlanResult,
     binding_constraints,
+    energy_bill_per_year,
     served_mtok_by_period,
     served_video_minutes_by_period,
     site_rows,
@@ -97,26 +98,28 @@ def site_capacities_table(result: PlanResult) -> pd.DataFrame:
 
 
 def costs_table(result: PlanResult) -> pd.DataFrame:
-    """Net present cost by item over the plan (discounted); resale is a credit (negative)."""
+    """Net present cost by item over the plan (discounted); resale and the chosen power subsidy
+    are credits (negative)."""
     costs = result.solution.costs
     if costs is None:
         return pd.DataFrame({"item": [], "discounted_cost": []})
     items = [f for f in vars(costs) if f != "capex_by_year"]
-    values = [-costs.resale_credit if f == "resale_credit" else getattr(costs, f) for f in items]
+    credits = ("resale_credit", "power_subsidy_credit")
+    values = [-getattr(costs, f) if f in credits else getattr(costs, f) for f in items]
     return pd.DataFrame({"item": items, "discounted_cost": np.asarray(values, dtype=float)})
 
 
 def yearly_table(result: PlanResult) -> pd.DataFrame:
     """Per period: tokens (and video minutes) served and the cash cost per million tokens.
 
-    Cash cost = capex paid in the period + grid energy bought in it (undiscounted); a period
-    that buys a fleet carries its whole capex, so this is a cash view, not a levelised one.
+    Cash cost = capex paid in the period + grid energy bought in it after any power subsidy
+    (undiscounted); a period that buys a fleet carries its whole capex, so this is a cash view,
+    not a levelised one.
     With video workloads, tokens carry the token share of the cost (plan.video_cost_share_fraction).
     """
     sol, ax, x = result.solution, result.resolved.axes, result.resolved.inputs
     served_mtok = served_mtok_by_period(x, sol)
-    energy = np.einsum("syt,syt,t->y", sol.grid_import_mw, x.price_per_mwh, x.weight_h)
-    energy = energy * x.duration_years
+    energy = energy_bill_per_year(x, sol).sum(axis=0) * x.duration_years
     capex = sol.costs.capex_by_year if sol.costs is not None else np.zeros(len(ax.periods))
     cash = capex + energy
     with np.errstate(divide="ignore", invalid="ignore"):

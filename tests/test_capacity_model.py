@@ -546,3 +546,50 @@ def test_video_rows_are_priced_per_minute(backend: str) -> None:
     served = solved(replace(x, allowed=np.ones_like(x.allowed)), backend)
     # B: 15 per 4e-3 video s/s, just in time: 5 parts, then 2.5 more at 0.9: 75 + 33.75
     assert served.objective == pytest.approx(108.75, rel=1e-9)
+
+
+# --- (18) the power subsidy by choice ------------------------------------------------------------
+
+
+def subsidised(f: float, **overrides: Any) -> CapacityInputs:
+    """One year, one step: 400 tok/s on A (domestic, 10, 100 tok/s) or B (foreign, 15, 200 tok/s),
+    each drawing 1 MW when busy, power at 0.001 per MWh (8.76 per busy part-year); the site may
+    earn the subsidy f by holding no B."""
+    return tiny(
+        n_years=1,
+        active_w=np.array([1e6, 1e6]),
+        price_per_mwh=np.full((1, 1, 1), 1e-3),
+        demand_tokens_per_s=np.full((1, 1, 1), 400.0),
+        subsidy_choice_fraction=np.full((1, 1), f),
+        **overrides,
+    )
+
+
+@pytest.mark.parametrize(("f", "domestic_only", "optimum"), [(0.9, 1.0, 43.504), (0.5, 0.0, 47.52)])
+def test_the_site_takes_the_subsidy_when_it_pays(
+    backend: str, f: float, domestic_only: float, optimum: float
+) -> None:
+    """Four A with the subsidy cost 40 + 4 x 8.76 x (1 - f); two B cost 30 + 2 x 8.76 = 47.52
+    (d = 0); one B and two A 35 + 3 x 8.76 = 61.28. f = 0.9: 43.504, A only, d = 1;
+    f = 0.5: 57.52 > 47.52, B only, d = 0, no rebate."""
+    s = solved(subsidised(f), backend)
+    assert s.objective == pytest.approx(optimum, rel=1e-9)
+    assert s.domestic_only[0, 0] == pytest.approx(domestic_only, abs=1e-9)
+    assert s.power_subsidy_fraction[0, 0] == pytest.approx(f * domestic_only, abs=1e-9)
+    a, b = (4.0, 0.0) if domestic_only else (0.0, 2.0)
+    np.testing.assert_allclose(s.parts_bought[:, 0, 0], [a, b], atol=1e-9)
+    assert s.costs is not None
+    assert s.costs.power_subsidy_credit == pytest.approx(4 * 8.76 * f * domestic_only, rel=1e-9)
+
+
+def test_no_choice_builds_no_subsidy_columns(backend: str) -> None:
+    """Without a choice the plan is the one it always was: d and the rebate read 0."""
+    s = solved(subsidised(0.0), backend)
+    assert s.objective == pytest.approx(47.52, rel=1e-9)
+    assert not s.domestic_only.any() and not s.subsidised_import_mw.any()
+
+
+def test_subsidy_choice_inputs_are_checked() -> None:
+    x = subsidised(1.5, grid_import_cap_mw=np.full((1, 1), math.inf))
+    fields = {p.field for p in check_inputs(x)}
+    assert fields == {"subsidy_choice_fraction", "grid_import_cap_mw"}
