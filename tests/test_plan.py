@@ -191,6 +191,11 @@ def test_flagship_loads_with_a_note_for_every_unknown() -> None:
     assert any("demand_charge_per_mw_month is unknown" in n for n in res.notes)
     assert res.inputs.tokens_per_s_per_part.shape == (3, 6)  # chat, agents, video; 6 parts
     assert res.inputs.video is not None and res.inputs.video.tolist() == [False, False, True]
+    # the subsidy provinces' sites (Inner Mongolia, Guizhou) are state funded: a forced price
+    # cut, no choice to make (eq. 18 is for private sites there)
+    assert res.inputs.subsidy_choice_fraction is None
+    subsidy = dict(zip(res.axes.sites, res.power_subsidy_fraction[:, 0], strict=True))
+    assert subsidy["inner-mongolia-horinger"] == subsidy["guizhou-guian"] == pytest.approx(0.5)
 
 
 @pytest.fixture(scope="module")
