@@ -3,8 +3,9 @@
     .venv/bin/python benches/summarise.py benches/results/site-2026-11-23.json part-*.json
 
 The first argument is the merged file written (atomically); the rest are record files read. The
-table and the ASCII chart (total seconds against time steps x sites, log-log) go to stdout for
-docs/benchmarks.md.
+table and the ASCII chart (total seconds against size, log-log) go to stdout for
+docs/benchmarks.md. Size is time steps x sites for the site model and the LP's column count (the
+MPS file HiGHS alone solved) for the capacity plan (`planner bench --model plan`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,19 @@ COLUMNS = (
     "backend", "method", "size", "hours", "sites", "build_s", "solve_s", "total_s",
     "highs_alone_s", "ratio_to_highs", "peak_rss_mb", "objective",
 )  # fmt: skip
+PLAN_COLUMNS = (
+    "backend", "method", "size", "parts", "years", "sites", "hours", "cols", "build_s", "solve_s",
+    "total_s", "highs_alone_s", "ratio_to_highs", "peak_rss_mb", "objective",
+)  # fmt: skip
 MARKS = {
     ("cvxpy", "joint"): "c",
     ("pyomo", "joint"): "p",
     ("cvxpy", "apart"): "C",
     ("pyomo", "apart"): "P",
+    ("cvxpy", "lp"): "c",
+    ("pyomo", "lp"): "p",
+    ("cvxpy", "milp"): "C",
+    ("pyomo", "milp"): "P",
 }
 
 
@@ -51,22 +60,37 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+def is_plan(rows: list[dict[str, Any]]) -> bool:
+    return any(row.get("model") == "plan" for row in rows)
+
+
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    for row in sorted(rows, key=lambda r: (r["sites"], r["hours"] or 0, r["backend"], r["method"])):
-        lines.append("| " + " | ".join(cell(row.get(c)) for c in COLUMNS) + " |")
+    """Site rows by sites, hours, backend; plan rows in the order measured (the grid's order)."""
+    columns = PLAN_COLUMNS if is_plan(rows) else COLUMNS
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    if not is_plan(rows):
+        rows = sorted(rows, key=lambda r: (r["sites"], r["hours"] or 0, r["backend"], r["method"]))
+    for row in rows:
+        lines.append("| " + " | ".join(cell(row.get(c)) for c in columns) + " |")
     return "\n".join(lines)
+
+
+def size_of(row: dict[str, Any]) -> int | None:
+    """Time steps x sites (site model) or the LP's columns (plan)."""
+    if row.get("model") == "plan":
+        return row.get("cols")
+    return row["hours"] * row["sites"] if row.get("hours") else None
 
 
 def chart(rows: list[dict[str, Any]], width: int = 64, height: int = 18) -> str:
     """Log-log scatter of total seconds against time steps x sites; h marks HiGHS alone."""
     points = []
     for row in rows:
-        if not row.get("total_s") or not row.get("hours"):
+        size = size_of(row)
+        if not row.get("total_s") or not size:
             continue
-        size = row["hours"] * row["sites"]
         points.append((size, row["total_s"], MARKS[(row["backend"], row["method"])]))
-        if row["method"] == "joint" and row.get("highs_alone_s"):
+        if row["method"] in ("joint", "lp", "milp") and row.get("highs_alone_s"):
             points.append((size, row["highs_alone_s"], "h"))
     if not points:
         return "(no rows)"
@@ -83,10 +107,11 @@ def chart(rows: list[dict[str, Any]], width: int = 64, height: int = 18) -> str:
         label = 10 ** (y1 - i / (height - 1) * (y1 - y0)) if height > 1 else 10**y1
         lines.append(f"{label:9.3g} s |" + "".join(line))
     lines.append(" " * 12 + "+" + "-" * width)
-    lines.append(
-        " " * 13 + f"{10**x0:.0f}" + " " * (width - 14) + f"{10**x1:.0f}  time steps x sites"
-    )
-    lines.append(" " * 13 + "c/p cvxpy/Pyomo one LP, C/P sites apart, h HiGHS alone, * overlap")
+    plan = is_plan(rows)
+    unit = "LP columns" if plan else "time steps x sites"
+    lines.append(" " * 13 + f"{10**x0:.0f}" + " " * (width - 14) + f"{10**x1:.0f}  {unit}")
+    legend = "c/p cvxpy/Pyomo LP, C/P MILP" if plan else "c/p cvxpy/Pyomo one LP, C/P sites apart"
+    lines.append(" " * 13 + legend + ", h HiGHS alone, * overlap")
     return "\n".join(lines)
 
 

@@ -15,12 +15,20 @@ import typer
 from cli.options import FormatOpt
 from cli.render import OutputFormat, emit, err_console
 from planner import bench as harness
+from planner import bench_plan
 from planner.errors import InputError
 
 TABLE_COLUMNS = (
     "model", "backend", "solver", "method", "size", "hours", "sites", "build_s", "solve_s",
     "total_s", "highs_alone_s", "ratio_to_highs", "peak_rss_mb", "objective", "status",
 )  # fmt: skip
+PLAN_TABLE_COLUMNS = (
+    "model", "backend", "method", "size", "parts", "years", "sites", "hours", "build_s",
+    "solve_s", "total_s", "highs_alone_s", "ratio_to_highs", "peak_rss_mb", "objective",
+    "mip_gap", "status",
+)  # fmt: skip
+DEFAULT_SIZES = {"site": "168,2190,8760", "plan": "grid"}
+DEFAULT_METHODS = {"site": "joint,apart", "plan": "lp"}
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:
@@ -46,16 +54,30 @@ def _typed(text: str) -> Any:
 
 
 def bench(
-    model: Annotated[str, typer.Option(help="Model to benchmark (only 'site' so far).")] = "site",
+    model: Annotated[
+        str, typer.Option(help="Model to benchmark: site (site energy) or plan (capacity plan).")
+    ] = "site",
     sizes: Annotated[
-        str, typer.Option(help="Hours from 1 January (24..8760) or rep:N representative days.")
-    ] = "168,2190,8760",
-    sites: Annotated[str, typer.Option(help="Independent sites per problem, e.g. 1,5,10.")] = "1",
+        str | None,
+        typer.Option(
+            help="site: hours from 1 January (24..8760) or rep:N representative days "
+            "[168,2190,8760]; plan: pPyYsS (parts, years, sites of flagship 1 resized, e.g. "
+            "p5y5s5) or 'grid' [grid]."
+        ),
+    ] = None,
+    sites: Annotated[
+        str | None,
+        typer.Option(help="site only: independent sites per problem, e.g. 1,5,10 [1]."),
+    ] = None,
     backends: Annotated[str, typer.Option(help="Modelling layers: cvxpy, pyomo.")] = "cvxpy,pyomo",
     solvers: Annotated[str, typer.Option(help="Solvers (HiGHS alone is the floor).")] = "highs",
     methods: Annotated[
-        str, typer.Option(help="joint (one LP) and/or apart (one LP per site, in parallel).")
-    ] = "joint,apart",
+        str | None,
+        typer.Option(
+            help="site: joint (one LP) and/or apart (one LP per site, in parallel) "
+            "[joint,apart]; plan: lp (relaxation) and/or milp (to a 0.5% gap) [lp]."
+        ),
+    ] = None,
     option: Annotated[
         list[str] | None, typer.Option("--option", help="Solver option KEY=VALUE; repeatable.")
     ] = None,
@@ -70,23 +92,41 @@ def bench(
 ) -> None:
     """Benchmark the optimisation models: build, solve and total seconds, HiGHS alone on the
     same LP (from an MPS file), their ratio, peak memory. Each case runs in fresh processes."""
-    if model != "site":
-        raise InputError.one("--model", "", f"'{model}' has no benchmark.", "use --model site.")
+    if model not in DEFAULT_SIZES:
+        raise InputError.one(
+            "--model", "", f"'{model}' has no benchmark.", "use --model site or --model plan."
+        )
     options = parse_options(option or [])
-    cases = harness.cases(
-        sizes=harness.parse_sizes(sizes),
-        sites=harness.parse_sites(sites),
-        backends=harness.parse_choices(backends, "--backends", harness.BACKENDS),  # type: ignore[arg-type]
-        solvers=_tokens(solvers),
-        methods=harness.parse_choices(methods, "--methods", harness.METHODS),  # type: ignore[arg-type]
-        options=options,
-    )
+    chosen_backends = harness.parse_choices(backends, "--backends", harness.BACKENDS)
+    size_text = sizes or DEFAULT_SIZES[model]
+    method_text = methods or DEFAULT_METHODS[model]
+    if model == "plan":
+        if sites is not None:
+            raise InputError.one(
+                "--sites", "", "a plan size names its sites.", "write e.g. --sizes p5y5s10."
+            )
+        cases = bench_plan.plan_cases(
+            sizes=bench_plan.parse_plan_sizes(size_text),
+            backends=chosen_backends,  # type: ignore[arg-type]
+            solvers=_tokens(solvers),
+            methods=harness.parse_choices(method_text, "--methods", bench_plan.PLAN_METHODS),
+            options=options,
+        )
+    else:
+        cases = harness.cases(
+            sizes=harness.parse_sizes(size_text),
+            sites=harness.parse_sites(sites or "1"),
+            backends=chosen_backends,  # type: ignore[arg-type]
+            solvers=_tokens(solvers),
+            methods=harness.parse_choices(method_text, "--methods", harness.METHODS),  # type: ignore[arg-type]
+            options=options,
+        )
     console = err_console()
 
     def progress(row: dict[str, Any]) -> None:
         if console.is_terminal:  # one line per case on stderr; silent when piped
             console.print(
-                f"{row['backend']} {row['method']} {row['size']} x {row['sites']}: "
+                f"{row['model']} {row['backend']} {row['method']} {row['size']} x {row['sites']}: "
                 f"total {row['total_s'] or float('nan'):.2f} s, {row['status']}"
             )
 
@@ -95,7 +135,10 @@ def bench(
     if record is not None:
         write_record(record, rows, machine, options)
     emit(
-        rows, fmt, title="Benchmarks (seconds; ratio = total / HiGHS alone)", columns=TABLE_COLUMNS
+        rows,
+        fmt,
+        title="Benchmarks (seconds; ratio = total / HiGHS alone)",
+        columns=PLAN_TABLE_COLUMNS if model == "plan" else TABLE_COLUMNS,
     )
 
 

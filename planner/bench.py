@@ -16,6 +16,9 @@ load scaled up 5 % and its prices shifted by one hour per copy, so no two blocks
 (each keeps its own currency: a multi-site objective is a checksum, not money). A
 size is either chronological hours from 1 January (`168`, `2190`, `8760`), each hour standing for
 8,760 / H hours of the year, or representative days (`rep:12`, `rep:24`).
+
+The capacity plan's cases (`model="plan"`, sizes `p5y5s5`, methods `lp`/`milp`) run through the
+same three steps; `planner.bench_plan` builds their problems and measures them.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from models.common import Backend
 from models.site_energy import SiteEnergyInputs
 from planner.errors import InputError
 
-Method = Literal["joint", "apart"]
+Method = Literal["joint", "apart", "lp", "milp"]  # lp/milp: the capacity plan (bench_plan)
 BACKENDS: tuple[Backend, ...] = ("cvxpy", "pyomo")
 METHODS: tuple[Method, ...] = ("joint", "apart")
 HOURS_PER_YEAR = 8760
@@ -47,10 +50,10 @@ SITE_FILES = ("north_carolina_greensboro.yaml", "guangdong_zhongshan.yaml")
 LOAD_STEP_FRACTION = 0.05  # each further copy of a shipped site carries 5 % more IT load
 # Keys of every result row, in table order (docs/benchmarks.md documents each).
 ROW_KEYS = (
-    "model", "backend", "solver", "method", "size", "hours", "sites", "build_s", "solve_s",
-    "total_s", "highs_alone_s", "ratio_to_highs", "peak_rss_mb", "objective", "highs_objective",
-    "status", "iterations", "highs_iterations", "rows", "cols", "nonzeros", "highs_read_s",
-    "mps_write_s", "repeats", "load_avg_1min",
+    "model", "backend", "solver", "method", "size", "hours", "sites", "parts", "years", "build_s",
+    "solve_s", "total_s", "highs_alone_s", "ratio_to_highs", "peak_rss_mb", "objective",
+    "highs_objective", "status", "mip_gap", "iterations", "highs_iterations", "rows", "cols",
+    "nonzeros", "highs_read_s", "mps_write_s", "repeats", "load_avg_1min",
 )  # fmt: skip
 
 
@@ -59,7 +62,7 @@ class BenchCase:
     """One measurement: a model at one size and site count, one backend, solver and method."""
 
     backend: Backend
-    size: str  # "8760" (chronological hours) or "rep:12" (representative days)
+    size: str  # site: "8760" (hours) or "rep:12" (days); plan: "p5y5s5" (parts, years, sites)
     sites: int
     method: Method = "joint"
     solver: str = "highs"
@@ -277,6 +280,20 @@ def child_main(argv: Sequence[str]) -> None:
     """`python -m planner.bench model|mps|highs '<case json>' [mps path]`: one JSON line out."""
     step, case_json = argv[0], json.loads(argv[1])
     case = BenchCase(**case_json)
+    if case.model == "plan":
+        from planner import bench_plan
+
+        match step:
+            case "model":
+                result = bench_plan.measure_plan(case)
+            case "mps":
+                result = bench_plan.write_plan_case_mps(case, Path(argv[2]))
+            case "highs":
+                result = bench_plan.measure_plan_highs_alone(Path(argv[2]))
+            case _:
+                raise SystemExit(f"unknown step {step!r}")
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
     match step:
         case "model":
             result = measure_model(case)
@@ -313,12 +330,14 @@ def run_child(step: str, case: BenchCase, *extra: str, timeout_s: float) -> dict
 
 
 def floor_key(case: BenchCase) -> tuple[Any, ...]:
-    """Cases that share an LP share its HiGHS-alone floor (joint and apart of one problem)."""
+    """Cases that share an LP share its HiGHS-alone floor (joint and apart of one problem; a
+    plan's LP and MILP are different problems)."""
     return (
         case.model,
         case.backend,
         case.size,
         case.sites,
+        case.method if case.model == "plan" else "",
         json.dumps(case.options, sort_keys=True),
     )
 
@@ -348,13 +367,15 @@ def run_case(
         row["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
         key = floor_key(case)
         if key not in floors and case.solver == "highs":
-            path = workdir / f"{case.backend}-{case.size.replace(':', '')}-{case.sites}.mps"
+            name = f"{case.model}-{case.backend}-{case.size.replace(':', '')}-{case.sites}"
+            path = workdir / f"{name}-{case.method}.mps"
             floor = run_child("mps", case, str(path), timeout_s=timeout_s)
             alone = [
                 run_child("highs", case, str(path), timeout_s=timeout_s) for _ in range(repeats)
             ]
             floor.update(fastest(alone, "highs_alone_s"))
             path.unlink(missing_ok=True)
+            path.with_suffix(".options.json").unlink(missing_ok=True)
             floors[key] = floor
         row.update(floors.get(key, {}))
     except ChildFailed as exc:

@@ -101,3 +101,66 @@ def test_bad_bench_arguments_exit_2_naming_the_option(args: list[str], named: st
 
 def test_parse_sizes_normalises() -> None:
     assert parse_sizes("168, 2190,REP:12,rep:024") == ["168", "2190", "rep:12", "rep:24"]
+
+
+# --- the capacity plan's benchmark (planner.bench_plan) ------------------------------------------
+
+
+def test_plan_variant_resizes_the_flagship_deterministically() -> None:
+    from planner.bench_plan import PlanSize, variant_data
+    from planner.paths import shipped_dir
+    from planner.yamlio import read_yaml
+
+    flagship = read_yaml(shipped_dir("scenarios") / "cn_maas_2026.yaml")
+    data = variant_data(flagship, PlanSize(parts=20, years=10, sites=10))
+    assert data["demand"]["horizon"] == {"start": 2026, "end": 2035}
+    assert [p["part"] for p in data["parts"]][:6] == [p["part"] for p in flagship["parts"]]
+    assert len(data["parts"]) == 20 and "yitian-710" not in {p["part"] for p in data["parts"]}
+    # added parts with no price in their profile are candidates the rules exclude
+    assert {"ascend-910b", "l20", "l40s"} <= set(data["rules"]["banned_parts"])
+    assert "b200" not in data["rules"]["banned_parts"]  # priced: left to the export rules
+    chat = data["demand"]["workloads"][0]["growth"]["points"]
+    # five flagship sites carry the flagship's demand, five copies 5 % more each: x 2.05
+    assert chat[2030] == pytest.approx(3.375e13 * 2.05)
+    assert chat[2035] == chat[2030]  # held beyond the flagship's last year
+    h200_cap = data["parts"][0]["supply_cap_parts"]
+    assert sorted(h200_cap) == list(range(2026, 2036))
+    names = [s["name"] for s in data["sites"]]
+    assert names[5] == "inner-mongolia-horinger-copy1" and len(set(names)) == 10
+    hours = flagship["sites"][1]["grid"]["energy_price"]["tou"]["hours"]
+    copied = data["sites"][6]["grid"]["energy_price"]["tou"]["hours"]
+    assert copied[1:] == hours[:-1] and copied[0] == hours[-1]  # shifted one hour later
+    small = variant_data(flagship, PlanSize(parts=5, years=1, sites=1))
+    assert small["demand"]["horizon"]["end"] == 2026
+    assert small["demand"]["workloads"][0]["growth"]["points"] == {2026: pytest.approx(6.0e11)}
+    assert all("installed" not in p or not p["installed"] for p in small["parts"])
+
+
+def test_planner_bench_plan_matches_highs_alone_on_its_mps() -> None:
+    args = ["bench", "--model", "plan", "--sizes", "p2y1s1", "--backends", "cvxpy"]
+    result = CliRunner().invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)
+    assert set(ROW_KEYS) <= set(row)
+    assert (row["model"], row["method"], row["size"]) == ("plan", "lp", "p2y1s1")
+    assert (row["parts"], row["years"], row["sites"], row["hours"]) == (2, 1, 1, 72)
+    assert row["status"] == "optimal" and row["highs_alone_s"] > 0
+    assert row["total_s"] >= row["solve_s"] > 0
+    assert row["ratio_to_highs"] == pytest.approx(row["total_s"] / row["highs_alone_s"])
+    assert row["objective"] == pytest.approx(row["highs_objective"], rel=REL_TOL)
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--sizes", "p30y1s1"], "--sizes: 'p30y1s1' is not a plan size."),
+        (["--sizes", "5x5x5"], "--sizes: '5x5x5' is not a plan size."),
+        (["--sites", "5"], "--sites: a plan size names its sites."),
+        (["--methods", "joint"], "--methods: 'joint' is not one of lp, milp."),
+    ],
+)
+def test_bad_plan_bench_arguments_exit_2(args: list[str], named: str) -> None:
+    result = CliRunner().invoke(app, ["bench", "--model", "plan", *args])
+    assert result.exit_code == 2
+    assert named in result.output and "Fix:" in result.output
+    assert "Traceback" not in result.output
