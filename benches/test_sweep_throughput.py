@@ -1,6 +1,6 @@
 """Sweep throughput: cases per minute on a local Dask cluster of 1 and 2 worker processes.
 
-The sweep is flagship 3 (scenarios/us_b200_battery.yaml) as an LP, 8 Monte Carlo cases from its
+The sweep is flagship 3 (scenarios/us_b200_battery.yaml) as an LP, 24 Monte Carlo cases from its
 declared distributions (battery capex, demand growth), into a fresh folder each round, so every
 case is solved (nothing is skipped). Cluster start-up is inside the time, as a user sees it.
 `extra_info` carries cases_per_min and the 1-minute load average. Run:
@@ -20,7 +20,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from planner.scenario import find_scenario
 from planner.sweep import SweepSpec, run_sweep
 
-CASES = 8
+CASES = 24
 
 
 @pytest.mark.parametrize("workers", [1, 2])
