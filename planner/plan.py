@@ -1213,6 +1213,11 @@ def installed_rows(result: PlanResult) -> list[dict[str, Any]]:
     ]
 
 
+def _snap(value: float) -> float:
+    """A size with the solver's round-off (|x| < 1e-9) shown as 0."""
+    return 0.0 if abs(value) < 1e-9 else float(value)
+
+
 def site_rows(result: PlanResult) -> list[dict[str, Any]]:
     """Sizes per site and period: IT MW in service, solar, battery, peak grid import, and the
     power subsidy earned (forced or chosen; `domestic_only_for_subsidy` when chosen)."""
@@ -1223,12 +1228,12 @@ def site_rows(result: PlanResult) -> list[dict[str, Any]]:
         {
             "site": site,
             "year": year,
-            "it_mw": float(sol.it_capacity_mw[s, y]),
-            "it_peak_mw": float(sol.it_power_mw[s, y].max()),
-            "grid_peak_mw": float(sol.grid_import_mw[s, y].max()),
-            "solar_mw": float(sol.solar_mw[s, y]),
-            "battery_mwh": float(sol.battery_mwh[s, y]),
-            "battery_mw": float(sol.battery_mw[s, y]),
+            "it_mw": _snap(sol.it_capacity_mw[s, y]),
+            "it_peak_mw": _snap(sol.it_power_mw[s, y].max()),
+            "grid_peak_mw": _snap(sol.grid_import_mw[s, y].max()),
+            "solar_mw": _snap(sol.solar_mw[s, y]),
+            "battery_mwh": _snap(sol.battery_mwh[s, y]),
+            "battery_mw": _snap(sol.battery_mw[s, y]),
             "power_subsidy_fraction": float(subsidy[s, y]),
             "domestic_only_for_subsidy": bool(chosen[s, y] > 0.5),
         }
