@@ -8,11 +8,18 @@ from typing import Annotated
 
 import typer
 
-from cli.options import FormatOpt, ProfilesOpt
-from cli.plan import BackendChoice
+from cli.options import (
+    BackendChoice,
+    BackendOpt,
+    FormatOpt,
+    MipGapOpt,
+    ProfilesOpt,
+    RelaxOpt,
+    TimeLimitOpt,
+    check_solve_options,
+)
 from cli.render import OutputFormat, emit, err_console
 from cli.sweep import SchedulerOpt, WorkersOpt, execute
-from planner.errors import InputError
 from planner.regimes_compare import (
     REGIME,
     comparison_json,
@@ -48,24 +55,15 @@ def compare_regimes_command(
         ),
     ] = None,
     fmt: FormatOpt = OutputFormat.table,
-    backend: Annotated[
-        BackendChoice, typer.Option("--backend", help="Model backend.")
-    ] = BackendChoice.cvxpy,
-    mip_gap: Annotated[
-        float | None, typer.Option("--mip-gap", help="Relative MIP gap, e.g. 0.005.")
-    ] = None,
-    time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Solver time limit per regime, seconds.")
-    ] = None,
-    relax: Annotated[bool, typer.Option("--relax", help="Continuous purchases (the LP).")] = False,
+    backend: BackendOpt = BackendChoice.cvxpy,
+    mip_gap: MipGapOpt = None,
+    time_limit: TimeLimitOpt = None,
+    relax: RelaxOpt = False,
     profiles: ProfilesOpt = None,
 ) -> None:
     """Plan a scenario under each export regime and report cost, mix, power and unserved demand
     side by side, one column per regime."""
-    if mip_gap is not None and not 0 <= mip_gap < 1:
-        raise InputError.one("--mip-gap", "", f"{mip_gap} is not a gap.", "write e.g. 0.005.")
-    if time_limit is not None and time_limit <= 0:
-        raise InputError.one("--time-limit", "", "must be > 0 seconds.", "write e.g. 60.")
+    check_solve_options(mip_gap, time_limit)
     overlays = tuple(p.resolve() for p in profiles or ())
     spec = regime_spec(
         find_scenario(scenario, overlays).resolve(),

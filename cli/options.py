@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cli.render import OutputFormat
+from planner.errors import InputError
 
 FormatOpt = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="Output: table, json or csv.")
@@ -22,3 +24,28 @@ ProfilesOpt = Annotated[
         file_okay=False,
     ),
 ]
+
+
+class BackendChoice(StrEnum):
+    cvxpy = "cvxpy"
+    pyomo = "pyomo"
+
+
+# Solve options shared by `plan`, `sweep` and `compare-regimes`.
+BackendOpt = Annotated[BackendChoice, typer.Option("--backend", help="Model backend.")]
+SolverOpt = Annotated[str, typer.Option("--solver", help="Solver, e.g. highs.")]
+RelaxOpt = Annotated[
+    bool, typer.Option("--relax", help="Continuous purchases (the LP, with its duals).")
+]
+MipGapOpt = Annotated[float | None, typer.Option("--mip-gap", help="Relative MIP gap, e.g. 0.005.")]
+TimeLimitOpt = Annotated[
+    float | None, typer.Option("--time-limit", help="Solver time limit per plan, seconds.")
+]
+
+
+def check_solve_options(mip_gap: float | None, time_limit: float | None) -> None:
+    """A gap in [0, 1) and a positive time limit, or an input error naming the option."""
+    if mip_gap is not None and not 0 <= mip_gap < 1:
+        raise InputError.one("--mip-gap", "", f"{mip_gap} is not a gap.", "write e.g. 0.005.")
+    if time_limit is not None and time_limit <= 0:
+        raise InputError.one("--time-limit", "", "must be > 0 seconds.", "write e.g. 60.")

@@ -9,19 +9,22 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.options import ProfilesOpt
+from cli.options import (
+    BackendChoice,
+    BackendOpt,
+    MipGapOpt,
+    ProfilesOpt,
+    RelaxOpt,
+    SolverOpt,
+    TimeLimitOpt,
+    check_solve_options,
+)
 from cli.render import OutputFormat, emit, err_console
-from planner.errors import InputError
 from planner.plan import plan_scenario, summary
 from planner.plan_report import write_plan_run
 from planner.report import write_report
 from planner.results import read_run
 from planner.scenario import find_scenario, load_scenario
-
-
-class BackendChoice(StrEnum):
-    cvxpy = "cvxpy"
-    pyomo = "pyomo"
 
 
 class PlanFormat(StrEnum):
@@ -118,19 +121,11 @@ def plan(
     scenario: Annotated[
         Path, typer.Argument(help="Scenario YAML file, or a shipped name (cn_maas_2026).")
     ],
-    backend: Annotated[
-        BackendChoice, typer.Option("--backend", help="Model backend.")
-    ] = BackendChoice.cvxpy,
-    solver: Annotated[str, typer.Option("--solver", help="Solver, e.g. highs.")] = "highs",
-    relax: Annotated[
-        bool, typer.Option("--relax", help="Continuous purchases (the LP, with its duals).")
-    ] = False,
-    mip_gap: Annotated[
-        float | None, typer.Option("--mip-gap", help="Relative MIP gap, e.g. 0.005.")
-    ] = None,
-    time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Solver time limit, seconds.")
-    ] = None,
+    backend: BackendOpt = BackendChoice.cvxpy,
+    solver: SolverOpt = "highs",
+    relax: RelaxOpt = False,
+    mip_gap: MipGapOpt = None,
+    time_limit: TimeLimitOpt = None,
     regime: Annotated[
         str | None,
         typer.Option("--regime", help="Fix one export-rule snapshot (e.g. us-2025-04)."),
@@ -160,10 +155,7 @@ def plan(
     ] = None,
 ) -> None:
     """Solve a scenario's capacity plan: parts, sites, MW and storage by year."""
-    if mip_gap is not None and not 0 <= mip_gap < 1:
-        raise InputError.one("--mip-gap", "", f"{mip_gap} is not a gap.", "write e.g. 0.005.")
-    if time_limit is not None and time_limit <= 0:
-        raise InputError.one("--time-limit", "", "must be > 0 seconds.", "write e.g. 60.")
+    check_solve_options(mip_gap, time_limit)
     loaded = load_scenario(find_scenario(scenario, profiles or ()))
     if write_mps is not None:  # issue 8: hand the same problem to any solver
         from planner.plan_mps import write_scenario_mps

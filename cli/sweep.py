@@ -11,8 +11,17 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from typer.core import TyperGroup
 
-from cli.options import FormatOpt, ProfilesOpt
-from cli.plan import BackendChoice
+from cli.options import (
+    BackendChoice,
+    BackendOpt,
+    FormatOpt,
+    MipGapOpt,
+    ProfilesOpt,
+    RelaxOpt,
+    SolverOpt,
+    TimeLimitOpt,
+    check_solve_options,
+)
 from cli.render import OutputFormat, emit, err_console
 from planner.errors import InputError
 from planner.results import DEFAULT_ROOT
@@ -52,10 +61,7 @@ WorkersOpt = Annotated[
 
 
 def _check_options(mip_gap: float | None, time_limit: float | None, samples: int) -> None:
-    if mip_gap is not None and not 0 <= mip_gap < 1:
-        raise InputError.one("--mip-gap", "", f"{mip_gap} is not a gap.", "write e.g. 0.005.")
-    if time_limit is not None and time_limit <= 0:
-        raise InputError.one("--time-limit", "", "must be > 0 seconds.", "write e.g. 60.")
+    check_solve_options(mip_gap, time_limit)
     if samples < 0:
         raise InputError.one("--samples", "", "must be 0 or more.", "write e.g. --samples 50.")
 
@@ -132,17 +138,11 @@ def run(
             "runs/sweep-<scenario>-<hash of the sweep> (or under PLANNER_RUNS).",
         ),
     ] = None,
-    backend: Annotated[
-        BackendChoice, typer.Option("--backend", help="Model backend.")
-    ] = BackendChoice.cvxpy,
-    solver: Annotated[str, typer.Option("--solver", help="Solver, e.g. highs.")] = "highs",
-    relax: Annotated[bool, typer.Option("--relax", help="Continuous purchases (the LP).")] = False,
-    mip_gap: Annotated[
-        float | None, typer.Option("--mip-gap", help="Relative MIP gap, e.g. 0.005.")
-    ] = None,
-    time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Solver time limit per case, seconds.")
-    ] = None,
+    backend: BackendOpt = BackendChoice.cvxpy,
+    solver: SolverOpt = "highs",
+    relax: RelaxOpt = False,
+    mip_gap: MipGapOpt = None,
+    time_limit: TimeLimitOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     profiles: ProfilesOpt = None,
 ) -> None:

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -366,21 +367,53 @@ def _serving(
             tpot_s=latency.tpot_ms / 1e3 if isinstance(latency, Interactive) else None,
             precision=spec.precision,
         )
-        for p, part in enumerate(parts):
-            try:
-                est = estimate(part, workload, request, efficiency_for(part, stacks))
-            except InputError as exc:
-                r.notes.append(f"{part.id} cannot serve {name}: {exc.problems[0].problem}")
-                continue
-            rate[w, p] = est.total_tokens_per_s_per_part
-            busy_w[w, p] = est.watts_per_part - (part.server_overhead_w or 0.0)
-        if not rate[w].any():
-            r.problem(
-                f"{at}.profile",
-                f"no candidate part can serve '{name}' at its latency targets.",
-                "relax demand latency targets, lower the precision, or add a part.",
-            )
+        _fill_serving_row(
+            r, (w, at, name), parts, partial(_token_rate, workload, request, stacks), rate, busy_w,
+            f"no candidate part can serve '{name}' at its latency targets.",
+            "relax demand latency targets, lower the precision, or add a part.",
+        )  # fmt: skip
     return rate, busy_w.max(axis=0)
+
+
+def _token_rate(
+    workload: Any, request: ServingRequest, stacks: Any, part: Part
+) -> tuple[float, float]:
+    """(tokens/s per busy part, input + output; watts per part with its host share)."""
+    est = estimate(part, workload, request, efficiency_for(part, stacks))
+    return est.total_tokens_per_s_per_part, est.watts_per_part
+
+
+def _video_rate(
+    workload: Any, precision: str | None, stacks: Any, part: Part
+) -> tuple[float, float]:
+    """(video seconds per second per busy part; watts per part with its host share)."""
+    est = estimate_video(part, workload, efficiency_for(part, stacks), precision)
+    return est.video_s_per_s_per_part, est.watts_per_part
+
+
+def _fill_serving_row(
+    r: _Resolver,
+    row: tuple[int, str, str],
+    parts: list[Part],
+    serve: Callable[[Part], tuple[float, float]],
+    rate: np.ndarray,
+    busy_w: np.ndarray,
+    problem: str,
+    fix: str,
+) -> None:
+    """Fill row w of `rate` and `busy_w` from `serve(part)` -> (units/s per busy part, watts
+    per part with its host share); a part that cannot serve is a note, no part at all a problem.
+    `row` is (w, the serving entry's field path, the workload's name)."""
+    w, at, name = row
+    for p, part in enumerate(parts):
+        try:
+            rate[w, p], watts = serve(part)
+        except InputError as exc:
+            r.notes.append(f"{part.id} cannot serve {name}: {exc.problems[0].problem}")
+            continue
+        busy_w[w, p] = watts - (part.server_overhead_w or 0.0)
+    if not rate[w].any():
+        r.problem(f"{at}.profile", problem, fix)
 
 
 def _video_serving(
@@ -402,20 +435,11 @@ def _video_serving(
             f"{name}: video is served in the hour it is asked for; its TTFT/TPOT targets do not "
             "apply to video generation and are ignored."
         )
-    for p, part in enumerate(parts):
-        try:
-            est = estimate_video(part, workload, efficiency_for(part, stacks), precision)
-        except InputError as exc:
-            r.notes.append(f"{part.id} cannot serve {name}: {exc.problems[0].problem}")
-            continue
-        rate[w, p] = est.video_s_per_s_per_part
-        busy_w[w, p] = est.watts_per_part - (part.server_overhead_w or 0.0)
-    if not rate[w].any():
-        r.problem(
-            f"{at}.profile",
-            f"no candidate part can generate '{name}' video.",
-            "add a part with a dense peak at the serving precision and a known stack efficiency.",
-        )
+    _fill_serving_row(
+        r, (w, at, name), parts, partial(_video_rate, workload, precision, stacks), rate, busy_w,
+        f"no candidate part can generate '{name}' video.",
+        "add a part with a dense peak at the serving precision and a known stack efficiency.",
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- rules

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InputError
-from planner.sweep import SWEEP_MANIFEST, SWEEP_TABLE, Sweep, read_sweep
+from planner.sweep import HEADLINE_RESULTS, SWEEP_MANIFEST, SWEEP_TABLE, Sweep, read_sweep
 
 SAMPLE_INDEX = "sample"
 DEFAULT_METRIC = "cost_per_million_tokens"
@@ -40,18 +40,7 @@ DISTRIBUTION_METRICS: tuple[str, ...] = (
     "unserved_tokens",
     "battery_mwh",
 )
-HEADLINE_METRICS: tuple[str, ...] = (
-    "net_present_cost",
-    "cost_per_million_tokens",
-    "unserved_tokens",
-    "unserved_fraction",
-    "served_mtok",
-    "it_mw",
-    "solar_mw",
-    "battery_mwh",
-    "battery_mw",
-    "parts_installed",
-)
+HEADLINE_METRICS: tuple[str, ...] = HEADLINE_RESULTS
 METRIC_UNITS: Mapping[str, str] = {
     "net_present_cost": "currency (present value)",
     "cost_per_million_tokens": "currency per million tokens",

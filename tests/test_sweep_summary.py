@@ -20,6 +20,7 @@ from cli.sweep_summary import summary_command
 from planner.errors import InputError
 from planner.report import build_sweep_report
 from planner.report_charts import TornadoBar, histogram_chart, tornado_chart
+from planner.sweep import HEADLINE_RESULTS
 from planner.sweep_summary import (
     distributions,
     load_sweep,
@@ -29,18 +30,7 @@ from planner.sweep_summary import (
     tornado_parameters,
 )
 
-HEADLINE = (
-    "net_present_cost",
-    "cost_per_million_tokens",
-    "unserved_tokens",
-    "unserved_fraction",
-    "served_mtok",
-    "it_mw",
-    "solar_mw",
-    "battery_mwh",
-    "battery_mw",
-    "parts_installed",
-)
+HEADLINE = HEADLINE_RESULTS  # the engine's result columns (planner.sweep)
 
 
 def write_sweep_folder(
