@@ -17,7 +17,7 @@ import highspy
 from models.capacity import CapacityInputs, InvalidCapacityInputs, check_inputs
 from models.common import Backend
 from planner.errors import InputError, Problem
-from planner.plan import resolve
+from planner.plan_resolve import resolve
 from planner.scenario import Scenario
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.plan import (
-    PlanResult,
+from planner.plan import PlanResult
+from planner.plan_summary import (
     binding_constraints,
     energy_bill_per_year,
     served_mtok_by_period,
