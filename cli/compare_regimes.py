@@ -15,6 +15,7 @@ from cli.options import (
     MipGapOpt,
     ProfilesOpt,
     RelaxOpt,
+    ScenarioArg,
     TimeLimitOpt,
     check_solve_options,
 )
@@ -34,9 +35,7 @@ from planner.sweep import SweepOutcome
 
 
 def compare_regimes_command(
-    scenario: Annotated[
-        Path, typer.Argument(help="Scenario YAML file, or a shipped name (cn_maas_2026).")
-    ],
+    scenario: ScenarioArg,
     regime: Annotated[
         list[str],
         typer.Option(

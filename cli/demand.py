@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
-from cli.options import FormatOpt
+from cli.options import FormatOpt, ScenarioArg
 from cli.render import OutputFormat, emit
 from planner.demand import DeferrableBatch, DemandProjection, total_hourly_tokens_per_s
 from planner.scenario import find_scenario, load_scenario
@@ -59,9 +58,7 @@ def demand_rows(demand: DemandProjection) -> list[dict[str, Any]]:
 
 @app.command("show")
 def show(
-    scenario: Annotated[
-        Path, typer.Argument(help="Scenario YAML file, or a shipped name (cn_maas_2026).")
-    ],
+    scenario: ScenarioArg,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Tokens per day per workload and period, and the peak-hour tokens per second."""

@@ -31,6 +31,10 @@ class BackendChoice(StrEnum):
     pyomo = "pyomo"
 
 
+ScenarioArg = Annotated[
+    Path, typer.Argument(help="Scenario YAML file, or a shipped name (cn_maas_2026).")
+]
+
 # Solve options shared by `plan`, `sweep` and `compare-regimes`.
 BackendOpt = Annotated[BackendChoice, typer.Option("--backend", help="Model backend.")]
 SolverOpt = Annotated[str, typer.Option("--solver", help="Solver, e.g. highs.")]

@@ -15,6 +15,7 @@ from cli.options import (
     MipGapOpt,
     ProfilesOpt,
     RelaxOpt,
+    ScenarioArg,
     SolverOpt,
     TimeLimitOpt,
     check_solve_options,
@@ -118,9 +119,7 @@ def print_summary(data: dict[str, Any]) -> None:
 
 
 def plan(
-    scenario: Annotated[
-        Path, typer.Argument(help="Scenario YAML file, or a shipped name (cn_maas_2026).")
-    ],
+    scenario: ScenarioArg,
     backend: BackendOpt = BackendChoice.cvxpy,
     solver: SolverOpt = "highs",
     relax: RelaxOpt = False,

@@ -18,6 +18,7 @@ from cli.options import (
     MipGapOpt,
     ProfilesOpt,
     RelaxOpt,
+    ScenarioArg,
     SolverOpt,
     TimeLimitOpt,
     check_solve_options,
@@ -110,9 +111,7 @@ def execute(
 
 @app.command("run")
 def run(
-    scenario: Annotated[
-        Path, typer.Argument(help="Scenario YAML file, or a shipped name (cn_maas_2026).")
-    ],
+    scenario: ScenarioArg,
     vary: Annotated[
         list[str] | None,
         typer.Option(

@@ -373,10 +373,9 @@ def sweep_table(rows: Sequence[Mapping[str, Any]], parameters: Sequence[str]) ->
 
 
 def _manifest(spec: SweepSpec, cases: Sequence[SweepCase], dists: Sequence[UncertainIn]) -> dict:
-    scenario = load_scenario(spec.scenario)
     return {
         "kind": "sweep",
-        "scenario": scenario.name,
+        "scenario": read_yaml(spec.scenario).get("name"),  # validated by plan_cases
         "scenario_path": str(spec.scenario),
         "scenario_sha256": file_sha256(spec.scenario),
         "parameters": parameter_names(spec, dists),
