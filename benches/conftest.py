@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from planner.bench import parse_sites, parse_sizes
+from planner.bench.site import parse_sites, parse_sizes
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

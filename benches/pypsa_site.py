@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from models.site_energy import SiteEnergyInputs
-from planner.bench import bench_inputs, peak_rss_mb
+from planner.bench.site import bench_inputs, peak_rss_mb
 
 
 def reduced(x: SiteEnergyInputs) -> SiteEnergyInputs:
@@ -51,7 +51,7 @@ def reduced(x: SiteEnergyInputs) -> SiteEnergyInputs:
 
 
 def reduced_inputs(size: str, n_sites: int) -> list[SiteEnergyInputs]:
-    """The site benchmark's inputs (planner.bench.bench_inputs: same sites, copies, sizes),
+    """The site benchmark's inputs (planner.bench.site.bench_inputs: same sites, copies, sizes),
     reduced; chronological sizes only (PyPSA's cyclic store wraps over all snapshots)."""
     if size.startswith("rep:"):
         raise ValueError("representative days wrap storage per day: use hours, e.g. 8760")

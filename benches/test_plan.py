@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from planner.plan import plan_scenario
-from planner.scenario import find_scenario, load_scenario
+from planner.plan.scenario import find_scenario, load_scenario
+from planner.plan.solve import plan_scenario
 
 
 @pytest.mark.parametrize("backend", ["cvxpy", "pyomo"])

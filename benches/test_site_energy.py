@@ -20,7 +20,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from models.decompose import build_joint, solve_apart, solve_joint
 from models.mps import solve_mps, write_mps
 from models.site_energy import SiteEnergyInputs
-from planner.bench import bench_inputs
+from planner.bench.site import bench_inputs
 
 BACKENDS = ["cvxpy", "pyomo"]
 REL_TOL = 1e-6

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from planner.scenario import find_scenario
-from planner.sweep import SweepSpec, run_sweep
+from planner.plan.scenario import find_scenario
+from planner.sweeps.sweep import SweepSpec, run_sweep
 
 CASES = 24
 

@@ -14,8 +14,8 @@ import typer
 
 from cli.options import FormatOpt
 from cli.render import OutputFormat, emit, err_console
-from planner import bench as harness
-from planner import bench_plan
+from planner.bench import plan as bench_plan
+from planner.bench import site as harness
 from planner.errors import InputError
 
 TABLE_COLUMNS = (

@@ -21,7 +21,9 @@ from cli.options import (
 )
 from cli.render import OutputFormat, emit, err_console
 from cli.sweep import SchedulerOpt, WorkersOpt, execute
-from planner.regimes_compare import (
+from planner.plan.scenario import find_scenario
+from planner.results.folders import DEFAULT_ROOT
+from planner.sweeps.regimes_compare import (
     REGIME,
     comparison_json,
     default_compare_dir,
@@ -29,9 +31,7 @@ from planner.regimes_compare import (
     regime_spec,
     side_by_side,
 )
-from planner.results import DEFAULT_ROOT
-from planner.scenario import find_scenario
-from planner.sweep import SweepOutcome
+from planner.sweeps.sweep import SweepOutcome
 
 
 def compare_regimes_command(

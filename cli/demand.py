@@ -8,8 +8,8 @@ import typer
 
 from cli.options import FormatOpt, ScenarioArg
 from cli.render import OutputFormat, emit
-from planner.demand import DeferrableBatch, DemandProjection, total_hourly_tokens_per_s
-from planner.scenario import find_scenario, load_scenario
+from planner.demand.projection import DeferrableBatch, DemandProjection, total_hourly_tokens_per_s
+from planner.plan.scenario import find_scenario, load_scenario
 
 app = typer.Typer(help="Token demand projected by a scenario.", no_args_is_help=True)
 

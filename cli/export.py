@@ -9,8 +9,8 @@ import typer
 
 from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
-from planner.catalogue import Catalogue
-from planner.export_rules import (
+from planner.catalogue.parts import Catalogue
+from planner.rules import (
     Classification,
     RegimeLibrary,
     check_buyer,

@@ -9,12 +9,12 @@ import typer
 
 from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
-from planner.catalogue import PRECISIONS, Catalogue, Part
+from planner.catalogue.parts import PRECISIONS, Catalogue, Part
+from planner.catalogue.tpp import total_processing_performance
 from planner.errors import PlannerError
-from planner.serving import ServingRequest, estimate, estimate_video
-from planner.serving_efficiency import Efficiency, efficiency_for, load_stacks
-from planner.tpp import total_processing_performance
-from planner.workloads import Workload, WorkloadLibrary
+from planner.serving.efficiency import Efficiency, efficiency_for, load_stacks
+from planner.serving.model import ServingRequest, estimate, estimate_video
+from planner.serving.workloads import Workload, WorkloadLibrary
 
 app = typer.Typer(
     help="The hardware catalogue: parts, figures and their sources.", no_args_is_help=True

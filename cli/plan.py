@@ -21,11 +21,11 @@ from cli.options import (
     check_solve_options,
 )
 from cli.render import OutputFormat, emit, err_console
-from planner.plan import plan_scenario, summary
-from planner.plan_report import write_plan_run
-from planner.report import write_report
-from planner.results import read_run
-from planner.scenario import find_scenario, load_scenario
+from planner.plan.scenario import find_scenario, load_scenario
+from planner.plan.solve import plan_scenario, summary
+from planner.results.folders import read_run
+from planner.results.plan_run import write_plan_run
+from planner.results.report import write_report
 
 
 class PlanFormat(StrEnum):
@@ -157,7 +157,7 @@ def plan(
     check_solve_options(mip_gap, time_limit)
     loaded = load_scenario(find_scenario(scenario, profiles or ()))
     if write_mps is not None:  # issue 8: hand the same problem to any solver
-        from planner.plan_mps import write_scenario_mps
+        from planner.plan.mps import write_scenario_mps
 
         kind = "LP" if relax else "MILP"
         path = write_scenario_mps(

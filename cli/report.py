@@ -9,8 +9,8 @@ import typer
 
 from cli.options import FormatOpt
 from cli.render import OutputFormat, emit, err_console
-from planner.results import DEFAULT_ROOT, find_run
-from planner.runs import compare_json, compare_runs
+from planner.results.folders import DEFAULT_ROOT, find_run
+from planner.results.queries import compare_json, compare_runs
 
 RunsArg = Annotated[
     list[str], typer.Argument(help="Runs: folder paths, folder names under --root, or names.")
@@ -26,7 +26,7 @@ def report(
     root: RootOpt = DEFAULT_ROOT,
 ) -> None:
     """Write one self-contained HTML report (inline SVG charts) of one or more runs."""
-    from planner.report import write_report
+    from planner.results.report import write_report
 
     found = [find_run(r, root) for r in runs]
     path = write_report(found, out)

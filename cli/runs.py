@@ -9,8 +9,8 @@ import typer
 
 from cli.options import FormatOpt
 from cli.render import OutputFormat, emit
-from planner.results import DEFAULT_ROOT, find_run
-from planner.runs import query_runs, run_detail, run_row, runs_under
+from planner.results.folders import DEFAULT_ROOT, find_run
+from planner.results.queries import query_runs, run_detail, run_row, runs_under
 
 app = typer.Typer(help="Kept runs: list, show and query them.", no_args_is_help=True)
 

@@ -10,8 +10,9 @@ import typer
 
 from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit, err_console
-from planner.catalogue import Catalogue
-from planner.measurements import (
+from planner.catalogue.parts import Catalogue
+from planner.serving.efficiency import efficiency_for, load_stacks
+from planner.serving.measurements import (
     Evidence,
     ValidationReport,
     calibrate,
@@ -19,7 +20,7 @@ from planner.measurements import (
     shipped_measurements,
     validate,
 )
-from planner.serving import (
+from planner.serving.model import (
     Economics,
     ServingEstimate,
     ServingRequest,
@@ -27,8 +28,7 @@ from planner.serving import (
     estimate,
     estimate_video,
 )
-from planner.serving_efficiency import efficiency_for, load_stacks
-from planner.workloads import WorkloadLibrary
+from planner.serving.workloads import WorkloadLibrary
 
 app = typer.Typer(
     help="The serving model: tokens/s, watts and cost per part; validation and calibration.",

@@ -10,9 +10,9 @@ import typer
 from cli.options import FormatOpt
 from cli.render import OutputFormat, emit, err_console
 from models.common import Backend
-from planner.results import write_site_run
-from planner.site import load_site, parse_hours
-from planner.site_sizing import check_out_dir, size_site, summary, write_site_mps
+from planner.results.folders import write_site_run
+from planner.sites.site import load_site, parse_hours
+from planner.sites.sizing import check_out_dir, size_site, summary, write_site_mps
 
 app = typer.Typer(
     help="Sites: size solar, battery and grid use for one site.", no_args_is_help=True

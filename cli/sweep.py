@@ -25,9 +25,9 @@ from cli.options import (
 )
 from cli.render import OutputFormat, emit, err_console
 from planner.errors import InputError
-from planner.results import DEFAULT_ROOT
-from planner.scenario import find_scenario
-from planner.sweep import SweepSpec, default_sweep_dir, parse_vary, read_sweep, run_sweep
+from planner.plan.scenario import find_scenario
+from planner.results.folders import DEFAULT_ROOT
+from planner.sweeps.sweep import SweepSpec, default_sweep_dir, parse_vary, read_sweep, run_sweep
 
 
 class SweepGroup(TyperGroup):

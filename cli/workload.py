@@ -9,7 +9,7 @@ import typer
 
 from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
-from planner.workloads import Workload, WorkloadLibrary
+from planner.serving.workloads import Workload, WorkloadLibrary
 
 app = typer.Typer(
     help="Workload cards: model architectures, parameter counts and KV-cache sizes.",

@@ -16,7 +16,7 @@ from cli.app import app
 from models.decompose import build_joint, solve_apart, solve_joint
 from models.mps import solve_mps, write_mps
 from models.site_energy import solve
-from planner.bench import ROW_KEYS, bench_inputs, first_hours, parse_sizes, site_variant
+from planner.bench.site import ROW_KEYS, bench_inputs, first_hours, parse_sizes, site_variant
 
 REL_TOL = 1e-6
 
@@ -103,11 +103,11 @@ def test_parse_sizes_normalises() -> None:
     assert parse_sizes("168, 2190,REP:12,rep:024") == ["168", "2190", "rep:12", "rep:24"]
 
 
-# --- the capacity plan's benchmark (planner.bench_plan) ------------------------------------------
+# --- the capacity plan's benchmark (planner.bench.plan) ------------------------------------------
 
 
 def test_plan_variant_resizes_the_flagship_deterministically() -> None:
-    from planner.bench_plan import PlanSize, variant_data
+    from planner.bench.plan import PlanSize, variant_data
     from planner.paths import shipped_dir
     from planner.yamlio import read_yaml
 

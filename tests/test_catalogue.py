@@ -16,7 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cli.app import app
-from planner.catalogue import Catalogue
+from planner.catalogue.parts import Catalogue
 from planner.errors import InputError, Problem, UnknownName
 from planner.paths import shipped_dir
 

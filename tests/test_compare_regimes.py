@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from cli.app import PlannerGroup
 from cli.compare_regimes import compare_regimes_command
 from planner.errors import InputError, UnknownName
-from planner.regimes_compare import (
+from planner.sweeps.regimes_compare import (
     RegimeComparison,
     check_regimes,
     compare_regimes,

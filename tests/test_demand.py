@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.demand import (
+from planner.demand.projection import (
     DeferrableBatch,
     DemandProjection,
     Interactive,

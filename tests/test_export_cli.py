@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from planner.catalogue import Catalogue
-from planner.export_rules import RegimeLibrary
+from planner.catalogue.parts import Catalogue
+from planner.rules import RegimeLibrary
 
 RUN = CliRunner()
 

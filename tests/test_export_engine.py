@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.catalogue import Part
+from planner.catalogue.parts import Part
 from planner.errors import InputError, UnknownName
-from planner.export_rules import (
+from planner.rules import (
     RegimeLibrary,
     check_buyer,
     classify,

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from planner.catalogue import Catalogue
-from planner.export_rules import RegimeLibrary, classify, purchase_terms
+from planner.catalogue.parts import Catalogue
+from planner.rules import RegimeLibrary, classify, purchase_terms
 
 LIB = RegimeLibrary.load()
 CATALOGUE = Catalogue.load()

@@ -17,7 +17,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cli.app import app
-from planner.scenario import load_scenario
+from planner.plan.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SEA = ROOT / "scenarios" / "sea_buildout_2026.yaml"

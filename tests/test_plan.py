@@ -1,4 +1,4 @@
-"""`planner.plan` end to end: hand-solved optima, backends agree, the mix moves as it should."""
+"""The plan end to end: hand-solved optima, backends agree, the mix moves as it should."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from models.capacity_check import check_solution
-from planner.plan import PlanResult, resolve, solve_plan, summary
-from planner.scenario import load_scenario, parse_scenario
+from planner.plan.scenario import load_scenario, parse_scenario
+from planner.plan.solve import PlanResult, resolve, solve_plan, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "scenarios" / "tiny" / "one_site_two_parts.yaml"

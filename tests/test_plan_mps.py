@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from models.mps import solve_mps
-from planner.plan import plan_scenario, resolve
-from planner.plan_mps import plan_highs_model
-from planner.scenario import load_scenario
+from planner.plan.mps import plan_highs_model
+from planner.plan.scenario import load_scenario
+from planner.plan.solve import plan_scenario, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny" / "one_site_two_parts.yaml"  # 1 workload, 2 parts, 1 site, 2 y

@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.report import build_report, representative_week, write_report
-from planner.report_charts import (
+from planner.results.charts import (
     Point,
     bar_chart,
     bars_from_table,
@@ -20,7 +19,8 @@ from planner.report_charts import (
     nice_ticks,
     scatter_chart,
 )
-from planner.results import Run, read_run, write_run
+from planner.results.folders import Run, read_run, write_run
+from planner.results.report import build_report, representative_week, write_report
 
 SVG = "{http://www.w3.org/2000/svg}"
 EVIL = '<script>alert("x")</script>'

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from test_report import write_synthetic_plan
 
-from planner.report import write_report
-from planner.results import read_run, write_site_run
+from planner.results.folders import read_run, write_site_run
+from planner.results.report import write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -185,8 +185,8 @@ Array.from(document.querySelectorAll('figure.chart')).map(f => {
 @pytest.fixture(scope="module")
 def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A report of a real site run (the Greensboro example, 4 representative days) and a plan."""
-    from planner.site import load_site, parse_hours
-    from planner.site_sizing import size_site
+    from planner.sites.site import load_site, parse_hours
+    from planner.sites.sizing import size_site
 
     root = tmp_path_factory.mktemp("runs")
     site_yaml = Path(__file__).parents[1] / "scenarios/sites/north_carolina_greensboro.yaml"

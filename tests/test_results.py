@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from planner.errors import InputError, PlannerError
-from planner.results import (
+from planner.results.folders import (
     MANIFEST,
     find_run,
     list_runs,
@@ -159,7 +159,7 @@ _SLOW_WRITER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     import pandas as pd
-    from planner.results import write_run
+    from planner.results.folders import write_run
 
     class SlowToSerialise:
         # json falls back to str(); this stands for a writer busy mid-way through a run
@@ -223,15 +223,15 @@ def test_summary_json_is_valid_json_without_nan(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def site_sizing():  # type: ignore[no-untyped-def]
-    from planner.site import load_site, parse_hours
-    from planner.site_sizing import size_site
+    from planner.sites.site import load_site, parse_hours
+    from planner.sites.sizing import size_site
 
     site = load_site(Path(__file__).parents[1] / "scenarios/sites/north_carolina_greensboro.yaml")
     return size_site(site, parse_hours("rep:4"))
 
 
 def test_site_run_tables_add_up_to_the_objective(tmp_path: Path, site_sizing) -> None:  # type: ignore[no-untyped-def]
-    from planner.results import write_site_run
+    from planner.results.folders import write_site_run
 
     run = read_run(write_site_run(site_sizing, root=tmp_path))
     costs = run.table("costs")

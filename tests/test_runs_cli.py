@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from planner.results import write_run
+from planner.results.folders import write_run
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from planner.errors import InputError
-from planner.plan import resolve
-from planner.scenario import load_scenario, parse_scenario
+from planner.plan.scenario import load_scenario, parse_scenario
+from planner.plan.solve import resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "scenarios" / "tiny" / "one_site_two_parts.yaml"

@@ -10,17 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.catalogue import Catalogue, Part
+from planner.catalogue.parts import Catalogue, Part
 from planner.errors import InputError
-from planner.serving import (
+from planner.serving.efficiency import Efficiency, efficiency_for, load_stacks
+from planner.serving.model import (
     BYTES_PER_ELEMENT,
     ServingRequest,
     estimate,
     experts_touched_fraction,
     weights_touched_bytes,
 )
-from planner.serving_efficiency import Efficiency, efficiency_for, load_stacks
-from planner.workloads import Workload, WorkloadLibrary
+from planner.serving.workloads import Workload, WorkloadLibrary
 
 PERFECT = Efficiency(1.0, 1.0, 1.0, basis="test: datasheet peaks")
 HALF = Efficiency(0.5, 0.5, 0.7, basis="test")

@@ -11,18 +11,18 @@ import yaml
 from typer.testing import CliRunner
 
 from cli.app import app
-from planner.catalogue import Catalogue
+from planner.catalogue.parts import Catalogue
 from planner.errors import InputError
-from planner.measurements import (
+from planner.serving.efficiency import efficiency_for, load_stacks
+from planner.serving.measurements import (
     Evidence,
     calibrate,
     load_measurements,
     shipped_measurements,
     validate,
 )
-from planner.serving import ServingRequest, estimate
-from planner.serving_efficiency import efficiency_for, load_stacks
-from planner.workloads import WorkloadLibrary
+from planner.serving.model import ServingRequest, estimate
+from planner.serving.workloads import WorkloadLibrary
 
 
 @pytest.fixture(scope="module")

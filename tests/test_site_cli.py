@@ -13,7 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cli.app import app
-from planner.results import read_run
+from planner.results.folders import read_run
 
 SITES = Path(__file__).resolve().parent.parent / "scenarios" / "sites"
 GUANGDONG = SITES / "guangdong_zhongshan.yaml"

@@ -15,8 +15,8 @@ import yaml
 from models.site_energy import solve
 from planner.economics import annualised_cost, capital_recovery_factor
 from planner.errors import InputError
-from planner.site import Site, load_site, parse_hours, site_inputs
-from planner.solar import PvSystem, clear_sky, monthly_clearness
+from planner.sites.site import Site, load_site, parse_hours, site_inputs
+from planner.sites.solar import PvSystem, clear_sky, monthly_clearness
 from planner.timeseries import full_year_axis, representative_days, within_day_prev_step
 
 SITES = Path(__file__).resolve().parent.parent / "scenarios" / "sites"

@@ -20,9 +20,9 @@ from cli.app import app
 from models.capacity import CapacityInputs, foreign_parts_bound, peak_busy_parts
 from models.capacity_check import check_solution
 from planner.errors import InputError
-from planner.export_rules import RegimeLibrary
-from planner.plan import PlanResult, ResolvedPlan, resolve, solve_plan, summary
-from planner.scenario import load_scenario
+from planner.plan.scenario import load_scenario
+from planner.plan.solve import PlanResult, ResolvedPlan, resolve, solve_plan, summary
+from planner.rules import RegimeLibrary
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "tiny" / "subsidy_choice.yaml"

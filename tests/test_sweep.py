@@ -1,5 +1,5 @@
 """Sweeps: overrides, Monte Carlo draws, case ids, and a local-cluster sweep checked against
-direct plans (planner/overrides.py, planner/sweep.py, cli/sweep.py)."""
+direct plans (planner/plan/overrides.py, planner/sweeps/sweep.py, cli/sweep.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from planner.errors import InputError
-from planner.overrides import apply_overrides, scale_growth, set_path
-from planner.plan import plan_scenario
-from planner.scenario import UncertainIn, find_scenario, load_scenario
-from planner.sweep import (
+from planner.plan.overrides import apply_overrides, scale_growth, set_path
+from planner.plan.scenario import UncertainIn, find_scenario, load_scenario
+from planner.plan.solve import plan_scenario
+from planner.sweeps.sweep import (
     SweepSpec,
     draw,
     parse_vary,

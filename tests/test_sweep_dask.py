@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from planner.scenario import find_scenario
-from planner.sweep import HEADLINE, SweepSpec, read_sweep, run_sweep
+from planner.plan.scenario import find_scenario
+from planner.sweeps.sweep import HEADLINE, SweepSpec, read_sweep, run_sweep
 
 TINY = find_scenario("scenarios/tiny/sweep_one_site.yaml")
 DASK = Path(sys.executable).with_name("dask")

@@ -10,8 +10,8 @@ import pytest
 from test_report_browser import ARTIFACTS, CHARTS_JS, Page, open_page
 from test_sweep_summary import write_sweep_folder
 
-from planner.report import write_sweep_report
-from planner.sweep_summary import load_sweep
+from planner.results.report import write_sweep_report
+from planner.sweeps.summary import load_sweep
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,9 @@ from typer.testing import CliRunner
 from cli.app import PlannerGroup
 from cli.sweep_summary import summary_command
 from planner.errors import InputError
-from planner.report import build_sweep_report
-from planner.report_charts import TornadoBar, histogram_chart, tornado_chart
-from planner.sweep import HEADLINE_RESULTS
-from planner.sweep_summary import (
+from planner.results.charts import TornadoBar, histogram_chart, tornado_chart
+from planner.results.report import build_sweep_report
+from planner.sweeps.summary import (
     distributions,
     load_sweep,
     sampled_parameters,
@@ -29,8 +28,9 @@ from planner.sweep_summary import (
     tornado,
     tornado_parameters,
 )
+from planner.sweeps.sweep import HEADLINE_RESULTS
 
-HEADLINE = HEADLINE_RESULTS  # the engine's result columns (planner.sweep)
+HEADLINE = HEADLINE_RESULTS  # the engine's result columns (planner.sweeps.sweep)
 
 
 def write_sweep_folder(

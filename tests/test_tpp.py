@@ -14,8 +14,8 @@ from types import MappingProxyType
 
 import pytest
 
-from planner.catalogue import Catalogue
-from planner.tpp import total_processing_performance
+from planner.catalogue.parts import Catalogue
+from planner.catalogue.tpp import total_processing_performance
 
 # Part id -> (TPP, the arithmetic behind it, where the figure is published or derived).
 PUBLIC_TPP: dict[str, tuple[float, str]] = {

@@ -17,12 +17,12 @@ import yaml
 from typer.testing import CliRunner
 
 from cli.app import app
-from planner.catalogue import Catalogue
-from planner.demand import load_demand
+from planner.catalogue.parts import Catalogue
+from planner.demand.projection import load_demand
 from planner.errors import InputError
-from planner.serving import ServingRequest, estimate, estimate_video
-from planner.serving_efficiency import efficiency_for, load_stacks
-from planner.workloads import WorkloadLibrary
+from planner.serving.efficiency import efficiency_for, load_stacks
+from planner.serving.model import ServingRequest, estimate, estimate_video
+from planner.serving.workloads import WorkloadLibrary
 
 FLOPS_PER_VIDEO_S = 6.523288813568e17 / 5.0625  # docs/workloads.md, steps 1-6
 H200_RATE = 989.5e12 * 0.34 / FLOPS_PER_VIDEO_S  # video s per s: 2.6109e-3

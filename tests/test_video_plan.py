@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from cli.app import app
 from models.capacity_check import check_solution
 from planner.errors import InputError
-from planner.plan import PlanResult, resolve, solve_plan, summary
-from planner.scenario import parse_scenario
+from planner.plan.scenario import parse_scenario
+from planner.plan.solve import PlanResult, resolve, solve_plan, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 VIDEO = ROOT / "scenarios" / "tiny" / "one_site_video.yaml"

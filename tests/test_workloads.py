@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from cli.app import app
 from planner.errors import InputError, UnknownName
 from planner.paths import shipped_dir
-from planner.workloads import (
+from planner.serving.workloads import (
     Workload,
     WorkloadLibrary,
     dit_flops_per_clip,

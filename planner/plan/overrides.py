@@ -1,0 +1,159 @@
+"""Named overrides of a scenario: the parameters a sweep varies or samples (docs/sweeps.md).
+
+A parameter is either a *knob* the planner defines or a *path* into the scenario file.
+
+Knobs:
+- `regime`: the export-regime snapshot id fixed for the whole plan (as `planner plan --regime`);
+- `demand.scale`: multiplies every workload's daily demand (tokens or video seconds) by k;
+- `demand.growth`: raises each workload's growth over the first period to the power k,
+  D'(t) = D(t0) x (D(t) / D(t0))^k: 0 holds demand flat, 1 leaves it, 2 squares each multiple
+  (a sixfold year becomes a 36-fold one). It applies to every growth form alike;
+- `sample`: the index of a Monte Carlo draw (recorded with the case, changes nothing).
+
+Paths are dotted keys into the YAML; list items are picked by their `name`, `part` or `workload`
+(`sites.hebei-zhangjiakou.pue`, `parts.h200.supply_cap_parts.2027`,
+`battery.energy_capex_per_kwh`). A path ending on a figure (`{value, source, ...}`) sets its value;
+a value written with a unit (`"400 MW"`) keeps its unit and takes the new magnitude. Every
+override is validated with the scenario schema, so a value the schema refuses is an input error.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from planner.errors import InputError, Problem
+from planner.plan.scenario import Scenario, parse_scenario
+from planner.yamlio import read_yaml
+
+ParamValue = float | str
+KNOBS: tuple[str, ...] = ("regime", "demand.scale", "demand.growth", "sample")
+_ITEM_KEYS = ("name", "part", "workload")
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _child(node: Any, key: str) -> tuple[Any, Any] | None:
+    """(container key or index, child) of one path step, or None when it does not exist."""
+    if isinstance(node, dict):
+        for k in node:
+            if str(k) == key:
+                return k, node[k]
+        return None
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            if isinstance(item, dict) and any(str(item.get(k)) == key for k in _ITEM_KEYS):
+                return i, item
+    return None
+
+
+def _with_magnitude(old: Any, value: float) -> Any:
+    """`value` written like `old`: a figure's value, a number, or a number with its unit."""
+    if isinstance(old, dict) and "value" in old:
+        return {**old, "value": _with_magnitude(old["value"], value)}
+    if isinstance(old, str):
+        match = _NUMBER.match(old)
+        if match is None:
+            raise ValueError(f"'{old}' has no leading number to replace")
+        return f"{value!r}{old[match.end() :]}"
+    if old is None or isinstance(old, bool) or not isinstance(old, int | float):
+        raise ValueError(f"it holds {old!r}, not a number or a figure")
+    return value
+
+
+def set_path(data: Mapping[str, Any], path: str, value: float) -> dict[str, Any]:
+    """A deep copy of the scenario mapping with the number at `path` replaced by `value`."""
+    out = copy.deepcopy(dict(data))
+    keys = path.split(".")
+    node: Any = out
+    for depth, key in enumerate(keys):
+        found = _child(node, key)
+        if found is None:
+            where = ".".join(keys[:depth]) or "the top level"
+            raise KeyError(f"'{key}' is not found under {where}")
+        slot, child = found
+        if depth == len(keys) - 1:
+            node[slot] = _with_magnitude(child, value)
+        node = child
+    return out
+
+
+def check_parameter(name: str, path: Path, data: Mapping[str, Any], field: str) -> Problem | None:
+    """A problem when `name` is neither a knob nor a numeric path of this scenario."""
+    if name in KNOBS:
+        return None
+    try:
+        set_path(data, name, 1.0)
+    except (KeyError, ValueError) as exc:
+        return Problem(
+            str(path),
+            field,
+            f"parameter '{name}' cannot be varied: {exc}.",
+            f"use a knob ({', '.join(KNOBS)}) or a dotted path to a number in the scenario, "
+            "e.g. sites.<name>.pue or parts.<part>.price_per_part.",
+        )
+    return None
+
+
+def _per_day_scaled(scenario: Scenario, scale: Callable[[np.ndarray], np.ndarray]) -> Scenario:
+    """The scenario with `scale` applied to every daily demand (tokens and video seconds)."""
+    d = scenario.demand
+    video = d.video_s_per_day if d.video_s_per_day is not None else None
+    changed = replace(
+        d,
+        tokens_per_day=scale(d.tokens_per_day),
+        video_s_per_day=None if video is None else scale(video),
+    )
+    return replace(scenario, demand=changed)
+
+
+def scale_growth(scenario: Scenario, exponent: float) -> Scenario:
+    """Demand with each workload's growth over the first period raised to `exponent`."""
+
+    def grown(per_day: np.ndarray) -> np.ndarray:
+        first = per_day[:, :1]
+        ratio = np.divide(per_day, first, out=np.ones_like(per_day), where=first > 0)
+        return first * ratio**exponent
+
+    return _per_day_scaled(scenario, grown)
+
+
+def scale_demand(scenario: Scenario, factor: float) -> Scenario:
+    """Every workload's daily demand (tokens or video seconds) multiplied by `factor`."""
+    return _per_day_scaled(scenario, lambda per_day: per_day * factor)
+
+
+def apply_overrides(path: Path, params: Mapping[str, ParamValue]) -> tuple[Scenario, str | None]:
+    """The scenario at `path` with `params` applied, and the regime they fix (None: by date).
+
+    Paths are applied to the file's mapping and the result is validated like a scenario file;
+    the demand knobs then act on the projected demand.
+    """
+    data: dict[str, Any] = read_yaml(path)
+    regime: str | None = None
+    problems: list[Problem] = []
+    for name, value in params.items():
+        if name in KNOBS:
+            continue
+        try:
+            data = set_path(data, name, float(value))
+        except (KeyError, ValueError, TypeError) as exc:
+            problems.append(
+                Problem(str(path), name, f"cannot set it to {value!r}: {exc}.", "fix the sweep.")
+            )
+    if problems:
+        raise InputError(problems)
+    scenario = parse_scenario(data, path)
+    for name, value in params.items():
+        if name == "regime":
+            regime = str(value)
+        elif name == "demand.scale":
+            scenario = scale_demand(scenario, float(value))
+        elif name == "demand.growth":
+            scenario = scale_growth(scenario, float(value))
+    return scenario, regime

@@ -1,0 +1,393 @@
+"""Scenario files: the strict schema of a capacity plan's inputs (docs/scenarios.md).
+
+A scenario names the horizon and money (currency, exchange rates, discount rate, carbon price),
+the token demand per workload (the `demand:` fragment, planner.demand), how each workload is
+served (workload profile, precision, request size), the candidate parts (prices by year, supply
+caps, lead time, lifetime, resale, the installed base), the sites (location, province, state
+funding, data-centre size and build cost, time to power, PUE, tariff, solar) and the rules (buyer
+country, export regime by date or fixed, domestic share, budgets).
+
+Every figure is written `{value, source, confidence, note}` (planner.provenance.FigureIn) and
+cites a key of the file's `sources:` table or a URL. Validation reports every error at once;
+cross-field rules are `check_*` functions that collect problems with file, field and fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from planner.demand.projection import DemandIn, DemandProjection, project_demand
+from planner.errors import InputError, Problem
+from planner.paths import search_dirs
+from planner.provenance import FigureIn, SourceIn
+from planner.sites.schema import BatteryIn, EnergyPriceIn, LocationIn, SolarIn
+from planner.yamlio import read_yaml, validate
+
+PeriodLabel = int | str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServingIn(_Strict):
+    """How one demand workload is served: its workload profile, precision and request size.
+
+    Input tokens per request follow from the demand's output share s:
+    input = output x (1 - s) / s, so the serving model sees the same mix as the demand.
+    A video workload (profile of kind video, demand `unit: video_s`) uses only `profile` and
+    `precision`: its throughput is compute-bound (docs/serving.md, "Video generation").
+    """
+
+    workload: str  # name of a workload in `demand.workloads`
+    profile: str  # workload profile id, e.g. qwen3-235b-a22b
+    precision: str | None = None  # weights; None = the profile's default
+    output_tokens_per_request: int = Field(default=500, ge=1)
+
+
+class InstalledIn(_Strict):
+    """Parts already in service before the horizon: where, how many, bought when."""
+
+    site: str
+    count: int = Field(ge=0)
+    year: int  # year bought (delivered at its start)
+    source: str | None = None
+    confidence: Literal["datasheet", "press", "estimate"] | None = None
+    note: str | None = None
+
+
+class PartIn(_Strict):
+    """One candidate part: prices, supply, delivery, lifetime, resale and installed base.
+
+    `price_per_part` (scenario currency, includes the part's share of the server) defaults to the
+    profile's unit price converted with `exchange_rates`; `price_by_year` overrides single
+    periods; `price_decline_fraction_per_year` scales the base price by (1 - d)^(years from the
+    start). `supply_cap_parts` caps parts bought per period (all sites; a period not listed has
+    no cap).
+    """
+
+    part: str
+    parts_per_server: int = Field(default=8, ge=1)
+    price_per_part: FigureIn | None = None
+    price_by_year: dict[PeriodLabel, FigureIn] = {}
+    price_decline_fraction_per_year: FigureIn | None = None
+    supply_cap_parts: dict[PeriodLabel, FigureIn] = {}
+    lead_time_years: FigureIn | None = None
+    lifetime_years: FigureIn
+    resale_value_fraction: FigureIn | None = None  # None = straight line over the lifetime
+    installed: list[InstalledIn] = []
+
+
+class SiteGridIn(_Strict):
+    """Grid connection and tariff. `available_from` gives the MW connected from each period on
+    (time to power, ramping); periods before its first entry have none. Empty: `import_cap`
+    throughout."""
+
+    import_cap: FigureIn
+    available_from: dict[PeriodLabel, FigureIn] = {}
+    energy_price: EnergyPriceIn
+    demand_charge_per_mw_month: FigureIn
+    emission_t_per_mwh: FigureIn
+
+
+class SiteIn(_Strict):
+    """One site: where, who funds it, how large it is and may grow, its power and its solar."""
+
+    name: str
+    country: str
+    province: str
+    timezone: str  # IANA name, e.g. Asia/Shanghai: the local time of tariffs and solar
+    location: LocationIn
+    state_funded: bool = False
+    domestic_only: bool = False  # the operator runs domestic parts only (e.g. for a subsidy)
+    it_existing: FigureIn
+    it_max: FigureIn | None = None  # None = no limit
+    build_capex_per_mw: FigureIn
+    build_lead_time_years: FigureIn
+    pue: FigureIn
+    grid: SiteGridIn
+    solar: SolarIn | None = None
+    battery_max_energy: FigureIn | None = None  # None = no limit (when `battery:` is given)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return _check_country(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not an IANA time zone like 'Asia/Shanghai'") from None
+        return value
+
+
+def _check_country(value: str) -> str:
+    if len(value) != 2 or not value.isalpha() or not value.isupper():
+        raise ValueError(f"'{value}' is not a two-letter ISO country code like 'CN'")
+    return value
+
+
+class DomesticShareIn(_Strict):
+    """Minimum share of installed parts (or of their TPP) made in the buyer's country."""
+
+    basis: Literal["parts", "compute"] = "parts"
+    min_fraction: dict[PeriodLabel, Annotated[float, Field(ge=0.0, le=1.0)]] = {}
+
+
+class RulesIn(_Strict):
+    """Buyer country, export regime (by date, or one fixed snapshot), shares, budgets."""
+
+    buyer: str
+    regime: str = "auto"  # "auto": the snapshots in force at each period's mid-date
+    banned_parts: list[str] = []
+    domestic_share: DomesticShareIn = DomesticShareIn()
+    budget_per_year: dict[PeriodLabel, FigureIn] = {}
+    revenue_share_pass_through_fraction: float = Field(default=1.0, ge=0.0, le=1.0)
+
+    @field_validator("buyer")
+    @classmethod
+    def _buyer(cls, value: str) -> str:
+        return _check_country(value)
+
+
+class UncertainIn(_Strict):
+    """One uncertain number of the scenario, for Monte Carlo sweeps (docs/sweeps.md).
+
+    `parameter` is a sweep parameter (a knob such as `demand.growth`, or a dotted path to a
+    number in this file). Distributions and their fields: uniform (low, high); normal (mean, sd;
+    optional low/high truncate by clipping); lognormal (median, sigma: the standard deviation of
+    the log); triangular (low, mode, high).
+    """
+
+    parameter: str
+    distribution: Literal["uniform", "normal", "lognormal", "triangular"]
+    low: float | None = None
+    high: float | None = None
+    mode: float | None = None
+    mean: float | None = None
+    sd: float | None = Field(default=None, gt=0)
+    median: float | None = Field(default=None, gt=0)
+    sigma: float | None = Field(default=None, gt=0)
+    source: str | None = None
+    confidence: Literal["datasheet", "press", "estimate"] | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_distribution(self) -> UncertainIn:
+        needed = {
+            "uniform": ("low", "high"),
+            "normal": ("mean", "sd"),
+            "lognormal": ("median", "sigma"),
+            "triangular": ("low", "mode", "high"),
+        }[self.distribution]
+        missing = [n for n in needed if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"a {self.distribution} distribution needs {', '.join(needed)}")
+        lo, hi = self.low, self.high
+        if lo is not None and hi is not None and not lo < hi:
+            raise ValueError("low must be below high")
+        mode = self.mode
+        if mode is not None and lo is not None and hi is not None and not lo <= mode <= hi:
+            raise ValueError("mode must lie between low and high")
+        return self
+
+
+class ScenarioFile(_Strict):
+    """The schema of one scenario file (docs/scenarios.md)."""
+
+    name: str
+    description: str = ""
+    currency: str
+    exchange_rates: dict[str, FigureIn] = {}  # scenario currency per unit of the key's currency
+    discount_rate_fraction: FigureIn
+    carbon_price_per_t: FigureIn
+    unserved_penalty_per_mtok: FigureIn
+    unserved_penalty_per_video_minute: FigureIn | None = None  # needed with a video workload
+    weather_year: int = 2025
+    representative_days: int = Field(default=4, ge=1, le=365)
+    demand: DemandIn
+    serving: list[ServingIn] = Field(min_length=1)
+    parts: list[PartIn] = Field(min_length=1)
+    sites: list[SiteIn] = Field(min_length=1)
+    battery: BatteryIn | None = None  # technology and cost shared by every site; None = none
+    rules: RulesIn
+    uncertainty: list[UncertainIn] = []  # distributions for `planner sweep --samples N`
+    sources: dict[str, SourceIn] = {}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: the raw schema, its file and its projected demand."""
+
+    raw: ScenarioFile
+    path: Path
+    demand: DemandProjection
+
+    @property
+    def name(self) -> str:
+        return self.raw.name
+
+
+def _problem(path: Path, field: str, problem: str, fix: str) -> Problem:
+    return Problem(str(path), field, problem, fix)
+
+
+def _names(items: list[str]) -> set[str]:
+    return set(items)
+
+
+def check_names(raw: ScenarioFile, path: Path) -> list[Problem]:
+    """Unique part and site names; serving entries match demand workloads one to one."""
+    out: list[Problem] = []
+    for key, names in (
+        ("parts", [p.part for p in raw.parts]),
+        ("sites", [s.name for s in raw.sites]),
+        ("serving", [s.workload for s in raw.serving]),
+    ):
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                what = "workload" if key == "serving" else key[:-1]
+                out.append(
+                    _problem(
+                        path, f"{key}[{i}]", f"{what} '{name}' repeats.", "list each one once."
+                    )
+                )
+    demand_names = [w.name for w in raw.demand.workloads]
+    served = _names([s.workload for s in raw.serving])
+    for i, s in enumerate(raw.serving):
+        if s.workload not in demand_names:
+            out.append(
+                _problem(
+                    path,
+                    f"serving[{i}].workload",
+                    f"'{s.workload}' is not a workload of demand.workloads.",
+                    f"use one of: {', '.join(demand_names)}.",
+                )
+            )
+    for i, name in enumerate(demand_names):
+        if name not in served:
+            out.append(
+                _problem(
+                    path,
+                    f"demand.workloads[{i}].name",
+                    f"workload '{name}' has no serving entry.",
+                    f"add '- {{workload: {name}, profile: <workload profile id>}}' to serving.",
+                )
+            )
+    sites = [s.name for s in raw.sites]
+    for i, part in enumerate(raw.parts):
+        for j, base in enumerate(part.installed):
+            if base.site not in sites:
+                out.append(
+                    _problem(
+                        path,
+                        f"parts[{i}].installed[{j}].site",
+                        f"'{base.site}' is not a site of this scenario.",
+                        f"use one of: {', '.join(sites)}.",
+                    )
+                )
+    return out
+
+
+def check_money(raw: ScenarioFile, path: Path) -> list[Problem]:
+    """Exchange rates are keyed by three-letter currency codes other than the scenario's own."""
+    out: list[Problem] = []
+    for code in raw.exchange_rates:
+        if len(code) != 3 or not code.isupper():
+            out.append(
+                _problem(
+                    path,
+                    f"exchange_rates.{code}",
+                    f"'{code}' is not a currency code.",
+                    "write a three-letter code such as USD.",
+                )
+            )
+        if code == raw.currency:
+            out.append(
+                _problem(
+                    path,
+                    f"exchange_rates.{code}",
+                    "the scenario currency needs no exchange rate.",
+                    "remove it.",
+                )
+            )
+    return out
+
+
+def check_sources(raw: ScenarioFile, path: Path) -> list[Problem]:
+    """Every cited source is a key of `sources:` or a URL."""
+    out: list[Problem] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, FigureIn | InstalledIn):
+            src = node.source
+            if src is not None and not (src in raw.sources or src.startswith("http")):
+                out.append(
+                    _problem(
+                        path,
+                        f"{where}.source",
+                        f"'{src}' is neither a key of 'sources:' nor a URL.",
+                        "add it to the file's 'sources:' table or write the URL.",
+                    )
+                )
+            return
+        if isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                walk(getattr(node, name), f"{where}.{name}" if where else name)
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{where}[{i}]")
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                walk(item, f"{where}.{key}")
+
+    walk(raw, "")
+    return out
+
+
+def parse_scenario(data: object, path: Path) -> Scenario:
+    """Validate a scenario mapping and project its demand; every problem is reported at once."""
+    raw = validate(ScenarioFile, data, path)
+    problems = [*check_names(raw, path), *check_money(raw, path), *check_sources(raw, path)]
+    demand: DemandProjection | None = None
+    try:
+        demand = project_demand(raw.demand, path)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if problems or demand is None:
+        raise InputError(problems)
+    return Scenario(raw=raw, path=path, demand=demand)
+
+
+def find_scenario(ref: str | Path, overlays: Sequence[Path] = ()) -> Path:
+    """A scenario file by path, or by name among the shipped and overlay scenarios
+    (`cn_maas_2026` finds scenarios/cn_maas_2026.yaml)."""
+    path = Path(ref)
+    if path.is_file():
+        return path
+    names: dict[str, Path] = {}
+    for folder in search_dirs("scenarios", overlays):
+        for found in sorted(folder.glob("*.yaml")):
+            names[found.stem] = found
+    name = path.name.removesuffix(".yaml")
+    if name in names and path.parent == Path("."):
+        return names[name]
+    known = ", ".join(sorted(names)) or "none"
+    raise InputError.one(
+        path, "", "scenario file not found.", f"check the path, or name a shipped one: {known}."
+    )
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read, validate and project one scenario file."""
+    path = Path(path)
+    return parse_scenario(read_yaml(path), path)

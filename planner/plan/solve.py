@@ -1,0 +1,133 @@
+"""Plan a scenario: resolve it (planner.plan.resolve), solve it in either backend, and summarise
+it (planner.plan.summary). `plan_scenario` is the one call; the names of all three steps are
+importable from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.capacity import (
+    CapacitySolution,
+    InvalidCapacityInputs,
+    solve,
+)
+from models.common import Backend, SolveStatus
+from planner.errors import InfeasiblePlan, InputError, Problem
+from planner.plan.resolve import PlanAxes, ResolvedPlan, resolve
+from planner.plan.scenario import Scenario
+from planner.plan.summary import summary
+from planner.solver_log import highs_log
+
+__all__ = [  # the plan's three steps, importable from one place
+    "PlanAxes",
+    "PlanResult",
+    "ResolvedPlan",
+    "plan_scenario",
+    "resolve",
+    "solve_plan",
+    "summary",
+]
+
+
+# --------------------------------------------------------------------------- solving
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """A solved plan: the main solution and, for a MILP, the LP relaxation read for duals."""
+
+    resolved: ResolvedPlan
+    solution: CapacitySolution
+    dual_solution: CapacitySolution | None  # the LP (the main one when relaxed)
+    duals_from_relaxation: bool  # True when the main solve is a MILP
+    solver_log: str | None = None  # HiGHS's own log of every solve, kept in the run folder
+
+
+def solve_plan(
+    resolved: ResolvedPlan,
+    *,
+    backend: Backend = "cvxpy",
+    solver: str = "highs",
+    mip_gap: float | None = None,
+    time_limit_s: float | None = None,
+    duals: bool = True,
+) -> PlanResult:
+    """Solve the plan; when it is a MILP, also solve its LP relaxation to read shadow prices."""
+    options: dict[str, Any] = {}
+    if mip_gap is not None:
+        options["mip_gap"] = mip_gap
+    if time_limit_s is not None:
+        options["time_limit_s"] = time_limit_s
+    path = str(resolved.scenario.path)
+    with highs_log(solver) as log:
+        options.update(log.options)  # HiGHS appends every solve's log to one file
+        try:
+            sol = solve(resolved.inputs, backend=backend, solver=solver, options=options)
+        except InvalidCapacityInputs as exc:
+            raise InputError(
+                [Problem(path, f"model input {p.field}", p.problem, p.fix) for p in exc.problems]
+            ) from None
+        if (
+            sol.status not in (SolveStatus.optimal, SolveStatus.time_limit)
+            or sol.servers_bought.size == 0
+        ):
+            raise InfeasiblePlan(diagnose(resolved, sol))
+        lp = sol
+        if not resolved.inputs.relax and duals:
+            relaxed = replace(resolved.inputs, relax=True)
+            keep = ("time_limit_s", "log_file")
+            lp_options = {k: v for k, v in options.items() if k in keep}
+            lp = solve(relaxed, backend=backend, solver=solver, options=lp_options)
+        solver_log = log.text()
+    return PlanResult(
+        resolved=resolved,
+        solution=sol,
+        dual_solution=lp if (duals and lp.status == SolveStatus.optimal) else None,
+        duals_from_relaxation=not resolved.inputs.relax,
+        solver_log=solver_log,
+    )
+
+
+def diagnose(resolved: ResolvedPlan, sol: CapacitySolution) -> list[str]:
+    """Why a plan failed, in domain words (unserved demand is priced, so rules are the suspects)."""
+    x, ax = resolved.inputs, resolved.axes
+    out = [f"the solver reports '{sol.status}' for scenario '{resolved.scenario.name}'."]
+    if np.any(x.domestic_share_min_fraction > 0):
+        years = ", ".join(ax.periods[y] for y in np.flatnonzero(x.domestic_share_min_fraction > 0))
+        out.append(
+            "a minimum domestic share is set (rules.domestic_share): check that enough domestic "
+            f"parts may be bought (supply caps, budgets, lead times) in {years}."
+        )
+    if np.any(np.isfinite(x.budget)):
+        out.append("a budget is set (rules.budget_per_year): it may be below a forced purchase.")
+    for s in np.flatnonzero(x.dc_existing_mw > x.dc_max_mw):
+        out.append(f"site {ax.sites[s]} already holds more IT MW than its it_max.")
+    if sol.status == SolveStatus.time_limit:
+        out.append("no plan was found within the time limit: raise --time-limit or use --relax.")
+    if sol.status == SolveStatus.error:
+        out.append("the solver stopped on a numerical error: try --relax or the other --backend.")
+    return out
+
+
+def plan_scenario(
+    scenario: Scenario,
+    *,
+    overlays: Sequence[Path] = (),
+    regime: str | None = None,
+    backend: Backend = "cvxpy",
+    solver: str = "highs",
+    relax: bool = False,
+    mip_gap: float | None = None,
+    time_limit_s: float | None = None,
+) -> PlanResult:
+    """Resolve and solve a scenario in one call."""
+    resolved = resolve(scenario, overlays=overlays, regime=regime, relax=relax)
+    return solve_plan(
+        resolved, backend=backend, solver=solver, mip_gap=mip_gap, time_limit_s=time_limit_s
+    )

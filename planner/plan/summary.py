@@ -1,0 +1,363 @@
+"""A solved plan in words and tables: tokens and video served, cost per million tokens and per
+video minute, the subsidy earned, how much of the cost rests on estimates, the binding limits
+with their shadow prices, and the documented JSON (`summary`, docs/cli.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from models.capacity import (
+    SECONDS_PER_HOUR,
+    SECONDS_PER_MINUTE,
+    CapacityInputs,
+    CapacitySolution,
+    paid_per_part,
+    video_rows,
+)
+
+if TYPE_CHECKING:
+    from planner.plan.solve import PlanResult
+
+TOKENS_PER_MTOK = 1e6
+_TOL = 1e-6
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _token_rows(x: CapacityInputs) -> np.ndarray:
+    """(W,) 1.0 for token workloads, 0.0 for video ones."""
+    return (~video_rows(x)).astype(float)
+
+
+def served_units_by_period(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
+    """(W, Y) units served per workload and period (tokens, or video seconds):
+    (demand - unserved) x w_t x 3,600 x years."""
+    served = x.demand_tokens_per_s - sol.unserved_tokens_per_s  # (W, Y, T)
+    per_year = np.einsum("wyt,t->wy", served, x.weight_h) * SECONDS_PER_HOUR
+    return per_year * x.duration_years[None, :]
+
+
+def served_mtok_by_period(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
+    """(Y,) million tokens served in each period, token workloads only."""
+    return _token_rows(x) @ served_units_by_period(x, sol) / TOKENS_PER_MTOK
+
+
+def served_video_minutes_by_period(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
+    """(Y,) minutes of video generated in each period, video workloads only."""
+    return video_rows(x).astype(float) @ served_units_by_period(x, sol) / SECONDS_PER_MINUTE
+
+
+def _unserved_units(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
+    """(W,) units demanded but not served over the horizon, per workload."""
+    per_year = np.einsum("wyt,t->wy", sol.unserved_tokens_per_s, x.weight_h) * SECONDS_PER_HOUR
+    return per_year @ x.duration_years
+
+
+def unserved_tokens(x: CapacityInputs, sol: CapacitySolution) -> float:
+    """Tokens demanded but not served over the horizon (token workloads)."""
+    return float(_token_rows(x) @ _unserved_units(x, sol))
+
+
+def unserved_video_s(x: CapacityInputs, sol: CapacitySolution) -> float:
+    """Seconds of video demanded but not generated over the horizon (video workloads)."""
+    return float(video_rows(x).astype(float) @ _unserved_units(x, sol))
+
+
+def video_cost_share_fraction(x: CapacityInputs, sol: CapacitySolution) -> float:
+    """Share of the net present cost carried by video workloads (0 without any).
+
+    The plan's cost is joint; it is shared by discounted busy part-hours, each weighted by the
+    part's mean purchase price paid (a proxy for what an hour of that part costs; 1 for all
+    parts when none has a price): sum over (p, s, y, t) of delta_y x years_y x w_t x u x c_p."""
+    video = video_rows(x)
+    if not video.any():
+        return 0.0
+    price = paid_per_part(x).mean(axis=1)
+    weight = price if np.any(price > 0) else np.ones_like(price)
+    pv_hours = x.discount_fraction * x.duration_years  # (Y,)
+    busy = np.einsum("wpsyt,p,y,t->w", sol.parts_busy, weight, pv_hours, x.weight_h)
+    total = float(busy.sum())
+    return float(busy[video].sum() / total) if total > 0 else 0.0
+
+
+def cost_per_million_tokens(x: CapacityInputs, sol: CapacitySolution) -> float | None:
+    """Levelised cost of the token workloads: their share of the net present cost / present
+    value of million tokens served, NPC x (1 - video share) / sum_y delta_y x served_y.
+    None when no tokens are served."""
+    discounted = float((x.discount_fraction * served_mtok_by_period(x, sol)).sum())
+    share = 1.0 - video_cost_share_fraction(x, sol)
+    return sol.objective * share / discounted if discounted > 0 else None
+
+
+def video_cost_per_minute(x: CapacityInputs, sol: CapacitySolution) -> float | None:
+    """Levelised cost of the video workloads: NPC x video share / present value of minutes of
+    video generated. None when no video is generated."""
+    discounted = float((x.discount_fraction * served_video_minutes_by_period(x, sol)).sum())
+    share = video_cost_share_fraction(x, sol)
+    return sol.objective * share / discounted if discounted > _TOL else None
+
+
+def energy_bill_per_year(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
+    """(S, Y) one year's grid energy bill of each site in y, undiscounted, after the chosen
+    subsidy: sum_t w_t price (g - f u) (eq. 17-18; a forced subsidy is already in the price)."""
+    bill = np.einsum("syt,syt,t->sy", x.price_per_mwh, sol.grid_import_mw, x.weight_h)
+    if sol.subsidised_import_mw.size and x.subsidy_choice_fraction is not None:
+        rebate = np.einsum("syt,syt,t->sy", x.price_per_mwh, sol.subsidised_import_mw, x.weight_h)
+        bill = bill - np.asarray(x.subsidy_choice_fraction) * rebate
+    return bill
+
+
+def realised_power_subsidy(result: PlanResult) -> np.ndarray:
+    """(S, Y) power subsidy each site earns in y: the forced one (a site that can hold domestic
+    parts only) plus the chosen one, f x d (a site that chooses to run domestic parts only)."""
+    chosen = result.solution.power_subsidy_fraction
+    forced = result.resolved.power_subsidy_fraction
+    return forced + chosen if chosen.size else forced.copy()
+
+
+def subsidy_choice_rows(result: PlanResult) -> list[dict[str, Any]]:
+    """Site-years where the plan chooses to run domestic parts only to earn the power subsidy and
+    it saves something (a site with no import yet earns nothing): the fraction earned (f x d)
+    and the present value saved, delta_y Delta_y sum_t w f price u."""
+    res, sol = result.resolved, result.solution
+    x, ax = res.inputs, res.axes
+    if x.subsidy_choice_fraction is None or not sol.domestic_only.size:
+        return []
+    f = np.asarray(x.subsidy_choice_fraction)
+    rebate = np.einsum("syt,syt,t->sy", x.price_per_mwh, sol.subsidised_import_mw, x.weight_h)
+    saved = f * rebate * (x.discount_fraction * x.duration_years)[None, :]
+    return [
+        {
+            "site": ax.sites[s],
+            "year": ax.periods[y],
+            "domestic_only": float(sol.domestic_only[s, y]),
+            "power_subsidy_fraction": float(sol.power_subsidy_fraction[s, y]),
+            "saving_present_value": float(saved[s, y]),
+            "text": f"{ax.sites[s]} runs domestic parts only in {ax.periods[y]} to earn the "
+            f"{sol.power_subsidy_fraction[s, y]:.0%} power subsidy (saves "
+            f"{saved[s, y]:,.0f} {res.currency} present value)",
+        }
+        for s, y in zip(*np.nonzero((sol.domestic_only > _TOL) & (saved > _TOL)), strict=True)
+    ]
+
+
+def estimate_share(result: PlanResult) -> dict[str, float]:
+    """Shares of the net present cost resting on estimate-grade figures, by cost term.
+
+    Parts capex by each part's price confidence, data-centre capex by each site's build-cost
+    confidence, energy by the weakest confidence of each site's tariff figures.
+    """
+    res, sol = result.resolved, result.solution
+    x = res.inputs
+    npc = sol.objective
+    if not npc or sol.costs is None:
+        return {"parts_capex": 0.0, "dc_capex": 0.0, "energy": 0.0, "total": 0.0}
+    paid = paid_per_part(x) * x.discount_fraction[None, :]  # (P, Y)
+    by_part = np.einsum("py,psy->p", paid, sol.parts_bought)
+    est_p = np.array([c == "estimate" for c in res.price_confidence])
+    by_site_dc = np.einsum(
+        "sy,sy->s", x.dc_capex_per_mw * x.discount_fraction[None, :], sol.dc_built_mw
+    )
+    est_dc = np.array([c == "estimate" for c in res.build_confidence])
+    energy_pv = energy_bill_per_year(x, sol) @ (x.discount_fraction * x.duration_years)  # (S,)
+    est_e = np.array([c == "estimate" for c in res.energy_confidence])
+    parts_est = float(by_part[est_p].sum())
+    dc_est = float(by_site_dc[est_dc].sum())
+    energy_est = float(energy_pv[est_e].sum())
+    return {
+        "parts_capex": parts_est / npc,
+        "dc_capex": dc_est / npc,
+        "energy": energy_est / npc,
+        "total": (parts_est + dc_est + energy_est) / npc,
+    }
+
+
+def binding_constraints(result: PlanResult, limit: int = 8) -> list[dict[str, Any]]:
+    """Shadow prices of binding limits from the LP, largest first, each with a sentence."""
+    lp = result.dual_solution
+    if lp is None or lp.duals is None:
+        return []
+    res = result.resolved
+    ax, cur = res.axes, res.currency
+    d = lp.duals
+    rows: list[dict[str, Any]] = []
+
+    def add(kind: str, value: float, sentence: str, **where: str) -> None:
+        if value > _TOL * max(1.0, abs(lp.objective)) * 1e-3:
+            rows.append(
+                {"constraint": kind, **where, "shadow_price": float(value), "text": sentence}
+            )
+
+    for s, site in enumerate(ax.sites):
+        for y, year in enumerate(ax.periods):
+            v = float(d.grid_import_cap_per_mw[s, y])
+            add(
+                "grid_import_cap",
+                v,
+                f"one more MW of grid at {site} in {year} would save {v:,.0f} {cur}",
+                site=site,
+                period=year,
+            )
+        v = float(d.dc_max_per_mw[s])
+        add(
+            "dc_max",
+            v,
+            f"one more MW of buildable IT capacity at {site} would save {v:,.0f} {cur}",
+            site=site,
+        )
+    for p, part in enumerate(ax.parts):
+        for y, year in enumerate(ax.periods):
+            v = float(d.supply_cap_per_part[p, y])
+            add(
+                "supply_cap",
+                v,
+                f"one more {part} available in {year} would save {v:,.0f} {cur}",
+                part=part,
+                period=year,
+            )
+    for y, year in enumerate(ax.periods):
+        v = float(d.budget_per_currency[y])
+        add(
+            "budget",
+            v,
+            f"one more {cur} of budget in {year} would save {v:,.2f} {cur}",
+            period=year,
+        )
+        v = float(d.domestic_share_per_unit[y])
+        unit = "part" if res.inputs.domestic_share_basis == "parts" else "TPP"
+        add(
+            "domestic_share",
+            v,
+            f"one {unit} less of required domestic share in {year} would save {v:,.0f} {cur}",
+            period=year,
+        )
+        for g in range(d.tpp_cap_per_tpp.shape[0]):
+            v = float(d.tpp_cap_per_tpp[g, y])
+            add(
+                "tpp_cap",
+                v,
+                f"one more TPP under the country cap in {year} would save {v:,.2f} {cur}",
+                period=year,
+            )
+    rows.sort(key=lambda r: -r["shadow_price"])
+    return rows[:limit]
+
+
+def parts_rows(result: PlanResult) -> list[dict[str, Any]]:
+    """Parts bought: one row per (part, site, period) with a purchase."""
+    sol, ax = result.solution, result.resolved.axes
+    rows = []
+    for p, s, y in zip(*np.nonzero(sol.parts_bought > 0.5 * _TOL), strict=True):
+        rows.append(
+            {
+                "part": ax.parts[p],
+                "site": ax.sites[s],
+                "year": ax.periods[y],
+                "count": float(sol.parts_bought[p, s, y]),
+            }
+        )
+    return rows
+
+
+def installed_rows(result: PlanResult) -> list[dict[str, Any]]:
+    """Parts in service: one row per (part, site, period) with any."""
+    sol, ax = result.solution, result.resolved.axes
+    return [
+        {
+            "part": ax.parts[p],
+            "site": ax.sites[s],
+            "year": ax.periods[y],
+            "count": float(sol.parts_installed[p, s, y]),
+        }
+        for p, s, y in zip(*np.nonzero(sol.parts_installed > _TOL), strict=True)
+    ]
+
+
+def _snap(value: float) -> float:
+    """A size with the solver's round-off (|x| < 1e-9) shown as 0."""
+    return 0.0 if abs(value) < 1e-9 else float(value)
+
+
+def site_rows(result: PlanResult) -> list[dict[str, Any]]:
+    """Sizes per site and period: IT MW in service, solar, battery, peak grid import, and the
+    power subsidy earned (forced or chosen; `domestic_only_for_subsidy` when chosen)."""
+    sol, ax = result.solution, result.resolved.axes
+    subsidy = realised_power_subsidy(result)
+    chosen = sol.domestic_only if sol.domestic_only.size else np.zeros(subsidy.shape)
+    return [
+        {
+            "site": site,
+            "year": year,
+            "it_mw": _snap(sol.it_capacity_mw[s, y]),
+            "it_peak_mw": _snap(sol.it_power_mw[s, y].max()),
+            "grid_peak_mw": _snap(sol.grid_import_mw[s, y].max()),
+            "solar_mw": _snap(sol.solar_mw[s, y]),
+            "battery_mwh": _snap(sol.battery_mwh[s, y]),
+            "battery_mw": _snap(sol.battery_mw[s, y]),
+            "power_subsidy_fraction": float(subsidy[s, y]),
+            "domestic_only_for_subsidy": bool(chosen[s, y] > 0.5),
+        }
+        for s, site in enumerate(ax.sites)
+        for y, year in enumerate(ax.periods)
+    ]
+
+
+def summary(result: PlanResult) -> dict[str, Any]:
+    """The documented JSON of a plan (docs/cli.md)."""
+    res, sol = result.resolved, result.solution
+    x = res.inputs
+    costs = sol.costs
+    choices = subsidy_choice_rows(result)
+    return {
+        "scenario": res.scenario.name,
+        "status": str(sol.status),
+        "currency": res.currency,
+        "net_present_cost": sol.objective,
+        "cost_per_million_tokens": cost_per_million_tokens(x, sol),
+        "unserved_tokens": unserved_tokens(x, sol),
+        "served_mtok_by_year": dict(
+            zip(res.axes.periods, served_mtok_by_period(x, sol).tolist(), strict=True)
+        ),
+        "video_cost_per_minute": video_cost_per_minute(x, sol),
+        "unserved_video_s": unserved_video_s(x, sol),
+        "served_video_minutes_by_year": dict(
+            zip(res.axes.periods, served_video_minutes_by_period(x, sol).tolist(), strict=True)
+        ),
+        "video_cost_share_fraction": video_cost_share_fraction(x, sol),
+        "workload_units": dict(zip(res.axes.workloads, res.scenario.demand.units, strict=True)),
+        "mip_gap": sol.stats.mip_gap,
+        "relaxed": bool(x.relax),
+        "backend": sol.backend,
+        "solver": sol.solver,
+        "build_s": sol.stats.build_s,
+        "solve_s": sol.stats.solve_s,
+        "costs": None
+        if costs is None
+        else {
+            k: float(getattr(costs, k))
+            for k in (
+                "parts_capex",
+                "dc_capex",
+                "solar_capex",
+                "battery_capex",
+                "energy",
+                "demand_charges",
+                "carbon",
+                "unserved_penalty",
+                "resale_credit",
+                "power_subsidy_credit",
+            )
+        },
+        "estimate_share": estimate_share(result),
+        "parts": parts_rows(result),
+        "installed": installed_rows(result),
+        "sites": site_rows(result),
+        "binding": binding_constraints(result),
+        "duals_from_lp_relaxation": result.duals_from_relaxation,
+        "subsidy_choices": choices,
+        "rules": list(res.regimes),
+        "notes": [*res.notes, *(c["text"] for c in choices)],
+    }

@@ -1,0 +1,505 @@
+"""Run folders: every solved site or plan lands as one folder of Parquet tables and JSON.
+
+Layout of a run folder (documented in docs/results.md):
+
+    runs/<name>-<YYYYmmddTHHMMSSZ>/
+        tables/<table>.parquet   one file per table, units in column names
+        resolved_inputs.json     the resolved assumptions, each figure with its source
+        inputs/<file>            copies of the input files used (hashes in run.json)
+        solver.log               the solver's log, when one was kept
+        summary.json             headline numbers (objective, sizes, cost per unit)
+        run.json                 manifest, written last: its presence marks a complete run
+
+The folder is built under a hidden temporary name beside the target and renamed into place only
+when complete, so an exception, Ctrl-C or a crash never leaves a folder that looks complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import InputError, UnknownName
+
+if TYPE_CHECKING:
+    from planner.sites.site import Site
+    from planner.sites.sizing import SiteSizing
+
+RunKind = Literal["site", "plan"]
+RUN_KINDS: tuple[str, ...] = ("site", "plan")
+FORMAT_VERSION = 1
+MANIFEST = "run.json"
+SUMMARY = "summary.json"
+RESOLVED_INPUTS = "resolved_inputs.json"
+SOLVER_LOG = "solver.log"
+TABLES_DIR = "tables"
+INPUTS_DIR = "inputs"
+# Where runs go when no --out/--root is given: ./runs, or the PLANNER_RUNS folder.
+DEFAULT_ROOT = Path(os.environ.get("PLANNER_RUNS", "runs"))
+
+_TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_TIMESTAMP = "%Y%m%dT%H%M%SZ"
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def run_folder_name(name: str, created: dt.datetime) -> str:
+    """`<name>-<UTC timestamp>`, the name reduced to characters safe in a file name."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
+    return f"{slug[:80]}-{created.astimezone(dt.UTC).strftime(_TIMESTAMP)}"
+
+
+def default_run_dir(
+    name: str, root: Path = DEFAULT_ROOT, created: dt.datetime | None = None
+) -> Path:
+    """`root/<name>-<timestamp>`, with `-2`, `-3`... appended if that folder already exists."""
+    base = root / run_folder_name(name, created or dt.datetime.now(dt.UTC))
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    """JSON for the values a summary or resolved inputs hold: numpy, paths, dates, dataclasses."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    """Replace NaN and infinities by None (JSON has no spelling for them), recursively."""
+    if isinstance(value, float | np.floating) and not math.isfinite(float(value)):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def to_json(data: Any) -> str:
+    """Stable, readable JSON: NaN and infinity as null, numpy and paths converted."""
+    return json.dumps(_finite(data), indent=2, ensure_ascii=False, default=_json_default) + "\n"
+
+
+def _check_tables(tables: Mapping[str, pd.DataFrame]) -> None:
+    for table_name, frame in tables.items():
+        if not _TABLE_NAME.fullmatch(table_name):
+            raise ValueError(f"table name {table_name!r} must match [a-z][a-z0-9_]*")
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"table {table_name!r} is a {type(frame).__name__}, not a DataFrame")
+        if "run" in frame.columns:
+            raise ValueError(f"table {table_name!r} has a 'run' column; queries add that one")
+
+
+def _copy_inputs(inputs_used: Sequence[Path], folder: Path) -> list[dict[str, Any]]:
+    """Copy each input file into `folder`, returning its path, size and SHA-256."""
+    folder.mkdir()
+    records = []
+    for source in inputs_used:
+        source = Path(source)
+        if not source.is_file():
+            raise InputError.one(source, "", "input file not found.", "check the path.")
+        sha = file_sha256(source)
+        target = source.name
+        if (folder / target).exists():  # two inputs with one name: keep both
+            target = f"{sha[:8]}-{source.name}"
+        shutil.copy2(source, folder / target)
+        records.append(
+            {
+                "path": str(source.resolve()),
+                "copy": f"{INPUTS_DIR}/{target}",
+                "sha256": sha,
+                "bytes": source.stat().st_size,
+            }
+        )
+    return records
+
+
+def _write_contents(
+    tmp: Path,
+    *,
+    kind: RunKind,
+    name: str,
+    created: dt.datetime,
+    status: str,
+    summary: Mapping[str, Any],
+    tables: Mapping[str, pd.DataFrame],
+    resolved_inputs: Mapping[str, Any],
+    inputs_used: Sequence[Path],
+    solver_log: str | None,
+) -> None:
+    """Fill the temporary folder; the manifest (run.json) goes last."""
+    (tmp / TABLES_DIR).mkdir()
+    table_records = {}
+    for table_name, frame in tables.items():
+        path = tmp / TABLES_DIR / f"{table_name}.parquet"
+        frame.to_parquet(path, index=False, engine="pyarrow")
+        table_records[table_name] = {
+            "file": f"{TABLES_DIR}/{table_name}.parquet",
+            "rows": len(frame),
+            "columns": [str(c) for c in frame.columns],
+        }
+    inputs = _copy_inputs(inputs_used, tmp / INPUTS_DIR)
+    (tmp / RESOLVED_INPUTS).write_text(to_json(resolved_inputs), encoding="utf-8")
+    if solver_log is not None:
+        (tmp / SOLVER_LOG).write_text(solver_log, encoding="utf-8")
+    (tmp / SUMMARY).write_text(to_json(summary), encoding="utf-8")
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "name": name,
+        "created": created.astimezone(dt.UTC).isoformat(timespec="seconds"),
+        "status": status,
+        "tables": table_records,
+        "inputs": inputs,
+        "solver_log": SOLVER_LOG if solver_log is not None else None,
+    }
+    (tmp / MANIFEST).write_text(to_json(manifest), encoding="utf-8")
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    """Move the finished `tmp` to `out`; an existing run at `out` is replaced whole."""
+    tmp.chmod(0o777 & ~_current_umask())  # mkdtemp makes it private; a run folder is not
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    if out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir()):
+        raise InputError.one(
+            out,
+            "",
+            "the folder exists, is not empty and is not a run folder; it will not be overwritten.",
+            "choose a new --out folder, or remove this one.",
+        )
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    os.replace(out, old / out.name)
+    os.replace(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_run(
+    out_dir: Path | None = None,
+    *,
+    kind: RunKind,
+    name: str,
+    summary: Mapping[str, Any],
+    tables: Mapping[str, pd.DataFrame],
+    resolved_inputs: Mapping[str, Any],
+    inputs_used: Sequence[Path] = (),
+    solver_log: str | None = None,
+    root: Path = DEFAULT_ROOT,
+    created: dt.datetime | None = None,
+) -> Path:
+    """Write one run folder atomically and return its path.
+
+    `out_dir` None means `root/<name>-<timestamp>`. The folder is assembled in a hidden
+    temporary folder beside the target and renamed into place once run.json (the completion
+    marker) is written; on any exception or KeyboardInterrupt the temporary folder is removed
+    and an existing run at `out_dir` is left untouched. `summary["status"]` (default "optimal")
+    is copied into the manifest.
+    """
+    if kind not in RUN_KINDS:
+        raise ValueError(f"kind must be one of {RUN_KINDS}, not {kind!r}")
+    _check_tables(tables)
+    created = created or dt.datetime.now(dt.UTC)
+    out = Path(out_dir) if out_dir is not None else default_run_dir(name, Path(root), created)
+    parent = out.resolve().parent
+    if out_dir is None:
+        parent.mkdir(parents=True, exist_ok=True)
+    elif not parent.is_dir():
+        raise InputError.one("--out", "", f"folder '{parent}' does not exist.", "create it first.")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    try:
+        _write_contents(
+            tmp,
+            kind=kind,
+            name=name,
+            created=created,
+            status=str(summary.get("status", "optimal")),
+            summary=summary,
+            tables=tables,
+            resolved_inputs=resolved_inputs,
+            inputs_used=inputs_used,
+            solver_log=solver_log,
+        )
+        _replace_dir(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class Run:
+    """A complete run folder as read back: manifest, summary, and its tables on demand."""
+
+    path: Path
+    kind: str
+    name: str
+    created: str
+    status: str
+    summary: Mapping[str, Any]
+    table_files: Mapping[str, Path]
+    inputs: tuple[Mapping[str, Any], ...]
+
+    @property
+    def run_id(self) -> str:
+        """The folder name: how `planner runs` and the `run` column of queries name a run."""
+        return self.path.name
+
+    def table(self, table_name: str) -> pd.DataFrame:
+        """One table of this run as a DataFrame."""
+        if table_name not in self.table_files:
+            raise UnknownName(f"table of run {self.run_id}", table_name, list(self.table_files))
+        return pd.read_parquet(self.table_files[table_name])
+
+    def has_table(self, table_name: str) -> bool:
+        return table_name in self.table_files
+
+    def resolved_inputs(self) -> dict[str, Any]:
+        """The resolved assumptions written with the run."""
+        return json.loads((self.path / RESOLVED_INPUTS).read_text(encoding="utf-8"))
+
+    def solver_log(self) -> str | None:
+        path = self.path / SOLVER_LOG
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def is_complete_run(folder: Path) -> bool:
+    """A folder is a complete run when it is not a temporary one and holds its manifest."""
+    return folder.is_dir() and not folder.name.startswith(".") and (folder / MANIFEST).is_file()
+
+
+def read_run(folder: Path) -> Run:
+    """Read a complete run folder; a folder without run.json is reported as incomplete."""
+    folder = Path(folder)
+    if not is_complete_run(folder):
+        raise InputError.one(
+            folder,
+            MANIFEST,
+            "is not a complete run folder (no run.json: not a run, or its writing was cut short).",
+            "give a folder listed by `planner runs list`, or write the run again.",
+        )
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError.one(
+            folder, MANIFEST, f"cannot be read ({exc}).", "write the run again."
+        ) from None
+    tables = {
+        table_name: folder / record["file"]
+        for table_name, record in manifest.get("tables", {}).items()
+    }
+    return Run(
+        path=folder,
+        kind=str(manifest.get("kind", "")),
+        name=str(manifest.get("name", folder.name)),
+        created=str(manifest.get("created", "")),
+        status=str(manifest.get("status", "")),
+        summary=summary,
+        table_files=tables,
+        inputs=tuple(manifest.get("inputs", [])),
+    )
+
+
+def list_runs(root: Path = DEFAULT_ROOT) -> list[Run]:
+    """Every complete run directly under `root`, oldest first (temporary folders skipped)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    runs = [read_run(p) for p in sorted(root.iterdir()) if is_complete_run(p)]
+    return sorted(runs, key=lambda r: (r.created, r.run_id))
+
+
+def find_run(ref: str | Path, root: Path = DEFAULT_ROOT) -> Run:
+    """A run named by its folder path, its folder name under `root`, or its name (latest wins)."""
+    path = Path(ref)
+    if path.is_dir():
+        return read_run(path)
+    runs = list_runs(root)
+    by_id = [r for r in runs if r.run_id == str(ref)]
+    by_name = [r for r in runs if r.name == str(ref)]
+    match = by_id or by_name
+    if not match:
+        known = sorted({*(r.run_id for r in runs), *(r.name for r in runs)})
+        close = difflib.get_close_matches(str(ref), known, n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else "."
+        raise InputError.one(
+            root,
+            "RUN",
+            f"no complete run is named '{ref}'{hint}",
+            f"`planner runs list --root {root}` lists the runs; or give a run folder's path.",
+        )
+    return match[-1]
+
+
+# --------------------------------------------------------------------------- site adapter
+
+
+def site_resolved_inputs(site: Site) -> dict[str, Any]:
+    """A site's assumptions: each figure's field, value as written, source and confidence."""
+    from planner.yamlio import read_yaml
+
+    raw = read_yaml(site.path)
+    assumptions = []
+    for field_name, prov in site.provenance.items():
+        figure = _lookup(raw, field_name)
+        value = figure.get("value") if isinstance(figure, Mapping) else None
+        if isinstance(figure, Mapping) and "file" in figure:
+            value = f"{figure['file']}:{figure.get('column', '')}"
+        assumptions.append(
+            {
+                "field": field_name,
+                "value": value,
+                "source": prov.source.title if prov.source else None,
+                "url": prov.source.url if prov.source else None,
+                "confidence": prov.confidence,
+                "note": prov.note,
+            }
+        )
+    scalars = {
+        f.name: getattr(site, f.name)
+        for f in dataclasses.fields(site)
+        if isinstance(getattr(site, f.name), int | float | str)
+    }
+    return {
+        "kind": "site",
+        "file": str(site.path),
+        "values": scalars,
+        "assumptions": assumptions,
+        "unknowns": list(site.unknowns),
+    }
+
+
+def _lookup(raw: Any, dotted: str) -> Any:
+    node = raw
+    for key in dotted.split("."):
+        if not isinstance(node, Mapping) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def site_run_tables(sizing: SiteSizing) -> dict[str, pd.DataFrame]:
+    """The site run's tables: hourly `dispatch`, `sizes` per asset, annual `costs` per item."""
+    from planner.sites.sizing import dispatch_table
+
+    sol = sizing.solution
+    sizes = pd.DataFrame(
+        {
+            "asset": ["solar", "battery", "grid_connection", "it"],
+            "power_mw": [
+                sol.solar_mw,
+                sol.battery_mw,
+                float(sol.grid_import_mw.max()),
+                sizing.site.it_capacity_mw,
+            ],
+            "energy_mwh": [math.nan, sol.battery_mwh, math.nan, math.nan],
+        }
+    )
+    cost_items = dataclasses.asdict(sol.costs) if sol.costs is not None else {}
+    costs = pd.DataFrame(
+        {
+            "item": list(cost_items),
+            "cost_per_year": [-v if k == "export_revenue" else v for k, v in cost_items.items()],
+            "currency": sizing.site.currency,
+        }
+    )
+    return {"dispatch": dispatch_table(sizing), "sizes": sizes, "costs": costs}
+
+
+def site_run_summary(sizing: SiteSizing) -> dict[str, Any]:
+    """`planner.sites.site.summary` plus the unserved IT energy (MWh a year) for comparisons."""
+    from planner.sites.sizing import summary
+
+    data = dict(summary(sizing))
+    sol, w = sizing.solution, sizing.inputs.weight_h
+    data["unserved_it_mwh"] = float(w @ sol.unserved_it_mw)
+    data["it_capacity_mw"] = sizing.site.it_capacity_mw
+    return data
+
+
+def write_site_run(
+    sizing: SiteSizing, out_dir: Path | None = None, *, root: Path = DEFAULT_ROOT
+) -> Path:
+    """Write a solved site as a run folder (kind "site"); returns the folder."""
+    site = sizing.site
+    inputs_used = [site.path, *_csv_files(site.path)]
+    return write_run(
+        out_dir,
+        kind="site",
+        name=site.name,
+        summary=site_run_summary(sizing),
+        tables=site_run_tables(sizing),
+        resolved_inputs=site_resolved_inputs(site),
+        inputs_used=inputs_used,
+        solver_log=sizing.solver_log,
+        root=root,
+    )
+
+
+def _csv_files(site_path: Path) -> list[Path]:
+    """CSV files a site YAML names (`file:` keys), resolved beside it."""
+    from planner.yamlio import read_yaml
+
+    found: list[Path] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            if isinstance(node.get("file"), str):
+                candidate = (site_path.parent / node["file"]).resolve()
+                if candidate.is_file() and candidate not in found:
+                    found.append(candidate)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(read_yaml(site_path))
+    return found

@@ -1,0 +1,297 @@
+"""Kept runs: list them, show one, query all with DuckDB, compare several side by side.
+
+Queries need no database: each table name becomes one DuckDB view over the Parquet files of every
+complete run, with a `run` column (the run's folder name) added; a `runs` view holds one row per
+run with its kind, name, created time, status and summary numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from planner.errors import InputError
+from planner.results.folders import DEFAULT_ROOT, Run, list_runs
+from planner.sweeps.sweep import CASES, SWEEP_MANIFEST, SWEEP_TABLE
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One headline number: a label, the summary key per run kind, and its unit."""
+
+    label: str
+    column: str  # column name in `planner runs list` and the `runs` view
+    keys: Mapping[str, str]  # run kind -> summary.json key
+    unit: str  # "{cur}" is replaced by the run's currency
+
+
+# Headline numbers shown by `planner runs list` and compared by `planner compare`.
+METRICS: tuple[Metric, ...] = (
+    Metric("objective", "objective", {"site": "objective", "plan": "objective"}, "{cur}"),
+    Metric(
+        "cost per MWh of IT energy", "cost_per_mwh_it", {"site": "cost_per_mwh_it"}, "{cur}/MWh"
+    ),
+    Metric(
+        "cost per million tokens",
+        "cost_per_million_tokens",
+        {"plan": "cost_per_million_tokens"},
+        "{cur}/Mtok",
+    ),
+    Metric(
+        "IT capacity", "it_capacity_mw", {"site": "it_capacity_mw", "plan": "it_capacity_mw"}, "MW"
+    ),
+    Metric(
+        "grid peak import",
+        "grid_peak_import_mw",
+        {"site": "grid_peak_import_mw", "plan": "grid_peak_import_mw"},
+        "MW",
+    ),
+    Metric("solar", "solar_mw", {"site": "solar_mw", "plan": "solar_mw"}, "MW"),
+    Metric("battery power", "battery_mw", {"site": "battery_mw", "plan": "battery_mw"}, "MW"),
+    Metric("battery energy", "battery_mwh", {"site": "battery_mwh", "plan": "battery_mwh"}, "MWh"),
+    Metric(
+        "unserved energy",
+        "unserved_mwh",
+        {"site": "unserved_it_mwh", "plan": "unserved_mwh"},
+        "MWh",
+    ),
+    Metric("unserved tokens", "unserved_tokens", {"plan": "unserved_tokens"}, "tokens"),
+)
+
+
+def metric_value(run: Run, metric: Metric) -> float | None:
+    """The run's value of one headline metric, None when its kind has none."""
+    key = metric.keys.get(run.kind)
+    value = run.summary.get(key) if key else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _unit(run: Run, metric: Metric) -> str:
+    return metric.unit.replace("{cur}", str(run.summary.get("currency", "")))
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    """One line of `planner runs list`: identity, status and headline numbers."""
+    row: dict[str, Any] = {
+        "run": run.run_id,
+        "kind": run.kind,
+        "name": run.name,
+        "created": run.created,
+        "status": run.status,
+        "currency": run.summary.get("currency"),
+    }
+    for metric in METRICS:
+        row[metric.column] = metric_value(run, metric)
+    return row
+
+
+def run_detail(run: Run) -> dict[str, Any]:
+    """Everything `planner runs show` prints: manifest, summary, tables with their row counts."""
+    tables = []
+    for table_name, path in run.table_files.items():
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        tables.append(
+            {
+                "table": table_name,
+                "rows": meta.num_rows,
+                "columns": list(pq.ParquetFile(path).schema_arrow.names),
+            }
+        )
+    return {
+        "run": run.run_id,
+        "path": str(run.path),
+        "kind": run.kind,
+        "name": run.name,
+        "created": run.created,
+        "status": run.status,
+        "summary": dict(run.summary),
+        "tables": tables,
+        "inputs": [dict(i) for i in run.inputs],
+    }
+
+
+# --------------------------------------------------------------------------- DuckDB
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per run: identity plus every scalar of its summary, and the summary as JSON."""
+    records = []
+    for run in runs:
+        record: dict[str, Any] = {
+            "run": run.run_id,
+            "kind": run.kind,
+            "name": run.name,
+            "created": run.created,
+            "status": run.status,
+        }
+        for key, value in run.summary.items():
+            if key not in record and isinstance(value, int | float | str | None):
+                record[key] = value
+        record["summary"] = json.dumps(run.summary)
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def sweep_folders(root: Path) -> list[Path]:
+    """`root` itself when it is a sweep folder, else the sweep folders directly under it."""
+    if (root / SWEEP_MANIFEST).is_file():
+        return [root]
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / SWEEP_MANIFEST).is_file())
+
+
+def runs_under(root: Path) -> list[Run]:
+    """Complete runs under `root` and the case runs of every sweep folder there."""
+    runs = list_runs(root)
+    for folder in sweep_folders(root):
+        runs += list_runs(folder / CASES)
+    return runs
+
+
+def _add_sweep_view(con: duckdb.DuckDBPyConnection, sweeps: Sequence[Path]) -> None:
+    """A `sweep` view: every sweep's table (one row per case) with a `sweep` column."""
+    files = [f for f in (s / SWEEP_TABLE for s in sweeps) if f.is_file()]
+    if not files:
+        return
+    selects = [
+        f"SELECT {_sql_string(f.parent.name)} AS sweep, * FROM read_parquet({_sql_string(str(f))})"
+        for f in files
+    ]
+    con.execute('CREATE VIEW "sweep" AS ' + " UNION ALL BY NAME ".join(selects))
+
+
+def connect(runs: Sequence[Run], sweeps: Sequence[Path] = ()) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with one view per table name across `runs`, a `runs` view, and a
+    `sweep` view over the tables of `sweeps` (each case's `run` joins its run's tables)."""
+    con = duckdb.connect(":memory:")
+    by_table: dict[str, list[tuple[str, Path]]] = {}
+    for run in runs:
+        for table_name, path in run.table_files.items():
+            by_table.setdefault(table_name, []).append((run.run_id, path))
+    for table_name, files in sorted(by_table.items()):
+        selects = [
+            f"SELECT {_sql_string(run_id)} AS run, * FROM read_parquet({_sql_string(str(path))})"
+            for run_id, path in files
+        ]
+        con.execute(f'CREATE VIEW "{table_name}" AS ' + " UNION ALL BY NAME ".join(selects))
+    frame = _runs_frame(runs)
+    if not frame.empty and "runs" not in by_table:
+        con.register("_runs_frame", frame)
+        con.execute('CREATE TABLE "runs" AS SELECT * FROM _runs_frame')
+        con.unregister("_runs_frame")
+    if "sweep" not in by_table:
+        _add_sweep_view(con, sweeps)
+    return con
+
+
+def view_names(runs: Sequence[Run], sweeps: Sequence[Path] = ()) -> list[str]:
+    """The views a query can use: `runs`, every table name of any run, and `sweep`."""
+    names = {"runs", *(t for r in runs for t in r.table_files)}
+    return sorted(names | ({"sweep"} if sweeps else set()))
+
+
+def query_runs(sql: str, root: Path = DEFAULT_ROOT) -> pd.DataFrame:
+    """Run one SQL statement over every complete run under `root` (and the cases and tables of
+    the sweeps there); the result as a DataFrame."""
+    runs, sweeps = runs_under(root), sweep_folders(root)
+    if not runs and not sweeps:
+        raise InputError.one(
+            root, "", "holds no complete run to query.", "write a run first, or pass --root."
+        )
+    con = connect(runs, sweeps)
+    try:
+        return con.execute(sql).df()
+    except duckdb.Error as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError.one(
+            "SQL",
+            "",
+            f"DuckDB could not run the query: {message}",
+            f"views available: {', '.join(view_names(runs, sweeps))} (each with a 'run' column).",
+        ) from None
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def _difference(value: float | None, base: float | None) -> float | None:
+    return value - base if value is not None and base is not None else None
+
+
+def _currency(run: Run) -> str:
+    return str(run.summary.get("currency", ""))
+
+
+def unique_runs(runs: Sequence[Run]) -> list[Run]:
+    """The runs in order, a run named twice kept once (rows and labels are keyed by run id)."""
+    seen: dict[str, Run] = {}
+    for run in runs:
+        seen.setdefault(run.run_id, run)
+    return list(seen.values())
+
+
+def compare_runs(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """One row per headline metric: each run's value, then each run's difference to the first.
+
+    Columns: metric, unit, `<run id>` per run, `<run id> - <first id>` per later run. Metrics no
+    run has are left out; money differences between runs in different currencies are None.
+    """
+    runs = unique_runs(runs)
+    if not runs:
+        return []
+    first = runs[0]
+    rows = []
+    for metric in METRICS:
+        values = [metric_value(r, metric) for r in runs]
+        if all(v is None for v in values):
+            continue
+        units = {_unit(r, metric) for r, v in zip(runs, values, strict=True) if v is not None}
+        row: dict[str, Any] = {"metric": metric.label, "unit": " | ".join(sorted(units))}
+        for run, value in zip(runs, values, strict=True):
+            row[run.run_id] = value
+        money = "{cur}" in metric.unit
+        for run, value in zip(runs[1:], values[1:], strict=True):
+            same_unit = not money or _currency(run) == _currency(first)
+            row[f"{run.run_id} - {first.run_id}"] = (
+                _difference(value, values[0]) if same_unit else None
+            )
+        rows.append(row)
+    return rows
+
+
+def compare_json(runs: Sequence[Run]) -> dict[str, Any]:
+    """The stable JSON of `planner compare`: runs in order, metrics with values and differences."""
+    runs = unique_runs(runs)
+    metrics = []
+    first = runs[0].run_id if runs else ""
+    for row in compare_runs(runs):
+        values = [row[r.run_id] for r in runs]
+        differences = [0.0 if values[0] is not None else None]
+        differences += [row[f"{r.run_id} - {first}"] for r in runs[1:]]
+        metrics.append(
+            {
+                "metric": row["metric"],
+                "unit": row["unit"],
+                "values": values,
+                "differences_to_first": differences,
+            }
+        )
+    return {
+        "runs": [{"run": r.run_id, "kind": r.kind, "name": r.name} for r in runs],
+        "metrics": metrics,
+    }

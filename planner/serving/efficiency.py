@@ -1,0 +1,177 @@
+"""Achievable fractions of peak for serving: per part (its `serving:` block) or per software stack.
+
+A datasheet peak is never reached in serving: kernels, scheduling and the runtime leave a share of
+the FLOPs, the memory bandwidth and the scale-up bandwidth unused. The planner carries three
+fractions per part: `flop_efficiency_fraction` (of dense peak at the serving precision),
+`bandwidth_efficiency_fraction` (of HBM/DRAM bandwidth) and `interconnect_efficiency_fraction`
+(of scale-up bandwidth). A part profile may set them in its `serving:` block; otherwise the default
+of its software stack (`hardware_profiles/software_stacks.yaml`, overlays replace a stack whole)
+applies.
+
+Video generation (a diffusion transformer denoising a whole clip) is compute-bound and reaches a
+different share of peak than LLM decoding, so each stack also carries
+`video_flop_efficiency_fraction`: the share of dense peak at the serving precision that a DiT
+video generator achieves end to end (docs/serving.md, "Video generation"). It lives with the stack
+because it measures the stack's kernels (attention above all) on that kind of work; a part's
+`serving:` block does not override it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from pydantic import BaseModel, ConfigDict
+
+from planner.catalogue.parts import Part
+from planner.errors import InputError, Problem
+from planner.paths import search_dirs
+from planner.provenance import FigureIn, Provenance, SourceIn, resolve_source
+from planner.yamlio import read_yaml, validate
+
+STACKS_FILE = "software_stacks.yaml"
+FRACTIONS = (
+    "flop_efficiency_fraction",
+    "bandwidth_efficiency_fraction",
+    "interconnect_efficiency_fraction",
+)
+
+
+class StackIn(BaseModel):
+    """One software stack's default fractions of peak."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    flop_efficiency_fraction: FigureIn
+    bandwidth_efficiency_fraction: FigureIn
+    interconnect_efficiency_fraction: FigureIn
+    video_flop_efficiency_fraction: FigureIn | None = None  # None = video not estimable
+
+
+class StacksFile(BaseModel):
+    """Schema of `hardware_profiles/software_stacks.yaml`."""
+
+    model_config = ConfigDict(extra="forbid")
+    stacks: dict[str, StackIn]
+    sources: dict[str, SourceIn] = {}
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """Fractions of peak a serving stack achieves (each in (0, 1]) and where they come from."""
+
+    flop_fraction: float
+    bandwidth_fraction: float
+    interconnect_fraction: float
+    basis: str
+    provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False, repr=False)
+    video_flop_fraction: float | None = None  # DiT video generation; None = no figure
+
+
+def _fraction(path: Path, field: str, figure: FigureIn) -> float | Problem:
+    value = figure.value
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 1:
+        return Problem(
+            str(path),
+            f"{field}.value",
+            f"{value!r} is not a fraction in (0, 1].",
+            "write a fraction of peak, e.g. 0.6.",
+        )
+    return float(value)
+
+
+def load_stacks(overlays: Sequence[Path] = ()) -> dict[str, Efficiency]:
+    """Default efficiencies by software stack id; overlay files replace stacks of the same id."""
+    stacks: dict[str, Efficiency] = {}
+    problems: list[Problem] = []
+    for folder in search_dirs("hardware_profiles", overlays):
+        path = folder / STACKS_FILE
+        if not path.is_file():
+            continue
+        raw = validate(StacksFile, read_yaml(path), path)
+        for stack_id, stack in raw.stacks.items():
+            values: dict[str, float] = {}
+            provenance: dict[str, Provenance] = {}
+            for name in FRACTIONS:
+                figure: FigureIn = getattr(stack, name)
+                field = f"stacks.{stack_id}.{name}"
+                got = _fraction(path, field, figure)
+                if isinstance(got, Problem):
+                    problems.append(got)
+                    continue
+                values[name] = got
+                provenance[name] = Provenance(
+                    resolve_source(figure.source, raw.sources), figure.confidence, figure.note
+                )
+            video: float | None = None
+            if stack.video_flop_efficiency_fraction is not None:
+                name = "video_flop_efficiency_fraction"
+                got = _fraction(
+                    path, f"stacks.{stack_id}.{name}", stack.video_flop_efficiency_fraction
+                )
+                if isinstance(got, Problem):
+                    problems.append(got)
+                else:
+                    video = got
+                    fig = stack.video_flop_efficiency_fraction
+                    provenance[name] = Provenance(
+                        resolve_source(fig.source, raw.sources), fig.confidence, fig.note
+                    )
+            if len(values) == len(FRACTIONS):
+                stacks[stack_id] = Efficiency(
+                    values["flop_efficiency_fraction"],
+                    values["bandwidth_efficiency_fraction"],
+                    values["interconnect_efficiency_fraction"],
+                    basis=f"software stack '{stack_id}' default ({path.parent.name}/{path.name})",
+                    provenance=MappingProxyType(provenance),
+                    video_flop_fraction=video,
+                )
+    if problems:
+        raise InputError(problems)
+    return stacks
+
+
+def efficiency_for(part: Part, stacks: Mapping[str, Efficiency]) -> Efficiency:
+    """The part's own `serving:` fractions where set, else its software stack's defaults."""
+    default = stacks.get(part.software_stack)
+    own = {
+        "flop": part.flop_efficiency_fraction,
+        "bandwidth": part.bandwidth_efficiency_fraction,
+        "interconnect": part.interconnect_efficiency_fraction,
+    }
+    if default is None and None in own.values():
+        raise InputError.one(
+            part.path,
+            "software_stack",
+            f"no default serving efficiencies for software stack '{part.software_stack}' "
+            f"(known: {', '.join(sorted(stacks))}) and the part's 'serving:' block is incomplete.",
+            f"add '{part.software_stack}' to hardware_profiles/{STACKS_FILE} or set all three "
+            "fractions in the part's 'serving:' block.",
+        )
+    if None not in own.values():
+        provenance = {
+            name: part.provenance[f"serving.{name}"]
+            for name in FRACTIONS
+            if f"serving.{name}" in part.provenance
+        }
+        return Efficiency(
+            own["flop"],  # type: ignore[arg-type]
+            own["bandwidth"],  # type: ignore[arg-type]
+            own["interconnect"],  # type: ignore[arg-type]
+            basis=f"part profile serving block ({part.path})",
+            provenance=MappingProxyType(provenance),
+            video_flop_fraction=None if default is None else default.video_flop_fraction,
+        )
+    assert default is not None
+    if all(v is None for v in own.values()):
+        return default
+    return Efficiency(
+        own["flop"] if own["flop"] is not None else default.flop_fraction,
+        own["bandwidth"] if own["bandwidth"] is not None else default.bandwidth_fraction,
+        own["interconnect"] if own["interconnect"] is not None else default.interconnect_fraction,
+        basis=f"part serving block ({part.path}), gaps from {default.basis}",
+        provenance=default.provenance,
+        video_flop_fraction=default.video_flop_fraction,
+    )

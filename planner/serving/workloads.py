@@ -1,0 +1,714 @@
+"""Workload cards: what one model needs per token (LLMs) or per generated second (video).
+
+One YAML file per model in `workload_profiles/<id>.yaml`; its architecture figures come from the
+model's Hugging Face `config.json`, each with provenance. Parameter counts are *computed* from that
+architecture (formulas in docs/workloads.md) and checked against the publisher's totals, which the
+file records separately. A user overlay (`--profiles DIR`, `DIR/workload_profiles/*.yaml`) adds
+workloads or replaces a shipped one with the same id, whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from planner.catalogue.parts import BIT_LENGTH, PRECISIONS, SLUG, Precision
+from planner.errors import InputError, Problem, UnknownName
+from planner.paths import search_dirs
+from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
+from planner.yamlio import load_each, read_yaml, validate
+
+Kind = Literal["llm", "video"]
+Attention = Literal["mha", "gqa", "mla", "none"]
+Ffn = Literal["swiglu", "gelu"]
+
+# Published totals may differ from the count computed from config.json by rounding only.
+PUBLISHED_TOLERANCE_FRACTION = 0.02
+
+
+class ArchitectureIn(BaseModel):
+    """Architecture figures from the model's config.json (config key names in docs/workloads.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    layers: FigureIn
+    hidden_size: FigureIn
+    attention_heads: FigureIn
+    kv_heads: FigureIn
+    head_dim: FigureIn
+    vocab_size: FigureIn | None = None
+    max_context_tokens: FigureIn | None = None
+    dense_ffn_size: FigureIn | None = None
+    tied_embeddings: bool = False
+    qkv_bias: bool = False
+    qk_norm: bool = False
+    ffn: Ffn = "swiglu"
+    # Multi-head latent attention (DeepSeek-V2/V3).
+    q_lora_rank: FigureIn | None = None
+    kv_lora_rank: FigureIn | None = None
+    qk_nope_head_dim: FigureIn | None = None
+    qk_rope_head_dim: FigureIn | None = None
+    v_head_dim: FigureIn | None = None
+    # Mixture of experts.
+    experts: FigureIn | None = None
+    experts_per_token: FigureIn | None = None
+    shared_experts: FigureIn | None = None
+    expert_ffn_size: FigureIn | None = None
+    moe_layers: FigureIn | None = None
+
+
+class PublishedIn(BaseModel):
+    """The publisher's own parameter totals, in billions, to check the computed counts against."""
+
+    model_config = ConfigDict(extra="forbid")
+    total_params_billion: FigureIn
+    active_params_billion: FigureIn | None = None
+
+
+class VideoIn(BaseModel):
+    """A diffusion-transformer video generator: what one clip is and how it is denoised."""
+
+    model_config = ConfigDict(extra="forbid")
+    width_px: FigureIn
+    height_px: FigureIn
+    frames_per_clip: FigureIn
+    frame_rate_fps: FigureIn
+    vae_temporal_compression: FigureIn
+    vae_spatial_compression: FigureIn
+    latent_channels: FigureIn
+    patch_frames: FigureIn
+    patch_height: FigureIn
+    patch_width: FigureIn
+    denoising_steps: FigureIn
+    guidance_passes: FigureIn
+    text_tokens: FigureIn
+    text_embed_dim: FigureIn
+    time_embed_dim: FigureIn
+
+
+class WorkloadFile(BaseModel):
+    """The schema of one workload profile (documented in docs/workloads.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    kind: Kind
+    attention: Attention
+    hf_repo: str | None = None
+    architecture: ArchitectureIn
+    published: PublishedIn
+    weight_precision: FigureIn
+    kv_precision: FigureIn | None = None
+    video: VideoIn | None = None
+    sources: dict[str, SourceIn] = {}
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"'{value}' is not a lowercase slug like 'llama-3.1-70b'")
+        return value
+
+
+@dataclass(frozen=True)
+class ParamCounts:
+    """Parameter counts of one model (counts, not billions)."""
+
+    total: float
+    active: float
+    dense: float
+    routed_experts: float
+
+
+@dataclass(frozen=True)
+class VideoClip:
+    """One generated clip and its denoising schedule, as loaded (dimensionless counts)."""
+
+    width_px: int
+    height_px: int
+    frames_per_clip: int
+    frame_rate_fps: float
+    vae_temporal_compression: int
+    vae_spatial_compression: int
+    latent_channels: int
+    patch_frames: int
+    patch_height: int
+    patch_width: int
+    denoising_steps: int
+    guidance_passes: int
+    text_tokens: int
+    text_embed_dim: int
+    time_embed_dim: int
+
+    @property
+    def clip_s(self) -> float:
+        """Length of one clip in seconds: frames / frame rate."""
+        return self.frames_per_clip / self.frame_rate_fps
+
+    @property
+    def latent_frames(self) -> int:
+        """Causal video VAE: the first frame alone, then one latent frame per `t` frames."""
+        return (self.frames_per_clip - 1) // self.vae_temporal_compression + 1
+
+    @property
+    def latent_tokens(self) -> int:
+        """Transformer tokens per clip: latent frames x latent pixels, divided by the patch."""
+        f = self.latent_frames // self.patch_frames
+        h = self.height_px // self.vae_spatial_compression // self.patch_height
+        w = self.width_px // self.vae_spatial_compression // self.patch_width
+        return f * h * w
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One model's serving-relevant architecture. Counts are parameters, not billions."""
+
+    id: str
+    name: str
+    kind: Kind
+    attention: Attention
+    total_params: float
+    active_params: float
+    dense_params: float
+    routed_expert_params: float
+    layers: int
+    hidden_size: int
+    attention_heads: int
+    kv_heads: int
+    head_dim: int
+    kv_lora_rank: int | None
+    qk_rope_head_dim: int | None
+    experts: int | None
+    experts_per_token: int | None
+    moe_layers: int | None
+    vocab_size: int
+    max_context_tokens: int
+    weight_precision: str
+    kv_precision: str
+    flops_per_video_s: float | None
+    path: Path
+    provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False, repr=False)
+    published_total_params: float | None = None
+    published_active_params: float | None = None
+    hf_repo: str | None = None
+    shape: DecoderShape | None = field(default=None, compare=False, repr=False)
+    video: VideoClip | None = None
+
+    def kv_bytes_per_token(self, kv_bytes_per_element: float) -> float:
+        """KV-cache bytes one token of context holds, over all layers.
+
+        GQA/MHA: 2 (K and V) x layers x kv_heads x head_dim x bytes.
+        MLA: layers x (kv_lora_rank + qk_rope_head_dim) x bytes (one latent plus the RoPE key).
+        Video diffusion keeps no cache: 0.
+        """
+        match self.attention:
+            case "mha" | "gqa":
+                return 2.0 * self.layers * self.kv_heads * self.head_dim * kv_bytes_per_element
+            case "mla":
+                assert self.kv_lora_rank is not None and self.qk_rope_head_dim is not None
+                latent = self.kv_lora_rank + self.qk_rope_head_dim
+                return float(self.layers * latent) * kv_bytes_per_element
+            case _:
+                return 0.0
+
+    @property
+    def kv_bytes_per_element(self) -> float:
+        """Bytes per cached element at the default KV precision."""
+        return bytes_per_element(self.kv_precision)  # type: ignore[arg-type]
+
+    @property
+    def weight_bytes_per_param(self) -> float:
+        """Bytes per parameter at the default weight precision."""
+        return bytes_per_element(self.weight_precision)  # type: ignore[arg-type]
+
+    @property
+    def kv_bytes_per_token_default(self) -> float:
+        """KV-cache bytes per token of context at the default KV precision."""
+        return self.kv_bytes_per_token(self.kv_bytes_per_element)
+
+    def attention_flops_per_token(self, context_tokens: float) -> float:
+        """FLOPs one new token spends attending to `context_tokens` cached tokens (decode).
+
+        GQA/MHA: 2 FLOPs per multiply-add, scores (q.k) and mixing (p.v), every query head:
+        4 x layers x attention_heads x head_dim x context.
+        MLA with absorbed projections: each head scores against the latent plus RoPE key
+        (kv_lora_rank + qk_rope_head_dim) and mixes the latent (kv_lora_rank):
+        2 x layers x attention_heads x (2 kv_lora_rank + qk_rope_head_dim) x context.
+        """
+        match self.attention:
+            case "mha" | "gqa":
+                return 4.0 * self.layers * self.attention_heads * self.head_dim * context_tokens
+            case "mla":
+                assert self.kv_lora_rank is not None and self.qk_rope_head_dim is not None
+                width = 2 * self.kv_lora_rank + self.qk_rope_head_dim
+                return 2.0 * self.layers * self.attention_heads * width * context_tokens
+            case _:
+                return 0.0
+
+
+def bytes_per_element(precision: Precision) -> float:
+    """Storage bytes of one element at a precision (bit length / 8)."""
+    return BIT_LENGTH[precision] / 8
+
+
+def published_tolerance_fraction(value_billion: float) -> float:
+    """How far a computed count may sit from a published total: 2 %, or the published figure's
+    own rounding (half its last written digit) where that is wider, e.g. '14' B -> 0.5 / 14."""
+    text = repr(float(value_billion)).rstrip("0")
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return max(PUBLISHED_TOLERANCE_FRACTION, 0.5 * 10.0**-decimals / value_billion)
+
+
+# --- Parameter counts from the architecture -------------------------------------------------
+
+
+def ffn_params(hidden_size: int, ffn_size: int, ffn: Ffn = "swiglu") -> int:
+    """One feed-forward block: SwiGLU has gate, up and down matrices (3 d f, no biases);
+    a GELU MLP has two matrices with biases (2 d f + f + d)."""
+    if ffn == "swiglu":
+        return 3 * hidden_size * ffn_size
+    return 2 * hidden_size * ffn_size + ffn_size + hidden_size
+
+
+def gqa_attention_params(
+    hidden_size: int, heads: int, kv_heads: int, head_dim: int, *, qkv_bias: bool, qk_norm: bool
+) -> int:
+    """Grouped-query attention: W_q (d x H h), W_k and W_v (d x G h), W_o (H h x d).
+
+    Optional q/k/v biases (H h + 2 G h) and per-head RMSNorm on q and k (2 h).
+    """
+    q, kv = heads * head_dim, kv_heads * head_dim
+    params = hidden_size * q + 2 * hidden_size * kv + q * hidden_size
+    if qkv_bias:
+        params += q + 2 * kv
+    if qk_norm:
+        params += 2 * head_dim
+    return params
+
+
+def mla_attention_params(
+    hidden_size: int,
+    heads: int,
+    q_lora_rank: int | None,
+    kv_lora_rank: int,
+    qk_nope_head_dim: int,
+    qk_rope_head_dim: int,
+    v_head_dim: int,
+) -> int:
+    """Multi-head latent attention (DeepSeek-V2/V3).
+
+    Queries: d x r_q down, RMSNorm r_q, r_q x H (h_nope + h_rope) up (or d x H (..) if no r_q).
+    Keys/values: d x (r_kv + h_rope) down (latent plus shared RoPE key), RMSNorm r_kv,
+    r_kv x H (h_nope + h_v) up. Output: H h_v x d.
+    """
+    qk_head = qk_nope_head_dim + qk_rope_head_dim
+    if q_lora_rank:
+        q = hidden_size * q_lora_rank + q_lora_rank + q_lora_rank * heads * qk_head
+    else:
+        q = hidden_size * heads * qk_head
+    kv = (
+        hidden_size * (kv_lora_rank + qk_rope_head_dim)
+        + kv_lora_rank
+        + kv_lora_rank * heads * (qk_nope_head_dim + v_head_dim)
+    )
+    return q + kv + heads * v_head_dim * hidden_size
+
+
+@dataclass(frozen=True)
+class DecoderShape:
+    """The figures a decoder-only LLM's parameter count needs (all dimensionless)."""
+
+    layers: int
+    hidden_size: int
+    attention_heads: int
+    kv_heads: int
+    head_dim: int
+    vocab_size: int
+    dense_ffn_size: int | None = None
+    tied_embeddings: bool = False
+    qkv_bias: bool = False
+    qk_norm: bool = False
+    q_lora_rank: int | None = None
+    kv_lora_rank: int | None = None
+    qk_nope_head_dim: int | None = None
+    qk_rope_head_dim: int | None = None
+    v_head_dim: int | None = None
+    experts: int | None = None
+    experts_per_token: int | None = None
+    shared_experts: int = 0
+    expert_ffn_size: int | None = None
+    moe_layers: int = 0
+
+
+def decoder_params(s: DecoderShape) -> ParamCounts:
+    """Parameters of a decoder-only transformer, split into always-read and routed-expert ones.
+
+    total  = embeddings + head + layers x (attention + 2 norms) + final norm
+             + dense layers x FFN + MoE layers x (router + shared experts + E routed experts)
+    active = total - MoE layers x (E - k) x expert FFN
+    """
+    if s.kv_lora_rank is not None:
+        attention = mla_attention_params(
+            s.hidden_size,
+            s.attention_heads,
+            s.q_lora_rank,
+            s.kv_lora_rank,
+            s.qk_nope_head_dim or 0,
+            s.qk_rope_head_dim or 0,
+            s.v_head_dim or 0,
+        )
+    else:
+        attention = gqa_attention_params(
+            s.hidden_size,
+            s.attention_heads,
+            s.kv_heads,
+            s.head_dim,
+            qkv_bias=s.qkv_bias,
+            qk_norm=s.qk_norm,
+        )
+    embeddings = s.vocab_size * s.hidden_size * (1 if s.tied_embeddings else 2)
+    dense = embeddings + s.layers * (attention + 2 * s.hidden_size) + s.hidden_size
+    dense_layers = s.layers - s.moe_layers
+    if dense_layers:
+        dense += dense_layers * ffn_params(s.hidden_size, s.dense_ffn_size or 0)
+    routed = active_routed = 0
+    if s.moe_layers:
+        expert = ffn_params(s.hidden_size, s.expert_ffn_size or 0)
+        router = s.hidden_size * (s.experts or 0)
+        dense += s.moe_layers * (router + s.shared_experts * expert)
+        routed = s.moe_layers * (s.experts or 0) * expert
+        active_routed = s.moe_layers * (s.experts_per_token or 0) * expert
+    return ParamCounts(
+        total=float(dense + routed),
+        active=float(dense + active_routed),
+        dense=float(dense),
+        routed_experts=float(routed),
+    )
+
+
+def dit_block_params(hidden_size: int, ffn_size: int) -> int:
+    """One Wan-style diffusion-transformer block.
+
+    Self-attention and cross-attention each: 4 (d^2 + d) projections with biases and 2 d of q/k
+    RMSNorm; a LayerNorm with affine before cross-attention (2 d); a GELU MLP; 6 d of adaptive
+    modulation (shift/scale/gate for attention and MLP).
+    """
+    d = hidden_size
+    attention = 4 * (d * d + d) + 2 * d
+    return 2 * attention + 2 * d + ffn_params(d, ffn_size, "gelu") + 6 * d
+
+
+def dit_params(s: DecoderShape, v: VideoClip) -> ParamCounts:
+    """Parameters of a Wan-style video diffusion transformer (all dense).
+
+    patch embedding (c p_t p_h p_w d + d) + text embedding MLP (d_text d + d + d^2 + d)
+    + timestep MLP (d_time d + d + d^2 + d) + timestep projection to 6 modulations (6 d^2 + 6 d)
+    + layers x block + head (d x c p_t p_h p_w + c p_t p_h p_w, and 2 d of modulation).
+    """
+    d = s.hidden_size
+    patch = v.latent_channels * v.patch_frames * v.patch_height * v.patch_width
+    embeddings = (
+        (patch * d + d)
+        + (v.text_embed_dim * d + d + d * d + d)
+        + (v.time_embed_dim * d + d + d * d + d)
+        + (6 * d * d + 6 * d)
+    )
+    head = d * patch + patch + 2 * d
+    total = float(embeddings + s.layers * dit_block_params(d, s.dense_ffn_size or 0) + head)
+    return ParamCounts(total=total, active=total, dense=total, routed_experts=0.0)
+
+
+def dit_flops_per_clip(s: DecoderShape, v: VideoClip) -> float:
+    """FLOPs to generate one clip: steps x guidance passes x one transformer forward pass.
+
+    One forward over L latent tokens, T text tokens, d hidden, f FFN width, N layers:
+      per-token matmuls 2 L x N (4 d^2 self-attn + 2 d^2 cross q/o + 2 d f MLP)
+      + cross-attention K/V of the text 2 T x N (2 d^2)
+      + self-attention scores and mixing 4 L^2 d N + cross-attention 4 L T d N.
+    Text encoder and VAE decoder are left out (see docs/workloads.md).
+    """
+    d, f, n = s.hidden_size, s.dense_ffn_size or 0, s.layers
+    tokens, text = v.latent_tokens, v.text_tokens
+    matmuls = 2.0 * tokens * n * (6 * d * d + 2 * d * f) + 2.0 * text * n * (2 * d * d)
+    attention = 4.0 * tokens * tokens * d * n + 4.0 * tokens * text * d * n
+    return (matmuls + attention) * v.denoising_steps * v.guidance_passes
+
+
+def dit_flops_per_video_s(s: DecoderShape, v: VideoClip) -> float:
+    """FLOPs per generated second of video: FLOPs per clip / clip length (s)."""
+    return dit_flops_per_clip(s, v) / v.clip_s
+
+
+# --- Loading ---------------------------------------------------------------------------------
+
+
+class _WorkloadLoader(FigureReader):
+    """Turns one validated `WorkloadFile` into a `Workload`, collecting every problem."""
+
+    raw: WorkloadFile  # type: ignore[assignment]
+
+    def count(self, field: str, figure: FigureIn | None, *, required: bool = False) -> int | None:
+        value = self.number(field, figure, integer=True)
+        if value is None and required:
+            why = "is unknown" if figure is not None else "is missing"
+            self.problems.append(
+                Problem(
+                    str(self.path),
+                    field,
+                    f"{why}; this workload kind needs it.",
+                    "add it from the model's config.json.",
+                )
+            )
+        return None if value is None else int(value)
+
+    def precision(self, field: str, figure: FigureIn | None, default: str) -> str:
+        if figure is None:
+            return default
+        value = self.text(field, figure)
+        if value is None:
+            return default
+        if value not in PRECISIONS:
+            self.problems.append(
+                Problem(
+                    str(self.path),
+                    f"{field}.value",
+                    f"'{value}' is not a precision.",
+                    f"use one of: {', '.join(PRECISIONS)}.",
+                )
+            )
+            return default
+        return value
+
+    def shape(self) -> DecoderShape:
+        a, llm = self.raw.architecture, self.raw.kind == "llm"
+        mla = self.raw.attention == "mla"
+        moe = a.experts is not None
+
+        def c(name: str, *, required: bool = False) -> int | None:
+            return self.count(f"architecture.{name}", getattr(a, name), required=required)
+
+        return DecoderShape(
+            layers=c("layers", required=True) or 0,
+            hidden_size=c("hidden_size", required=True) or 0,
+            attention_heads=c("attention_heads", required=True) or 0,
+            kv_heads=c("kv_heads", required=True) or 0,
+            head_dim=c("head_dim", required=True) or 0,
+            vocab_size=c("vocab_size", required=llm) or 0,
+            dense_ffn_size=c("dense_ffn_size", required=not moe),
+            tied_embeddings=a.tied_embeddings,
+            qkv_bias=a.qkv_bias,
+            qk_norm=a.qk_norm,
+            q_lora_rank=c("q_lora_rank"),
+            kv_lora_rank=c("kv_lora_rank", required=mla),
+            qk_nope_head_dim=c("qk_nope_head_dim", required=mla),
+            qk_rope_head_dim=c("qk_rope_head_dim", required=mla),
+            v_head_dim=c("v_head_dim", required=mla),
+            experts=c("experts"),
+            experts_per_token=c("experts_per_token", required=moe),
+            shared_experts=c("shared_experts") or 0,
+            expert_ffn_size=c("expert_ffn_size", required=moe),
+            moe_layers=c("moe_layers", required=moe) or 0,
+        )
+
+    def clip(self) -> VideoClip | None:
+        v = self.raw.video
+        if v is None:
+            if self.raw.kind == "video":
+                self.problems.append(
+                    Problem(
+                        str(self.path),
+                        "video",
+                        "a video workload needs its clip and denoising figures.",
+                        "add a 'video:' block (see docs/workloads.md).",
+                    )
+                )
+            return None
+        values: dict[str, float] = {}
+        for name in VideoIn.model_fields:
+            field, figure = f"video.{name}", getattr(v, name)
+            if name == "frame_rate_fps":
+                value = self.number(field, figure)
+            else:
+                value = self.count(field, figure, required=True)
+            if value == 0:
+                self.problems.append(
+                    Problem(str(self.path), f"{field}.value", "is zero.", "write a value > 0.")
+                )
+            values[name] = value or 1
+        return VideoClip(**values)  # type: ignore[arg-type]
+
+    def check_kind(self) -> None:
+        r = self.raw
+        rules = [
+            (r.kind == "video" and r.attention != "none", "attention", "use 'none' for video."),
+            (r.kind == "llm" and r.attention == "none", "attention", "use mha, gqa or mla."),
+            (r.kind == "llm" and r.video is not None, "video", "remove it, or set kind: video."),
+        ]
+        for broken, where, fix in rules:
+            if broken:
+                self.problems.append(
+                    Problem(str(self.path), where, f"does not fit kind '{r.kind}'.", fix)
+                )
+
+    def check_shape(self, s: DecoderShape) -> None:
+        """Cross-field rules: heads group evenly, k <= E experts, MoE layers <= layers."""
+        rules = [
+            (
+                s.kv_heads == 0 or s.attention_heads % s.kv_heads != 0,
+                "architecture.kv_heads",
+                f"{s.kv_heads} does not divide attention_heads {s.attention_heads}.",
+            ),
+            (
+                (s.experts_per_token or 0) > (s.experts or 0),
+                "architecture.experts_per_token",
+                f"{s.experts_per_token} exceeds experts {s.experts}.",
+            ),
+            (
+                s.moe_layers > s.layers,
+                "architecture.moe_layers",
+                f"{s.moe_layers} exceeds layers {s.layers}.",
+            ),
+        ]
+        for broken, where, problem in rules:
+            if broken:
+                self.problems.append(
+                    Problem(str(self.path), where, problem, "check it against config.json.")
+                )
+
+    def check_published(self, counts: ParamCounts, published: Mapping[str, float | None]) -> None:
+        computed = {"total_params_billion": counts.total, "active_params_billion": counts.active}
+        for name, value in published.items():
+            if value is None or value == 0:
+                continue
+            mine = computed[name] / 1e9
+            tolerance = published_tolerance_fraction(value)
+            if abs(mine - value) > tolerance * value:
+                self.problems.append(
+                    Problem(
+                        str(self.path),
+                        f"published.{name}.value",
+                        f"the architecture gives {mine:.2f} B, not {value:g} B "
+                        f"(beyond {tolerance:.1%}).",
+                        "check the architecture figures against config.json.",
+                    )
+                )
+
+    def workload(self) -> Workload:
+        r = self.raw
+        self.check_kind()
+        known = len(self.problems)
+        s = self.shape()
+        shape_complete = len(self.problems) == known
+        a = r.architecture
+        clip = self.clip()
+        max_context = self.count(
+            "architecture.max_context_tokens", a.max_context_tokens, required=r.kind == "llm"
+        )
+        published = {
+            "total_params_billion": self.number(
+                "published.total_params_billion", r.published.total_params_billion
+            ),
+            "active_params_billion": self.number(
+                "published.active_params_billion", r.published.active_params_billion
+            ),
+        }
+        if shape_complete:
+            self.check_shape(s)
+        weight_precision = self.precision("weight_precision", r.weight_precision, "bf16")
+        kv_precision = self.precision("kv_precision", r.kv_precision, weight_precision)
+        if self.problems:
+            raise InputError(self.problems)
+        if clip is not None:
+            counts = dit_params(s, clip)
+            flops_per_video_s: float | None = dit_flops_per_video_s(s, clip)
+            max_context = clip.latent_tokens
+        else:
+            counts = decoder_params(s)
+            flops_per_video_s = None
+        self.check_published(counts, published)
+        total_b, active_b = published["total_params_billion"], published["active_params_billion"]
+        return Workload(
+            id=r.id,
+            name=r.name,
+            kind=r.kind,
+            attention=r.attention,
+            total_params=counts.total,
+            active_params=counts.active,
+            dense_params=counts.dense,
+            routed_expert_params=counts.routed_experts,
+            layers=s.layers,
+            hidden_size=s.hidden_size,
+            attention_heads=s.attention_heads,
+            kv_heads=s.kv_heads,
+            head_dim=s.head_dim,
+            kv_lora_rank=s.kv_lora_rank,
+            qk_rope_head_dim=s.qk_rope_head_dim,
+            experts=s.experts,
+            experts_per_token=s.experts_per_token,
+            moe_layers=s.moe_layers or None,
+            vocab_size=s.vocab_size,
+            max_context_tokens=max_context or 0,
+            weight_precision=weight_precision,
+            kv_precision=kv_precision,
+            flops_per_video_s=flops_per_video_s,
+            path=self.path,
+            provenance=MappingProxyType(self.provenance),
+            published_total_params=None if total_b is None else total_b * 1e9,
+            published_active_params=None if active_b is None else active_b * 1e9,
+            hf_repo=r.hf_repo,
+            shape=s,
+            video=clip,
+        )
+
+
+def load_workload(path: Path) -> Workload:
+    """Load and check one workload file; every problem in it is reported at once."""
+    raw = validate(WorkloadFile, read_yaml(path), path)
+    loader = _WorkloadLoader(raw, path)  # type: ignore[arg-type]
+    if path.stem != raw.id:
+        loader.problems.append(
+            Problem(
+                str(path),
+                "id",
+                f"id '{raw.id}' differs from the file name '{path.stem}'.",
+                f"rename the file to '{raw.id}.yaml' or change the id.",
+            )
+        )
+    workload = loader.workload()
+    if loader.problems:
+        raise InputError(loader.problems)
+    return workload
+
+
+@dataclass(frozen=True)
+class WorkloadLibrary:
+    """All workloads by id, shipped ones overridden by the user's overlays."""
+
+    workloads: Mapping[str, Workload]
+
+    @classmethod
+    def load(cls, overlays: Sequence[Path] = ()) -> WorkloadLibrary:
+        files = [
+            path
+            for folder in search_dirs("workload_profiles", overlays)
+            if folder.is_dir()
+            for path in sorted(folder.glob("*.yaml"))
+        ]
+        workloads = {w.id: w for w in load_each(files, load_workload)}  # later overlays win
+        return cls(MappingProxyType(dict(sorted(workloads.items()))))
+
+    def __getitem__(self, workload_id: str) -> Workload:
+        try:
+            return self.workloads[workload_id]
+        except KeyError:
+            raise UnknownName("workload", workload_id, list(self.workloads)) from None
+
+    def __iter__(self) -> Iterator[Workload]:
+        return iter(self.workloads.values())
+
+    def __len__(self) -> int:
+        return len(self.workloads)

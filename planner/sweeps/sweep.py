@@ -1,0 +1,591 @@
+"""Sweeps: many plans of one scenario, a grid of overrides and/or Monte Carlo samples, on Dask.
+
+Each case is a full plan (`planner.plan.solve.plan_scenario`) of the scenario with its parameters
+applied (`planner.plan.overrides`). Cases run as tasks on Dask distributed: a `LocalCluster` of
+single-threaded worker processes by default, or any running scheduler by its address. A worker
+solves its case, writes the run folder in its own temporary space and returns it packed; the
+client unpacks it atomically into `DIR/cases/<case>/`, so workers need the scenario and profile
+files at the same paths but no shared output folder.
+
+A case's id hashes the scenario file's content, its parameters and the solve options, so a rerun
+of the same sweep into the same folder skips every case whose run folder is complete and solves
+the rest (failed ones included). A case whose worker dies is resubmitted up to `retries` times,
+then recorded as failed with the error; an input or infeasibility error is recorded at once (it
+would fail again). The sweep's table (`sweep.parquet`, one row per case) and manifest
+(`sweep.json`) are rewritten atomically after every batch of results; docs/sweeps.md documents
+both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import itertools
+import json
+import logging
+import math
+import os
+import shutil
+import socket
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.common import Backend
+from planner.errors import InputError, PlannerError, Problem
+from planner.plan.overrides import ParamValue, apply_overrides, check_parameter
+from planner.plan.scenario import UncertainIn, load_scenario
+from planner.results.folders import file_sha256, is_complete_run, read_run, to_json
+from planner.yamlio import read_yaml
+
+SWEEP_MANIFEST = "sweep.json"
+SWEEP_TABLE = "sweep.parquet"
+CASES = "cases"
+FAILED_SUFFIX = ".failed.json"
+# A case's results (numbers a summary ranks and plots), then the table's other headline columns,
+# in table order (docs/sweeps.md).
+HEADLINE_RESULTS = (
+    "net_present_cost", "cost_per_million_tokens", "unserved_tokens", "unserved_fraction",
+    "served_mtok", "it_mw", "solar_mw", "battery_mwh", "battery_mw", "parts_installed",
+)  # fmt: skip
+HEADLINE = ("currency", *HEADLINE_RESULTS, "mip_gap", "build_s", "solve_s", "wall_s", "worker")
+ID_COLUMNS = ("case", "status", "error", "attempts", "run")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """What to sweep: the scenario, the grid (`vary`), Monte Carlo samples, solve options."""
+
+    scenario: Path
+    vary: Mapping[str, Sequence[ParamValue]] = field(default_factory=dict)
+    samples: int = 0
+    seed: int | None = None
+    backend: Backend = "cvxpy"
+    solver: str = "highs"
+    mip_gap: float | None = None
+    time_limit_s: float | None = None
+    relax: bool = False
+    overlays: tuple[Path, ...] = ()
+
+    def options(self) -> dict[str, Any]:
+        """The solve options every case shares (part of each case's id)."""
+        return {
+            "backend": self.backend,
+            "solver": self.solver,
+            "mip_gap": self.mip_gap,
+            "time_limit_s": self.time_limit_s,
+            "relax": self.relax,
+            "overlays": [str(p) for p in self.overlays],
+        }
+
+
+@dataclass(frozen=True)
+class SweepCase:
+    """One plan of the sweep: its id and the parameter values it applies."""
+
+    case: str
+    params: dict[str, ParamValue]
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What one `run_sweep` call did: cases solved now, failed, and skipped as already done."""
+
+    folder: Path
+    done: int
+    failed: int
+    skipped: int
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A sweep folder read back: its manifest, its table and its parameter names."""
+
+    folder: Path
+    meta: dict[str, Any]
+    table: pd.DataFrame
+    parameters: list[str]
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def parse_value(text: str) -> ParamValue:
+    """A number when the text reads as one, otherwise the text (e.g. a regime id)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return text.strip()
+    return value
+
+
+def parse_vary(texts: Sequence[str]) -> dict[str, list[ParamValue]]:
+    """`--vary name=v1,v2,...` options as {name: [values]}; a name given twice is an error."""
+    out: dict[str, list[ParamValue]] = {}
+    for text in texts:
+        name, sep, values = text.partition("=")
+        name = name.strip()
+        items = [v for v in values.split(",") if v.strip()]
+        if not sep or not name or not items:
+            raise InputError.one(
+                "--vary",
+                text,
+                "is not 'name=value,value,...'.",
+                "e.g. --vary demand.growth=0.5,1,2",
+            )
+        if name in out:
+            raise InputError.one(
+                "--vary", name, "is given twice.", "list all its values in one --vary."
+            )
+        out[name] = [parse_value(v) for v in items]
+    return out
+
+
+def draw(dist: UncertainIn, rng: np.random.Generator, n: int) -> np.ndarray:
+    """`n` draws from one declared distribution (normal draws clipped to low/high if given)."""
+    if dist.distribution == "uniform":
+        return rng.uniform(dist.low, dist.high, n)
+    if dist.distribution == "triangular":
+        return rng.triangular(dist.low, dist.mode, dist.high, n)
+    if dist.distribution == "lognormal":
+        assert dist.median is not None
+        return rng.lognormal(math.log(dist.median), dist.sigma, n)
+    values = rng.normal(dist.mean, dist.sd, n)
+    lo = -np.inf if dist.low is None else dist.low
+    hi = np.inf if dist.high is None else dist.high
+    return np.clip(values, lo, hi)
+
+
+def samples(dists: Sequence[UncertainIn], n: int, seed: int | None) -> list[dict[str, float]]:
+    """`n` Monte Carlo samples of every declared parameter, independent draws, reproducible by
+    seed (each parameter draws from its own stream, so adding one leaves the others' draws)."""
+    root = np.random.SeedSequence(seed)
+    streams = root.spawn(len(dists))
+    columns = {
+        d.parameter: draw(d, np.random.default_rng(s), n)
+        for d, s in zip(dists, streams, strict=True)
+    }
+    return [{k: float(v[i]) for k, v in columns.items()} for i in range(n)]
+
+
+def case_id(scenario_sha256: str, params: Mapping[str, ParamValue], options: Mapping) -> str:
+    """A stable id: the hash of the scenario's content, the parameters and the solve options."""
+    key = json.dumps(
+        {"scenario": scenario_sha256, "params": dict(params), "options": dict(options)},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def _check_spec(spec: SweepSpec, data: Mapping[str, Any], dists: Sequence[UncertainIn]) -> None:
+    path = spec.scenario
+    problems = [
+        p for name in spec.vary if (p := check_parameter(name, path, data, f"--vary {name}"))
+    ]
+    problems += [
+        p
+        for i, d in enumerate(dists)
+        if (p := check_parameter(d.parameter, path, data, f"uncertainty[{i}].parameter"))
+    ]
+    for name, values in spec.vary.items():
+        if name != "regime" and not all(isinstance(v, float) for v in values):
+            problems.append(
+                Problem(f"--vary {name}", "", "takes numbers only.", "give numbers, e.g. 0.5,1,2.")
+            )
+    if spec.samples and not dists:
+        problems.append(
+            Problem(
+                str(path),
+                "uncertainty",
+                f"--samples {spec.samples} asks for Monte Carlo draws but the scenario declares "
+                "no distributions.",
+                "add an `uncertainty:` list to the scenario (docs/sweeps.md), or drop --samples.",
+            )
+        )
+    if not spec.vary and not spec.samples:
+        problems.append(
+            Problem("--vary", "", "nothing to sweep.", "give --vary name=a,b or --samples N.")
+        )
+    if problems:
+        raise InputError(problems)
+
+
+def plan_cases(spec: SweepSpec) -> tuple[list[SweepCase], list[UncertainIn]]:
+    """Every case of the sweep: the grid's cross product, times the Monte Carlo samples."""
+    scenario = load_scenario(spec.scenario)  # a scenario that does not load is reported here
+    # A parameter on the grid is not sampled: its grid values replace its distribution.
+    declared = scenario.raw.uncertainty if spec.samples else []
+    dists = [d for d in declared if d.parameter not in spec.vary]
+    _check_spec(spec, read_yaml(spec.scenario), declared)
+    sha = file_sha256(spec.scenario)
+    grid = [
+        dict(zip(spec.vary, combo, strict=True)) for combo in itertools.product(*spec.vary.values())
+    ]
+    draws = samples(dists, spec.samples, spec.seed) if spec.samples else [{}]
+    cases = []
+    for point in grid:
+        for i, sample in enumerate(draws):
+            params: dict[str, ParamValue] = {**point, **sample}
+            if spec.samples:
+                params["sample"] = float(i)
+            cases.append(SweepCase(case_id(sha, params, spec.options()), params))
+    return cases, dists
+
+
+# --------------------------------------------------------------------------- one case (worker)
+
+
+def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A case's headline results from its plan summary: totals over sites in the last period."""
+    periods = list(summary.get("served_mtok_by_year", {}))
+    last = periods[-1] if periods else None
+    sites = [r for r in summary.get("sites", []) if str(r["year"]) == str(last)]
+    installed = [r for r in summary.get("installed", []) if str(r["year"]) == str(last)]
+    served_mtok = float(sum(summary.get("served_mtok_by_year", {}).values()))
+    unserved = float(summary.get("unserved_tokens") or 0.0)
+    total = served_mtok * 1e6 + unserved
+    return {
+        "currency": summary.get("currency"),
+        "net_present_cost": summary.get("net_present_cost"),
+        "cost_per_million_tokens": summary.get("cost_per_million_tokens"),
+        "unserved_tokens": unserved,
+        "unserved_fraction": unserved / total if total > 0 else 0.0,
+        "served_mtok": served_mtok,
+        "it_mw": float(sum(r["it_mw"] for r in sites)),
+        "solar_mw": float(sum(r["solar_mw"] for r in sites)),
+        "battery_mwh": float(sum(r["battery_mwh"] for r in sites)),
+        "battery_mw": float(sum(r["battery_mw"] for r in sites)),
+        "parts_installed": float(sum(r["count"] for r in installed)),
+        "mip_gap": summary.get("mip_gap"),
+        "build_s": summary.get("build_s"),
+        "solve_s": summary.get("solve_s"),
+    }
+
+
+def _pack(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(folder, arcname=".")
+    return buffer.getvalue()
+
+
+def solve_case(spec: SweepSpec, params: Mapping[str, ParamValue]) -> dict[str, Any]:
+    """Solve one case and return its packed run folder, or its error (runs on a Dask worker).
+
+    Errors of the user's inputs or an infeasible plan come back as `error`; anything else too,
+    with its type, so one broken case never stops a sweep. Time is the worker's wall clock.
+    """
+    from planner.plan.solve import plan_scenario, summary  # import on the worker, not at load
+    from planner.results.plan_run import write_plan_run
+
+    start = time.perf_counter()
+    worker = socket.gethostname() + f":{os.getpid()}"
+    try:
+        scenario, regime = apply_overrides(spec.scenario, params)
+        result = plan_scenario(
+            scenario,
+            overlays=spec.overlays,
+            regime=regime,
+            backend=spec.backend,
+            solver=spec.solver,
+            relax=spec.relax,
+            mip_gap=spec.mip_gap,
+            time_limit_s=spec.time_limit_s,
+        )
+        data = summary(result)
+        data["sweep_params"] = dict(params)
+        with tempfile.TemporaryDirectory(prefix="planner-case-") as tmp:
+            folder = write_plan_run(Path(tmp) / "case", result, data)
+            packed = _pack(folder)
+    except PlannerError as exc:
+        return {"error": str(exc), "worker": worker}
+    except Exception as exc:  # a bug in one case is recorded, not fatal to the sweep
+        return {"error": f"{type(exc).__name__}: {exc}", "worker": worker}
+    return {"run": packed, "worker": worker, "wall_s": time.perf_counter() - start}
+
+
+# --------------------------------------------------------------------------- the sweep folder
+
+
+def _unpack(packed: bytes, target: Path) -> None:
+    """Unpack a case's run folder into place atomically (temp folder, then rename)."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: refuse links and escapes
+                tar.extractall(tmp, filter="data")
+            else:  # pragma: no cover - our own worker packed it
+                tar.extractall(tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _case_row(folder: Path, case: SweepCase, parameters: Sequence[str]) -> dict[str, Any]:
+    """The table row of one case, read from its run folder or its failure record."""
+    run_dir = folder / CASES / case.case
+    failed = folder / CASES / f"{case.case}{FAILED_SUFFIX}"
+    row: dict[str, Any] = dict.fromkeys((*ID_COLUMNS, *parameters, *HEADLINE))
+    row.update(case=case.case, **{p: case.params.get(p) for p in parameters})
+    if is_complete_run(run_dir):
+        summary = read_run(run_dir).summary
+        extra = summary.get("sweep_case", {})
+        row.update(headline(summary), status="ok", run=case.case, attempts=extra.get("attempts"))
+        row.update(worker=extra.get("worker"), wall_s=extra.get("wall_s"))
+    elif failed.is_file():
+        record = json.loads(failed.read_text())
+        row.update(status="failed", error=record["error"], attempts=record["attempts"])
+        row.update(worker=record.get("worker"))
+    else:
+        row.update(status="pending")
+    return row
+
+
+def sweep_table(rows: Sequence[Mapping[str, Any]], parameters: Sequence[str]) -> pd.DataFrame:
+    """One row per case with its parameters and headline results (docs/sweeps.md)."""
+    table = pd.DataFrame(list(rows), columns=[*ID_COLUMNS, *parameters, *HEADLINE])
+    for column in parameters:
+        if all(isinstance(v, float) for v in table[column]):
+            table[column] = table[column].astype(float)
+    return table
+
+
+def _manifest(spec: SweepSpec, cases: Sequence[SweepCase], dists: Sequence[UncertainIn]) -> dict:
+    return {
+        "kind": "sweep",
+        "scenario": read_yaml(spec.scenario).get("name"),  # validated by plan_cases
+        "scenario_path": str(spec.scenario),
+        "scenario_sha256": file_sha256(spec.scenario),
+        "parameters": parameter_names(spec, dists),
+        "vary": {k: list(v) for k, v in spec.vary.items()},
+        "distributions": {d.parameter: d.model_dump(mode="json", exclude_none=True) for d in dists},
+        "samples": spec.samples,
+        "seed": spec.seed,
+        "options": spec.options(),
+        "cases": [asdict(c) for c in cases],
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def parameter_names(spec: SweepSpec, dists: Sequence[UncertainIn]) -> list[str]:
+    """The table's parameter columns: the grid's names, then the sampled ones and `sample`."""
+    names = list(spec.vary) + [d.parameter for d in dists]
+    return [*names, "sample"] if spec.samples else names
+
+
+def write_sweep_files(
+    folder: Path, manifest: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
+) -> pd.DataFrame:
+    """Rewrite sweep.json and sweep.parquet (atomically) from the rows of every case."""
+    table = sweep_table(rows, manifest["parameters"])
+    _atomic_write(folder / SWEEP_MANIFEST, lambda p: p.write_text(to_json(manifest) + "\n"))
+    _atomic_write(folder / SWEEP_TABLE, lambda p: table.to_parquet(p, index=False))
+    return table
+
+
+def read_sweep(folder: Path) -> Sweep:
+    """A sweep folder read back; an input error when the folder is not one."""
+    folder = Path(folder)
+    manifest, table_file = folder / SWEEP_MANIFEST, folder / SWEEP_TABLE
+    if not manifest.is_file() or not table_file.is_file():
+        raise InputError.one(
+            folder,
+            "",
+            f"is not a sweep folder (no {SWEEP_MANIFEST} and {SWEEP_TABLE}).",
+            "give the --out folder of a `planner sweep` run.",
+        )
+    meta = json.loads(manifest.read_text())
+    return Sweep(folder, meta, pd.read_parquet(table_file), list(meta["parameters"]))
+
+
+# --------------------------------------------------------------------------- running on Dask
+
+
+def default_sweep_dir(spec: SweepSpec, root: Path) -> Path:
+    """`root/sweep-<scenario file stem>-<hash of the spec>`: the same sweep finds its folder."""
+    key = json.dumps(
+        {"vary": dict(spec.vary), "samples": spec.samples, "seed": spec.seed, **spec.options()},
+        sort_keys=True,
+        default=str,
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+    return root / f"sweep-{spec.scenario.stem}-{digest}"
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str, workers: int) -> Iterator[Any]:
+    """A Dask client: a LocalCluster of single-threaded worker processes for `local`, otherwise
+    the running scheduler at the address (e.g. tcp://127.0.0.1:8786)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        # A killed worker makes its case fail at once here; the sweep resubmits it (bounded).
+        with (
+            dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",  # any free port: never clashes with another cluster
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise InputError.one(
+            "--scheduler", scheduler, "is not 'local' or a scheduler address.",
+            "give 'local' or an address such as tcp://127.0.0.1:8786.",
+        )  # fmt: skip
+    try:
+        client = Client(scheduler, timeout=5)
+    except OSError as exc:
+        raise InputError.one(
+            "--scheduler",
+            scheduler,
+            f"no Dask scheduler answers there ({exc}).",
+            "start one (`dask scheduler`) and workers (`dask worker ADDRESS`), or use 'local'.",
+        ) from None
+    with client:
+        yield client
+
+
+def _record_failure(folder: Path, case: str, error: str, attempts: int, worker: Any) -> None:
+    record = {"case": case, "error": error, "attempts": attempts, "worker": worker}
+    path = folder / CASES / f"{case}{FAILED_SUFFIX}"
+    _atomic_write(path, lambda p: p.write_text(to_json(record) + "\n"))
+
+
+def _record_success(folder: Path, case: str, reply: Mapping[str, Any], attempts: int) -> None:
+    target = folder / CASES / case
+    _unpack(reply["run"], target)
+    summary_file = target / "summary.json"
+    summary = json.loads(summary_file.read_text())
+    summary["sweep_case"] = {
+        "case": case,
+        "attempts": attempts,
+        "worker": reply.get("worker"),
+        "wall_s": reply.get("wall_s"),
+    }
+    _atomic_write(summary_file, lambda p: p.write_text(to_json(summary) + "\n"))
+    (folder / CASES / f"{case}{FAILED_SUFFIX}").unlink(missing_ok=True)
+
+
+def _lost_worker_error(exc: BaseException) -> bool:
+    """True when a case failed because its worker died or went away (worth another try)."""
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(exc, KilledWorker | CommClosedError | OSError)
+
+
+class _Ledger:
+    """The rows of every case, kept in memory and written to the sweep folder at most once a
+    second (and at the end), so a long sweep does not rewrite its table after every case."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], cases: Sequence[SweepCase]):
+        self.folder, self.manifest = folder, manifest
+        self.parameters = manifest["parameters"]
+        self.rows = {c.case: _case_row(folder, c, self.parameters) for c in cases}
+        self.cases = {c.case: c for c in cases}
+        self.written = -math.inf
+
+    def refresh(self, case: str) -> None:
+        self.rows[case] = _case_row(self.folder, self.cases[case], self.parameters)
+
+    def write(self, force: bool = False) -> None:
+        if force or time.monotonic() - self.written >= 1.0:
+            write_sweep_files(self.folder, self.manifest, list(self.rows.values()))
+            self.written = time.monotonic()
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out: Path,
+    *,
+    scheduler: str = "local",
+    workers: int = 2,
+    retries: int = 2,
+    on_progress: Callable[[int, int, int], None] | None = None,
+) -> SweepOutcome:
+    """Run every case not yet finished in `out`; return how many were solved, failed, skipped.
+
+    `on_progress(done, failed, remaining)` is called once the cases are submitted and after
+    each result. Finished cases are on
+    disk as soon as they return, and the table is rewritten as results arrive, so an
+    interrupted sweep leaves a readable folder and a rerun picks up where it stopped.
+    """
+    cases, dists = plan_cases(spec)
+    folder = Path(out)
+    ledger = _Ledger(folder, _manifest(spec, cases, dists), cases)
+    todo = [c for c in cases if ledger.rows[c.case]["status"] != "ok"]
+    if not todo:
+        ledger.write(force=True)
+        return SweepOutcome(folder=folder, done=0, failed=0, skipped=len(cases))
+    from distributed import as_completed
+
+    done = failed = 0
+    with dask_client(scheduler, workers) as client:  # no folder until a scheduler answers
+        (folder / CASES).mkdir(parents=True, exist_ok=True)
+        attempts = dict.fromkeys((c.case for c in todo), 1)
+
+        def submit(case: SweepCase) -> Any:
+            key = f"case-{case.case}-{attempts[case.case]}-{os.getpid()}"
+            return client.submit(solve_case, spec, case.params, key=key, pure=False)
+
+        try:
+            ledger.write(force=True)
+            futures = {submit(c): c for c in todo}
+            if on_progress is not None:
+                on_progress(0, 0, len(todo))
+            queue = as_completed(list(futures))
+            for future in queue:
+                case = futures.pop(future)
+                try:
+                    reply = future.result()
+                except Exception as exc:
+                    if _lost_worker_error(exc) and attempts[case.case] <= retries:
+                        attempts[case.case] += 1
+                        again = submit(case)
+                        futures[again] = case
+                        queue.add(again)
+                        continue
+                    reply = {"error": f"{type(exc).__name__}: {exc}", "worker": None}
+                if "run" in reply:
+                    _record_success(folder, case.case, reply, attempts[case.case])
+                    done += 1
+                else:
+                    error, worker = reply["error"], reply["worker"]
+                    _record_failure(folder, case.case, error, attempts[case.case], worker)
+                    failed += 1
+                ledger.refresh(case.case)
+                ledger.write()
+                if on_progress is not None:
+                    on_progress(done, failed, len(todo) - done - failed)
+        finally:
+            ledger.write(force=True)
+    return SweepOutcome(folder=folder, done=done, failed=failed, skipped=len(cases) - len(todo))
