@@ -157,7 +157,7 @@ def solve_ours(inputs: Sequence[SiteEnergyInputs], backend: str) -> dict[str, An
     """The same reduced sites in one of our backends, as `planner bench` times them: one LP
     (`cvxpy`, `pyomo`) or one LP per site in worker processes (`cvxpy:apart`, `pyomo:apart`)."""
     from models.decompose import solve_apart, solve_joint
-    from models.site_energy import solve
+    from models.dispatch import solve_site_energy as solve
 
     name, _, method = backend.partition(":")
     start = time.perf_counter()

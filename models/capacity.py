@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -584,31 +584,3 @@ _FINITE = (
     "solar_capacity_factor",
     "dc_existing_mw",
 )
-
-
-def solve(
-    inputs: CapacityInputs,
-    backend: Backend = "cvxpy",
-    solver: str = "highs",
-    options: dict[str, Any] | None = None,
-) -> CapacitySolution:
-    """Build and solve the capacity model with the chosen backend and solver.
-
-    `options`: `mip_gap` (relative, default 1e-4) and `time_limit_s` are understood by both
-    backends; any other key goes to the solver unchanged. Raises `InvalidCapacityInputs` when
-    `check_inputs` finds problems.
-    """
-    problems = check_inputs(inputs)
-    if problems:
-        raise InvalidCapacityInputs(problems)
-    match backend:
-        case "cvxpy":
-            from models.capacity_cvxpy import solve_cvxpy
-
-            return solve_cvxpy(inputs, solver=solver, options=options or {})
-        case "pyomo":
-            from models.capacity_pyomo import solve_pyomo
-
-            return solve_pyomo(inputs, solver=solver, options=options or {})
-        case _:
-            raise ValueError(f"unknown backend {backend!r}; use 'cvxpy' or 'pyomo'")

@@ -40,6 +40,7 @@ from models.capacity import (
     subsidy_choice_sites,
 )
 from models.common import SolveStats, SolveStatus
+from models.solvers import cvxpy_solve_kwargs, map_cvxpy_status, solver_for
 
 Constraints = list[cp.Constraint]
 
@@ -522,25 +523,16 @@ def build(x: CapacityInputs) -> CapacityProblem:
 # --- solving -------------------------------------------------------------------------------------
 
 
-def solver_options(solver: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Our option names (`mip_gap`, `time_limit_s`) in HiGHS's words; others pass through."""
-    out = dict(options)
-    if solver.lower() == "highs":
-        out.setdefault("mip_rel_gap", out.pop("mip_gap", 1e-4))
-        if "time_limit_s" in out:
-            out["time_limit"] = float(out.pop("time_limit_s"))
-    return out
-
-
 def solve_cvxpy(
     x: CapacityInputs, solver: str = "highs", options: dict[str, Any] | None = None
 ) -> CapacitySolution:
     """Build, solve with any cvxpy-installed solver named case-insensitively, read back arrays."""
+    kwargs = cvxpy_solve_kwargs(solver_for(solver, "cvxpy"), options or {}, integer=not x.relax)
     start = time.perf_counter()
     built = build(x)
     solve_start = time.perf_counter()
     try:
-        built.problem.solve(solver=solver.upper(), **solver_options(solver, options or {}))
+        built.problem.solve(**kwargs)
     except cp.error.SolverError:
         stats = SolveStats(solve_start - start, time.perf_counter() - solve_start)
         return CapacitySolution(SolveStatus.error, math.nan, stats, "cvxpy", solver)
@@ -551,7 +543,7 @@ def solve_cvxpy(
     gap = getattr(info, "mip_gap", None) if not x.relax else None
     iterations = solver_stats.num_iters if (solver_stats.num_iters or 0) >= 0 else None
     stats = SolveStats(total - solve_s, solve_s, iterations, None if gap is None else float(gap))
-    status = se.map_status(built.problem.status)  # the one cvxpy status map, shared
+    status = map_cvxpy_status(built.problem.status)
     if status is not SolveStatus.optimal:
         return CapacitySolution(status, math.nan, stats, "cvxpy", solver)
     return read_solution(built, x, stats, solver)

@@ -36,7 +36,8 @@ from models.capacity import (
     subsidy_choice_sites,
 )
 from models.common import SolveStats, SolveStatus
-from models.pyomo_highs import solve_with_highspy
+from models.pyomo_highs import solve_pyomo_model
+from models.solvers import solver_for
 
 
 def make_variables(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
@@ -443,26 +444,16 @@ def build(x: CapacityInputs) -> pyo.ConcreteModel:
 # --- solving -------------------------------------------------------------------------------------
 
 
-def highs_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Our option names (`mip_gap`, `time_limit_s`) in HiGHS's words; others pass through."""
-    out = dict(options)
-    out.setdefault("mip_rel_gap", out.pop("mip_gap", 1e-4))
-    if "time_limit_s" in out:
-        out["time_limit"] = float(out.pop("time_limit_s"))
-    return out
-
-
 def solve_pyomo(
     x: CapacityInputs, solver: str = "highs", options: dict[str, Any] | None = None
 ) -> CapacitySolution:
-    """Build, solve with HiGHS through highspy, read back arrays (other solvers: not yet)."""
+    """Build, solve with HiGHS through highspy (models/solvers.py), read back arrays."""
+    chosen = solver_for(solver, "pyomo")
     start = time.perf_counter()
     m = build(x)
     build_s = time.perf_counter() - start
-    if solver.lower() != "highs":
-        stats = SolveStats(build_s, 0.0)
-        return CapacitySolution(SolveStatus.error, math.nan, stats, "pyomo", solver)
-    raw = solve_with_highspy(m, highs_options(options or {}), integer=not x.relax)
+    integer = not x.relax
+    raw = solve_pyomo_model(m, chosen, options or {}, integer=integer)
     stats = SolveStats(build_s, raw.solve_s, raw.iterations, raw.mip_gap)
     if raw.status is not SolveStatus.optimal:
         return CapacitySolution(raw.status, math.nan, stats, "pyomo", solver)

@@ -25,8 +25,10 @@ import cvxpy as cp
 import pyomo.environ as pyo
 
 from models.common import Backend, SolveStats, SolveStatus
-from models.pyomo_highs import solve_with_highspy
-from models.site_energy import SiteEnergyCosts, SiteEnergyInputs, SiteEnergySolution, solve
+from models.dispatch import solve_site_energy as solve
+from models.pyomo_highs import solve_pyomo_model
+from models.site_energy import SiteEnergyCosts, SiteEnergyInputs, SiteEnergySolution
+from models.solvers import cvxpy_solve_kwargs, map_cvxpy_status, solver_for
 
 Method = Literal["joint", "apart"]
 
@@ -214,13 +216,12 @@ def _solve_joint_cvxpy(
 
     start = time.perf_counter()
     problem, built = build_joint_cvxpy(inputs)
-    kwargs = {"highs_options": dict(options)} if solver.lower() == "highs" else dict(options)
-    problem.solve(solver=solver.upper(), **kwargs)
+    problem.solve(**cvxpy_solve_kwargs(solver_for(solver, "cvxpy"), options, integer=False))
     total = time.perf_counter() - start
     solver_s = problem.solver_stats.solve_time or 0.0
     joint = SolveStats(total - solver_s, solver_s, problem.solver_stats.num_iters)
     stats = _split_stats(joint, len(inputs))
-    status = site_energy_cvxpy.map_status(problem.status)
+    status = map_cvxpy_status(problem.status)
     if status is not SolveStatus.optimal:
         failed = SiteEnergySolution(status, math.nan, stats, "cvxpy", solver)
         return [failed for _ in inputs], joint
@@ -240,10 +241,8 @@ def _solve_joint_pyomo(
     start = time.perf_counter()
     m = build_joint_pyomo(inputs)
     build_s = time.perf_counter() - start
-    if solver.lower() == "highs":
-        raw = solve_with_highspy(m, options)
-    else:
-        raw = site_energy_pyomo.solve_with_solver_factory(m, solver, options)
+    chosen = solver_for(solver, "pyomo")
+    raw = solve_pyomo_model(m, chosen, options)
     joint = SolveStats(build_s + raw.translate_s, raw.solve_s, raw.iterations)
     stats = _split_stats(joint, len(inputs))
     if raw.status is not SolveStatus.optimal:

@@ -22,6 +22,7 @@ import pyomo.environ as pyo
 import scipy.sparse as sp
 
 from models.common import SolveStatus
+from models.solvers import map_highs_status
 
 
 @dataclass(frozen=True)
@@ -131,22 +132,6 @@ def write_mps(model: cp.Problem | pyo.ConcreteModel, path: Path) -> Path:
     h.passModel(model_lp(model))
     h.writeModel(str(path))
     return path
-
-
-def map_highs_status(status: highspy.HighsModelStatus) -> SolveStatus:
-    """The one place a HiGHS model status becomes a SolveStatus (HiGHS alone and Pyomo's path)."""
-    name = str(status).split(".")[-1]
-    match name:
-        case "kOptimal":
-            return SolveStatus.optimal
-        case "kInfeasible":
-            return SolveStatus.infeasible
-        case "kUnbounded" | "kUnboundedOrInfeasible":
-            return SolveStatus.unbounded
-        case "kTimeLimit" | "kIterationLimit" | "kSolutionLimit" | "kInterrupt":
-            return SolveStatus.time_limit
-        case _:
-            return SolveStatus.error
 
 
 def solve_mps(path: Path, options: dict[str, Any] | None = None) -> HighsAlone:

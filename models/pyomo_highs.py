@@ -14,7 +14,8 @@ import highspy
 import pyomo.environ as pyo
 
 from models.common import SolveStatus
-from models.mps import lp_from_pyomo, map_highs_status
+from models.mps import lp_from_pyomo
+from models.solvers import Solver, map_highs_status, map_pyomo_status, solver_options
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,28 @@ def solve_with_highspy(
         translate_s,
         float(info.mip_gap) if integer else None,
     )
+
+
+def solve_with_factory(m: pyo.ConcreteModel, solver: str, options: dict[str, Any]) -> RawOutcome:
+    """A solver through Pyomo's own `SolverFactory` interface (e.g. appsi_highs), LP duals too."""
+    start = time.perf_counter()
+    m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+    opt = pyo.SolverFactory(solver)
+    try:
+        result = opt.solve(m, options=options, load_solutions=False)
+    except Exception:  # a missing executable or a crash: both are a solver error to the user
+        return RawOutcome(SolveStatus.error, time.perf_counter() - start)
+    status = map_pyomo_status(result.solver.termination_condition)
+    if status is SolveStatus.optimal:
+        m.solutions.load_from(result)
+    return RawOutcome(status, time.perf_counter() - start)
+
+
+def solve_pyomo_model(
+    m: pyo.ConcreteModel, solver: Solver, options: dict[str, Any], *, integer: bool = False
+) -> RawOutcome:
+    """Solve `m` by the path `solver` declares (highspy directly, or Pyomo's SolverFactory)."""
+    translated = solver_options(solver, options, integer)
+    if solver.pyomo == "factory":
+        return solve_with_factory(m, solver.name, translated)
+    return solve_with_highspy(m, translated, integer=integer)

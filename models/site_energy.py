@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -235,29 +234,3 @@ _NONNEGATIVE_SCALARS = (
     "unserved_penalty_per_mwh",
     "reserve_shortfall_penalty_per_mwh",
 )
-
-
-def solve(
-    inputs: SiteEnergyInputs,
-    backend: Backend = "cvxpy",
-    solver: str = "highs",
-    options: dict[str, Any] | None = None,
-) -> SiteEnergySolution:
-    """Build and solve the site energy model with the chosen backend and solver.
-
-    Raises `InvalidSiteEnergyInputs` when `check_inputs` finds problems.
-    """
-    problems = check_inputs(inputs)
-    if problems:
-        raise InvalidSiteEnergyInputs(problems)
-    match backend:
-        case "cvxpy":
-            from models.site_energy_cvxpy import solve_cvxpy
-
-            return solve_cvxpy(inputs, solver=solver, options=options or {})
-        case "pyomo":
-            from models.site_energy_pyomo import solve_pyomo
-
-            return solve_pyomo(inputs, solver=solver, options=options or {})
-        case _:
-            raise ValueError(f"unknown backend {backend!r}; use 'cvxpy' or 'pyomo'")

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from models.common import SolveStats, SolveStatus
 from models.site_energy import SiteEnergyCosts, SiteEnergyInputs, SiteEnergySolution
+from models.solvers import cvxpy_solve_kwargs, map_cvxpy_status, solver_for
 
 Constraints = list[cp.Constraint]
 
@@ -262,21 +263,6 @@ def build(x: SiteEnergyInputs) -> SiteEnergyProblem:
     return SiteEnergyProblem(problem, v, costs, power_balance[0])
 
 
-def map_status(raw: str | None) -> SolveStatus:
-    """The one place a cvxpy status becomes a SolveStatus."""
-    match raw:
-        case cp.OPTIMAL | cp.OPTIMAL_INACCURATE:
-            return SolveStatus.optimal
-        case cp.INFEASIBLE | cp.INFEASIBLE_INACCURATE:
-            return SolveStatus.infeasible
-        case cp.UNBOUNDED | cp.UNBOUNDED_INACCURATE:
-            return SolveStatus.unbounded
-        case cp.USER_LIMIT:
-            return SolveStatus.time_limit
-        case _:
-            return SolveStatus.error
-
-
 def solve_cvxpy(
     x: SiteEnergyInputs, solver: str = "highs", options: dict[str, Any] | None = None
 ) -> SiteEnergySolution:
@@ -284,11 +270,10 @@ def solve_cvxpy(
     start = time.perf_counter()
     built = build(x)
     data_start = time.perf_counter()
-    # HiGHS options travel under one key so that {"solver": "ipm"} means the same in both backends
-    kwargs = {"highs_options": dict(options or {})} if solver.lower() == "highs" else options or {}
+    kwargs = cvxpy_solve_kwargs(solver_for(solver, "cvxpy"), options or {}, integer=False)
     try:
         # canonicalisation counts as building: cvxpy reports the solver's own seconds separately
-        built.problem.solve(solver=solver.upper(), **kwargs)
+        built.problem.solve(**kwargs)
     except cp.error.SolverError:
         return SiteEnergySolution(
             status=SolveStatus.error,
@@ -303,7 +288,7 @@ def solve_cvxpy(
     stats = SolveStats(
         build_s=total - solve_s, solve_s=solve_s, iterations=built.problem.solver_stats.num_iters
     )
-    status = map_status(built.problem.status)
+    status = map_cvxpy_status(built.problem.status)
     if status is not SolveStatus.optimal:
         return SiteEnergySolution(
             status=status, objective=math.nan, stats=stats, backend="cvxpy", solver=solver

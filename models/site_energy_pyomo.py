@@ -4,7 +4,7 @@ Equation numbers refer to docs/model.md. Each `add_*` function takes a block, it
 variables and parameter arrays, and adds one indexed component to the block, so the multi-year
 capacity plan can reuse it on a block per site and year. Solving with HiGHS goes through Pyomo's
 standard-form compiler straight into highspy (the fastest path we measured, with duals; see
-docs/model.md, "Solving"); any other solver name goes through `SolverFactory`.
+docs/model.md, "Solving"); models/solvers.py says which solvers Pyomo reaches.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import numpy as np
 import pyomo.environ as pyo
 
 from models.common import SolveStats, SolveStatus
-from models.pyomo_highs import RawOutcome, solve_with_highspy
+from models.pyomo_highs import solve_pyomo_model
 from models.site_energy import SiteEnergyCosts, SiteEnergyInputs, SiteEnergySolution
+from models.solvers import solver_for
 
 Terms = Sequence[Any]  # indexed Var or Expression components over the time set
 
@@ -281,50 +282,15 @@ def build(x: SiteEnergyInputs) -> pyo.ConcreteModel:
 # --- solving -------------------------------------------------------------------------------------
 
 
-def map_pyomo_status(termination: pyo.TerminationCondition) -> SolveStatus:
-    """The one place a Pyomo termination condition becomes a SolveStatus."""
-    tc = pyo.TerminationCondition
-    match termination:
-        case tc.optimal | tc.locallyOptimal | tc.globallyOptimal:
-            return SolveStatus.optimal
-        case tc.infeasible:
-            return SolveStatus.infeasible
-        case tc.unbounded | tc.infeasibleOrUnbounded:
-            return SolveStatus.unbounded
-        case tc.maxTimeLimit | tc.maxIterations:
-            return SolveStatus.time_limit
-        case _:
-            return SolveStatus.error
-
-
-def solve_with_solver_factory(
-    m: pyo.ConcreteModel, solver: str, options: dict[str, Any]
-) -> RawOutcome:
-    """Any solver Pyomo's SolverFactory knows by name (glpk, cbc, gurobi, appsi_highs...)."""
-    start = time.perf_counter()
-    m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
-    opt = pyo.SolverFactory(solver)
-    try:
-        result = opt.solve(m, options=options, load_solutions=False)
-    except Exception:  # a missing executable or a crash: both are a solver error to the user
-        return RawOutcome(SolveStatus.error, time.perf_counter() - start)
-    status = map_pyomo_status(result.solver.termination_condition)
-    if status is SolveStatus.optimal:
-        m.solutions.load_from(result)
-    return RawOutcome(status, time.perf_counter() - start)
-
-
 def solve_pyomo(
     x: SiteEnergyInputs, solver: str = "highs", options: dict[str, Any] | None = None
 ) -> SiteEnergySolution:
-    """Build, solve (HiGHS through highspy, or any SolverFactory name), read back arrays."""
+    """Build, solve with HiGHS through highspy (models/solvers.py), read back arrays."""
+    chosen = solver_for(solver, "pyomo")
     start = time.perf_counter()
     m = build(x)
     build_s = time.perf_counter() - start
-    if solver.lower() == "highs":
-        raw = solve_with_highspy(m, options or {})
-    else:
-        raw = solve_with_solver_factory(m, solver, options or {})
+    raw = solve_pyomo_model(m, chosen, options or {})
     stats = SolveStats(
         build_s=build_s + raw.translate_s, solve_s=raw.solve_s, iterations=raw.iterations
     )

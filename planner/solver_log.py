@@ -1,4 +1,5 @@
-"""HiGHS's own log of a run's solves, kept in the run folder (solver.log), never on the console."""
+"""The planner's side of solving: the solver named is checked once, in domain words, and HiGHS's
+own log of a run's solves is kept in the run folder (solver.log), never on the console."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from models.common import Backend
+from models.solvers import SOLVERS, UnknownSolver, solver_for
+from planner.errors import PlannerError, UnknownName
 
 
 @dataclass
@@ -32,3 +37,13 @@ def highs_log(solver: str) -> Iterator[SolverLog]:
     with tempfile.TemporaryDirectory(prefix="planner-highs-") as tmp:
         path = Path(tmp) / "highs.log"
         yield SolverLog({"log_file": str(path)}, path)
+
+
+def check_solver(solver: str, backend: Backend) -> None:
+    """Raise a user error when `solver` is unknown, not installed, or out of `backend`'s reach."""
+    try:
+        solver_for(solver, backend)
+    except UnknownSolver as exc:
+        if solver.lower() not in SOLVERS:
+            raise UnknownName("solver", solver, exc.available) from None
+        raise PlannerError(f"{exc}.") from None

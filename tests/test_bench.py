@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from models.decompose import build_joint, solve_apart, solve_joint
+from models.dispatch import solve_site_energy as solve
 from models.mps import solve_mps, write_mps
-from models.site_energy import solve
 from planner.bench.site import ROW_KEYS, bench_inputs, first_hours, parse_sizes, site_variant
 
 REL_TOL = 1e-6

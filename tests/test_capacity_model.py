@@ -21,10 +21,10 @@ from models.capacity import (
     check_inputs,
     scaled_serve_data,
     serve_scale,
-    solve,
 )
 from models.capacity_check import check_solution
 from models.common import SolveStatus
+from models.dispatch import solve_capacity as solve
 from planner.errors import InputError, Problem
 
 BACKENDS = ["cvxpy", "pyomo"]

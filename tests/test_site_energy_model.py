@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 
 from models.common import SolveStatus
+from models.dispatch import solve_site_energy as solve
 from models.site_energy import (
     InvalidSiteEnergyInputs,
     SiteEnergyInputs,
     SiteEnergySolution,
     check_inputs,
-    solve,
 )
 from models.site_energy_check import check_solution
+from models.solvers import UnknownSolver
 from planner.errors import InputError, Problem
 
 BACKENDS = ["cvxpy", "pyomo"]
@@ -354,13 +355,12 @@ def test_other_solvers_by_name(backend: str, solver: str) -> None:
     assert s.marginal_cost_per_mwh[0] == pytest.approx(20.0, rel=1e-6)
 
 
-def test_unknown_solver_is_an_error_status(backend: str) -> None:
-    s = solve(one_day(2), backend=backend, solver="no_such_solver")
-    assert s.status is SolveStatus.error
-    assert math.isnan(s.objective)
-    assert check_solution(one_day(2), s) == [
-        "solution status is error: there are no values to check"
-    ]
+def test_unknown_solver_is_refused_before_building(backend: str) -> None:
+    """An unknown solver is an UnknownSolver naming the ones this backend can use, not a status."""
+    with pytest.raises(UnknownSolver) as raised:
+        solve(one_day(2), backend=backend, solver="no_such_solver")
+    assert "highs" in raised.value.available
+    assert "is not one the planner knows" in str(raised.value)
 
 
 @pytest.mark.filterwarnings("ignore:Solution may be inaccurate")

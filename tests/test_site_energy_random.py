@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.common import SolveStatus
-from models.site_energy import SiteEnergyInputs, solve
+from models.dispatch import solve_site_energy as solve
+from models.site_energy import SiteEnergyInputs
 from models.site_energy_check import check_solution
 
 

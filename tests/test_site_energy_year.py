@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from models.common import SolveStatus
-from models.site_energy import SiteEnergyInputs, solve
+from models.dispatch import solve_site_energy as solve
+from models.site_energy import SiteEnergyInputs
 from models.site_energy_check import check_solution
 
 

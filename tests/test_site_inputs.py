@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from models.site_energy import solve
+from models.dispatch import solve_site_energy as solve
 from planner.economics import annualised_cost, capital_recovery_factor
 from planner.errors import InputError
 from planner.sites.site import Site, load_site, parse_hours, site_inputs

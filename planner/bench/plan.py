@@ -262,7 +262,7 @@ def highs_words(options: dict[str, Any]) -> dict[str, Any]:
 
 def measure_plan(case: BenchCase) -> dict[str, Any]:
     """Child step 1: resolve (untimed), then build + solve + read back the plan (timed)."""
-    from models.capacity import solve
+    from models.dispatch import solve_capacity as solve
     from planner.bench.site import peak_rss_mb
 
     x = plan_inputs(case.size, case.method == "lp")

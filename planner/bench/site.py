@@ -217,7 +217,7 @@ def peak_rss_mb() -> float:
 def measure_model(case: BenchCase) -> dict[str, Any]:
     """Child step 1: time build + solve + read back of the case; peak RSS right after."""
     from models.decompose import solve_apart, solve_joint
-    from models.site_energy import solve
+    from models.dispatch import solve_site_energy as solve
 
     inputs = bench_inputs(case.size, case.sites)
     worker_mb = 0.0

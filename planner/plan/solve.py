@@ -12,17 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from models.capacity import (
-    CapacitySolution,
-    InvalidCapacityInputs,
-    solve,
-)
+from models.capacity import CapacitySolution, InvalidCapacityInputs
 from models.common import Backend, SolveStatus
+from models.dispatch import solve_capacity as solve
 from planner.errors import InfeasiblePlan, InputError, Problem
 from planner.plan.resolve import PlanAxes, ResolvedPlan, resolve
 from planner.plan.scenario import Scenario
 from planner.plan.summary import summary
-from planner.solver_log import highs_log
+from planner.solver_log import check_solver, highs_log
 
 __all__ = [  # the plan's three steps, importable from one place
     "PlanAxes",
@@ -65,6 +62,7 @@ def solve_plan(
     if time_limit_s is not None:
         options["time_limit_s"] = time_limit_s
     path = str(resolved.scenario.path)
+    check_solver(solver, backend)
     with highs_log(solver) as log:
         options.update(log.options)  # HiGHS appends every solve's log to one file
         try:
@@ -111,7 +109,10 @@ def diagnose(resolved: ResolvedPlan, sol: CapacitySolution) -> list[str]:
     if sol.status == SolveStatus.time_limit:
         out.append("no plan was found within the time limit: raise --time-limit or use --relax.")
     if sol.status == SolveStatus.error:
-        out.append("the solver stopped on a numerical error: try --relax or the other --backend.")
+        out.append(
+            "the solver stopped without a solution (a numerical error or a crash): "
+            "try --relax or the other --backend; solver.log in the run folder has its own words."
+        )
     return out
 
 

@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from models.common import Backend, SolveStatus
-from models.site_energy import SiteEnergyInputs, SiteEnergySolution, check_inputs, solve
+from models.dispatch import solve_site_energy as solve
+from models.site_energy import SiteEnergyInputs, SiteEnergySolution, check_inputs
 from planner.errors import InfeasiblePlan, InputError, PlannerError, Problem
 from planner.sites.site import Hours, Site, site_inputs, without_deferral
-from planner.solver_log import highs_log
+from planner.solver_log import check_solver, highs_log
 from planner.timeseries import (
     TimeAxis,
     year_index,
@@ -59,6 +60,7 @@ def size_site(
                 for p in model_problems
             ]
         )
+    check_solver(solver, backend)
     with highs_log(solver) as log:
         solution = solve(inputs, backend=backend, solver=solver, options=log.options)
         check_solved(site, solution)

@@ -1,0 +1,76 @@
+"""The seam between a model's inputs and its backends: `solve(inputs, backend, solver, options)`.
+
+This module sits above both backends of each model and below everything that solves, so no
+backend imports its dispatcher and no data module imports a backend (no import circles). The
+solver is checked first (`models.solvers.solver_for`), so an unknown or missing solver is an
+`UnknownSolver` naming the ones available, never a solver error after a long build.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.capacity import CapacityInputs, CapacitySolution, InvalidCapacityInputs
+from models.capacity import check_inputs as check_capacity_inputs
+from models.common import Backend
+from models.site_energy import InvalidSiteEnergyInputs, SiteEnergyInputs, SiteEnergySolution
+from models.site_energy import check_inputs as check_site_inputs
+from models.solvers import solver_for
+
+
+def solve_capacity(
+    inputs: CapacityInputs,
+    backend: Backend = "cvxpy",
+    solver: str = "highs",
+    options: dict[str, Any] | None = None,
+) -> CapacitySolution:
+    """Build and solve the capacity model with the chosen backend and solver.
+
+    `options`: `mip_gap` (relative, default 1e-4) and `time_limit_s` are understood by every
+    solver (models/solvers.py); any other key goes to the solver unchanged. Raises
+    `InvalidCapacityInputs` when `check_inputs` finds problems, `UnknownSolver` for a solver
+    this backend cannot reach.
+    """
+    problems = check_capacity_inputs(inputs)
+    if problems:
+        raise InvalidCapacityInputs(problems)
+    solver_for(solver, backend)
+    match backend:
+        case "cvxpy":
+            from models.capacity_cvxpy import solve_cvxpy
+
+            return solve_cvxpy(inputs, solver=solver, options=options or {})
+        case "pyomo":
+            from models.capacity_pyomo import solve_pyomo
+
+            return solve_pyomo(inputs, solver=solver, options=options or {})
+        case _:
+            raise ValueError(f"unknown backend {backend!r}; use 'cvxpy' or 'pyomo'")
+
+
+def solve_site_energy(
+    inputs: SiteEnergyInputs,
+    backend: Backend = "cvxpy",
+    solver: str = "highs",
+    options: dict[str, Any] | None = None,
+) -> SiteEnergySolution:
+    """Build and solve the site energy model with the chosen backend and solver.
+
+    Raises `InvalidSiteEnergyInputs` when `check_inputs` finds problems, `UnknownSolver` for a
+    solver this backend cannot reach.
+    """
+    problems = check_site_inputs(inputs)
+    if problems:
+        raise InvalidSiteEnergyInputs(problems)
+    solver_for(solver, backend)
+    match backend:
+        case "cvxpy":
+            from models.site_energy_cvxpy import solve_cvxpy
+
+            return solve_cvxpy(inputs, solver=solver, options=options or {})
+        case "pyomo":
+            from models.site_energy_pyomo import solve_pyomo
+
+            return solve_pyomo(inputs, solver=solver, options=options or {})
+        case _:
+            raise ValueError(f"unknown backend {backend!r}; use 'cvxpy' or 'pyomo'")
