@@ -1,4 +1,4 @@
-"""The solver glue (models/solvers.py): one status map, one options convention, any installed solver.
+"""The solver glue (models/solvers.py): status maps, option names, any installed solver.
 
 HiGHS is always present; SCIP (pyscipopt, a dev dependency) is tested where installed and must find
 the hand-solved MILP optimum of tests/test_capacity_model.py; an unknown solver is a user error.

@@ -42,7 +42,7 @@ from planner.errors import InputError
 if TYPE_CHECKING:
     from models.capacity import CapacityInputs
     from models.common import Backend
-    from planner.bench.site import BenchCase
+    from planner.bench.common import BenchCase
 
 PLAN_SCENARIO = "cn_maas_2026"
 FLAGSHIP_SITES = 5
@@ -263,7 +263,7 @@ def highs_words(options: dict[str, Any]) -> dict[str, Any]:
 def measure_plan(case: BenchCase) -> dict[str, Any]:
     """Child step 1: resolve (untimed), then build + solve + read back the plan (timed)."""
     from models.dispatch import solve_capacity as solve
-    from planner.bench.site import peak_rss_mb
+    from planner.bench.common import peak_rss_mb
 
     x = plan_inputs(case.size, case.method == "lp")
     options = model_options(case)
@@ -305,7 +305,7 @@ def options_path(mps: Path) -> Path:
 
 def measure_plan_highs_alone(path: Path) -> dict[str, Any]:
     """Child step 3: HiGHS alone on the MPS file, with the options the model used."""
-    from planner.bench.site import measure_highs_alone
+    from planner.bench.common import measure_highs_alone
 
     return measure_highs_alone(path, json.loads(options_path(path).read_text()))
 
@@ -318,7 +318,7 @@ def plan_cases(
     options: dict[str, Any] | None = None,
 ) -> list[BenchCase]:
     """Every combination of plan size, backend, solver and method (`lp`, `milp`)."""
-    from planner.bench.site import BenchCase
+    from planner.bench.common import BenchCase
 
     return [
         BenchCase(

@@ -1,6 +1,6 @@
 """Benchmark harness: build, solve and total seconds of each backend against HiGHS alone.
 
-Every case runs in fresh child processes (`python -m planner.bench.site <step> <case>`), so that
+Every case runs in fresh child processes (`python -m planner.bench.child <step> <case>`), so that
 no import, cache or heap of one case colours another and each child's peak resident memory is its
 own:
 
@@ -26,24 +26,30 @@ from __future__ import annotations
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from models.common import Backend
 from models.site_energy import SiteEnergyInputs
+from planner.bench.common import (
+    BACKENDS,
+    BenchCase,
+    Method,
+    measure_highs_alone,
+    peak_rss_mb,
+)
 from planner.errors import InputError
 
-Method = Literal["joint", "apart", "lp", "milp"]  # lp/milp: the capacity plan (bench_plan)
-BACKENDS: tuple[Backend, ...] = ("cvxpy", "pyomo")
+__all__ = ["BACKENDS", "BenchCase", "Method", "measure_highs_alone", "peak_rss_mb"]
+
 METHODS: tuple[Method, ...] = ("joint", "apart")
 HOURS_PER_YEAR = 8760
 SITE_FILES = ("north_carolina_greensboro.yaml", "guangdong_zhongshan.yaml")
@@ -55,19 +61,6 @@ ROW_KEYS = (
     "highs_objective", "status", "mip_gap", "iterations", "highs_iterations", "rows", "cols",
     "nonzeros", "highs_read_s", "mps_write_s", "repeats", "load_avg_1min",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class BenchCase:
-    """One measurement: a model at one size and site count, one backend, solver and method."""
-
-    backend: Backend
-    size: str  # site: "8760" (hours) or "rep:12" (days); plan: "p5y5s5" (parts, years, sites)
-    sites: int
-    method: Method = "joint"
-    solver: str = "highs"
-    model: str = "site"
-    options: dict[str, Any] = field(default_factory=dict)  # solver options, same for the floor
 
 
 # --- parsing the command line's lists ------------------------------------------------------------
@@ -207,13 +200,6 @@ def bench_inputs(size: str, n_sites: int) -> list[SiteEnergyInputs]:
 # --- the child processes -------------------------------------------------------------------------
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process or of any worker it waited for, MB (Linux: KiB)."""
-    self_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(self_kib, children_kib) / 1024.0
-
-
 def measure_model(case: BenchCase) -> dict[str, Any]:
     """Child step 1: time build + solve + read back of the case; peak RSS right after."""
     from models.decompose import solve_apart, solve_joint
@@ -259,53 +245,6 @@ def write_case_mps(case: BenchCase, path: Path) -> dict[str, Any]:
     return {"mps_write_s": time.perf_counter() - start}
 
 
-def measure_highs_alone(path: Path, options: dict[str, Any]) -> dict[str, Any]:
-    """Child step 3: HiGHS alone reads the MPS file and solves it with the case's options."""
-    from models.mps import solve_mps
-
-    alone = solve_mps(path, options)
-    return {
-        "highs_alone_s": alone.solve_s,
-        "highs_read_s": alone.read_s,
-        "highs_objective": alone.objective,
-        "highs_status": str(alone.status),
-        "highs_iterations": alone.iterations,
-        "rows": alone.n_rows,
-        "cols": alone.n_cols,
-        "nonzeros": alone.n_nonzeros,
-    }
-
-
-def child_main(argv: Sequence[str]) -> None:
-    """`python -m planner.bench.site model|mps|highs '<case>' [mps]`: one JSON line out."""
-    step, case_json = argv[0], json.loads(argv[1])
-    case = BenchCase(**case_json)
-    if case.model == "plan":
-        from planner.bench import plan as bench_plan
-
-        match step:
-            case "model":
-                result = bench_plan.measure_plan(case)
-            case "mps":
-                result = bench_plan.write_plan_case_mps(case, Path(argv[2]))
-            case "highs":
-                result = bench_plan.measure_plan_highs_alone(Path(argv[2]))
-            case _:
-                raise SystemExit(f"unknown step {step!r}")
-        sys.stdout.write(json.dumps(result) + "\n")
-        return
-    match step:
-        case "model":
-            result = measure_model(case)
-        case "mps":
-            result = write_case_mps(case, Path(argv[2]))
-        case "highs":
-            result = measure_highs_alone(Path(argv[2]), case.options)
-        case _:
-            raise SystemExit(f"unknown step {step!r}")
-    sys.stdout.write(json.dumps(result) + "\n")
-
-
 # --- the parent ----------------------------------------------------------------------------------
 
 
@@ -315,7 +254,7 @@ class ChildFailed(RuntimeError):
 
 def run_child(step: str, case: BenchCase, *extra: str, timeout_s: float) -> dict[str, Any]:
     """Run one child step in a fresh interpreter and return the JSON it printed last."""
-    command = [sys.executable, "-m", "planner.bench.site", step, json.dumps(asdict(case)), *extra]
+    command = [sys.executable, "-m", "planner.bench.child", step, json.dumps(asdict(case)), *extra]
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=timeout_s, check=False
@@ -433,7 +372,3 @@ def _highs_version(highspy: Any) -> str:
 def is_finite_number(value: Any) -> bool:
     """True for a real number that is neither NaN nor infinite."""
     return isinstance(value, int | float) and math.isfinite(value)
-
-
-if __name__ == "__main__":
-    child_main(sys.argv[1:])

@@ -6,7 +6,7 @@ importable from here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from models.common import Backend, SolveStatus
 from models.dispatch import solve_capacity as solve
 from planner.errors import InfeasiblePlan, InputError, Problem
 from planner.plan.resolve import PlanAxes, ResolvedPlan, resolve
+from planner.plan.result import PlanResult
 from planner.plan.scenario import Scenario
 from planner.plan.summary import summary
 from planner.solver_log import check_solver, highs_log
@@ -33,17 +34,6 @@ __all__ = [  # the plan's three steps, importable from one place
 
 
 # --------------------------------------------------------------------------- solving
-
-
-@dataclass(frozen=True)
-class PlanResult:
-    """A solved plan: the main solution and, for a MILP, the LP relaxation read for duals."""
-
-    resolved: ResolvedPlan
-    solution: CapacitySolution
-    dual_solution: CapacitySolution | None  # the LP (the main one when relaxed)
-    duals_from_relaxation: bool  # True when the main solve is a MILP
-    solver_log: str | None = None  # HiGHS's own log of every solve, kept in the run folder
 
 
 def solve_plan(

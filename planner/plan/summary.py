@@ -4,7 +4,7 @@ with their shadow prices, and the documented JSON (`summary`, docs/cli.md)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -16,9 +16,7 @@ from models.capacity import (
     paid_per_part,
     video_rows,
 )
-
-if TYPE_CHECKING:
-    from planner.plan.solve import PlanResult
+from planner.plan.result import PlanResult
 
 TOKENS_PER_MTOK = 1e6
 _TOL = 1e-6

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.plan.solve import PlanResult
+from planner.plan.result import PlanResult
 from planner.plan.summary import (
     binding_constraints,
     energy_bill_per_year,
