@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.capacity import CapacityInputs, CapacitySolution, InvalidCapacityInputs
-from models.capacity import check_inputs as check_capacity_inputs
+from models.capacity import CapacityInputs, CapacitySolution
+from models.capacity_validation import InvalidCapacityInputs
+from models.capacity_validation import check_inputs as check_capacity_inputs
 from models.common import Backend
 from models.site_energy import InvalidSiteEnergyInputs, SiteEnergyInputs, SiteEnergySolution
 from models.site_energy import check_inputs as check_site_inputs
@@ -37,11 +38,11 @@ def solve_capacity(
     solver_for(solver, backend)
     match backend:
         case "cvxpy":
-            from models.capacity_cvxpy import solve_cvxpy
+            from models.capacity_cvxpy_solve import solve_cvxpy
 
             return solve_cvxpy(inputs, solver=solver, options=options or {})
         case "pyomo":
-            from models.capacity_pyomo import solve_pyomo
+            from models.capacity_pyomo_solve import solve_pyomo
 
             return solve_pyomo(inputs, solver=solver, options=options or {})
         case _:

@@ -114,8 +114,17 @@ class SiteEnergySolution:
 def check_inputs(inputs: SiteEnergyInputs) -> list[InputProblem]:
     """Every shape, range and index problem in `inputs`, all at once (empty list when sound).
 
-    The planner turns each into `planner.errors.Problem(file, field, problem, fix)`.
+    The planner turns each into `planner.errors.Problem(file, field, problem, fix)`. Ranges are
+    checked only once every series has its shape.
     """
+    problems = check_series_shapes(inputs)
+    if problems:
+        return problems
+    return check_ranges(inputs) + check_indices(inputs) + check_battery_limits(inputs)
+
+
+def check_series_shapes(inputs: SiteEnergyInputs) -> list[InputProblem]:
+    """One finite value per time step in every hourly series; every weight > 0 h."""
     n = inputs.n_steps
     problems: list[InputProblem] = []
     for name in _HOURLY_FIELDS:
@@ -123,36 +132,52 @@ def check_inputs(inputs: SiteEnergyInputs) -> list[InputProblem]:
         if array.shape != (n,):
             problems.append(
                 InputProblem(
-                    name,
-                    f"has shape {array.shape}, expected ({n},).",
-                    "give one value per time step.",
+                    name, f"has shape {array.shape}, expected ({n},).", "give one value per step."
                 )
             )
         elif not np.all(np.isfinite(array)):
             problems.append(
-                InputProblem(
-                    name, "contains NaN or infinite values.", "fill the gaps in the series."
-                )
+                InputProblem(name, "contains NaN or infinite values.", "fill the gaps.")
             )
     weight_h = np.asarray(inputs.weight_h, dtype=float)
     if not np.all(np.isfinite(weight_h) & (weight_h > 0)):
         problems.append(
             InputProblem("weight_h", "has values that are not positive.", "weigh each step > 0 h.")
         )
-    if problems:
-        return problems
-    for name in _NONNEGATIVE_HOURLY:
-        if np.any(np.asarray(getattr(inputs, name)) < 0):
-            problems.append(InputProblem(name, "has negative values.", "use values >= 0."))
+    return problems
+
+
+def check_ranges(inputs: SiteEnergyInputs) -> list[InputProblem]:
+    """Non-negative loads, prices of capacity and limits; PUE >= 1; a deferrable fraction."""
+    problems = [
+        InputProblem(name, "has negative values.", "use values >= 0.")
+        for name in _NONNEGATIVE_HOURLY
+        if np.any(np.asarray(getattr(inputs, name)) < 0)
+    ]
     if np.any(inputs.pue < 1.0):
         problems.append(InputProblem("pue", "is below 1.", "a PUE is facility / IT power >= 1."))
+    if not 0.0 <= inputs.deferrable_fraction <= 1.0:
+        problems.append(
+            InputProblem("deferrable_fraction", "is outside [0, 1].", "write a fraction like 0.2.")
+        )
+    problems += [
+        InputProblem(name, "is negative or NaN.", "use a value >= 0.")
+        for name in _NONNEGATIVE_SCALARS
+        if not getattr(inputs, name) >= 0.0
+    ]
+    return problems
+
+
+def check_indices(inputs: SiteEnergyInputs) -> list[InputProblem]:
+    """`prev_step` points into the series; `billing_period` into `billing_period_months`."""
+    n, problems = inputs.n_steps, []
     steps = np.asarray(inputs.prev_step)
     if steps.min() < 0 or steps.max() >= n:
         problems.append(
             InputProblem(
                 "prev_step",
                 f"indexes outside [0, {n}).",
-                "point each step at a step of the same series.",
+                "point each step at a step of the series.",
             )
         )
     n_periods = inputs.billing_period_months.shape[0]
@@ -165,32 +190,27 @@ def check_inputs(inputs: SiteEnergyInputs) -> list[InputProblem]:
                 "give billing_period_months one entry per period.",
             )
         )
-    if not 0.0 <= inputs.deferrable_fraction <= 1.0:
-        problems.append(
-            InputProblem(
-                "deferrable_fraction", "is outside [0, 1].", "write a fraction such as 0.2."
-            )
-        )
+    return problems
+
+
+def check_battery_limits(inputs: SiteEnergyInputs) -> list[InputProblem]:
+    """0 <= soc_min <= soc_max <= 1, efficiencies in (0, 1], min duration <= max duration."""
+    problems = []
     if not 0.0 <= inputs.soc_min_fraction <= inputs.soc_max_fraction <= 1.0:
         problems.append(
             InputProblem(
-                "soc_min_fraction",
-                "0 <= soc_min <= soc_max <= 1 fails.",
-                "order the state-of-charge limits.",
+                "soc_min_fraction", "0 <= soc_min <= soc_max <= 1 fails.", "order the limits."
             )
         )
-    for name in ("charge_efficiency_fraction", "discharge_efficiency_fraction"):
-        if not 0.0 < getattr(inputs, name) <= 1.0:
-            problems.append(InputProblem(name, "is outside (0, 1].", "write e.g. 0.95."))
+    problems += [
+        InputProblem(name, "is outside (0, 1].", "write e.g. 0.95.")
+        for name in ("charge_efficiency_fraction", "discharge_efficiency_fraction")
+        if not 0.0 < getattr(inputs, name) <= 1.0
+    ]
     if inputs.min_duration_h > inputs.max_duration_h:
         problems.append(
-            InputProblem(
-                "min_duration_h", "exceeds max_duration_h.", "swap or widen the duration limits."
-            )
+            InputProblem("min_duration_h", "exceeds max_duration_h.", "swap or widen the limits.")
         )
-    for name in _NONNEGATIVE_SCALARS:
-        if not getattr(inputs, name) >= 0.0:
-            problems.append(InputProblem(name, "is negative or NaN.", "use a value >= 0."))
     return problems
 
 

@@ -14,15 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from models.capacity import (
-    CapacityInputs,
-    CapacitySolution,
-    InvalidCapacityInputs,
-    check_inputs,
-    scaled_serve_data,
-    serve_scale,
-)
+from models.capacity import CapacityInputs, CapacitySolution, scaled_serve_data, serve_scale
 from models.capacity_check import check_solution
+from models.capacity_validation import InvalidCapacityInputs, check_inputs
 from models.common import SolveStatus
 from models.dispatch import solve_capacity as solve
 from planner.errors import InputError, Problem

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import highspy
 
-from models.capacity import CapacityInputs, InvalidCapacityInputs, check_inputs
+from models.capacity import CapacityInputs
+from models.capacity_validation import InvalidCapacityInputs, check_inputs
 from models.common import Backend
 from planner.errors import InputError, Problem
 from planner.plan.resolve import resolve

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from models.capacity import CapacitySolution, InvalidCapacityInputs
+from models.capacity import CapacitySolution
+from models.capacity_validation import InvalidCapacityInputs
 from models.common import Backend, SolveStatus
 from models.dispatch import solve_capacity as solve
 from planner.errors import InfeasiblePlan, InputError, Problem
