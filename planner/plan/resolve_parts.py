@@ -1,0 +1,312 @@
+"""Parts, serving rates and rules of a plan: prices, lifetimes, tokens/s per part, purchases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from planner.catalogue.parts import Catalogue, Part
+from planner.demand.projection import Interactive
+from planner.errors import InputError, UnknownName
+from planner.plan.resolver import Resolver, exchange_rate
+from planner.rules import PurchaseTerms, RegimeLibrary, purchase_terms
+from planner.serving.efficiency import efficiency_for, load_stacks
+from planner.serving.model import ServingRequest, estimate, estimate_video
+from planner.serving.workloads import WorkloadLibrary
+
+
+@dataclass(frozen=True)
+class PartsTable:
+    parts: list[Part]
+    price_per_part: np.ndarray  # (P, Y)
+    confidence: list[str | None]
+    per_server: np.ndarray
+    lead: np.ndarray
+    life: np.ndarray
+    supply: np.ndarray  # (P, Y)
+    resale: list[float | None]
+
+
+def part_price(r: Resolver, i: int, part: Part, tau: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """(Y,) price per part in the scenario currency, and the confidence of the base price."""
+    spec = r.raw.parts[i]
+    at = f"parts[{i}]"
+    if spec.price_per_part is not None:
+        base = r.number(f"{at}.price_per_part", spec.price_per_part)
+        conf = spec.price_per_part.confidence
+    elif part.unit_price is not None:
+        base = part.unit_price * exchange_rate(r, part.price_currency, f"{at}.price_per_part")
+        prov = part.provenance.get("unit_price")
+        conf = prov.confidence if prov else None
+    else:  # checked once the rules say whether the part can be bought at all
+        return np.full(tau.shape, math.nan), None
+    decline = r.number(
+        f"{at}.price_decline_fraction_per_year", spec.price_decline_fraction_per_year, 0.0
+    )
+    price = base * (1.0 - decline) ** tau
+    for label, fig in spec.price_by_year.items():
+        y = r.period(label, f"{at}.price_by_year.{label}")
+        if y is not None:
+            price[y] = r.number(f"{at}.price_by_year.{label}", fig)
+            conf = "estimate" if fig.confidence == "estimate" else conf
+    return price, conf
+
+
+def read_parts(r: Resolver, catalogue: Catalogue, tau: np.ndarray) -> PartsTable:
+    parts, prices, conf, per_server, lead, life, supply, resale = [], [], [], [], [], [], [], []
+    for i, spec in enumerate(r.raw.parts):
+        at = f"parts[{i}]"
+        if spec.part not in catalogue.parts:
+            from difflib import get_close_matches
+
+            close = get_close_matches(spec.part, list(catalogue.parts), n=1)
+            r.problem(
+                f"{at}.part",
+                f"'{spec.part}' is not in the hardware catalogue.",
+                f"did you mean '{close[0]}'?" if close else "see `planner hardware list`.",
+            )
+            continue
+        part = catalogue.parts[spec.part]
+        price, c = part_price(r, i, part, tau)
+        parts.append(part)
+        prices.append(price)
+        conf.append(c)
+        per_server.append(spec.parts_per_server)
+        lead.append(r.number(f"{at}.lead_time_years", spec.lead_time_years, 0.0))
+        life_years = r.number(f"{at}.lifetime_years", spec.lifetime_years)
+        if not life_years > 0:
+            r.problem(f"{at}.lifetime_years.value", "a lifetime must be > 0.", "write years > 0.")
+        life.append(life_years)
+        supply.append(r.by_period(spec.supply_cap_parts, f"{at}.supply_cap_parts", math.inf))
+        resale.append(
+            None
+            if spec.resale_value_fraction is None
+            else r.number(f"{at}.resale_value_fraction", spec.resale_value_fraction)
+        )
+    return PartsTable(
+        parts=parts,
+        price_per_part=np.array(prices).reshape(len(parts), tau.shape[0]),
+        confidence=conf,
+        per_server=np.array(per_server, dtype=int),
+        lead=np.array(lead, dtype=float),
+        life=np.array(life, dtype=float),
+        supply=np.array(supply).reshape(len(parts), tau.shape[0]),
+        resale=resale,
+    )
+
+
+def check_prices(r: Resolver, x: PartsTable, rules: RulesTable) -> None:
+    """A part with no price is fine only if it can never be bought (installed base only)."""
+    for p, part in enumerate(x.parts):
+        missing = np.isnan(x.price_per_part[p])
+        if missing.any() and rules.allowed[p][:, missing].any():
+            i = [q.part for q in r.raw.parts].index(part.id)
+            r.problem(
+                f"parts[{i}].price_per_part",
+                f"'{part.id}' may be bought but has no price (its profile has none).",
+                "give price_per_part with its source and confidence.",
+            )
+        x.price_per_part[p, missing] = 0.0
+
+
+def resale_fractions(x: PartsTable, tau: np.ndarray, duration: np.ndarray) -> np.ndarray | None:
+    """(P, Y) resale fractions: given ones constant, the rest straight line (as the model's)."""
+    if all(v is None for v in x.resale):
+        return None
+    end = float(tau[-1] + duration[-1])
+    straight = np.clip(
+        (tau[None, :] + (x.lead + x.life)[:, None] - end) / x.life[:, None], 0.0, 1.0
+    )
+    for p, value in enumerate(x.resale):
+        if value is not None:
+            straight[p] = value
+    return straight
+
+
+def serving_rates(
+    r: Resolver, parts: list[Part], library: WorkloadLibrary, overlays: Sequence[Path]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(W, P) tokens/s per busy part (input + output) and (P,) busy watts per part (no host)."""
+    demand = r.scenario.demand
+    stacks = load_stacks(overlays)
+    by_name = {s.workload: (i, s) for i, s in enumerate(r.raw.serving)}
+    rate = np.zeros((len(demand.workload_names), len(parts)))
+    busy_w = np.zeros((len(demand.workload_names), len(parts)))
+    for w, name in enumerate(demand.workload_names):
+        i, spec = by_name[name]
+        at = f"serving[{i}]"
+        try:
+            workload = library[spec.profile]
+        except UnknownName as exc:  # carries the did-you-mean
+            r.problem(f"{at}.profile", str(exc), "use an id from `planner workload list`.")
+            continue
+        video = bool(demand.is_video[w])
+        if (workload.kind == "video") != video:
+            unit = "video_s" if workload.kind == "video" else "tokens"
+            r.problem(
+                f"{at}.profile",
+                f"'{spec.profile}' is a {workload.kind} workload but demand '{name}' counts "
+                f"{demand.units[w]}.",
+                f"set unit: {unit} on demand workload '{name}', or serve it with "
+                f"{'an LLM' if video else 'a video'} profile.",
+            )
+            continue
+        if video:
+            video_serving_rates(
+                r, (w, at), name, spec.precision, workload, parts, stacks, rate, busy_w
+            )
+            continue
+        share = float(demand.output_share_fraction[w])
+        out_tokens = spec.output_tokens_per_request
+        in_tokens = max(1, round(out_tokens * (1.0 - share) / max(share, 1e-9)))
+        latency = demand.latency[w]
+        request = ServingRequest(
+            input_tokens=in_tokens,
+            output_tokens=out_tokens,
+            ttft_s=latency.ttft_ms / 1e3 if isinstance(latency, Interactive) else None,
+            tpot_s=latency.tpot_ms / 1e3 if isinstance(latency, Interactive) else None,
+            precision=spec.precision,
+        )
+        fill_serving_row(
+            r, (w, at, name), parts, partial(token_rate, workload, request, stacks), rate, busy_w,
+            f"no candidate part can serve '{name}' at its latency targets.",
+            "relax demand latency targets, lower the precision, or add a part.",
+        )  # fmt: skip
+    return rate, busy_w.max(axis=0)
+
+
+def token_rate(
+    workload: Any, request: ServingRequest, stacks: Any, part: Part
+) -> tuple[float, float]:
+    """(tokens/s per busy part, input + output; watts per part with its host share)."""
+    est = estimate(part, workload, request, efficiency_for(part, stacks))
+    return est.total_tokens_per_s_per_part, est.watts_per_part
+
+
+def video_rate(
+    workload: Any, precision: str | None, stacks: Any, part: Part
+) -> tuple[float, float]:
+    """(video seconds per second per busy part; watts per part with its host share)."""
+    est = estimate_video(part, workload, efficiency_for(part, stacks), precision)
+    return est.video_s_per_s_per_part, est.watts_per_part
+
+
+def fill_serving_row(
+    r: Resolver,
+    row: tuple[int, str, str],
+    parts: list[Part],
+    serve: Callable[[Part], tuple[float, float]],
+    rate: np.ndarray,
+    busy_w: np.ndarray,
+    problem: str,
+    fix: str,
+) -> None:
+    """Fill row w of `rate` and `busy_w` from `serve(part)` -> (units/s per busy part, watts
+    per part with its host share); a part that cannot serve is a note, no part at all a problem.
+    `row` is (w, the serving entry's field path, the workload's name)."""
+    w, at, name = row
+    for p, part in enumerate(parts):
+        try:
+            rate[w, p], watts = serve(part)
+        except InputError as exc:
+            r.notes.append(f"{part.id} cannot serve {name}: {exc.problems[0].problem}")
+            continue
+        busy_w[w, p] = watts - (part.server_overhead_w or 0.0)
+    if not rate[w].any():
+        r.problem(f"{at}.profile", problem, fix)
+
+
+def video_serving_rates(
+    r: Resolver,
+    row: tuple[int, str],
+    name: str,
+    precision: str | None,
+    workload: Any,
+    parts: list[Part],
+    stacks: Any,
+    rate: np.ndarray,
+    busy_w: np.ndarray,
+) -> None:
+    """Fill row w with video seconds per second per part and busy watts (serving (V1, V2));
+    `row` is (w, the serving entry's field path)."""
+    w, at = row
+    if isinstance(r.scenario.demand.latency[w], Interactive):
+        r.notes.append(
+            f"{name}: video is served in the hour it is asked for; its TTFT/TPOT targets do not "
+            "apply to video generation and are ignored."
+        )
+    fill_serving_row(
+        r, (w, at, name), parts, partial(video_rate, workload, precision, stacks), rate, busy_w,
+        f"no candidate part can generate '{name}' video.",
+        "add a part with a dense peak at the serving precision and a known stack efficiency.",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RulesTable:
+    allowed: np.ndarray  # (P, S, Y)
+    uplift: np.ndarray  # (P, Y)
+    subsidy_by_part: np.ndarray  # (P, S, Y) power subsidy a site would get for this part
+    tpp_cap: np.ndarray  # (Y,)
+    rule_ids: tuple[str, ...]
+
+
+def read_rules(
+    r: Resolver,
+    parts: list[Part],
+    dates: list[dt.date],
+    library: RegimeLibrary,
+    regime: str | None,
+) -> RulesTable:
+    rules = r.raw.rules
+    n_p, n_s, n_y = len(parts), len(r.raw.sites), len(dates)
+    allowed = np.zeros((n_p, n_s, n_y), dtype=bool)
+    uplift = np.zeros((n_p, n_y))
+    subsidy = np.zeros((n_p, n_s, n_y))
+    tpp_cap = np.full(n_y, math.inf)
+    ids: set[str] = set()
+    fixed = None if regime in (None, "auto") else regime
+    cache: dict[tuple[str, bool, str, int], PurchaseTerms] = {}
+    for p, part in enumerate(parts):
+        for s, site in enumerate(r.raw.sites):
+            for y, date in enumerate(dates):
+                key = (part.id, site.state_funded, site.province, y)
+                if key not in cache:
+                    cache[key] = purchase_terms(
+                        part,
+                        rules.buyer,
+                        date,
+                        state_funded_site=site.state_funded,
+                        library=library,
+                        regime=fixed,
+                        site_region=site.province,
+                        revenue_share_pass_through=rules.revenue_share_pass_through_fraction,
+                    )
+                terms = cache[key]
+                domestic = part.domestic_for(rules.buyer)
+                allowed[p, s, y] = (
+                    terms.allowed
+                    and part.id not in rules.banned_parts
+                    and (domestic or not site.domestic_only)
+                )
+                uplift[p, y] = max(uplift[p, y], terms.price_uplift_fraction)
+                subsidy[p, s, y] = terms.power_subsidy_fraction if domestic else 0.0
+                ids.update(terms.rules)
+                for cap in terms.caps:
+                    if cap.kind == "country_allocation_tpp" and cap.value is not None:
+                        tpp_cap[y] = min(tpp_cap[y], cap.value)
+    for i, name in enumerate(rules.banned_parts):
+        if name not in {p.id for p in parts}:
+            r.problem(
+                f"rules.banned_parts[{i}]",
+                f"'{name}' is not a candidate part.",
+                "name a part listed under parts.",
+            )
+    return RulesTable(allowed, uplift, subsidy, tpp_cap, tuple(sorted(ids)))

@@ -1,0 +1,181 @@
+"""Sites of a plan: grid, tariff, solar, build cost, battery, and the shared representative days."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from planner.plan.resolver import Resolver
+from planner.plan.scenario import SiteIn
+from planner.sites.site import (
+    FieldReader,
+    pvlib_capacity_factor,
+    read_efficiency,
+    read_fraction,
+    tou_price_per_mwh,
+)
+from planner.timeseries import (
+    HOURS_PER_YEAR,
+    representative_axis,
+    representative_days,
+)
+
+
+@dataclass(frozen=True)
+class SitesTable:
+    price_per_mwh: np.ndarray  # (S, 8760) before subsidies
+    solar_cf: np.ndarray  # (S, 8760)
+    values: dict[str, np.ndarray]  # per-site scalars and (S, Y) arrays
+    energy_conf: list[str | None]
+    build_conf: list[str | None]
+
+
+CONFIDENCE_RANK = {"datasheet": 0, "measured": 0, "press": 1, "estimate": 2}
+
+
+def weakest(confidences: Sequence[str | None]) -> str | None:
+    known = [c for c in confidences if c is not None]
+    return max(known, key=lambda c: CONFIDENCE_RANK.get(c, 2)) if known else None
+
+
+def one_site(r: Resolver, i: int, site: SiteIn) -> dict[str, Any]:
+    """Read one site with a reader of its own, its problem fields prefixed `sites[i].`."""
+    sub = FieldReader(r.raw, r.path)  # type: ignore[arg-type]
+    g = site.grid
+    raw_ns = SimpleNamespace(
+        location=site.location, timezone=site.timezone, year=r.raw.weather_year
+    )
+    if g.energy_price.csv is not None:
+        price = sub.csv("grid.energy_price.csv", g.energy_price.csv)
+    else:
+        price = tou_price_per_mwh(sub, g.energy_price.tou, r.raw.weather_year)  # type: ignore[arg-type]
+    cap = sub.quantity("grid.import_cap", g.import_cap, "power")
+    out: dict[str, Any] = {
+        "price": price,
+        "import_cap": cap,
+        "available": {
+            k: sub.quantity(f"grid.available_from.{k}", v, "power")
+            for k, v in g.available_from.items()
+        },
+        "demand_charge": sub.number(
+            "grid.demand_charge_per_mw_month", g.demand_charge_per_mw_month, 0.0
+        ),
+        "emission": sub.number("grid.emission_t_per_mwh", g.emission_t_per_mwh),
+        "it_existing": sub.quantity("it_existing", site.it_existing, "power"),
+        "it_max": sub.quantity("it_max", site.it_max, "power", math.inf),
+        "build_capex": sub.number("build_capex_per_mw", site.build_capex_per_mw),
+        "build_lead": sub.number("build_lead_time_years", site.build_lead_time_years),
+        "pue": sub.number("pue", site.pue, low=1.0, high=5.0, what="a PUE in [1, 5]"),
+        "solar_cf": np.zeros(HOURS_PER_YEAR),
+        "solar_capex": 0.0,
+        "solar_max": 0.0,
+        "battery_max": sub.quantity(
+            "battery_max_energy", site.battery_max_energy, "energy", math.inf
+        ),
+    }
+    if site.solar is not None:
+        if site.solar.csv is not None:
+            cf = sub.csv("solar.csv", site.solar.csv)
+        else:
+            cf = pvlib_capacity_factor(sub, raw_ns, site.solar.pvlib)  # type: ignore[arg-type]
+        out["solar_cf"] = cf
+        out["solar_capex"] = sub.number("solar.capex_per_mw", site.solar.capex_per_mw)
+        out["solar_max"] = sub.quantity(
+            "solar.max_capacity", site.solar.max_capacity, "power", math.inf
+        )
+        sub.number("solar.lifetime_years", site.solar.lifetime_years)
+    at = f"sites[{i}]."
+    for prob in sub.problems:
+        r.problems.append(replace(prob, field=at + prob.field))
+    r.notes.extend(f"{site.name}: {u}" for u in sub.unknowns)
+    tariff = [p.confidence for k, p in sub.provenance.items() if k.startswith("grid.energy_price")]
+    out["energy_conf"] = weakest(tariff)
+    build = sub.provenance.get("build_capex_per_mw")
+    out["build_conf"] = build.confidence if build else None
+    return out
+
+
+def read_sites(r: Resolver) -> SitesTable:
+    per = [one_site(r, i, s) for i, s in enumerate(r.raw.sites)]
+    n_y = len(r.horizon.labels)
+
+    def col(key: str) -> np.ndarray:
+        return np.array([math.nan if v[key] is None else v[key] for v in per], dtype=float)
+
+    grid = np.zeros((len(per), n_y))
+    for s, v in enumerate(per):
+        cap = math.nan if v["import_cap"] is None else v["import_cap"]
+        if not v["available"]:
+            grid[s] = cap
+            continue
+        table = {k: (math.nan if mw is None else mw) for k, mw in v["available"].items()}
+        grid[s] = r.step_by_period(table, f"sites[{s}].grid.available_from")
+        grid[s] = np.minimum(grid[s], cap)
+
+    def series(key: str) -> np.ndarray:
+        return np.array(
+            [np.full(HOURS_PER_YEAR, np.nan) if v[key] is None else v[key] for v in per]
+        )
+
+    return SitesTable(
+        price_per_mwh=series("price"),
+        solar_cf=series("solar_cf"),
+        values={
+            "grid": grid,
+            "demand_charge": col("demand_charge"),
+            "emission": col("emission"),
+            "it_existing": col("it_existing"),
+            "it_max": col("it_max"),
+            "build_capex": col("build_capex"),
+            "build_lead": col("build_lead"),
+            "pue": col("pue"),
+            "solar_capex": col("solar_capex"),
+            "solar_max": col("solar_max"),
+            "battery_max": col("battery_max"),
+        },
+        energy_conf=[v["energy_conf"] for v in per],
+        build_conf=[v["build_conf"] for v in per],
+    )
+
+
+def read_battery(r: Resolver) -> dict[str, float]:
+    """Battery technology and cost shared by every site; no battery at all when absent."""
+    b = r.raw.battery
+    rd = r.reader
+    if b is None:
+        return {"capex_per_mwh": 0.0, "capex_per_mw": 0.0, "max_mwh": 0.0}
+    rd.number("battery.lifetime_years", b.lifetime_years)
+    out = {
+        "capex_per_mwh": rd.number("battery.capex_per_mwh", b.capex_per_mwh),
+        "capex_per_mw": rd.number("battery.capex_per_mw", b.capex_per_mw),
+        "charge_efficiency_fraction": read_efficiency(
+            rd, "battery.charge_efficiency_fraction", b.charge_efficiency_fraction
+        ),
+        "discharge_efficiency_fraction": read_efficiency(
+            rd, "battery.discharge_efficiency_fraction", b.discharge_efficiency_fraction
+        ),
+        "soc_min_fraction": read_fraction(rd, "battery.soc_min_fraction", b.soc_min_fraction, 0.0),
+        "soc_max_fraction": read_fraction(rd, "battery.soc_max_fraction", b.soc_max_fraction, 1.0),
+        "min_duration_h": rd.quantity("battery.min_duration", b.min_duration, "time_s", 0.0),
+        "max_duration_h": rd.quantity("battery.max_duration", b.max_duration, "time_s", math.inf),
+        "max_mwh": rd.quantity("battery.max_energy", b.max_energy, "energy", math.inf),
+    }
+    for name in ("fixed_om_per_mwh_year", "fixed_om_per_mw_year", "annual_cycle_limit"):
+        if getattr(b, name) is not None:
+            r.notes.append(f"battery.{name} is not modelled by the capacity plan (ignored).")
+    return {k: (math.nan if v is None else v) for k, v in out.items()}
+
+
+def time_axis(r: Resolver, sites: SitesTable) -> tuple[Any, dict[str, np.ndarray]]:
+    """One set of representative days for every site and year: tsam over the stacked series."""
+    series: dict[str, np.ndarray] = {}
+    for s, site in enumerate(r.raw.sites):
+        series[f"{site.name}:price_per_mwh"] = sites.price_per_mwh[s]
+        series[f"{site.name}:solar_capacity_factor"] = sites.solar_cf[s]
+    rep = representative_days(series, r.raw.representative_days)
+    return representative_axis(rep), rep.series
