@@ -21,11 +21,15 @@ from cli.options import (
     check_solve_options,
 )
 from cli.render import OutputFormat, emit, err_console
-from planner.plan.scenario import find_scenario, load_scenario
+from planner.errors import InputError
+from planner.plan.overrides import apply_overrides, check_parameter
+from planner.plan.scenario import Scenario, find_scenario, load_scenario
 from planner.plan.solve import plan_scenario, summary
 from planner.results.folders import read_run
 from planner.results.plan_run import write_plan_run
 from planner.results.report import write_report
+from planner.sweeps.sweep import parse_value
+from planner.yamlio import read_yaml
 
 
 class PlanFormat(StrEnum):
@@ -52,23 +56,30 @@ def _video_lines(data: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
-def print_summary(data: dict[str, Any]) -> None:
-    """The console summary: headline numbers, parts by year and site, sizes, binding limits."""
+def headline_rows(data: dict[str, Any]) -> list[dict[str, str]]:
+    """The table's first lines: the verdict, then spending, served cost and the unserved share;
+    the penalty the solver weighed comes after, apart from what the plan spends."""
     cur = data["currency"]
-    per_mtok = data["cost_per_million_tokens"]
+    per_mtok = data["cost_per_million_served_tokens"]
     gap = data["mip_gap"]
-    headline = [
-        {"field": "status", "value": data["status"]},
-        {"field": "net_present_cost", "value": _money(data["net_present_cost"], cur)},
+    return [
+        {"field": "verdict", "value": data["verdict"]},
+        {"field": "net_present_cost (spend)", "value": _money(data["net_present_cost"], cur)},
         {
-            "field": "cost_per_million_tokens",
+            "field": "cost_per_million_served_tokens",
             "value": "-" if per_mtok is None else f"{per_mtok:,.4f} {cur}",
+        },
+        {"field": "unserved_share", "value": f"{data['unserved_share_fraction']:.2%}"},
+        {"field": "status", "value": data["status"]},
+        {
+            "field": "unserved_penalty (not spent)",
+            "value": _money(data["unserved_penalty"], cur),
         },
         {"field": "unserved_tokens", "value": f"{data['unserved_tokens']:.4g}"},
         *_video_lines(data),
         {"field": "mip_gap", "value": "LP (relaxed)" if gap is None else f"{gap:.3%}"},
         {
-            "field": "estimate_share_of_cost",
+            "field": "estimate_share_of_spend",
             "value": ", ".join(f"{k} {v:.0%}" for k, v in data["estimate_share"].items()),
         },
         {
@@ -77,6 +88,12 @@ def print_summary(data: dict[str, Any]) -> None:
             f"(build {data['build_s']:.2f} s, solve {data['solve_s']:.2f} s)",
         },
     ]
+
+
+def print_summary(data: dict[str, Any]) -> None:
+    """The console summary: verdict and headline numbers, parts by year and site, sizes,
+    binding limits."""
+    headline = headline_rows(data)
     emit(headline, OutputFormat.table, title=f"plan of {data['scenario']}")
     emit(
         data["parts"] or [{"part": "-", "site": "-", "year": "-", "count": 0}],
@@ -118,6 +135,46 @@ def print_summary(data: dict[str, Any]) -> None:
         console.print(f"note: {note}")
 
 
+def parse_settings(texts: list[str]) -> dict[str, float | str]:
+    """`--set name=value` options as {name: value}; a name given twice is an error."""
+    out: dict[str, float | str] = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        name = name.strip()
+        if not sep or not name or not value.strip():
+            raise InputError.one(
+                "--set", text, "is not 'name=value'.", "e.g. --set demand.scale=1000"
+            )
+        if name in out:
+            raise InputError.one("--set", name, "is given twice.", "give each name once.")
+        out[name] = parse_value(value)
+    return out
+
+
+def scenario_with_settings(
+    path: Path, texts: list[str], regime: str | None
+) -> tuple[Scenario, str | None]:
+    """The scenario with one-off `--set` overrides (any knob or path `sweep --vary` takes)
+    applied, and the regime to fix (`--regime`, or `--set regime=...`)."""
+    if not texts:
+        return load_scenario(path), regime
+    settings = parse_settings(texts)
+    data = read_yaml(path)
+    problems = [
+        problem
+        for name in settings
+        if (problem := check_parameter(name, path, data, "--set")) is not None
+    ]
+    if "regime" in settings and regime is not None:
+        raise InputError.one(
+            "--set", "regime", "is given with --regime as well.", "give the regime once."
+        )
+    if problems:
+        raise InputError(problems)
+    loaded, set_regime = apply_overrides(path, settings)
+    return loaded, set_regime or regime
+
+
 def plan(
     scenario: ScenarioArg,
     backend: BackendOpt = BackendChoice.cvxpy,
@@ -152,10 +209,20 @@ def plan(
             "solver, and stop: no solve, no run folder.",
         ),
     ] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="One-off what-if without editing the file: name=value, repeatable; any knob "
+            "or dotted path `sweep --vary` accepts (demand.scale=2, sites.gd.pue=1.2).",
+        ),
+    ] = None,
 ) -> None:
     """Solve a scenario's capacity plan: parts, sites, MW and storage by year."""
     check_solve_options(mip_gap, time_limit)
-    loaded = load_scenario(find_scenario(scenario, profiles or ()))
+    loaded, regime = scenario_with_settings(
+        find_scenario(scenario, profiles or ()), settings or [], regime
+    )
     if write_mps is not None:  # issue 8: hand the same problem to any solver
         from planner.plan.mps import write_scenario_mps
 

@@ -167,7 +167,7 @@ def run(
         highlight=False,
     )
     table = sweep.table
-    columns = ["case", "status", *sweep.parameters, "cost_per_million_tokens",
+    columns = ["case", "status", *sweep.parameters, "cost_per_million_served_tokens",
                "net_present_cost", "it_mw", "battery_mwh", "unserved_tokens", "error"]  # fmt: skip
     rows = table[columns].astype(object).where(table[columns].notna(), None)
     emit(rows.to_dict(orient="records"), fmt, title=f"sweep {folder.name}", columns=columns)

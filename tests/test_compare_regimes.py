@@ -54,7 +54,7 @@ def test_denying_the_h20_moves_the_mix_to_the_domestic_part_at_a_cost(
     assert "h20" not in denied.parts_installed
     assert denied.parts_installed["zhenwu-ppu"] > 0
     assert fees.parts_installed["h20"] > 0
-    assert denied.cost_per_million_tokens > fees.cost_per_million_tokens * (1 + 1e-6)
+    assert denied.cost_per_million_served_tokens > fees.cost_per_million_served_tokens * (1 + 1e-6)
     assert denied.net_present_cost > fees.net_present_cost * (1 + 1e-6)
     assert any(rule.startswith(DENIED) for rule in denied.rules)
     # the demand is met either way (unserved demand is priced at 1,000 USD per Mtok)
@@ -68,7 +68,7 @@ def test_side_by_side_has_one_column_per_regime(compared: RegimeComparison) -> N
     assert rows["parts_installed: h20"][FEES] > 0
     assert rows["parts_not_allowed"][DENIED] == "h20"
     assert rows["parts_not_allowed"][FEES] == "none"
-    assert rows["cost_per_million_tokens"]["unit"] == "USD per million tokens"
+    assert rows["cost_per_million_served_tokens"]["unit"] == "USD per million tokens"
 
 
 def app() -> typer.Typer:
@@ -102,8 +102,8 @@ def test_command_rerun_resumes_and_prints_json(compared: RegimeComparison) -> No
     by_regime = {r["regime"]: r for r in data["regimes"]}
     assert by_regime[DENIED]["parts_not_allowed"] == ["h20"]
     assert by_regime[FEES]["parts_installed"]["h20"] > 0
-    assert by_regime[DENIED]["cost_per_million_tokens"] == pytest.approx(
-        compared.results[0].cost_per_million_tokens
+    assert by_regime[DENIED]["cost_per_million_served_tokens"] == pytest.approx(
+        compared.results[0].cost_per_million_served_tokens
     )
     args = ["compare-regimes", str(CN), "--regime", DENIED, "--regime", FEES, "--relax"]
     csv = CliRunner().invoke(app(), [*args, "--out", str(compared.folder), "--format", "csv"])
@@ -115,14 +115,14 @@ def test_command_rerun_resumes_and_prints_json(compared: RegimeComparison) -> No
 
 def test_a_failed_regime_keeps_its_column_and_shows_its_error(tmp_path: Path) -> None:
     cases = [
-        {"regime": FEES, "cost_per_million_tokens": 0.5, "net_present_cost": 10.0},
+        {"regime": FEES, "cost_per_million_served_tokens": 0.5, "net_present_cost": 10.0},
         {"regime": DENIED, "status": "failed", "error": "plan infeasible: <no part allowed>"},
     ]
     folder = write_sweep_folder(tmp_path / "sweep", cases, ["regime"])
     comparison = read_comparison(folder, [DENIED, FEES])
     denied, fees = comparison.results
     assert (denied.status, denied.run, denied.parts_installed) == ("failed", None, {})
-    assert fees.status == "ok" and fees.cost_per_million_tokens == 0.5
+    assert fees.status == "ok" and fees.cost_per_million_served_tokens == 0.5
     rows = {r["metric"]: r for r in side_by_side(comparison.results)}
     assert rows["error"][DENIED] == "plan infeasible: <no part allowed>"
     assert rows["net_present_cost"][DENIED] is None

@@ -81,7 +81,7 @@ def test_tiny_lp_optimum_by_hand(tiny_lp: PlanResult) -> None:
     assert bought[:, :, 1].sum() == pytest.approx(0.0, abs=1e-6)  # nothing more in 2027
     s = summary(tiny_lp)
     served_mtok = 2 * demand * HOURS * 3600 / 1e6
-    assert s["cost_per_million_tokens"] == pytest.approx(s["net_present_cost"] / served_mtok)
+    assert s["cost_per_million_served_tokens"] == pytest.approx(s["net_present_cost"] / served_mtok)
     assert s["unserved_tokens"] == pytest.approx(0.0, abs=1e-3)
 
 

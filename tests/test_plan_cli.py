@@ -28,9 +28,14 @@ def test_plan_json_has_the_documented_keys() -> None:
     assert code == 0
     data = json.loads(out)
     for key in (
+        "verdict",
+        "demand_met",
         "status",
         "net_present_cost",
-        "cost_per_million_tokens",
+        "cost_per_million_served_tokens",
+        "unserved_share_fraction",
+        "unserved_penalty",
+        "objective",
         "unserved_tokens",
         "mip_gap",
         "parts",

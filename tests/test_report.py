@@ -19,8 +19,9 @@ from planner.results.charts import (
     nice_ticks,
     scatter_chart,
 )
+from planner.results.dispatch_charts import representative_week
 from planner.results.folders import Run, read_run, write_run
-from planner.results.report import build_report, representative_week, write_report
+from planner.results.report import build_report, write_report
 
 SVG = "{http://www.w3.org/2000/svg}"
 EVIL = '<script>alert("x")</script>'

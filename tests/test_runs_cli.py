@@ -122,7 +122,7 @@ def test_list_shows_complete_runs_only_with_headline_numbers(root: Path) -> None
     assert [r["name"] for r in rows] == ["small", "large"]
     assert rows[0]["run"] == "small-20260101T000000Z"
     assert rows[1]["objective"] == 2500.0 and rows[1]["unserved_mwh"] == 2.0
-    assert rows[0]["cost_per_million_tokens"] is None
+    assert rows[0]["cost_per_million_served_tokens"] is None
     code, out, _ = _run("runs", "list", "--root", str(root))
     assert code == 0 and "small" in out and "broken-run" not in out
 

@@ -10,7 +10,7 @@ import pytest
 from test_report_browser import ARTIFACTS, CHARTS_JS, Page, open_page
 from test_sweep_summary import write_sweep_folder
 
-from planner.results.report import write_sweep_report
+from planner.results.sweep_report import write_sweep_report
 from planner.sweeps.summary import load_sweep
 
 
@@ -27,7 +27,7 @@ def sweep_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         "demand.growth": growth,
                         "battery.price_per_kwh": price,
                         "regime": regime,
-                        "cost_per_million_tokens": (10 + 4 * growth + price / 100) * uplift,
+                        "cost_per_million_served_tokens": (10 + 4 * growth + price / 100) * uplift,
                         "net_present_cost": 1e8 * growth * uplift,
                         "it_mw": 20 * growth,
                         "unserved_tokens": 1e9 * (price / 150 - 1),
@@ -66,7 +66,7 @@ def test_tornado_and_histograms_are_drawn(page: Page) -> None:
     charts = {c["id"]: c for c in page.results["charts"]}
     assert set(charts) == {
         "sweep-tornado",
-        "sweep-hist-cost_per_million_tokens",
+        "sweep-hist-cost_per_million_served_tokens",
         "sweep-hist-it_mw",
         "sweep-hist-unserved_tokens",
     }

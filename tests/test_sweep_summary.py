@@ -19,7 +19,7 @@ from cli.app import PlannerGroup
 from cli.sweep_summary import summary_command
 from planner.errors import InputError
 from planner.results.charts import TornadoBar, histogram_chart, tornado_chart
-from planner.results.report import build_sweep_report
+from planner.results.sweep_report import build_sweep_report
 from planner.sweeps.summary import (
     distributions,
     load_sweep,
@@ -80,7 +80,7 @@ def write_sweep_folder(
     return folder
 
 
-# A 2 x 3 grid. cost_per_million_tokens by (growth, battery price):
+# A 2 x 3 grid. cost_per_million_served_tokens by (growth, battery price):
 #                 100   200   300
 #   growth 0.5     10    12    14     mean 12
 #   growth 2.0     20    22    30     mean 24    -> growth swing 12
@@ -94,7 +94,7 @@ def grid_cases() -> list[dict[str, Any]]:
         {
             "demand.growth": g,
             "battery.price": p,
-            "cost_per_million_tokens": c,
+            "cost_per_million_served_tokens": c,
             "it_mw": 10 * g,
             "unserved_tokens": 0.0,
             "battery_mwh": p / 10,
@@ -104,7 +104,7 @@ def grid_cases() -> list[dict[str, Any]]:
     # a failed case at the lowest growth; its (impossible) cost must not count
     cases.append(
         {"demand.growth": 0.5, "battery.price": 100, "status": "failed", "error": "boom"}
-        | {"cost_per_million_tokens": 1000.0}
+        | {"cost_per_million_served_tokens": 1000.0}
     )
     return cases
 
@@ -143,7 +143,7 @@ def test_sampled_parameter_is_read_from_a_linear_fit_at_p10_and_p90(tmp_path: Pa
     """x = 1..20, y = 2x. Linear percentiles: p10 = 1 + 0.1 x 19 = 2.9, p90 = 18.1; mean x 10.5,
     mean y 21, slope 2: metric 21 + 2 (2.9 - 10.5) = 5.8 at p10, 36.2 at p90; swing 30.4."""
     cases = [
-        {"price": float(x), "sample": float(x - 1), "cost_per_million_tokens": 2.0 * x}
+        {"price": float(x), "sample": float(x - 1), "cost_per_million_served_tokens": 2.0 * x}
         for x in range(1, 21)
     ]
     folder = write_sweep_folder(
@@ -175,7 +175,7 @@ def test_a_sampled_parameter_without_effect_is_not_credited_with_anothers(tmp_pa
     a = [float(v) for v in range(1, 13)]
     noise = [0.5, -0.5, 0.25, -0.25, 0.0, 0.5, -0.5, 0.25, -0.25, 0.0, 0.5, -0.5]
     cases = [
-        {"a": x, "b": x + e, "sample": float(i), "cost_per_million_tokens": 3.0 * x}
+        {"a": x, "b": x + e, "sample": float(i), "cost_per_million_served_tokens": 3.0 * x}
         for i, (x, e) in enumerate(zip(a, noise, strict=True))
     ]
     uniform = {"distribution": "uniform", "low": 0, "high": 13}
@@ -193,7 +193,9 @@ def test_a_sampled_parameter_without_effect_is_not_credited_with_anothers(tmp_pa
 def test_regime_spread_is_between_extreme_category_means(tmp_path: Path) -> None:
     costs = {"us-2025-04": [5.0, 7.0], "us-2025-08": [3.0], "us-2026-01": [10.0, 12.0]}
     cases = [
-        {"regime": r, "cost_per_million_tokens": c} for r, values in costs.items() for c in values
+        {"regime": r, "cost_per_million_served_tokens": c}
+        for r, values in costs.items()
+        for c in values
     ]
     folder = write_sweep_folder(tmp_path / "regimes", cases, ["regime"])
     (row,) = tornado(load_sweep(folder).table, ["regime"])
@@ -205,8 +207,8 @@ def test_regime_spread_is_between_extreme_category_means(tmp_path: Path) -> None
 
 def test_a_parameter_with_no_spread_sorts_last_with_zero_swing(tmp_path: Path) -> None:
     cases = [
-        {"a": 1.0, "b": 5.0, "cost_per_million_tokens": 1.0},
-        {"a": 2.0, "b": 5.0, "cost_per_million_tokens": 4.0},
+        {"a": 1.0, "b": 5.0, "cost_per_million_served_tokens": 1.0},
+        {"a": 2.0, "b": 5.0, "cost_per_million_served_tokens": 4.0},
     ]
     folder = write_sweep_folder(tmp_path / "flat", cases, ["b", "a"])
     rows = tornado(load_sweep(folder).table, ["b", "a"])
@@ -218,8 +220,13 @@ def test_distributions_by_hand(grid_sweep: Path) -> None:
     """Costs 10, 12, 14, 20, 22, 30 (the failed case left out); linear percentiles at position
     q/100 x 5: p5 = 10.5, p25 = 12.5, p50 = 17, p75 = 21.5, p95 = 28."""
     rows = {r["metric"]: r for r in distributions(load_sweep(grid_sweep).table)}
-    assert set(rows) == {"cost_per_million_tokens", "it_mw", "unserved_tokens", "battery_mwh"}
-    cost = rows["cost_per_million_tokens"]
+    assert set(rows) == {
+        "cost_per_million_served_tokens",
+        "it_mw",
+        "unserved_tokens",
+        "battery_mwh",
+    }
+    cost = rows["cost_per_million_served_tokens"]
     assert (cost["count"], cost["failed"]) == (6, 1)
     expected = {"mean": 18, "p5": 10.5, "p25": 12.5, "p50": 17, "p75": 21.5, "p95": 28}
     for key, value in expected.items():
@@ -235,13 +242,17 @@ def test_a_metric_without_values_gives_nan_statistics(grid_sweep: Path) -> None:
 
 def test_report_section_holds_tornado_histograms_and_escaped_cases(tmp_path: Path) -> None:
     cases = [
-        {"regime": "<script>alert(1)</script>", "cost_per_million_tokens": 2.0, "it_mw": 1.0},
-        {"regime": "us-2025-08", "cost_per_million_tokens": 1.0, "it_mw": 2.0},
+        {
+            "regime": "<script>alert(1)</script>",
+            "cost_per_million_served_tokens": 2.0,
+            "it_mw": 1.0,
+        },
+        {"regime": "us-2025-08", "cost_per_million_served_tokens": 1.0, "it_mw": 2.0},
     ]
     folder = write_sweep_folder(tmp_path / "esc", cases, ["regime"])
     html = build_sweep_report(load_sweep(folder))
     assert 'data-chart="sweep-tornado"' in html
-    for column in ("cost_per_million_tokens", "it_mw", "unserved_tokens"):
+    for column in ("cost_per_million_served_tokens", "it_mw", "unserved_tokens"):
         assert f'data-chart="sweep-hist-{column}"' in html
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -316,7 +327,7 @@ def test_command_with_an_unknown_metric_exits_2(grid_sweep: Path) -> None:
         summary_app(), ["summary", str(grid_sweep), "--metric", "cost_per_token"]
     )
     assert result.exit_code == 2
-    assert "--metric" in result.stderr and "cost_per_million_tokens" in result.stderr
+    assert "--metric" in result.stderr and "cost_per_million_served_tokens" in result.stderr
 
 
 def test_tornado_chart_keeps_both_halves_when_they_fall_on_one_side() -> None:
@@ -344,7 +355,9 @@ def test_histogram_counts_by_hand() -> None:
 
 
 def test_regimes_with_equal_means_span_first_to_last_category(tmp_path: Path) -> None:
-    cases = [{"regime": r, "cost_per_million_tokens": 4.0} for r in ("us-2026-01", "us-2025-04")]
+    cases = [
+        {"regime": r, "cost_per_million_served_tokens": 4.0} for r in ("us-2026-01", "us-2025-04")
+    ]
     folder = write_sweep_folder(tmp_path / "tie", cases, ["regime"])
     (row,) = tornado(load_sweep(folder).table, ["regime"])
     assert (row["low_value"], row["high_value"], row["swing"]) == ("us-2025-04", "us-2026-01", 0)

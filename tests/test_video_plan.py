@@ -23,7 +23,7 @@ VIDEO = ROOT / "scenarios" / "tiny" / "one_site_video.yaml"
 HOURS = 8760.0
 # docs/cli.md "JSON (stable keys)" of `planner plan`
 DOCUMENTED_KEYS = {
-    "scenario", "status", "currency", "net_present_cost", "cost_per_million_tokens",
+    "scenario", "status", "currency", "net_present_cost", "cost_per_million_served_tokens",
     "unserved_tokens", "served_mtok_by_year", "mip_gap", "relaxed", "backend", "solver",
     "build_s", "solve_s", "costs", "estimate_share", "parts", "installed", "sites", "binding",
     "duals_from_lp_relaxation", "rules", "notes",
@@ -93,7 +93,7 @@ def test_summary_splits_the_cost_between_tokens_and_video(lp: PlanResult) -> Non
         s["net_present_cost"] * share / (2 * minutes), rel=1e-6
     )
     served_mtok = 2 * 1e10 * 365 / 1e6  # video seconds are not tokens
-    assert s["cost_per_million_tokens"] == pytest.approx(
+    assert s["cost_per_million_served_tokens"] == pytest.approx(
         s["net_present_cost"] * (1 - share) / served_mtok, rel=1e-6
     )
     assert s["unserved_video_s"] == pytest.approx(0.0, abs=1e-6)

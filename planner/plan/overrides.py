@@ -144,7 +144,12 @@ def apply_overrides(path: Path, params: Mapping[str, ParamValue]) -> tuple[Scena
             data = set_path(data, name, float(value))
         except (KeyError, ValueError, TypeError) as exc:
             problems.append(
-                Problem(str(path), name, f"cannot set it to {value!r}: {exc}.", "fix the sweep.")
+                Problem(
+                    str(path),
+                    name,
+                    f"cannot set it to {value!r}: {exc}.",
+                    "give a number (with its unit if the file writes one).",
+                )
             )
     if problems:
         raise InputError(problems)

@@ -9,12 +9,20 @@ from typing import Any
 import numpy as np
 
 from models.capacity import (
-    SECONDS_PER_HOUR,
     SECONDS_PER_MINUTE,
     CapacityInputs,
     CapacitySolution,
     paid_per_part,
     video_rows,
+)
+from planner.plan.headline import (
+    demand_met,
+    served_instead,
+    spending,
+    units_by_period,
+    unserved_penalty,
+    unserved_share_fraction,
+    verdict,
 )
 from planner.plan.result import PlanResult
 
@@ -33,9 +41,7 @@ def _token_rows(x: CapacityInputs) -> np.ndarray:
 def served_units_by_period(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
     """(W, Y) units served per workload and period (tokens, or video seconds):
     (demand - unserved) x w_t x 3,600 x years."""
-    served = x.demand_tokens_per_s - sol.unserved_tokens_per_s  # (W, Y, T)
-    per_year = np.einsum("wyt,t->wy", served, x.weight_h) * SECONDS_PER_HOUR
-    return per_year * x.duration_years[None, :]
+    return units_by_period(x, x.demand_tokens_per_s - sol.unserved_tokens_per_s)
 
 
 def served_mtok_by_period(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
@@ -50,8 +56,7 @@ def served_video_minutes_by_period(x: CapacityInputs, sol: CapacitySolution) -> 
 
 def _unserved_units(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
     """(W,) units demanded but not served over the horizon, per workload."""
-    per_year = np.einsum("wyt,t->wy", sol.unserved_tokens_per_s, x.weight_h) * SECONDS_PER_HOUR
-    return per_year @ x.duration_years
+    return units_by_period(x, sol.unserved_tokens_per_s).sum(axis=1)
 
 
 def unserved_tokens(x: CapacityInputs, sol: CapacitySolution) -> float:
@@ -81,21 +86,21 @@ def video_cost_share_fraction(x: CapacityInputs, sol: CapacitySolution) -> float
     return float(busy[video].sum() / total) if total > 0 else 0.0
 
 
-def cost_per_million_tokens(x: CapacityInputs, sol: CapacitySolution) -> float | None:
-    """Levelised cost of the token workloads: their share of the net present cost / present
-    value of million tokens served, NPC x (1 - video share) / sum_y delta_y x served_y.
-    None when no tokens are served."""
+def cost_per_million_served_tokens(x: CapacityInputs, sol: CapacitySolution) -> float | None:
+    """Levelised cost of the token workloads: their share of what the plan spends (no unserved
+    penalty) / present value of million tokens served,
+    spend x (1 - video share) / sum_y delta_y x served_y. None when no tokens are served."""
     discounted = float((x.discount_fraction * served_mtok_by_period(x, sol)).sum())
     share = 1.0 - video_cost_share_fraction(x, sol)
-    return sol.objective * share / discounted if discounted > 0 else None
+    return spending(sol) * share / discounted if discounted > 0 else None
 
 
 def video_cost_per_minute(x: CapacityInputs, sol: CapacitySolution) -> float | None:
-    """Levelised cost of the video workloads: NPC x video share / present value of minutes of
-    video generated. None when no video is generated."""
+    """Levelised cost of the video workloads: spending x video share / present value of
+    minutes of video generated. None when no video is generated."""
     discounted = float((x.discount_fraction * served_video_minutes_by_period(x, sol)).sum())
     share = video_cost_share_fraction(x, sol)
-    return sol.objective * share / discounted if discounted > _TOL else None
+    return spending(sol) * share / discounted if discounted > _TOL else None
 
 
 def energy_bill_per_year(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
@@ -143,14 +148,14 @@ def subsidy_choice_rows(result: PlanResult) -> list[dict[str, Any]]:
 
 
 def estimate_share(result: PlanResult) -> dict[str, float]:
-    """Shares of the net present cost resting on estimate-grade figures, by cost term.
+    """Shares of what the plan spends (no unserved penalty) resting on estimate-grade figures.
 
     Parts capex by each part's price confidence, data-centre capex by each site's build-cost
     confidence, energy by the weakest confidence of each site's tariff figures.
     """
     res, sol = result.resolved, result.solution
     x = res.inputs
-    npc = sol.objective
+    npc = spending(sol)
     if not npc or sol.costs is None:
         return {"parts_capex": 0.0, "dc_capex": 0.0, "energy": 0.0, "total": 0.0}
     paid = paid_per_part(x) * x.discount_fraction[None, :]  # (P, Y)
@@ -173,73 +178,69 @@ def estimate_share(result: PlanResult) -> dict[str, float]:
     }
 
 
+def _shadow_row(
+    result: PlanResult, kind: str, value: float, what: str, y: int | None, **where: str
+) -> dict[str, Any] | None:
+    """One binding limit, or None when its shadow price is round-off. Where demand is short in
+    its period the price is the penalty's worth of serving more, so the sentence says how much
+    more it would serve; elsewhere it is a saving in currency."""
+    lp = result.dual_solution
+    assert lp is not None
+    if value <= _TOL * max(1.0, abs(lp.objective)) * 1e-3:
+        return None
+    cur = result.resolved.currency
+    serves = served_instead(result, value, y)
+    worth = serves or f"would save {value:,.2f} {cur}"
+    if y is not None:
+        where["period"] = result.resolved.axes.periods[y]
+    return {
+        "constraint": kind,
+        **where,
+        "shadow_price": float(value),
+        "rests_on_penalty": serves is not None,
+        "text": f"{what} {worth}",
+    }
+
+
+def _shadow_candidates(result: PlanResult) -> list[tuple[str, float, str, int | None, dict]]:
+    """Every limit with a dual: (kind, value, what one more unit is, period index, where)."""
+    assert result.dual_solution is not None and result.dual_solution.duals is not None
+    d = result.dual_solution.duals
+    res = result.resolved
+    ax = res.axes
+    unit = "part" if res.inputs.domestic_share_basis == "parts" else "TPP"
+    out: list[tuple[str, float, str, int | None, dict]] = []
+    for s, site in enumerate(ax.sites):
+        for y, year in enumerate(ax.periods):
+            what = f"one more MW of grid at {site} in {year}"
+            out.append(("grid_import_cap", d.grid_import_cap_per_mw[s, y], what, y, {"site": site}))
+        what = f"one more MW of buildable IT capacity at {site}"
+        out.append(("dc_max", d.dc_max_per_mw[s], what, None, {"site": site}))
+    for p, part in enumerate(ax.parts):
+        for y, year in enumerate(ax.periods):
+            what = f"one more {part} available in {year}"
+            out.append(("supply_cap", d.supply_cap_per_part[p, y], what, y, {"part": part}))
+    for y, year in enumerate(ax.periods):
+        what = f"one more {res.currency} of budget in {year}"
+        out.append(("budget", d.budget_per_currency[y], what, y, {}))
+        what = f"one {unit} less of required domestic share in {year}"
+        out.append(("domestic_share", d.domestic_share_per_unit[y], what, y, {}))
+        for g in range(d.tpp_cap_per_tpp.shape[0]):
+            what = f"one more TPP under the country cap in {year}"
+            out.append(("tpp_cap", d.tpp_cap_per_tpp[g, y], what, y, {}))
+    return out
+
+
 def binding_constraints(result: PlanResult, limit: int = 8) -> list[dict[str, Any]]:
     """Shadow prices of binding limits from the LP, largest first, each with a sentence."""
     lp = result.dual_solution
     if lp is None or lp.duals is None:
         return []
-    res = result.resolved
-    ax, cur = res.axes, res.currency
-    d = lp.duals
-    rows: list[dict[str, Any]] = []
-
-    def add(kind: str, value: float, sentence: str, **where: str) -> None:
-        if value > _TOL * max(1.0, abs(lp.objective)) * 1e-3:
-            rows.append(
-                {"constraint": kind, **where, "shadow_price": float(value), "text": sentence}
-            )
-
-    for s, site in enumerate(ax.sites):
-        for y, year in enumerate(ax.periods):
-            v = float(d.grid_import_cap_per_mw[s, y])
-            add(
-                "grid_import_cap",
-                v,
-                f"one more MW of grid at {site} in {year} would save {v:,.0f} {cur}",
-                site=site,
-                period=year,
-            )
-        v = float(d.dc_max_per_mw[s])
-        add(
-            "dc_max",
-            v,
-            f"one more MW of buildable IT capacity at {site} would save {v:,.0f} {cur}",
-            site=site,
-        )
-    for p, part in enumerate(ax.parts):
-        for y, year in enumerate(ax.periods):
-            v = float(d.supply_cap_per_part[p, y])
-            add(
-                "supply_cap",
-                v,
-                f"one more {part} available in {year} would save {v:,.0f} {cur}",
-                part=part,
-                period=year,
-            )
-    for y, year in enumerate(ax.periods):
-        v = float(d.budget_per_currency[y])
-        add(
-            "budget",
-            v,
-            f"one more {cur} of budget in {year} would save {v:,.2f} {cur}",
-            period=year,
-        )
-        v = float(d.domestic_share_per_unit[y])
-        unit = "part" if res.inputs.domestic_share_basis == "parts" else "TPP"
-        add(
-            "domestic_share",
-            v,
-            f"one {unit} less of required domestic share in {year} would save {v:,.0f} {cur}",
-            period=year,
-        )
-        for g in range(d.tpp_cap_per_tpp.shape[0]):
-            v = float(d.tpp_cap_per_tpp[g, y])
-            add(
-                "tpp_cap",
-                v,
-                f"one more TPP under the country cap in {year} would save {v:,.2f} {cur}",
-                period=year,
-            )
+    rows = [
+        row
+        for kind, value, what, y, where in _shadow_candidates(result)
+        if (row := _shadow_row(result, kind, float(value), what, y, **where)) is not None
+    ]
     rows.sort(key=lambda r: -r["shadow_price"])
     return rows[:limit]
 
@@ -309,18 +310,25 @@ def summary(result: PlanResult) -> dict[str, Any]:
     x = res.inputs
     costs = sol.costs
     choices = subsidy_choice_rows(result)
+    binding = binding_constraints(result)
     return {
         "scenario": res.scenario.name,
+        "verdict": verdict(result, binding_constraints(result, limit=1_000)),
+        "demand_met": demand_met(x, sol),
         "status": str(sol.status),
         "currency": res.currency,
-        "net_present_cost": sol.objective,
-        "cost_per_million_tokens": cost_per_million_tokens(x, sol),
+        "net_present_cost": spending(sol),
+        "cost_per_million_served_tokens": cost_per_million_served_tokens(x, sol),
+        "unserved_share_fraction": unserved_share_fraction(x, sol),
+        "unserved_penalty": unserved_penalty(sol),
+        "objective": sol.objective,
         "unserved_tokens": unserved_tokens(x, sol),
         "served_mtok_by_year": dict(
             zip(res.axes.periods, served_mtok_by_period(x, sol).tolist(), strict=True)
         ),
         "video_cost_per_minute": video_cost_per_minute(x, sol),
         "unserved_video_s": unserved_video_s(x, sol),
+        "unserved_video_share_fraction": unserved_share_fraction(x, sol, video=True),
         "served_video_minutes_by_year": dict(
             zip(res.axes.periods, served_video_minutes_by_period(x, sol).tolist(), strict=True)
         ),
@@ -353,7 +361,7 @@ def summary(result: PlanResult) -> dict[str, Any]:
         "parts": parts_rows(result),
         "installed": installed_rows(result),
         "sites": site_rows(result),
-        "binding": binding_constraints(result),
+        "binding": binding,
         "duals_from_lp_relaxation": result.duals_from_relaxation,
         "subsidy_choices": choices,
         "rules": list(res.regimes),

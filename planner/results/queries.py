@@ -34,13 +34,14 @@ class Metric:
 # Headline numbers shown by `planner runs list` and compared by `planner compare`.
 METRICS: tuple[Metric, ...] = (
     Metric("objective", "objective", {"site": "objective", "plan": "objective"}, "{cur}"),
+    Metric("spend (net present cost)", "net_present_cost", {"plan": "net_present_cost"}, "{cur}"),
     Metric(
         "cost per MWh of IT energy", "cost_per_mwh_it", {"site": "cost_per_mwh_it"}, "{cur}/MWh"
     ),
     Metric(
-        "cost per million tokens",
-        "cost_per_million_tokens",
-        {"plan": "cost_per_million_tokens"},
+        "cost per million served tokens",
+        "cost_per_million_served_tokens",
+        {"plan": "cost_per_million_served_tokens"},
         "{cur}/Mtok",
     ),
     Metric(
@@ -62,6 +63,12 @@ METRICS: tuple[Metric, ...] = (
         "MWh",
     ),
     Metric("unserved tokens", "unserved_tokens", {"plan": "unserved_tokens"}, "tokens"),
+    Metric(
+        "unserved share",
+        "unserved_share_fraction",
+        {"plan": "unserved_share_fraction"},
+        "fraction of tokens",
+    ),
 )
 
 

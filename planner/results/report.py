@@ -23,34 +23,26 @@ import pandas as pd
 from planner.errors import InputError
 from planner.results.charts import (
     Point,
-    TornadoBar,
     bar_chart,
     bars_from_table,
-    fmt_number,
-    histogram_chart,
-    line_chart,
     lines_from_table,
     scatter_chart,
-    tornado_chart,
+)
+from planner.results.dispatch_charts import (
+    missing_columns_note,
+    plan_dispatch_charts,
+    site_dispatch_charts,
 )
 from planner.results.folders import Run, _current_umask
 from planner.results.queries import compare_runs, unique_runs
-from planner.sweeps.summary import (
-    DEFAULT_METRIC,
-    case_rows,
-    distributions,
-    ok_cases,
-    sampled_parameters,
-    tornado,
-    tornado_parameters,
-)
-from planner.sweeps.sweep import Sweep
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1060px;
 color:#1d232b;padding:0 16px}
 h1{font-size:1.6em;margin-bottom:4px}h2{margin-top:36px;border-bottom:2px solid #dde3ea}
 h3{margin-top:26px}p.meta{color:#5b6672;margin-top:0}
+p.verdict{padding:8px 12px;border-left:6px solid #2e7d32;background:#f1f8f1}
+p.verdict.short{border-left-color:#c62828;background:#fdf0f0}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:.9em}
 th,td{border:1px solid #dde3ea;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f3f6f9}td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -94,158 +86,6 @@ def safe_link(url: Any, text: str) -> str:
     if isinstance(url, str) and url.lower().startswith(("http://", "https://")):
         return f'<a href="{escape(url, quote=True)}">{label}</a>'
     return label
-
-
-# --------------------------------------------------------------------------- site charts
-
-
-def representative_week(dispatch: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """Seven days of dispatch around the day of peak facility load, with a caption note.
-
-    With seven days or fewer (e.g. representative days) every day is kept.
-    """
-    days = list(dict.fromkeys(dispatch["day"].tolist()))
-    weighted = not (dispatch["weight_h"] == 1.0).all()
-    kind = "representative days (weighted)" if weighted else "days"
-    if len(days) <= 7:
-        return dispatch, f"all {len(days)} {kind}"
-    facility = dispatch["served_it_mw"] * dispatch["pue"]
-    peak_day = dispatch.loc[facility.idxmax(), "day"]
-    i = days.index(peak_day)
-    start = min(max(i - 3, 0), len(days) - 7)
-    chosen = days[start : start + 7]
-    week = dispatch[dispatch["day"].isin(chosen)]
-    return week, f"7 {kind} around the day of peak facility load"
-
-
-def _hour_label(text: Any) -> str:
-    value = str(text)
-    return value[5:16].replace("T", " ") if len(value) >= 16 else value
-
-
-DISPATCH_COLUMNS = (
-    "day",
-    "hour_start",
-    "weight_h",
-    "served_it_mw",
-    "pue",
-    "grid_import_mw",
-    "grid_export_mw",
-    "solar_used_mw",
-    "charge_mw",
-    "discharge_mw",
-    "soc_mwh",
-)
-
-
-def missing_columns_note(run: Run, table: str, frame: pd.DataFrame, needed: Sequence[str]) -> str:
-    """A visible note (instead of a chart) when a table lacks the columns a chart needs."""
-    missing = [c for c in needed if c not in frame.columns]
-    if not missing:
-        return ""
-    return (
-        f'<p class="warning">{escape(run.run_id)}: table {escape(table)} lacks '
-        f"{escape(', '.join(missing))}; its chart is left out (see docs/results.md).</p>"
-    )
-
-
-def site_dispatch_charts(run: Run, prefix: str) -> list[str]:
-    """A week of hourly supply and demand (stacked bars, charging below zero) and its SOC."""
-    if not run.has_table("dispatch"):
-        return []
-    dispatch = run.table("dispatch")
-    note = missing_columns_note(run, "dispatch", dispatch, DISPATCH_COLUMNS)
-    if note:
-        return [note]
-    return dispatch_charts(run, dispatch, prefix, where="")
-
-
-PLAN_DISPATCH_COLUMNS = (
-    "site",
-    "year",
-    "day",
-    "hour_of_day",
-    "weight_h",
-    "grid_import_mw",
-    "solar_used_mw",
-    "charge_mw",
-    "discharge_mw",
-    "soc_mwh",
-)
-
-
-def plan_dispatch_charts(run: Run, prefix: str) -> list[str]:
-    """The site dispatch charts for a plan: its last year, at the site cycling its battery most
-    (else drawing most from the grid). Facility load is what the supplies meet: grid + solar +
-    discharge - charge."""
-    if not run.has_table("dispatch"):
-        return []
-    plan = run.table("dispatch")
-    note = missing_columns_note(run, "dispatch", plan, PLAN_DISPATCH_COLUMNS)
-    if note:
-        return [note]
-    year = sorted(plan["year"].unique())[-1]
-    last = plan[plan["year"] == year]
-    by_site = last.groupby("site")
-    busiest = by_site["discharge_mw"].sum()
-    site = (busiest if busiest.max() > 0 else by_site["grid_import_mw"].sum()).idxmax()
-    one = last[last["site"] == site]
-    facility = one["grid_import_mw"] + one["solar_used_mw"] + one["discharge_mw"] - one["charge_mw"]
-    frame = pd.DataFrame(
-        {
-            "day": one["day"].to_numpy(),
-            "hour_start": [
-                f"day {d} {h:02d}:00" for d, h in zip(one["day"], one["hour_of_day"], strict=True)
-            ],
-            "weight_h": one["weight_h"].to_numpy(),
-            "served_it_mw": facility.to_numpy(),
-            "pue": 1.0,
-            "grid_import_mw": one["grid_import_mw"].to_numpy(),
-            "grid_export_mw": 0.0,
-            "solar_used_mw": one["solar_used_mw"].to_numpy(),
-            "charge_mw": one["charge_mw"].to_numpy(),
-            "discharge_mw": one["discharge_mw"].to_numpy(),
-            "soc_mwh": one["soc_mwh"].to_numpy(),
-        }
-    )
-    return dispatch_charts(run, frame, f"{prefix}-plan", where=f" at {site} in {year}")
-
-
-def dispatch_charts(run: Run, dispatch: pd.DataFrame, prefix: str, *, where: str) -> list[str]:
-    """Supply stacked against facility load over a representative week, and the battery SOC."""
-    week, note = representative_week(dispatch)
-    hours = [_hour_label(h) for h in week["hour_start"]]
-    supply = {
-        "grid import": week["grid_import_mw"].tolist(),
-        "solar": week["solar_used_mw"].tolist(),
-        "battery discharge": week["discharge_mw"].tolist(),
-        "battery charge": (-week["charge_mw"]).tolist(),
-        "grid export": (-week["grid_export_mw"]).tolist(),
-    }
-    facility = (week["served_it_mw"] * week["pue"]).tolist()
-    return [
-        bar_chart(
-            hours,
-            supply,
-            chart_id=f"{prefix}-dispatch",
-            title=f"{run.name}: hourly dispatch{where}",
-            y_label="MW",
-            x_label="hour",
-            lines={"facility load": facility},
-            note=f"({note}; charging and export below zero)",
-            x_every=24,
-        ),
-        line_chart(
-            hours,
-            {"state of charge": week["soc_mwh"].tolist()},
-            chart_id=f"{prefix}-soc",
-            title=f"{run.name}: battery state of charge{where}",
-            y_label="MWh",
-            x_label="hour",
-            note=f"({note})",
-            x_every=24,
-        ),
-    ]
 
 
 # --------------------------------------------------------------------------- plan charts
@@ -528,6 +368,27 @@ def _summary_rows(run: Run) -> list[dict[str, Any]]:
     ]
 
 
+def verdict_html(run: Run, label: str) -> str:
+    """A plan run's verdict in words with what it spends, its served cost per million tokens
+    and its unserved share; empty for runs without a verdict (sites, older plans)."""
+    summary = run.summary
+    if "verdict" not in summary:
+        return ""
+    cur = str(summary.get("currency", ""))
+    per_mtok = summary.get("cost_per_million_served_tokens")
+    served = "-" if per_mtok is None else f"{float(per_mtok):,.4f} {cur}"
+    kind = "met" if summary.get("demand_met") else "short"
+    return (
+        f'<p class="verdict {kind}"><strong>{escape(label)}</strong>: '
+        f"{escape(str(summary['verdict']))}.<br>spend (net present cost) "
+        f"{float(summary.get('net_present_cost') or 0.0):,.0f} {escape(cur)}; "
+        f"cost per million served tokens {escape(served)}; unserved share "
+        f"{float(summary.get('unserved_share_fraction') or 0.0):.2%}; unserved penalty "
+        f"(weighed, not spent) {float(summary.get('unserved_penalty') or 0.0):,.0f} "
+        f"{escape(cur)}</p>"
+    )
+
+
 def run_section(run: Run, index: int) -> str:
     """One run: identity, summary, its own charts, assumptions."""
     prefix = f"r{index}"
@@ -545,6 +406,14 @@ def run_section(run: Run, index: int) -> str:
     return "".join(parts)
 
 
+def verdicts_html(runs: Sequence[Run]) -> list[str]:
+    """The report's first section: each plan's verdict, spend, served cost, unserved share."""
+    labels = run_labels(runs)
+    lines = [verdict_html(run, labels[run.run_id]) for run in runs]
+    lines = [line for line in lines if line]
+    return ['<section id="verdict"><h2>verdict</h2>', *lines, "</section>"] if lines else []
+
+
 def build_report(runs: Sequence[Run], *, generated: dt.datetime | None = None) -> str:
     """The whole report as one HTML string."""
     runs = unique_runs(runs)
@@ -560,6 +429,7 @@ def build_report(runs: Sequence[Run], *, generated: dt.datetime | None = None) -
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">power-compute-planner, generated {escape(when)}; '
         f"{len(runs)} run{'s' if len(runs) > 1 else ''}</p>",
+        *verdicts_html(runs),
         "<h2>headline numbers</h2>",
         comparison_html(runs),
     ]
@@ -596,128 +466,3 @@ def write_html(html: str, out: Path) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return out
-
-
-# --------------------------------------------------------------------------- sweeps
-
-SWEEP_CASE_ROWS = 1_000
-SWEEP_HISTOGRAMS: tuple[tuple[str, str], ...] = (
-    ("cost_per_million_tokens", "cost per million tokens"),
-    ("it_mw", "IT capacity, final period (MW)"),
-    ("unserved_tokens", "unserved tokens over the plan"),
-)
-
-
-def _setting_label(value: Any, kind: str, side: str) -> str:
-    """How a tornado bar names a parameter's setting: the value, or the percentile it is."""
-    if value is None:
-        return "-"
-    if kind == "sampled":
-        return f"{'p10' if side == 'low' else 'p90'} {fmt_number(float(value))}"
-    return fmt_number(float(value)) if isinstance(value, int | float) else str(value)
-
-
-def sweep_tornado_html(sweep: Sweep, metric: str = DEFAULT_METRIC) -> str:
-    """The tornado chart (bars from the median to the metric at each parameter's low and high
-    setting, largest swing first) and its table."""
-    sampled = sampled_parameters(sweep)
-    rows = tornado(sweep.table, tornado_parameters(sweep), metric, sampled=sampled)
-    values = pd.to_numeric(ok_cases(sweep.table)[metric], errors="coerce").dropna()
-    median = float(values.median()) if len(values) else math.nan
-    currency = _sweep_currency(sweep)
-    unit = f"{currency} per million tokens" if metric == DEFAULT_METRIC else metric
-    bars = [
-        TornadoBar(
-            label=str(r["parameter"]),
-            metric_at_low=r["metric_at_low"],
-            metric_at_high=r["metric_at_high"],
-            low_label=_setting_label(r["low_value"], r["kind"], "low"),
-            high_label=_setting_label(r["high_value"], r["kind"], "high"),
-        )
-        for r in rows
-    ]
-    chart = tornado_chart(
-        bars,
-        baseline=median,
-        chart_id="sweep-tornado",
-        title=f"tornado: what moves {metric} most",
-        x_label=f"{metric} ({unit}); line at the median of ok cases, {fmt_number(median)}",
-        note="(grid: mean at lowest and highest value; sampled: linear fit on all sampled "
-        "parameters, each at its p10 and p90; categories: lowest and highest mean)",
-    )
-    return chart + html_table(rows)
-
-
-def _sweep_currency(sweep: Sweep) -> str:
-    if "currency" not in sweep.table.columns:
-        return ""
-    found = ok_cases(sweep.table)["currency"].dropna().astype(str).unique()
-    return ", ".join(found)
-
-
-def sweep_section(sweep: Sweep, metric: str = DEFAULT_METRIC) -> str:
-    """A sweep: its identity, the tornado, histograms of cost per million tokens, IT MW and
-    unserved tokens, the distributions table, and every case with its parameters and results."""
-    table = sweep.table
-    n_ok = int((table["status"] == "ok").sum())
-    n_failed = int((table["status"] == "failed").sum())
-    ok = ok_cases(table)
-    sampled = sampled_parameters(sweep)
-    parts = [
-        f'<section class="sweep" id="sweep"><h2>sweep of {escape(str(sweep.meta.get("scenario")))}'
-        "</h2>",
-        f'<p class="meta">folder {escape(str(sweep.folder))}; {len(table)} cases, {n_ok} ok, '
-        f"{n_failed} failed; parameters: {escape(', '.join(sweep.parameters) or '-')}"
-        f"{'; sampled: ' + escape(', '.join(sampled)) if sampled else ''}</p>",
-        sweep_tornado_html(sweep, metric),
-        "<h3>distributions over the ok cases</h3>",
-    ]
-    for column, label in SWEEP_HISTOGRAMS:
-        if column in ok.columns:
-            parts.append(
-                histogram_chart(
-                    pd.to_numeric(ok[column], errors="coerce").tolist(),
-                    chart_id=f"sweep-hist-{column}",
-                    title=f"distribution of {label}",
-                    x_label=label,
-                    note=f"({n_ok} ok cases)",
-                )
-            )
-    parts.append(html_table(distributions(table)))
-    rows = case_rows(sweep, limit=SWEEP_CASE_ROWS)
-    more = len(table) - len(rows)
-    parts.append("<h3>cases</h3>" + html_table(rows))
-    if more > 0:
-        parts.append(f"<p>{more} more cases are in sweep.parquet.</p>")
-    parts.append("</section>")
-    return "".join(parts)
-
-
-def build_sweep_report(
-    sweep: Sweep, metric: str = DEFAULT_METRIC, *, generated: dt.datetime | None = None
-) -> str:
-    """A self-contained page holding one sweep's section."""
-    when = (generated or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-    title = f"sweep report: {sweep.meta.get('scenario')}"
-    return "\n".join(
-        [
-            "<!DOCTYPE html>",
-            '<html lang="en"><head><meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
-            f"<h1>{escape(title)}</h1>",
-            f'<p class="meta">power-compute-planner, generated {escape(when)}</p>',
-            sweep_section(sweep, metric),
-            "</body></html>",
-        ]
-    )
-
-
-def write_sweep_report(sweep: Sweep, out: Path, metric: str = DEFAULT_METRIC) -> Path:
-    """Write a sweep's report to `out` atomically."""
-    out = Path(out)
-    if not out.resolve().parent.is_dir():
-        raise InputError.one(
-            "--report", "", f"folder '{out.resolve().parent}' does not exist.", "create it first."
-        )
-    return write_html(build_sweep_report(sweep, metric), out)

@@ -27,7 +27,7 @@ from planner.sweeps.sweep import CASES, Sweep, SweepOutcome, SweepSpec, read_swe
 REGIME = "regime"
 HEADLINE_ROWS: tuple[tuple[str, str], ...] = (
     ("net_present_cost", "currency (present value)"),
-    ("cost_per_million_tokens", "currency per million tokens"),
+    ("cost_per_million_served_tokens", "currency per million tokens"),
     ("it_mw", "MW (final period, all sites)"),
     ("battery_mwh", "MWh (final period, all sites)"),
     ("unserved_tokens", "tokens over the plan"),
@@ -45,7 +45,7 @@ class RegimeResult:
     run: Path | None = None
     currency: str | None = None
     net_present_cost: float | None = None
-    cost_per_million_tokens: float | None = None
+    cost_per_million_served_tokens: float | None = None
     it_mw: float | None = None
     battery_mwh: float | None = None
     unserved_tokens: float | None = None

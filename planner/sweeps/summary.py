@@ -33,9 +33,9 @@ from planner.errors import InputError
 from planner.sweeps.sweep import HEADLINE_RESULTS, SWEEP_MANIFEST, SWEEP_TABLE, Sweep, read_sweep
 
 SAMPLE_INDEX = "sample"
-DEFAULT_METRIC = "cost_per_million_tokens"
+DEFAULT_METRIC = "cost_per_million_served_tokens"
 DISTRIBUTION_METRICS: tuple[str, ...] = (
-    "cost_per_million_tokens",
+    "cost_per_million_served_tokens",
     "it_mw",
     "unserved_tokens",
     "battery_mwh",
@@ -43,9 +43,9 @@ DISTRIBUTION_METRICS: tuple[str, ...] = (
 HEADLINE_METRICS: tuple[str, ...] = HEADLINE_RESULTS
 METRIC_UNITS: Mapping[str, str] = {
     "net_present_cost": "currency (present value)",
-    "cost_per_million_tokens": "currency per million tokens",
+    "cost_per_million_served_tokens": "currency per million tokens",
     "unserved_tokens": "tokens over the plan",
-    "unserved_fraction": "fraction of demand",
+    "unserved_share_fraction": "fraction of demand",
     "served_mtok": "million tokens",
     "it_mw": "MW (final period, all sites)",
     "solar_mw": "MW (final period, all sites)",

@@ -54,10 +54,20 @@ FAILED_SUFFIX = ".failed.json"
 # A case's results (numbers a summary ranks and plots), then the table's other headline columns,
 # in table order (docs/sweeps.md).
 HEADLINE_RESULTS = (
-    "net_present_cost", "cost_per_million_tokens", "unserved_tokens", "unserved_fraction",
-    "served_mtok", "it_mw", "solar_mw", "battery_mwh", "battery_mw", "parts_installed",
+    "net_present_cost", "cost_per_million_served_tokens", "unserved_tokens",
+    "unserved_share_fraction", "served_mtok", "it_mw", "solar_mw", "battery_mwh", "battery_mw",
+    "parts_installed",
 )  # fmt: skip
-HEADLINE = ("currency", *HEADLINE_RESULTS, "mip_gap", "build_s", "solve_s", "wall_s", "worker")
+HEADLINE = (
+    "currency",
+    "demand_met",
+    *HEADLINE_RESULTS,
+    "mip_gap",
+    "build_s",
+    "solve_s",
+    "wall_s",
+    "worker",
+)
 ID_COLUMNS = ("case", "status", "error", "attempts", "run")
 
 
@@ -253,13 +263,13 @@ def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
     installed = [r for r in summary.get("installed", []) if str(r["year"]) == str(last)]
     served_mtok = float(sum(summary.get("served_mtok_by_year", {}).values()))
     unserved = float(summary.get("unserved_tokens") or 0.0)
-    total = served_mtok * 1e6 + unserved
     return {
         "currency": summary.get("currency"),
+        "demand_met": summary.get("demand_met"),
         "net_present_cost": summary.get("net_present_cost"),
-        "cost_per_million_tokens": summary.get("cost_per_million_tokens"),
+        "cost_per_million_served_tokens": summary.get("cost_per_million_served_tokens"),
         "unserved_tokens": unserved,
-        "unserved_fraction": unserved / total if total > 0 else 0.0,
+        "unserved_share_fraction": summary.get("unserved_share_fraction"),
         "served_mtok": served_mtok,
         "it_mw": float(sum(r["it_mw"] for r in sites)),
         "solar_mw": float(sum(r["solar_mw"] for r in sites)),
