@@ -34,6 +34,7 @@ def demand_rows(demand: DemandProjection) -> list[dict[str, Any]]:
                     "mean_tokens_per_s": float(demand.mean_tokens_per_s[w, y]),
                     "peak_tokens_per_s": float(demand.peak_tokens_per_s[w, y]),
                     "video_s_per_day": float(demand.per_day[w, y]) if demand.is_video[w] else 0.0,
+                    "shape": demand.shape_sources[w] if demand.shape_sources else "flat",
                 }
             )
     if len(demand.workload_names) > 1:
@@ -51,6 +52,7 @@ def demand_rows(demand: DemandProjection) -> list[dict[str, Any]]:
                     "mean_tokens_per_s": float(demand.mean_tokens_per_s[:, y].sum()),
                     "peak_tokens_per_s": float(hourly.max()),  # coincident peak hour
                     "video_s_per_day": float(demand.per_day[demand.is_video, y].sum()),
+                    "shape": "coincident peak of the busier day (weekday or weekend)",
                 }
             )
     return rows

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-DataFolder = Literal["hardware_profiles", "workload_profiles", "export_regimes", "scenarios"]
+DataFolder = Literal[
+    "hardware_profiles", "workload_profiles", "export_regimes", "scenarios", "demand_shapes"
+]
 
 _PACKAGE = Path(__file__).resolve().parent
 

@@ -183,6 +183,24 @@ def _copy_days(series: Mapping[str, np.ndarray], days: np.ndarray) -> dict[str, 
     return {name: np.asarray(values)[hours] for name, values in series.items()}
 
 
+def weekday_and_weekend(axis: TimeAxis) -> tuple[TimeAxis, np.ndarray]:
+    """Each representative day twice, as weekdays (5/7 of its weight) then as weekend days
+    (2/7), so a demand with a weekly swing meets each day's prices and sun on both kinds of day.
+    Returns the axis and (T,) True on weekend steps; a series on the old axis is
+    `np.tile(series, 2)` on the new one. Storage still wraps within each day."""
+    n_days = axis.n_steps // HOURS_PER_DAY
+    weekend = np.repeat([False, True], axis.n_steps)
+    split = TimeAxis(
+        weight_h=np.concatenate([axis.weight_h * 5 / 7, axis.weight_h * 2 / 7]),
+        prev_step=within_day_prev_step(2 * n_days),
+        day=np.concatenate([axis.day, axis.day + n_days]),
+        billing_period=np.tile(axis.billing_period, 2),
+        billing_period_months=axis.billing_period_months,
+        hour_of_year=np.tile(axis.hour_of_year, 2),
+    )
+    return split, weekend
+
+
 def representative_axis(rep: RepresentativeDays) -> TimeAxis:
     """Time axis of representative days: weights = days each stands for; storage wraps daily.
 

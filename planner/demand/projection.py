@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
+from planner.demand.shapes import DayShape, day_shape_of_shares, find_shape
 from planner.errors import InputError, Problem
 from planner.yamlio import read_yaml, validate
 
@@ -127,6 +128,7 @@ class WorkloadDemandIn(_Strict):
     output_share_fraction: FiniteFloat | None = None  # token workloads only
     latency: LatencyIn
     diurnal: Literal["flat"] | list[FiniteFloat] = "flat"
+    shape: str | None = None  # a sourced day-and-week shape (demand_shapes/) or a file
 
 
 class DemandIn(_Strict):
@@ -202,10 +204,18 @@ class DemandProjection:
     latency: tuple[LatencyClass, ...]
     video_s_per_day: np.ndarray | None = None  # (W, P); None = no video workload
     units: tuple[DemandUnit, ...] = ()  # () = every workload counts tokens
+    # Shares of a mean day's demand per hour of a weekday and a weekend day (planner.demand.
+    # shapes); None = every day is the mean day. The mean day is (5 weekday + 2 weekend) / 7.
+    weekday_share_fraction: np.ndarray | None = None  # (W, 24)
+    weekend_share_fraction: np.ndarray | None = None  # (W, 24)
+    shape_sources: tuple[str, ...] = ()  # per workload: the shape's id and source
 
     def __post_init__(self) -> None:
         if self.video_s_per_day is None:
             object.__setattr__(self, "video_s_per_day", np.zeros_like(self.tokens_per_day))
+        for name in ("weekday_share_fraction", "weekend_share_fraction"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, self.hourly_share_fraction.copy())
         if not self.units:
             object.__setattr__(self, "units", ("tokens",) * len(self.workload_names))
         for array in (
@@ -247,15 +257,35 @@ class DemandProjection:
         return self.tokens_per_day / (HOURS_PER_DAY * SECONDS_PER_HOUR)
 
     @property
+    def weekly(self) -> bool:
+        """True when some workload's weekend differs from its weekday."""
+        assert self.weekday_share_fraction is not None
+        return not np.allclose(self.weekday_share_fraction, self.weekend_share_fraction)
+
+    @property
     def peak_tokens_per_s(self) -> np.ndarray:
-        """Busiest-hour arrival rate of each workload: max_h share[h] * D / 3600. (W, P)"""
-        peak_share = self.hourly_share_fraction.max(axis=1)
+        """Busiest-hour arrival rate of each workload over the week (weekday or weekend day):
+        max_h share[h] * D / 3600. (W, P)"""
+        assert self.weekday_share_fraction is not None
+        assert self.weekend_share_fraction is not None
+        peak_share = np.maximum(
+            self.weekday_share_fraction.max(axis=1), self.weekend_share_fraction.max(axis=1)
+        )
         return self.tokens_per_day * peak_share[:, None] / SECONDS_PER_HOUR
 
-    def hourly_tokens_per_s(self, period: int | str) -> np.ndarray:
-        """Arrival rate in each hour of a day of `period`: D * share[h] / 3600. (W, 24)"""
+    def hourly_tokens_per_s(
+        self, period: int | str, day: Literal["mean", "weekday", "weekend"] = "mean"
+    ) -> np.ndarray:
+        """Arrival rate in each hour of a mean, weekday or weekend day of `period`:
+        D * share[h] / 3600. (W, 24)"""
         p = self.horizon.index(period)
-        return self.tokens_per_day[:, p, None] * self.hourly_share_fraction / SECONDS_PER_HOUR
+        shares = {
+            "mean": self.hourly_share_fraction,
+            "weekday": self.weekday_share_fraction,
+            "weekend": self.weekend_share_fraction,
+        }[day]
+        assert shares is not None
+        return self.tokens_per_day[:, p, None] * shares / SECONDS_PER_HOUR
 
     def workload_index(self, name: str) -> int:
         """Row of a workload by name."""
@@ -719,6 +749,26 @@ def _hourly_shares(work: WorkloadDemandIn, at: str, check: _Checker) -> np.ndarr
     return shares
 
 
+def _day_shape(
+    work: WorkloadDemandIn, file: Path, prefix: str, at: str, check: _Checker
+) -> DayShape | None:
+    """The workload's day-and-week shape: a named or file shape, else its `diurnal` day."""
+    if work.shape is not None:
+        if work.diurnal != "flat":
+            check.add(f"{at}.shape", "both `shape` and `diurnal` are given.", "keep one of them.")
+            return None
+        try:
+            return find_shape(work.shape, file, f"{prefix}{at}.shape")
+        except InputError as exc:
+            check.problems.extend(exc.problems)
+            return None
+    shares = _hourly_shares(work, at, check)
+    if shares is None:
+        return None
+    name = work.diurnal if isinstance(work.diurnal, str) else "diurnal"
+    return day_shape_of_shares(name, shares, "as written in the scenario")
+
+
 def _latency(spec: InteractiveIn | BatchIn, at: str, check: _Checker) -> LatencyClass:
     if isinstance(spec, BatchIn):
         return DeferrableBatch()
@@ -764,7 +814,7 @@ def project_demand(spec: DemandIn, file: Path, prefix: str = "demand.") -> Deman
         if name in names[:i]:
             check.add(f"workloads[{i}].name", f"'{name}' repeats.", "give each workload a name.")
     rows: list[np.ndarray | None] = []
-    shares: list[np.ndarray | None] = []
+    shares: list[DayShape | None] = []
     latency: list[LatencyClass] = []
     for i, work in enumerate(spec.workloads):
         at = f"workloads[{i}]"
@@ -788,7 +838,7 @@ def project_demand(spec: DemandIn, file: Path, prefix: str = "demand.") -> Deman
                 f"{work.output_share_fraction:g} is not a fraction.",
                 "write a share between 0 and 1 (e.g. 0.25 for 3 input tokens per output token).",
             )
-        shares.append(_hourly_shares(work, at, check))
+        shares.append(_day_shape(work, file, prefix, at, check))
         latency.append(_latency(work.latency, at, check))
     tokens = [row for row in rows if row is not None]
     day_shapes = [f for f in shares if f is not None]
@@ -803,10 +853,15 @@ def project_demand(spec: DemandIn, file: Path, prefix: str = "demand.") -> Deman
         output_share_fraction=np.array(
             [w.output_share_fraction or 0.0 for w in spec.workloads], dtype=float
         ),
-        hourly_share_fraction=np.vstack(day_shapes),
+        hourly_share_fraction=np.vstack(
+            [(5 * d.weekday_share_fraction + 2 * d.weekend_share_fraction) / 7 for d in day_shapes]
+        ),
         latency=tuple(latency),
         video_s_per_day=np.where(video, counts, 0.0),
         units=tuple(w.unit for w in spec.workloads),
+        weekday_share_fraction=np.vstack([d.weekday_share_fraction for d in day_shapes]),
+        weekend_share_fraction=np.vstack([d.weekend_share_fraction for d in day_shapes]),
+        shape_sources=tuple(f"{d.id}: {d.source}" for d in day_shapes),
     )
 
 
@@ -821,8 +876,10 @@ def load_demand(path: Path) -> DemandProjection:
 
 
 def total_hourly_tokens_per_s(projection: DemandProjection, period: int | str) -> np.ndarray:
-    """Coincident arrivals of all workloads in each hour of a day of `period`. (24,)"""
-    return projection.hourly_tokens_per_s(period).sum(axis=0)
+    """Coincident arrivals of all workloads in each hour of the busier of a weekday and a
+    weekend day of `period`. (24,)"""
+    days = [projection.hourly_tokens_per_s(period, d).sum(axis=0) for d in ("weekday", "weekend")]
+    return max(days, key=lambda day: float(day.max()))
 
 
 __all__: Sequence[str] = (

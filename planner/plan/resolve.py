@@ -54,6 +54,7 @@ from planner.rules import RegimeLibrary
 from planner.serving.workloads import WorkloadLibrary
 from planner.timeseries import (
     HOURS_PER_DAY,
+    weekday_and_weekend,
 )
 
 # --------------------------------------------------------------------------- resolved plan
@@ -233,6 +234,10 @@ def resolve(
     if r.problems or rate_wp is None:
         raise InputError(r.problems)
     axis, rep = time_axis(r, sites)
+    weekend = np.zeros(axis.n_steps, dtype=bool)
+    if demand.weekly:  # a weekly swing: each representative day as weekdays and weekend days
+        axis, weekend = weekday_and_weekend(axis)
+        rep = {name: np.tile(series, 2) for name, series in rep.items()}
     hour = axis.hour_of_year % HOURS_PER_DAY
     subsidy = _subsidy(rules, domestic, alive, _purchase_alive(parts, tau))
     choice = _subsidy_choice(rules, domestic, alive, subsidy)
@@ -240,7 +245,13 @@ def resolve(
     solar = np.array([rep[f"{s.name}:solar_capacity_factor"] for s in raw.sites])
     n_s, n_y, n_t = len(raw.sites), tau.shape[0], axis.weight_h.shape[0]
     v = sites.values
-    share_h = demand.hourly_share_fraction[:, hour]  # (W, T)
+    assert demand.weekday_share_fraction is not None
+    assert demand.weekend_share_fraction is not None
+    share_h = np.where(  # (W, T) share of a mean day's demand in each step
+        weekend[None, :],
+        demand.weekend_share_fraction[:, hour],
+        demand.weekday_share_fraction[:, hour],
+    )
     inputs = CapacityInputs(
         year_start_years=tau,
         duration_years=duration,
