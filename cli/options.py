@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,7 @@ import typer
 
 from cli.render import OutputFormat
 from planner.errors import InputError
+from planner.plan.overrides import ParamValue
 
 FormatOpt = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="Output: table, json or csv.")
@@ -53,3 +55,34 @@ def check_solve_options(mip_gap: float | None, time_limit: float | None) -> None
         raise InputError.one("--mip-gap", "", f"{mip_gap} is not a gap.", "write e.g. 0.005.")
     if time_limit is not None and time_limit <= 0:
         raise InputError.one("--time-limit", "", "must be > 0 seconds.", "write e.g. 60.")
+
+
+def parse_value(text: str) -> ParamValue:
+    """A number when the text reads as one, otherwise the text (e.g. a regime id)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return text.strip()
+    return value
+
+
+def parse_vary(texts: Sequence[str]) -> dict[str, list[ParamValue]]:
+    """`--vary name=v1,v2,...` options as {name: [values]}; a name given twice is an error."""
+    out: dict[str, list[ParamValue]] = {}
+    for text in texts:
+        name, sep, values = text.partition("=")
+        name = name.strip()
+        items = [v for v in values.split(",") if v.strip()]
+        if not sep or not name or not items:
+            raise InputError.one(
+                "--vary",
+                text,
+                "is not 'name=value,value,...'.",
+                "e.g. --vary demand.growth=0.5,1,2",
+            )
+        if name in out:
+            raise InputError.one(
+                "--vary", name, "is given twice.", "list all its values in one --vary."
+            )
+        out[name] = [parse_value(v) for v in items]
+    return out

@@ -19,6 +19,7 @@ from cli.options import (
     SolverOpt,
     TimeLimitOpt,
     check_solve_options,
+    parse_value,
 )
 from cli.render import OutputFormat, emit, err_console
 from planner.errors import InputError
@@ -28,7 +29,6 @@ from planner.plan.solve import plan_scenario, summary
 from planner.results.folders import read_run
 from planner.results.plan_run import write_plan_run
 from planner.results.report import write_report
-from planner.sweeps.sweep import parse_value
 from planner.yamlio import read_yaml
 
 

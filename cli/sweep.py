@@ -22,12 +22,13 @@ from cli.options import (
     SolverOpt,
     TimeLimitOpt,
     check_solve_options,
+    parse_vary,
 )
 from cli.render import OutputFormat, emit, err_console
 from planner.errors import InputError
 from planner.plan.scenario import find_scenario
 from planner.results.folders import DEFAULT_ROOT
-from planner.sweeps.sweep import SweepSpec, default_sweep_dir, parse_vary, read_sweep, run_sweep
+from planner.sweeps.sweep import SweepSpec, default_sweep_dir, read_sweep, run_sweep
 
 
 class SweepGroup(TyperGroup):

@@ -58,7 +58,7 @@ def summary_command(
 ) -> None:
     """Which parameter moves cost per million tokens most (tornado), and distributions of cost,
     MW and unserved demand over the ok cases; writes the HTML report."""
-    from planner.results.sweep_report import write_sweep_report
+    from planner.sweeps.report import write_sweep_report
 
     data = load_sweep(folder)
     require_ok_cases(data)

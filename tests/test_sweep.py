@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
+from cli.options import parse_vary
 from planner.errors import InputError
 from planner.plan.overrides import apply_overrides, scale_growth, set_path
 from planner.plan.scenario import UncertainIn, find_scenario, load_scenario
@@ -18,7 +19,6 @@ from planner.plan.solve import plan_scenario
 from planner.sweeps.sweep import (
     SweepSpec,
     draw,
-    parse_vary,
     plan_cases,
     read_sweep,
     run_sweep,

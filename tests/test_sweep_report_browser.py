@@ -10,7 +10,7 @@ import pytest
 from test_report_browser import ARTIFACTS, CHARTS_JS, Page, open_page
 from test_sweep_summary import write_sweep_folder
 
-from planner.results.sweep_report import write_sweep_report
+from planner.sweeps.report import write_sweep_report
 from planner.sweeps.summary import load_sweep
 
 

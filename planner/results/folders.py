@@ -56,6 +56,12 @@ _TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _TIMESTAMP = "%Y%m%dT%H%M%SZ"
 
 
+# A sweep folder's layout (planner.sweeps writes it, `runs query` reads its table).
+SWEEP_MANIFEST = "sweep.json"
+SWEEP_TABLE = "sweep.parquet"
+CASES = "cases"  # the sub-folder of the sweep's case runs
+
+
 # --------------------------------------------------------------------------- writing
 
 

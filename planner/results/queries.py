@@ -17,8 +17,7 @@ import duckdb
 import pandas as pd
 
 from planner.errors import InputError
-from planner.results.folders import DEFAULT_ROOT, Run, list_runs
-from planner.sweeps.sweep import CASES, SWEEP_MANIFEST, SWEEP_TABLE
+from planner.results.folders import CASES, DEFAULT_ROOT, SWEEP_MANIFEST, SWEEP_TABLE, Run, list_runs
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ import pandas as pd
 
 from models.common import Backend
 from planner.errors import InputError, UnknownName
-from planner.results.folders import DEFAULT_ROOT, Run, is_complete_run, read_run
+from planner.results.folders import CASES, DEFAULT_ROOT, Run, is_complete_run, read_run
 from planner.rules.regimes import RegimeLibrary
-from planner.sweeps.sweep import CASES, Sweep, SweepOutcome, SweepSpec, read_sweep, run_sweep
+from planner.sweeps.sweep import Sweep, SweepOutcome, SweepSpec, read_sweep, run_sweep
 
 REGIME = "regime"
 HEADLINE_ROWS: tuple[tuple[str, str], ...] = (

@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InputError
-from planner.sweeps.sweep import HEADLINE_RESULTS, SWEEP_MANIFEST, SWEEP_TABLE, Sweep, read_sweep
+from planner.results.folders import SWEEP_MANIFEST, SWEEP_TABLE
+from planner.sweeps.sweep import HEADLINE_RESULTS, Sweep, read_sweep
 
 SAMPLE_INDEX = "sample"
 DEFAULT_METRIC = "cost_per_million_served_tokens"

@@ -44,12 +44,17 @@ from models.common import Backend
 from planner.errors import InputError, PlannerError, Problem
 from planner.plan.overrides import ParamValue, apply_overrides, check_parameter
 from planner.plan.scenario import UncertainIn, load_scenario
-from planner.results.folders import file_sha256, is_complete_run, read_run, to_json
+from planner.results.folders import (
+    CASES,
+    SWEEP_MANIFEST,
+    SWEEP_TABLE,
+    file_sha256,
+    is_complete_run,
+    read_run,
+    to_json,
+)
 from planner.yamlio import read_yaml
 
-SWEEP_MANIFEST = "sweep.json"
-SWEEP_TABLE = "sweep.parquet"
-CASES = "cases"
 FAILED_SUFFIX = ".failed.json"
 # A case's results (numbers a summary ranks and plots), then the table's other headline columns,
 # in table order (docs/sweeps.md).
@@ -127,37 +132,6 @@ class Sweep:
 
 
 # --------------------------------------------------------------------------- cases
-
-
-def parse_value(text: str) -> ParamValue:
-    """A number when the text reads as one, otherwise the text (e.g. a regime id)."""
-    try:
-        value = float(text)
-    except ValueError:
-        return text.strip()
-    return value
-
-
-def parse_vary(texts: Sequence[str]) -> dict[str, list[ParamValue]]:
-    """`--vary name=v1,v2,...` options as {name: [values]}; a name given twice is an error."""
-    out: dict[str, list[ParamValue]] = {}
-    for text in texts:
-        name, sep, values = text.partition("=")
-        name = name.strip()
-        items = [v for v in values.split(",") if v.strip()]
-        if not sep or not name or not items:
-            raise InputError.one(
-                "--vary",
-                text,
-                "is not 'name=value,value,...'.",
-                "e.g. --vary demand.growth=0.5,1,2",
-            )
-        if name in out:
-            raise InputError.one(
-                "--vary", name, "is given twice.", "list all its values in one --vary."
-            )
-        out[name] = [parse_value(v) for v in items]
-    return out
 
 
 def draw(dist: UncertainIn, rng: np.random.Generator, n: int) -> np.ndarray:
