@@ -1,7 +1,8 @@
 """The capacity plan's benchmark problems: flagship 1 resized by parts, years and sites.
 
 Every problem is scenarios/cn_maas_2026.yaml (a Chinese MaaS provider: two workloads, six
-candidate parts, five sites, 2026-2030, three representative days) edited as YAML data and
+candidate parts, five sites, 2026-2030, three representative days taken as weekdays and weekend
+days) edited as YAML data and
 resolved by `planner.plan.resolve`, so each carries the flagship's sourced figures and whatever
 the resolver and the model add later. A size `pPyYsS` is built deterministically:
 
