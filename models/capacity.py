@@ -66,6 +66,9 @@ class CapacityInputs:
     demand_tokens_per_s: np.ndarray  # (W, Y, T) tokens (video: video seconds) per second demanded
     deferrable: np.ndarray  # (W,) bool: met within its day (batch) instead of every hour
     unserved_penalty_per_mtok: float  # price of a million tokens not served
+    # (W,) hours within which a deferrable workload's arrivals are served, first come first
+    # served (eq. 6b); inf (or None for all) = anywhere within the day (eq. 6)
+    deadline_h: np.ndarray | None = None
     video: np.ndarray | None = None  # (W,) bool: rows in video seconds; None = all tokens
     unserved_penalty_per_video_minute: float = 0.0  # price of a minute of video not generated
     # --- sites (S,) ---
@@ -297,6 +300,34 @@ def subsidy_choice_sites(x: CapacityInputs) -> np.ndarray:
     """(K,) flat k = s*Y + y of the site-years with a choice (f > 0), ascending: the index set
     of the decision d and the rebate u in both backends."""
     return np.flatnonzero(subsidy_choice(x).ravel() > 0)
+
+
+HOURS_PER_DAY = 24
+
+
+def deadline_rows(x: CapacityInputs) -> np.ndarray:
+    """(W,) True for a deferrable workload with a deadline shorter than its day (eq. 6b)."""
+    if x.deadline_h is None:
+        return np.zeros(len(x.deferrable), dtype=bool)
+    return np.asarray(x.deferrable, dtype=bool) & (np.asarray(x.deadline_h) < HOURS_PER_DAY)
+
+
+def day_steps(x: CapacityInputs) -> np.ndarray:
+    """(days, 24) the steps of each representative day, in hour order."""
+    days = np.unique(x.day)
+    return np.array([np.flatnonzero(x.day == d) for d in days])
+
+
+def hours_so_far() -> np.ndarray:
+    """(24, 24) U[j, k] = 1 when hour j is at or before hour k: (a - s) @ U sums to hour k."""
+    return np.triu(np.ones((HOURS_PER_DAY, HOURS_PER_DAY)))
+
+
+def may_still_wait(deadline_h: float) -> np.ndarray:
+    """(24, 24) M[j, k] = 1 when work arriving in hour j may still wait at the end of hour k:
+    it is due by the end of hour j + H - 1, so 0 <= (k - j) mod 24 < H - 1 (the day wraps)."""
+    j, k = np.meshgrid(np.arange(HOURS_PER_DAY), np.arange(HOURS_PER_DAY), indexing="ij")
+    return (((k - j) % HOURS_PER_DAY) < deadline_h - 1).astype(float)
 
 
 def peak_busy_parts(x: CapacityInputs) -> np.ndarray:

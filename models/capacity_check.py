@@ -12,7 +12,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from models.capacity import CapacityInputs, CapacitySolution, foreign_parts_bound
+from models.capacity import (
+    CapacityInputs,
+    CapacitySolution,
+    day_steps,
+    deadline_rows,
+    foreign_parts_bound,
+    may_still_wait,
+)
 
 EPS_YEARS = 1e-9
 Check = Callable[..., None]  # require(name, slack, scale) or equal(name, left, right)
@@ -129,6 +136,41 @@ def subsidy_credit(x: CapacityInputs, sol: CapacitySolution) -> float:
     )
 
 
+Require = Callable[[str, "np.ndarray | float", float], None]
+Equal = Callable[[str, "np.ndarray | float", "np.ndarray | float"], None]
+
+
+def check_serving(x: CapacityInputs, sol: CapacitySolution, require: Require, equal: Equal) -> None:
+    """(5) interactive: served + unserved = demand every step; (6) deferrable: the same within
+    each day's weighted total; (6b) with a deadline: some carried backlog beta >= 0 keeps the
+    backlog B_k = beta + C_k (C_k = sum_{j<=k} (D_j - h_j)) in [0, arrivals still within their
+    deadline], i.e. max(0, max_k -C_k) <= min_k (room_k - C_k), and the day's totals are equal."""
+    served = np.einsum("wp,wpsyt->wyt", x.tokens_per_s_per_part, sol.parts_busy)
+    handled = served + sol.unserved_tokens_per_s
+    due = deadline_rows(x)
+    for w in range(x.shape[0]):
+        if due[w]:
+            waiting = may_still_wait(float(x.deadline_h[w]))
+            for d, steps in enumerate(day_steps(x)):
+                arrivals = x.demand_tokens_per_s[w][:, steps]  # (Y, 24)
+                so_far = np.cumsum(arrivals - handled[w][:, steps], axis=1)
+                scale = float(arrivals.sum(axis=1).max(initial=1.0))
+                equal(f"(6b) day total of workload {w} day {d}", so_far[:, -1], 0.0 * so_far[:, -1])
+                lowest = np.maximum(0.0, (-so_far).max(axis=1))
+                highest = (arrivals @ waiting - so_far).min(axis=1)
+                require(f"(6b) deadline of workload {w} day {d}", highest - lowest, scale)
+        elif x.deferrable[w]:
+            for d in np.unique(x.day):
+                on = x.day == d
+                equal(
+                    f"(6) daily tokens of workload {w} day {d}",
+                    handled[w][:, on] @ x.weight_h[on],
+                    x.demand_tokens_per_s[w][:, on] @ x.weight_h[on],
+                )
+        else:
+            equal(f"(5) hourly tokens of workload {w}", handled[w], x.demand_tokens_per_s[w])
+
+
 def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) -> list[str]:
     """Every violated equation, with where and by how much; `tol` is relative to each scale."""
     problems: list[str] = []
@@ -145,7 +187,6 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
         scale = float(np.max(np.abs(right), initial=1.0))
         require(name, -np.abs(gap), scale)
 
-    n_w, _n_p, _n_s, _n_y, _n_t = x.shape
     for name in (
         "servers_bought",
         "parts_busy",
@@ -177,19 +218,7 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
         installed[..., None] - sol.parts_busy.sum(axis=0),
         float(installed.max(initial=1)),
     )
-    served = np.einsum("wp,wpsyt->wyt", x.tokens_per_s_per_part, sol.parts_busy)
-    handled = served + sol.unserved_tokens_per_s
-    for w in range(n_w):
-        if x.deferrable[w]:
-            for d in np.unique(x.day):
-                on = x.day == d
-                equal(
-                    f"(6) daily tokens of workload {w} day {d}",
-                    handled[w][:, on] @ x.weight_h[on],
-                    x.demand_tokens_per_s[w][:, on] @ x.weight_h[on],
-                )
-        else:
-            equal(f"(5) hourly tokens of workload {w}", handled[w], x.demand_tokens_per_s[w])
+    check_serving(x, sol, require, equal)
     capacity = it_capacity(x, sol.dc_built_mw)
     equal("(7) IT capacity in service", sol.it_capacity_mw, capacity)
     require(

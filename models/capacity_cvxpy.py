@@ -24,8 +24,12 @@ from models.capacity import (
     CapacityInputs,
     base_parts_alive,
     compute_weight,
+    day_steps,
     dc_usable_from_build,
+    deadline_rows,
     foreign_parts_bound,
+    hours_so_far,
+    may_still_wait,
     paid_per_part,
     parts_alive_from_purchase,
     resale_fraction,
@@ -242,14 +246,42 @@ def add_serve_demand(v: CapacityVariables, x: CapacityInputs, ix: Index) -> Cons
     tokens = selector(w * n_y + y, np.arange(w.size), rate[w, p], (n_w * n_y, w.size))
     handled = tokens @ v.busy + v.unserved  # (W*Y, T) sigma_w x tokens per second
     demand = scaled_demand.reshape(n_w * n_y, n_t)
-    deferrable = np.repeat(x.deferrable.astype(bool), n_y)
+    due = np.repeat(deadline_rows(x), n_y)
+    deferrable = np.repeat(x.deferrable.astype(bool), n_y) & ~due
     constraints: Constraints = []
-    hourly, daily_rows = np.flatnonzero(~deferrable), np.flatnonzero(deferrable)
+    hourly = np.flatnonzero(~deferrable & ~due)
+    daily_rows = np.flatnonzero(deferrable)
     if hourly.size:
         constraints.append(handled[hourly, :] == demand[hourly])
     if daily_rows.size:
         daily = se.group_matrix(x.day, x.weight_h).T  # (T, days): weighted daily sums
         constraints.append(handled[daily_rows, :] @ daily == demand[daily_rows] @ daily)
+    for w in np.flatnonzero(deadline_rows(x)):
+        rows = w * n_y + np.arange(n_y)
+        constraints += add_serve_by_deadline(
+            handled[rows, :], demand[rows], x, float(x.deadline_h[w])
+        )
+    return constraints
+
+
+def add_serve_by_deadline(
+    handled: cp.Expression, demand: np.ndarray, x: CapacityInputs, deadline_h: float
+) -> Constraints:
+    """(6b) a deferrable workload due within H hours, first come first served, per year and
+    representative day: with beta >= 0 the backlog carried in from the day's end (the day
+    wraps), the backlog at the end of hour k, B_k = beta + sum_{j<=k} (D_j - h_j), lies
+    between 0 (nothing served before it arrives) and the arrivals still within their deadline,
+    sum_j M[j, k] D_j; the day's totals are equal."""
+    constraints: Constraints = []
+    for steps in day_steps(x):
+        gap = -handled[:, steps] + demand[:, steps]  # (Y, 24)
+        carried = cp.Variable((demand.shape[0], 1), nonneg=True)
+        backlog = carried @ np.ones((1, steps.size)) + gap @ hours_so_far()
+        constraints += [
+            backlog >= 0,
+            backlog <= demand[:, steps] @ may_still_wait(deadline_h),
+            cp.sum(gap, axis=1) == 0,
+        ]
     return constraints
 
 

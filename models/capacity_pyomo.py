@@ -20,8 +20,11 @@ from models.capacity import (
     CapacityInputs,
     base_parts_alive,
     compute_weight,
+    day_steps,
     dc_usable_from_build,
+    deadline_rows,
     foreign_parts_bound,
+    may_still_wait,
     paid_per_part,
     parts_alive_from_purchase,
     resale_fraction,
@@ -122,17 +125,56 @@ def add_serve_demand(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
         )
         return served + m.unserved[w, y, t]
 
+    due = deadline_rows(x)
     hourly = [(w, y, t) for w in m.W if not x.deferrable[w] for y in m.Y for t in m.T]
     m.serve_hourly = pyo.Constraint(
         hourly, rule=lambda _, w, y, t: handled(w, y, t) == float(demand[w, y, t])
     )
     days = {int(d): np.flatnonzero(x.day == d).tolist() for d in np.unique(x.day)}
-    daily = [(w, y, d) for w in m.W if x.deferrable[w] for y in m.Y for d in days]
+    daily = [(w, y, d) for w in m.W if x.deferrable[w] and not due[w] for y in m.Y for d in days]
     m.serve_daily = pyo.Constraint(
         daily,
         rule=lambda _, w, y, d: (
             pyo.quicksum(w_h[t] * handled(w, y, t) for t in days[d])
             == float(sum(w_h[t] * demand[w, y, t] for t in days[d]))
+        ),
+    )
+    add_serve_by_deadline(m, x, handled, demand)
+
+
+def add_serve_by_deadline(
+    m: pyo.ConcreteModel, x: CapacityInputs, handled: Any, demand: np.ndarray
+) -> None:
+    """(6b) a deferrable workload due within H hours, first come first served, per year and
+    representative day: with beta >= 0 the backlog carried in from the day's end, the backlog
+    at the end of hour k, B_k = beta + sum_{j<=k} (D_j - h_j), lies between 0 and the arrivals
+    still within their deadline, sum_j M[j, k] D_j; the day's totals are equal."""
+    due = np.flatnonzero(deadline_rows(x)).tolist()
+    steps = day_steps(x).tolist()
+    cells = [(w, y, d) for w in due for y in m.Y for d in range(len(steps))]
+    m.carried_backlog = pyo.Var(cells, domain=pyo.NonNegativeReals)
+    waiting = {w: may_still_wait(float(x.deadline_h[w])) for w in due}
+
+    def backlog(w: int, y: int, d: int, k: int) -> Any:
+        day = steps[d]
+        gap = pyo.quicksum(float(demand[w, y, t]) - handled(w, y, t) for t in day[: k + 1])
+        return m.carried_backlog[w, y, d] + gap
+
+    def room(w: int, y: int, d: int, k: int) -> float:
+        return float(sum(waiting[w][j, k] * demand[w, y, t] for j, t in enumerate(steps[d])))
+
+    hours = [(w, y, d, k) for w, y, d in cells for k in range(len(steps[d]))]
+    m.backlog_nonnegative = pyo.Constraint(
+        hours, rule=lambda _, w, y, d, k: backlog(w, y, d, k) >= 0
+    )
+    m.backlog_within_deadline = pyo.Constraint(
+        hours, rule=lambda _, w, y, d, k: backlog(w, y, d, k) <= room(w, y, d, k)
+    )
+    m.deadline_day_total = pyo.Constraint(
+        cells,
+        rule=lambda _, w, y, d: (
+            pyo.quicksum(handled(w, y, t) for t in steps[d])
+            == float(sum(demand[w, y, t] for t in steps[d]))
         ),
     )
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from models.capacity import (
     CapacityInputs,
+    deadline_rows,
     subsidy_choice,
 )
 from models.common import InputProblem
@@ -31,7 +32,31 @@ def check_inputs(x: CapacityInputs) -> list[InputProblem]:
         + check_indices(x)
         + check_battery_and_penalties(x)
         + check_subsidy_choice(x)
+        + check_deadlines(x)
     )
+
+
+def check_deadlines(x: CapacityInputs) -> list[InputProblem]:
+    """Deadlines are whole hours >= 1 (inf: within the day), and a deadline shorter than a day
+    needs days of 24 equally weighted hourly steps (representative days)."""
+    if x.deadline_h is None:
+        return []
+    h = np.asarray(x.deadline_h, dtype=float)
+    finite = np.isfinite(h)
+    if np.any(np.isnan(h)) or np.any(h[finite] < 1) or np.any(h[finite] != np.round(h[finite])):
+        return [InputProblem("deadline_h", "is not a whole number of hours >= 1.", "use 1-24.")]
+    if not np.any(deadline_rows(x)):
+        return []
+    days = [np.flatnonzero(x.day == d) for d in np.unique(x.day)]
+    if any(d.size != 24 or np.ptp(x.weight_h[d]) > 0 for d in days):
+        return [
+            InputProblem(
+                "deadline_h",
+                "needs days of 24 equally weighted hours.",
+                "use representative days, or no deadline shorter than a day.",
+            )
+        ]
+    return []
 
 
 def axis_sizes(x: CapacityInputs) -> dict[str, int]:
@@ -214,6 +239,7 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "tokens_per_s_per_part": ("W", "P"),
     "demand_tokens_per_s": ("W", "Y", "T"),
     "deferrable": ("W",),
+    "deadline_h": ("W",),
     "video": ("W",),
     "allowed": ("P", "S", "Y"),
     "dc_existing_mw": ("S",),

@@ -19,7 +19,6 @@ MAX_FUNCTION_LINES = 60
 
 # Still over the limits (lines today). Split them; do not add to this list.
 FILES_OVER: dict[str, int] = {
-    "planner/demand/projection.py": 903,
     "planner/serving/measurements.py": 698,
     "planner/serving/model.py": 725,
     "planner/serving/workloads.py": 714,
@@ -27,11 +26,9 @@ FILES_OVER: dict[str, int] = {
 }
 FUNCTIONS_OVER: dict[str, int] = {
     "planner/catalogue/parts.py:part": 84,
-    "planner/demand/projection.py:_logistic": 63,
-    "planner/demand/projection.py:read_demand_csv": 76,
+    "planner/demand/growth.py:_logistic": 63,
+    "planner/demand/growth.py:read_demand_csv": 76,
     "planner/demand/projection.py:project_demand": 62,
-    "planner/plan/resolve.py:resolve": 140,
-    "planner/plan/summary.py:summary": 63,
     "planner/results/charts.py:bar_chart": 88,
     "planner/results/charts.py:tornado_chart": 66,
     "planner/results/report.py:plan_charts": 100,
@@ -40,7 +37,7 @@ FUNCTIONS_OVER: dict[str, int] = {
     "planner/serving/measurements.py:load_measurements": 101,
     "planner/serving/workloads.py:workload": 66,
     "planner/sweeps/sweep.py:run_sweep": 66,
-    "models/capacity_check.py:check_solution": 90,
+    "models/capacity_check.py:check_solution": 77,
     "models/capacity_pyomo.py:site_year_operation": 63,
     "models/site_energy_check.py:check_solution": 82,
 }

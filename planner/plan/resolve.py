@@ -31,7 +31,7 @@ from models.capacity import (
 )
 from planner.catalogue.parts import Catalogue, Part
 from planner.catalogue.tpp import total_processing_performance
-from planner.demand.projection import DeferrableBatch
+from planner.demand.projection import DeferrableBatch, DemandProjection, LatencyClass
 from planner.errors import InputError
 from planner.plan.resolve_parts import (
     PartsTable,
@@ -42,20 +42,17 @@ from planner.plan.resolve_parts import (
     resale_fractions,
     serving_rates,
 )
-from planner.plan.resolve_sites import read_battery, read_sites, time_axis
+from planner.plan.resolve_sites import SitesTable, read_battery, read_sites, time_axis
 from planner.plan.resolver import (
     Resolver,
     mid_dates,
     plan_years,
     read_video_penalty,
 )
-from planner.plan.scenario import Scenario, ScenarioFile
+from planner.plan.scenario import Scenario
 from planner.rules import RegimeLibrary
 from planner.serving.workloads import WorkloadLibrary
-from planner.timeseries import (
-    HOURS_PER_DAY,
-    weekday_and_weekend,
-)
+from planner.timeseries import HOURS_PER_DAY, TimeAxis, weekday_and_weekend
 
 # --------------------------------------------------------------------------- resolved plan
 
@@ -194,6 +191,167 @@ def check_domestic_share(
             return
 
 
+def deadline_h(latency: LatencyClass) -> float:
+    """Hours a deferrable workload may wait (inf: anywhere within its day, or interactive)."""
+    if isinstance(latency, DeferrableBatch) and latency.deadline_h is not None:
+        return latency.deadline_h
+    return math.inf
+
+
+def weekly_steps(
+    demand: DemandProjection, axis: TimeAxis, rep: dict[str, np.ndarray]
+) -> tuple[TimeAxis, dict[str, np.ndarray], np.ndarray]:
+    """The time axis, the site series on it and (W, T) the share of a mean day's demand in each
+    step; with a weekly swing each representative day is taken as weekdays and weekend days."""
+    weekend = np.zeros(axis.n_steps, dtype=bool)
+    if demand.weekly:
+        axis, weekend = weekday_and_weekend(axis)
+        rep = {name: np.tile(series, 2) for name, series in rep.items()}
+    hour = axis.hour_of_year % HOURS_PER_DAY
+    assert demand.weekday_share_fraction is not None
+    assert demand.weekend_share_fraction is not None
+    share_h = np.where(
+        weekend[None, :],
+        demand.weekend_share_fraction[:, hour],
+        demand.weekday_share_fraction[:, hour],
+    )
+    return axis, rep, share_h
+
+
+def calendar_fields(tau: np.ndarray, duration: np.ndarray, rate: float, axis: TimeAxis) -> dict:
+    """Periods, discounting (delta_y = (1 + r)^-tau_y) and the time steps."""
+    return {
+        "year_start_years": tau,
+        "duration_years": duration,
+        "discount_fraction": (1.0 + rate) ** -tau,
+        "horizon_end_discount_fraction": float((1.0 + rate) ** -(tau[-1] + duration[-1])),
+        "weight_h": axis.weight_h,
+        "prev_step": axis.prev_step,
+        "day": axis.day,
+        "billing_period": axis.billing_period,
+        "billing_period_months": axis.billing_period_months,
+    }
+
+
+def part_fields(
+    parts: PartsTable, rules: RulesTable, busy_w: np.ndarray, domestic: np.ndarray, tau: np.ndarray,
+    duration: np.ndarray, base: np.ndarray, vintages: np.ndarray,
+) -> dict:  # fmt: skip
+    """Each part's price with fees, watts idle and busy (W), lead, life, TPP and installed base."""
+    idle_w = np.array([p.idle_w or 0.0 for p in parts.parts])
+    return {
+        "parts_per_server": parts.per_server,
+        "price_per_part": parts.price_per_part,
+        "price_uplift_fraction": rules.uplift,
+        "idle_w": idle_w,
+        "active_w": np.maximum(busy_w, idle_w),
+        "server_overhead_w": np.array([p.server_overhead_w or 0.0 for p in parts.parts]),
+        "lead_time_years": parts.lead,
+        "lifetime_years": parts.life,
+        "tpp_per_part": np.array(
+            [total_processing_performance(p).tpp or 0.0 for p in parts.parts], dtype=float
+        ),
+        "domestic": domestic,
+        "supply_cap_parts": parts.supply,
+        "resale_value_fraction": resale_fractions(parts, tau, duration),
+        "base_parts": base,
+        "base_start_years": vintages,
+    }
+
+
+def workload_fields(
+    demand: DemandProjection, rate_wp: np.ndarray, share_h: np.ndarray, penalty: float,
+    video_penalty: float,
+) -> dict:  # fmt: skip
+    """Serving rates, demand per step (D x share / 3,600 s), latency classes and penalties."""
+    return {
+        "tokens_per_s_per_part": rate_wp,
+        "demand_tokens_per_s": demand.per_day[:, :, None] * share_h[:, None, :] / SECONDS_PER_HOUR,
+        "deferrable": np.array([isinstance(lat, DeferrableBatch) for lat in demand.latency]),
+        "deadline_h": np.array([deadline_h(lat) for lat in demand.latency]),
+        "unserved_penalty_per_mtok": penalty,
+        "video": demand.is_video,
+        "unserved_penalty_per_video_minute": video_penalty,
+    }
+
+
+def site_fields(
+    sites: SitesTable, battery: dict[str, float], rep: dict[str, np.ndarray], subsidy: np.ndarray,
+    carbon: float, names: Sequence[str], n_y: int,
+) -> dict:  # fmt: skip
+    """Each site's data centre, grid, tariff after a forced subsidy, solar and battery."""
+    v = sites.values
+    n_s, n_t = len(names), next(iter(rep.values())).shape[0]
+    price = np.array([rep[f"{name}:price_per_mwh"] for name in names])  # (S, T)
+    return {
+        "dc_existing_mw": v["it_existing"],
+        "dc_max_mw": v["it_max"],
+        "dc_build_lead_years": v["build_lead"],
+        "dc_capex_per_mw": np.repeat(v["build_capex"][:, None], n_y, axis=1),
+        "pue": np.repeat(v["pue"][:, None], n_t, axis=1),
+        "grid_import_cap_mw": v["grid"],
+        "price_per_mwh": price[:, None, :] * (1.0 - subsidy)[:, :, None],
+        "demand_charge_per_mw_month": np.repeat(v["demand_charge"][:, None], n_y, axis=1),
+        "emission_t_per_mwh": np.repeat(v["emission"][:, None], n_t, axis=1),
+        "carbon_price_per_t": np.full(n_y, carbon),
+        "solar_capacity_factor": np.array([rep[f"{n}:solar_capacity_factor"] for n in names]),
+        "solar_capex_per_mw": np.repeat(v["solar_capex"][:, None], n_y, axis=1),
+        "solar_max_mw": v["solar_max"],
+        "battery_capex_per_mwh": np.full((n_s, n_y), battery["capex_per_mwh"]),
+        "battery_capex_per_mw": np.full((n_s, n_y), battery["capex_per_mw"]),
+        "battery_max_mwh": np.minimum(v["battery_max"], battery["max_mwh"]),
+        "charge_efficiency_fraction": battery.get("charge_efficiency_fraction", 0.95),
+        "discharge_efficiency_fraction": battery.get("discharge_efficiency_fraction", 0.95),
+        "soc_min_fraction": battery.get("soc_min_fraction", 0.0),
+        "soc_max_fraction": battery.get("soc_max_fraction", 1.0),
+        "min_duration_h": battery.get("min_duration_h", 0.0),
+        "max_duration_h": battery.get("max_duration_h", math.inf),
+    }
+
+
+def domestic_parts(
+    r: Resolver, parts: PartsTable, base: np.ndarray, vintages: np.ndarray, tau: np.ndarray,
+    share: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(P,) parts made by the buyer's country and (P, S, Y) the installed base alive; the
+    domestic-share rule checked against that base."""
+    raw = r.raw
+    domestic = np.array([p.domestic_for(raw.rules.buyer) for p in parts.parts], dtype=bool)
+    alive = _base_alive(base, vintages, parts.life, tau) if parts.parts else base
+    check_domestic_share(r, domestic, alive, share)
+    return domestic, alive
+
+
+def rule_fields(
+    r: Resolver, rules: RulesTable, share: np.ndarray, choice: np.ndarray, budget: np.ndarray
+) -> dict:
+    """What the rules allow, the buyer country's TPP cap, the budget, the domestic share and
+    the sites' power-subsidy choices."""
+    raw = r.raw
+    return {
+        "allowed": rules.allowed,
+        "cap_group_sites": np.array([[s.country == raw.rules.buyer for s in raw.sites]]),
+        "tpp_cap": rules.tpp_cap[None, :],
+        "budget": budget,
+        "domestic_share_min_fraction": share,
+        "domestic_share_basis": raw.rules.domestic_share.basis,
+        "subsidy_choice_fraction": choice if np.any(choice > 0) else None,
+    }
+
+
+def plan_axes(
+    demand: DemandProjection, parts: PartsTable, names: Sequence[str], axis: TimeAxis
+) -> PlanAxes:
+    """The names along each axis of the plan's arrays."""
+    return PlanAxes(
+        workloads=demand.workload_names,
+        parts=tuple(p.id for p in parts.parts),
+        sites=tuple(names),
+        periods=demand.horizon.labels,
+        hour_of_day=axis.hour_of_year % HOURS_PER_DAY,
+    )
+
+
 def resolve(
     scenario: Scenario,
     *,
@@ -202,129 +360,48 @@ def resolve(
     relax: bool = False,
 ) -> ResolvedPlan:
     """Turn a validated scenario into `CapacityInputs`; every problem is reported at once."""
-    r = Resolver(scenario)
-    raw: ScenarioFile = scenario.raw
-    demand = scenario.demand
-    catalogue = Catalogue.load(overlays)
-    library = WorkloadLibrary.load(overlays)
+    r, raw, demand = Resolver(scenario), scenario.raw, scenario.demand
+    catalogue, library = Catalogue.load(overlays), WorkloadLibrary.load(overlays)
     regimes = RegimeLibrary.load(overlays)
     tau, duration = plan_years(r)
-    dates = mid_dates(r, duration)
-    rate = r.number("discount_rate_fraction", raw.discount_rate_fraction)
-    carbon = r.number("carbon_price_per_t", raw.carbon_price_per_t)
-    penalty = r.number("unserved_penalty_per_mtok", raw.unserved_penalty_per_mtok)
-    video_penalty = read_video_penalty(r, raw)
     parts = read_parts(r, catalogue, tau)
     rate_wp, busy_w = (
         serving_rates(r, parts.parts, library, overlays) if parts.parts else (None, None)
     )
-    rules = read_rules(r, parts.parts, dates, regimes, regime or raw.rules.regime)
+    rules = read_rules(r, parts.parts, mid_dates(r, duration), regimes, regime or raw.rules.regime)
     check_prices(r, parts, rules)
-    sites = read_sites(r)
-    battery = read_battery(r)
-    start_year = float(demand.horizon.start_years[0])
-    base, vintages = _installed_base(r, parts.parts, start_year)
-    budget = r.by_period(raw.rules.budget_per_year, "rules.budget_per_year", math.inf)
+    sites, battery = read_sites(r), read_battery(r)
+    base, vintages = _installed_base(r, parts.parts, float(demand.horizon.start_years[0]))
     share = r.step_by_period(
         raw.rules.domestic_share.min_fraction, "rules.domestic_share.min_fraction"
     )
-    domestic = np.array([p.domestic_for(raw.rules.buyer) for p in parts.parts], dtype=bool)
-    alive = _base_alive(base, vintages, parts.life, tau) if parts.parts else base
-    check_domestic_share(r, domestic, alive, share)
-    if r.problems or rate_wp is None:
+    domestic, alive = domestic_parts(r, parts, base, vintages, tau, share)
+    budget = r.by_period(raw.rules.budget_per_year, "rules.budget_per_year", math.inf)
+    fixed = {  # the scenario's single numbers
+        name: r.number(name, getattr(raw, name))
+        for name in ("discount_rate_fraction", "carbon_price_per_t", "unserved_penalty_per_mtok")
+    }
+    video_penalty = read_video_penalty(r, raw)
+    if r.problems or rate_wp is None or busy_w is None:
         raise InputError(r.problems)
-    axis, rep = time_axis(r, sites)
-    weekend = np.zeros(axis.n_steps, dtype=bool)
-    if demand.weekly:  # a weekly swing: each representative day as weekdays and weekend days
-        axis, weekend = weekday_and_weekend(axis)
-        rep = {name: np.tile(series, 2) for name, series in rep.items()}
-    hour = axis.hour_of_year % HOURS_PER_DAY
+    axis, rep, share_h = weekly_steps(demand, *time_axis(r, sites))
     subsidy = _subsidy(rules, domestic, alive, _purchase_alive(parts, tau))
     choice = _subsidy_choice(rules, domestic, alive, subsidy)
-    price = np.array([rep[f"{s.name}:price_per_mwh"] for s in raw.sites])  # (S, T)
-    solar = np.array([rep[f"{s.name}:solar_capacity_factor"] for s in raw.sites])
-    n_s, n_y, n_t = len(raw.sites), tau.shape[0], axis.weight_h.shape[0]
-    v = sites.values
-    assert demand.weekday_share_fraction is not None
-    assert demand.weekend_share_fraction is not None
-    share_h = np.where(  # (W, T) share of a mean day's demand in each step
-        weekend[None, :],
-        demand.weekend_share_fraction[:, hour],
-        demand.weekday_share_fraction[:, hour],
-    )
+    names = [s.name for s in raw.sites]
     inputs = CapacityInputs(
-        year_start_years=tau,
-        duration_years=duration,
-        discount_fraction=(1.0 + rate) ** -tau,
-        horizon_end_discount_fraction=float((1.0 + rate) ** -(tau[-1] + duration[-1])),
-        weight_h=axis.weight_h,
-        prev_step=axis.prev_step,
-        day=axis.day,
-        billing_period=axis.billing_period,
-        billing_period_months=axis.billing_period_months,
-        parts_per_server=parts.per_server,
-        price_per_part=parts.price_per_part,
-        price_uplift_fraction=rules.uplift,
-        idle_w=np.array([p.idle_w or 0.0 for p in parts.parts]),
-        active_w=np.maximum(busy_w, [p.idle_w or 0.0 for p in parts.parts]),
-        server_overhead_w=np.array([p.server_overhead_w or 0.0 for p in parts.parts]),
-        lead_time_years=parts.lead,
-        lifetime_years=parts.life,
-        tpp_per_part=np.array(
-            [total_processing_performance(p).tpp or 0.0 for p in parts.parts], dtype=float
+        **calendar_fields(tau, duration, fixed["discount_rate_fraction"], axis),
+        **part_fields(parts, rules, busy_w, domestic, tau, duration, base, vintages),
+        **workload_fields(
+            demand, rate_wp, share_h, fixed["unserved_penalty_per_mtok"], video_penalty
         ),
-        domestic=domestic,
-        supply_cap_parts=parts.supply,
-        resale_value_fraction=resale_fractions(parts, tau, duration),
-        base_parts=base,
-        base_start_years=vintages,
-        tokens_per_s_per_part=rate_wp,
-        demand_tokens_per_s=demand.per_day[:, :, None] * share_h[:, None, :] / SECONDS_PER_HOUR,
-        deferrable=np.array([isinstance(lat, DeferrableBatch) for lat in demand.latency]),
-        unserved_penalty_per_mtok=penalty,
-        video=demand.is_video,
-        unserved_penalty_per_video_minute=video_penalty,
-        allowed=rules.allowed,
-        dc_existing_mw=v["it_existing"],
-        dc_max_mw=v["it_max"],
-        dc_build_lead_years=v["build_lead"],
-        dc_capex_per_mw=np.repeat(v["build_capex"][:, None], n_y, axis=1),
-        pue=np.repeat(v["pue"][:, None], n_t, axis=1),
-        grid_import_cap_mw=v["grid"],
-        price_per_mwh=price[:, None, :] * (1.0 - subsidy)[:, :, None],
-        demand_charge_per_mw_month=np.repeat(v["demand_charge"][:, None], n_y, axis=1),
-        emission_t_per_mwh=np.repeat(v["emission"][:, None], n_t, axis=1),
-        carbon_price_per_t=np.full(n_y, carbon),
-        solar_capacity_factor=solar,
-        solar_capex_per_mw=np.repeat(v["solar_capex"][:, None], n_y, axis=1),
-        solar_max_mw=v["solar_max"],
-        battery_capex_per_mwh=np.full((n_s, n_y), battery["capex_per_mwh"]),
-        battery_capex_per_mw=np.full((n_s, n_y), battery["capex_per_mw"]),
-        battery_max_mwh=np.minimum(v["battery_max"], battery["max_mwh"]),
-        charge_efficiency_fraction=battery.get("charge_efficiency_fraction", 0.95),
-        discharge_efficiency_fraction=battery.get("discharge_efficiency_fraction", 0.95),
-        soc_min_fraction=battery.get("soc_min_fraction", 0.0),
-        soc_max_fraction=battery.get("soc_max_fraction", 1.0),
-        min_duration_h=battery.get("min_duration_h", 0.0),
-        max_duration_h=battery.get("max_duration_h", math.inf),
-        cap_group_sites=np.array([[s.country == raw.rules.buyer for s in raw.sites]]),
-        tpp_cap=rules.tpp_cap[None, :],
-        budget=budget,
-        domestic_share_min_fraction=share,
-        domestic_share_basis=raw.rules.domestic_share.basis,
-        subsidy_choice_fraction=choice if np.any(choice > 0) else None,
+        **site_fields(sites, battery, rep, subsidy, fixed["carbon_price_per_t"], names, len(tau)),
+        **rule_fields(r, rules, share, choice, budget),
         relax=relax,
     )
     return ResolvedPlan(
         scenario=scenario,
         inputs=inputs,
-        axes=PlanAxes(
-            workloads=demand.workload_names,
-            parts=tuple(p.id for p in parts.parts),
-            sites=tuple(s.name for s in raw.sites),
-            periods=demand.horizon.labels,
-            hour_of_day=hour,
-        ),
+        axes=plan_axes(demand, parts, names, axis),
         currency=raw.currency,
         price_confidence=tuple(parts.confidence),
         build_confidence=tuple(sites.build_conf),

@@ -10,6 +10,7 @@ import numpy as np
 
 from models.capacity import (
     SECONDS_PER_MINUTE,
+    CapacityCosts,
     CapacityInputs,
     CapacitySolution,
     paid_per_part,
@@ -304,6 +305,17 @@ def site_rows(result: PlanResult) -> list[dict[str, Any]]:
     ]
 
 
+COST_TERMS = (
+    "parts_capex", "dc_capex", "solar_capex", "battery_capex", "energy", "demand_charges",
+    "carbon", "unserved_penalty", "resale_credit", "power_subsidy_credit",
+)  # fmt: skip
+
+
+def cost_breakdown(costs: CapacityCosts | None) -> dict[str, float] | None:
+    """Each present-value cost term (eq. 17); credits and the penalty as positive numbers."""
+    return None if costs is None else {k: float(getattr(costs, k)) for k in COST_TERMS}
+
+
 def summary(result: PlanResult) -> dict[str, Any]:
     """The documented JSON of a plan (docs/cli.md)."""
     res, sol = result.resolved, result.solution
@@ -340,23 +352,7 @@ def summary(result: PlanResult) -> dict[str, Any]:
         "solver": sol.solver,
         "build_s": sol.stats.build_s,
         "solve_s": sol.stats.solve_s,
-        "costs": None
-        if costs is None
-        else {
-            k: float(getattr(costs, k))
-            for k in (
-                "parts_capex",
-                "dc_capex",
-                "solar_capex",
-                "battery_capex",
-                "energy",
-                "demand_charges",
-                "carbon",
-                "unserved_penalty",
-                "resale_credit",
-                "power_subsidy_credit",
-            )
-        },
+        "costs": cost_breakdown(costs),
         "estimate_share": estimate_share(result),
         "parts": parts_rows(result),
         "installed": installed_rows(result),
