@@ -76,6 +76,8 @@ def estimate_row(est: ServingEstimate) -> dict[str, Any]:
         "step_bound": est.step_bound,
         "source": est.source,
         "measurement_id": est.measurement_id,
+        "closest_measurement": est.closest_measurement,
+        "concurrency": est.concurrency,
         "error_band_fraction": est.error_band_fraction,
         "error_band_basis": est.error_band_basis,
         "flop_efficiency_fraction": eff.flop_fraction,
@@ -124,6 +126,14 @@ def estimate_cmd(
     parts_per_replica: Annotated[
         int | None, typer.Option(help="Parts per model replica (default: best that fits).")
     ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Requests in flight per replica (default: the largest batch that meets the "
+            "targets, or that fits in memory offline).",
+        ),
+    ] = None,
     price_per_mwh: Annotated[
         float, typer.Option(help="Electricity price per MWh, in the part's price currency.")
     ] = Economics.price_per_mwh,
@@ -161,6 +171,7 @@ def estimate_cmd(
         kv_precision=kv_precision,
         parts_per_replica=parts_per_replica,
         economics=economics,
+        **({} if concurrency is None else {"max_batch": concurrency}),
     )
     est = estimate(p, w, request, efficiency_for(p, stacks))
     evidence = Evidence.load(measurements, catalogue, {x.id: x for x in library}, stacks)

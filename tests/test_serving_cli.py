@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
@@ -116,3 +117,36 @@ def test_hardware_compare_adds_serving_columns_and_says_why_a_part_cannot_serve(
     assert h100["output_tokens_per_s_per_part"] > 0 and h100["serving_note"] is None
     assert h100["bound"] in {"compute", "memory", "interconnect"}
     assert "no dense fp8 throughput" in a100["serving_note"]
+
+
+def _h100_70b(*extra: str) -> dict:
+    result = _run(
+        "--part", "h100-sxm", "--workload", "llama-3.1-70b", "--precision", "fp8",
+        "--input-tokens", "5000", "--output-tokens", "500", *extra, "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_a_measured_row_answers_only_at_its_own_concurrency():
+    """Issue 12's 17x case: without a concurrency the question is the offline maximum, which
+    TensorRT-LLM's 2 x H100 row at 5000/500 answers (898 tok/s, 449 per part); the NIM row
+    measured with one request in flight (26 per part) answers only concurrency 1."""
+    offline = _h100_70b()
+    assert offline["source"] == "measured" and offline["concurrency"] is None
+    assert offline["measurement_id"] == "trtllm10-2xh100-llama33-70b-fp8-5000-500"
+    assert offline["output_tokens_per_s_per_part"] == pytest.approx(449.0, rel=0.01)
+    one = _h100_70b("--concurrency", "1")
+    assert one["measurement_id"] == "nim18-2xh100-llama33-70b-fp8-c1" and one["batch"] == 1
+    assert offline["output_tokens_per_s_per_part"] > 10 * one["output_tokens_per_s_per_part"]
+
+
+def test_without_a_matching_row_the_model_answers_and_names_the_closest():
+    eight = _h100_70b("--concurrency", "8")
+    assert eight["source"] == "model" and eight["measurement_id"] is None
+    assert eight["batch"] <= 8
+    # nearest by |log| concurrency and lengths: NIM's row at 5 requests in flight (109 per part)
+    assert eight["closest_measurement"].startswith("nim18-2xh100-llama33-70b-fp8-c5")
+    assert "asked: fp8, 5000/500, concurrency 8" in eight["closest_measurement"]
+    # the model at 8 in flight lies between the measured 5 in flight and the offline maximum
+    assert 109 < eight["output_tokens_per_s_per_part"] < 449

@@ -31,6 +31,7 @@ from planner.errors import InputError, PlannerError, Problem
 from planner.paths import shipped_dir
 from planner.serving.efficiency import Efficiency, efficiency_for
 from planner.serving.model import (
+    MAX_BATCH,
     SERVING_PRECISIONS,
     ServingEstimate,
     ServingRequest,
@@ -589,32 +590,68 @@ def calibrate(
 # ---------------------------------------------------------------- evidence for an estimate
 
 
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= MATCH_TOLERANCE_FRACTION * b
+
+
+def _same_target(ms: float | None, s: float | None) -> bool:
+    return (ms is None and s is None) or (ms is not None and s is not None and _close(s * 1e3, ms))
+
+
 def matching_measurement(
     measurements: Sequence[Measurement], estimate_: ServingEstimate, request: ServingRequest
 ) -> Measurement | None:
     """A row measured under the estimate's conditions: same part, workload and precision,
-    prompt and answer within 10%, and the same latency constraints (none for offline)."""
-
-    def close(a: float, b: float) -> bool:
-        return abs(a - b) <= MATCH_TOLERANCE_FRACTION * b
-
-    def same_target(ms: float | None, s: float | None) -> bool:
-        return (ms is None and s is None) or (
-            ms is not None and s is not None and close(s * 1e3, ms)
-        )
-
+    prompt and answer within 10%, the same latency targets (none for offline) and the same
+    concurrency (requests in flight per replica; none = as many as fit). A row measured at
+    concurrency 1 answers only a question asked at concurrency 1."""
     for m in measurements:
         if (
             m.part == estimate_.part
             and m.workload == estimate_.workload
             and m.precision == estimate_.precision
-            and close(request.input_tokens, m.input_tokens)
-            and close(request.output_tokens, m.output_tokens)
-            and same_target(m.ttft_ms, request.ttft_s)
-            and same_target(m.tpot_ms, request.tpot_s)
+            and _close(request.input_tokens, m.input_tokens)
+            and _close(request.output_tokens, m.output_tokens)
+            and _same_target(m.ttft_ms, request.ttft_s)
+            and _same_target(m.tpot_ms, request.tpot_s)
+            and m.concurrency == request.concurrency
         ):
             return m
     return None
+
+
+def closest_measurement(
+    measurements: Sequence[Measurement], estimate_: ServingEstimate, request: ServingRequest
+) -> str | None:
+    """The nearest row of the same part and workload, and how its conditions differ, for a
+    model answer: the same precision first, then the smallest |log| ratios of concurrency and
+    lengths."""
+
+    def distance(m: Measurement) -> tuple[bool, float]:
+        """Precision first, then |log| ratios of concurrency (none = 4096) and lengths."""
+        return (
+            m.precision != estimate_.precision,
+            abs(math.log((m.concurrency or MAX_BATCH) / (request.concurrency or MAX_BATCH)))
+            + abs(math.log(m.input_tokens / request.input_tokens))
+            + abs(math.log(m.output_tokens / request.output_tokens)),
+        )
+
+    rows = [
+        m for m in measurements if m.part == estimate_.part and m.workload == estimate_.workload
+    ]
+    if not rows:
+        return None
+    m = min(rows, key=distance)
+
+    def load(c: int | None) -> str:
+        return "as many as fit" if c is None else str(c)
+
+    return (
+        f"{m.id} ({m.precision}, {m.input_tokens}/{m.output_tokens} tokens, concurrency "
+        f"{load(m.concurrency)}, {m.scenario}; asked: {estimate_.precision}, "
+        f"{request.input_tokens}/{request.output_tokens}, concurrency "
+        f"{load(request.concurrency)}): {m.output_tokens_per_s_per_part:,.0f} tok/s per part"
+    )
 
 
 def apply_measurement(
@@ -695,4 +732,7 @@ class Evidence:
         if m is not None:
             return apply_measurement(est, m, request, part)
         band, basis = error_band(self.report, part, est.workload, self.catalogue)
-        return replace(est, error_band_fraction=band, error_band_basis=basis)
+        nearest = closest_measurement(self.measurements, est, request)
+        return replace(
+            est, error_band_fraction=band, error_band_basis=basis, closest_measurement=nearest
+        )

@@ -92,6 +92,9 @@ class Economics:
     utilisation_fraction: float = 1.0
 
 
+MAX_BATCH = 4096  # the largest batch the model considers: in effect, no cap
+
+
 @dataclass(frozen=True)
 class ServingRequest:
     """What the service must deliver: request shape, latency targets and precision."""
@@ -105,8 +108,14 @@ class ServingRequest:
     parts_per_replica: int | None = None  # None = the best of the replicas that fit
     # vLLM's default gpu_memory_utilization 0.9 leaves 10% outside weights + KV (docs/serving.md).
     memory_reserve_fraction: float = 0.10
-    max_batch: int = 4096
+    max_batch: int = MAX_BATCH  # requests in flight per replica; MAX_BATCH = as many as fit
     economics: Economics = field(default_factory=Economics)
+
+    @property
+    def concurrency(self) -> int | None:
+        """Requests in flight per replica asked for; None = as many as memory and targets allow
+        (the offline maximum without targets)."""
+        return None if self.max_batch >= MAX_BATCH else self.max_batch
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,8 @@ class ServingEstimate:
     error_band_fraction: float | None = None
     error_band_basis: str = ""
     measurement_id: str | None = None
+    closest_measurement: str | None = None  # with a model answer: the nearest measured row
+    concurrency: int | None = None  # requests in flight per replica asked for; None = most
 
     @property
     def tokens_per_s(self) -> float:
@@ -526,6 +537,7 @@ def _estimate_at(
         step_bound=_step_bound(op),
         source="model",
         efficiency=eff,
+        concurrency=request.concurrency,
     )
 
 
