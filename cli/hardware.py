@@ -13,7 +13,8 @@ from planner.catalogue.parts import PRECISIONS, Catalogue, Part
 from planner.catalogue.tpp import total_processing_performance
 from planner.errors import PlannerError
 from planner.serving.efficiency import Efficiency, efficiency_for, load_stacks
-from planner.serving.model import ServingRequest, estimate, estimate_video
+from planner.serving.model import ServingRequest, estimate
+from planner.serving.video import estimate_video
 from planner.serving.workloads import Workload, WorkloadLibrary
 
 app = typer.Typer(

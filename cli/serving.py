@@ -12,22 +12,16 @@ from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit, err_console
 from planner.catalogue.parts import Catalogue
 from planner.serving.efficiency import efficiency_for, load_stacks
+from planner.serving.evidence import Evidence
 from planner.serving.measurements import (
-    Evidence,
     ValidationReport,
     calibrate,
     load_measurements,
     shipped_measurements,
     validate,
 )
-from planner.serving.model import (
-    Economics,
-    ServingEstimate,
-    ServingRequest,
-    VideoEstimate,
-    estimate,
-    estimate_video,
-)
+from planner.serving.model import Economics, ServingEstimate, ServingRequest, estimate
+from planner.serving.video import VideoEstimate, estimate_video
 from planner.serving.workloads import WorkloadLibrary
 
 app = typer.Typer(

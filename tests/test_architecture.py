@@ -19,13 +19,11 @@ MAX_FUNCTION_LINES = 60
 
 # Still over the limits (lines today). Split them; do not add to this list.
 FILES_OVER: dict[str, int] = {
-    "planner/serving/measurements.py": 698,
-    "planner/serving/model.py": 725,
+    "planner/serving/model.py": 631,
     "planner/serving/workloads.py": 714,
     "planner/sites/site.py": 657,
 }
 FUNCTIONS_OVER: dict[str, int] = {
-    "planner/catalogue/parts.py:part": 84,
     "planner/demand/growth.py:_logistic": 63,
     "planner/demand/growth.py:read_demand_csv": 76,
     "planner/demand/projection.py:project_demand": 62,

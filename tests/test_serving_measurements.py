@@ -14,8 +14,8 @@ from cli.app import app
 from planner.catalogue.parts import Catalogue
 from planner.errors import InputError
 from planner.serving.efficiency import efficiency_for, load_stacks
+from planner.serving.evidence import Evidence
 from planner.serving.measurements import (
-    Evidence,
     calibrate,
     load_measurements,
     shipped_measurements,

@@ -35,7 +35,7 @@ PUBLIC_TPP: dict[str, tuple[float, str]] = {
     "gb200": (40000, "10,000 FP4 TFLOPS x 4 = 40,000"),
     "b300": (52500, "13,125 FP4 TFLOPS x 4 = 52,500"),
     "mi325x": (20919.2, "as MI300X: 2,614.9 x 8 (< 21,000, named in Jan-2026)"),
-    "mi355x": (40200, "10,050 FP4 TFLOPS (20.1 PF sparse / 2) x 4 = 40,200"),
+    "mi355x": (60300, "10,050 FP6 TFLOPS (FP6 at the FP4 rate, 20.1 PF sparse / 2) x 6 = 60,300"),
 }
 
 # Part id -> PD, for parts whose applicable die area is a datasheet or press figure.

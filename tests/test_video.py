@@ -21,7 +21,8 @@ from planner.catalogue.parts import Catalogue
 from planner.demand.projection import load_demand
 from planner.errors import InputError
 from planner.serving.efficiency import efficiency_for, load_stacks
-from planner.serving.model import ServingRequest, estimate, estimate_video
+from planner.serving.model import ServingRequest, estimate
+from planner.serving.video import estimate_video
 from planner.serving.workloads import WorkloadLibrary
 
 FLOPS_PER_VIDEO_S = 6.523288813568e17 / 5.0625  # docs/workloads.md, steps 1-6

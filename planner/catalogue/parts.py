@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -22,7 +22,7 @@ from planner.paths import search_dirs
 from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
 from planner.yamlio import load_each, read_yaml, validate
 
-Precision = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
+Precision = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp6", "fp4", "int4"]
 PRECISIONS: tuple[Precision, ...] = (
     "fp64",
     "fp32",
@@ -31,6 +31,7 @@ PRECISIONS: tuple[Precision, ...] = (
     "fp16",
     "fp8",
     "int8",
+    "fp6",
     "fp4",
     "int4",
 )
@@ -44,6 +45,7 @@ BIT_LENGTH: Mapping[Precision, int] = MappingProxyType(
         "fp16": 16,
         "fp8": 8,
         "int8": 8,
+        "fp6": 6,
         "fp4": 4,
         "int4": 4,
     }
@@ -97,6 +99,8 @@ class PartFile(BaseModel):
     unit_price: PriceIn
     availability: str
     serving: ServingIn | None = None
+    # ICs on the board that 3A090 assesses one by one (a card of two chips: 2); default 1
+    integrated_circuits: FigureIn | None = None
     sources: dict[str, SourceIn] = {}
 
     @field_validator("id")
@@ -148,6 +152,7 @@ class Part:
     bandwidth_efficiency_fraction: float | None
     interconnect_efficiency_fraction: float | None
     path: Path
+    integrated_circuits: int = 1  # ICs 3A090 assesses separately (TPP per IC)
     provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False, repr=False)
 
     def domestic_for(self, buyer_country: str) -> bool:
@@ -164,16 +169,49 @@ class _PartReader(FigureReader):
 
     raw: PartFile
 
-    def part(self) -> Part:
-        r = self.raw
+    def peaks(self) -> dict[Precision, float]:
+        """Dense peak throughput per precision, op/s (unknown precisions left out)."""
         peaks: dict[Precision, float] = {}
-        for precision, figure in r.peak_dense.items():
+        for precision, figure in self.raw.peak_dense.items():
             value = self.quantity(
                 f"peak_dense.{precision}", f"peak_dense.{precision}", figure, "ops_per_s"
             )
             if value is not None:
                 peaks[precision] = value
+        return peaks
+
+    def memory_and_links(self) -> dict[str, Any]:
+        """Memory size and bandwidth, scale-up links and host I/O, in bytes and bytes/s."""
+        r = self.raw
+        return {
+            "memory_type": r.memory_type,
+            "memory_bytes": self.quantity(
+                "memory_capacity", "memory_bytes", r.memory_capacity, "bytes"
+            ),
+            "memory_bandwidth_bytes_per_s": self.quantity(
+                "memory_bandwidth",
+                "memory_bandwidth_bytes_per_s",
+                r.memory_bandwidth,
+                "bytes_per_s",
+            ),
+            "scale_up_bandwidth_bytes_per_s": self.quantity(
+                "scale_up_bandwidth",
+                "scale_up_bandwidth_bytes_per_s",
+                r.scale_up_bandwidth,
+                "bytes_per_s",
+            ),
+            "scale_up_domain_parts": self.number(
+                "scale_up_domain", r.scale_up_domain, integer=True
+            ),
+            "io_bandwidth_bytes_per_s": self.quantity(
+                "io_bandwidth", "io_bandwidth_bytes_per_s", r.io_bandwidth, "bytes_per_s"
+            ),
+        }
+
+    def part(self) -> Part:
+        r = self.raw
         serving = r.serving or ServingIn()
+        circuits = self.number("integrated_circuits", r.integrated_circuits, integer=True)
         part = Part(
             id=r.id,
             name=r.name,
@@ -187,27 +225,8 @@ class _PartReader(FigureReader):
             process_node=self.text("process_node", r.process_node),
             die_area_mm2=self.quantity("die_area", "die_area_mm2", r.die_area, "area_mm2"),
             cores=self.number("cores", r.cores, integer=True),  # type: ignore[arg-type]
-            peak_dense_ops_per_s=MappingProxyType(peaks),
-            memory_type=r.memory_type,
-            memory_bytes=self.quantity(
-                "memory_capacity", "memory_bytes", r.memory_capacity, "bytes"
-            ),
-            memory_bandwidth_bytes_per_s=self.quantity(
-                "memory_bandwidth",
-                "memory_bandwidth_bytes_per_s",
-                r.memory_bandwidth,
-                "bytes_per_s",
-            ),
-            scale_up_bandwidth_bytes_per_s=self.quantity(
-                "scale_up_bandwidth",
-                "scale_up_bandwidth_bytes_per_s",
-                r.scale_up_bandwidth,
-                "bytes_per_s",
-            ),
-            scale_up_domain_parts=self.number("scale_up_domain", r.scale_up_domain, integer=True),  # type: ignore[arg-type]
-            io_bandwidth_bytes_per_s=self.quantity(
-                "io_bandwidth", "io_bandwidth_bytes_per_s", r.io_bandwidth, "bytes_per_s"
-            ),
+            peak_dense_ops_per_s=MappingProxyType(self.peaks()),
+            **self.memory_and_links(),
             tdp_w=self.quantity("tdp", "tdp_w", r.tdp, "power"),
             idle_w=self.quantity("idle_power", "idle_w", r.idle_power, "power"),
             server_overhead_w=self.quantity(
@@ -226,6 +245,7 @@ class _PartReader(FigureReader):
             interconnect_efficiency_fraction=self.fraction(
                 "serving.interconnect_efficiency_fraction", serving.interconnect_efficiency_fraction
             ),
+            integrated_circuits=int(circuits or 1),
             path=self.path,
             provenance=MappingProxyType(self.provenance),
         )

@@ -44,6 +44,18 @@ def total_processing_performance(part: Part) -> TppResult:
     return TppResult(tpp, precision, density, arithmetic)
 
 
+def assessed_processing_performance(part: Part) -> TppResult:
+    """TPP as 3A090 assesses it: per integrated circuit. A board of n ICs (a card of two chips)
+    is assessed chip by chip, TPP / n; PD is unchanged (the die area divides alike)."""
+    whole = total_processing_performance(part)
+    n = part.integrated_circuits or 1
+    if n <= 1 or whole.tpp is None:
+        return whole
+    per_ic = whole.tpp / n
+    arithmetic = f"{whole.arithmetic}; per IC: {whole.tpp:,.0f} / {n} ICs = {per_ic:,.0f}"
+    return TppResult(per_ic, whole.precision, whole.performance_density, arithmetic)
+
+
 @dataclass(frozen=True)
 class IoResult:
     """Aggregate bidirectional I/O bandwidth (scale-up links plus host I/O), in B/s."""

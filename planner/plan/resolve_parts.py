@@ -18,7 +18,8 @@ from planner.errors import InputError, UnknownName
 from planner.plan.resolver import Resolver, exchange_rate
 from planner.rules import PurchaseTerms, RegimeLibrary, purchase_terms
 from planner.serving.efficiency import efficiency_for, load_stacks
-from planner.serving.model import ServingRequest, estimate, estimate_video
+from planner.serving.model import ServingRequest, estimate
+from planner.serving.video import estimate_video
 from planner.serving.workloads import WorkloadLibrary
 
 

@@ -23,7 +23,7 @@ from planner.catalogue.tpp import (
     IoResult,
     TppResult,
     aggregate_io_bandwidth,
-    total_processing_performance,
+    assessed_processing_performance,
 )
 from planner.errors import InputError
 from planner.rules.regimes import Cap, Condition, Control, Regime, RegimeLibrary
@@ -78,7 +78,7 @@ class PartFigures:
 
     @classmethod
     def of(cls, part: Part) -> PartFigures:
-        return cls(part, total_processing_performance(part), aggregate_io_bandwidth(part))
+        return cls(part, assessed_processing_performance(part), aggregate_io_bandwidth(part))
 
     @property
     def arithmetic(self) -> str:
