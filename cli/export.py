@@ -28,6 +28,14 @@ BuyerOpt = Annotated[
     str, typer.Option("--buyer", help="Buyer country, ISO 3166 two-letter code, e.g. CN.")
 ]
 
+HeadquartersOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--headquarters",
+        help="Country of the buyer's headquarters or ultimate parent, where it differs from "
+        "--buyer (a Chinese provider buying in Malaysia: --buyer MY --headquarters CN).",
+    ),
+]
 DateOpt = Annotated[str | None, typer.Option("--date", help="Date YYYY-MM-DD (default: today).")]
 RegimeOpt = Annotated[
     str | None,
@@ -65,6 +73,7 @@ def classify_parts(
     ] = None,
     *,
     buyer: BuyerOpt,
+    headquarters: HeadquartersOpt = None,
     date: DateOpt = None,
     regime: RegimeOpt = None,
     fmt: FormatOpt = OutputFormat.table,
@@ -78,7 +87,10 @@ def classify_parts(
         library[regime]  # an unknown regime fails before any part is loaded
     catalogue = Catalogue.load(profiles or ())
     chosen = [catalogue[p] for p in parts] if parts else list(catalogue)
-    results = [classify(p, buyer, when, library=library, regime=regime) for p in chosen]
+    results = [
+        classify(p, buyer, when, library=library, regime=regime, headquarters=headquarters)
+        for p in chosen
+    ]
     if fmt is OutputFormat.json:
         emit([c.row() for c in results], fmt)
         return

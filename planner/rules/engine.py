@@ -190,17 +190,23 @@ def classify_eccn(regime: Regime, f: PartFigures) -> tuple[str | None, list[str]
     return None, notes
 
 
-def reaches(control: Control, regime: Regime, buyer: str) -> bool:
-    """Whether a control's buyer scope includes this buyer country."""
+def reaches(control: Control, regime: Regime, buyer: str, headquarters: str | None = None) -> bool:
+    """Whether a control's buyer scope includes this buyer: by the country it is in, or, for a
+    control that reaches headquarters, by the country of its headquarters (or ultimate parent)
+    wherever it is. Exceptions are by location."""
     b = control.buyers
     if b is None:
         return True
+
+    def named(country: str) -> bool:
+        return country in b.countries or any(country in regime.members(g) for g in b.groups)
+
     everyone = not b.countries and not b.groups
-    named = buyer in b.countries or any(buyer in regime.members(g) for g in b.groups)
+    by_home = b.headquarters and headquarters is not None and named(headquarters)
     excluded = buyer in b.except_countries or any(
         buyer in regime.members(g) for g in b.except_groups
     )
-    return (everyone or named) and not excluded
+    return (everyone or named(buyer) or by_home) and not excluded
 
 
 @dataclass(frozen=True)
@@ -371,11 +377,12 @@ def _walk_regime(
     *,
     date: dt.date | None,
     enforce_compliance_dates: bool,
+    headquarters: str | None = None,
 ) -> None:
     part = f.part
     excused_once = False
     for control in regime.controls:
-        if not reaches(control, regime, buyer):
+        if not reaches(control, regime, buyer, headquarters):
             continue
         if control.kind == "export_licence":
             excuse = _origin_excuses(control, regime, part, buyer)
@@ -406,6 +413,19 @@ def _walk_regime(
         _apply(control, regime, walk, part, buyer)
 
 
+def _eccn_bucket(
+    chosen: Sequence[Regime], f: PartFigures, walk: _Walk
+) -> tuple[str | None, str | None]:
+    """The ECCN bucket under the first classifying regime, and that regime's id."""
+    for r in chosen:
+        if r.classification:
+            eccn, notes = classify_eccn(r, f)
+            walk.reasons.extend(notes)
+            walk.reasons.append(f"{r.id}: {f.part.id} is {eccn or 'outside 3A090'}")
+            return eccn, r.id
+    return None, None
+
+
 def classify(
     part: Part,
     buyer: str,
@@ -413,13 +433,18 @@ def classify(
     *,
     library: RegimeLibrary,
     regime: str | None = None,
+    headquarters: str | None = None,
 ) -> Classification:
     """Classify a part for a buyer country on a date (or under one fixed regime, for a what-if).
 
     With `regime`, that snapshot stands for its jurisdiction and its compliance dates are
     ignored (the rules as written, fully in force); other jurisdictions follow `date`.
+    `headquarters` is the country of the buyer's headquarters or ultimate parent when it differs
+    from where it buys (a Chinese provider buying in Malaysia: buyer MY, headquarters CN).
     """
     buyer = check_buyer(buyer)
+    if headquarters is not None:
+        headquarters = check_buyer(headquarters, field="--headquarters")
     if date is None and regime is None:
         raise InputError.one(
             "arguments",
@@ -431,21 +456,15 @@ def classify(
     # The regime that classifies (the exporter's) is walked first, buyer-side regimes after.
     chosen = sorted(library.select(date, regime), key=lambda r: not r.classification)
     walk = _Walk()
-    eccn: str | None = None
-    eccn_regime: str | None = None
-    for r in chosen:
-        if r.classification and eccn_regime is None:
-            eccn, notes = classify_eccn(r, f)
-            eccn_regime = r.id
-            walk.reasons.extend(notes)
-            walk.reasons.append(f"{r.id}: {part.id} is {eccn or 'outside 3A090'}")
+    eccn, eccn_regime = _eccn_bucket(chosen, f, walk)
     if not chosen:
         walk.reasons.append(f"no export regime in force on {date}")
     for r in chosen:
         own_eccn = eccn if r.id == eccn_regime else classify_eccn(r, f)[0]
         _walk_regime(
-            r, f, buyer, own_eccn, walk, date=date, enforce_compliance_dates=r.id != regime
-        )
+            r, f, buyer, own_eccn, walk, date=date, enforce_compliance_dates=r.id != regime,
+            headquarters=headquarters,
+        )  # fmt: skip
     if not walk.decided and walk.subject and chosen:
         walk.reasons.append(
             f"no licence control of {', '.join(r.id for r in chosen)} "
@@ -516,6 +535,7 @@ def purchase_terms(
     site_region: str | None = None,
     buyable_policies: Collection[ReviewPolicy] = BUYABLE_POLICIES,
     revenue_share_pass_through: float = 1.0,
+    headquarters: str | None = None,
 ) -> PurchaseTerms:
     """May this buyer put this part in this site on this date, and at what uplift and subsidy?
 
@@ -524,7 +544,7 @@ def purchase_terms(
     `state_funded_site` matches; a subsidy listing regions applies when `site_region` is one of
     them (or when `site_region` is None: the caller then reads `power_subsidy_regions`).
     """
-    c = classify(part, buyer, date, library=library, regime=regime)
+    c = classify(part, buyer, date, library=library, regime=regime, headquarters=headquarters)
     allowed, why = _export_allows(c, buyable_policies)
     reasons, rules = [why, *c.reasons], [c.rule] if c.rule else []
     subsidy, regions = 0.0, ()

@@ -62,6 +62,7 @@ class Buyers:
     groups: tuple[str, ...] = ()
     except_countries: frozenset[str] = frozenset()
     except_groups: tuple[str, ...] = ()
+    headquarters: bool = False  # also reaches buyers headquartered in the named places
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,7 @@ class _Converter:
                 tuple(c.buyers.groups),
                 frozenset(c.buyers.except_countries),
                 tuple(c.buyers.except_groups),
+                c.buyers.headquarters,
             )
         return Control(
             id=c.id,

@@ -79,6 +79,9 @@ class BuyersIn(BaseModel):
     groups: list[str] = []
     except_countries: list[str] = []
     except_groups: list[str] = []
+    # Also reaches a buyer located anywhere whose headquarters (or ultimate parent) is in the
+    # named countries or groups (the Oct-2023 rule's 15 CFR 742.6(a)(6)(iii) scope).
+    headquarters: bool = False
 
 
 class CapIn(Cited):
