@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -51,3 +52,48 @@ def test_the_a800_and_h800_needed_a_licence_from_23_october_2023(date: str, stat
 
 def test_b200_fp64_is_37_tflops() -> None:
     assert Catalogue.load()["b200"].peak("fp64") == pytest.approx(37e12)
+
+
+def test_a_chinese_headquartered_buyer_in_malaysia_needs_the_chinese_licence() -> None:
+    """The Oct-2023 rule reaches entities headquartered in D:5 or Macau wherever they are
+    (15 CFR 742.6(a)(6)(iii)): on 2024-06-01 an H100 for a CN-headquartered buyer in Malaysia
+    needs the licence a buyer in China needs; a Malaysian buyer does not."""
+
+    def status(*buyer: str) -> tuple[str, str | None]:
+        (row,) = classify("h100-sxm", *buyer, "--date", "2024-06-01")
+        return row["status"], row["review_policy"]
+
+    assert status("--buyer", "MY", "--headquarters", "CN") == status("--buyer", "CN")
+    assert status("--buyer", "CN") == ("licence_required", "presumption_of_denial")
+    assert status("--buyer", "MY")[0] == "no_licence"
+
+
+def test_an_unknown_headquarters_exits_2_naming_the_option() -> None:
+    result = CliRunner().invoke(
+        app, ["export", "classify", "h100-sxm", "--buyer", "MY", "--headquarters", "ZZZ"]
+    )
+    assert result.exit_code == 2 and "--headquarters" in result.stderr
+
+
+def test_a_scenario_names_its_buyers_headquarters(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The tiny H20/H200 scenario bought in Malaysia: a CN-headquartered owner pays the China
+    terms (H200: 25% duty under us-2026-01; H20: 15% revenue share under us-2025-08), a
+    Malaysian one pays none."""
+    import yaml
+
+    from planner.plan.resolve import resolve
+    from planner.plan.scenario import load_scenario
+
+    tiny = Path(__file__).resolve().parent.parent / "scenarios" / "tiny" / "one_site_two_parts.yaml"
+
+    def uplift(**rules: str) -> dict[str, float]:
+        data = yaml.safe_load(tiny.read_text())
+        data["rules"].update(rules)
+        path = tmp_path / f"{len(list(tmp_path.iterdir()))}.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        plan = resolve(load_scenario(path))
+        fees = plan.inputs.price_uplift_fraction[:, 0]
+        return dict(zip(plan.axes.parts, fees.tolist(), strict=True))
+
+    assert uplift(buyer="MY") == {"h20": 0.0, "h200": 0.0}
+    assert uplift(buyer="MY", headquarters="CN") == pytest.approx({"h20": 0.15, "h200": 0.25})

@@ -289,6 +289,7 @@ def read_rules(
                         regime=fixed,
                         site_region=site.province,
                         revenue_share_pass_through=rules.revenue_share_pass_through_fraction,
+                        headquarters=rules.headquarters,
                     )
                 terms = cache[key]
                 domestic = part.domestic_for(rules.buyer)

@@ -147,6 +147,9 @@ class RulesIn(_Strict):
     """Buyer country, export regime (by date, or one fixed snapshot), shares, budgets."""
 
     buyer: str
+    # the country of the buyer's headquarters (or ultimate parent) when it differs from where it
+    # buys: a Chinese provider building in Malaysia writes buyer: MY, headquarters: CN
+    headquarters: str | None = None
     regime: str = "auto"  # "auto": the snapshots in force at each period's mid-date
     banned_parts: list[str] = []
     domestic_share: DomesticShareIn = DomesticShareIn()
@@ -157,6 +160,11 @@ class RulesIn(_Strict):
     @classmethod
     def _buyer(cls, value: str) -> str:
         return _check_country(value)
+
+    @field_validator("headquarters")
+    @classmethod
+    def _headquarters(cls, value: str | None) -> str | None:
+        return None if value is None else _check_country(value)
 
 
 class UncertainIn(_Strict):
