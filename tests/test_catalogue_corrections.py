@@ -97,3 +97,32 @@ def test_a_scenario_names_its_buyers_headquarters(tmp_path) -> None:  # type: ig
 
     assert uplift(buyer="MY") == {"h20": 0.0, "h200": 0.0}
     assert uplift(buyer="MY", headquarters="CN") == pytest.approx({"h20": 0.15, "h200": 0.25})
+
+
+def test_a_misspelt_chinese_province_is_refused_with_a_suggestion(tmp_path: Path) -> None:
+    """'Neimenggu' would silently lose Inner Mongolia's 50% power subsidy; it exits 2 instead."""
+    import yaml
+
+    tiny = Path(__file__).resolve().parent.parent / "scenarios" / "tiny" / "cn_two_parts.yaml"
+    data = yaml.safe_load(tiny.read_text())
+    data["sites"][0]["province"] = "Neimenggu"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = CliRunner().invoke(app, ["plan", str(path), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert "sites[0].province" in result.stderr and "did you mean 'Inner Mongolia'" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_every_province_a_rule_names_is_on_the_list() -> None:
+    from planner.rules import RegimeLibrary
+    from planner.sites.provinces import CN_PROVINCES
+
+    library = RegimeLibrary.load()
+    named = {
+        region
+        for regime in library
+        for control in regime.controls
+        for region in (getattr(control, "regions", None) or ())
+    }
+    assert named and named <= set(CN_PROVINCES)

@@ -26,6 +26,7 @@ from planner.demand.projection import DemandIn, DemandProjection, project_demand
 from planner.errors import InputError, Problem
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, SourceIn
+from planner.sites.provinces import CN_PROVINCES, province_suggestion
 from planner.sites.schema import BatteryIn, EnergyPriceIn, LocationIn, SolarIn
 from planner.yamlio import read_yaml, validate
 
@@ -253,6 +254,25 @@ def _names(items: list[str]) -> set[str]:
     return set(items)
 
 
+def check_provinces(raw: ScenarioFile, path: Path) -> list[Problem]:
+    """A site in China names a province from the list (the subsidy rules match on it)."""
+    out = []
+    for i, site in enumerate(raw.sites):
+        guess = province_suggestion(site.country, site.province)
+        if guess is None:
+            continue
+        fix = f"did you mean '{guess}'? " if guess else ""
+        out.append(
+            _problem(
+                path,
+                f"sites[{i}].province",
+                f"'{site.province}' is not a province of China as the rules name them.",
+                f"{fix}use one of: {', '.join(CN_PROVINCES)}.",
+            )
+        )
+    return out
+
+
 def check_names(raw: ScenarioFile, path: Path) -> list[Problem]:
     """Unique part and site names; serving entries match demand workloads one to one."""
     out: list[Problem] = []
@@ -269,6 +289,7 @@ def check_names(raw: ScenarioFile, path: Path) -> list[Problem]:
                         path, f"{key}[{i}]", f"{what} '{name}' repeats.", "list each one once."
                     )
                 )
+    out += check_provinces(raw, path)
     demand_names = [w.name for w in raw.demand.workloads]
     served = _names([s.workload for s in raw.serving])
     for i, s in enumerate(raw.serving):
