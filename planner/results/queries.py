@@ -3,6 +3,11 @@
 Queries need no database: each table name becomes one DuckDB view over the Parquet files of every
 complete run, with a `run` column (the run's folder name) added; a `runs` view holds one row per
 run with its kind, name, created time, status and summary numbers.
+
+A query runs in a sandbox: it must be exactly one SELECT (or WITH ... SELECT) statement, and once
+the views are made DuckDB's external access is switched off except for the run root and its
+configuration is locked, so a query can neither write a file, attach a database, load an
+extension nor read outside the runs it was asked about.
 """
 
 from __future__ import annotations
@@ -131,6 +136,11 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _sql_path(path: Path) -> str:
+    """A file path as a DuckDB string literal, absolute (the sandbox compares absolute paths)."""
+    return _sql_string(str(Path(path).resolve()))
+
+
 def _runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per run: identity plus every scalar of its summary, and the summary as JSON."""
     records = []
@@ -173,7 +183,7 @@ def _add_sweep_view(con: duckdb.DuckDBPyConnection, sweeps: Sequence[Path]) -> N
     if not files:
         return
     selects = [
-        f"SELECT {_sql_string(f.parent.name)} AS sweep, * FROM read_parquet({_sql_string(str(f))})"
+        f"SELECT {_sql_string(f.parent.name)} AS sweep, * FROM read_parquet({_sql_path(f)})"
         for f in files
     ]
     con.execute('CREATE VIEW "sweep" AS ' + " UNION ALL BY NAME ".join(selects))
@@ -189,7 +199,7 @@ def connect(runs: Sequence[Run], sweeps: Sequence[Path] = ()) -> duckdb.DuckDBPy
             by_table.setdefault(table_name, []).append((run.run_id, path))
     for table_name, files in sorted(by_table.items()):
         selects = [
-            f"SELECT {_sql_string(run_id)} AS run, * FROM read_parquet({_sql_string(str(path))})"
+            f"SELECT {_sql_string(run_id)} AS run, * FROM read_parquet({_sql_path(path)})"
             for run_id, path in files
         ]
         con.execute(f'CREATE VIEW "{table_name}" AS ' + " UNION ALL BY NAME ".join(selects))
@@ -209,9 +219,52 @@ def view_names(runs: Sequence[Run], sweeps: Sequence[Path] = ()) -> list[str]:
     return sorted(names | ({"sweep"} if sweeps else set()))
 
 
+def check_one_select(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse anything but exactly one SELECT (or WITH ... SELECT, FROM ..., VALUES) statement.
+
+    DuckDB's own parser decides, so a `;` inside a string or a comment is no second statement.
+    """
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise InputError.one(
+            "SQL", "", f"DuckDB could not parse the query: {_first_line(exc)}", "fix the SQL."
+        ) from None
+    kinds = [s.type.name for s in statements]
+    if kinds == ["SELECT"]:
+        return
+    found = "no statement" if not kinds else f"{len(kinds)} statement(s): {', '.join(kinds)}"
+    raise InputError.one(
+        "SQL",
+        "",
+        f"`planner runs query` runs exactly one SELECT (or WITH ... SELECT) statement; "
+        f"this query has {found}. Queries only read the runs: no COPY, ATTACH, INSTALL, SET, "
+        "CREATE, INSERT or PRAGMA.",
+        "write one SELECT; to save a result use --format csv and redirect it to a file.",
+    )
+
+
+def sandbox(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """Lock `con` down once its views exist: no external access except reading under `root`
+    (the run folders), no extension installed or loaded, and the configuration locked so the
+    query cannot undo any of it."""
+    allowed = str(Path(root).resolve()).rstrip("/") + "/"
+    con.execute(f"SET allowed_directories = [{_sql_string(allowed)}]")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET allow_community_extensions = false")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def query_runs(sql: str, root: Path = DEFAULT_ROOT) -> pd.DataFrame:
-    """Run one SQL statement over every complete run under `root` (and the cases and tables of
-    the sweeps there); the result as a DataFrame."""
+    """Run one SELECT over every complete run under `root` (and the cases and tables of the
+    sweeps there), sandboxed to reading those runs; the result as a DataFrame."""
     runs, sweeps = runs_under(root), sweep_folders(root)
     if not runs and not sweeps:
         raise InputError.one(
@@ -219,13 +272,22 @@ def query_runs(sql: str, root: Path = DEFAULT_ROOT) -> pd.DataFrame:
         )
     con = connect(runs, sweeps)
     try:
+        check_one_select(con, sql)
+        sandbox(con, root)
         return con.execute(sql).df()
-    except duckdb.Error as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except duckdb.PermissionException as exc:
         raise InputError.one(
             "SQL",
             "",
-            f"DuckDB could not run the query: {message}",
+            f"the query reaches outside the runs under {root}: {_first_line(exc)}",
+            "query the views (a query may read only the run folders under --root): "
+            f"{', '.join(view_names(runs, sweeps))}.",
+        ) from None
+    except duckdb.Error as exc:
+        raise InputError.one(
+            "SQL",
+            "",
+            f"DuckDB could not run the query: {_first_line(exc)}",
             f"views available: {', '.join(view_names(runs, sweeps))} (each with a 'run' column).",
         ) from None
     finally:
