@@ -22,7 +22,16 @@ import duckdb
 import pandas as pd
 
 from planner.errors import InputError
-from planner.results.folders import CASES, DEFAULT_ROOT, SWEEP_MANIFEST, SWEEP_TABLE, Run, list_runs
+from planner.results.folders import (
+    CASES,
+    DEFAULT_ROOT,
+    SWEEP_MANIFEST,
+    SWEEP_TABLE,
+    Run,
+    read_run,
+    scan_runs,
+)
+from planner.results.integrity import DamagedRun
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,17 @@ def run_row(run: Run) -> dict[str, Any]:
     }
     for metric in METRICS:
         row[metric.column] = metric_value(run, metric)
+    row["problem"] = None
     return row
+
+
+def damaged_row(damaged: DamagedRun) -> dict[str, Any]:
+    """The line of `planner runs list` for a damaged run: its folder, `damaged` and why."""
+    row: dict[str, Any] = dict.fromkeys(("kind", "name", "created", "currency"))
+    row.update(run=damaged.run_id, status="damaged")
+    row.update({m.column: None for m in METRICS}, problem=f"{damaged.field}: {damaged.problem}")
+    return {k: row[k] for k in ("run", "kind", "name", "created", "status", "currency",
+                                *(m.column for m in METRICS), "problem")}  # fmt: skip
 
 
 def run_detail(run: Run) -> dict[str, Any]:
@@ -169,12 +188,31 @@ def sweep_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if (p / SWEEP_MANIFEST).is_file())
 
 
-def runs_under(root: Path) -> list[Run]:
-    """Complete runs under `root` and the case runs of every sweep folder there."""
-    runs = list_runs(root)
+def scan_under(root: Path) -> tuple[list[Run], list[DamagedRun]]:
+    """Runs under `root` and the case runs of every sweep folder there, whole and damaged
+    (sizes checked, not checksums: `planner.results.folders.scan_runs`)."""
+    runs, damaged = scan_runs(root)
     for folder in sweep_folders(root):
-        runs += list_runs(folder / CASES)
-    return runs
+        more, bad = scan_runs(folder / CASES)
+        runs, damaged = runs + more, damaged + bad
+    return runs, damaged
+
+
+def runs_under(root: Path) -> list[Run]:
+    """Whole runs under `root` and the case runs of every sweep folder there."""
+    return scan_under(root)[0]
+
+
+def checked_runs(root: Path) -> tuple[list[Run], list[DamagedRun]]:
+    """Runs under `root` checked whole with their checksums, and the damaged ones."""
+    runs, damaged = scan_under(root)
+    whole = []
+    for run in runs:
+        try:
+            whole.append(read_run(run.path, checksums=True))
+        except DamagedRun as exc:
+            damaged.append(exc)
+    return whole, damaged
 
 
 def _add_sweep_view(con: duckdb.DuckDBPyConnection, sweeps: Sequence[Path]) -> None:
@@ -262,14 +300,40 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def query_runs(sql: str, root: Path = DEFAULT_ROOT) -> pd.DataFrame:
-    """Run one SELECT over every complete run under `root` (and the cases and tables of the
-    sweeps there), sandboxed to reading those runs; the result as a DataFrame."""
-    runs, sweeps = runs_under(root), sweep_folders(root)
+def refuse_damaged(damaged: Sequence[DamagedRun], root: Path) -> None:
+    """A query over a root with damaged runs stops and names them (nothing is left out silently)."""
+    if not damaged:
+        return
+    names = "; ".join(f"{d.run_id} ({d.field}: {d.problem})" for d in damaged)
+    raise InputError.one(
+        root,
+        "",
+        f"{len(damaged)} run(s) here are damaged, so a query over all runs would be incomplete: "
+        f"{names}",
+        "move the damaged folders out of --root (or delete them) and write those runs again, or "
+        "pass --skip-damaged to query the other runs.",
+    )
+
+
+def query_runs(
+    sql: str, root: Path = DEFAULT_ROOT, *, skip_damaged: bool = False
+) -> tuple[pd.DataFrame, list[DamagedRun]]:
+    """Run one SELECT over every whole run under `root` (and the cases and tables of the
+    sweeps there), sandboxed to reading those runs. Returns the result and the damaged runs
+    left out; with damaged runs and not `skip_damaged`, an InputError naming them."""
+    runs, damaged = checked_runs(root)
+    sweeps = sweep_folders(root)
+    if not skip_damaged:
+        refuse_damaged(damaged, root)
     if not runs and not sweeps:
         raise InputError.one(
             root, "", "holds no complete run to query.", "write a run first, or pass --root."
         )
+    return run_query(sql, root, runs, sweeps), damaged
+
+
+def run_query(sql: str, root: Path, runs: Sequence[Run], sweeps: Sequence[Path]) -> pd.DataFrame:
+    """`sql` on the views of `runs` and `sweeps`, in the sandbox of `root`."""
     con = connect(runs, sweeps)
     try:
         check_one_select(con, sql)
