@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from cli.options import FormatOpt
-from cli.render import OutputFormat, emit
+from cli.render import OutputFormat, emit, err_console
 from planner.results.folders import DEFAULT_ROOT, find_run
-from planner.results.queries import query_runs, run_detail, run_row, runs_under
+from planner.results.integrity import DamagedRun
+from planner.results.queries import damaged_row, query_runs, run_detail, run_row, scan_under
 
 app = typer.Typer(help="Kept runs: list, show and query them.", no_args_is_help=True)
 
@@ -19,10 +20,21 @@ RootOpt = Annotated[
 ]
 
 
+def _warn_damaged(damaged: list[DamagedRun], action: str) -> None:
+    for bad in damaged:
+        err_console().print(
+            f"warning: {action} damaged run {bad.run_id}: {bad.field}: {bad.problem}",
+            highlight=False,
+        )
+
+
 @app.command("list")
 def list_(root: RootOpt = DEFAULT_ROOT, fmt: FormatOpt = OutputFormat.table) -> None:
-    """Complete runs under --root, oldest first, with their headline numbers."""
-    rows = [run_row(r) for r in runs_under(root)]
+    """Complete runs under --root, oldest first, with their headline numbers; damaged runs are
+    listed with status `damaged` and the reason (sizes are checked; `show` checks checksums)."""
+    runs, damaged = scan_under(root)
+    rows = [run_row(r) for r in runs] + [damaged_row(d) for d in damaged]
+    _warn_damaged(damaged, "listing")
     if fmt is not OutputFormat.table:
         emit(rows, fmt)
         return
@@ -58,11 +70,21 @@ def show(
 
 @app.command("query")
 def query(
-    sql: Annotated[str, typer.Argument(help="One SQL statement; views: runs and each table.")],
+    sql: Annotated[str, typer.Argument(help="One SELECT statement; views: runs and each table.")],
     root: RootOpt = DEFAULT_ROOT,
     fmt: FormatOpt = OutputFormat.table,
+    skip_damaged: Annotated[
+        bool,
+        typer.Option(
+            "--skip-damaged",
+            help="Query the whole runs and leave damaged ones out (each named on stderr); "
+            "without it a damaged run under --root stops the query (exit 2).",
+        ),
+    ] = False,
 ) -> None:
-    """SQL over every complete run: one view per table (with a `run` column) and `runs`."""
-    frame = query_runs(sql, root)
+    """SQL over every complete run: one view per table (with a `run` column) and `runs`.
+    Exactly one SELECT; it may read only files under --root (docs/results.md, Sandbox)."""
+    frame, damaged = query_runs(sql, root, skip_damaged=skip_damaged)
+    _warn_damaged(damaged, "skipped")
     rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     emit(rows, fmt, columns=[str(c) for c in frame.columns])

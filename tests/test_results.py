@@ -189,7 +189,7 @@ def _start_slow_writer(root: Path) -> subprocess.Popen[str]:
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "WRITING", proc.stderr.read() if proc.stderr else ""
-    tmp_dirs = [p for p in root.iterdir() if p.name.startswith(".interrupted")]
+    tmp_dirs = [p for p in root.iterdir() if p.name.startswith(".interrupted") and p.is_dir()]
     assert len(tmp_dirs) == 1 and (tmp_dirs[0] / "tables" / "fleet.parquet").is_file()
     return proc
 

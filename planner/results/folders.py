@@ -10,22 +10,24 @@ Layout of a run folder (documented in docs/results.md):
         summary.json             headline numbers (objective, sizes, cost per unit)
         run.json                 manifest, written last: its presence marks a complete run
 
-The folder is built under a hidden temporary name beside the target and renamed into place only
-when complete, so an exception, Ctrl-C or a crash never leaves a folder that looks complete.
+The folder is built under a hidden temporary name beside the target, flushed to disk (every file
+and folder fsync'ed) and renamed into place only when complete, so an exception, Ctrl-C, a kill or
+a power cut never leaves a folder that looks complete. run.json records each table's size and
+SHA-256; a run whose files do not match (truncated, missing, unreadable) is reported as damaged
+(`DamagedRun`) while every other run stays usable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import difflib
-import hashlib
 import json
 import math
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +36,16 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from planner.atomic import (
+    recover_replaced_dirs,
+    release_name,
+    replace_dir,
+    reserve_name,
+    temp_sibling,
+)
 from planner.errors import InputError, UnknownName
+from planner.results.integrity import DamagedRun, check_tables, read_json_object
+from planner.results.integrity import sha256_of as file_sha256
 
 if TYPE_CHECKING:
     from planner.sites.site import Site
@@ -83,13 +94,19 @@ def default_run_dir(
     return candidate
 
 
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def reserve_run_dir(name: str, root: Path, created: dt.datetime) -> Path:
+    """Claim `root/<name>-<timestamp>` (or `-2`, `-3`...) for this writer alone.
+
+    The claim is an exclusive create of a hidden `.<folder>.reserved` file, so two writers of one
+    name in one second get two folders; the caller releases it once the folder is in place.
+    """
+    base = root / run_folder_name(name, created)
+    n = 1
+    while True:
+        candidate = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        if reserve_name(candidate):
+            return candidate
+        n += 1
 
 
 def _json_default(value: Any) -> Any:
@@ -180,6 +197,8 @@ def _write_contents(
             "file": f"{TABLES_DIR}/{table_name}.parquet",
             "rows": len(frame),
             "columns": [str(c) for c in frame.columns],
+            "bytes": path.stat().st_size,
+            "sha256": file_sha256(path),
         }
     inputs = _copy_inputs(inputs_used, tmp / INPUTS_DIR)
     (tmp / RESOLVED_INPUTS).write_text(to_json(resolved_inputs), encoding="utf-8")
@@ -205,12 +224,8 @@ def _current_umask() -> int:
     return mask
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move the finished `tmp` to `out`; an existing run at `out` is replaced whole."""
-    tmp.chmod(0o777 & ~_current_umask())  # mkdtemp makes it private; a run folder is not
-    if not out.exists():
-        os.replace(tmp, out)
-        return
+def _check_target(out: Path) -> None:
+    """Refuse to replace a folder that holds something other than a run."""
     if out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir()):
         raise InputError.one(
             out,
@@ -218,10 +233,22 @@ def _replace_dir(tmp: Path, out: Path) -> None:
             "the folder exists, is not empty and is not a run folder; it will not be overwritten.",
             "choose a new --out folder, or remove this one.",
         )
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    os.replace(out, old / out.name)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
+
+
+def _target(out_dir: Path | None, name: str, root: Path, created: dt.datetime) -> Path:
+    """Where the run goes: `out_dir` (checked), or a freshly reserved folder under `root`."""
+    if out_dir is None:
+        root.mkdir(parents=True, exist_ok=True)
+        recover_replaced_dirs(root, is_complete_run)
+        return reserve_run_dir(name, root, created)
+    out = Path(out_dir)
+    if not out.resolve().parent.is_dir():
+        raise InputError.one(
+            "--out", "", f"folder '{out.resolve().parent}' does not exist.", "create it first."
+        )
+    recover_replaced_dirs(out.resolve().parent, is_complete_run)
+    _check_target(out)
+    return out
 
 
 def write_run(
@@ -239,24 +266,21 @@ def write_run(
 ) -> Path:
     """Write one run folder atomically and return its path.
 
-    `out_dir` None means `root/<name>-<timestamp>`. The folder is assembled in a hidden
-    temporary folder beside the target and renamed into place once run.json (the completion
-    marker) is written; on any exception or KeyboardInterrupt the temporary folder is removed
-    and an existing run at `out_dir` is left untouched. `summary["status"]` (default "optimal")
-    is copied into the manifest.
+    `out_dir` None means `root/<name>-<timestamp>`, reserved exclusively (`-2`, `-3`... when
+    taken). The folder is assembled in a hidden temporary folder beside the target, flushed to
+    disk and put in place once run.json (the completion marker) is written, replacing an existing
+    run at `out_dir` in one atomic exchange (planner.atomic.replace_dir); on any exception or
+    KeyboardInterrupt the temporary folder is removed and an existing run at `out_dir` is left
+    untouched. `summary["status"]` (default "optimal") is copied into the manifest.
     """
     if kind not in RUN_KINDS:
         raise ValueError(f"kind must be one of {RUN_KINDS}, not {kind!r}")
     _check_tables(tables)
     created = created or dt.datetime.now(dt.UTC)
-    out = Path(out_dir) if out_dir is not None else default_run_dir(name, Path(root), created)
-    parent = out.resolve().parent
-    if out_dir is None:
-        parent.mkdir(parents=True, exist_ok=True)
-    elif not parent.is_dir():
-        raise InputError.one("--out", "", f"folder '{parent}' does not exist.", "create it first.")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    out = _target(out_dir, name, Path(root), created)
+    tmp = temp_sibling(out)
     try:
+        tmp.mkdir()
         _write_contents(
             tmp,
             kind=kind,
@@ -269,10 +293,12 @@ def write_run(
             inputs_used=inputs_used,
             solver_log=solver_log,
         )
-        _replace_dir(tmp, out)
+        replace_dir(tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        if out_dir is None:
+            release_name(out)
     return out
 
 
@@ -316,12 +342,18 @@ class Run:
 
 
 def is_complete_run(folder: Path) -> bool:
-    """A folder is a complete run when it is not a temporary one and holds its manifest."""
+    """A folder claims to be a complete run when it is not a temporary one and holds its
+    manifest (whether it is whole is `read_run`'s to check)."""
     return folder.is_dir() and not folder.name.startswith(".") and (folder / MANIFEST).is_file()
 
 
-def read_run(folder: Path) -> Run:
-    """Read a complete run folder; a folder without run.json is reported as incomplete."""
+def read_run(folder: Path, *, checksums: bool = True) -> Run:
+    """Read a complete run folder, checking it is whole.
+
+    A folder without run.json is not a run (InputError). One with run.json whose manifest or
+    summary cannot be read, or whose tables are missing, of the wrong size or (with `checksums`)
+    of the wrong SHA-256, raises `DamagedRun` naming the folder and the file.
+    """
     folder = Path(folder)
     if not is_complete_run(folder):
         raise InputError.one(
@@ -330,17 +362,11 @@ def read_run(folder: Path) -> Run:
             "is not a complete run folder (no run.json: not a run, or its writing was cut short).",
             "give a folder listed by `planner runs list`, or write the run again.",
         )
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError.one(
-            folder, MANIFEST, f"cannot be read ({exc}).", "write the run again."
-        ) from None
-    tables = {
-        table_name: folder / record["file"]
-        for table_name, record in manifest.get("tables", {}).items()
-    }
+    manifest = read_json_object(folder, MANIFEST)
+    summary = read_json_object(folder, SUMMARY)
+    tables = check_tables(folder, manifest, checksums)
+    inputs = manifest.get("inputs", [])
+    inputs = [i for i in inputs if isinstance(i, Mapping)] if isinstance(inputs, list) else []
     return Run(
         path=folder,
         kind=str(manifest.get("kind", "")),
@@ -349,25 +375,53 @@ def read_run(folder: Path) -> Run:
         status=str(manifest.get("status", "")),
         summary=summary,
         table_files=tables,
-        inputs=tuple(manifest.get("inputs", [])),
+        inputs=tuple(inputs),
     )
 
 
-def list_runs(root: Path = DEFAULT_ROOT) -> list[Run]:
-    """Every complete run directly under `root`, oldest first (temporary folders skipped)."""
+def recover(root: Path) -> None:
+    """Undo or finish rewrites a kill cut short under `root` (planner.atomic); a root this
+    process may not write is left as it is."""
+    with contextlib.suppress(OSError):
+        recover_replaced_dirs(Path(root), is_complete_run)
+
+
+def scan_runs(root: Path = DEFAULT_ROOT) -> tuple[list[Run], list[DamagedRun]]:
+    """Every run directly under `root` (oldest first) and every damaged one, by size checks.
+
+    Recovers interrupted rewrites first. Temporary folders and folders without run.json are
+    neither. SHA-256 is not checked here (it reads every byte); `read_run` checks it.
+    """
     root = Path(root)
     if not root.is_dir():
-        return []
-    runs = [read_run(p) for p in sorted(root.iterdir()) if is_complete_run(p)]
-    return sorted(runs, key=lambda r: (r.created, r.run_id))
+        return [], []
+    recover(root)
+    runs, damaged = [], []
+    for folder in sorted(root.iterdir()):
+        if not is_complete_run(folder):
+            continue
+        try:
+            runs.append(read_run(folder, checksums=False))
+        except DamagedRun as exc:
+            damaged.append(exc)
+    return sorted(runs, key=lambda r: (r.created, r.run_id)), damaged
+
+
+def list_runs(root: Path = DEFAULT_ROOT) -> list[Run]:
+    """Every whole run directly under `root`, oldest first (damaged and temporary skipped)."""
+    return scan_runs(root)[0]
 
 
 def find_run(ref: str | Path, root: Path = DEFAULT_ROOT) -> Run:
-    """A run named by its folder path, its folder name under `root`, or its name (latest wins)."""
+    """A run named by its folder path, its folder name under `root`, or its name (latest wins);
+    checked whole, checksums included (DamagedRun otherwise)."""
     path = Path(ref)
     if path.is_dir():
         return read_run(path)
-    runs = list_runs(root)
+    runs, damaged = scan_runs(root)
+    for bad in damaged:
+        if bad.run_id == str(ref):
+            raise bad
     by_id = [r for r in runs if r.run_id == str(ref)]
     by_name = [r for r in runs if r.name == str(ref)]
     match = by_id or by_name
@@ -381,7 +435,7 @@ def find_run(ref: str | Path, root: Path = DEFAULT_ROOT) -> Run:
             f"no complete run is named '{ref}'{hint}",
             f"`planner runs list --root {root}` lists the runs; or give a run folder's path.",
         )
-    return match[-1]
+    return read_run(match[-1].path)
 
 
 # --------------------------------------------------------------------------- site adapter

@@ -3,6 +3,11 @@
 Queries need no database: each table name becomes one DuckDB view over the Parquet files of every
 complete run, with a `run` column (the run's folder name) added; a `runs` view holds one row per
 run with its kind, name, created time, status and summary numbers.
+
+A query runs in a sandbox: it must be exactly one SELECT (or WITH ... SELECT) statement, and once
+the views are made DuckDB's external access is switched off except for the run root and its
+configuration is locked, so a query can neither write a file, attach a database, load an
+extension nor read outside the runs it was asked about.
 """
 
 from __future__ import annotations
@@ -17,7 +22,16 @@ import duckdb
 import pandas as pd
 
 from planner.errors import InputError
-from planner.results.folders import CASES, DEFAULT_ROOT, SWEEP_MANIFEST, SWEEP_TABLE, Run, list_runs
+from planner.results.folders import (
+    CASES,
+    DEFAULT_ROOT,
+    SWEEP_MANIFEST,
+    SWEEP_TABLE,
+    Run,
+    read_run,
+    scan_runs,
+)
+from planner.results.integrity import DamagedRun
 
 
 @dataclass(frozen=True)
@@ -94,7 +108,17 @@ def run_row(run: Run) -> dict[str, Any]:
     }
     for metric in METRICS:
         row[metric.column] = metric_value(run, metric)
+    row["problem"] = None
     return row
+
+
+def damaged_row(damaged: DamagedRun) -> dict[str, Any]:
+    """The line of `planner runs list` for a damaged run: its folder, `damaged` and why."""
+    row: dict[str, Any] = dict.fromkeys(("kind", "name", "created", "currency"))
+    row.update(run=damaged.run_id, status="damaged")
+    row.update({m.column: None for m in METRICS}, problem=f"{damaged.field}: {damaged.problem}")
+    return {k: row[k] for k in ("run", "kind", "name", "created", "status", "currency",
+                                *(m.column for m in METRICS), "problem")}  # fmt: skip
 
 
 def run_detail(run: Run) -> dict[str, Any]:
@@ -131,6 +155,11 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _sql_path(path: Path) -> str:
+    """A file path as a DuckDB string literal, absolute (the sandbox compares absolute paths)."""
+    return _sql_string(str(Path(path).resolve()))
+
+
 def _runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per run: identity plus every scalar of its summary, and the summary as JSON."""
     records = []
@@ -159,12 +188,31 @@ def sweep_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if (p / SWEEP_MANIFEST).is_file())
 
 
-def runs_under(root: Path) -> list[Run]:
-    """Complete runs under `root` and the case runs of every sweep folder there."""
-    runs = list_runs(root)
+def scan_under(root: Path) -> tuple[list[Run], list[DamagedRun]]:
+    """Runs under `root` and the case runs of every sweep folder there, whole and damaged
+    (sizes checked, not checksums: `planner.results.folders.scan_runs`)."""
+    runs, damaged = scan_runs(root)
     for folder in sweep_folders(root):
-        runs += list_runs(folder / CASES)
-    return runs
+        more, bad = scan_runs(folder / CASES)
+        runs, damaged = runs + more, damaged + bad
+    return runs, damaged
+
+
+def runs_under(root: Path) -> list[Run]:
+    """Whole runs under `root` and the case runs of every sweep folder there."""
+    return scan_under(root)[0]
+
+
+def checked_runs(root: Path) -> tuple[list[Run], list[DamagedRun]]:
+    """Runs under `root` checked whole with their checksums, and the damaged ones."""
+    runs, damaged = scan_under(root)
+    whole = []
+    for run in runs:
+        try:
+            whole.append(read_run(run.path, checksums=True))
+        except DamagedRun as exc:
+            damaged.append(exc)
+    return whole, damaged
 
 
 def _add_sweep_view(con: duckdb.DuckDBPyConnection, sweeps: Sequence[Path]) -> None:
@@ -173,7 +221,7 @@ def _add_sweep_view(con: duckdb.DuckDBPyConnection, sweeps: Sequence[Path]) -> N
     if not files:
         return
     selects = [
-        f"SELECT {_sql_string(f.parent.name)} AS sweep, * FROM read_parquet({_sql_string(str(f))})"
+        f"SELECT {_sql_string(f.parent.name)} AS sweep, * FROM read_parquet({_sql_path(f)})"
         for f in files
     ]
     con.execute('CREATE VIEW "sweep" AS ' + " UNION ALL BY NAME ".join(selects))
@@ -189,7 +237,7 @@ def connect(runs: Sequence[Run], sweeps: Sequence[Path] = ()) -> duckdb.DuckDBPy
             by_table.setdefault(table_name, []).append((run.run_id, path))
     for table_name, files in sorted(by_table.items()):
         selects = [
-            f"SELECT {_sql_string(run_id)} AS run, * FROM read_parquet({_sql_string(str(path))})"
+            f"SELECT {_sql_string(run_id)} AS run, * FROM read_parquet({_sql_path(path)})"
             for run_id, path in files
         ]
         con.execute(f'CREATE VIEW "{table_name}" AS ' + " UNION ALL BY NAME ".join(selects))
@@ -209,23 +257,101 @@ def view_names(runs: Sequence[Run], sweeps: Sequence[Path] = ()) -> list[str]:
     return sorted(names | ({"sweep"} if sweeps else set()))
 
 
-def query_runs(sql: str, root: Path = DEFAULT_ROOT) -> pd.DataFrame:
-    """Run one SQL statement over every complete run under `root` (and the cases and tables of
-    the sweeps there); the result as a DataFrame."""
-    runs, sweeps = runs_under(root), sweep_folders(root)
+def check_one_select(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse anything but exactly one SELECT (or WITH ... SELECT, FROM ..., VALUES) statement.
+
+    DuckDB's own parser decides, so a `;` inside a string or a comment is no second statement.
+    """
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise InputError.one(
+            "SQL", "", f"DuckDB could not parse the query: {_first_line(exc)}", "fix the SQL."
+        ) from None
+    kinds = [s.type.name for s in statements]
+    if kinds == ["SELECT"]:
+        return
+    found = "no statement" if not kinds else f"{len(kinds)} statement(s): {', '.join(kinds)}"
+    raise InputError.one(
+        "SQL",
+        "",
+        f"`planner runs query` runs exactly one SELECT (or WITH ... SELECT) statement; "
+        f"this query has {found}. Queries only read the runs: no COPY, ATTACH, INSTALL, SET, "
+        "CREATE, INSERT or PRAGMA.",
+        "write one SELECT; to save a result use --format csv and redirect it to a file.",
+    )
+
+
+def sandbox(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """Lock `con` down once its views exist: no external access except reading under `root`
+    (the run folders), no extension installed or loaded, and the configuration locked so the
+    query cannot undo any of it."""
+    allowed = str(Path(root).resolve()).rstrip("/") + "/"
+    con.execute(f"SET allowed_directories = [{_sql_string(allowed)}]")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET allow_community_extensions = false")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def refuse_damaged(damaged: Sequence[DamagedRun], root: Path) -> None:
+    """A query over a root with damaged runs stops and names them (nothing is left out silently)."""
+    if not damaged:
+        return
+    names = "; ".join(f"{d.run_id} ({d.field}: {d.problem})" for d in damaged)
+    raise InputError.one(
+        root,
+        "",
+        f"{len(damaged)} run(s) here are damaged, so a query over all runs would be incomplete: "
+        f"{names}",
+        "move the damaged folders out of --root (or delete them) and write those runs again, or "
+        "pass --skip-damaged to query the other runs.",
+    )
+
+
+def query_runs(
+    sql: str, root: Path = DEFAULT_ROOT, *, skip_damaged: bool = False
+) -> tuple[pd.DataFrame, list[DamagedRun]]:
+    """Run one SELECT over every whole run under `root` (and the cases and tables of the
+    sweeps there), sandboxed to reading those runs. Returns the result and the damaged runs
+    left out; with damaged runs and not `skip_damaged`, an InputError naming them."""
+    runs, damaged = checked_runs(root)
+    sweeps = sweep_folders(root)
+    if not skip_damaged:
+        refuse_damaged(damaged, root)
     if not runs and not sweeps:
         raise InputError.one(
             root, "", "holds no complete run to query.", "write a run first, or pass --root."
         )
+    return run_query(sql, root, runs, sweeps), damaged
+
+
+def run_query(sql: str, root: Path, runs: Sequence[Run], sweeps: Sequence[Path]) -> pd.DataFrame:
+    """`sql` on the views of `runs` and `sweeps`, in the sandbox of `root`."""
     con = connect(runs, sweeps)
     try:
+        check_one_select(con, sql)
+        sandbox(con, root)
         return con.execute(sql).df()
-    except duckdb.Error as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except duckdb.PermissionException as exc:
         raise InputError.one(
             "SQL",
             "",
-            f"DuckDB could not run the query: {message}",
+            f"the query reaches outside the runs under {root}: {_first_line(exc)}",
+            "query the views (a query may read only the run folders under --root): "
+            f"{', '.join(view_names(runs, sweeps))}.",
+        ) from None
+    except duckdb.Error as exc:
+        raise InputError.one(
+            "SQL",
+            "",
+            f"DuckDB could not run the query: {_first_line(exc)}",
             f"views available: {', '.join(view_names(runs, sweeps))} (each with a 'run' column).",
         ) from None
     finally:

@@ -53,6 +53,7 @@ from planner.results.folders import (
     read_run,
     to_json,
 )
+from planner.results.integrity import DamagedRun
 from planner.yamlio import read_yaml
 
 FAILED_SUFFIX = ".failed.json"
@@ -333,8 +334,12 @@ def _case_row(folder: Path, case: SweepCase, parameters: Sequence[str]) -> dict[
     failed = folder / CASES / f"{case.case}{FAILED_SUFFIX}"
     row: dict[str, Any] = dict.fromkeys((*ID_COLUMNS, *parameters, *HEADLINE))
     row.update(case=case.case, **{p: case.params.get(p) for p in parameters})
-    if is_complete_run(run_dir):
-        summary = read_run(run_dir).summary
+    try:
+        summary = read_run(run_dir, checksums=False).summary if is_complete_run(run_dir) else None
+    except DamagedRun as exc:  # solved again by the next run of the sweep
+        row.update(status="pending", error=str(exc))
+        return row
+    if summary is not None:
         extra = summary.get("sweep_case", {})
         row.update(headline(summary), status="ok", run=case.case, attempts=extra.get("attempts"))
         row.update(worker=extra.get("worker"), wall_s=extra.get("wall_s"))
