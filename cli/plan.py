@@ -117,6 +117,16 @@ def print_summary(data: dict[str, Any]) -> None:
         for r in data["sites"]
     ]
     emit(sites, OutputFormat.table, title="sites (MW in service, storage)")
+    emit(
+        [
+            {k: r[k] for k in ("workload", "latency", "peak_to_mean_demand", "busy_parts_peak",
+                               "busy_parts_mean", "peak_idle_share_fraction")}
+            for r in data["workloads"]
+        ],
+        OutputFormat.table,
+        title=f"what the peak costs ({data['workloads'][0]['period']}: parts busy at the "
+        "busiest step against on average)" if data["workloads"] else "workloads",
+    )  # fmt: skip
     console = err_console()
     chosen = data.get("subsidy_choices") or []
     if chosen:

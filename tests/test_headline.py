@@ -108,3 +108,27 @@ def test_set_regime_and_regime_together_is_refused(tmp_path: Path) -> None:
         "--out", str(tmp_path / "r"),
     )  # fmt: skip
     assert code == 2 and "--regime" in err
+
+
+def test_the_peak_and_what_it_costs_in_parts(tmp_path: Path) -> None:
+    """Flat demand keeps every busy part busy all day; the sourced chat day asks for its busiest
+    hour at the shape's peak-to-mean (1.53, the week's representative steps weighted 5/7 and
+    2/7 reproduce the week's mean), and the parts held for it idle part of the time."""
+    import yaml
+
+    from planner.demand.shapes import read_shape_yaml, shipped_shapes
+
+    flat = plan_json(tmp_path, "demand.scale=30")["workloads"][0]
+    assert flat["peak_to_mean_demand"] == pytest.approx(1.0)
+    assert flat["peak_idle_share_fraction"] == pytest.approx(0.0, abs=1e-6)
+    data = yaml.safe_load(TINY.read_text())
+    data["demand"]["workloads"][0]["shape"] = "azure-conv-2024"
+    shaped = tmp_path / "shaped.yaml"
+    shaped.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, out, err = run("plan", str(shaped), "--out", str(tmp_path / "s"), "--format", "json")
+    assert code == 0, err
+    (row,) = json.loads(out)["workloads"]
+    expected = read_shape_yaml(shipped_shapes()["azure-conv-2024"]).peak_to_mean
+    assert row["peak_to_mean_demand"] == pytest.approx(expected, rel=1e-9)
+    assert row["latency"] == "interactive (every hour)"
+    assert 0.2 < row["peak_idle_share_fraction"] < 1 - 1 / expected + 0.05

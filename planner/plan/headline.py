@@ -182,3 +182,39 @@ def served_instead(result: PlanResult, value: float, y: int | None) -> str | Non
         f"would serve about {more:,.3g} more tokens at the margin "
         f"({short_units:,.3g} tokens are short in {period})"
     )
+
+
+def latency_label(x: CapacityInputs, w: int) -> str:
+    """How a workload is served: every hour, within its day, or within H hours."""
+    if not x.deferrable[w]:
+        return "interactive (every hour)"
+    h = None if x.deadline_h is None else float(x.deadline_h[w])
+    return "batch (within its day)" if h is None or h >= 24 else f"batch (within {h:g} h)"
+
+
+def peak_rows(result: PlanResult) -> list[dict[str, Any]]:
+    """What each workload's peak costs in the last period: demand's busiest step against its
+    weighted mean, and the parts the plan keeps busy on it at the busiest step against on
+    average. `peak_idle_share_fraction` = 1 - mean/peak busy parts: the share of the capacity
+    held for the workload's busiest hour that stands idle on average."""
+    x, sol, ax = result.resolved.inputs, result.solution, result.resolved.axes
+    y = len(ax.periods) - 1
+    w_t = x.weight_h / x.weight_h.sum()
+    busy = sol.parts_busy[:, :, :, y, :].sum(axis=(1, 2))  # (W, T)
+    rows = []
+    for w, name in enumerate(ax.workloads):
+        demand = x.demand_tokens_per_s[w, y]
+        mean_demand, mean_busy = float(demand @ w_t), float(busy[w] @ w_t)
+        peak_busy = float(busy[w].max())
+        rows.append(
+            {
+                "workload": name,
+                "period": ax.periods[y],
+                "latency": latency_label(x, w),
+                "peak_to_mean_demand": float(demand.max() / mean_demand) if mean_demand else None,
+                "busy_parts_peak": peak_busy,
+                "busy_parts_mean": mean_busy,
+                "peak_idle_share_fraction": 1.0 - mean_busy / peak_busy if peak_busy else None,
+            }
+        )
+    return rows

@@ -18,6 +18,7 @@ from models.capacity import (
 )
 from planner.plan.headline import (
     demand_met,
+    peak_rows,
     served_instead,
     spending,
     units_by_period,
@@ -358,6 +359,7 @@ def summary(result: PlanResult) -> dict[str, Any]:
         "installed": installed_rows(result),
         "sites": site_rows(result),
         "binding": binding,
+        "workloads": peak_rows(result),
         "duals_from_lp_relaxation": result.duals_from_relaxation,
         "subsidy_choices": choices,
         "rules": list(res.regimes),
