@@ -30,6 +30,7 @@ lint: $(STAMP)
 test: $(STAMP)
 	sh .ci/ensure-chromium
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 clean:

@@ -73,7 +73,7 @@ def compare_regimes_command(
         relax=relax,
         overlays=overlays,
     )
-    names = list(spec.vary[REGIME])
+    names = [str(name) for name in spec.vary[REGIME]]
     target = out if out is not None else default_compare_dir(spec.scenario, names, DEFAULT_ROOT)
     folder, counts = execute(spec, target, scheduler, workers, retries=2)
     comparison = read_comparison(folder, names, SweepOutcome(folder=folder, **counts))

@@ -305,11 +305,16 @@ def subsidy_choice_sites(x: CapacityInputs) -> np.ndarray:
 HOURS_PER_DAY = 24
 
 
+def deadline_hours(x: CapacityInputs) -> np.ndarray:
+    """(W,) hours within which each workload's arrivals are served (inf: within the day)."""
+    if x.deadline_h is None:
+        return np.full(len(x.deferrable), math.inf)
+    return np.asarray(x.deadline_h, dtype=float)
+
+
 def deadline_rows(x: CapacityInputs) -> np.ndarray:
     """(W,) True for a deferrable workload with a deadline shorter than its day (eq. 6b)."""
-    if x.deadline_h is None:
-        return np.zeros(len(x.deferrable), dtype=bool)
-    return np.asarray(x.deferrable, dtype=bool) & (np.asarray(x.deadline_h) < HOURS_PER_DAY)
+    return np.asarray(x.deferrable, dtype=bool) & (deadline_hours(x) < HOURS_PER_DAY)
 
 
 def day_steps(x: CapacityInputs) -> np.ndarray:

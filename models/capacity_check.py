@@ -16,6 +16,7 @@ from models.capacity import (
     CapacityInputs,
     CapacitySolution,
     day_steps,
+    deadline_hours,
     deadline_rows,
     foreign_parts_bound,
     may_still_wait,
@@ -150,7 +151,7 @@ def check_serving(x: CapacityInputs, sol: CapacitySolution, require: Require, eq
     due = deadline_rows(x)
     for w in range(x.shape[0]):
         if due[w]:
-            waiting = may_still_wait(float(x.deadline_h[w]))
+            waiting = may_still_wait(float(deadline_hours(x)[w]))
             for d, steps in enumerate(day_steps(x)):
                 arrivals = x.demand_tokens_per_s[w][:, steps]  # (Y, 24)
                 so_far = np.cumsum(arrivals - handled[w][:, steps], axis=1)

@@ -26,6 +26,7 @@ from models.capacity import (
     compute_weight,
     day_steps,
     dc_usable_from_build,
+    deadline_hours,
     deadline_rows,
     foreign_parts_bound,
     hours_so_far,
@@ -69,9 +70,9 @@ class Index:
 
     @staticmethod
     def of(n_w: int, n_p: int, n_s: int, n_y: int) -> Index:
-        psy = np.unravel_index(np.arange(n_p * n_s * n_y), (n_p, n_s, n_y))
-        wpsy = np.unravel_index(np.arange(n_w * n_p * n_s * n_y), (n_w, n_p, n_s, n_y))
-        return Index(psy=psy, wpsy=wpsy)  # type: ignore[arg-type]
+        p, s, y = np.unravel_index(np.arange(n_p * n_s * n_y), (n_p, n_s, n_y))
+        w4, p4, s4, y4 = np.unravel_index(np.arange(n_w * n_p * n_s * n_y), (n_w, n_p, n_s, n_y))
+        return Index(psy=(p, s, y), wpsy=(w4, p4, s4, y4))
 
 
 # --- variables -----------------------------------------------------------------------------------
@@ -256,10 +257,10 @@ def add_serve_demand(v: CapacityVariables, x: CapacityInputs, ix: Index) -> Cons
     if daily_rows.size:
         daily = se.group_matrix(x.day, x.weight_h).T  # (T, days): weighted daily sums
         constraints.append(handled[daily_rows, :] @ daily == demand[daily_rows] @ daily)
-    for w in np.flatnonzero(deadline_rows(x)):
-        rows = w * n_y + np.arange(n_y)
+    for due_w in np.flatnonzero(deadline_rows(x)).tolist():
+        rows = due_w * n_y + np.arange(n_y)
         constraints += add_serve_by_deadline(
-            handled[rows, :], demand[rows], x, float(x.deadline_h[w])
+            handled[rows, :], demand[rows], x, float(deadline_hours(x)[due_w])
         )
     return constraints
 

@@ -22,7 +22,7 @@ from models.capacity import (
     subsidy_choice_sites,
 )
 from models.capacity_cvxpy import CapacityProblem, CapacityVariables, build
-from models.common import SolveStats, SolveStatus
+from models.common import SolveStats, SolveStatus, solved_value
 from models.solvers import cvxpy_solve_kwargs, map_cvxpy_status, solver_for
 
 # --- solving -------------------------------------------------------------------------------------
@@ -67,12 +67,12 @@ def read_solution(
     psy, sy, syt = (n_p, n_s, n_y), (n_s, n_y), (n_s, n_y, n_t)
     capex = {k: np.asarray(e.value, dtype=float).reshape(n_y) for k, e in built.capex.items()}
     costs = CapacityCosts(
-        **{k: float(e.value) for k, e in built.costs.items()},
-        capex_by_year=sum(capex.values()),
+        **{k: solved_value(e) for k, e in built.costs.items()},
+        capex_by_year=sum(capex.values(), np.zeros(n_y)),
     )
     return CapacitySolution(
         status=SolveStatus.optimal,
-        objective=float(built.problem.value),
+        objective=solved_value(built.problem),
         stats=stats,
         backend="cvxpy",
         solver=solver,

@@ -22,6 +22,7 @@ from models.capacity import (
     compute_weight,
     day_steps,
     dc_usable_from_build,
+    deadline_hours,
     deadline_rows,
     foreign_parts_bound,
     may_still_wait,
@@ -153,7 +154,7 @@ def add_serve_by_deadline(
     steps = day_steps(x).tolist()
     cells = [(w, y, d) for w in due for y in m.Y for d in range(len(steps))]
     m.carried_backlog = pyo.Var(cells, domain=pyo.NonNegativeReals)
-    waiting = {w: may_still_wait(float(x.deadline_h[w])) for w in due}
+    waiting = {w: may_still_wait(float(deadline_hours(x)[w])) for w in due}
 
     def backlog(w: int, y: int, d: int, k: int) -> Any:
         day = steps[d]

@@ -66,7 +66,8 @@ def read_solution(
     psy, sy, syt = (n_p, n_s, n_y), (n_s, n_y), (n_s, n_y, n_t)
     capex = {k: np.array([pyo.value(m.capex[k, y]) for y in m.Y]) for k in m.K}
     costs = CapacityCosts(
-        **{k: float(pyo.value(m.cost[k])) for k in m.cost}, capex_by_year=sum(capex.values())
+        **{k: float(pyo.value(m.cost[k])) for k in m.cost},
+        capex_by_year=sum(capex.values(), np.zeros(x.shape[3])),
     )
     return CapacitySolution(
         status=SolveStatus.optimal,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 Backend = Literal["cvxpy", "pyomo"]
 
@@ -36,3 +36,11 @@ class InputProblem(NamedTuple):
     field: str
     problem: str
     fix: str
+
+
+def solved_value(expression: Any) -> float:
+    """The scalar a solved cvxpy expression took (cvxpy types `.value` as optional)."""
+    value = expression.value
+    if value is None:
+        raise ValueError("the expression has no value: the problem was not solved to optimality")
+    return float(value)

@@ -17,7 +17,7 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from models.common import SolveStats, SolveStatus
+from models.common import SolveStats, SolveStatus, solved_value
 from models.site_energy import SiteEnergyCosts, SiteEnergyInputs, SiteEnergySolution
 from models.solvers import cvxpy_solve_kwargs, map_cvxpy_status, solver_for
 
@@ -83,7 +83,7 @@ def add_power_balance(
 
 
 def add_grid_limits(
-    import_mw: cp.Variable, export_mw: cp.Variable, import_cap_mw: float, export_cap_mw: float
+    import_mw: cp.Expression, export_mw: cp.Expression, import_cap_mw: float, export_cap_mw: float
 ) -> Constraints:
     """(2) 0 <= import_t <= import cap, (3) 0 <= export_t <= export cap, MW."""
     constraints = [] if math.isinf(import_cap_mw) else [import_mw <= import_cap_mw]
@@ -91,15 +91,15 @@ def add_grid_limits(
 
 
 def add_demand_charge(
-    import_mw: cp.Variable, peak_mw: cp.Variable, billing_period: np.ndarray
+    import_mw: cp.Expression, peak_mw: cp.Expression, billing_period: np.ndarray
 ) -> Constraints:
     """(4) peak_p >= import_t for every t in billing period p, MW."""
     return [peak_mw[billing_period] >= import_mw]
 
 
 def add_solar(
-    solar_mw: cp.Variable,
-    solar_used_mw: cp.Variable,
+    solar_mw: cp.Expression,
+    solar_used_mw: cp.Expression,
     capacity_factor: np.ndarray,
     max_mw: float,
 ) -> Constraints:
@@ -109,9 +109,9 @@ def add_solar(
 
 
 def add_battery_balance(
-    soc_mwh: cp.Variable,
-    charge_mw: cp.Variable,
-    discharge_mw: cp.Variable,
+    soc_mwh: cp.Expression,
+    charge_mw: cp.Expression,
+    discharge_mw: cp.Expression,
     prev_step: np.ndarray,
     charge_efficiency: float,
     discharge_efficiency: float,
@@ -124,11 +124,11 @@ def add_battery_balance(
 
 
 def add_battery_bounds(
-    battery_mwh: cp.Variable,
-    battery_mw: cp.Variable,
-    charge_mw: cp.Variable,
-    discharge_mw: cp.Variable,
-    soc_mwh: cp.Variable,
+    battery_mwh: cp.Expression,
+    battery_mw: cp.Expression,
+    charge_mw: cp.Expression,
+    discharge_mw: cp.Expression,
+    soc_mwh: cp.Expression,
     soc_min_fraction: float,
     soc_max_fraction: float,
     min_duration_h: float,
@@ -305,7 +305,7 @@ def read_solution(
     def values(var: cp.Variable) -> np.ndarray:
         return np.asarray(var.value, dtype=float).reshape(var.shape)
 
-    solar_mw = float(v.solar_mw.value)
+    solar_mw = solved_value(v.solar_mw)
     solar_used = values(v.solar_used_mw)
     dual = built.power_balance.dual_value
     marginal = (
@@ -315,13 +315,13 @@ def read_solution(
     )
     return SiteEnergySolution(
         status=SolveStatus.optimal,
-        objective=float(built.problem.value),
+        objective=solved_value(built.problem),
         stats=stats,
         backend="cvxpy",
         solver=solver,
         solar_mw=solar_mw,
-        battery_mwh=float(v.battery_mwh.value),
-        battery_mw=float(v.battery_mw.value),
+        battery_mwh=solved_value(v.battery_mwh),
+        battery_mw=solved_value(v.battery_mw),
         grid_import_mw=values(v.grid_import_mw),
         grid_export_mw=values(v.grid_export_mw),
         solar_used_mw=solar_used,
@@ -334,5 +334,5 @@ def read_solution(
         reserve_shortfall_mwh=values(v.reserve_shortfall_mwh),
         peak_import_mw=values(v.peak_import_mw),
         marginal_cost_per_mwh=marginal,
-        costs=SiteEnergyCosts(**{k: float(e.value) for k, e in built.costs.items()}),
+        costs=SiteEnergyCosts(**{k: solved_value(e) for k, e in built.costs.items()}),
     )

@@ -136,8 +136,13 @@ class FigureReader:
         self.note(field, figure)
         if figure.value is None:
             return None
-        ok = isinstance(figure.value, int | float) and not isinstance(figure.value, bool)
-        if not ok or figure.value < 0 or (integer and int(figure.value) != figure.value):
+        value = figure.value
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or value < 0
+            or (integer and int(value) != value)
+        ):
             want = "a whole number" if integer else "a plain number"
             self.problems.append(
                 Problem(
@@ -148,7 +153,7 @@ class FigureReader:
                 )
             )
             return None
-        return int(figure.value) if integer else float(figure.value)
+        return int(value) if integer else float(value)
 
     def fraction(self, field: str, figure: FigureIn | None) -> float | None:
         value = self.number(field, figure)

@@ -32,7 +32,7 @@ _INFORMATION = {"bytes", "bytes_per_s"}
 @cache
 def registry() -> pint.UnitRegistry:
     """The one unit registry: pint's defaults plus operations (TOPS) and FLOPs (TFLOPS)."""
-    ureg = pint.UnitRegistry()
+    ureg: pint.UnitRegistry = pint.UnitRegistry()
     ureg.define("operation = [operation] = op")
     ureg.define("flop = operation")
     ureg.define("FLOPS = flop / second")
@@ -72,7 +72,7 @@ def parse_quantity(value: object, dimension: Dimension, *, file: str | Path, fie
         )
     ureg = registry()
     try:
-        quantity = ureg.Quantity(value.strip())
+        quantity: pint.Quantity = ureg.Quantity(value.strip())
     except (pint.errors.PintError, ValueError, TypeError, AttributeError) as exc:
         raise InputError.one(
             file,

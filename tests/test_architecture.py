@@ -145,3 +145,14 @@ def test_the_ratchet_lists_only_what_is_still_over() -> None:
     lengths = dict(item for p in sources("planner", "models") for item in _function_lengths(p))
     stale += [f for f in FUNCTIONS_OVER if lengths.get(f, 0) <= MAX_FUNCTION_LINES]
     assert not stale, f"now within the limits, strike off: {stale}"
+
+
+TYPE_IGNORES_TODAY = 32  # unexplained `# type: ignore`s left (issue 17); lower it as they go
+
+
+def test_type_ignores_only_shrink() -> None:
+    """mypy runs in `make test`; the `# type: ignore`s it still needs may only get fewer."""
+    count = sum(p.read_text().count("# type: ignore") for p in sources(*PACKAGES))
+    assert count <= TYPE_IGNORES_TODAY, (
+        f"{count} type: ignore comments (at most {TYPE_IGNORES_TODAY})"
+    )

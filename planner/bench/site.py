@@ -149,7 +149,7 @@ def first_hours(x: SiteEnergyInputs, n_hours: int) -> SiteEnergyInputs:
     keep = slice(0, n_hours)
     present, period = np.unique(x.billing_period[keep], return_inverse=True)
     months = x.billing_period_months[present]
-    hourly = {
+    hourly: dict[str, Any] = {
         name: np.asarray(getattr(x, name))[keep]
         for name in (
             "day", "it_load_mw", "pue", "critical_load_mw", "price_per_mwh",

@@ -109,11 +109,11 @@ def build_horizon(spec: HorizonIn, file: Path, prefix: str) -> Horizon:
     if problems:
         raise InputError(problems)
     stride = 4 if spec.step == "year" else 1
-    quarters = np.arange(bounds[0], bounds[1] + 1, stride)
-    start_years = quarters / 4.0
+    steps = np.arange(bounds[0], bounds[1] + 1, stride)
+    start_years = steps / 4.0
     start_years.setflags(write=False)
     return Horizon(
-        labels=tuple(_label(int(q), spec.step) for q in quarters),
+        labels=tuple(_label(int(q), spec.step) for q in steps),
         start_years=start_years,
         step=spec.step,
     )

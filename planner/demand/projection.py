@@ -114,7 +114,8 @@ class DemandProjection:
             self.hourly_share_fraction,
             self.video_s_per_day,
         ):
-            array.setflags(write=False)
+            if array is not None:
+                array.setflags(write=False)
 
     @property
     def is_video(self) -> np.ndarray:
@@ -150,6 +151,7 @@ class DemandProjection:
     def weekly(self) -> bool:
         """True when some workload's weekend differs from its weekday."""
         assert self.weekday_share_fraction is not None
+        assert self.weekend_share_fraction is not None
         return not np.allclose(self.weekday_share_fraction, self.weekend_share_fraction)
 
     @property

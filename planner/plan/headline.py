@@ -162,7 +162,7 @@ def served_instead(result: PlanResult, value: float, y: int | None) -> str | Non
     x = result.resolved.inputs
     short = unserved_share_by_period(x, sol) > 1.0 - MET_FRACTION + 1e-12  # (W, Y)
     years = [y] if y is not None else list(range(short.shape[1]))
-    cells = [(w, yy) for yy in years for w in np.nonzero(short[:, yy])[0]]
+    cells = [(int(w), yy) for yy in years for w in np.nonzero(short[:, yy])[0]]
     if not cells:
         return None
     w, yy = max(cells, key=lambda c: penalty_per_unit_pv(x, *c))

@@ -547,7 +547,7 @@ def purchase_terms(
     c = classify(part, buyer, date, library=library, regime=regime, headquarters=headquarters)
     allowed, why = _export_allows(c, buyable_policies)
     reasons, rules = [why, *c.reasons], [c.rule] if c.rule else []
-    subsidy, regions = 0.0, ()
+    subsidy, regions = 0.0, tuple[str, ...]()
     for b in c.buyer_rules:
         if b.state_funded_site is not None and b.state_funded_site != state_funded_site:
             continue

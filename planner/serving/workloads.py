@@ -449,7 +449,7 @@ def dit_flops_per_video_s(s: DecoderShape, v: VideoClip) -> float:
 class _WorkloadLoader(FigureReader):
     """Turns one validated `WorkloadFile` into a `Workload`, collecting every problem."""
 
-    raw: WorkloadFile  # type: ignore[assignment]
+    raw: WorkloadFile
 
     def count(self, field: str, figure: FigureIn | None, *, required: bool = False) -> int | None:
         value = self.number(field, figure, integer=True)
@@ -668,7 +668,7 @@ class _WorkloadLoader(FigureReader):
 def load_workload(path: Path) -> Workload:
     """Load and check one workload file; every problem in it is reported at once."""
     raw = validate(WorkloadFile, read_yaml(path), path)
-    loader = _WorkloadLoader(raw, path)  # type: ignore[arg-type]
+    loader = _WorkloadLoader(raw, path)
     if path.stem != raw.id:
         loader.problems.append(
             Problem(

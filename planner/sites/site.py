@@ -413,7 +413,7 @@ def _battery(r: FieldReader, battery: BatteryIn | None) -> dict[str, object]:
         }
     b, w = battery, "battery"
     life = r.number(f"{w}.lifetime_years", b.lifetime_years)
-    out = {
+    out: dict[str, object] = {
         "battery_annual_cost_per_mwh": _annual(
             r,
             w,
