@@ -1,34 +1,99 @@
-"""The `planner` command: one typer sub-app per noun; user errors become one paragraph, exit 2."""
+"""The `planner` command: one typer sub-app per noun; user errors become one paragraph, exit 2.
+
+Sub-commands load on first use: `planner --help` lists them from the table below without
+importing numpy, pandas or the solvers, so it answers at once (benches/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from typing import Any
+from typing import Any, NamedTuple
 
 import typer
-from typer.core import TyperGroup
+import typer._click as click  # the click typer vendors (its commands and contexts)
+import typer.main
+from typer.core import TyperCommand, TyperGroup
 
-from cli import (
-    bench,
-    compare_regimes,
-    demand,
-    export,
-    hardware,
-    plan,
-    report,
-    runs,
-    serving,
-    site,
-    sweep,
-    sweep_summary,
-    workload,
-)
 from planner.errors import PlannerError
 
 
+class Lazy(NamedTuple):
+    """Where a sub-command lives (module and attribute), whether it is a typer sub-app or a
+    function, and its one-line help (tests/test_cli_startup.py keeps it equal to the real one)."""
+
+    module: str
+    attribute: str
+    kind: str  # "app" (a typer sub-app) or "command" (one function)
+    short_help: str
+
+
+COMMANDS: dict[str, Lazy] = {
+    "plan": Lazy(
+        "cli.plan", "plan", "command",
+        "Solve a scenario's capacity plan: parts, sites, MW and storage by year.",
+    ),
+    "report": Lazy(
+        "cli.report", "report", "command",
+        "Write one self-contained HTML report (inline SVG charts) of one or more runs.",
+    ),
+    "compare": Lazy(
+        "cli.report", "compare", "command",
+        "Compare runs side by side: headline numbers and each run's difference to the first.",
+    ),
+    "bench": Lazy(
+        "cli.bench", "bench", "command",
+        "Benchmark the optimisation models: build, solve and total seconds, HiGHS alone on the "
+        "same LP (from an MPS file), their ratio, peak memory.",
+    ),
+    "compare-regimes": Lazy(
+        "cli.compare_regimes", "compare_regimes_command", "command",
+        "Plan a scenario under each export regime and report cost, mix, power and unserved "
+        "demand side by side, one column per regime.",
+    ),
+    "hardware": Lazy(
+        "cli.hardware", "app", "app", "The hardware catalogue: parts, figures and their sources."
+    ),
+    "export": Lazy(
+        "cli.export", "app", "app",
+        "Export-control rules: classify parts (ECCN, licence, fees) for a buyer and a date.",
+    ),
+    "workload": Lazy(
+        "cli.workload", "app", "app",
+        "Workload cards: model architectures, parameter counts and KV-cache sizes.",
+    ),
+    "serving": Lazy(
+        "cli.serving", "app", "app",
+        "The serving model: tokens/s, watts and cost per part; validation and calibration.",
+    ),
+    "site": Lazy("cli.site", "app", "app", "Sites: size solar, battery and grid use for one site."),
+    "runs": Lazy("cli.runs", "app", "app", "Kept runs: list, show and query them."),
+    "demand": Lazy("cli.demand", "app", "app", "Token demand projected by a scenario."),
+    "sweep": Lazy(
+        "cli.sweep", "app", "app",
+        "Sweeps: a grid of overrides and/or Monte Carlo samples of a scenario, each a full plan, "
+        "on Dask (local or any scheduler).",
+    ),
+}  # fmt: skip
+
+
+def load_command(name: str) -> click.Command:
+    """Import a sub-command's module and build its click command."""
+    entry = COMMANDS[name]
+    target = getattr(importlib.import_module(entry.module), entry.attribute)
+    if entry.kind == "app":
+        command: click.Command = typer.main.get_group(target)
+    else:
+        single = typer.Typer(add_completion=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
 class PlannerGroup(TyperGroup):
-    """Translates a user's mistake into a message on stderr and exit code 2 (no traceback)."""
+    """A user's mistake becomes a message on stderr and exit code 2 (no traceback)."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -40,28 +105,39 @@ class PlannerGroup(TyperGroup):
             ctx.exit(2)
 
 
+class LazyPlannerGroup(PlannerGroup):
+    """The top level: sub-commands listed from `COMMANDS` and imported when they run."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A stub with the one-line help, for listing; running a command resolves it below."""
+        entry = COMMANDS.get(cmd_name)
+        return None if entry is None else TyperCommand(cmd_name, short_help=entry.short_help)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The named sub-command, imported now that it runs."""
+        if args and args[0] in COMMANDS:
+            return args[0], load_command(args[0]), args[1:]
+        return super().resolve_command(ctx, args)
+
+
 app = typer.Typer(
-    cls=PlannerGroup,
+    cls=LazyPlannerGroup,
     name="planner",
     help="GPU power-compute capacity planner: from token demand to chips, megawatts and batteries.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(hardware.app, name="hardware")
-app.add_typer(export.app, name="export")
-app.add_typer(workload.app, name="workload")
-app.add_typer(serving.app, name="serving")
-app.add_typer(site.app, name="site")
-app.add_typer(runs.app, name="runs")
-app.add_typer(demand.app, name="demand")
-sweep.app.command("summary")(sweep_summary.summary_command)
-app.add_typer(sweep.app, name="sweep")
-app.command("plan")(plan.plan)
-app.command("report")(report.report)
-app.command("compare")(report.compare)
-app.command("bench")(bench.bench)
-app.command("compare-regimes")(compare_regimes.compare_regimes_command)
+
+
+@app.callback()
+def planner() -> None:
+    """GPU power-compute capacity planner: from token demand to chips, megawatts and batteries."""
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from cli.options import (
     parse_vary,
 )
 from cli.render import OutputFormat, emit, err_console
+from cli.sweep_summary import summary_command
 from planner.errors import InputError
 from planner.plan.scenario import find_scenario
 from planner.results.folders import DEFAULT_ROOT
@@ -172,3 +173,7 @@ def run(
                "net_present_cost", "it_mw", "battery_mwh", "unserved_tokens", "error"]  # fmt: skip
     rows = table[columns].astype(object).where(table[columns].notna(), None)
     emit(rows.to_dict(orient="records"), fmt, title=f"sweep {folder.name}", columns=columns)
+
+
+# `planner sweep summary DIR` lives beside the sweep it reads.
+app.command("summary")(summary_command)
