@@ -36,7 +36,7 @@ from planner.sites.schema import (
     SiteFile,
     TouIn,
 )
-from planner.sites.solar import PvSystem, capacity_factor
+from planner.sites.solar import PvSystem, capacity_factor, known_timezone
 from planner.timeseries import (
     HOURS_PER_DAY,
     HOURS_PER_YEAR,
@@ -365,6 +365,8 @@ def pvlib_capacity_factor(r: FieldReader, raw: SiteFile, spec: PvlibIn) -> np.nd
         what="a fraction in [0.5, 1], e.g. 0.96",
     )
     if ghi is None or dc_ac is None or loss is None or inverter is None:
+        return None
+    if not known_timezone(raw.timezone):  # reported as `timezone` by _check_timezone
         return None
     lat = raw.location.latitude_deg
     system = PvSystem(
