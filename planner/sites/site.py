@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -448,9 +447,7 @@ def _battery(r: FieldReader, battery: BatteryIn | None) -> dict[str, object]:
 
 
 def _check_timezone(r: FieldReader, name: str) -> None:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not known_timezone(name):
         r.problem("timezone", f"'{name}' is not an IANA time zone.", "write e.g. 'Asia/Shanghai'.")
 
 
