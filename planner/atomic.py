@@ -71,12 +71,20 @@ def atomic_write(path: Path, write: Callable[[Path], None], *, keep_suffix: bool
 
 def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> Path:
     """Write `text` to `path` atomically and durably."""
-    return atomic_write(path, lambda p: p.write_text(text, encoding=encoding))
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding=encoding)
+
+    return atomic_write(path, write)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     """Write `data` to `path` atomically and durably."""
-    return atomic_write(path, lambda p: p.write_bytes(data))
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    return atomic_write(path, write)
 
 
 # --------------------------------------------------------------------------- folders

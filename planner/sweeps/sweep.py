@@ -139,13 +139,16 @@ class Sweep:
 
 def draw(dist: UncertainIn, rng: np.random.Generator, n: int) -> np.ndarray:
     """`n` draws from one declared distribution (normal draws clipped to low/high if given)."""
-    if dist.distribution == "uniform":
+    if dist.distribution == "uniform":  # UncertainIn has checked each needs its fields
+        assert dist.low is not None and dist.high is not None
         return rng.uniform(dist.low, dist.high, n)
     if dist.distribution == "triangular":
+        assert dist.low is not None and dist.mode is not None and dist.high is not None
         return rng.triangular(dist.low, dist.mode, dist.high, n)
     if dist.distribution == "lognormal":
-        assert dist.median is not None
+        assert dist.median is not None and dist.sigma is not None
         return rng.lognormal(math.log(dist.median), dist.sigma, n)
+    assert dist.mean is not None and dist.sd is not None
     values = rng.normal(dist.mean, dist.sd, n)
     lo = -np.inf if dist.low is None else dist.low
     hi = np.inf if dist.high is None else dist.high
