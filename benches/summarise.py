@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from planner.atomic import atomic_write_text
 
 COLUMNS = (
     "backend", "method", "size", "hours", "sites", "build_s", "solve_s", "total_s",
@@ -118,9 +119,7 @@ def chart(rows: list[dict[str, Any]], width: int = 64, height: int = 18) -> str:
 def main(argv: list[str]) -> None:
     out, paths = Path(argv[0]), [Path(p) for p in argv[1:]]
     record = merge(paths)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, out)
+    atomic_write_text(out, json.dumps(record, indent=2) + "\n")
     sys.stdout.write(table(record["rows"]) + "\n\n```\n" + chart(record["rows"]) + "\n```\n")
 
 

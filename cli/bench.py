@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +13,7 @@ import typer
 
 from cli.options import FormatOpt
 from cli.render import OutputFormat, emit, err_console
+from planner.atomic import atomic_write_text
 from planner.bench import plan as bench_plan
 from planner.bench import site as harness
 from planner.errors import InputError
@@ -166,6 +166,4 @@ def write_record(
         "rows": [{k: _finite(v) for k, v in row.items()} for row in rows],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")

@@ -173,6 +173,22 @@ def run(
                "net_present_cost", "it_mw", "battery_mwh", "unserved_tokens", "error"]  # fmt: skip
     rows = table[columns].astype(object).where(table[columns].notna(), None)
     emit(rows.to_dict(orient="records"), fmt, title=f"sweep {folder.name}", columns=columns)
+    exit_if_cases_failed(table, folder)
+
+
+CASES_FAILED_EXIT = 3  # the sweep ran, but some cases failed (docs/cli.md, exit codes)
+
+
+def exit_if_cases_failed(table: Any, folder: Path) -> None:
+    """Exit 3 when any case of the sweep failed: its table is written and lists each error."""
+    failed = int((table["status"] == "failed").sum())
+    if failed:
+        err_console().print(
+            f"{failed} of {len(table)} case(s) failed; their errors are in the table above and in "
+            f"{folder / 'sweep.parquet'}. Rerunning the same sweep retries them.",
+            highlight=False,
+        )
+        raise typer.Exit(CASES_FAILED_EXIT)
 
 
 # `planner sweep summary DIR` lives beside the sweep it reads.

@@ -44,16 +44,20 @@ def fsync_tree(folder: Path) -> None:
         fsync_path(Path(here))
 
 
-def temp_sibling(path: Path, kind: str = "tmp") -> Path:
-    """A hidden, unused name beside `path`: `.<name>.<kind>-<pid>-<random>`."""
-    return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}")
+def temp_sibling(path: Path, kind: str = "tmp", suffix: str = "") -> Path:
+    """A hidden, unused name beside `path`: `.<name>.<kind>-<pid>-<random><suffix>`."""
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    return path.with_name(f".{path.name}.{kind}-{token}{suffix}")
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: Path, write: Callable[[Path], None], *, keep_suffix: bool = False) -> Path:
     """Call `write(tmp)` on a hidden sibling of `path`, flush it, rename it over `path` and flush
-    the folder. On any exception the temporary file is removed and `path` is left as it was."""
+    the folder. On any exception the temporary file is removed and `path` is left as it was.
+
+    `keep_suffix` ends the temporary name in `path`'s suffix, for writers that choose the
+    format by it (HiGHS: `.mps`)."""
     path = Path(path)
-    tmp = temp_sibling(path)
+    tmp = temp_sibling(path, suffix=path.suffix if keep_suffix else "")
     try:
         write(tmp)
         fsync_path(tmp)
@@ -67,12 +71,20 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
 
 def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> Path:
     """Write `text` to `path` atomically and durably."""
-    return atomic_write(path, lambda p: p.write_text(text, encoding=encoding))
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding=encoding)
+
+    return atomic_write(path, write)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     """Write `data` to `path` atomically and durably."""
-    return atomic_write(path, lambda p: p.write_bytes(data))
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    return atomic_write(path, write)
 
 
 # --------------------------------------------------------------------------- folders

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,7 +49,7 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _fix_for(error: dict[str, Any]) -> str:
+def _fix_for(error: Mapping[str, Any]) -> str:
     kind = error.get("type", "")
     if kind == "extra_forbidden":
         return "remove it, or check its spelling against the documented schema."

@@ -34,7 +34,6 @@ FUNCTIONS_OVER: dict[str, int] = {
     "planner/rules/regimes.py:_resolve": 78,
     "planner/serving/measurements.py:load_measurements": 101,
     "planner/serving/workloads.py:workload": 66,
-    "planner/sweeps/sweep.py:run_sweep": 66,
     "models/capacity_check.py:check_solution": 77,
     "models/capacity_pyomo.py:site_year_operation": 63,
     "models/site_energy_check.py:check_solution": 82,

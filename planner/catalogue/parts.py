@@ -176,7 +176,17 @@ class _PartReader(FigureReader):
             value = self.quantity(
                 f"peak_dense.{precision}", f"peak_dense.{precision}", figure, "ops_per_s"
             )
-            if value is not None:
+            if value is not None and value <= 0:  # the serving model divides by a peak
+                self.problems.append(
+                    Problem(
+                        str(self.path),
+                        f"peak_dense.{precision}.value",
+                        f"a peak of {figure.value} is not a throughput the part delivers.",
+                        "write the datasheet's dense peak (> 0), or leave the precision out if "
+                        "the part lacks it.",
+                    )
+                )
+            elif value is not None:
                 peaks[precision] = value
         return peaks
 

@@ -8,7 +8,6 @@ Solver options such as HiGHS's `user_bound_scale` are not part of an MPS file.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import highspy
 from models.capacity import CapacityInputs
 from models.capacity_validation import InvalidCapacityInputs, check_inputs
 from models.common import Backend
+from planner.atomic import atomic_write
 from planner.errors import InputError, Problem
 from planner.plan.resolve import resolve
 from planner.plan.scenario import Scenario
@@ -75,18 +75,18 @@ def plan_highs_model(x: CapacityInputs, backend: Backend) -> highspy.HighsLp:
 
 
 def write_plan_mps(x: CapacityInputs, backend: Backend, path: Path) -> Path:
-    """Write the plan's LP or MILP to `path` (free MPS), atomically: temp file, then rename."""
+    """Write the plan's LP or MILP to `path` (free MPS), atomically (planner.atomic)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.partial.mps")
     h = highspy.Highs()
     h.silent()
     h.passModel(plan_highs_model(x, backend))
-    status = h.writeModel(str(tmp))
-    if status == highspy.HighsStatus.kError or not tmp.exists():
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"HiGHS could not write {path}")
-    os.replace(tmp, path)
-    return path
+
+    def write(tmp: Path) -> None:
+        status = h.writeModel(str(tmp))
+        if status == highspy.HighsStatus.kError or not tmp.exists():
+            raise OSError(f"HiGHS could not write {path}")
+
+    return atomic_write(path, write, keep_suffix=True)
 
 
 def write_scenario_mps(

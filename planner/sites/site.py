@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -36,7 +35,7 @@ from planner.sites.schema import (
     SiteFile,
     TouIn,
 )
-from planner.sites.solar import PvSystem, capacity_factor
+from planner.sites.solar import PvSystem, capacity_factor, known_timezone
 from planner.timeseries import (
     HOURS_PER_DAY,
     HOURS_PER_YEAR,
@@ -366,6 +365,8 @@ def pvlib_capacity_factor(r: FieldReader, raw: SiteFile, spec: PvlibIn) -> np.nd
     )
     if ghi is None or dc_ac is None or loss is None or inverter is None:
         return None
+    if not known_timezone(raw.timezone):  # reported as `timezone` by _check_timezone
+        return None
     lat = raw.location.latitude_deg
     system = PvSystem(
         latitude_deg=lat,
@@ -446,9 +447,7 @@ def _battery(r: FieldReader, battery: BatteryIn | None) -> dict[str, object]:
 
 
 def _check_timezone(r: FieldReader, name: str) -> None:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not known_timezone(name):
         r.problem("timezone", f"'{name}' is not an IANA time zone.", "write e.g. 'Asia/Shanghai'.")
 
 

@@ -17,6 +17,7 @@ Steps, for each hour of the site's year (mid-hour sun position, local standard t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -43,8 +44,23 @@ class PvSystem:
     inverter_efficiency_fraction: float
 
 
+def known_timezone(name: str) -> bool:
+    """True when `name` is an IANA time zone the tz database here holds (e.g. 'Asia/Shanghai').
+
+    The site reader checks this before asking for a capacity factor, so an unknown zone is a
+    problem naming the site file and its `timezone` field, never a traceback from pandas.
+    """
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        return False
+    return True
+
+
 def _mid_hours(year: int, timezone: str) -> pd.DatetimeIndex:
     """Mid-hour instants of the year in the site's standard time (fixed UTC offset)."""
+    if not known_timezone(timezone):
+        raise ValueError(f"'{timezone}' is not an IANA time zone (e.g. 'Asia/Shanghai')")
     offset = pd.Timestamp(f"{year}-01-15", tz=timezone).utcoffset()
     index = year_index(year) + pd.Timedelta(minutes=30) - offset
     return index.tz_localize("UTC")

@@ -12,8 +12,8 @@ of the same sweep into the same folder skips every case whose run folder is comp
 the rest (failed ones included). A case whose worker dies is resubmitted up to `retries` times,
 then recorded as failed with the error; an input or infeasibility error is recorded at once (it
 would fail again). The sweep's table (`sweep.parquet`, one row per case) and manifest
-(`sweep.json`) are rewritten atomically after every batch of results; docs/sweeps.md documents
-both.
+(`sweep.json`) are rewritten atomically after every case; docs/sweeps.md documents both. One
+sweep at a time may write a folder (planner.sweeps.lock).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from models.common import Backend
+from planner.atomic import atomic_write, atomic_write_text, replace_dir, temp_sibling
 from planner.errors import InputError, PlannerError, Problem
 from planner.plan.overrides import ParamValue, apply_overrides, check_parameter
 from planner.plan.scenario import UncertainIn, load_scenario
@@ -54,6 +55,7 @@ from planner.results.folders import (
     to_json,
 )
 from planner.results.integrity import DamagedRun
+from planner.sweeps.lock import sweep_lock
 from planner.yamlio import read_yaml
 
 FAILED_SUFFIX = ".failed.json"
@@ -137,13 +139,16 @@ class Sweep:
 
 def draw(dist: UncertainIn, rng: np.random.Generator, n: int) -> np.ndarray:
     """`n` draws from one declared distribution (normal draws clipped to low/high if given)."""
-    if dist.distribution == "uniform":
+    if dist.distribution == "uniform":  # UncertainIn has checked each needs its fields
+        assert dist.low is not None and dist.high is not None
         return rng.uniform(dist.low, dist.high, n)
     if dist.distribution == "triangular":
+        assert dist.low is not None and dist.mode is not None and dist.high is not None
         return rng.triangular(dist.low, dist.mode, dist.high, n)
     if dist.distribution == "lognormal":
-        assert dist.median is not None
+        assert dist.median is not None and dist.sigma is not None
         return rng.lognormal(math.log(dist.median), dist.sigma, n)
+    assert dist.mean is not None and dist.sd is not None
     values = rng.normal(dist.mean, dist.sd, n)
     lo = -np.inf if dist.low is None else dist.low
     hi = np.inf if dist.high is None else dist.high
@@ -302,30 +307,22 @@ def solve_case(spec: SweepSpec, params: Mapping[str, ParamValue]) -> dict[str, A
 # --------------------------------------------------------------------------- the sweep folder
 
 
-def _unpack(packed: bytes, target: Path) -> None:
-    """Unpack a case's run folder into place atomically (temp folder, then rename)."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+def _unpack(packed: bytes, target: Path, adjust: Callable[[Path], None]) -> None:
+    """Unpack a case's run folder beside `target`, let `adjust` edit it there, then put it in
+    place atomically and durably (planner.atomic.replace_dir)."""
+    tmp = temp_sibling(target)
     try:
+        tmp.mkdir()
         with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
             if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: refuse links and escapes
                 tar.extractall(tmp, filter="data")
             else:  # pragma: no cover - our own worker packed it
                 tar.extractall(tmp)
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
+        adjust(tmp)
+        replace_dir(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _case_row(folder: Path, case: SweepCase, parameters: Sequence[str]) -> dict[str, Any]:
@@ -389,8 +386,8 @@ def write_sweep_files(
 ) -> pd.DataFrame:
     """Rewrite sweep.json and sweep.parquet (atomically) from the rows of every case."""
     table = sweep_table(rows, manifest["parameters"])
-    _atomic_write(folder / SWEEP_MANIFEST, lambda p: p.write_text(to_json(manifest) + "\n"))
-    _atomic_write(folder / SWEEP_TABLE, lambda p: table.to_parquet(p, index=False))
+    atomic_write_text(folder / SWEEP_MANIFEST, to_json(manifest) + "\n")
+    atomic_write(folder / SWEEP_TABLE, lambda p: table.to_parquet(p, index=False))
     return table
 
 
@@ -465,22 +462,22 @@ def dask_client(scheduler: str, workers: int) -> Iterator[Any]:
 
 def _record_failure(folder: Path, case: str, error: str, attempts: int, worker: Any) -> None:
     record = {"case": case, "error": error, "attempts": attempts, "worker": worker}
-    path = folder / CASES / f"{case}{FAILED_SUFFIX}"
-    _atomic_write(path, lambda p: p.write_text(to_json(record) + "\n"))
+    atomic_write_text(folder / CASES / f"{case}{FAILED_SUFFIX}", to_json(record) + "\n")
 
 
 def _record_success(folder: Path, case: str, reply: Mapping[str, Any], attempts: int) -> None:
-    target = folder / CASES / case
-    _unpack(reply["run"], target)
-    summary_file = target / "summary.json"
-    summary = json.loads(summary_file.read_text())
-    summary["sweep_case"] = {
-        "case": case,
-        "attempts": attempts,
-        "worker": reply.get("worker"),
-        "wall_s": reply.get("wall_s"),
-    }
-    _atomic_write(summary_file, lambda p: p.write_text(to_json(summary) + "\n"))
+    def add_case_record(run_dir: Path) -> None:
+        summary_file = run_dir / "summary.json"
+        summary = json.loads(summary_file.read_text())
+        summary["sweep_case"] = {
+            "case": case,
+            "attempts": attempts,
+            "worker": reply.get("worker"),
+            "wall_s": reply.get("wall_s"),
+        }
+        summary_file.write_text(to_json(summary) + "\n")
+
+    _unpack(reply["run"], folder / CASES / case, add_case_record)
     (folder / CASES / f"{case}{FAILED_SUFFIX}").unlink(missing_ok=True)
 
 
@@ -493,23 +490,23 @@ def _lost_worker_error(exc: BaseException) -> bool:
 
 
 class _Ledger:
-    """The rows of every case, kept in memory and written to the sweep folder at most once a
-    second (and at the end), so a long sweep does not rewrite its table after every case."""
+    """The rows of every case, kept in memory; the sweep's table is rewritten (atomically) as
+    each case finishes, so a killed sweep's table is never behind its case folders by more than
+    the case being recorded."""
 
     def __init__(self, folder: Path, manifest: dict[str, Any], cases: Sequence[SweepCase]):
         self.folder, self.manifest = folder, manifest
         self.parameters = manifest["parameters"]
         self.rows = {c.case: _case_row(folder, c, self.parameters) for c in cases}
         self.cases = {c.case: c for c in cases}
-        self.written = -math.inf
 
     def refresh(self, case: str) -> None:
+        """Re-read one case's row from its folder and rewrite the table."""
         self.rows[case] = _case_row(self.folder, self.cases[case], self.parameters)
+        self.write()
 
-    def write(self, force: bool = False) -> None:
-        if force or time.monotonic() - self.written >= 1.0:
-            write_sweep_files(self.folder, self.manifest, list(self.rows.values()))
-            self.written = time.monotonic()
+    def write(self) -> None:
+        write_sweep_files(self.folder, self.manifest, list(self.rows.values()))
 
 
 def run_sweep(
@@ -524,57 +521,72 @@ def run_sweep(
     """Run every case not yet finished in `out`; return how many were solved, failed, skipped.
 
     `on_progress(done, failed, remaining)` is called once the cases are submitted and after
-    each result. Finished cases are on
-    disk as soon as they return, and the table is rewritten as results arrive, so an
-    interrupted sweep leaves a readable folder and a rerun picks up where it stopped.
+    each result. The folder is locked for the whole call (a second sweep into it is refused,
+    planner.sweeps.lock). Finished cases are on disk as soon as they return and the table is
+    rewritten after each, so an interrupted sweep leaves a readable, current folder and a rerun
+    picks up where it stopped.
     """
     cases, dists = plan_cases(spec)
     folder = Path(out)
-    ledger = _Ledger(folder, _manifest(spec, cases, dists), cases)
-    todo = [c for c in cases if ledger.rows[c.case]["status"] != "ok"]
-    if not todo:
-        ledger.write(force=True)
-        return SweepOutcome(folder=folder, done=0, failed=0, skipped=len(cases))
+    with sweep_lock(folder):
+        ledger = _Ledger(folder, _manifest(spec, cases, dists), cases)
+        todo = [c for c in cases if ledger.rows[c.case]["status"] != "ok"]
+        if not todo:
+            ledger.write()
+            return SweepOutcome(folder=folder, done=0, failed=0, skipped=len(cases))
+        with dask_client(scheduler, workers) as client:  # nothing written until one answers
+            (folder / CASES).mkdir(exist_ok=True)
+            try:
+                ledger.write()
+                done, failed = _run_cases(client, spec, todo, ledger, retries, on_progress)
+            finally:
+                ledger.write()
+    return SweepOutcome(folder=folder, done=done, failed=failed, skipped=len(cases) - len(todo))
+
+
+def _run_cases(
+    client: Any,
+    spec: SweepSpec,
+    todo: Sequence[SweepCase],
+    ledger: _Ledger,
+    retries: int,
+    on_progress: Callable[[int, int, int], None] | None,
+) -> tuple[int, int]:
+    """Submit `todo`, record each result as it arrives (resubmitting a case whose worker died,
+    up to `retries` times); return (solved, failed)."""
     from distributed import as_completed
 
+    folder = ledger.folder
+    attempts = dict.fromkeys((c.case for c in todo), 1)
+
+    def submit(case: SweepCase) -> Any:
+        key = f"case-{case.case}-{attempts[case.case]}-{os.getpid()}"
+        return client.submit(solve_case, spec, case.params, key=key, pure=False)
+
     done = failed = 0
-    with dask_client(scheduler, workers) as client:  # no folder until a scheduler answers
-        (folder / CASES).mkdir(parents=True, exist_ok=True)
-        attempts = dict.fromkeys((c.case for c in todo), 1)
-
-        def submit(case: SweepCase) -> Any:
-            key = f"case-{case.case}-{attempts[case.case]}-{os.getpid()}"
-            return client.submit(solve_case, spec, case.params, key=key, pure=False)
-
+    futures = {submit(c): c for c in todo}
+    if on_progress is not None:
+        on_progress(0, 0, len(todo))
+    queue = as_completed(list(futures))
+    for future in queue:
+        case = futures.pop(future)
         try:
-            ledger.write(force=True)
-            futures = {submit(c): c for c in todo}
-            if on_progress is not None:
-                on_progress(0, 0, len(todo))
-            queue = as_completed(list(futures))
-            for future in queue:
-                case = futures.pop(future)
-                try:
-                    reply = future.result()
-                except Exception as exc:
-                    if _lost_worker_error(exc) and attempts[case.case] <= retries:
-                        attempts[case.case] += 1
-                        again = submit(case)
-                        futures[again] = case
-                        queue.add(again)
-                        continue
-                    reply = {"error": f"{type(exc).__name__}: {exc}", "worker": None}
-                if "run" in reply:
-                    _record_success(folder, case.case, reply, attempts[case.case])
-                    done += 1
-                else:
-                    error, worker = reply["error"], reply["worker"]
-                    _record_failure(folder, case.case, error, attempts[case.case], worker)
-                    failed += 1
-                ledger.refresh(case.case)
-                ledger.write()
-                if on_progress is not None:
-                    on_progress(done, failed, len(todo) - done - failed)
-        finally:
-            ledger.write(force=True)
-    return SweepOutcome(folder=folder, done=done, failed=failed, skipped=len(cases) - len(todo))
+            reply = future.result()
+        except Exception as exc:
+            if _lost_worker_error(exc) and attempts[case.case] <= retries:
+                attempts[case.case] += 1
+                again = submit(case)
+                futures[again] = case
+                queue.add(again)
+                continue
+            reply = {"error": f"{type(exc).__name__}: {exc}", "worker": None}
+        if "run" in reply:
+            _record_success(folder, case.case, reply, attempts[case.case])
+            done += 1
+        else:
+            _record_failure(folder, case.case, reply["error"], attempts[case.case], reply["worker"])
+            failed += 1
+        ledger.refresh(case.case)
+        if on_progress is not None:
+            on_progress(done, failed, len(todo) - done - failed)
+    return done, failed
