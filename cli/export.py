@@ -11,9 +11,9 @@ from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
 from planner.catalogue.parts import Catalogue
 from planner.rules import (
+    Buyer,
     Classification,
     RegimeLibrary,
-    check_buyer,
     classify,
     parse_date,
     purchase_terms,
@@ -25,17 +25,19 @@ app = typer.Typer(
 )
 
 BuyerOpt = Annotated[
-    str, typer.Option("--buyer", help="Buyer country, ISO 3166 two-letter code, e.g. CN.")
+    str,
+    typer.Option("--buyer", help="Buyer's delivery country, ISO 3166 two-letter code, e.g. CN."),
 ]
-
 HeadquartersOpt = Annotated[
     str | None,
     typer.Option(
         "--headquarters",
-        help="Country of the buyer's headquarters or ultimate parent, where it differs from "
-        "--buyer (a Chinese provider buying in Malaysia: --buyer MY --headquarters CN).",
+        help="Country the buyer (or its ultimate parent) is headquartered in, e.g. CN; default: "
+        "the --buyer country. Licence requirements reach D:5- and Macau-headquartered buyers "
+        "wherever they take delivery.",
     ),
 ]
+
 DateOpt = Annotated[str | None, typer.Option("--date", help="Date YYYY-MM-DD (default: today).")]
 RegimeOpt = Annotated[
     str | None,
@@ -81,21 +83,18 @@ def classify_parts(
 ) -> None:
     """ECCN bucket, licence status, review policy, fees and the deciding rule of each part."""
     when = _date(date)
-    buyer = check_buyer(buyer)
+    who = Buyer.of(buyer, headquarters)
     library = RegimeLibrary.load(profiles or ())
     if regime is not None:
         library[regime]  # an unknown regime fails before any part is loaded
     catalogue = Catalogue.load(profiles or ())
     chosen = [catalogue[p] for p in parts] if parts else list(catalogue)
-    results = [
-        classify(p, buyer, when, library=library, regime=regime, headquarters=headquarters)
-        for p in chosen
-    ]
+    results = [classify(p, who, when, library=library, regime=regime) for p in chosen]
     if fmt is OutputFormat.json:
         emit([c.row() for c in results], fmt)
         return
     in_force = ", ".join(results[0].regimes) if results else "-"
-    emit([_flat(c) for c in results], fmt, title=f"buyer {buyer}, {when}: {in_force}")
+    emit([_flat(c) for c in results], fmt, title=f"buyer {who.label()}, {when}: {in_force}")
 
 
 @app.command("terms")
@@ -103,6 +102,7 @@ def terms(
     part: Annotated[str, typer.Argument(help="Part id, e.g. h200.")],
     *,
     buyer: BuyerOpt,
+    headquarters: HeadquartersOpt = None,
     date: DateOpt = None,
     regime: RegimeOpt = None,
     state_funded: Annotated[
@@ -120,7 +120,7 @@ def terms(
     p = Catalogue.load(profiles or ())[part]
     t = purchase_terms(
         p,
-        buyer,
+        Buyer.of(buyer, headquarters),
         when,
         state_funded_site=state_funded,
         library=library,
@@ -131,6 +131,7 @@ def terms(
         {
             "part": t.part,
             "buyer": t.buyer,
+            "headquarters": t.headquarters,
             "date": when,
             "allowed": t.allowed,
             "status": t.status,

@@ -30,7 +30,6 @@ FUNCTIONS_OVER: dict[str, int] = {
     "planner/results/charts.py:bar_chart": 88,
     "planner/results/charts.py:tornado_chart": 66,
     "planner/results/report.py:plan_charts": 100,
-    "planner/rules/engine.py:classify": 66,
     "planner/rules/regimes.py:_resolve": 78,
     "planner/serving/measurements.py:load_measurements": 101,
     "planner/serving/workloads.py:workload": 66,

@@ -255,14 +255,22 @@ def terms(part: Part, date: dt.date, **kw):  # type: ignore[no-untyped-def]
 
 
 def test_purchase_terms_fees_bans_and_subsidies() -> None:
-    h200_like = make_part(15832, pd=19.45, memory_tb_per_s=4.8, scale_up_gb_per_s=900)
+    # The 25% duty of the 14-Jan-2026 proclamation is applied to the parts it names, the H200 and
+    # MI325X (Crane Worldwide and Husch Blackwell summaries, export_regimes/us-2026-01.yaml), so
+    # the synthetic part carries the H200's id; an unnamed lookalike gets case-by-case, no duty.
+    h200_like = make_part(
+        15832, pd=19.45, memory_tb_per_s=4.8, scale_up_gb_per_s=900, part_id="h200"
+    )
     b200_like = make_part(36000, pd=22.5, memory_tb_per_s=8.0)
     domestic = make_part(12000, pd=9, designed_in="CN")
     march = dt.date(2026, 3, 1)
 
     t = terms(h200_like, march)
     assert t.allowed and t.price_uplift_fraction == pytest.approx(0.25)
-    assert t.rules == ("us-2026-01/case-by-case-below-h200",)
+    assert t.rules == ("us-2026-01/case-by-case-h200-mi325x",)
+    unnamed = terms(replace(h200_like, id="h200-lookalike"), march)
+    assert unnamed.allowed and unnamed.price_uplift_fraction == 0.0
+    assert unnamed.rules == ("us-2026-01/case-by-case-below-h200",)
     assert not terms(h200_like, march, state_funded_site=True).allowed
     assert not terms(h200_like, march, buyable_policies={"approval"}).allowed
     assert not terms(b200_like, march).allowed

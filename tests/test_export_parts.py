@@ -89,7 +89,9 @@ def test_h200_in_2026_carries_the_25_percent_duty() -> None:
     assert t.allowed
     assert t.review_policy == "case_by_case"
     assert t.price_uplift_fraction == pytest.approx(0.25)
-    assert "us-2026-01/case-by-case-below-h200" in t.rules
+    # The duty is its own control, named for the H200 and MI325X (export_regimes/us-2026-01.yaml,
+    # proclamation of 14-Jan-2026 as summarised by Crane Worldwide and Husch Blackwell).
+    assert "us-2026-01/case-by-case-h200-mi325x" in t.rules
 
 
 def test_h20_after_august_2025_carries_the_15_percent_revenue_share() -> None:

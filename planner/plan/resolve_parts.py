@@ -16,7 +16,7 @@ from planner.catalogue.parts import Catalogue, Part
 from planner.demand.projection import Interactive
 from planner.errors import InputError, UnknownName
 from planner.plan.resolver import Resolver, exchange_rate
-from planner.rules import PurchaseTerms, RegimeLibrary, purchase_terms
+from planner.rules import Buyer, PurchaseTerms, RegimeLibrary, purchase_terms
 from planner.serving.efficiency import efficiency_for, load_stacks
 from planner.serving.model import ServingRequest, estimate
 from planner.serving.video import estimate_video
@@ -275,6 +275,10 @@ def read_rules(
     ids: set[str] = set()
     fixed = None if regime in (None, "auto") else regime
     cache: dict[tuple[str, bool, str, int], PurchaseTerms] = {}
+    buyer = Buyer.of(
+        rules.buyer, rules.headquarters, file=str(r.path),
+        fields=("rules.buyer", "rules.headquarters", "rules.group"),
+    )  # fmt: skip
     for p, part in enumerate(parts):
         for s, site in enumerate(r.raw.sites):
             for y, date in enumerate(dates):
@@ -282,14 +286,13 @@ def read_rules(
                 if key not in cache:
                     cache[key] = purchase_terms(
                         part,
-                        rules.buyer,
+                        buyer,
                         date,
                         state_funded_site=site.state_funded,
                         library=library,
                         regime=fixed,
                         site_region=site.province,
                         revenue_share_pass_through=rules.revenue_share_pass_through_fraction,
-                        headquarters=rules.headquarters,
                     )
                 terms = cache[key]
                 domestic = part.domestic_for(rules.buyer)

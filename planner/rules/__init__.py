@@ -3,26 +3,24 @@
 Use `RegimeLibrary.load()` once, then `classify(part, buyer, date, library=...)` for the ECCN
 bucket, licence status, review policy, fees and the deciding rule, or
 `purchase_terms(part, buyer, date, state_funded_site=..., library=...)` for the capacity plan.
+A buyer is a country code or a `Buyer` (delivery country, headquarters, corporate group).
 """
 
+from planner.rules.buyer import Buyer, as_buyer, check_buyer, check_group
+from planner.rules.classification import BuyerRule, Classification, Fees
 from planner.rules.engine import (
-    BUYABLE_POLICIES,
-    BuyerRule,
-    Classification,
-    Fees,
     PartFigures,
-    PurchaseTerms,
-    check_buyer,
     classify,
     classify_eccn,
     parse_date,
-    purchase_terms,
 )
 from planner.rules.regimes import Cap, Control, Regime, RegimeLibrary
 from planner.rules.schema import ReviewPolicy, Status
+from planner.rules.terms import BUYABLE_POLICIES, PurchaseTerms, purchase_terms
 
 __all__ = [
     "BUYABLE_POLICIES",
+    "Buyer",
     "BuyerRule",
     "Cap",
     "Classification",
@@ -34,7 +32,9 @@ __all__ = [
     "RegimeLibrary",
     "ReviewPolicy",
     "Status",
+    "as_buyer",
     "check_buyer",
+    "check_group",
     "classify",
     "classify_eccn",
     "parse_date",

@@ -13,10 +13,9 @@ Thresholds are compared with a relative tolerance of 1e-9, so float noise from u
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
 from planner.catalogue.parts import Part
 from planner.catalogue.tpp import (
@@ -26,12 +25,12 @@ from planner.catalogue.tpp import (
     assessed_processing_performance,
 )
 from planner.errors import InputError
-from planner.rules.regimes import Cap, Condition, Control, Regime, RegimeLibrary
+from planner.rules.buyer import Buyer, as_buyer
+from planner.rules.classification import BuyerRule, Classification, Fees
+from planner.rules.regimes import Buyers, Cap, Condition, Control, Regime, RegimeLibrary
 from planner.rules.schema import ReviewPolicy, Status
 
 _REL = 1e-9
-# Review policies under which a licence counts as obtainable (the purchase can go ahead).
-BUYABLE_POLICIES: frozenset[ReviewPolicy] = frozenset({"case_by_case", "approval"})
 
 
 def parse_date(text: str | dt.date, *, field: str = "--date") -> dt.date:
@@ -44,28 +43,6 @@ def parse_date(text: str | dt.date, *, field: str = "--date") -> dt.date:
         raise InputError.one(
             "command line", field, f"'{text}' is not a date.", "write YYYY-MM-DD, e.g. 2025-06-01."
         ) from None
-
-
-def _country_codes() -> frozenset[str] | None:
-    try:
-        import pytz
-    except ImportError:  # pragma: no cover - pytz comes with pvlib; without it, shape only
-        return None
-    return frozenset(pytz.country_names)
-
-
-def check_buyer(code: str, *, field: str = "--buyer") -> str:
-    """A buyer is an ISO 3166 alpha-2 country code ('CN', 'US'); case is forgiven."""
-    upper = code.strip().upper()
-    known = _country_codes()
-    if not re.fullmatch(r"[A-Z]{2}", upper) or (known is not None and upper not in known):
-        raise InputError.one(
-            "command line",
-            field,
-            f"'{code}' is not an ISO 3166 two-letter country code.",
-            "write e.g. CN, US, AE or MY.",
-        )
-    return upper
 
 
 @dataclass(frozen=True)
@@ -87,9 +64,6 @@ class PartFigures:
 
 def _at_least(value: float, threshold: float) -> bool:
     return value >= threshold * (1 - _REL)
-
-
-_GB = 1e9
 
 
 def _numeric_tests(c: Condition, f: PartFigures) -> list[tuple[str, float | None, float, bool]]:
@@ -190,113 +164,29 @@ def classify_eccn(regime: Regime, f: PartFigures) -> tuple[str | None, list[str]
     return None, notes
 
 
-def reaches(control: Control, regime: Regime, buyer: str, headquarters: str | None = None) -> bool:
-    """Whether a control's buyer scope includes this buyer: by the country it is in, or, for a
-    control that reaches headquarters, by the country of its headquarters (or ultimate parent)
-    wherever it is. Exceptions are by location."""
-    b = control.buyers
-    if b is None:
-        return True
-
-    def named(country: str) -> bool:
-        return country in b.countries or any(country in regime.members(g) for g in b.groups)
-
+def _in_scope(b: Buyers, regime: Regime, country: str) -> bool:
+    """Whether a country is among a control's buyer countries (named or by group, minus
+    exceptions; no names at all means every country)."""
     everyone = not b.countries and not b.groups
-    by_home = b.headquarters and headquarters is not None and named(headquarters)
-    excluded = buyer in b.except_countries or any(
-        buyer in regime.members(g) for g in b.except_groups
+    named = country in b.countries or any(country in regime.members(g) for g in b.groups)
+    excluded = country in b.except_countries or any(
+        country in regime.members(g) for g in b.except_groups
     )
-    return (everyone or named(buyer) or by_home) and not excluded
+    return (everyone or named) and not excluded
 
 
-@dataclass(frozen=True)
-class Fees:
-    """Fees on a permitted sale: a revenue share paid by the vendor and an import/transit duty."""
-
-    revenue_share_fraction: float = 0.0
-    duty_fraction: float = 0.0
+Reach = Literal["location", "headquarters"]
 
 
-@dataclass(frozen=True)
-class BuyerRule:
-    """A non-licence control that matched: a ban, a subsidy or a note."""
-
-    rule: str
-    kind: str
-    title: str
-    allowed: bool | None
-    state_funded_site: bool | None
-    power_subsidy_fraction: float | None
-    regions: tuple[str, ...]
-    citation: str
-
-
-@dataclass(frozen=True)
-class Classification:
-    """Where one part stands for one buyer on one date, and which rule decided each item."""
-
-    part: str
-    buyer: str
-    date: dt.date | None
-    regimes: tuple[str, ...]
-    tpp: float | None
-    tpp_precision: str | None
-    performance_density: float | None
-    aggregate_io_bytes_per_s: float | None
-    arithmetic: str
-    eccn: str | None
-    eccn_regime: str | None
-    subject: bool
-    status: Status
-    review_policy: ReviewPolicy | None
-    fees: Fees
-    caps: tuple[Cap, ...]
-    rule: str | None
-    reasons: tuple[str, ...]
-    buyer_rules: tuple[BuyerRule, ...]
-
-    def row(self) -> dict[str, Any]:
-        """The stable JSON shape of `planner export classify` (docs/cli.md)."""
-        return {
-            "part": self.part,
-            "buyer": self.buyer,
-            "date": self.date,
-            "regimes": list(self.regimes),
-            "tpp": self.tpp,
-            "tpp_precision": self.tpp_precision,
-            "performance_density": self.performance_density,
-            "aggregate_io_gb_per_s": None
-            if self.aggregate_io_bytes_per_s is None
-            else self.aggregate_io_bytes_per_s / _GB,
-            "eccn": self.eccn,
-            "subject": self.subject,
-            "status": self.status,
-            "review_policy": self.review_policy,
-            "fees": {
-                "revenue_share_fraction": self.fees.revenue_share_fraction,
-                "duty_fraction": self.fees.duty_fraction,
-            },
-            "caps": [_cap_row(c) for c in self.caps],
-            "rule": self.rule,
-            "arithmetic": self.arithmetic,
-            "reasons": list(self.reasons),
-            "buyer_rules": [
-                {
-                    "rule": b.rule,
-                    "kind": b.kind,
-                    "title": b.title,
-                    "allowed": b.allowed,
-                    "state_funded_site": b.state_funded_site,
-                    "power_subsidy_fraction": b.power_subsidy_fraction,
-                    "regions": list(b.regions),
-                }
-                for b in self.buyer_rules
-            ],
-        }
-
-
-def _cap_row(c: Cap) -> dict[str, Any]:
-    return {"kind": c.kind, "value": c.value, "period": c.period, "note": c.note}
+def reaches(control: Control, regime: Regime, buyer: Buyer) -> Reach | None:
+    """How a control reaches the buyer: through the delivery country, through the headquarters
+    (controls written with `headquarters: true`, for a buyer headquartered elsewhere), or not."""
+    b = control.buyers
+    if b is None or _in_scope(b, regime, buyer.country):
+        return "location"
+    if b.headquarters and buyer.abroad and _in_scope(b, regime, buyer.headquarters):
+        return "headquarters"
+    return None
 
 
 def _cite(control: Control) -> str:
@@ -309,7 +199,7 @@ class _Walk:
 
     status: Status = "no_licence"
     review_policy: ReviewPolicy | None = None
-    fees: Fees = Fees()
+    fees: Fees = field(default_factory=Fees)
     caps: tuple[Cap, ...] = ()
     rule: str | None = None
     decided: bool = False
@@ -318,14 +208,14 @@ class _Walk:
     buyer_rules: list[BuyerRule] = field(default_factory=list)
 
 
-def _origin_excuses(control: Control, regime: Regime, part: Part, buyer: str) -> str | None:
+def _origin_excuses(control: Control, regime: Regime, part: Part, country: str) -> str | None:
     """Why an export control does not reach this purchase at all, or None if it does."""
     origin = control.origin if control.origin is not None else regime.origin
-    if buyer == regime.jurisdiction:
-        return f"buyer in {buyer}: a purchase at home is not an export under {regime.id}"
-    if part.designed_in == buyer:
+    if country == regime.jurisdiction:
+        return f"buyer in {country}: a purchase at home is not an export under {regime.id}"
+    if part.designed_in == country:
         return (
-            f"{part.id} is designed in {buyer} and bought at home: not an export, "
+            f"{part.id} is designed in {country} and bought at home: not an export, "
             f"no {regime.jurisdiction} licence applies"
         )
     if origin is not None and part.designed_in not in origin:
@@ -337,8 +227,9 @@ def _origin_excuses(control: Control, regime: Regime, part: Part, buyer: str) ->
     return None
 
 
-def _apply(control: Control, regime: Regime, walk: _Walk, part: Part, buyer: str) -> None:
-    """Record the effect of one matching control."""
+def _apply(control: Control, walk: _Walk, via: str) -> None:
+    """Record the effect of one matching control (`via`: how it reaches the buyer, for the
+    reason text)."""
     match control.kind:
         case "export_licence":
             if walk.decided:
@@ -349,9 +240,11 @@ def _apply(control: Control, regime: Regime, walk: _Walk, part: Part, buyer: str
             walk.fees = Fees(control.revenue_share_fraction, control.duty_fraction)
             walk.caps, walk.rule = control.caps, control.rule_id
             policy = f" ({control.review_policy})" if control.review_policy else ""
-            walk.reasons.append(f"{control.rule_id}: {control.title} -> {control.status}{policy}")
+            walk.reasons.append(
+                f"{control.rule_id}: {control.title} -> {control.status}{policy}{via}"
+            )
         case "note":
-            walk.reasons.append(f"{control.rule_id}: {control.title}")
+            walk.reasons.append(f"{control.rule_id}: {control.title}{via}")
         case _:
             walk.buyer_rules.append(
                 BuyerRule(
@@ -365,58 +258,60 @@ def _apply(control: Control, regime: Regime, walk: _Walk, part: Part, buyer: str
                     _cite(control),
                 )
             )
-            walk.reasons.append(f"{control.rule_id}: {control.title}")
+            walk.reasons.append(f"{control.rule_id}: {control.title}{via}")
+
+
+def _deferred(control: Control, date: dt.date | None, enforce: bool) -> bool:
+    """Written but not yet binding: compliance is due only from a later date."""
+    due = control.compliance_from
+    return enforce and due is not None and date is not None and date < due
 
 
 def _walk_regime(
     regime: Regime,
     f: PartFigures,
-    buyer: str,
+    buyer: Buyer,
     eccn: str | None,
     walk: _Walk,
     *,
     date: dt.date | None,
     enforce_compliance_dates: bool,
-    headquarters: str | None = None,
 ) -> None:
     part = f.part
     excused_once = False
     for control in regime.controls:
-        if not reaches(control, regime, buyer, headquarters):
+        reach = reaches(control, regime, buyer)
+        if reach is None:
             continue
         if control.kind == "export_licence":
-            excuse = _origin_excuses(control, regime, part, buyer)
+            excuse = _origin_excuses(control, regime, part, buyer.country)
             if excuse is not None:
                 if not excused_once and not walk.decided:
                     walk.reasons.append(excuse)
                     walk.subject = False
                 excused_once = True
                 continue
-        verdict = holds(control.part, f, buyer=buyer, eccn=eccn)
+        verdict = holds(control.part, f, buyer=buyer.country, eccn=eccn)
         if verdict.holds is None:
             missing = ", ".join(dict.fromkeys(verdict.unknown))
             walk.reasons.append(f"{control.rule_id} may apply: {missing} unknown")
             continue
         if not verdict.holds:
             continue
-        if (
-            enforce_compliance_dates
-            and control.compliance_from is not None
-            and date is not None
-            and date < control.compliance_from
-        ):
+        if _deferred(control, date, enforce_compliance_dates):
             walk.reasons.append(
                 f"{control.rule_id}: {control.title} - written but compliance not required "
                 f"before {control.compliance_from}"
             )
             continue
-        _apply(control, regime, walk, part, buyer)
+        via = "" if reach == "location" else f" (buyer headquartered in {buyer.headquarters})"
+        _apply(control, walk, via)
 
 
-def _eccn_bucket(
+def _classify_eccn(
     chosen: Sequence[Regime], f: PartFigures, walk: _Walk
 ) -> tuple[str | None, str | None]:
-    """The ECCN bucket under the first classifying regime, and that regime's id."""
+    """The ECCN bucket under the first regime that classifies (the exporter's), and its id."""
     for r in chosen:
         if r.classification:
             eccn, notes = classify_eccn(r, f)
@@ -426,25 +321,7 @@ def _eccn_bucket(
     return None, None
 
 
-def classify(
-    part: Part,
-    buyer: str,
-    date: dt.date | None,
-    *,
-    library: RegimeLibrary,
-    regime: str | None = None,
-    headquarters: str | None = None,
-) -> Classification:
-    """Classify a part for a buyer country on a date (or under one fixed regime, for a what-if).
-
-    With `regime`, that snapshot stands for its jurisdiction and its compliance dates are
-    ignored (the rules as written, fully in force); other jurisdictions follow `date`.
-    `headquarters` is the country of the buyer's headquarters or ultimate parent when it differs
-    from where it buys (a Chinese provider buying in Malaysia: buyer MY, headquarters CN).
-    """
-    buyer = check_buyer(buyer)
-    if headquarters is not None:
-        headquarters = check_buyer(headquarters, field="--headquarters")
+def _need_date_or_regime(date: dt.date | None, regime: str | None) -> None:
     if date is None and regime is None:
         raise InputError.one(
             "arguments",
@@ -452,27 +329,44 @@ def classify(
             "neither a date nor a regime was given.",
             "give a date (YYYY-MM-DD) or fix a regime such as us-2023-10.",
         )
+
+
+def classify(
+    part: Part,
+    buyer: str | Buyer,
+    date: dt.date | None,
+    *,
+    library: RegimeLibrary,
+    regime: str | None = None,
+) -> Classification:
+    """Classify a part for a buyer (a country code, or a Buyer with its headquarters) on a date,
+    or under one fixed regime for a what-if.
+
+    With `regime`, that snapshot stands for its jurisdiction and its compliance dates are
+    ignored (the rules as written, fully in force); other jurisdictions follow `date`.
+    """
+    who = as_buyer(buyer)
+    _need_date_or_regime(date, regime)
     f = PartFigures.of(part)
     # The regime that classifies (the exporter's) is walked first, buyer-side regimes after.
     chosen = sorted(library.select(date, regime), key=lambda r: not r.classification)
     walk = _Walk()
-    eccn, eccn_regime = _eccn_bucket(chosen, f, walk)
+    eccn, eccn_regime = _classify_eccn(chosen, f, walk)
     if not chosen:
         walk.reasons.append(f"no export regime in force on {date}")
     for r in chosen:
         own_eccn = eccn if r.id == eccn_regime else classify_eccn(r, f)[0]
-        _walk_regime(
-            r, f, buyer, own_eccn, walk, date=date, enforce_compliance_dates=r.id != regime,
-            headquarters=headquarters,
-        )  # fmt: skip
+        enforce = r.id != regime
+        _walk_regime(r, f, who, own_eccn, walk, date=date, enforce_compliance_dates=enforce)
     if not walk.decided and walk.subject and chosen:
         walk.reasons.append(
             f"no licence control of {', '.join(r.id for r in chosen)} "
-            f"reaches {part.id} for a buyer in {buyer}"
+            f"reaches {part.id} for a buyer in {who.label()}"
         )
     return Classification(
         part=part.id,
-        buyer=buyer,
+        buyer=who.country,
+        headquarters=who.headquarters,
         date=date,
         regimes=tuple(r.id for r in chosen),
         tpp=f.tpp.tpp,
@@ -490,91 +384,4 @@ def classify(
         rule=walk.rule,
         reasons=tuple(walk.reasons),
         buyer_rules=tuple(walk.buyer_rules),
-    )
-
-
-@dataclass(frozen=True)
-class PurchaseTerms:
-    """What the capacity plan needs to know about buying a part for a site.
-
-    `price_uplift_fraction` multiplies the unit price: (1 + uplift) x price. It is the duty plus
-    the vendor's revenue share times `revenue_share_pass_through` (how much of it reaches the
-    buyer's price; 1.0 by default, an assumption). `power_subsidy_fraction` cuts the site's
-    power price: (1 - subsidy) x price, where `power_subsidy_regions` (if any) hold.
-    """
-
-    part: str
-    buyer: str
-    allowed: bool
-    status: Status
-    review_policy: ReviewPolicy | None
-    price_uplift_fraction: float
-    power_subsidy_fraction: float
-    power_subsidy_regions: tuple[str, ...]
-    caps: tuple[Cap, ...]
-    rules: tuple[str, ...]
-    reasons: tuple[str, ...]
-
-
-def _export_allows(c: Classification, buyable: Collection[ReviewPolicy]) -> tuple[bool, str]:
-    if c.status in ("no_licence", "notification"):
-        return True, f"export: {c.status}"
-    if c.review_policy in buyable:
-        return True, f"export: licence obtainable ({c.review_policy})"
-    return False, f"export: licence required under {c.review_policy or 'an unknown policy'}"
-
-
-def purchase_terms(
-    part: Part,
-    buyer: str,
-    date: dt.date | None,
-    *,
-    state_funded_site: bool,
-    library: RegimeLibrary,
-    regime: str | None = None,
-    site_region: str | None = None,
-    buyable_policies: Collection[ReviewPolicy] = BUYABLE_POLICIES,
-    revenue_share_pass_through: float = 1.0,
-    headquarters: str | None = None,
-) -> PurchaseTerms:
-    """May this buyer put this part in this site on this date, and at what uplift and subsidy?
-
-    A licence under a review policy in `buyable_policies` (default: case_by_case, approval)
-    counts as obtainable; presumption of denial does not. Buyer-side bans apply when their
-    `state_funded_site` matches; a subsidy listing regions applies when `site_region` is one of
-    them (or when `site_region` is None: the caller then reads `power_subsidy_regions`).
-    """
-    c = classify(part, buyer, date, library=library, regime=regime, headquarters=headquarters)
-    allowed, why = _export_allows(c, buyable_policies)
-    reasons, rules = [why, *c.reasons], [c.rule] if c.rule else []
-    subsidy, regions = 0.0, tuple[str, ...]()
-    for b in c.buyer_rules:
-        if b.state_funded_site is not None and b.state_funded_site != state_funded_site:
-            continue
-        if b.kind == "buyer_restriction" and b.allowed is False:
-            allowed = False
-            rules.append(b.rule)
-            reasons.append(f"buyer side: {b.title} ({b.rule})")
-        if b.kind == "power_subsidy" and b.power_subsidy_fraction is not None:
-            in_region = (
-                not b.regions
-                or site_region is None
-                or any(site_region.lower() == r.lower() for r in b.regions)
-            )
-            if in_region and b.power_subsidy_fraction > subsidy:
-                subsidy, regions = b.power_subsidy_fraction, b.regions
-                rules.append(b.rule)
-    uplift = c.fees.duty_fraction + c.fees.revenue_share_fraction * revenue_share_pass_through
-    return PurchaseTerms(
-        part=part.id,
-        buyer=c.buyer,
-        allowed=allowed,
-        status=c.status,
-        review_policy=c.review_policy,
-        price_uplift_fraction=uplift,
-        power_subsidy_fraction=subsidy,
-        power_subsidy_regions=regions,
-        caps=c.caps,
-        rules=tuple(rules),
-        reasons=tuple(reasons),
     )

@@ -62,7 +62,7 @@ class Buyers:
     groups: tuple[str, ...] = ()
     except_countries: frozenset[str] = frozenset()
     except_groups: tuple[str, ...] = ()
-    headquarters: bool = False  # also reaches buyers headquartered in the named places
+    headquarters: bool = False  # also reaches buyers headquartered there, wherever located
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,15 @@ class Cap:
     confidence: Confidence
     note: str | None
     sources: tuple[Source, ...]
+    first_year: int | None = None  # years covered, inclusive (None: open)
+    last_year: int | None = None
+    cumulative: bool = False  # one allowance for the whole window, not one per year
+
+    def covers(self, year: int) -> bool:
+        """Whether the cap applies to purchases in this year."""
+        return (self.first_year is None or year >= self.first_year) and (
+            self.last_year is None or year <= self.last_year
+        )
 
 
 @dataclass(frozen=True)
@@ -218,9 +227,11 @@ class _Converter:
     def cap(self, field: str, c: CapIn) -> Cap:
         if c.value is None and not c.note:
             self.problem(f"{field}.value", "an unknown cap needs a note.", "add a 'note:'.")
+        sources = self.sources(field, c.source_keys())
         return Cap(
-            c.kind, c.value, c.period, c.confidence, c.note, self.sources(field, c.source_keys())
-        )
+            c.kind, c.value, c.period, c.confidence, c.note, sources,
+            c.first_year, c.last_year, c.cumulative,
+        )  # fmt: skip
 
     def bucket(self, field: str, b: BucketIn) -> Bucket:
         return Bucket(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from planner.provenance import Confidence, SourceIn
 
@@ -71,7 +71,10 @@ class ConditionIn(BaseModel):
 class BuyersIn(BaseModel):
     """Which buyer countries a control reaches: named countries or groups, minus exceptions.
 
-    Leaving out both `countries` and `groups` means every country.
+    Leaving out both `countries` and `groups` means every country. With `headquarters: true` the
+    control also reaches a buyer headquartered (or whose ultimate parent is) in those countries,
+    wherever it takes delivery (the Oct-2023 rule's reach to D:5- and Macau-headquartered
+    entities).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -79,17 +82,32 @@ class BuyersIn(BaseModel):
     groups: list[str] = []
     except_countries: list[str] = []
     except_groups: list[str] = []
-    # Also reaches a buyer located anywhere whose headquarters (or ultimate parent) is in the
-    # named countries or groups (the Oct-2023 rule's 15 CFR 742.6(a)(6)(iii) scope).
     headquarters: bool = False
 
 
 class CapIn(Cited):
-    """A quantity limit attached to a control, e.g. a country's TPP allocation."""
+    """A quantity limit attached to a control, e.g. a country's TPP allocation.
+
+    `first_year`..`last_year` (inclusive) bound the years the cap covers (none: every year the
+    control is in force); `cumulative: true` makes it one allowance for the whole window (the AI
+    Diffusion rule's 2025-2027 country allocation) instead of one per year.
+    """
 
     kind: CapKind
     value: float | None
     period: str | None = None
+    first_year: int | None = None
+    last_year: int | None = None
+    cumulative: bool = False
+
+    @model_validator(mode="after")
+    def _window(self) -> CapIn:
+        first, last = self.first_year, self.last_year
+        if first is not None and last is not None and first > last:
+            raise ValueError(f"first_year {first} is after last_year {last}")
+        if self.cumulative and (first is None or last is None):
+            raise ValueError("a cumulative cap needs first_year and last_year")
+        return self
 
 
 class BucketIn(Cited):
