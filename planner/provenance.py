@@ -100,14 +100,16 @@ class FigureReader:
         self.problems: list[Problem] = []
         self.provenance: dict[str, Provenance] = {}
 
-    def note(self, name: str, figure: FigureIn) -> None:
+    def note(self, name: str, figure: FigureIn, field: str | None = None) -> None:
+        """Keep the figure's provenance under `name`; a bad source is reported at `field` (the
+        key in the file, when it differs from the SI name)."""
         if figure.source is not None and not (
             figure.source in self.raw.sources or figure.source.startswith("http")
         ):
             self.problems.append(
                 Problem(
                     str(self.path),
-                    f"{name}.source",
+                    f"{field or name}.source",
                     f"'{figure.source}' is neither a key of 'sources:' nor a URL.",
                     "add it to the file's 'sources:' table or write the URL.",
                 )
@@ -121,7 +123,7 @@ class FigureReader:
     ) -> float | None:
         if figure is None:
             return None
-        self.note(name, figure)
+        self.note(name, figure, field)
         if figure.value is None:
             return None
         try:
