@@ -14,6 +14,7 @@ cross-field rules are `check_*` functions that collect problems with file, field
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +27,12 @@ from planner.demand.projection import DemandIn, DemandProjection, project_demand
 from planner.errors import InputError, Problem
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, SourceIn
-from planner.sites.schema import BatteryIn, EnergyPriceIn, LocationIn, SolarIn
+from planner.rules.buyer import Buyer, is_country_code
+from planner.sites.schema import BatteryIn, EnergyPriceIn, LocationIn, SolarIn, province_problem
 from planner.yamlio import read_yaml, validate
 
 PeriodLabel = int | str
+SLUG_NAME = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 
 
 class _Strict(BaseModel):
@@ -129,6 +132,15 @@ class SiteIn(_Strict):
             raise ValueError(f"'{value}' is not an IANA time zone like 'Asia/Shanghai'") from None
         return value
 
+    @model_validator(mode="after")
+    def _province(self) -> SiteIn:
+        """Provinces come from a list (planner.sites.schema.PROVINCES): a misspelt one would
+        silently miss a provincial power subsidy."""
+        problem = province_problem(self.country, self.province)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
 
 def _check_country(value: str) -> str:
     if len(value) != 2 or not value.isalpha() or not value.isupper():
@@ -143,20 +155,51 @@ class DomesticShareIn(_Strict):
     min_fraction: dict[PeriodLabel, Annotated[float, Field(ge=0.0, le=1.0)]] = {}
 
 
-class RulesIn(_Strict):
-    """Buyer country, export regime (by date, or one fixed snapshot), shares, budgets."""
+class BuyerIn(_Strict):
+    """Who buys: its country, the country it (or its ultimate parent) is headquartered in
+    (default: its country) and its corporate group (for parts sold only within a group, e.g.
+    `alibaba`). Each site's export rules follow the site's country and this headquarters."""
 
-    buyer: str
+    country: str
+    headquarters: str | None = None
+    group: str | None = None
+
+    @field_validator("country", "headquarters")
+    @classmethod
+    def _code(cls, value: str | None) -> str | None:
+        if value is not None and not is_country_code(value):
+            raise ValueError(
+                f"'{value}' is not an ISO 3166 two-letter country code; write e.g. CN, MY or SG"
+            )
+        return value
+
+    @field_validator("group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        if value is not None and not SLUG_NAME.match(value):
+            raise ValueError(f"'{value}' is not a group name; write a lowercase slug like alibaba")
+        return value
+
+    def at(self, country: str) -> Buyer:
+        """This buyer taking delivery in `country` (a site's)."""
+        return Buyer(country, self.headquarters or self.country, self.group)
+
+
+class RulesIn(_Strict):
+    """Buyer (a country code, or country, headquarters and group), export regime (by date, or
+    one fixed snapshot), shares, budgets."""
+
+    buyer: BuyerIn
     regime: str = "auto"  # "auto": the snapshots in force at each period's mid-date
     banned_parts: list[str] = []
     domestic_share: DomesticShareIn = DomesticShareIn()
     budget_per_year: dict[PeriodLabel, FigureIn] = {}
     revenue_share_pass_through_fraction: float = Field(default=1.0, ge=0.0, le=1.0)
 
-    @field_validator("buyer")
+    @field_validator("buyer", mode="before")
     @classmethod
-    def _buyer(cls, value: str) -> str:
-        return _check_country(value)
+    def _buyer(cls, value: object) -> object:
+        return {"country": value} if isinstance(value, str) else value
 
 
 class UncertainIn(_Strict):
