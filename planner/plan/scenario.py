@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from planner.demand.projection import DemandIn, DemandProjection, project_demand
 from planner.errors import InputError, Problem
@@ -132,14 +139,16 @@ class SiteIn(_Strict):
             raise ValueError(f"'{value}' is not an IANA time zone like 'Asia/Shanghai'") from None
         return value
 
-    @model_validator(mode="after")
-    def _province(self) -> SiteIn:
+    @field_validator("province")
+    @classmethod
+    def _province(cls, value: str, info: ValidationInfo) -> str:
         """Provinces come from a list (planner.sites.schema.PROVINCES): a misspelt one would
         silently miss a provincial power subsidy."""
-        problem = province_problem(self.country, self.province)
+        country = info.data.get("country")
+        problem = None if country is None else province_problem(country, value)
         if problem is not None:
             raise ValueError(problem)
-        return self
+        return value
 
 
 def _check_country(value: str) -> str:
