@@ -111,6 +111,12 @@ def terms(
     region: Annotated[
         str | None, typer.Option("--region", help="Site region/province, for subsidies.")
     ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            "--group", help="Buyer's corporate group, e.g. alibaba (parts sold within one)."
+        ),
+    ] = None,
     fmt: FormatOpt = OutputFormat.table,
     profiles: ProfilesOpt = None,
 ) -> None:
@@ -120,7 +126,7 @@ def terms(
     p = Catalogue.load(profiles or ())[part]
     t = purchase_terms(
         p,
-        Buyer.of(buyer, headquarters),
+        Buyer.of(buyer, headquarters, group),
         when,
         state_funded_site=state_funded,
         library=library,

@@ -103,6 +103,8 @@ class CapacityInputs:
     domestic_share_basis: Literal["parts", "compute"] = "parts"  # count parts or TPP
     subsidy_choice_fraction: np.ndarray | None = None  # (S, Y) power subsidy the site earns if
     # it chooses to run domestic parts only in y (a binary decision, eq. 18); None/0 = no choice
+    tpp_cap_cumulative: np.ndarray | None = None  # (G,) bool: group g's cap is one allowance
+    # over its capped periods (TPP bought so far <= cap), not one per period; None = per period
     # --- model ---
     relax: bool = False  # True: servers bought are continuous (the LP, with duals)
 
@@ -283,6 +285,26 @@ def scaled_serve_data(x: CapacityInputs) -> tuple[np.ndarray, np.ndarray, np.nda
         x.demand_tokens_per_s * sigma[:, None, None],
         unserved_penalty_per_unit_s_step(x) / sigma[:, None],
     )
+
+
+# --- country TPP caps (eq. 13) ------------------------------------------------------------------
+
+
+def tpp_cap_windows(x: CapacityInputs) -> np.ndarray:
+    """(G, Y, Y) bool: purchases in period y' count against the cap of (g, y).
+
+    Per period (default): y' = y. Cumulative (one allowance over a window, e.g. the AI Diffusion
+    rule's 2025-2027 country allocation): every capped period y' <= y of the group, so the cap
+    of the window's last period bounds the TPP bought over the whole window.
+    """
+    n_g, n_y = np.shape(x.tpp_cap)
+    same = np.broadcast_to(np.eye(n_y, dtype=bool), (n_g, n_y, n_y))
+    if x.tpp_cap_cumulative is None:
+        return same.copy()
+    capped = np.isfinite(np.asarray(x.tpp_cap, dtype=float))  # (G, Y)
+    earlier = np.tril(np.ones((n_y, n_y), dtype=bool))  # [y, y'] = y' <= y
+    cumulative = np.asarray(x.tpp_cap_cumulative, dtype=bool)[:, None, None]
+    return np.where(cumulative, earlier[None] & capped[:, None, :], same)
 
 
 # --- the power subsidy by choice (eq. 18) ---------------------------------------------------------

@@ -20,6 +20,7 @@ from models.capacity import (
     deadline_rows,
     foreign_parts_bound,
     may_still_wait,
+    tpp_cap_windows,
 )
 
 EPS_YEARS = 1e-9
@@ -299,7 +300,8 @@ def check_rules(
     for g in range(x.cap_group_sites.shape[0]):
         sites = x.cap_group_sites[g].astype(bool)
         tpp = np.einsum("p,psy->y", x.tpp_per_part, bought[:, sites, :])
-        require(f"(13) TPP cap of group {g}", x.tpp_cap[g] - tpp, float(tpp.max(initial=1)))
+        counted = tpp_cap_windows(x)[g] @ tpp  # (Y,) TPP counted against each period's cap
+        require(f"(13) TPP cap of group {g}", x.tpp_cap[g] - counted, float(tpp.max(initial=1)))
     require("(14) supply caps", x.supply_cap_parts - bought.sum(axis=1))
     paid = x.price_per_part * (1 + x.price_uplift_fraction)
     spent = (

@@ -37,6 +37,7 @@ from models.capacity import (
     scaled_serve_data,
     subsidy_choice,
     subsidy_choice_sites,
+    tpp_cap_windows,
 )
 
 Constraints = list[cp.Constraint]
@@ -395,17 +396,19 @@ def subsidy_credit(v: CapacityVariables, x: CapacityInputs) -> cp.Expression:
 
 
 def add_tpp_caps(fleet: Fleet, x: CapacityInputs, ix: Index) -> Constraints:
-    """(13) sum_{s in g, p} TPP_p n[p,s,y] <= cap[g,y] (finite caps only)."""
+    """(13) sum_{s in g, p, y' in window(g, y)} TPP_p n[p,s,y'] <= cap[g,y] (finite caps only);
+    the window is y itself, or every capped period up to y for a cumulative cap."""
     n_g, n_y = x.tpp_cap.shape
     p, s, y = ix.psy
     g, col = np.nonzero(x.cap_group_sites[:, s])  # every (group, flat purchase) pair
     total = selector(
         g * n_y + y[col], col, x.tpp_per_part[p[col]].astype(float), (n_g * n_y, p.size)
     )
+    window = sp.block_diag([sp.csr_matrix(w.astype(float)) for w in tpp_cap_windows(x)])
     finite = np.flatnonzero(np.isfinite(x.tpp_cap.ravel()))
-    return (
-        [(total @ fleet.parts_bought)[finite] <= x.tpp_cap.ravel()[finite]] if finite.size else []
-    )
+    if not finite.size:
+        return []
+    return [((window @ total) @ fleet.parts_bought)[finite] <= x.tpp_cap.ravel()[finite]]
 
 
 def add_supply_caps(fleet: Fleet, x: CapacityInputs, ix: Index) -> Constraints:

@@ -32,6 +32,7 @@ from models.capacity import (
     scaled_serve_data,
     subsidy_choice,
     subsidy_choice_sites,
+    tpp_cap_windows,
 )
 
 
@@ -265,17 +266,20 @@ def site_year_operation(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
 
 
 def add_tpp_caps(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
-    """(13) sum_{s in g, p} TPP_p n[p,s,y] <= cap[g,y] (finite caps only)."""
+    """(13) sum_{s in g, p, y' in window(g, y)} TPP_p n[p,s,y'] <= cap[g,y] (finite caps only);
+    the window is y itself, or every capped period up to y for a cumulative cap."""
     tpp = x.tpp_per_part.tolist()
+    window = tpp_cap_windows(x)
     finite = [(int(g), int(y)) for g, y in zip(*np.nonzero(np.isfinite(x.tpp_cap)), strict=True)]
     m.tpp_cap = pyo.Constraint(
         finite,
         rule=lambda _, g, y: (
             pyo.quicksum(
-                tpp[p] * m.parts_bought[p, s, y]
+                tpp[p] * m.parts_bought[p, s, yy]
                 for p in m.P
                 for s in m.S
                 if x.cap_group_sites[g, s]
+                for yy in np.flatnonzero(window[g, y]).tolist()
             )
             <= float(x.tpp_cap[g, y])
         ),

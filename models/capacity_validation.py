@@ -260,6 +260,7 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "battery_max_mwh": ("S",),
     "cap_group_sites": ("G", "S"),
     "tpp_cap": ("G", "Y"),
+    "tpp_cap_cumulative": ("G",),
     "budget": ("Y",),
     "domestic_share_min_fraction": ("Y",),
     "subsidy_choice_fraction": ("S", "Y"),

@@ -34,10 +34,12 @@ SHIPPED_IDS: dict[str, tuple[str, ...]] = {
         "b200",
         "gb200",
         "b300",
+        "rtx-pro-6000-server",  # issue 13: parts a 2026 plan would consider
+        "b30a",
     ),
-    "amd": ("mi300x", "mi325x", "mi355x"),
+    "amd": ("mi300x", "mi308x", "mi325x", "mi355x"),
     "alibaba": ("zhenwu-ppu", "hanguang-800", "yitian-710"),
-    "huawei": ("ascend-910b", "ascend-910c"),
+    "huawei": ("ascend-910b", "ascend-910c", "ascend-950pr", "ascend-950dt"),
     "cambricon": ("mlu370-x8",),
 }
 ALL_IDS = sorted(i for ids in SHIPPED_IDS.values() for i in ids)
@@ -105,7 +107,7 @@ def only_problem(problems: list[Problem], path: Path) -> Problem:
 
 def test_all_shipped_ids_load(catalogue: Catalogue) -> None:
     assert sorted(catalogue.parts) == ALL_IDS
-    assert len(catalogue) == 21
+    assert len(catalogue) == 26  # 21 + mi308x, ascend-950pr/dt, rtx-pro-6000-server, b30a
 
 
 @pytest.mark.parametrize("part_id", ALL_IDS)
@@ -218,6 +220,8 @@ def test_select_filters_vendor_and_kind(catalogue: Catalogue) -> None:
         "hanguang-800",
         "ascend-910b",
         "ascend-910c",
+        "ascend-950pr",
+        "ascend-950dt",
         "mlu370-x8",
     }
 
@@ -344,7 +348,7 @@ def test_overlay_replaces_a_shipped_part_and_adds_a_new_one(tmp_path: Path) -> N
     write_part(tmp_path, replaced, "h100-sxm", vendor="nvidia")
     write_part(tmp_path, added, "h100-lab", vendor="nvidia")
     catalogue = Catalogue.load([tmp_path])
-    assert len(catalogue) == 22
+    assert len(catalogue) == 27  # the 26 shipped parts and the one added
     assert catalogue["h100-sxm"].tdp_w == 650
     assert catalogue["h100-sxm"].path.is_relative_to(tmp_path)
     assert catalogue["h100-lab"].tdp_w == 500

@@ -76,8 +76,8 @@ def test_an_unknown_headquarters_exits_2_naming_the_option() -> None:
 
 
 def test_a_scenario_names_its_buyers_headquarters(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The tiny H20/H200 scenario bought in Malaysia: a CN-headquartered owner pays the China
-    terms (H200: 25% duty under us-2026-01; H20: 15% revenue share under us-2025-08), a
+    """The tiny H20/H200 scenario with its site in Malaysia: a CN-headquartered owner pays the
+    China terms (H200: 25% duty under us-2026-01; H20: 15% revenue share under us-2025-08), a
     Malaysian one pays none."""
     import yaml
 
@@ -86,17 +86,18 @@ def test_a_scenario_names_its_buyers_headquarters(tmp_path) -> None:  # type: ig
 
     tiny = Path(__file__).resolve().parent.parent / "scenarios" / "tiny" / "one_site_two_parts.yaml"
 
-    def uplift(**rules: str) -> dict[str, float]:
+    def uplift(**buyer: str) -> dict[str, float]:
         data = yaml.safe_load(tiny.read_text())
-        data["rules"].update(rules)
+        data["rules"]["buyer"] = buyer
+        data["sites"][0].update(country="MY", province="Johor", timezone="Asia/Kuala_Lumpur")
         path = tmp_path / f"{len(list(tmp_path.iterdir()))}.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         plan = resolve(load_scenario(path))
         fees = plan.inputs.price_uplift_fraction[:, 0]
         return dict(zip(plan.axes.parts, fees.tolist(), strict=True))
 
-    assert uplift(buyer="MY") == {"h20": 0.0, "h200": 0.0}
-    assert uplift(buyer="MY", headquarters="CN") == pytest.approx({"h20": 0.15, "h200": 0.25})
+    assert uplift(country="MY") == {"h20": 0.0, "h200": 0.0}
+    assert uplift(country="MY", headquarters="CN") == pytest.approx({"h20": 0.15, "h200": 0.25})
 
 
 def test_a_misspelt_chinese_province_is_refused_with_a_suggestion(tmp_path: Path) -> None:
@@ -116,7 +117,7 @@ def test_a_misspelt_chinese_province_is_refused_with_a_suggestion(tmp_path: Path
 
 def test_every_province_a_rule_names_is_on_the_list() -> None:
     from planner.rules import RegimeLibrary
-    from planner.sites.provinces import CN_PROVINCES
+    from planner.sites.schema import CN_PROVINCES
 
     library = RegimeLibrary.load()
     named = {

@@ -61,3 +61,48 @@ def test_mlu370_is_assessed_per_chip(catalogue: Catalogue) -> None:
 
 def test_b200_fp64(catalogue: Catalogue) -> None:
     assert catalogue["b200"].peak("fp64") == pytest.approx(37e12)
+
+
+# --- parts added for a 2026 plan (issue 13) ----------------------------------------------------
+
+
+def classify_on(part_id: str, date: str, buyer: str = "CN"):  # type: ignore[no-untyped-def]
+    from planner.rules import RegimeLibrary, classify, parse_date
+
+    return classify(
+        Catalogue.load()[part_id], buyer, parse_date(date), library=RegimeLibrary.load()
+    )
+
+
+@pytest.mark.parametrize(
+    ("date", "policy", "revenue_share"),
+    [("2025-04-20", "presumption_of_denial", 0.0), ("2025-09-01", "approval", 0.15)],
+)
+def test_the_mi308x_rules_now_match_a_part(date: str, policy: str, revenue_share: float) -> None:
+    """The Apr-2025 and Aug-2025 H20/MI308 controls name `mi308x`; its TPP 4,272 (a lower
+    bound) and unknown die area leave it 'could be 3A090.b', which the named control covers."""
+    c = classify_on("mi308x", date)
+    assert c.status == "licence_required" and c.review_policy == policy
+    assert c.fees.revenue_share_fraction == pytest.approx(revenue_share)
+    assert c.rule is not None and c.rule.endswith("/h20-class-licence")
+
+
+def test_estimate_grade_parts_say_so(catalogue: Catalogue) -> None:
+    for part_id in ("mi308x", "ascend-950pr", "ascend-950dt", "b30a"):
+        part = catalogue[part_id]
+        peaks = [k for k in part.provenance if k.startswith("peak_dense.")]
+        assert peaks and all(part.provenance[k].confidence == "estimate" for k in peaks), part_id
+    assert total_processing_performance(catalogue["ascend-950pr"]).tpp == pytest.approx(6_240)
+    assert total_processing_performance(catalogue["ascend-950dt"]).tpp == pytest.approx(8_000)
+
+
+@pytest.mark.parametrize(
+    ("part_id", "policy"),
+    [("rtx-pro-6000-server", "case_by_case"), ("b30a", "presumption_of_denial")],
+)
+def test_new_nvidia_parts_for_china_in_2026(part_id: str, policy: str) -> None:
+    """RTX PRO 6000 Server (TPP 8,000, 1.8 TB/s) fits the Jan-2026 opening, without the duty
+    that names the H200 and MI325X; the B30A (TPP ~26,000) does not."""
+    c = classify_on(part_id, "2026-02-01")
+    assert (c.eccn, c.status, c.review_policy) == ("3A090.a", "licence_required", policy)
+    assert c.fees.duty_fraction == 0.0

@@ -48,7 +48,8 @@ def test_unknown_fields_are_all_reported_with_field_and_fix() -> None:
     text = "\n".join(found)
     assert f"{TINY}: discount_rate: Extra inputs are not permitted" in text
     assert "sites[0].timezone: 'Mars/Olympus' is not an IANA time zone" in text
-    assert "rules.buyer: 'usa' is not a two-letter ISO country code" in text
+    # the buyer is {country, headquarters, group} now (issue 13); a bare code fills `country`
+    assert "rules.buyer.country: 'usa' is not an ISO 3166 two-letter country code" in text
     assert "sites[0].grid.import_capacity: Extra inputs are not permitted" in text
     assert "sites[0].grid.import_cap: Field required" in text
     assert all("Fix:" in line for line in found)

@@ -36,6 +36,10 @@ PUBLIC_TPP: dict[str, tuple[float, str]] = {
     "b300": (52500, "13,125 FP4 TFLOPS x 4 = 52,500"),
     "mi325x": (20919.2, "as MI300X: 2,614.9 x 8 (< 21,000, named in Jan-2026)"),
     "mi355x": (60300, "10,050 FP6 TFLOPS (FP6 at the FP4 rate, 20.1 PF sparse / 2) x 6 = 60,300"),
+    # Estimate-grade parts added for issue 13 (their profiles say how each rate was derived):
+    "mi308x": (4272, "267 BF16 TFLOPS (a measured lower bound) x 16 = 534 FP8 x 8 = 4,272"),
+    "rtx-pro-6000-server": (8000, "2,000 FP4 TFLOPS (4,000 sparse AI TOPS / 2) x 4 = 8,000"),
+    "b30a": (26248, "half a B300: 6,562 FP4 TFLOPS x 4 = 26,248"),
 }
 
 # Part id -> PD, for parts whose applicable die area is a datasheet or press figure.
@@ -49,6 +53,7 @@ PUBLIC_PD: dict[str, tuple[float, str]] = {
     "h20": (2.91, "2,368 / 814 mm^2: below 3.2, so outside 3A090.b as well"),
     "l20": (3.14, "1,912 / 609 mm^2 (AD102): below 3.2"),
     "l40s": (9.63, "5,864 / 609 mm^2 (AD102)"),
+    "rtx-pro-6000-server": (10.67, "8,000 (estimate) / 750 mm^2 (GB202)"),
 }
 
 

@@ -70,6 +70,25 @@ class ServingIn(BaseModel):
     interconnect_efficiency_fraction: FigureIn | None = None
 
 
+class SoldToIn(BaseModel):
+    """Who can buy a part that is not on the open market: the corporate groups it is sold to
+    (a part of Alibaba's T-Head: `groups: [alibaba]`), with the source saying so."""
+
+    model_config = ConfigDict(extra="forbid")
+    groups: list[str]
+    source: str
+    confidence: Literal["datasheet", "press", "estimate"]
+    note: str | None = None
+
+    @field_validator("groups")
+    @classmethod
+    def _slugs(cls, groups: list[str]) -> list[str]:
+        bad = [g for g in groups if not SLUG.match(g)]
+        if bad or not groups:
+            raise ValueError(f"{bad or groups} are not group names; write lowercase slugs")
+        return groups
+
+
 class PartFile(BaseModel):
     """The schema of one hardware profile (documented in docs/profiles.md)."""
 
@@ -98,6 +117,7 @@ class PartFile(BaseModel):
     server_overhead_power: FigureIn
     unit_price: PriceIn
     availability: str
+    sold_to: SoldToIn | None = None  # None: the open market (export rules permitting)
     serving: ServingIn | None = None
     # ICs on the board that 3A090 assesses one by one (a card of two chips: 2); default 1
     integrated_circuits: FigureIn | None = None
@@ -153,11 +173,16 @@ class Part:
     interconnect_efficiency_fraction: float | None
     path: Path
     integrated_circuits: int = 1  # ICs 3A090 assesses separately (TPP per IC)
+    sold_to_groups: tuple[str, ...] | None = None  # None: the open market
     provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False, repr=False)
 
     def domestic_for(self, buyer_country: str) -> bool:
         """A part counts as domestic for a buyer when it was designed in the buyer's country."""
         return self.designed_in == buyer_country.upper()
+
+    def sold_to(self, group: str | None) -> bool:
+        """Whether a buyer of this corporate group (None: none) can buy the part at all."""
+        return self.sold_to_groups is None or group in self.sold_to_groups
 
     def peak(self, precision: Precision) -> float | None:
         """Dense peak throughput at a precision in op/s, or None where unsupported or unknown."""
@@ -218,9 +243,18 @@ class _PartReader(FigureReader):
             ),
         }
 
+    def serving_fractions(self) -> dict[str, Any]:
+        """Achievable fractions of peak compute, memory and link bandwidth for serving."""
+        serving = self.raw.serving or ServingIn()
+        names = (
+            "flop_efficiency_fraction",
+            "bandwidth_efficiency_fraction",
+            "interconnect_efficiency_fraction",
+        )
+        return {n: self.fraction(f"serving.{n}", getattr(serving, n)) for n in names}
+
     def part(self) -> Part:
         r = self.raw
-        serving = r.serving or ServingIn()
         circuits = self.number("integrated_circuits", r.integrated_circuits, integer=True)
         part = Part(
             id=r.id,
@@ -246,15 +280,8 @@ class _PartReader(FigureReader):
             price_currency=r.unit_price.currency,
             price_date=r.unit_price.date,
             availability=r.availability,
-            flop_efficiency_fraction=self.fraction(
-                "serving.flop_efficiency_fraction", serving.flop_efficiency_fraction
-            ),
-            bandwidth_efficiency_fraction=self.fraction(
-                "serving.bandwidth_efficiency_fraction", serving.bandwidth_efficiency_fraction
-            ),
-            interconnect_efficiency_fraction=self.fraction(
-                "serving.interconnect_efficiency_fraction", serving.interconnect_efficiency_fraction
-            ),
+            sold_to_groups=None if r.sold_to is None else tuple(r.sold_to.groups),
+            **self.serving_fractions(),
             integrated_circuits=int(circuits or 1),
             path=self.path,
             provenance=MappingProxyType(self.provenance),
@@ -280,11 +307,28 @@ class _PartReader(FigureReader):
         return part
 
 
+def _check_sold_to(loader: _PartReader) -> None:
+    """`sold_to` cites a key of `sources:` (or a URL), like every figure."""
+    sold = loader.raw.sold_to
+    if sold is not None and not (
+        sold.source in loader.raw.sources or sold.source.startswith("http")
+    ):
+        loader.problems.append(
+            Problem(
+                str(loader.path),
+                "sold_to.source",
+                f"'{sold.source}' is neither a key of 'sources:' nor a URL.",
+                "add it to the file's 'sources:' table or write the URL.",
+            )
+        )
+
+
 def load_part(path: Path) -> Part:
     """Load and check one profile file; every problem in it is reported at once."""
     raw = validate(PartFile, read_yaml(path), path)
     loader = _PartReader(raw, path)
     part = loader.part()
+    _check_sold_to(loader)
     if path.stem != raw.id:
         loader.problems.append(
             Problem(

@@ -35,13 +35,12 @@ from planner.demand.projection import DeferrableBatch, DemandProjection, Latency
 from planner.errors import InputError
 from planner.plan.resolve_parts import (
     PartsTable,
-    RulesTable,
     check_prices,
     read_parts,
-    read_rules,
     resale_fractions,
     serving_rates,
 )
+from planner.plan.resolve_rules import RulesTable, read_rules
 from planner.plan.resolve_sites import SitesTable, read_battery, read_sites, time_axis
 from planner.plan.resolver import (
     Resolver,
@@ -316,7 +315,7 @@ def domestic_parts(
     """(P,) parts made by the buyer's country and (P, S, Y) the installed base alive; the
     domestic-share rule checked against that base."""
     raw = r.raw
-    domestic = np.array([p.domestic_for(raw.rules.buyer) for p in parts.parts], dtype=bool)
+    domestic = np.array([p.domestic_for(raw.rules.buyer.country) for p in parts.parts], bool)
     alive = _base_alive(base, vintages, parts.life, tau) if parts.parts else base
     check_domestic_share(r, domestic, alive, share)
     return domestic, alive
@@ -330,8 +329,9 @@ def rule_fields(
     raw = r.raw
     return {
         "allowed": rules.allowed,
-        "cap_group_sites": np.array([[s.country == raw.rules.buyer for s in raw.sites]]),
-        "tpp_cap": rules.tpp_cap[None, :],
+        "cap_group_sites": rules.cap_group_sites,  # one group per site country
+        "tpp_cap": rules.tpp_cap,
+        "tpp_cap_cumulative": rules.tpp_cap_cumulative,
         "budget": budget,
         "domestic_share_min_fraction": share,
         "domestic_share_basis": raw.rules.domestic_share.basis,

@@ -1,8 +1,9 @@
-"""Parts, serving rates and rules of a plan: prices, lifetimes, tokens/s per part, purchases."""
+"""Parts, serving rates and rules of a plan: prices, lifetimes, tokens/s per part, purchases.
+
+The rules themselves are read in planner.plan.resolve_rules."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,8 +16,8 @@ import numpy as np
 from planner.catalogue.parts import Catalogue, Part
 from planner.demand.projection import Interactive
 from planner.errors import InputError, UnknownName
+from planner.plan.resolve_rules import RulesTable
 from planner.plan.resolver import Resolver, exchange_rate
-from planner.rules import Buyer, PurchaseTerms, RegimeLibrary, purchase_terms
 from planner.serving.efficiency import efficiency_for, load_stacks
 from planner.serving.model import ServingRequest, estimate
 from planner.serving.video import estimate_video
@@ -248,70 +249,3 @@ def video_serving_rates(
         f"no candidate part can generate '{name}' video.",
         "add a part with a dense peak at the serving precision and a known stack efficiency.",
     )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class RulesTable:
-    allowed: np.ndarray  # (P, S, Y)
-    uplift: np.ndarray  # (P, Y)
-    subsidy_by_part: np.ndarray  # (P, S, Y) power subsidy a site would get for this part
-    tpp_cap: np.ndarray  # (Y,)
-    rule_ids: tuple[str, ...]
-
-
-def read_rules(
-    r: Resolver,
-    parts: list[Part],
-    dates: list[dt.date],
-    library: RegimeLibrary,
-    regime: str | None,
-) -> RulesTable:
-    rules = r.raw.rules
-    n_p, n_s, n_y = len(parts), len(r.raw.sites), len(dates)
-    allowed = np.zeros((n_p, n_s, n_y), dtype=bool)
-    uplift = np.zeros((n_p, n_y))
-    subsidy = np.zeros((n_p, n_s, n_y))
-    tpp_cap = np.full(n_y, math.inf)
-    ids: set[str] = set()
-    fixed = None if regime in (None, "auto") else regime
-    cache: dict[tuple[str, bool, str, int], PurchaseTerms] = {}
-    buyer = Buyer.of(
-        rules.buyer, rules.headquarters, file=str(r.path),
-        fields=("rules.buyer", "rules.headquarters", "rules.group"),
-    )  # fmt: skip
-    for p, part in enumerate(parts):
-        for s, site in enumerate(r.raw.sites):
-            for y, date in enumerate(dates):
-                key = (part.id, site.state_funded, site.province, y)
-                if key not in cache:
-                    cache[key] = purchase_terms(
-                        part,
-                        buyer,
-                        date,
-                        state_funded_site=site.state_funded,
-                        library=library,
-                        regime=fixed,
-                        site_region=site.province,
-                        revenue_share_pass_through=rules.revenue_share_pass_through_fraction,
-                    )
-                terms = cache[key]
-                domestic = part.domestic_for(rules.buyer)
-                allowed[p, s, y] = (
-                    terms.allowed
-                    and part.id not in rules.banned_parts
-                    and (domestic or not site.domestic_only)
-                )
-                uplift[p, y] = max(uplift[p, y], terms.price_uplift_fraction)
-                subsidy[p, s, y] = terms.power_subsidy_fraction if domestic else 0.0
-                ids.update(terms.rules)
-                for cap in terms.caps:
-                    if cap.kind == "country_allocation_tpp" and cap.value is not None:
-                        tpp_cap[y] = min(tpp_cap[y], cap.value)
-    for i, name in enumerate(rules.banned_parts):
-        if name not in {p.id for p in parts}:
-            r.problem(
-                f"rules.banned_parts[{i}]",
-                f"'{name}' is not a candidate part.",
-                "name a part listed under parts.",
-            )
-    return RulesTable(allowed, uplift, subsidy, tpp_cap, tuple(sorted(ids)))

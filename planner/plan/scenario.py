@@ -14,23 +14,32 @@ cross-field rules are `check_*` functions that collect problems with file, field
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from planner.demand.projection import DemandIn, DemandProjection, project_demand
 from planner.errors import InputError, Problem
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, SourceIn
-from planner.sites.provinces import CN_PROVINCES, province_suggestion
-from planner.sites.schema import BatteryIn, EnergyPriceIn, LocationIn, SolarIn
+from planner.rules.buyer import Buyer, is_country_code
+from planner.sites.schema import BatteryIn, EnergyPriceIn, LocationIn, SolarIn, province_problem
 from planner.yamlio import read_yaml, validate
 
 PeriodLabel = int | str
+SLUG_NAME = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 
 
 class _Strict(BaseModel):
@@ -130,6 +139,17 @@ class SiteIn(_Strict):
             raise ValueError(f"'{value}' is not an IANA time zone like 'Asia/Shanghai'") from None
         return value
 
+    @field_validator("province")
+    @classmethod
+    def _province(cls, value: str, info: ValidationInfo) -> str:
+        """Provinces come from a list (planner.sites.schema.PROVINCES): a misspelt one would
+        silently miss a provincial power subsidy."""
+        country = info.data.get("country")
+        problem = None if country is None else province_problem(country, value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
 
 def _check_country(value: str) -> str:
     if len(value) != 2 or not value.isalpha() or not value.isupper():
@@ -144,28 +164,51 @@ class DomesticShareIn(_Strict):
     min_fraction: dict[PeriodLabel, Annotated[float, Field(ge=0.0, le=1.0)]] = {}
 
 
-class RulesIn(_Strict):
-    """Buyer country, export regime (by date, or one fixed snapshot), shares, budgets."""
+class BuyerIn(_Strict):
+    """Who buys: its country, the country it (or its ultimate parent) is headquartered in
+    (default: its country) and its corporate group (for parts sold only within a group, e.g.
+    `alibaba`). Each site's export rules follow the site's country and this headquarters."""
 
-    buyer: str
-    # the country of the buyer's headquarters (or ultimate parent) when it differs from where it
-    # buys: a Chinese provider building in Malaysia writes buyer: MY, headquarters: CN
+    country: str
     headquarters: str | None = None
+    group: str | None = None
+
+    @field_validator("country", "headquarters")
+    @classmethod
+    def _code(cls, value: str | None) -> str | None:
+        if value is not None and not is_country_code(value):
+            raise ValueError(
+                f"'{value}' is not an ISO 3166 two-letter country code; write e.g. CN, MY or SG"
+            )
+        return value
+
+    @field_validator("group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        if value is not None and not SLUG_NAME.match(value):
+            raise ValueError(f"'{value}' is not a group name; write a lowercase slug like alibaba")
+        return value
+
+    def at(self, country: str) -> Buyer:
+        """This buyer taking delivery in `country` (a site's)."""
+        return Buyer(country, self.headquarters or self.country, self.group)
+
+
+class RulesIn(_Strict):
+    """Buyer (a country code, or country, headquarters and group), export regime (by date, or
+    one fixed snapshot), shares, budgets."""
+
+    buyer: BuyerIn
     regime: str = "auto"  # "auto": the snapshots in force at each period's mid-date
     banned_parts: list[str] = []
     domestic_share: DomesticShareIn = DomesticShareIn()
     budget_per_year: dict[PeriodLabel, FigureIn] = {}
     revenue_share_pass_through_fraction: float = Field(default=1.0, ge=0.0, le=1.0)
 
-    @field_validator("buyer")
+    @field_validator("buyer", mode="before")
     @classmethod
-    def _buyer(cls, value: str) -> str:
-        return _check_country(value)
-
-    @field_validator("headquarters")
-    @classmethod
-    def _headquarters(cls, value: str | None) -> str | None:
-        return None if value is None else _check_country(value)
+    def _buyer(cls, value: object) -> object:
+        return {"country": value} if isinstance(value, str) else value
 
 
 class UncertainIn(_Strict):
@@ -254,25 +297,6 @@ def _names(items: list[str]) -> set[str]:
     return set(items)
 
 
-def check_provinces(raw: ScenarioFile, path: Path) -> list[Problem]:
-    """A site in China names a province from the list (the subsidy rules match on it)."""
-    out = []
-    for i, site in enumerate(raw.sites):
-        guess = province_suggestion(site.country, site.province)
-        if guess is None:
-            continue
-        fix = f"did you mean '{guess}'? " if guess else ""
-        out.append(
-            _problem(
-                path,
-                f"sites[{i}].province",
-                f"'{site.province}' is not a province of China as the rules name them.",
-                f"{fix}use one of: {', '.join(CN_PROVINCES)}.",
-            )
-        )
-    return out
-
-
 def check_names(raw: ScenarioFile, path: Path) -> list[Problem]:
     """Unique part and site names; serving entries match demand workloads one to one."""
     out: list[Problem] = []
@@ -289,7 +313,6 @@ def check_names(raw: ScenarioFile, path: Path) -> list[Problem]:
                         path, f"{key}[{i}]", f"{what} '{name}' repeats.", "list each one once."
                     )
                 )
-    out += check_provinces(raw, path)
     demand_names = [w.name for w in raw.demand.workloads]
     served = _names([s.workload for s in raw.serving])
     for i, s in enumerate(raw.serving):

@@ -28,6 +28,7 @@ from planner.rules.schema import (
     ReviewPolicy,
     Status,
 )
+from planner.sites.schema import province_problem
 from planner.units import parse_quantity
 from planner.yamlio import read_yaml, validate
 
@@ -296,6 +297,11 @@ class _Converter:
                 "a buyer_restriction needs 'allowed'.",
                 "write allowed: false (forbidden) or true.",
             )
+        countries = c.buyers.countries if c.buyers is not None else []
+        for i, region in enumerate(c.regions if len(countries) == 1 else []):
+            problem = province_problem(countries[0], region)
+            if problem is not None:
+                self.problem(f"{field}.regions[{i}]", problem, "name the province as listed.")
         if c.kind == "power_subsidy" and c.power_subsidy_fraction is None:
             self.problem(
                 f"{field}.power_subsidy_fraction",

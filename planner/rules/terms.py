@@ -57,6 +57,15 @@ def _in_region(b: BuyerRule, site_region: str | None) -> bool:
     return any(site_region.lower() == r.lower() for r in b.regions)
 
 
+def _sold_to(part: Part, who: Buyer) -> str | None:
+    """Why this buyer cannot buy the part at all (sold only within a corporate group), or None."""
+    if part.sold_to(who.group):
+        return None
+    groups = "/".join(part.sold_to_groups or ())
+    mine = f"the {who.group} group" if who.group else "no group named"
+    return f"availability: {part.id} is sold only within the {groups} group ({mine} for the buyer)"
+
+
 def purchase_terms(
     part: Part,
     buyer: str | Buyer,
@@ -71,6 +80,9 @@ def purchase_terms(
 ) -> PurchaseTerms:
     """May this buyer put this part in this site on this date, and at what uplift and subsidy?
 
+    A part sold only within a corporate group (its profile's `sold_to`) is allowed only to a
+    buyer of that group, whatever the export rules say.
+
     A licence under a review policy in `buyable_policies` (default: case_by_case, approval)
     counts as obtainable; presumption of denial does not. Buyer-side bans apply when their
     `state_funded_site` matches; a subsidy listing regions applies when `site_region` is one of
@@ -80,6 +92,10 @@ def purchase_terms(
     c = classify(part, who, date, library=library, regime=regime)
     allowed, why = _export_allows(c, buyable_policies)
     reasons, rules = [why, *c.reasons], [c.rule] if c.rule else []
+    unavailable = _sold_to(part, who)
+    if unavailable is not None:
+        allowed = False
+        reasons.insert(0, unavailable)
     subsidy, regions = 0.0, tuple[str, ...]()
     for b in c.buyer_rules:
         if b.state_funded_site is not None and b.state_funded_site != state_funded_site:

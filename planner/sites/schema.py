@@ -13,6 +13,50 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from planner.provenance import Confidence, FigureIn, SourceIn
 
+# --------------------------------------------------------------------------- provinces
+
+# Provincial-level divisions of mainland China, as scenarios and export_regimes/ name them (the
+# power subsidies of cn-2025-11 name Gansu, Guizhou and Inner Mongolia). Hong Kong, Macau and
+# Taiwan are countries of their own here (HK, MO, TW), as the rules treat them.
+CN_PROVINCES: tuple[str, ...] = (
+    "Anhui", "Beijing", "Chongqing", "Fujian", "Gansu", "Guangdong", "Guangxi", "Guizhou",
+    "Hainan", "Hebei", "Heilongjiang", "Henan", "Hubei", "Hunan", "Inner Mongolia", "Jiangsu",
+    "Jiangxi", "Jilin", "Liaoning", "Ningxia", "Qinghai", "Shaanxi", "Shandong", "Shanghai",
+    "Shanxi", "Sichuan", "Tianjin", "Tibet", "Xinjiang", "Yunnan", "Zhejiang",
+)  # fmt: skip
+# Other spellings (pinyin, full official names) -> the listed name, for did-you-mean only.
+CN_PROVINCE_ALIASES: dict[str, str] = {
+    "neimenggu": "Inner Mongolia",
+    "nei menggu": "Inner Mongolia",
+    "nei mongol": "Inner Mongolia",
+    "inner mongolia autonomous region": "Inner Mongolia",
+    "xizang": "Tibet",
+    "guangxi zhuang": "Guangxi",
+    "ningxia hui": "Ningxia",
+    "xinjiang uygur": "Xinjiang",
+    "xinjiang uyghur": "Xinjiang",
+}
+PROVINCES: dict[str, tuple[str, ...]] = {"CN": CN_PROVINCES}
+
+
+def province_problem(country: str, name: str) -> str | None:
+    """Why `name` is not a province of `country`, with a did-you-mean; None if it is one (or if
+    the country has no list: names are then free text)."""
+    known = PROVINCES.get(country)
+    if known is None or name in known:
+        return None
+    from difflib import get_close_matches
+
+    key = name.strip().lower().removesuffix(" province")
+    match = CN_PROVINCE_ALIASES.get(key) if country == "CN" else None
+    if match is None:
+        lower = {k.lower(): k for k in known}
+        close = get_close_matches(key, list(lower), n=1, cutoff=0.6)
+        match = lower[close[0]] if close else None
+    hint = f"did you mean '{match}'?" if match else f"use one of: {', '.join(known)}."
+    return f"'{name}' is not a province of {country} as the rules name them; {hint}"
+
+
 # --------------------------------------------------------------------------- schema
 
 
