@@ -75,6 +75,6 @@ def test_planner_is_imported_from_the_wheel(installed: Path, tmp_path: Path) -> 
 
 
 def test_installed_cli_lists_every_shipped_part(installed: Path, tmp_path: Path) -> None:
-    assert len(SHIPPED_IDS) == 26  # with mi308x, ascend-950pr/dt, rtx-pro-6000-server, b30a
+    assert len(SHIPPED_IDS) == 26  # issue 13 added mi308x, ascend-950pr/dt, rtx-pro-6000, b30a
     out = run([installed / "planner", "hardware", "list", "--format", "json"], cwd=tmp_path)
     assert sorted(row["id"] for row in json.loads(out)) == SHIPPED_IDS
