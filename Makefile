@@ -22,6 +22,7 @@ demo: $(STAMP)
 	mkdir -p runs
 	$(BIN)/planner plan cn_maas_2026 --mip-gap 0.005 --report --out runs/demo-cn-maas-2026
 	@echo "report: runs/demo-cn-maas-2026/report.html"
+	@$(BIN)/python -c "import json; s = json.load(open('runs/demo-cn-maas-2026/summary.json')); print('demand_met:', str(s['demand_met']).lower())"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
