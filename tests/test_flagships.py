@@ -170,3 +170,9 @@ def test_a_misspelt_key_in_a_flagship_exits_2_naming_the_field(tmp_path: Path) -
     code, _, err = run("plan", str(bad), "--relax")
     assert code == 2
     assert "sea.yaml" in err and "it_maxx" in err and "Fix:" in err
+
+
+def test_the_binding_tpp_cap_names_its_country() -> None:
+    capped = plan_json(SEA, "--relax", "--regime", DIFFUSION)
+    caps = [b for b in capped["binding"] if b["constraint"] == "tpp_cap"]
+    assert caps and all(b["country"] == "SG" and "SG's country cap" in b["text"] for b in caps)

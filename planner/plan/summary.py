@@ -228,9 +228,18 @@ def _shadow_candidates(result: PlanResult) -> list[tuple[str, float, str, int | 
         what = f"one {unit} less of required domestic share in {year}"
         out.append(("domestic_share", d.domestic_share_per_unit[y], what, y, {}))
         for g in range(d.tpp_cap_per_tpp.shape[0]):
-            what = f"one more TPP under the country cap in {year}"
-            out.append(("tpp_cap", d.tpp_cap_per_tpp[g, y], what, y, {}))
+            country = cap_country(result, g)
+            what = f"one more TPP under {country}'s country cap in {year}"
+            out.append(("tpp_cap", d.tpp_cap_per_tpp[g, y], what, y, {"country": country}))
     return out
+
+
+def cap_country(result: PlanResult, group: int) -> str:
+    """The country of a TPP cap group: the country of the sites the group holds."""
+    sites = result.resolved.scenario.raw.sites
+    members = np.nonzero(np.asarray(result.resolved.inputs.cap_group_sites)[group])[0]
+    countries = sorted({sites[s].country for s in members})
+    return "/".join(countries) if countries else "the"
 
 
 def binding_constraints(result: PlanResult, limit: int = 8) -> list[dict[str, Any]]:
