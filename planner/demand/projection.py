@@ -189,8 +189,8 @@ def flat_hourly_share_fraction() -> np.ndarray:
     return np.full(HOURS_PER_DAY, 1.0 / HOURS_PER_DAY)
 
 
-# Named day shapes. Only sourced shapes belong here; none beyond `flat` has been sourced yet
-# (see scenarios/research/flagship_figures.md, "Diurnal load shapes").
+# The one built-in `diurnal:` day; sourced day-and-week shapes live in demand_shapes/ and are
+# named with `shape:` (planner.demand.shapes).
 BUILTIN_DIURNAL: dict[str, np.ndarray] = {"flat": flat_hourly_share_fraction()}
 BUILTIN_DIURNAL["flat"].setflags(write=False)
 

@@ -119,7 +119,7 @@ def reasons(binding: list[dict[str, Any]], periods: tuple[str, ...], limit: int 
             "supply_cap": f"supply cap of {where}",
             "budget": "the budget",
             "domestic_share": "the domestic-share rule",
-            "tpp_cap": f"{row.get('country', 'the')} country TPP cap",
+            "tpp_cap": f"the {row.get('country', 'buyer')} country TPP cap",
         }.get(row["constraint"], row["constraint"])
         text = f"{label} ({period})" if period else label
         if text not in why:

@@ -10,6 +10,7 @@ import numpy as np
 
 from models.capacity import (
     SECONDS_PER_MINUTE,
+    TOKENS_PER_MTOK,
     CapacityCosts,
     CapacityInputs,
     CapacitySolution,
@@ -28,7 +29,6 @@ from planner.plan.headline import (
 )
 from planner.plan.result import PlanResult
 
-TOKENS_PER_MTOK = 1e6
 _TOL = 1e-6
 
 
@@ -229,7 +229,7 @@ def _shadow_candidates(result: PlanResult) -> list[tuple[str, float, str, int | 
         out.append(("domestic_share", d.domestic_share_per_unit[y], what, y, {}))
         for g in range(d.tpp_cap_per_tpp.shape[0]):
             country = cap_country(result, g)
-            what = f"one more TPP under {country}'s country cap in {year}"
+            what = f"one more TPP under the {country} country cap in {year}"
             out.append(("tpp_cap", d.tpp_cap_per_tpp[g, y], what, y, {"country": country}))
     return out
 
@@ -239,7 +239,7 @@ def cap_country(result: PlanResult, group: int) -> str:
     sites = result.resolved.scenario.raw.sites
     members = np.nonzero(np.asarray(result.resolved.inputs.cap_group_sites)[group])[0]
     countries = sorted({sites[s].country for s in members})
-    return "/".join(countries) if countries else "the"
+    return "/".join(countries) if countries else "buyer's"
 
 
 def binding_constraints(result: PlanResult, limit: int = 8) -> list[dict[str, Any]]:
@@ -332,10 +332,10 @@ def summary(result: PlanResult) -> dict[str, Any]:
     x = res.inputs
     costs = sol.costs
     choices = subsidy_choice_rows(result)
-    binding = binding_constraints(result)
+    every_binding = binding_constraints(result, limit=1_000)
     return {
         "scenario": res.scenario.name,
-        "verdict": verdict(result, binding_constraints(result, limit=1_000)),
+        "verdict": verdict(result, every_binding),
         "demand_met": demand_met(x, sol),
         "status": str(sol.status),
         "currency": res.currency,
@@ -367,7 +367,7 @@ def summary(result: PlanResult) -> dict[str, Any]:
         "parts": parts_rows(result),
         "installed": installed_rows(result),
         "sites": site_rows(result),
-        "binding": binding,
+        "binding": every_binding[:8],
         "workloads": peak_rows(result),
         "duals_from_lp_relaxation": result.duals_from_relaxation,
         "subsidy_choices": choices,
