@@ -9,18 +9,21 @@ from typing import Annotated, Any
 import typer
 
 from cli.options import FormatOpt, ProfilesOpt
-from cli.render import OutputFormat, emit, err_console
+from cli.render import OutputFormat, emit
 from planner.catalogue.parts import Catalogue
+from planner.errors import InputError
+from planner.serving.calibration_io import write_calibration
 from planner.serving.efficiency import efficiency_for, load_stacks
 from planner.serving.evidence import Evidence
-from planner.serving.measurements import (
-    ValidationReport,
-    calibrate,
-    load_measurements,
-    shipped_measurements,
-    validate,
+from planner.serving.measurements import load_measurements, shipped_measurements
+from planner.serving.model import (
+    Economics,
+    ServingEstimate,
+    ServingRequest,
+    Speculative,
+    estimate,
 )
-from planner.serving.model import Economics, ServingEstimate, ServingRequest, estimate
+from planner.serving.validation import ValidationReport, validate
 from planner.serving.video import VideoEstimate, estimate_video
 from planner.serving.workloads import WorkloadLibrary
 
@@ -68,6 +71,11 @@ def estimate_row(est: ServingEstimate) -> dict[str, Any]:
         "currency": est.currency,
         "bound": est.bound,
         "step_bound": est.step_bound,
+        "parallel": est.parallel,
+        "precision_basis": est.precision_basis,
+        "decode_only": est.decode_only,
+        "tokens_per_decode_step": est.speculative_tokens_per_step,
+        **{f"step_{k}_ms": v * 1e3 for k, v in est.step_terms_s.items()},
         "source": est.source,
         "measurement_id": est.measurement_id,
         "closest_measurement": est.closest_measurement,
@@ -77,6 +85,9 @@ def estimate_row(est: ServingEstimate) -> dict[str, Any]:
         "flop_efficiency_fraction": eff.flop_fraction,
         "bandwidth_efficiency_fraction": eff.bandwidth_fraction,
         "interconnect_efficiency_fraction": eff.interconnect_fraction,
+        "layer_floor_us": eff.layer_floor_s * 1e6,
+        "expert_floor_us": eff.expert_floor_s * 1e6,
+        "expert_efficiency_fraction": eff.expert_fraction,
         "efficiency_basis": eff.basis,
     }
 
@@ -128,6 +139,25 @@ def estimate_cmd(
             "targets, or that fits in memory offline).",
         ),
     ] = None,
+    decode_only: Annotated[
+        bool,
+        typer.Option(
+            "--decode-only",
+            help="A disaggregated decode instance: prefill runs on other parts (not counted).",
+        ),
+    ] = False,
+    speculative_tokens: Annotated[
+        int | None,
+        typer.Option(min=1, help="Draft tokens per step (speculative decoding, e.g. MTP)."),
+    ] = None,
+    acceptance: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Acceptance rate of each draft token (with MTP)."),
+    ] = None,
+    parallel: Annotated[
+        str | None,
+        typer.Option(help="tp (tensor parallel) or ep (expert parallel, MoE); default: best."),
+    ] = None,
     price_per_mwh: Annotated[
         float, typer.Option(help="Electricity price per MWh, in the part's price currency.")
     ] = Economics.price_per_mwh,
@@ -165,12 +195,36 @@ def estimate_cmd(
         kv_precision=kv_precision,
         parts_per_replica=parts_per_replica,
         economics=economics,
+        decode_only=decode_only,
+        speculative=_speculative(speculative_tokens, acceptance),
+        parallel=_parallel(parallel),
         **({} if concurrency is None else {"max_batch": concurrency}),
     )
     est = estimate(p, w, request, efficiency_for(p, stacks))
     evidence = Evidence.load(measurements, catalogue, {x.id: x for x in library}, stacks)
     row = estimate_row(evidence.apply(est, p, request))
     _emit_row(row, fmt, f"{w.id} on {p.id} ({row['source']})")
+
+
+def _speculative(tokens: int | None, acceptance: float | None) -> Speculative | None:
+    if tokens is None and acceptance is None:
+        return None
+    if tokens is None or acceptance is None:
+        raise InputError.one(
+            "--speculative-tokens/--acceptance",
+            "speculative",
+            "speculative decoding needs both the draft tokens per step and their acceptance.",
+            "give both, e.g. --speculative-tokens 1 --acceptance 0.85.",
+        )
+    return Speculative(tokens, acceptance)
+
+
+def _parallel(value: str | None) -> Any:
+    if value is None or value in ("tp", "ep"):
+        return value
+    raise InputError.one(
+        "--parallel", "parallel", f"'{value}' is not a parallel layout.", "use tp or ep."
+    )
 
 
 def _emit_row(row: dict[str, Any], fmt: OutputFormat, title: str) -> None:
@@ -185,31 +239,44 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else value * 100
 
 
-def _summary(report: ValidationReport) -> dict[str, float | None]:
-    return {
-        "median_abs_error_pct": _pct(report.median_abs_error_fraction),
-        "max_abs_error_pct": _pct(report.max_abs_error_fraction),
-        "loo_median_abs_error_pct": _pct(report.loo_median_abs_error_fraction),
-        "loo_max_abs_error_pct": _pct(report.loo_max_abs_error_fraction),
+SUMMARY_KINDS = (
+    ("in-sample", "error_fraction"),
+    ("leave-one-out", "loo_error_fraction"),
+    ("leave-one-part-out", "lopo_error_fraction"),
+)
+
+
+def summary_rows(report: ValidationReport) -> list[dict[str, Any]]:
+    """(V4) median and max |error| in-sample, leave-one-out and leave-one-part-out, overall and
+    over the batch-1 / low-concurrency rows, in percent."""
+    return [
+        {
+            "validation": label,
+            "rows": len(report.errors(name)),
+            "median_abs_error_pct": _pct(report.median(name)),
+            "max_abs_error_pct": _pct(report.maximum(name)),
+            "low_concurrency_rows": len(report.errors(name, low_concurrency=True)),
+            "low_concurrency_max_abs_error_pct": _pct(report.maximum(name, low_concurrency=True)),
+        }
+        for label, name in SUMMARY_KINDS
+    ]
+
+
+def _summary(report: ValidationReport) -> dict[str, float | int | None]:
+    """The flat summary keys of the JSON (percent)."""
+    out: dict[str, float | int | None] = {
+        "parts": len({r.part for r in report.rows if r.error_fraction is not None}),
     }
+    for row, prefix in zip(summary_rows(report), ("", "loo_", "lopo_"), strict=True):
+        out[f"{prefix}median_abs_error_pct"] = row["median_abs_error_pct"]
+        out[f"{prefix}max_abs_error_pct"] = row["max_abs_error_pct"]
+        out[f"{prefix}low_concurrency_max_abs_error_pct"] = row["low_concurrency_max_abs_error_pct"]
+    return out
 
 
-@app.command("validate")
-def validate_cmd(
-    measurements: Annotated[
-        Path | None,
-        typer.Argument(help="Measurements CSV (default: the shipped file).", dir_okay=False),
-    ] = None,
-    fmt: FormatOpt = OutputFormat.table,
-    profiles: ProfilesOpt = None,
-) -> None:
-    """Model vs each published measurement: error in-sample and leave-one-out, and the bound."""
-    overlays = profiles or ()
-    catalogue = Catalogue.load(overlays)
-    library = WorkloadLibrary.load(overlays)
-    rows = load_measurements(measurements or shipped_measurements())
-    report = validate(rows, catalogue, {w.id: w for w in library}, load_stacks(overlays))
-    table = [
+def validation_rows(report: ValidationReport) -> list[dict[str, Any]]:
+    """One row per measurement: measured vs model, the three errors, the layout chosen."""
+    return [
         {
             "id": r.id,
             "part": r.part,
@@ -220,51 +287,78 @@ def validate_cmd(
             "model_tokens_per_s_per_part": r.model_tokens_per_s_per_part,
             "error_pct": _pct(r.error_fraction),
             "loo_error_pct": _pct(r.loo_error_fraction),
+            "lopo_error_pct": _pct(r.lopo_error_fraction),
+            "low_concurrency": r.low_concurrency,
             "bound": r.bound,
+            "parallel": r.parallel,
             "parts_per_replica": r.parts_per_replica,
             "batch": r.batch,
             "note": r.note,
         }
         for r in report.rows
     ]
-    summary = _summary(report)
+
+
+def _report(measurements: Path | None, profiles: Any, leave_out: bool) -> ValidationReport:
+    overlays = profiles or ()
+    catalogue = Catalogue.load(overlays)
+    library = WorkloadLibrary.load(overlays)
+    rows = load_measurements(measurements or shipped_measurements())
+    stacks = load_stacks(overlays)
+    return validate(rows, catalogue, {w.id: w for w in library}, stacks, leave_out=leave_out)
+
+
+CsvArg = Annotated[
+    Path | None,
+    typer.Argument(help="Measurements CSV (default: the shipped file).", dir_okay=False),
+]
+
+
+@app.command("validate")
+def validate_cmd(
+    measurements: CsvArg = None,
+    leave_out: Annotated[
+        bool,
+        typer.Option(
+            "--leave-out/--in-sample-only",
+            help="Also leave each row, and each part, out of the fit (slower: one refit each).",
+        ),
+    ] = True,
+    fmt: FormatOpt = OutputFormat.table,
+    profiles: ProfilesOpt = None,
+) -> None:
+    """Fit the model to the measurements, then each row in-sample, left out and with its part
+    left out: the errors and the summary (median and max |error| each way)."""
+    report = _report(measurements, profiles, leave_out)
     if fmt is OutputFormat.json:
-        emit({"rows": table, **summary}, fmt)
+        emit({"rows": validation_rows(report), "summary": summary_rows(report),
+              **_summary(report)}, fmt)  # fmt: skip
         return
-    emit(table, fmt, title="model vs measured (output tokens/s per part)")
-    text = ", ".join(f"{k} {v:.1f}" if v is not None else f"{k} -" for k, v in summary.items())
-    err_console().print(text)
+    emit(validation_rows(report), fmt, title="model vs measured (output tokens/s per part)")
+    if fmt is OutputFormat.table:
+        emit(summary_rows(report), fmt, title="|error| summary (model / measured - 1), percent")
 
 
 @app.command("calibrate")
 def calibrate_cmd(
-    measurements: Annotated[Path, typer.Argument(help="Measurements CSV.", dir_okay=False)],
-    out: Annotated[Path, typer.Option("--out", help="Overlay folder to write (for --profiles).")],
+    measurements: CsvArg = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Overlay folder to write (use with --profiles).")
+    ] = Path("calibrated"),
     fmt: FormatOpt = OutputFormat.table,
     profiles: ProfilesOpt = None,
 ) -> None:
-    """Fit each measured part's FLOP and bandwidth efficiencies; write overlay part profiles."""
-    overlays = profiles or ()
-    catalogue = Catalogue.load(overlays)
-    library = WorkloadLibrary.load(overlays)
-    rows = load_measurements(measurements)
-    results = calibrate(
-        rows, catalogue, {w.id: w for w in library}, load_stacks(overlays), out, measurements
-    )
-    emit(
-        [
-            {
-                "part": c.part,
-                "rows": len(c.rows),
-                "flop_efficiency_fraction": c.efficiency.flop_fraction,
-                "bandwidth_efficiency_fraction": c.efficiency.bandwidth_fraction,
-                "interconnect_efficiency_fraction": c.efficiency.interconnect_fraction,
-                "max_abs_in_sample_error_pct": max((abs(e) for e in c.in_sample_errors), default=0)
-                * 100,
-                "overlay": str(c.overlay_path),
-            }
-            for c in results
-        ],
-        fmt,
-        title=f"calibrated overlays in {out} (use --profiles {out})",
-    )
+    """Fit the efficiencies and fixed costs to the measurements and write the calibration table
+    to OUT/workload_profiles/serving/calibration.yaml (error bands from leave-one-part-out)."""
+    source = measurements or shipped_measurements()
+    report = _report(source, profiles, True)
+    table = load_stacks(profiles or ()).calibration
+    if table is None or report.fit is None:
+        raise InputError.one(
+            source,
+            "rows",
+            "nothing to fit: no calibration table to start from, or no row the model can serve.",
+            "check workload_profiles/serving/calibration.yaml and the rows' part and workload.",
+        )
+    target = write_calibration(report, table, out, source.name)
+    emit(summary_rows(report), fmt, title=f"calibrated: {target} (use --profiles {out})")

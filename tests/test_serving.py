@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from planner.catalogue.parts import Catalogue, Part
 from planner.errors import InputError
-from planner.serving.efficiency import Efficiency, efficiency_for, load_stacks
+from planner.serving.efficiency import Efficiency, Stacks, efficiency_for, load_stacks
 from planner.serving.model import (
     BYTES_PER_ELEMENT,
     ServingRequest,
@@ -84,13 +84,15 @@ def test_dense_model_reads_all_weights_at_any_batch(llama70: Workload):
 
 
 def test_more_sequences_than_fit_are_never_scheduled(h100: Part, llama70: Workload):
-    """bf16 weights (138 GB) need 2 H100 (144 GB usable); the KV left over caps the batch."""
+    """bf16 weights (138 GB) need 2 H100 (160 GB); the KV cache gets 90% of what the weights
+    leave (TensorRT-LLM's free_gpu_memory_fraction 0.9), which caps the batch."""
     request = ServingRequest(input_tokens=2000, output_tokens=500, precision="bf16")
     est = estimate(h100, llama70, request, HALF)
-    usable = est.parts_per_replica * 80e9 * 0.9
+    weights = 2 * llama70.total_params
+    kv_room = (est.parts_per_replica * 80e9 - weights) * 0.9
     kv_sequence = 2 * 80 * 8 * 128 * 2.0 * 2500
-    assert 2 * llama70.total_params + est.batch * kv_sequence <= usable
-    assert 2 * llama70.total_params + (est.batch + 1) * kv_sequence > usable or est.batch == 4096
+    assert est.batch * kv_sequence <= kv_room
+    assert (est.batch + 1) * kv_sequence > kv_room or est.batch == 4096
 
 
 def test_power_energy_and_cost_follow_the_stated_formulas(h100: Part, llama70: Workload):
@@ -153,14 +155,30 @@ def _without_serving_block(part: Part) -> Part:
     )
 
 
+def _no_table(stacks: Stacks) -> Stacks:
+    bare = Stacks(stacks)
+    bare.calibration = None
+    return bare
+
+
 def test_a_part_without_a_serving_block_uses_its_stack_default(h100: Part):
+    """Without the calibration table: the stack default; with it: the family's fit."""
     stacks = load_stacks()
-    eff = efficiency_for(_without_serving_block(h100), stacks)
+    eff = efficiency_for(_without_serving_block(h100), _no_table(stacks))
     assert eff == stacks["cuda"]
     for stack in ("cuda", "rocm", "cann", "neuware", "t-head", "cpu"):
         e = stacks[stack]
         assert 0 < e.flop_fraction <= 1 and 0 < e.bandwidth_fraction <= 1
         assert 0 < e.interconnect_fraction <= 1
+    table = stacks.calibration
+    assert table is not None and table.family_of["h100-sxm"] == "hopper"
+    fitted = efficiency_for(_without_serving_block(h100), stacks)
+    hopper = table.families["hopper"]
+    assert fitted.flop_fraction == hopper["flop_efficiency_fraction"].value
+    assert fitted.bandwidth_fraction == hopper["bandwidth_efficiency_fraction"].value
+    assert fitted.layer_floor_s == table.stacks["cuda"]["layer_floor_s"].value
+    assert fitted.collective_latency_s == pytest.approx(6e-6)
+    assert fitted.compute_units == 132
 
 
 # ---------------------------------------------------------------- properties
@@ -296,10 +314,13 @@ def test_memory_fit_is_always_respected_and_energy_is_positive_and_finite(
     except InputError:
         return
     assert h100.memory_bytes is not None
-    usable = est.parts_per_replica * h100.memory_bytes * (1 - reserve)
-    weights = workload.total_params * BYTES_PER_ELEMENT[precision]
+    n, b_w = est.parts_per_replica, BYTES_PER_ELEMENT[precision]
+    weights = workload.total_params * b_w
+    if est.parallel.startswith("DP"):  # expert parallel: dense weights on every part
+        weights += (n - 1) * (workload.total_params - workload.routed_expert_params) * b_w
     kv = workload.kv_bytes_per_token(BYTES_PER_ELEMENT[est.kv_precision])
-    assert weights + est.batch * kv * (input_tokens + output_tokens) <= usable
+    kv_room = (n * h100.memory_bytes - weights) * (1 - reserve)
+    assert est.batch * kv * (input_tokens + output_tokens) <= kv_room * (1 + 1e-12)
     assert est.batch >= 1
     assert 0 < est.joules_per_output_token < math.inf
     assert 0 < est.watts_per_part < math.inf
@@ -316,7 +337,8 @@ def test_a_thin_scale_up_link_makes_the_step_interconnect_bound(h100: Part, llam
 def test_part_serving_block_overrides_the_stack_and_a_missing_stack_is_an_input_error(
     h100: Part,
 ):
-    stacks = load_stacks()
+    """Without the calibration table (the table supersedes blocks of parts in its families)."""
+    stacks = _no_table(load_stacks())
     own = replace(
         h100,
         flop_efficiency_fraction=0.9,

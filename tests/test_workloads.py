@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from cli.app import app
 from planner.errors import InputError, UnknownName
 from planner.paths import shipped_dir
+from planner.serving.dit import dit_flops_per_clip
 from planner.serving.workloads import (
     Workload,
     WorkloadLibrary,
-    dit_flops_per_clip,
     load_workload,
     published_tolerance_fraction,
 )

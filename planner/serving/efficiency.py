@@ -14,12 +14,18 @@ different share of peak than LLM decoding, so each stack also carries
 video generator achieves end to end (docs/serving.md, "Video generation"). It lives with the stack
 because it measures the stack's kernels (attention above all) on that kind of work; a part's
 `serving:` block does not override it.
+
+Where the serving calibration table (`fitted.py`, `workload_profiles/serving/calibration.yaml`)
+is present it takes precedence: a part in one of its families gets the family's fitted FLOP and
+bandwidth fractions (or the table's default), its stack's fitted launch floor and the table's
+collective latencies. A part outside every family keeps its own `serving:` block where it has
+one. The interconnect fraction and the video fraction stay with the part or its stack.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -29,9 +35,18 @@ from planner.catalogue.parts import Part
 from planner.errors import InputError, Problem
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, Provenance, SourceIn, resolve_source
+from planner.serving.fitted import CalibrationTable, load_calibration
 from planner.yamlio import read_yaml, validate
 
 STACKS_FILE = "software_stacks.yaml"
+FITTED = (
+    "flop_efficiency_fraction",
+    "bandwidth_efficiency_fraction",
+    "layer_floor_s",
+    "expert_efficiency_fraction",
+    "expert_floor_s",
+    "unit_bandwidth_bytes_per_s",
+)
 FRACTIONS = (
     "flop_efficiency_fraction",
     "bandwidth_efficiency_fraction",
@@ -68,6 +83,17 @@ class Efficiency:
     basis: str
     provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False, repr=False)
     video_flop_fraction: float | None = None  # DiT video generation; None = no figure
+    # Fixed costs per decode step (docs/serving.md, S2): launch/sync floor per layer, latency of
+    # one collective inside the scale-up domain and across domains, s. 0 = none.
+    layer_floor_s: float = 0.0
+    expert_fraction: float = 1.0  # e_x: grouped expert GEMMs' share of e_f and e_bw
+    # Memory bandwidth one compute unit (SM) can pull, and the part's units: achievable bandwidth
+    # is min(BW e_bw, units x per-unit), 0 units = no such cap (docs/serving.md, S2).
+    compute_units: int = 0
+    unit_bandwidth_bytes_per_s: float = 0.0
+    expert_floor_s: float = 0.0  # fixed cost of each expert a part reads in one step
+    collective_latency_s: float = 0.0
+    scale_out_latency_s: float = 0.0
 
 
 def _fraction(path: Path, field: str, figure: FigureIn) -> float | Problem:
@@ -82,9 +108,18 @@ def _fraction(path: Path, field: str, figure: FigureIn) -> float | Problem:
     return float(value)
 
 
-def load_stacks(overlays: Sequence[Path] = ()) -> dict[str, Efficiency]:
-    """Default efficiencies by software stack id; overlay files replace stacks of the same id."""
-    stacks: dict[str, Efficiency] = {}
+class Stacks(dict[str, Efficiency]):
+    """Default efficiencies by software stack id, with the calibration table (if any) that
+    refines them per part family and adds the fixed costs per step."""
+
+    calibration: CalibrationTable | None = None
+
+
+def load_stacks(overlays: Sequence[Path] = ()) -> Stacks:
+    """Default efficiencies by software stack id; overlay files replace stacks of the same id.
+    The serving calibration table travels with them (`Stacks.calibration`)."""
+    stacks = Stacks()
+    stacks.calibration = load_calibration(overlays)
     problems: list[Problem] = []
     for folder in search_dirs("hardware_profiles", overlays):
         path = folder / STACKS_FILE
@@ -134,6 +169,57 @@ def load_stacks(overlays: Sequence[Path] = ()) -> dict[str, Efficiency]:
 
 
 def efficiency_for(part: Part, stacks: Mapping[str, Efficiency]) -> Efficiency:
+    """The calibration table's figures for the part where it has a table (module docstring),
+    else the part's own `serving:` fractions where set, else its software stack's defaults."""
+    own = _own_or_stack(part, stacks)
+    table = getattr(stacks, "calibration", None)
+    if table is None:
+        return own
+    return calibrated(part, own, table)
+
+
+def calibrated(part: Part, base: Efficiency, table: CalibrationTable) -> Efficiency:
+    """`base` with the table's fractions (when the part is in a family or has no serving block
+    of its own), its launch floor and its collective latencies."""
+    in_family = part.id in table.family_of
+    own_block = part.flop_efficiency_fraction is not None
+    figures = {}
+    sources = []
+    for name in FITTED:
+        if name in FRACTIONS[:2] and own_block and not in_family:
+            continue
+        got, where = table.figure(part.id, part.software_stack, name)
+        if got is not None:
+            figures[name] = got
+            sources.append(f"{name} from {where}")
+    provenance = dict(base.provenance)
+    provenance.update({name: f.provenance for name, f in figures.items()})
+    provenance.update({name: f.provenance for name, f in table.latencies.items()})
+    flop = figures.get("flop_efficiency_fraction")
+    bandwidth = figures.get("bandwidth_efficiency_fraction")
+    expert_share = figures.get("expert_efficiency_fraction")
+    per_unit = figures.get("unit_bandwidth_bytes_per_s")
+    units = table.compute_units.get(part.id)
+    expert = figures.get("expert_floor_s")
+    latency = table.latencies.get("collective_latency_s")
+    scale_out = table.latencies.get("scale_out_latency_s")
+    return replace(
+        base,
+        flop_fraction=base.flop_fraction if flop is None else flop.value,
+        bandwidth_fraction=base.bandwidth_fraction if bandwidth is None else bandwidth.value,
+        layer_floor_s=figures["layer_floor_s"].value if "layer_floor_s" in figures else 0.0,
+        expert_fraction=1.0 if expert_share is None else expert_share.value,
+        compute_units=0 if units is None else int(units.value),
+        unit_bandwidth_bytes_per_s=0.0 if per_unit is None else per_unit.value,
+        expert_floor_s=0.0 if expert is None else expert.value,
+        collective_latency_s=0.0 if latency is None else latency.value,
+        scale_out_latency_s=0.0 if scale_out is None else scale_out.value,
+        basis=f"calibration table {table.path} ({'; '.join(sources)})",
+        provenance=MappingProxyType(provenance),
+    )
+
+
+def _own_or_stack(part: Part, stacks: Mapping[str, Efficiency]) -> Efficiency:
     """The part's own `serving:` fractions where set, else its software stack's defaults."""
     default = stacks.get(part.software_stack)
     own = {

@@ -10,23 +10,15 @@ from pathlib import Path
 
 from planner.catalogue.parts import Catalogue, Part
 from planner.serving.efficiency import Efficiency
+from planner.serving.fitted import CalibrationTable
 from planner.serving.measurements import (
     MATCH_TOLERANCE_FRACTION,
     Measurement,
-    ValidationReport,
-    ValidationRow,
     load_measurements,
     shipped_measurements,
-    validate,
 )
-from planner.serving.model import (
-    MAX_BATCH,
-    ServingEstimate,
-    ServingRequest,
-    WorkloadLike,
-)
-
-# ---------------------------------------------------------------- evidence for an estimate
+from planner.serving.power import cost_per_million_output_tokens
+from planner.serving.request import MAX_BATCH, ServingEstimate, ServingRequest, WorkloadLike
 
 
 def _close(a: float, b: float) -> bool:
@@ -37,26 +29,35 @@ def _same_target(ms: float | None, s: float | None) -> bool:
     return (ms is None and s is None) or (ms is not None and s is not None and _close(s * 1e3, ms))
 
 
+def same_conditions(m: Measurement, estimate_: ServingEstimate, request: ServingRequest) -> bool:
+    """Whether a row answers the estimate's question: same part, workload and precision, prompt
+    and answer within 10%, the same scenario (latency targets, or none offline; a disaggregated
+    decode instance or a whole service; the same speculative decoding) and the same concurrency
+    (requests in flight per replica; none = as many as fit)."""
+    return (
+        m.part == estimate_.part
+        and m.workload == estimate_.workload
+        and m.precision == estimate_.precision
+        and _close(request.input_tokens, m.input_tokens)
+        and _close(request.output_tokens, m.output_tokens)
+        and _same_target(m.ttft_ms, request.ttft_s)
+        and _same_target(m.tpot_ms, request.tpot_s)
+        and m.decode_only == request.decode_only
+        and m.speculative == request.speculative
+        and m.concurrency == request.concurrency
+    )
+
+
 def matching_measurement(
     measurements: Sequence[Measurement], estimate_: ServingEstimate, request: ServingRequest
 ) -> Measurement | None:
-    """A row measured under the estimate's conditions: same part, workload and precision,
-    prompt and answer within 10%, the same latency targets (none for offline) and the same
-    concurrency (requests in flight per replica; none = as many as fit). A row measured at
-    concurrency 1 answers only a question asked at concurrency 1."""
-    for m in measurements:
-        if (
-            m.part == estimate_.part
-            and m.workload == estimate_.workload
-            and m.precision == estimate_.precision
-            and _close(request.input_tokens, m.input_tokens)
-            and _close(request.output_tokens, m.output_tokens)
-            and _same_target(m.ttft_ms, request.ttft_s)
-            and _same_target(m.tpot_ms, request.tpot_s)
-            and m.concurrency == request.concurrency
-        ):
-            return m
-    return None
+    """The first row measured under the estimate's conditions (`same_conditions`). A row measured
+    at concurrency 1 answers only a question asked at concurrency 1."""
+    return next((m for m in measurements if same_conditions(m, estimate_, request)), None)
+
+
+def _load(c: int | None) -> str:
+    return "as many as fit" if c is None else str(c)
 
 
 def closest_measurement(
@@ -67,7 +68,6 @@ def closest_measurement(
     lengths."""
 
     def distance(m: Measurement) -> tuple[bool, float]:
-        """Precision first, then |log| ratios of concurrency (none = 4096) and lengths."""
         return (
             m.precision != estimate_.precision,
             abs(math.log((m.concurrency or MAX_BATCH) / (request.concurrency or MAX_BATCH)))
@@ -81,15 +81,12 @@ def closest_measurement(
     if not rows:
         return None
     m = min(rows, key=distance)
-
-    def load(c: int | None) -> str:
-        return "as many as fit" if c is None else str(c)
-
+    phase = ", decode only" if m.decode_only else ""
     return (
         f"{m.id} ({m.precision}, {m.input_tokens}/{m.output_tokens} tokens, concurrency "
-        f"{load(m.concurrency)}, {m.scenario}; asked: {estimate_.precision}, "
+        f"{_load(m.concurrency)}, {m.scenario}{phase}; asked: {estimate_.precision}, "
         f"{request.input_tokens}/{request.output_tokens}, concurrency "
-        f"{load(request.concurrency)}): {m.output_tokens_per_s_per_part:,.0f} tok/s per part"
+        f"{_load(request.concurrency)}): {m.output_tokens_per_s_per_part:,.0f} tok/s per part"
     )
 
 
@@ -97,8 +94,6 @@ def apply_measurement(
     est: ServingEstimate, m: Measurement, request: ServingRequest, part: Part
 ) -> ServingEstimate:
     """The estimate with the measured throughput in place of the model's (watts kept)."""
-    from planner.serving.model import cost_per_million_output_tokens
-
     out = m.output_tokens_per_s_per_part
     ratio = request.input_tokens / request.output_tokens
     return replace(
@@ -117,61 +112,37 @@ def apply_measurement(
     )
 
 
-def error_band(
-    report: ValidationReport, part: Part, workload_id: str, catalogue: Catalogue
-) -> tuple[float | None, str]:
-    """The largest |error| (leave-one-out where available) among the nearest validated rows:
-    same vendor and workload, else same vendor, else all rows."""
-
-    def vendor(row: ValidationRow) -> str | None:
-        return catalogue.parts[row.part].vendor if row.part in catalogue.parts else None
-
-    def error(row: ValidationRow) -> float | None:
-        return row.loo_error_fraction if row.loo_error_fraction is not None else row.error_fraction
-
-    usable = [r for r in report.rows if error(r) is not None]
-    tiers = [
-        (
-            [r for r in usable if vendor(r) == part.vendor and r.workload == workload_id],
-            f"{part.vendor} rows for {workload_id}",
-        ),
-        ([r for r in usable if vendor(r) == part.vendor], f"{part.vendor} rows"),
-        (usable, "all rows"),
-    ]
-    for rows, label in tiers:
-        if rows:
-            worst = max(abs(error(r)) for r in rows)  # type: ignore[arg-type]
-            return worst, f"max |leave-one-out error| of {len(rows)} validated {label}"
-    return None, "no validated measurement"
-
-
 @dataclass(frozen=True)
 class Evidence:
-    """Measurements and their validation, applied to model estimates (override and error band)."""
+    """Measurements applied to model estimates: the measured override and the error band (the
+    calibration table's leave-one-part-out bound for the part's family)."""
 
     measurements: list[Measurement]
-    report: ValidationReport
-    catalogue: Catalogue
+    table: CalibrationTable | None = None
 
     @classmethod
     def load(
         cls,
         path: Path | None,
-        catalogue: Catalogue,
-        workloads: Mapping[str, WorkloadLike],
-        stacks: Mapping[str, Efficiency],
+        catalogue: Catalogue | None = None,
+        workloads: Mapping[str, WorkloadLike] | None = None,
+        stacks: Mapping[str, Efficiency] | None = None,
     ) -> Evidence:
-        measurements = load_measurements(path or shipped_measurements())
-        report = validate(measurements, catalogue, workloads, stacks)
-        return cls(measurements, report, catalogue)
+        """Read the measurements (the shipped file by default); `stacks` carries the table."""
+        del catalogue, workloads  # kept for callers of the earlier signature
+        table = getattr(stacks, "calibration", None)
+        return cls(load_measurements(path or shipped_measurements()), table)
 
     def apply(self, est: ServingEstimate, part: Part, request: ServingRequest) -> ServingEstimate:
         """The measured throughput where a row matches, else the model with its error band."""
         m = matching_measurement(self.measurements, est, request)
         if m is not None:
             return apply_measurement(est, m, request, part)
-        band, basis = error_band(self.report, part, est.workload, self.catalogue)
+        band = None if self.table is None else self.table.error_band(part.id)
         nearest = closest_measurement(self.measurements, est, request)
         return replace(
-            est, error_band_fraction=band, error_band_basis=basis, closest_measurement=nearest
+            est,
+            error_band_fraction=None if band is None else band[0],
+            error_band_basis="no calibration table" if band is None else band[1],
+            closest_measurement=nearest,
         )

@@ -10,16 +10,14 @@ from typing import Literal
 from planner.catalogue.parts import Part
 from planner.errors import InputError
 from planner.serving.efficiency import Efficiency
-from planner.serving.model import (
+from planner.serving.power import cost_per_million_output_tokens, power_w, require
+from planner.serving.precision import choose_precision
+from planner.serving.request import (
     BYTES_PER_ELEMENT,
     Bound,
     Economics,
     ServingRequest,
     WorkloadLike,
-    _power_w,
-    _precisions,
-    _require,
-    cost_per_million_output_tokens,
 )
 
 # ---------------------------------------------------------------- video generation
@@ -65,7 +63,7 @@ def cost_per_video_minute(
 
 def _video_parts(part: Part, workload: WorkloadLike, precision: str, reserve: float) -> int:
     """Fewest parts whose usable memory holds the weights (activations are not modelled)."""
-    memory = _require(part, part.memory_bytes, "memory_capacity", "memory capacity")
+    memory = require(part, part.memory_bytes, "memory_capacity", "memory capacity")
     need = workload.total_params * BYTES_PER_ELEMENT[precision]
     return max(1, math.ceil(need / (memory * (1.0 - reserve))))
 
@@ -99,11 +97,11 @@ def estimate_video(
             "efficiency, so video throughput cannot be estimated.",
             "add video_flop_efficiency_fraction with its source (docs/serving.md).",
         )
-    chosen, _kv = _precisions(part, workload, ServingRequest(precision=precision))
+    chosen = choose_precision(part, workload, ServingRequest(precision=precision)).weights
     peak = part.peak(chosen)  # type: ignore[arg-type]
     assert peak is not None
     rate = video_s_per_s_per_part(peak, efficiency.video_flop_fraction, flops)
-    watts = _power_w(part, 1.0)
+    watts = power_w(part, 1.0)
     econ = economics or Economics()
     return VideoEstimate(
         part=part.id,

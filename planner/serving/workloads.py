@@ -21,12 +21,12 @@ from planner.catalogue.parts import BIT_LENGTH, PRECISIONS, SLUG, Precision
 from planner.errors import InputError, Problem, UnknownName
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
+from planner.serving.architecture import DecoderShape, Ffn, ParamCounts, decoder_params
+from planner.serving.dit import VideoClip, dit_flops_per_video_s, dit_params
 from planner.yamlio import load_each, read_yaml, validate
 
 Kind = Literal["llm", "video"]
 Attention = Literal["mha", "gqa", "mla", "none"]
-Ffn = Literal["swiglu", "gelu"]
-
 # Published totals may differ from the count computed from config.json by rounding only.
 PUBLISHED_TOLERANCE_FRACTION = 0.02
 
@@ -112,55 +112,6 @@ class WorkloadFile(BaseModel):
         if not SLUG.match(value):
             raise ValueError(f"'{value}' is not a lowercase slug like 'llama-3.1-70b'")
         return value
-
-
-@dataclass(frozen=True)
-class ParamCounts:
-    """Parameter counts of one model (counts, not billions)."""
-
-    total: float
-    active: float
-    dense: float
-    routed_experts: float
-
-
-@dataclass(frozen=True)
-class VideoClip:
-    """One generated clip and its denoising schedule, as loaded (dimensionless counts)."""
-
-    width_px: int
-    height_px: int
-    frames_per_clip: int
-    frame_rate_fps: float
-    vae_temporal_compression: int
-    vae_spatial_compression: int
-    latent_channels: int
-    patch_frames: int
-    patch_height: int
-    patch_width: int
-    denoising_steps: int
-    guidance_passes: int
-    text_tokens: int
-    text_embed_dim: int
-    time_embed_dim: int
-
-    @property
-    def clip_s(self) -> float:
-        """Length of one clip in seconds: frames / frame rate."""
-        return self.frames_per_clip / self.frame_rate_fps
-
-    @property
-    def latent_frames(self) -> int:
-        """Causal video VAE: the first frame alone, then one latent frame per `t` frames."""
-        return (self.frames_per_clip - 1) // self.vae_temporal_compression + 1
-
-    @property
-    def latent_tokens(self) -> int:
-        """Transformer tokens per clip: latent frames x latent pixels, divided by the patch."""
-        f = self.latent_frames // self.patch_frames
-        h = self.height_px // self.vae_spatial_compression // self.patch_height
-        w = self.width_px // self.vae_spatial_compression // self.patch_width
-        return f * h * w
 
 
 @dataclass(frozen=True)
@@ -261,186 +212,6 @@ def published_tolerance_fraction(value_billion: float) -> float:
     text = repr(float(value_billion)).rstrip("0")
     decimals = len(text.split(".")[1]) if "." in text else 0
     return max(PUBLISHED_TOLERANCE_FRACTION, 0.5 * 10.0**-decimals / value_billion)
-
-
-# --- Parameter counts from the architecture -------------------------------------------------
-
-
-def ffn_params(hidden_size: int, ffn_size: int, ffn: Ffn = "swiglu") -> int:
-    """One feed-forward block: SwiGLU has gate, up and down matrices (3 d f, no biases);
-    a GELU MLP has two matrices with biases (2 d f + f + d)."""
-    if ffn == "swiglu":
-        return 3 * hidden_size * ffn_size
-    return 2 * hidden_size * ffn_size + ffn_size + hidden_size
-
-
-def gqa_attention_params(
-    hidden_size: int, heads: int, kv_heads: int, head_dim: int, *, qkv_bias: bool, qk_norm: bool
-) -> int:
-    """Grouped-query attention: W_q (d x H h), W_k and W_v (d x G h), W_o (H h x d).
-
-    Optional q/k/v biases (H h + 2 G h) and per-head RMSNorm on q and k (2 h).
-    """
-    q, kv = heads * head_dim, kv_heads * head_dim
-    params = hidden_size * q + 2 * hidden_size * kv + q * hidden_size
-    if qkv_bias:
-        params += q + 2 * kv
-    if qk_norm:
-        params += 2 * head_dim
-    return params
-
-
-def mla_attention_params(
-    hidden_size: int,
-    heads: int,
-    q_lora_rank: int | None,
-    kv_lora_rank: int,
-    qk_nope_head_dim: int,
-    qk_rope_head_dim: int,
-    v_head_dim: int,
-) -> int:
-    """Multi-head latent attention (DeepSeek-V2/V3).
-
-    Queries: d x r_q down, RMSNorm r_q, r_q x H (h_nope + h_rope) up (or d x H (..) if no r_q).
-    Keys/values: d x (r_kv + h_rope) down (latent plus shared RoPE key), RMSNorm r_kv,
-    r_kv x H (h_nope + h_v) up. Output: H h_v x d.
-    """
-    qk_head = qk_nope_head_dim + qk_rope_head_dim
-    if q_lora_rank:
-        q = hidden_size * q_lora_rank + q_lora_rank + q_lora_rank * heads * qk_head
-    else:
-        q = hidden_size * heads * qk_head
-    kv = (
-        hidden_size * (kv_lora_rank + qk_rope_head_dim)
-        + kv_lora_rank
-        + kv_lora_rank * heads * (qk_nope_head_dim + v_head_dim)
-    )
-    return q + kv + heads * v_head_dim * hidden_size
-
-
-@dataclass(frozen=True)
-class DecoderShape:
-    """The figures a decoder-only LLM's parameter count needs (all dimensionless)."""
-
-    layers: int
-    hidden_size: int
-    attention_heads: int
-    kv_heads: int
-    head_dim: int
-    vocab_size: int
-    dense_ffn_size: int | None = None
-    tied_embeddings: bool = False
-    qkv_bias: bool = False
-    qk_norm: bool = False
-    q_lora_rank: int | None = None
-    kv_lora_rank: int | None = None
-    qk_nope_head_dim: int | None = None
-    qk_rope_head_dim: int | None = None
-    v_head_dim: int | None = None
-    experts: int | None = None
-    experts_per_token: int | None = None
-    shared_experts: int = 0
-    expert_ffn_size: int | None = None
-    moe_layers: int = 0
-
-
-def decoder_params(s: DecoderShape) -> ParamCounts:
-    """Parameters of a decoder-only transformer, split into always-read and routed-expert ones.
-
-    total  = embeddings + head + layers x (attention + 2 norms) + final norm
-             + dense layers x FFN + MoE layers x (router + shared experts + E routed experts)
-    active = total - MoE layers x (E - k) x expert FFN
-    """
-    if s.kv_lora_rank is not None:
-        attention = mla_attention_params(
-            s.hidden_size,
-            s.attention_heads,
-            s.q_lora_rank,
-            s.kv_lora_rank,
-            s.qk_nope_head_dim or 0,
-            s.qk_rope_head_dim or 0,
-            s.v_head_dim or 0,
-        )
-    else:
-        attention = gqa_attention_params(
-            s.hidden_size,
-            s.attention_heads,
-            s.kv_heads,
-            s.head_dim,
-            qkv_bias=s.qkv_bias,
-            qk_norm=s.qk_norm,
-        )
-    embeddings = s.vocab_size * s.hidden_size * (1 if s.tied_embeddings else 2)
-    dense = embeddings + s.layers * (attention + 2 * s.hidden_size) + s.hidden_size
-    dense_layers = s.layers - s.moe_layers
-    if dense_layers:
-        dense += dense_layers * ffn_params(s.hidden_size, s.dense_ffn_size or 0)
-    routed = active_routed = 0
-    if s.moe_layers:
-        expert = ffn_params(s.hidden_size, s.expert_ffn_size or 0)
-        router = s.hidden_size * (s.experts or 0)
-        dense += s.moe_layers * (router + s.shared_experts * expert)
-        routed = s.moe_layers * (s.experts or 0) * expert
-        active_routed = s.moe_layers * (s.experts_per_token or 0) * expert
-    return ParamCounts(
-        total=float(dense + routed),
-        active=float(dense + active_routed),
-        dense=float(dense),
-        routed_experts=float(routed),
-    )
-
-
-def dit_block_params(hidden_size: int, ffn_size: int) -> int:
-    """One Wan-style diffusion-transformer block.
-
-    Self-attention and cross-attention each: 4 (d^2 + d) projections with biases and 2 d of q/k
-    RMSNorm; a LayerNorm with affine before cross-attention (2 d); a GELU MLP; 6 d of adaptive
-    modulation (shift/scale/gate for attention and MLP).
-    """
-    d = hidden_size
-    attention = 4 * (d * d + d) + 2 * d
-    return 2 * attention + 2 * d + ffn_params(d, ffn_size, "gelu") + 6 * d
-
-
-def dit_params(s: DecoderShape, v: VideoClip) -> ParamCounts:
-    """Parameters of a Wan-style video diffusion transformer (all dense).
-
-    patch embedding (c p_t p_h p_w d + d) + text embedding MLP (d_text d + d + d^2 + d)
-    + timestep MLP (d_time d + d + d^2 + d) + timestep projection to 6 modulations (6 d^2 + 6 d)
-    + layers x block + head (d x c p_t p_h p_w + c p_t p_h p_w, and 2 d of modulation).
-    """
-    d = s.hidden_size
-    patch = v.latent_channels * v.patch_frames * v.patch_height * v.patch_width
-    embeddings = (
-        (patch * d + d)
-        + (v.text_embed_dim * d + d + d * d + d)
-        + (v.time_embed_dim * d + d + d * d + d)
-        + (6 * d * d + 6 * d)
-    )
-    head = d * patch + patch + 2 * d
-    total = float(embeddings + s.layers * dit_block_params(d, s.dense_ffn_size or 0) + head)
-    return ParamCounts(total=total, active=total, dense=total, routed_experts=0.0)
-
-
-def dit_flops_per_clip(s: DecoderShape, v: VideoClip) -> float:
-    """FLOPs to generate one clip: steps x guidance passes x one transformer forward pass.
-
-    One forward over L latent tokens, T text tokens, d hidden, f FFN width, N layers:
-      per-token matmuls 2 L x N (4 d^2 self-attn + 2 d^2 cross q/o + 2 d f MLP)
-      + cross-attention K/V of the text 2 T x N (2 d^2)
-      + self-attention scores and mixing 4 L^2 d N + cross-attention 4 L T d N.
-    Text encoder and VAE decoder are left out (see docs/workloads.md).
-    """
-    d, f, n = s.hidden_size, s.dense_ffn_size or 0, s.layers
-    tokens, text = v.latent_tokens, v.text_tokens
-    matmuls = 2.0 * tokens * n * (6 * d * d + 2 * d * f) + 2.0 * text * n * (2 * d * d)
-    attention = 4.0 * tokens * tokens * d * n + 4.0 * tokens * text * d * n
-    return (matmuls + attention) * v.denoising_steps * v.guidance_passes
-
-
-def dit_flops_per_video_s(s: DecoderShape, v: VideoClip) -> float:
-    """FLOPs per generated second of video: FLOPs per clip / clip length (s)."""
-    return dit_flops_per_clip(s, v) / v.clip_s
 
 
 # --- Loading ---------------------------------------------------------------------------------
@@ -597,38 +368,38 @@ class _WorkloadLoader(FigureReader):
                     )
                 )
 
+    def published_totals(self) -> dict[str, float | None]:
+        """The publisher's totals in billions, as read (None where not given)."""
+        p = self.raw.published
+        return {
+            "total_params_billion": self.number(
+                "published.total_params_billion", p.total_params_billion
+            ),
+            "active_params_billion": self.number(
+                "published.active_params_billion", p.active_params_billion
+            ),
+        }
+
     def workload(self) -> Workload:
         r = self.raw
         self.check_kind()
         known = len(self.problems)
         s = self.shape()
         shape_complete = len(self.problems) == known
-        a = r.architecture
         clip = self.clip()
         max_context = self.count(
-            "architecture.max_context_tokens", a.max_context_tokens, required=r.kind == "llm"
+            "architecture.max_context_tokens",
+            r.architecture.max_context_tokens,
+            required=r.kind == "llm",
         )
-        published = {
-            "total_params_billion": self.number(
-                "published.total_params_billion", r.published.total_params_billion
-            ),
-            "active_params_billion": self.number(
-                "published.active_params_billion", r.published.active_params_billion
-            ),
-        }
+        published = self.published_totals()
         if shape_complete:
             self.check_shape(s)
         weight_precision = self.precision("weight_precision", r.weight_precision, "bf16")
         kv_precision = self.precision("kv_precision", r.kv_precision, weight_precision)
         if self.problems:
             raise InputError(self.problems)
-        if clip is not None:
-            counts = dit_params(s, clip)
-            flops_per_video_s: float | None = dit_flops_per_video_s(s, clip)
-            max_context = clip.latent_tokens
-        else:
-            counts = decoder_params(s)
-            flops_per_video_s = None
+        counts = decoder_params(s) if clip is None else dit_params(s, clip)
         self.check_published(counts, published)
         total_b, active_b = published["total_params_billion"], published["active_params_billion"]
         return Workload(
@@ -651,10 +422,10 @@ class _WorkloadLoader(FigureReader):
             experts_per_token=s.experts_per_token,
             moe_layers=s.moe_layers or None,
             vocab_size=s.vocab_size,
-            max_context_tokens=max_context or 0,
+            max_context_tokens=(max_context or 0) if clip is None else clip.latent_tokens,
             weight_precision=weight_precision,
             kv_precision=kv_precision,
-            flops_per_video_s=flops_per_video_s,
+            flops_per_video_s=None if clip is None else dit_flops_per_video_s(s, clip),
             path=self.path,
             provenance=MappingProxyType(self.provenance),
             published_total_params=None if total_b is None else total_b * 1e9,

@@ -1,0 +1,271 @@
+"""Fitting the serving model to published measurements (docs/serving.md, C1-C3).
+
+Free parameters, all physical and few:
+
+- a default FLOP fraction e_f, bandwidth fraction e_bw and per-layer launch floor tau;
+- the fixed cost tau_x of each expert a part reads in a step and the share e_x of the dense
+  kernels' efficiency grouped expert GEMMs reach, and the memory bandwidth b_unit one SM can
+  pull (one each for all parts);
+- per part family with rows (e.g. NVIDIA Hopper): log offsets of e_f and e_bw from the default;
+- per software stack with rows: a log offset of tau from the default.
+
+(C1) They minimise the sum over rows of log(model / measured)^2 plus (C2) weak pulls
+0.1 x log(e_f / 0.5), 0.1 x log(e_bw / 0.7), 0.1 x log(tau / 20 us), 0.1 x log(tau_x / 2 us),
+0.1 x log(e_x), 0.1 x log(b_unit / 20 GB/s) and 0.1 x each offset: a parameter the rows barely
+reach stays near its anchor instead of wandering (regularisation, not figures). Latencies of
+collectives and the interconnect fraction are sourced, not fitted.
+`write_calibration` turns a fit into the calibration table (`fitted.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.optimize import least_squares
+from scipy.sparse import lil_matrix
+
+from planner.catalogue.parts import Catalogue, Part
+from planner.errors import PlannerError
+from planner.serving.efficiency import Efficiency, efficiency_for
+from planner.serving.measurements import Measurement
+from planner.serving.model import estimate
+from planner.serving.request import ServingEstimate, WorkloadLike
+
+PRIOR_FLOP_FRACTION = 0.5
+PRIOR_BANDWIDTH_FRACTION = 0.7
+PRIOR_LAYER_FLOOR_S = 20e-6
+PRIOR_EXPERT_FLOOR_S = 2e-6
+PRIOR_UNIT_BANDWIDTH = 20e9  # B/s per SM
+PRIOR_WEIGHT = 0.1
+FRACTION_BOUNDS = (0.02, 1.0)
+FLOOR_BOUNDS_S = (1e-7, 1e-3)
+FAILED_LOG_ERROR = math.log(1e-3)  # a row the model cannot serve counts as 1000x too slow
+# Global parameters, in the fit's vector: log e_f, log e_bw, log tau, log tau_x, log e_x,
+# log per-unit bandwidth.
+ANCHORS = (
+    math.log(PRIOR_FLOP_FRACTION),
+    math.log(PRIOR_BANDWIDTH_FRACTION),
+    math.log(PRIOR_LAYER_FLOOR_S),
+    math.log(PRIOR_EXPERT_FLOOR_S),
+    0.0,
+    math.log(PRIOR_UNIT_BANDWIDTH),
+)
+GLOBALS = len(ANCHORS)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A measurement resolved to its part, workload, family and starting efficiency."""
+
+    part: Part
+    workload: WorkloadLike
+    m: Measurement
+    family: str | None
+    base: Efficiency
+
+    @property
+    def stack(self) -> str:
+        return self.part.software_stack
+
+
+def resolve_case(
+    m: Measurement,
+    catalogue: Catalogue,
+    workloads: Mapping[str, WorkloadLike],
+    stacks: Mapping[str, Efficiency],
+) -> Case | str:
+    """The case for a row, or why it cannot be modelled: an unknown part or workload, conditions
+    the model does not cover, or a part figure it needs missing (the model's own error)."""
+    if m.part not in catalogue.parts:
+        return f"part '{m.part}' is not in the catalogue"
+    if m.workload not in workloads:
+        return f"workload '{m.workload}' is not in the library"
+    if m.unmodelled is not None:
+        return f"not modelled: {m.unmodelled}"
+    part = catalogue[m.part]
+    table = getattr(stacks, "calibration", None)
+    family = None if table is None else table.family_of.get(part.id)
+    case = Case(part, workloads[m.workload], m, family, efficiency_for(part, stacks))
+    got = model_for(case, case.base)
+    return got if isinstance(got, str) else case
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Fitted figures: fractions and floors by family / stack, with a default for the rest."""
+
+    flop: Mapping[str, float]  # "default" and families
+    bandwidth: Mapping[str, float]
+    floor_s: Mapping[str, float]  # "default" and stacks
+    expert_floor_s: float
+    expert_fraction: float
+    unit_bandwidth_bytes_per_s: float
+
+    def efficiency(self, case: Case) -> Efficiency:
+        family = case.family if case.family is not None and case.family in self.flop else "default"
+        stack = case.stack if case.stack is not None and case.stack in self.floor_s else "default"
+        return replace(
+            case.base,
+            flop_fraction=self.flop[family],
+            bandwidth_fraction=self.bandwidth[family],
+            layer_floor_s=self.floor_s[stack],
+            expert_floor_s=self.expert_floor_s,
+            expert_fraction=self.expert_fraction,
+            unit_bandwidth_bytes_per_s=self.unit_bandwidth_bytes_per_s,
+        )
+
+
+def model_for(case: Case, eff: Efficiency) -> ServingEstimate | str:
+    """The model's estimate under the row's conditions, or why it has none."""
+    try:
+        return estimate(case.part, case.workload, case.m.request(), eff)
+    except PlannerError as exc:
+        return str(exc)
+
+
+def log_error(case: Case, eff: Efficiency) -> float:
+    """log(model / measured) for one row; FAILED_LOG_ERROR when the model cannot serve it."""
+    got = model_for(case, eff)
+    if isinstance(got, str):
+        return FAILED_LOG_ERROR
+    return math.log(got.output_tokens_per_s_per_part / case.m.output_tokens_per_s_per_part)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each parameter sits in the fit's vector x (log values and log offsets)."""
+
+    families: tuple[str, ...]
+    stacks: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return GLOBALS + 2 * len(self.families) + len(self.stacks)
+
+    def family_column(self, family: str) -> int:
+        return GLOBALS + 2 * self.families.index(family)
+
+    def stack_column(self, stack: str) -> int:
+        return GLOBALS + 2 * len(self.families) + self.stacks.index(stack)
+
+    def columns(self, case: Case) -> list[int]:
+        """The parameters one row depends on."""
+        cols = list(range(GLOBALS))
+        if case.family in self.families:
+            i = self.family_column(case.family)
+            cols += [i, i + 1]
+        if case.stack in self.stacks:
+            cols.append(self.stack_column(case.stack))
+        return cols
+
+    def parameters(self, x: np.ndarray) -> Parameters:
+        flop, bandwidth, floor = {"default": x[0]}, {"default": x[1]}, {"default": x[2]}
+        for family in self.families:
+            i = self.family_column(family)
+            flop[family], bandwidth[family] = x[0] + x[i], x[1] + x[i + 1]
+        for stack in self.stacks:
+            floor[stack] = x[2] + x[self.stack_column(stack)]
+
+        def clip(v: dict[str, float], low: float, high: float) -> dict[str, float]:
+            return {k: min(high, max(low, math.exp(value))) for k, value in v.items()}
+
+        return Parameters(
+            clip(flop, *FRACTION_BOUNDS),
+            clip(bandwidth, *FRACTION_BOUNDS),
+            clip(floor, 0.0, 1.0),
+            expert_floor_s=math.exp(x[3]),
+            expert_fraction=min(1.0, math.exp(x[4])),
+            unit_bandwidth_bytes_per_s=math.exp(x[5]),
+        )
+
+    def priors(self, x: np.ndarray) -> list[float]:
+        """(C2) the weak pulls, one residual per parameter."""
+        return [PRIOR_WEIGHT * (x[i] - a) for i, a in enumerate(ANCHORS)] + [
+            PRIOR_WEIGHT * v for v in x[GLOBALS:]
+        ]
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A fitted parameter set, the rows it used and the Jacobian at the optimum."""
+
+    layout: Layout
+    x: np.ndarray
+    params: Parameters
+    cases: tuple[Case, ...]
+    residuals: np.ndarray  # log errors of the cases, then the prior pulls
+    jacobian: np.ndarray  # dense, rows as residuals
+
+
+def _layout(cases: Sequence[Case]) -> Layout:
+    families = tuple(sorted({c.family for c in cases if c.family is not None}))
+    return Layout(families, tuple(sorted({c.stack for c in cases})))
+
+
+def _start(layout: Layout, start: Fit | None) -> np.ndarray:
+    x0 = np.zeros(layout.size)
+    x0[:GLOBALS] = ANCHORS
+    if start is not None:
+        x0[:GLOBALS] = start.x[:GLOBALS]
+        for name in layout.families:
+            if name in start.layout.families:
+                i, j = layout.family_column(name), start.layout.family_column(name)
+                x0[i : i + 2] = start.x[j : j + 2]
+        for name in layout.stacks:
+            if name in start.layout.stacks:
+                x0[layout.stack_column(name)] = start.x[start.layout.stack_column(name)]
+    return x0
+
+
+REFIT_EVALUATIONS = 10  # a warm-started refit (leave-out) stops after this many evaluations
+
+
+def fit(cases: Sequence[Case], start: Fit | None = None) -> Fit:
+    """(C1-C2) least squares on log(model / measured) over `cases`; warm-started from `start`
+    (a refit for a leave-out), which also caps its evaluations at REFIT_EVALUATIONS."""
+    layout = _layout(cases)
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        params = layout.parameters(x)
+        errors = [log_error(c, params.efficiency(c)) for c in cases]
+        return np.array(errors + layout.priors(x))
+
+    sparsity = lil_matrix((len(cases) + layout.size, layout.size), dtype=int)
+    for i, case in enumerate(cases):
+        for j in layout.columns(case):
+            sparsity[i, j] = 1
+    for j in range(layout.size):
+        sparsity[len(cases) + j, j] = 1
+    lower = np.full(layout.size, -3.0)
+    upper = np.full(layout.size, 3.0)
+    floor_low, floor_high = (math.log(v) for v in FLOOR_BOUNDS_S)
+    fraction_low = math.log(FRACTION_BOUNDS[0])
+    lower[:GLOBALS] = [fraction_low, fraction_low, floor_low, floor_low, math.log(0.05), 21.0]
+    upper[:GLOBALS] = [0.0, 0.0, floor_high, floor_high, 0.0, math.log(1e12)]
+    x0 = np.clip(_start(layout, start), lower + 1e-9, upper - 1e-9)
+    result = least_squares(
+        residuals,
+        x0,
+        bounds=(lower, upper),
+        jac_sparsity=sparsity,
+        diff_step=1e-3,
+        x_scale=0.3,
+        max_nfev=None if start is None else REFIT_EVALUATIONS,
+    )
+    jac = result.jac.toarray() if hasattr(result.jac, "toarray") else np.asarray(result.jac)
+    return Fit(layout, result.x, layout.parameters(result.x), tuple(cases), result.fun, jac)
+
+
+def leave_one_out_log_errors(result: Fit) -> tuple[np.ndarray, np.ndarray]:
+    """(V2) each row's log error had it been left out, by the leverage of the linearised fit:
+    e_(-i) = e_i / (1 - h_ii), h = diag(J (J'J)^-1 J') (PRESS residuals); and the leverages."""
+    jac = result.jacobian
+    gram = jac.T @ jac
+    inverse = np.linalg.pinv(gram)
+    n = len(result.cases)
+    leverage = np.einsum("ij,jk,ik->i", jac[:n], inverse, jac[:n])
+    leverage = np.clip(leverage, 0.0, 0.99)
+    return result.residuals[:n] / (1.0 - leverage), leverage

@@ -1,0 +1,150 @@
+"""What the serving model is asked and what it answers (docs/serving.md, notation).
+
+`ServingRequest` is the question: request shape, latency targets, concurrency, precision,
+speculative decoding and whether only the decode phase is served (a disaggregated decode
+instance). `ServingEstimate` is the answer per part. `Economics` turns watts and capex into a cost
+per token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal, Protocol
+
+from planner.serving.efficiency import Efficiency
+
+Bound = Literal["compute", "memory", "interconnect", "overhead", "latency"]
+Parallel = Literal["tp", "ep"]
+SERVING_PRECISIONS: tuple[str, ...] = ("bf16", "fp16", "fp8", "int8", "fp4", "int4")
+BYTES_PER_ELEMENT: Mapping[str, float] = MappingProxyType(
+    {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
+)
+SIXTEEN_BIT_TWIN: Mapping[str, str] = MappingProxyType({"bf16": "fp16", "fp16": "bf16"})
+MAX_BATCH = 4096  # the largest batch the model considers per part: in effect, no cap
+
+
+class WorkloadLike(Protocol):
+    """The fields of `planner.serving.workloads.Workload` the serving model reads."""
+
+    id: str
+    kind: str
+    total_params: float
+    active_params: float
+    dense_params: float
+    routed_expert_params: float
+    layers: int
+    hidden_size: int
+    attention_heads: int
+    head_dim: int
+    experts: int | None
+    experts_per_token: int | None
+    moe_layers: int | None
+    weight_precision: str
+    kv_precision: str
+
+    def kv_bytes_per_token(self, kv_bytes_per_element: float) -> float: ...
+
+
+@dataclass(frozen=True)
+class Economics:
+    """Assumptions that turn watts and capex into a cost per token (documented defaults).
+
+    Defaults: 5-year life at a 0% real discount rate (straight-line; an estimate in line with the
+    5-6 year server depreciation hyperscalers use), electricity at 80 per MWh in the part's price
+    currency (an estimate; give your tariff), PUE 1.56 (Uptime Institute 2024 industry average),
+    capacity busy every hour of the year at the estimated throughput.
+    """
+
+    lifetime_years: float = 5.0
+    discount_rate_fraction: float = 0.0
+    price_per_mwh: float = 80.0
+    pue: float = 1.56
+    utilisation_fraction: float = 1.0
+
+
+@dataclass(frozen=True)
+class Speculative:
+    """Speculative decoding (e.g. DeepSeek's multi-token prediction, MTP): `draft_tokens` k
+    proposed per step, each accepted with probability `acceptance_fraction` p given the previous
+    one was. Tokens emitted per verification step: a = 1 + p + ... + p^k (S7)."""
+
+    draft_tokens: int
+    acceptance_fraction: float
+
+    @property
+    def tokens_per_step(self) -> float:
+        """Mean tokens emitted per verification step, the bonus token included."""
+        return sum(self.acceptance_fraction**i for i in range(self.draft_tokens + 1))
+
+
+@dataclass(frozen=True)
+class ServingRequest:
+    """What the service must deliver: request shape, latency targets, load and precision."""
+
+    input_tokens: int = 1000
+    output_tokens: int = 300
+    ttft_s: float | None = None
+    tpot_s: float | None = None
+    precision: str | None = None  # weights; None = the best the part and the workload allow
+    kv_precision: str | None = None  # None = fp8 for 8-bit or 4-bit weights, else the weights'
+    parts_per_replica: int | None = None  # None = the best of the replicas that fit
+    # Share of the memory the weights leave that is kept out of the KV cache (activations, runtime
+    # buffers): TensorRT-LLM's default KV cache free_gpu_memory_fraction 0.9 (docs/serving.md).
+    memory_reserve_fraction: float = 0.10
+    max_batch: int = MAX_BATCH  # requests in flight per replica; MAX_BATCH = as many as fit
+    speculative: Speculative | None = None  # None = one token per step
+    decode_only: bool = False  # a disaggregated decode instance: prefill runs elsewhere
+    parallel: Parallel | None = None  # None = the better of tensor and expert parallel
+    economics: Economics = field(default_factory=Economics)
+
+    @property
+    def concurrency(self) -> int | None:
+        """Requests in flight per replica asked for; None = as many as memory and targets allow
+        (the offline maximum without targets)."""
+        return None if self.max_batch >= MAX_BATCH else self.max_batch
+
+
+@dataclass(frozen=True)
+class ServingEstimate:
+    """Per-part serving figures for one (part, workload, request); rates are per part."""
+
+    part: str
+    workload: str
+    precision: str
+    kv_precision: str
+    parts_per_replica: int
+    batch: int
+    prefill_tokens_per_s_per_part: float
+    decode_tokens_per_s_per_part: float
+    output_tokens_per_s_per_part: float
+    input_tokens_per_s_per_part: float
+    total_tokens_per_s_per_part: float
+    ttft_s: float
+    tpot_s: float
+    decode_step_s: float
+    utilisation_fraction: float
+    watts_per_part: float
+    joules_per_output_token: float
+    cost_per_million_output_tokens: float | None
+    currency: str | None
+    bound: Bound
+    step_bound: Bound  # the term binding the decode step, even when a target cut the batch
+    source: Literal["model", "measured"]
+    efficiency: Efficiency
+    error_band_fraction: float | None = None
+    error_band_basis: str = ""
+    measurement_id: str | None = None
+    closest_measurement: str | None = None  # with a model answer: the nearest measured row
+    concurrency: int | None = None  # requests in flight per replica asked for; None = most
+    parallel: str = ""  # the configuration chosen, e.g. "TP8" or "DP16 attention + EP16"
+    precision_basis: str = ""  # why this precision (asked, or the best both allow)
+    step_terms_s: Mapping[str, float] = field(default_factory=dict, compare=False)
+    decode_only: bool = False
+    speculative_tokens_per_step: float = 1.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Output tokens per second per part (the capacity plan's throughput figure)."""
+        return self.output_tokens_per_s_per_part

@@ -1,0 +1,313 @@
+"""One decode step and one prefill on a replica: the step-time model with fixed costs.
+
+Equations (S2, S3, S7) and their notation are in docs/serving.md. Per part of a replica of n parts
+at a batch of B sequences, each verifying q tokens per step (q = 1 without speculative decoding),
+at mean context c:
+
+    t_step = l tau + l_moe X tau_x
+             + sum over kernels of max(bytes / (BW e_bw e), flops / (F e_f e)) + t_comm
+
+- l tau: the launch and synchronisation floor, tau per layer (kernel launches, norms, routing:
+  the small kernels that never reach a roofline);
+- l_moe X tau_x: expert loading. X = E (1 - (1 - k/E)^(B q)) / (parts holding distinct experts)
+  experts are read by one part in each MoE layer, each costing tau_x beyond its bytes (a grouped
+  GEMM's per-expert tile ramp): it grows with the batch until every expert is touched;
+- kernels: the dense matrices (always read; e = 1), the routed experts (the touched share of
+  them; e = e_x, the share of the dense kernels' efficiency grouped expert GEMMs reach) and
+  attention (the KV cache read, QK and AV products; e = 1). Each runs at its own roofline: a
+  memory-bound attention does not hide under a compute-bound GEMM;
+- t_comm: tensor-parallel all-reduces (2 per layer, alpha + ring bytes over the scale-up link),
+  expert-parallel all-to-alls (dispatch and combine per MoE layer) and pipeline hand-offs.
+
+Two parallel layouts: "tp" splits every matrix over t = min(n, scale-up domain) parts (pipeline
+stages beyond the domain); "ep" (MoE only) keeps attention data-parallel (each part holds the
+dense weights and its own B/n sequences) and spreads the routed experts over all n parts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from planner.serving.request import Parallel, WorkloadLike
+
+ACTIVATION_BYTES = 2.0  # activations exchanged between parts travel in bf16
+COMBINE_BYTES = 2.0  # expert outputs return in bf16 (DeepEP's combine)
+
+
+@dataclass(frozen=True)
+class Replica:
+    """The fixed quantities of one replica of `parts` parts in one parallel layout; rates are
+    per part and already multiplied by their efficiency fractions."""
+
+    parts: int
+    parallel: Parallel
+    tensor_parallel: int  # t: parts sharing each matrix ("ep": 1, attention is data-parallel)
+    pipeline_stages: int  # s
+    domain_parts: int  # parts in one scale-up domain
+    weight_bytes_per_param: float
+    dispatch_bytes: float  # bytes per activation element sent to the experts (fp8 or bf16)
+    kv_bytes_per_token: float
+    kv_replication: float  # copies of each KV entry across the tensor-parallel group
+    flops_per_s: float  # per part
+    bandwidth_bytes_per_s: float  # per part
+    link_bytes_per_s: float  # per part, one direction
+    scale_out_bytes_per_s: float  # per part, one direction
+    usable_memory_bytes: float  # per replica
+    layer_floor_s: float  # tau
+    expert_fraction: float  # e_x, grouped expert GEMMs' share of e_f and e_bw
+    expert_floor_s: float  # tau_x, per expert read per MoE layer
+    collective_latency_s: float  # alpha within the scale-up domain
+    scale_out_latency_s: float  # alpha across domains
+
+    def describe(self) -> str:
+        """The layout as deployments name it, e.g. 'TP8', 'TP8 x PP2', 'DP16 attention + EP16'."""
+        if self.parallel == "ep":
+            where = " across scale-up domains" if self.parts > self.domain_parts else ""
+            return f"DP{self.parts} attention + EP{self.parts}{where}"
+        text = f"TP{self.tensor_parallel}"
+        return text + (f" x PP{self.pipeline_stages}" if self.pipeline_stages > 1 else "")
+
+
+@dataclass(frozen=True)
+class Step:
+    """Decode-step timing terms at one batch, seconds: each kernel class at its roofline, split
+    into the time bound by memory and the time bound by compute."""
+
+    memory_s: float  # kernels bound by memory bandwidth
+    compute_s: float  # kernels bound by compute
+    collective_s: float
+    overhead_s: float
+
+    @property
+    def roofline_s(self) -> float:
+        return self.memory_s + self.compute_s
+
+    @property
+    def total_s(self) -> float:
+        return self.overhead_s + self.roofline_s + self.collective_s
+
+    def terms(self) -> dict[str, float]:
+        return {
+            "memory": self.memory_s,
+            "compute": self.compute_s,
+            "interconnect": self.collective_s,
+            "overhead": self.overhead_s,
+        }
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One class of kernels in a forward pass, per part: bytes moved and FLOPs done."""
+
+    bytes: float
+    flops: float
+    efficiency: float = 1.0  # x the part's e_f and e_bw (e_x for expert GEMMs)
+
+
+def rooflines(replica: Replica, kernels: list[Kernel]) -> tuple[float, float]:
+    """(seconds bound by memory, seconds bound by compute) of kernels run one after another."""
+    memory = compute = 0.0
+    for k in kernels:
+        t_mem = k.bytes / (replica.bandwidth_bytes_per_s * k.efficiency)
+        t_flop = k.flops / (replica.flops_per_s * k.efficiency)
+        if t_mem >= t_flop:
+            memory += t_mem
+        else:
+            compute += t_flop
+    return memory, compute
+
+
+# ---------------------------------------------------------------- workload quantities
+
+
+def experts_touched_fraction(workload: WorkloadLike, tokens: float) -> float:
+    """Share of routed experts `tokens` tokens read under uniform routing: 1 - (1 - k/E)^tokens.
+
+    Expected distinct experts touched = E (1 - (1 - k/E)^tokens): one token reads k of E, a large
+    batch reads nearly all of them."""
+    if not workload.experts or not workload.experts_per_token or workload.routed_expert_params <= 0:
+        return 0.0
+    miss = 1.0 - workload.experts_per_token / workload.experts
+    return 1.0 - miss**tokens
+
+
+def weights_touched_bytes(workload: WorkloadLike, tokens: float, bytes_per_param: float) -> float:
+    """Weight bytes one decode step of `tokens` tokens reads: dense + routed x touched (S2)."""
+    routed = workload.routed_expert_params * experts_touched_fraction(workload, tokens)
+    return (workload.dense_params + routed) * bytes_per_param
+
+
+def attention_flops_per_token(workload: WorkloadLike, context_tokens: float) -> float:
+    """Score and value products of one token against `context` cached tokens, all layers.
+
+    The workload's own formula where it has one (MLA differs); else the GQA/MHA form
+    4 x layers x heads x head_dim x context (QK^T and AV, 2 FLOPs per multiply-add each).
+    """
+    own = getattr(workload, "attention_flops_per_token", None)
+    if callable(own):
+        return float(own(context_tokens))
+    return 4.0 * workload.layers * workload.attention_heads * workload.head_dim * context_tokens
+
+
+def decode_flops_per_token(workload: WorkloadLike, context_tokens: float) -> float:
+    """2 x active params + attention over the context, per generated token."""
+    return 2.0 * workload.active_params + attention_flops_per_token(workload, context_tokens)
+
+
+def prefill_flops(workload: WorkloadLike, input_tokens: int) -> float:
+    """FLOPs to prefill one prompt: per token 2 x active + causal attention (mean context L/2)."""
+    return input_tokens * decode_flops_per_token(workload, input_tokens / 2.0)
+
+
+def moe_layers(workload: WorkloadLike) -> int:
+    """Layers with routed experts (0 for a dense model)."""
+    if not workload.experts or workload.routed_expert_params <= 0:
+        return 0
+    return workload.moe_layers or workload.layers
+
+
+def experts_read_per_part(workload: WorkloadLike, replica: Replica, tokens: float) -> float:
+    """Distinct experts one part reads in one MoE layer: E (1 - (1 - k/E)^tokens), over the n
+    parts under "ep" (each holds E / n of them); under "tp" every part holds a slice of each."""
+    touched = (workload.experts or 0) * experts_touched_fraction(workload, tokens)
+    return touched / replica.parts if replica.parallel == "ep" else touched
+
+
+def kv_replication(workload: WorkloadLike, tensor_parallel: int) -> float:
+    """Copies of each cached token across a tensor-parallel group: heads split over t parts, so
+    a model with fewer KV heads than t (MLA has one shared latent) stores each entry t / heads
+    times."""
+    heads = 1 if getattr(workload, "attention", "gqa") == "mla" else workload_kv_heads(workload)
+    return max(1.0, tensor_parallel / heads)
+
+
+def workload_kv_heads(workload: WorkloadLike) -> int:
+    return int(getattr(workload, "kv_heads", 0) or workload.attention_heads)
+
+
+# ---------------------------------------------------------------- per-part loads
+
+
+def sequences_per_part(replica: Replica, batch: int) -> float:
+    """Sequences one part carries: all B under "tp" (split by matrix), ceil(B / n) under "ep"."""
+    return batch if replica.parallel == "tp" else math.ceil(batch / replica.parts)
+
+
+def step_kernels(
+    workload: WorkloadLike, replica: Replica, batch: int, per_sequence: float, context: float
+) -> list[Kernel]:
+    """The dense GEMMs, expert GEMMs and attention of one step on one part, for `batch`
+    sequences each verifying `per_sequence` tokens at mean context `context`."""
+    b_w = replica.weight_bytes_per_param
+    tokens = batch * per_sequence
+    touched = experts_touched_fraction(workload, tokens)
+    routed_active = workload.active_params - workload.dense_params
+    kv = replica.kv_bytes_per_token * context * replica.kv_replication
+    attention = attention_flops_per_token(workload, context)
+    if replica.parallel == "tp":
+        n, mine = replica.parts, tokens  # every part holds 1/n of each matrix, all tokens
+        dense_bytes = workload.dense_params * b_w / n
+        expert_bytes = workload.routed_expert_params * touched * b_w / n
+        kv_bytes, attention_flops = batch * kv / n, tokens * attention / n
+        share = 1.0 / n
+    else:
+        mine = sequences_per_part(replica, batch) * per_sequence  # its own sequences
+        dense_bytes = workload.dense_params * b_w
+        expert_bytes = workload.routed_expert_params * touched * b_w / replica.parts
+        kv_bytes = sequences_per_part(replica, batch) * kv
+        attention_flops, share = mine * attention, 1.0
+    return [
+        Kernel(dense_bytes, 2.0 * mine * workload.dense_params * share),
+        Kernel(expert_bytes, 2.0 * mine * routed_active * share, replica.expert_fraction),
+        Kernel(kv_bytes, attention_flops),
+    ]
+
+
+def all_reduce_s(replica: Replica, tokens: float) -> float:
+    """One ring all-reduce of `tokens` bf16 activations over the tensor-parallel group:
+    alpha + 2 (t - 1) / t x message / link."""
+    t = replica.tensor_parallel
+    if t <= 1:
+        return 0.0
+    message = tokens * ACTIVATION_BYTES
+    return replica.collective_latency_s + 2.0 * (t - 1) / t * message / replica.link_bytes_per_s
+
+
+def all_to_all_s(workload: WorkloadLike, replica: Replica, tokens_per_part: float) -> float:
+    """Dispatch and combine of one MoE layer under "ep": each token goes to k experts, a share
+    (n - 1) / n of them on other parts; the part beyond the scale-up domain crosses scale-out."""
+    n = replica.parts
+    k = workload.experts_per_token or 0
+    per_token = k * workload.hidden_size * (replica.dispatch_bytes + COMBINE_BYTES)
+    inside = min(n, replica.domain_parts)
+    near = tokens_per_part * per_token * (inside - 1) / n / replica.link_bytes_per_s
+    far = 0.0
+    latency = replica.collective_latency_s
+    if n > replica.domain_parts:
+        far = tokens_per_part * per_token * (n - inside) / n / replica.scale_out_bytes_per_s
+        latency = replica.scale_out_latency_s
+    return 2.0 * latency + near + far
+
+
+def collective_s(workload: WorkloadLike, replica: Replica, tokens: float) -> float:
+    """All communication of one forward pass over `tokens` tokens of the replica (S2):
+    2 all-reduces per layer ("tp", message tokens x H), 2 all-to-alls per MoE layer ("ep"),
+    and (s - 1) pipeline hand-offs over the scale-out link."""
+    h = workload.hidden_size
+    if replica.parallel == "ep":
+        moe = moe_layers(workload)
+        return moe * all_to_all_s(workload, replica, tokens / replica.parts) if moe else 0.0
+    if min(replica.link_bytes_per_s, replica.scale_out_bytes_per_s) <= 0:
+        return math.inf
+    seconds = 2.0 * workload.layers * all_reduce_s(replica, tokens * h)
+    if replica.pipeline_stages > 1:
+        hand_off = tokens * h * ACTIVATION_BYTES / replica.scale_out_bytes_per_s
+        seconds += (replica.pipeline_stages - 1) * (replica.scale_out_latency_s + hand_off)
+    return seconds
+
+
+# ---------------------------------------------------------------- step and prefill
+
+
+def decode_step(
+    workload: WorkloadLike,
+    replica: Replica,
+    batch: int,
+    context_tokens: float,
+    tokens_per_sequence: float = 1.0,
+) -> Step:
+    """(S2) one decode step of `batch` sequences at mean context `context_tokens`, each verifying
+    `tokens_per_sequence` tokens (1 + draft tokens under speculative decoding, S7)."""
+    kernels = step_kernels(workload, replica, batch, tokens_per_sequence, context_tokens)
+    memory, compute = rooflines(replica, kernels)
+    floor = workload.layers * replica.layer_floor_s
+    experts = experts_read_per_part(workload, replica, batch * tokens_per_sequence)
+    floor += moe_layers(workload) * experts * replica.expert_floor_s
+    return Step(
+        memory_s=memory,
+        compute_s=compute,
+        collective_s=collective_s(workload, replica, batch * tokens_per_sequence),
+        overhead_s=floor,
+    )
+
+
+def prefill_s(workload: WorkloadLike, replica: Replica, input_tokens: int) -> float:
+    """(S3) prefill of one prompt, in replica time, over all n parts: each kernel class at its
+    roofline (GEMMs compute-bound for any real prompt, never faster than one read of the
+    weights), plus its collectives. Prompts are prefilled inside the decode steps' forward passes
+    (chunked prefill), so they add no launch floor of their own."""
+    n = replica.parts
+    routed_active = workload.active_params - workload.dense_params
+    tokens, b_w = input_tokens, replica.weight_bytes_per_param
+    kernels = [
+        Kernel(workload.dense_params * b_w / n, 2.0 * tokens * workload.dense_params / n),
+        Kernel(
+            workload.routed_expert_params * b_w / n,
+            2.0 * tokens * routed_active / n,
+            replica.expert_fraction,
+        ),
+        Kernel(0.0, tokens * attention_flops_per_token(workload, tokens / 2.0) / n),
+    ]
+    memory, compute = rooflines(replica, kernels)
+    return memory + compute + collective_s(workload, replica, input_tokens)
