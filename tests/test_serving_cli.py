@@ -93,7 +93,8 @@ def test_unknown_workload_suggests_a_name():
 
 
 def test_a_part_without_link_figures_cannot_form_a_multi_part_replica():
-    result = _run("--part", "ascend-910b", "--workload", "qwen3-32b")
+    """fp16 Qwen3-32B (65.5 GB) needs two 64 GB 910Bs; the 910B lists no HCCS bandwidth."""
+    result = _run("--part", "ascend-910b", "--workload", "qwen3-32b", "--precision", "fp16")
     assert result.exit_code == 2
     assert "ascend-910b.yaml: scale_up_bandwidth" in result.output
 
