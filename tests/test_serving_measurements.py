@@ -216,3 +216,13 @@ def test_rows_for_unknown_parts_are_kept_with_a_note(world, tmp_path: Path):
     assert report.rows[0].error_fraction is None
     assert "part 'tpu-v9' is not in the catalogue" in report.rows[0].note
     assert report.median_abs_error_fraction is None
+
+
+def test_cli_validate_table_prints_the_three_figures():
+    """The table format ends with the summary: in-sample, leave-one-out, leave-one-part-out."""
+    result = CliRunner().invoke(app, ["serving", "validate", "--in-sample-only"])
+    assert result.exit_code == 0, result.output
+    summary = result.stdout[result.stdout.index("|error| summary") :]
+    for label in ("in-sample", "leave-one-out", "leave-one-part-out"):
+        assert label in summary
+    assert "median_abs_error_pct" in summary and "low_concurrency_rows" in summary
