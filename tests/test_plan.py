@@ -160,13 +160,13 @@ def test_full_domestic_share_buys_only_domestic_parts(cn_base: PlanResult) -> No
 
 
 def test_halving_the_h20_supply_cap_shifts_the_mix_and_raises_cost(cn_base: PlanResult) -> None:
-    """The base cap of 40 H20 a year is slack (about 26 are bought); half of it, 20, binds."""
+    """The base cap of 40 H20 a year is slack (about 17 are bought at fp8); 8 binds."""
     data = raw(CN)
     for label in data["parts"][0]["supply_cap_parts"]:
-        data["parts"][0]["supply_cap_parts"][label]["value"] = 20
+        data["parts"][0]["supply_cap_parts"][label]["value"] = 8
     capped = plan(data, CN, relax=True)
     p = capped.resolved.axes.parts.index("h20")
-    assert capped.solution.parts_bought[p].sum(axis=0).max() == pytest.approx(20, rel=1e-6)
+    assert capped.solution.parts_bought[p].sum(axis=0).max() == pytest.approx(8, rel=1e-6)
     assert _count(capped, "zhenwu-ppu") > 0
     assert capped.solution.objective > cn_base.solution.objective * (1 + 1e-6)
     binding = summary(capped)["binding"]

@@ -93,7 +93,8 @@ def test_unknown_workload_suggests_a_name():
 
 
 def test_a_part_without_link_figures_cannot_form_a_multi_part_replica():
-    result = _run("--part", "ascend-910b", "--workload", "qwen3-32b")
+    """fp16 Qwen3-32B (65.5 GB) needs two 64 GB 910Bs; the 910B lists no HCCS bandwidth."""
+    result = _run("--part", "ascend-910b", "--workload", "qwen3-32b", "--precision", "fp16")
     assert result.exit_code == 2
     assert "ascend-910b.yaml: scale_up_bandwidth" in result.output
 
@@ -152,3 +153,25 @@ def test_without_a_matching_row_the_model_answers_and_names_the_closest():
     assert "asked: fp8, 5000/500, concurrency 8" in eight["closest_measurement"]
     # the model at 8 in flight lies between the measured 5 in flight and the offline maximum
     assert 109 < eight["output_tokens_per_s_per_part"] < 449
+
+
+def test_decode_only_speculative_and_layout_options_reach_the_model():
+    """A DeepSeek-R1 decode instance on 16 x H20 with MTP (1 draft token at 85%), as Ant Group
+    runs it: decode-only, 1.85 tokens per cycle, the layout named; Ant Group's row at batch 8
+    per GPU matches these conditions and answers (278 tok/s per GPU; the model says 221)."""
+    result = _run(
+        "--part", "h20", "--workload", "deepseek-r1", "--input-tokens", "4096",
+        "--output-tokens", "1536", "--parts-per-replica", "16", "--concurrency", "128",
+        "--decode-only", "--speculative-tokens", "1", "--acceptance", "0.85",
+        "--parallel", "ep", "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)
+    assert row["decode_only"] is True and row["tokens_per_decode_step"] == pytest.approx(1.85)
+    assert row["parallel"] == "DP16 attention + EP16 across scale-up domains"
+    assert row["source"] == "measured"
+    assert row["measurement_id"] == "sglang-antgroup-16xh20-dsr1-decode-ep16-bs8"
+    assert row["output_tokens_per_s_per_part"] == pytest.approx(278.0)
+    assert 0.7 * 278 < row["decode_tokens_per_s_per_part"] < 1.3 * 278  # the model's own
+    half = _run("--part", "h20", "--workload", "deepseek-r1", "--speculative-tokens", "1")
+    assert half.exit_code == 2 and "needs both" in half.output

@@ -220,7 +220,7 @@ def _start(layout: Layout, start: Fit | None) -> np.ndarray:
     return x0
 
 
-REFIT_EVALUATIONS = 10  # a warm-started refit (leave-out) stops after this many evaluations
+REFIT_EVALUATIONS = 20  # a warm-started refit (leave-out) stops after this many evaluations
 
 
 def fit(cases: Sequence[Case], start: Fit | None = None) -> Fit:

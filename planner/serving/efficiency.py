@@ -36,6 +36,7 @@ from planner.errors import InputError, Problem
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, Provenance, SourceIn, resolve_source
 from planner.serving.fitted import CalibrationTable, load_calibration
+from planner.serving.served import Served, load_precisions
 from planner.yamlio import read_yaml, validate
 
 STACKS_FILE = "software_stacks.yaml"
@@ -90,6 +91,9 @@ class Efficiency:
     # Memory bandwidth one compute unit (SM) can pull, and the part's units: achievable bandwidth
     # is min(BW e_bw, units x per-unit), 0 units = no such cap (docs/serving.md, S2).
     compute_units: int = 0
+    # Precisions the stack serves (weights, KV cache); () = any (docs/serving.md, Precisions).
+    served_weights: tuple[str, ...] = ()
+    served_kv: tuple[str, ...] = ()
     unit_bandwidth_bytes_per_s: float = 0.0
     expert_floor_s: float = 0.0  # fixed cost of each expert a part reads in one step
     collective_latency_s: float = 0.0
@@ -113,6 +117,7 @@ class Stacks(dict[str, Efficiency]):
     refines them per part family and adds the fixed costs per step."""
 
     calibration: CalibrationTable | None = None
+    precisions: dict[str, Served] = {}  # noqa: RUF012 - set per instance by load_stacks
 
 
 def load_stacks(overlays: Sequence[Path] = ()) -> Stacks:
@@ -120,6 +125,7 @@ def load_stacks(overlays: Sequence[Path] = ()) -> Stacks:
     The serving calibration table travels with them (`Stacks.calibration`)."""
     stacks = Stacks()
     stacks.calibration = load_calibration(overlays)
+    stacks.precisions = load_precisions(overlays)
     problems: list[Problem] = []
     for folder in search_dirs("hardware_profiles", overlays):
         path = folder / STACKS_FILE
@@ -172,6 +178,9 @@ def efficiency_for(part: Part, stacks: Mapping[str, Efficiency]) -> Efficiency:
     """The calibration table's figures for the part where it has a table (module docstring),
     else the part's own `serving:` fractions where set, else its software stack's defaults."""
     own = _own_or_stack(part, stacks)
+    served = getattr(stacks, "precisions", {}).get(part.software_stack)
+    if served is not None:
+        own = replace(own, served_weights=served.weights, served_kv=served.kv)
     table = getattr(stacks, "calibration", None)
     if table is None:
         return own

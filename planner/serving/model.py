@@ -283,7 +283,7 @@ def _estimate_at(
 ) -> ServingEstimate | None:  # fmt: skip
     replica = build_replica(part, workload, request, eff, layout, chosen)
     op = choose_batch(workload, replica, request)
-    if op is None:
+    if op is None or not op.output_tokens_per_s > 0:
         return None
     parts = replica.parts
     prefill_busy = 0.0 if request.decode_only else op.batch * op.prefill_s
@@ -366,7 +366,7 @@ def estimate(
     batch meets the targets.
     """
     _check_request(request, workload)
-    chosen = choose_precision(part, workload, request)
+    chosen = choose_precision(part, workload, request, efficiency)
     fewest = smallest_fitting_parts(part, workload, request, chosen)
     tried = layouts(part, workload, request, fewest)
     best: ServingEstimate | None = None

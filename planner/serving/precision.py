@@ -1,9 +1,11 @@
 """The precision a part serves a workload at: weights and KV cache (docs/serving.md, Precisions).
 
-Weights: the request's precision where given, else the workload's; bf16 and fp16 stand in for each
-other (same bytes) where the part has only one. A part serves a precision only where it lists a
-dense peak at it (the compute term needs it). KV cache: fp8 when the weights are 8- or 4-bit,
-else the weights' precision.
+Weights: the request's precision where given; else the best of the workload's published serving
+precisions that the part's stack serves and the part can multiply (`PREFERENCE`: fp8, int8, then
+bf16, fp16; 4-bit only when asked). bf16 and fp16 stand in for each other (same bytes) where the
+part has only one. A part multiplies a format it lists a dense peak at, or integer weights at a
+wider format it has a peak at (weight-only quantisation). KV cache: the request's, else the
+stack's 8-bit cache beside 8- or 4-bit weights, else the weights' 16-bit format.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass
 
 from planner.catalogue.parts import Part
 from planner.errors import InputError
+from planner.serving.efficiency import Efficiency
+from planner.serving.formats import PREFERENCE
 from planner.serving.request import (
     BYTES_PER_ELEMENT,
     SERVING_PRECISIONS,
@@ -81,29 +85,69 @@ def _check_name(name: str, option: str, field: str, what: str) -> None:
         )
 
 
-def kv_precision_for(weights: str, request: ServingRequest) -> str:
-    """The request's KV precision, else fp8 beside 8- or 4-bit weights, else the weights'."""
+def kv_precision_for(weights: str, request: ServingRequest, eff: Efficiency | None = None) -> str:
+    """The request's KV precision; else beside 8- or 4-bit weights the stack's 8-bit cache (fp8,
+    else int8) where it keeps one; else the weights' 16-bit format (the first the stack keeps)."""
     kv = request.kv_precision
+    served = eff.served_kv if eff is not None else ()
+    if kv is None and BYTES_PER_ELEMENT[weights] <= 1:
+        kv = next((k for k in ("fp8", "int8") if not served or k in served), None)
     if kv is None:
-        kv = "fp8" if BYTES_PER_ELEMENT[weights] <= 1 else weights
+        sixteen = weights if BYTES_PER_ELEMENT[weights] == 2 else "bf16"
+        twin = SIXTEEN_BIT_TWIN[sixteen]
+        kv = sixteen if not served or sixteen in served or twin not in served else twin
     _check_name(kv, "--kv-precision", "kv_precision", "KV-cache precision")
     return kv
 
 
-def choose_precision(part: Part, workload: WorkloadLike, request: ServingRequest) -> Chosen:
+def candidates(part: Part, workload: WorkloadLike, eff: Efficiency | None) -> list[str]:
+    """The workload's serving precisions (with 16-bit twins) the stack serves and the part can
+    multiply, best first."""
+    published = getattr(workload, "serving_precisions", ()) or (workload.weight_precision,)
+    wanted = set(published) | {SIXTEEN_BIT_TWIN[p] for p in published if p in SIXTEEN_BIT_TWIN}
+    served = eff.served_weights if eff is not None and eff.served_weights else SERVING_PRECISIONS
+    order = [*PREFERENCE, *(p for p in SERVING_PRECISIONS if p not in PREFERENCE)]
+    return [
+        p for p in order if p in wanted and p in served and compute_precision(part, p) is not None
+    ]
+
+
+def _no_precision(part: Part, workload: WorkloadLike, eff: Efficiency | None) -> InputError:
+    published = getattr(workload, "serving_precisions", ()) or (workload.weight_precision,)
+    served = eff.served_weights if eff is not None and eff.served_weights else SERVING_PRECISIONS
+    return InputError.one(
+        part.path,
+        "peak_dense",
+        f"{part.id} ({part.software_stack} serves {', '.join(served)}) cannot serve "
+        f"{workload.id} at any precision it is published in ({', '.join(published)}).",
+        "add the part's peak at one of them, or the workload's serving_precisions "
+        "(workload_profiles), or give --precision.",
+    )
+
+
+def choose_precision(
+    part: Part, workload: WorkloadLike, request: ServingRequest, eff: Efficiency | None = None
+) -> Chosen:
     """Weights and KV precision for `workload` on `part` under `request`, with the reason."""
     if request.precision is not None:
         _check_name(request.precision, "--precision", "precision", "serving precision")
         weights, basis = request.precision, "asked"
+        if eff is not None and eff.served_weights and weights not in eff.served_weights:
+            raise InputError.one(
+                "workload_profiles/serving/precisions.yaml",
+                f"stacks.{part.software_stack}.weights",
+                f"the {part.software_stack} stack of {part.id} does not serve {weights} weights.",
+                f"choose --precision {' or '.join(eff.served_weights)}.",
+            )
     else:
-        weights, basis = workload.weight_precision, "the workload's published precision"
-        twin = SIXTEEN_BIT_TWIN.get(weights)
-        if part.peak(weights) is None and twin and part.peak(twin) is not None:  # type: ignore[arg-type]
-            weights, basis = twin, f"{twin}, the 16-bit format {part.id} has"
-        _check_name(weights, "--precision", "precision", "serving precision")
+        best = candidates(part, workload, eff)
+        if not best:
+            raise _no_precision(part, workload, eff)
+        weights = best[0]
+        basis = f"the best of {workload.id}'s serving precisions {part.id} serves"
     compute = compute_precision(part, weights)
     if compute is None:
         raise _unserved(part, weights)
     if compute != weights:
         basis += f"; {weights} weights multiplied at {compute} ({part.id} lists no {weights} peak)"
-    return Chosen(weights, kv_precision_for(weights, request), basis, compute)
+    return Chosen(weights, kv_precision_for(weights, request, eff), basis, compute)

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Literal, Protocol
 
 from planner.serving.efficiency import Efficiency
+from planner.serving.formats import BYTES_PER_ELEMENT as BYTES_PER_ELEMENT
+from planner.serving.formats import SERVING_PRECISIONS as SERVING_PRECISIONS
+from planner.serving.formats import SIXTEEN_BIT_TWIN as SIXTEEN_BIT_TWIN
 
 Bound = Literal["compute", "memory", "interconnect", "overhead", "latency"]
 Parallel = Literal["tp", "ep"]
-SERVING_PRECISIONS: tuple[str, ...] = ("bf16", "fp16", "fp8", "int8", "fp4", "int4")
-BYTES_PER_ELEMENT: Mapping[str, float] = MappingProxyType(
-    {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
-)
-SIXTEEN_BIT_TWIN: Mapping[str, str] = MappingProxyType({"bf16": "fp16", "fp16": "bf16"})
 MAX_BATCH = 4096  # the largest batch the model considers per part: in effect, no cap
 
 

@@ -258,7 +258,9 @@ def collective_s(workload: WorkloadLike, replica: Replica, tokens: float) -> flo
     if replica.parallel == "ep":
         moe = moe_layers(workload)
         return moe * all_to_all_s(workload, replica, tokens / replica.parts) if moe else 0.0
-    if min(replica.link_bytes_per_s, replica.scale_out_bytes_per_s) <= 0:
+    if replica.tensor_parallel > 1 and replica.link_bytes_per_s <= 0:
+        return math.inf
+    if replica.pipeline_stages > 1 and replica.scale_out_bytes_per_s <= 0:
         return math.inf
     seconds = 2.0 * workload.layers * all_reduce_s(replica, tokens * h)
     if replica.pipeline_stages > 1:

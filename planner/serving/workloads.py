@@ -103,6 +103,9 @@ class WorkloadFile(BaseModel):
     published: PublishedIn
     weight_precision: FigureIn
     kv_precision: FigureIn | None = None
+    # Precisions the model is published or publicly served in, each with its source
+    # (docs/workloads.md); the serving model picks the best one a part allows.
+    serving_precisions: list[FigureIn] = []
     video: VideoIn | None = None
     sources: dict[str, SourceIn] = {}
 
@@ -148,6 +151,7 @@ class Workload:
     hf_repo: str | None = None
     shape: DecoderShape | None = field(default=None, compare=False, repr=False)
     video: VideoClip | None = None
+    serving_precisions: tuple[str, ...] = ()  # () = the weight precision alone
 
     def kv_bytes_per_token(self, kv_bytes_per_element: float) -> float:
         """KV-cache bytes one token of context holds, over all layers.
@@ -397,6 +401,10 @@ class _WorkloadLoader(FigureReader):
             self.check_shape(s)
         weight_precision = self.precision("weight_precision", r.weight_precision, "bf16")
         kv_precision = self.precision("kv_precision", r.kv_precision, weight_precision)
+        served = tuple(
+            self.precision(f"serving_precisions[{i}]", f, weight_precision)
+            for i, f in enumerate(r.serving_precisions)
+        )
         if self.problems:
             raise InputError(self.problems)
         counts = decoder_params(s) if clip is None else dit_params(s, clip)
@@ -433,6 +441,7 @@ class _WorkloadLoader(FigureReader):
             hf_repo=r.hf_repo,
             shape=s,
             video=clip,
+            serving_precisions=served or (weight_precision,),
         )
 
 
