@@ -8,14 +8,13 @@ naming the rows behind it and the error bands from leave-one-part-out.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from planner.atomic import atomic_write_text
 from planner.serving.calibration import Fit
 from planner.serving.fitted import CALIBRATION_FILE, CalibrationTable
 from planner.serving.validation import ValidationReport
@@ -116,8 +115,4 @@ def write_calibration(
     target = out_dir / "workload_profiles" / CALIBRATION_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     text = calibration_yaml(report, table, source_name)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".calibration.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, target)
-    return target
+    return atomic_write_text(target, text)
