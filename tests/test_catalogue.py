@@ -36,11 +36,22 @@ SHIPPED_IDS: dict[str, tuple[str, ...]] = {
         "b300",
         "rtx-pro-6000-server",  # issue 13: parts a 2026 plan would consider
         "b30a",
+        "grace",  # issue 15: host CPUs of the shipped servers
     ),
-    "amd": ("mi300x", "mi308x", "mi325x", "mi355x"),
+    "amd": ("mi300x", "mi308x", "mi325x", "mi355x", "epyc-9654", "epyc-9575f"),
     "alibaba": ("zhenwu-ppu", "hanguang-800", "yitian-710"),
-    "huawei": ("ascend-910b", "ascend-910c", "ascend-950pr", "ascend-950dt"),
+    "huawei": ("ascend-910b", "ascend-910c", "ascend-950pr", "ascend-950dt", "kunpeng-920"),
     "cambricon": ("mlu370-x8",),
+    "intel": ("xeon-8480c", "xeon-8570"),
+}
+CPU_IDS = {
+    "yitian-710",
+    "kunpeng-920",
+    "xeon-8480c",
+    "xeon-8570",
+    "epyc-9654",
+    "epyc-9575f",
+    "grace",
 }
 ALL_IDS = sorted(i for ids in SHIPPED_IDS.values() for i in ids)
 SOFTWARE_STACKS = {"cuda", "rocm", "cann", "neuware", "t-head", "cpu"}
@@ -107,7 +118,8 @@ def only_problem(problems: list[Problem], path: Path) -> Problem:
 
 def test_all_shipped_ids_load(catalogue: Catalogue) -> None:
     assert sorted(catalogue.parts) == ALL_IDS
-    assert len(catalogue) == 26  # 21 + mi308x, ascend-950pr/dt, rtx-pro-6000-server, b30a
+    # 21 + mi308x, ascend-950pr/dt, rtx-pro-6000-server, b30a; issue 15: six host CPUs
+    assert len(catalogue) == 32
 
 
 @pytest.mark.parametrize("part_id", ALL_IDS)
@@ -179,11 +191,15 @@ def test_units_are_parsed_to_si(catalogue: Catalogue) -> None:
 
 
 def test_cpu_has_cores_and_no_tensor_figures(catalogue: Catalogue) -> None:
-    (cpu,) = catalogue.select(kind="cpu")
-    assert cpu.id == "yitian-710"
-    assert cpu.cores == 128
-    assert cpu.peak_dense_ops_per_s == {}
-    assert cpu.software_stack == "cpu"
+    cpus = catalogue.select(kind="cpu")
+    assert {c.id for c in cpus} == CPU_IDS
+    assert catalogue["yitian-710"].cores == 128
+    assert catalogue["kunpeng-920"].cores == 64
+    for cpu in cpus:
+        assert cpu.cores and cpu.cores > 0, cpu.id
+        assert cpu.peak_dense_ops_per_s == {}
+        assert cpu.software_stack == "cpu"
+        assert cpu.tdp_w is not None and 0 < (cpu.idle_w or 0) < cpu.tdp_w, cpu.id
 
 
 @pytest.mark.parametrize(
@@ -348,7 +364,7 @@ def test_overlay_replaces_a_shipped_part_and_adds_a_new_one(tmp_path: Path) -> N
     write_part(tmp_path, replaced, "h100-sxm", vendor="nvidia")
     write_part(tmp_path, added, "h100-lab", vendor="nvidia")
     catalogue = Catalogue.load([tmp_path])
-    assert len(catalogue) == 27  # the 26 shipped parts and the one added
+    assert len(catalogue) == len(ALL_IDS) + 1  # the shipped parts and the one added
     assert catalogue["h100-sxm"].tdp_w == 650
     assert catalogue["h100-sxm"].path.is_relative_to(tmp_path)
     assert catalogue["h100-lab"].tdp_w == 500
@@ -392,7 +408,7 @@ def test_cli_list_json_lists_every_shipped_id() -> None:
     [
         ("--vendor", "amd", set(SHIPPED_IDS["amd"])),
         ("--vendor", "huawei", set(SHIPPED_IDS["huawei"])),
-        ("--kind", "cpu", {"yitian-710"}),
+        ("--kind", "cpu", CPU_IDS),
     ],
 )
 def test_cli_list_filters(option: str, value: str, expected: set[str]) -> None:

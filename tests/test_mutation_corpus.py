@@ -29,7 +29,9 @@ from cli.app import app
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES: dict[str, list[Path]] = {
-    "part": sorted((REPO / "hardware_profiles").glob("*/*.yaml"))[::4],
+    "part": sorted(
+        p for p in (REPO / "hardware_profiles").glob("*/*.yaml") if p.parent.name != "servers"
+    )[::4],
     "workload": sorted((REPO / "workload_profiles").glob("*.yaml"))[::3],
     "site": [REPO / "scenarios/sites/guangdong_zhongshan.yaml"],
     "scenario": [REPO / "scenarios/tiny/one_site_two_parts.yaml"],

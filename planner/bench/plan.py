@@ -7,11 +7,12 @@ resolved by `planner.plan.resolve`, so each carries the flagship's sourced figur
 the resolver and the model add later. A size `pPyYsS` is built deterministically:
 
 - **parts P**: the flagship's parts in file order, then the other catalogue parts alphabetically;
-  the first P are candidates (P = 5 drops the H800 and its installed base, P = 20 drops only the
-  Yitian 710 CPU). An added part takes the flagship's own lifetime and price-decline assumptions
-  (those of its first part) and eight parts per server (the schema's default); an added part
-  whose profile has no price is listed under `rules.banned_parts` (no price is invented; it
-  stays in the model as a candidate the rules exclude, as export-banned parts do).
+  the first P are candidates (P = 5 drops the H800 and its installed base; CPUs are never
+  candidates: they serve no tokens). An added part takes the flagship's own lifetime and
+  price-decline assumptions (those of its first part) and eight parts per server (the schema's
+  default); an added part whose profile has no price is listed under `rules.banned_parts` (no
+  price is invented; it stays in the model as a candidate the rules exclude, as export-banned
+  parts do).
 - **years Y**: the horizon 2026 .. 2026 + Y - 1; every table keyed by year (demand points, supply
   caps, grid connection dates) is cut to the horizon or holds its last listed value beyond 2030.
 - **sites S**: the flagship's sites in file order, then copies: copy k of a site is named
@@ -145,7 +146,8 @@ def choose_parts(data: dict[str, Any], n_parts: int) -> None:
     from planner.catalogue.parts import Catalogue
 
     catalogue = Catalogue.load(())
-    chosen = candidate_parts(data, list(catalogue.parts))[:n_parts]
+    accelerators = [p.id for p in catalogue if p.kind != "cpu"]  # CPUs serve no tokens
+    chosen = candidate_parts(data, accelerators)[:n_parts]
     template = data["parts"][0]
     specs = {p["part"]: p for p in data["parts"]}
     parts, banned = [], list(data["rules"].get("banned_parts", []))

@@ -343,10 +343,14 @@ def load_part(path: Path) -> Part:
     return part
 
 
+SERVERS_FOLDER = "servers"  # hardware_profiles/servers/*.yaml: server profiles, not parts
+
+
 def _part_files(folder: Path) -> Iterator[Path]:
-    """Part files are the YAML files in vendor subfolders; top-level files are shared tables."""
+    """Part files are the YAML files in vendor subfolders; top-level files are shared tables and
+    `servers/` holds server profiles (planner.catalogue.servers)."""
     if folder.is_dir():
-        yield from sorted(folder.glob("*/*.yaml"))
+        yield from sorted(p for p in folder.glob("*/*.yaml") if p.parent.name != SERVERS_FOLDER)
 
 
 @dataclass(frozen=True)
