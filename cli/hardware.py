@@ -1,4 +1,5 @@
-"""`planner hardware list|show|compare`: the parts catalogue with every figure's provenance."""
+"""`planner hardware list|show|compare|servers`: the parts catalogue and the server profiles,
+with every figure's provenance."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import typer
 from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
 from planner.catalogue.parts import PRECISIONS, Catalogue, Part
+from planner.catalogue.servers import Server, servers_with_parts
 from planner.catalogue.tpp import total_processing_performance
 from planner.errors import PlannerError
 from planner.serving.efficiency import Efficiency, efficiency_for, load_stacks
@@ -136,6 +138,39 @@ def show(
         )
         return
     emit(figure_rows(p), fmt, title=f"{p.name} ({p.id}): TPP {tpp.arithmetic}")
+
+
+def server_row(server: Server, catalogue: Catalogue) -> dict[str, Any]:
+    """One server's bill and what follows from it: host watts (per accelerator too), cores."""
+    cpu = catalogue[server.host_cpu]
+    host_w = server.host_w(cpu)
+    n = server.accelerators_per_server
+    return {
+        "id": server.id,
+        "kind": server.kind,
+        "accelerator": server.accelerator,
+        "accelerators_count": n,
+        "host_cpu": server.host_cpu,
+        "host_cpus_count": server.cpus_per_server,
+        "cores_count": server.cores(cpu),
+        "memory_gb": _scaled(server.memory_bytes, 1e9),
+        "nics": server.nics,
+        "overhead_w": server.overhead_w,
+        "host_w": host_w,
+        "host_w_per_accelerator": None if host_w is None or not n else host_w / n,
+        "idle_w": server.idle_w(cpu) if server.kind == "cpu" else None,
+        "platform_price": server.platform_price,
+        "price_currency": server.price_currency,
+    }
+
+
+@app.command("servers")
+def servers(fmt: FormatOpt = OutputFormat.table, profiles: ProfilesOpt = None) -> None:
+    """The server profiles: each server's bill of parts, its host watts and platform price."""
+    catalogue = Catalogue.load(profiles or ())
+    library = servers_with_parts(profiles or (), catalogue)
+    rows = [server_row(s, catalogue) for s in library.servers.values()]
+    emit(rows, fmt, title=f"{len(rows)} servers")
 
 
 @app.command("compare")
