@@ -28,6 +28,21 @@ MW_PER_W = 1e-6
 
 
 @dataclass(frozen=True, kw_only=True)
+class CpuServerInputs:
+    """CPU servers a plan may buy and the CPU work of each workload (axes C, S, Y, W)."""
+
+    cores_per_server: np.ndarray  # (C,) cores K_c of one server
+    price_per_server: np.ndarray  # (C, Y) price paid per server bought in y
+    idle_w: np.ndarray  # (C,) one installed server with no core busy, W
+    active_w: np.ndarray  # (C,) one server with every core busy, W (>= idle_w)
+    lead_time_years: np.ndarray  # (C,) bought at the start of y, usable from y + lead
+    lifetime_years: np.ndarray  # (C,) economic lifetime from delivery
+    allowed: np.ndarray  # (C, S, Y) bool: the site may buy the server in y
+    core_s_per_token: np.ndarray  # (W,) kappa_w, CPU core-seconds per token served; 0 = none
+    resale_value_fraction: np.ndarray | None = None  # (C, Y); None = straight line
+
+
+@dataclass(frozen=True, kw_only=True)
 class CapacityInputs:
     """Everything the capacity model needs, resolved by the planner into arrays (axes as above)."""
 
@@ -105,6 +120,8 @@ class CapacityInputs:
     # it chooses to run domestic parts only in y (a binary decision, eq. 18); None/0 = no choice
     tpp_cap_cumulative: np.ndarray | None = None  # (G,) bool: group g's cap is one allowance
     # over its capped periods (TPP bought so far <= cap), not one per period; None = per period
+    # --- CPU work and CPU servers (eqs. 19-24, models/capacity_cpu.py); None = none ---
+    cpu: CpuServerInputs | None = None
     # --- model ---
     relax: bool = False  # True: servers bought are continuous (the LP, with duals)
 
@@ -131,6 +148,8 @@ class CapacityCosts:
     resale_credit: float
     capex_by_year: np.ndarray  # (Y,) undiscounted capex spent in each period (eq. 15)
     power_subsidy_credit: float = 0.0  # energy rebate of sites choosing domestic parts (eq. 18)
+    cpu_servers_capex: float = 0.0  # CPU servers bought (eq. 24)
+    cpu_resale_credit: float = 0.0  # CPU servers' value at the horizon end (eq. 24)
 
 
 @dataclass(frozen=True)
@@ -183,6 +202,11 @@ class CapacitySolution:
     subsidised_import_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, T)
     power_subsidy_fraction: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y)
     # realised chosen subsidy f x d (the planner's forced subsidy is already in the price)
+    # CPU servers (eqs. 19-23), empty without `inputs.cpu`
+    cpu_servers_bought: np.ndarray = field(default_factory=lambda: np.empty(0))  # (C, S, Y)
+    cpu_servers_installed: np.ndarray = field(default_factory=lambda: np.empty(0))  # (C, S, Y)
+    cpu_servers_busy: np.ndarray = field(default_factory=lambda: np.empty(0))  # (C, S, Y, T)
+    cpu_power_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, T), in it_power
     costs: CapacityCosts | None = None
     duals: CapacityDuals | None = None  # only for relax=True and an optimal solve
 

@@ -22,6 +22,12 @@ from models.capacity import (
     may_still_wait,
     tpp_cap_windows,
 )
+from models.capacity_cpu_check import (
+    check_cpu_servers,
+    cpu_capex_by_year,
+    cpu_costs,
+    cpu_power_mw,
+)
 
 EPS_YEARS = 1e-9
 Check = Callable[..., None]  # require(name, slack, scale) or equal(name, left, right)
@@ -111,6 +117,7 @@ def present_costs(x: CapacityInputs, sol: CapacitySolution) -> dict[str, float]:
         ),
         "resale_credit": float(x.horizon_end_discount_fraction * np.sum(resale * paid * bought_py)),
         "power_subsidy_credit": subsidy_credit(x, sol),
+        **cpu_costs(x, sol),
     }
 
 
@@ -138,6 +145,12 @@ def subsidy_credit(x: CapacityInputs, sol: CapacitySolution) -> float:
     )
 
 
+CREDITS = ("resale_credit", "power_subsidy_credit", "cpu_resale_credit")
+NONNEGATIVE = (
+    "servers_bought", "parts_busy", "unserved_tokens_per_s", "dc_built_mw", "solar_built_mw",
+    "battery_built_mwh", "battery_built_mw", "grid_import_mw", "solar_used_mw", "charge_mw",
+    "discharge_mw", "soc_mwh",
+)  # fmt: skip
 Require = Callable[[str, "np.ndarray | float", float], None]
 Equal = Callable[[str, "np.ndarray | float", "np.ndarray | float"], None]
 
@@ -189,20 +202,7 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
         scale = float(np.max(np.abs(right), initial=1.0))
         require(name, -np.abs(gap), scale)
 
-    for name in (
-        "servers_bought",
-        "parts_busy",
-        "unserved_tokens_per_s",
-        "dc_built_mw",
-        "solar_built_mw",
-        "battery_built_mwh",
-        "battery_built_mw",
-        "grid_import_mw",
-        "solar_used_mw",
-        "charge_mw",
-        "discharge_mw",
-        "soc_mwh",
-    ):
+    for name in NONNEGATIVE:
         require(f"(0) {name} >= 0", getattr(sol, name))
     servers = sol.servers_bought
     if not x.relax:
@@ -229,7 +229,7 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
     )
     standing = np.einsum("p,psy->sy", x.idle_w + x.server_overhead_w, installed)
     dynamic = np.einsum("p,wpsyt->syt", x.active_w - x.idle_w, sol.parts_busy)
-    power = (standing[..., None] + dynamic) * 1e-6
+    power = (standing[..., None] + dynamic) * 1e-6 + cpu_power_mw(x, sol)  # (9) + (23)
     equal("(9) IT power", sol.it_power_mw, power)
     require("(10) IT power within capacity", capacity[..., None] - power, float(capacity.max()))
     cumulative = np.cumsum  # (11) built capacity accumulates over the years
@@ -241,14 +241,13 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
     check_operation(x, sol, power, solar, energy_mwh, batt_mw, require, equal)
     check_rules(x, sol, installed, require)
     check_subsidy_choice(x, sol, installed, require, equal)
+    check_cpu_servers(x, sol, require, equal)
     costs = present_costs(x, sol)
     if sol.costs is not None:
         for name, value in costs.items():
             equal(f"(17) cost term {name}", getattr(sol.costs, name), value)
-    credits = costs["resale_credit"] + costs["power_subsidy_credit"]
-    total = sum(v for k, v in costs.items() if k not in ("resale_credit", "power_subsidy_credit"))
-    total -= credits
-    equal("(17) objective", sol.objective, total)
+    total = sum(v for k, v in costs.items() if k not in CREDITS)
+    equal("(17) objective", sol.objective, total - sum(costs[k] for k in CREDITS))
     return problems
 
 
@@ -310,6 +309,7 @@ def check_rules(
         + np.sum(x.solar_capex_per_mw * sol.solar_built_mw, axis=0)
         + np.sum(x.battery_capex_per_mwh * sol.battery_built_mwh, axis=0)
         + np.sum(x.battery_capex_per_mw * sol.battery_built_mw, axis=0)
+        + cpu_capex_by_year(x, sol)
     )
     require("(15) budget", x.budget - spent, float(spent.max(initial=1)))
     if sol.costs is not None:
@@ -358,6 +358,7 @@ def check_subsidy_choice(
         np.einsum("p,psy->sy", dom * (x.idle_w + x.server_overhead_w), installed)[..., None]
         + np.einsum("p,wpsyt->syt", dom * (x.active_w - x.idle_w), sol.parts_busy)
     )
+    domestic_mw = domestic_mw + cpu_power_mw(x, sol)  # CPU servers may run there too
     require(
         "(18) rebate <= PUE x domestic IT power + charge",
         x.pue[:, None, :] * domestic_mw + sol.charge_mw - u,

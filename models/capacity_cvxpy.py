@@ -12,7 +12,7 @@ the only Python loop, S x Y iterations. The power balance takes whole matrices a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cvxpy as cp
 import numpy as np
@@ -39,6 +39,7 @@ from models.capacity import (
     subsidy_choice_sites,
     tpp_cap_windows,
 )
+from models.capacity_cpu_cvxpy import CpuWork, add_cpu_work
 
 Constraints = list[cp.Constraint]
 
@@ -151,7 +152,8 @@ class Fleet:
     solar_mw: cp.Expression  # (S*Y,) eq. 11
     battery_mwh: cp.Expression  # (S*Y,)
     battery_mw: cp.Expression  # (S*Y,)
-    it_power_mw: cp.Expression  # (S*Y, T) eq. 9
+    it_power_mw: cp.Expression  # (S*Y, T) eq. 9, CPU servers' power included (eq. 23)
+    cpu_power_mw: cp.Expression | None = None  # (S*Y, T) eq. 23; None without CPU work
 
 
 def parts_bought(v: CapacityVariables, x: CapacityInputs, ix: Index) -> cp.Expression:
@@ -366,6 +368,8 @@ def add_subsidy_choice(
     cap = x.grid_import_cap_mw.ravel()[sites]
     rebate_cap = cp.reshape(cp.multiply(cap, v.domestic_only), (sites.size, 1), order="C")
     domestic_mw = it_power_mw(v, fleet.parts_installed, x, ix, counted=x.domestic.astype(bool))
+    if fleet.cpu_power_mw is not None:  # CPU servers run at a domestic-only site too (eq. 23)
+        domestic_mw = domestic_mw + fleet.cpu_power_mw
     pue = np.repeat(x.pue, n_y, axis=0)[sites]  # (K, T)
     constraints: Constraints = [
         v.subsidised_import_mw <= v.grid_import_mw[sites, :],
@@ -495,13 +499,23 @@ def cost_terms(
     }
 
 
-CREDITS = ("resale_credit", "power_subsidy_credit")
+CREDITS = ("resale_credit", "power_subsidy_credit", "cpu_resale_credit")
 
 
 def net_present_cost(terms: dict[str, cp.Expression]) -> cp.Expression:
     """(17) every cost added, the resale and chosen-subsidy credits subtracted."""
     costs = cp.sum([e for k, e in terms.items() if k not in CREDITS])
-    return costs - cp.sum([terms[k] for k in CREDITS])
+    return costs - cp.sum([terms[k] for k in CREDITS if k in terms])
+
+
+def with_cpu_work(
+    fleet: Fleet, capex: dict[str, cp.Expression], cpu: CpuWork | None
+) -> tuple[Fleet, dict[str, cp.Expression]]:
+    """(9, 15) the CPU servers' power joins the IT power, their capex the period's capex."""
+    if cpu is None:
+        return fleet, capex
+    fleet = replace(fleet, it_power_mw=fleet.it_power_mw + cpu.power_mw, cpu_power_mw=cpu.power_mw)
+    return fleet, {**capex, "cpu_servers_capex": cpu.capex}
 
 
 # --- assembly ------------------------------------------------------------------------------------
@@ -518,14 +532,17 @@ class CapacityProblem:
     costs: dict[str, cp.Expression]
     binding: dict[str, Constraints]  # families whose duals the solution reports
     grid_rows: dict[int, cp.Constraint]  # finite grid caps by k = s*Y + y
+    cpu: CpuWork | None = None  # eqs. 19-24, None without CPU work
 
 
 def build(x: CapacityInputs) -> CapacityProblem:
-    """The capacity model of docs/capacity_model.md, families (1)-(16) and (18), objective (17)."""
+    """The capacity model of docs/capacity_model.md, families (1)-(16) and (18)-(24), objective
+    (17)."""
     ix = Index.of(*x.shape[:4])
     v = make_variables(x)
+    cpu = add_cpu_work(v.busy, x)
     fleet = make_fleet(v, x, ix)
-    capex = capex_by_year(v, fleet, x, ix)
+    fleet, capex = with_cpu_work(fleet, capex_by_year(v, fleet, x, ix), cpu)
     operation, grid_rows = site_year_operation(v, fleet, x)
     binding = {
         "dc_max": add_dc_max(v, x),
@@ -547,7 +564,10 @@ def build(x: CapacityInputs) -> CapacityProblem:
         *binding["budget"],
         *binding["domestic"],
         *add_subsidy_choice(v, fleet, x, ix),
+        *(cpu.constraints if cpu is not None else []),
     ]
     costs = cost_terms(v, fleet, capex, x, ix)
+    if cpu is not None:
+        costs["cpu_resale_credit"] = cpu.resale_credit
     problem = cp.Problem(cp.Minimize(net_present_cost(costs)), constraints)
-    return CapacityProblem(problem, v, fleet, capex, costs, binding, grid_rows)
+    return CapacityProblem(problem, v, fleet, capex, costs, binding, grid_rows, cpu)

@@ -34,6 +34,12 @@ from models.capacity import (
     subsidy_choice_sites,
     tpp_cap_windows,
 )
+from models.capacity_cpu_pyomo import (
+    add_cpu_work,
+    cpu_capex_terms,
+    cpu_power,
+    cpu_resale_credit,
+)
 
 
 def make_variables(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
@@ -314,6 +320,7 @@ def add_capex_by_year(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
             + float(x.battery_capex_per_mw[s, y]) * m.battery_built_mw[s, y]
             for s in m.S
         ),
+        **cpu_capex_terms(m, x),  # (24)
     }
     m.K = pyo.Set(initialize=list(terms))
     m.capex = pyo.Expression(m.K, m.Y, rule=lambda _, k, y: terms[k](y))
@@ -381,7 +388,9 @@ def add_subsidy_choice(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
             + dynamic[p] * pyo.quicksum(m.busy[w, p, s, y, t] for w in m.W)
             for p in domestic
         )
-        load = float(x.pue[s, t]) * domestic_mw + m.site[s, y].charge_mw[t]
+        load = (
+            float(x.pue[s, t]) * (domestic_mw + cpu_power(m, s, y, t)) + m.site[s, y].charge_mw[t]
+        )
         return m.subsidised_import_mw[s, y, t] <= load
 
     m.subsidy_within_domestic_load = pyo.Constraint(m.C, m.T, rule=within_domestic_load)
@@ -441,26 +450,30 @@ def cost_terms(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
             for s, y in m.C
             for t in m.T
         ),
+        **cpu_resale_credit(m, x),  # (24)
     }
 
 
-CREDITS = ("resale_credit", "power_subsidy_credit")
+CREDITS = ("resale_credit", "power_subsidy_credit", "cpu_resale_credit")
 
 
 def net_present_cost(terms: dict[str, Any]) -> Any:
     """(17) every cost added, the resale and chosen-subsidy credits subtracted."""
-    return sum(e for k, e in terms.items() if k not in CREDITS) - sum(terms[k] for k in CREDITS)
+    credits = sum(terms[k] for k in CREDITS if k in terms)
+    return sum(e for k, e in terms.items() if k not in CREDITS) - credits
 
 
 # --- assembly ------------------------------------------------------------------------------------
 
 
 def build(x: CapacityInputs) -> pyo.ConcreteModel:
-    """The capacity model of docs/capacity_model.md, families (1)-(16) and (18), objective (17)."""
+    """The capacity model of docs/capacity_model.md, families (1)-(16) and (18)-(24), objective
+    (17)."""
     m = pyo.ConcreteModel(name="capacity")
     make_variables(m, x)
     add_fleet(m, x)
     add_it_power(m, x)
+    add_cpu_work(m, x)  # (19)-(23), its power added to the IT power
     add_allowed_purchases(m, x)
     add_parts_busy_limit(m)
     add_serve_demand(m, x)
