@@ -58,6 +58,13 @@ def cpu_work_per_busy_part(x: CapacityInputs) -> np.ndarray:
     return np.asarray(c.core_s_per_token, dtype=float)[:, None] * x.tokens_per_s_per_part
 
 
+def cpu_demand_scale(x: CapacityInputs) -> float:
+    """What both backends multiply the rows of eq. (22) by: 1 / the most cores of a server, so a
+    row counts CPU work in servers' worth of cores (coefficients of order 1, as the busy-part
+    columns); the feasible set is unchanged."""
+    return 1.0 / float(np.max(cpu_inputs(x).cores_per_server))
+
+
 def cpu_resale_credit_per_server(x: CapacityInputs) -> np.ndarray:
     """(C, Y) present value at the horizon end of one server bought in y: delta_H rho price."""
     return x.horizon_end_discount_fraction * cpu_resale_fraction(x) * cpu_inputs(x).price_per_server

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from models.capacity import MW_PER_W, CapacityInputs
 from models.capacity_cpu import (
     cpu_alive_from_purchase,
+    cpu_demand_scale,
     cpu_inputs,
     cpu_resale_credit_per_server,
     cpu_work_per_busy_part,
@@ -26,8 +27,10 @@ from models.capacity_cpu import (
 def _matrix(
     rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]
 ) -> sp.csr_matrix:
-    """Sparse (rows x cols) matrix with the given entries (duplicates add up)."""
-    return sp.csr_matrix((values.ravel(), (rows.ravel(), cols.ravel())), shape=shape)
+    """Sparse (rows x cols) matrix with the given entries (duplicates add up, zeros dropped)."""
+    matrix = sp.csr_matrix((values.ravel(), (rows.ravel(), cols.ravel())), shape=shape)
+    matrix.eliminate_zeros()
+    return matrix
 
 
 @dataclass(frozen=True)
@@ -92,13 +95,14 @@ def add_cpu_busy_limit(v: CpuVariables, installed: cp.Expression, x: CapacityInp
 
 def add_cpu_demand(v: CpuVariables, parts_busy: cp.Variable, x: CapacityInputs) -> list:
     """(22) the CPU work of the tokens served at each site and step, in busy cores:
-    sum_c K_c z[c,s,y,t] >= sum_{w,p} kappa_w k[w,p] u[w,p,s,y,t]."""
+    sum_c K_c z[c,s,y,t] >= sum_{w,p} kappa_w k[w,p] u[w,p,s,y,t], written x `cpu_demand_scale`."""
     n_w, n_p, n_s, n_y, _n_t = x.shape
     c, s, y = cpu_flat_index(x)
-    cores = _matrix(s * n_y + y, np.arange(c.size), cpu_inputs(x).cores_per_server[c],
+    scale = cpu_demand_scale(x)
+    cores = _matrix(s * n_y + y, np.arange(c.size), cpu_inputs(x).cores_per_server[c] * scale,
                     (n_s * n_y, c.size))  # fmt: skip
     w4, p4, s4, y4 = np.unravel_index(np.arange(n_w * n_p * n_s * n_y), (n_w, n_p, n_s, n_y))
-    need = _matrix(s4 * n_y + y4, np.arange(w4.size), cpu_work_per_busy_part(x)[w4, p4],
+    need = _matrix(s4 * n_y + y4, np.arange(w4.size), cpu_work_per_busy_part(x)[w4, p4] * scale,
                    (n_s * n_y, w4.size))  # fmt: skip
     return [cores @ v.busy >= need @ parts_busy]
 

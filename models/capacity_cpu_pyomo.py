@@ -2,7 +2,7 @@
 
 The twin of capacity_cpu_cvxpy.py, family by family, on indexed components over (c, s, y, t).
 `add_cpu_work` builds them on the capacity model `m` (after `add_it_power`) and adds the CPU
-servers' power to `m.it_power_mw` (eq. 9 + 23); `cpu_capex_terms` and `cpu_resale_credit` give
+servers' power to `m.it_power_mw` (eq. 9 + 23); `cpu_capex_by_year` and `cpu_resale_credit` give
 the capacity model its cost terms; `cpu_arrays` reads the solution back.
 """
 
@@ -16,6 +16,7 @@ import pyomo.environ as pyo
 from models.capacity import MW_PER_W, CapacityInputs
 from models.capacity_cpu import (
     cpu_alive_from_purchase,
+    cpu_demand_scale,
     cpu_inputs,
     cpu_resale_credit_per_server,
     cpu_work_per_busy_part,
@@ -23,16 +24,20 @@ from models.capacity_cpu import (
 
 
 def make_cpu_variables(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
-    """(19) m^c >= 0, integer unless relaxed, and 0 where not allowed (as bounds); z >= 0."""
+    """(19) m^c >= 0, integer unless relaxed; z >= 0."""
     m.CS = pyo.RangeSet(0, cpu_inputs(x).cores_per_server.shape[0] - 1)
     domain = pyo.NonNegativeReals if x.relax else pyo.NonNegativeIntegers
     m.cpu_servers = pyo.Var(m.CS, m.S, m.Y, domain=domain)
     m.cpu_busy = pyo.Var(m.CS, m.S, m.Y, m.T, domain=pyo.NonNegativeReals)
+
+
+def add_cpu_allowed(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+    """(19) m^c[c,s,y] = 0 where the site may not buy the server in y (as upper bounds)."""
     for c, s, y in zip(*np.nonzero(~np.asarray(cpu_inputs(x).allowed, dtype=bool)), strict=True):
         m.cpu_servers[int(c), int(s), int(y)].setub(0)
 
 
-def add_cpu_installed(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+def cpu_servers_installed(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
     """(20) J[c,s,y] = sum_y' alive[c,y',y] m^c[c,s,y'], servers."""
     alive = cpu_alive_from_purchase(x)
 
@@ -51,9 +56,11 @@ def add_cpu_busy_limit(m: pyo.ConcreteModel) -> None:
 
 
 def add_cpu_demand(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
-    """(22) sum_c K_c z[c,s,y,t] >= sum_{w,p} kappa_w k[w,p] u[w,p,s,y,t], busy cores."""
-    cores = cpu_inputs(x).cores_per_server.tolist()
-    need = cpu_work_per_busy_part(x).tolist()
+    """(22) sum_c K_c z[c,s,y,t] >= sum_{w,p} kappa_w k[w,p] u[w,p,s,y,t], busy cores, written
+    x `cpu_demand_scale`."""
+    scale = cpu_demand_scale(x)
+    cores = (cpu_inputs(x).cores_per_server * scale).tolist()
+    need = (cpu_work_per_busy_part(x) * scale).tolist()
 
     def rule(_: pyo.ConcreteModel, s: int, y: int, t: int) -> Any:
         served = [need[w][p] * m.busy[w, p, s, y, t] for w in m.W for p in m.P if need[w][p] > 0]
@@ -63,7 +70,7 @@ def add_cpu_demand(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
     m.cpu_demand = pyo.Constraint(m.S, m.Y, m.T, rule=rule)
 
 
-def add_cpu_power(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
+def cpu_power_mw(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
     """(23) P^cpu[s,y,t] = 1e-6 sum_c (P^idle_c J + (P^act_c - P^idle_c) z), MW, added to the
     IT power of eq. (9)."""
     cpu = cpu_inputs(x)
@@ -85,10 +92,11 @@ def add_cpu_work(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
     if x.cpu is None:
         return
     make_cpu_variables(m, x)
-    add_cpu_installed(m, x)
+    add_cpu_allowed(m, x)
+    cpu_servers_installed(m, x)
     add_cpu_busy_limit(m)
     add_cpu_demand(m, x)
-    add_cpu_power(m, x)
+    cpu_power_mw(m, x)
 
 
 def cpu_power(m: pyo.ConcreteModel, s: int, y: int, t: int) -> Any:
@@ -96,7 +104,7 @@ def cpu_power(m: pyo.ConcreteModel, s: int, y: int, t: int) -> Any:
     return m.cpu_power_mw[s, y, t] if hasattr(m, "cpu_power_mw") else 0.0
 
 
-def cpu_capex_terms(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
+def cpu_capex_by_year(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
     """(24) {"cpu_servers_capex": y -> sum_{c,s} price[c,y] m^c[c,s,y]}, undiscounted."""
     if x.cpu is None:
         return {}

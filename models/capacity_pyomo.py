@@ -36,7 +36,7 @@ from models.capacity import (
 )
 from models.capacity_cpu_pyomo import (
     add_cpu_work,
-    cpu_capex_terms,
+    cpu_capex_by_year,
     cpu_power,
     cpu_resale_credit,
 )
@@ -320,7 +320,7 @@ def add_capex_by_year(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
             + float(x.battery_capex_per_mw[s, y]) * m.battery_built_mw[s, y]
             for s in m.S
         ),
-        **cpu_capex_terms(m, x),  # (24)
+        **cpu_capex_by_year(m, x),  # (24)
     }
     m.K = pyo.Set(initialize=list(terms))
     m.capex = pyo.Expression(m.K, m.Y, rule=lambda _, k, y: terms[k](y))

@@ -249,3 +249,29 @@ def test_flagship_backends_agree_on_the_lp_and_within_the_gap_on_the_milp(
     assert check_solution(milp_inputs.inputs, milp_pyomo) == []
     assert milp_cvxpy.objective == pytest.approx(milp_pyomo.objective, rel=0.005)
     assert min(milp_cvxpy.objective, milp_pyomo.objective) >= lp_pyomo.objective * (1 - 1e-6)
+
+
+@pytest.mark.slow
+def test_flagship_buys_yitian_servers_for_its_agents_and_host_cpus(
+    flagship_cvxpy: PlanResult,
+) -> None:
+    """Issue 15: flagship 1 buys its parts in servers, so their host CPUs are bought with them
+    (four Kunpeng 920 per eight 910C, two Xeon per eight H200/H20), and Yitian 710 CPU servers
+    for the agent tier's tool calls (0.001 core-s per token); all appear as `kind: cpu` parts in
+    the JSON, in the fleet table and in the site load."""
+    from planner.results.plan_run import dispatch_table, fleet_table
+
+    s = summary(flagship_cvxpy)
+    cpus = [r for r in s["parts"] if r["kind"] == "cpu"]
+    yitian = [r for r in cpus if r["server"] == "yitian-710-server"]
+    assert yitian and all(r["part"] == "yitian-710" for r in yitian)
+    npus = {(r["site"], r["year"]): r["count"] for r in s["parts"] if r["part"] == "ascend-910c"}
+    kunpeng = {(r["site"], r["year"]): r["count"] for r in cpus if r["part"] == "kunpeng-920"}
+    assert npus and kunpeng == pytest.approx({k: v / 2 for k, v in npus.items()})
+    fleet = fleet_table(flagship_cvxpy)
+    assert {"yitian-710", "kunpeng-920"} <= set(fleet.loc[fleet["kind"] == "cpu", "part"])
+    agents_sites = {r["site"] for r in yitian}
+    assert all(r["cpu_peak_mw"] > 0 for r in s["sites"] if r["site"] in agents_sites)
+    dispatch = dispatch_table(flagship_cvxpy)
+    assert (dispatch["cpu_power_mw"] <= dispatch["it_power_mw"] + 1e-9).all()
+    assert s["costs"]["cpu_servers_capex"] > 0

@@ -53,7 +53,7 @@ def test_plan_json_has_the_documented_keys() -> None:
     assert data["status"] == "optimal"
     assert data["backend"] == "cvxpy" and data["solver"] == "highs"
     assert data["mip_gap"] is None  # the LP
-    assert set(data["parts"][0]) == {"part", "site", "year", "count"}
+    assert set(data["parts"][0]) == {"part", "kind", "server", "site", "year", "count"}
     assert {"site", "year", "it_mw", "solar_mw", "battery_mwh", "battery_mw"} <= set(
         data["sites"][0]
     )

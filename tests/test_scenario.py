@@ -139,6 +139,7 @@ def test_flagship_rules_resolve_as_the_rules_say() -> None:
     assert x.price_uplift_fraction[p["h20"]] == pytest.approx(0.15)
     assert x.price_uplift_fraction[p["h200"]] == pytest.approx(0.25)
     assert x.base_parts[p["a800"], s["hebei-zhangjiakou"]].sum() == 4000
-    # H200 price: $27,000 x 7.2 CNY/USD, falling 15% a year
-    assert x.price_per_part[p["h200"], 1] == pytest.approx(27_000 * 7.2 * 0.85)
+    # H200 price: ($27,000 + the HGX H200 platform's $32,010 / 8 GPUs) x 7.2 CNY/USD, falling 15%
+    # a year (issue 15: parts are bought in their server profiles)
+    assert x.price_per_part[p["h200"], 1] == pytest.approx((27_000 + 32_010 / 8) * 7.2 * 0.85)
     assert x.weight_h.sum() == pytest.approx(8760)

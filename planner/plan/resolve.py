@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,11 +37,11 @@ from planner.errors import InputError
 from planner.plan.resolve_parts import (
     PartsTable,
     check_prices,
-    read_parts,
     resale_fractions,
     serving_rates,
 )
 from planner.plan.resolve_rules import RulesTable, read_rules
+from planner.plan.resolve_servers import PlanServers, ServerBills, read_servers
 from planner.plan.resolve_sites import SitesTable, read_battery, read_sites, time_axis
 from planner.plan.resolver import (
     Resolver,
@@ -65,6 +66,7 @@ class PlanAxes:
     sites: tuple[str, ...]
     periods: tuple[str, ...]
     hour_of_day: np.ndarray  # (T,) local hour each representative step stands for
+    part_kinds: tuple[str, ...] = ()  # (P,) gpu, npu (or cpu) of each part
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class ResolvedPlan:
     regimes: tuple[str, ...]  # rule ids that decided purchases, for the record
     notes: tuple[str, ...]  # unknowns and simplifications, in words
     profile_files: tuple[Path, ...] = ()  # part, workload and rule files used (run records)
+    servers: ServerBills | None = None  # what each purchase unit holds (host CPUs, CPU servers)
 
 
 # --------------------------------------------------------------------------- parts
@@ -234,9 +237,10 @@ def calendar_fields(tau: np.ndarray, duration: np.ndarray, rate: float, axis: Ti
 
 def part_fields(
     parts: PartsTable, rules: RulesTable, busy_w: np.ndarray, domestic: np.ndarray, tau: np.ndarray,
-    duration: np.ndarray, base: np.ndarray, vintages: np.ndarray,
+    duration: np.ndarray, base: np.ndarray, vintages: np.ndarray, servers: PlanServers,
 ) -> dict:  # fmt: skip
-    """Each part's price with fees, watts idle and busy (W), lead, life, TPP and installed base."""
+    """Each part's price with fees, watts idle and busy and its host's (W; from its server's
+    bill, planner.plan.resolve_servers), lead, life, TPP and installed base; the CPU servers."""
     idle_w = np.array([p.idle_w or 0.0 for p in parts.parts])
     return {
         "parts_per_server": parts.per_server,
@@ -244,7 +248,8 @@ def part_fields(
         "price_uplift_fraction": rules.uplift,
         "idle_w": idle_w,
         "active_w": np.maximum(busy_w, idle_w),
-        "server_overhead_w": np.array([p.server_overhead_w or 0.0 for p in parts.parts]),
+        "server_overhead_w": servers.host_w,
+        "cpu": servers.cpu,
         "lead_time_years": parts.lead,
         "lifetime_years": parts.life,
         "tpp_per_part": np.array(
@@ -339,6 +344,15 @@ def rule_fields(
     }
 
 
+def scenario_numbers(r: Resolver, raw: Any) -> dict[str, float]:
+    """The scenario's single numbers: discount rate, carbon price, unserved penalties."""
+    fixed = {
+        name: r.number(name, getattr(raw, name))
+        for name in ("discount_rate_fraction", "carbon_price_per_t", "unserved_penalty_per_mtok")
+    }
+    return {**fixed, "video_penalty": read_video_penalty(r, raw)}
+
+
 def plan_axes(
     demand: DemandProjection, parts: PartsTable, names: Sequence[str], axis: TimeAxis
 ) -> PlanAxes:
@@ -349,6 +363,7 @@ def plan_axes(
         sites=tuple(names),
         periods=demand.horizon.labels,
         hour_of_day=axis.hour_of_year % HOURS_PER_DAY,
+        part_kinds=tuple(p.kind for p in parts.parts),
     )
 
 
@@ -364,7 +379,7 @@ def resolve(
     catalogue, library = Catalogue.load(overlays), WorkloadLibrary.load(overlays)
     regimes = RegimeLibrary.load(overlays)
     tau, duration = plan_years(r)
-    parts = read_parts(r, catalogue, tau)
+    parts, servers = read_servers(r, catalogue, overlays, tau, float(tau[-1] + duration[-1]))
     rate_wp, busy_w = (
         serving_rates(r, parts.parts, library, overlays) if parts.parts else (None, None)
     )
@@ -377,22 +392,19 @@ def resolve(
     )
     domestic, alive = domestic_parts(r, parts, base, vintages, tau, share)
     budget = r.by_period(raw.rules.budget_per_year, "rules.budget_per_year", math.inf)
-    fixed = {  # the scenario's single numbers
-        name: r.number(name, getattr(raw, name))
-        for name in ("discount_rate_fraction", "carbon_price_per_t", "unserved_penalty_per_mtok")
-    }
-    video_penalty = read_video_penalty(r, raw)
+    fixed = scenario_numbers(r, raw)
     if r.problems or rate_wp is None or busy_w is None:
         raise InputError(r.problems)
     axis, rep, share_h = weekly_steps(demand, *time_axis(r, sites))
     subsidy = _subsidy(rules, domestic, alive, _purchase_alive(parts, tau))
     choice = _subsidy_choice(rules, domestic, alive, subsidy)
     names = [s.name for s in raw.sites]
+    files = _profile_files(parts.parts, demand.workload_names, library, regimes, rules)
     inputs = CapacityInputs(
         **calendar_fields(tau, duration, fixed["discount_rate_fraction"], axis),
-        **part_fields(parts, rules, busy_w, domestic, tau, duration, base, vintages),
+        **part_fields(parts, rules, busy_w, domestic, tau, duration, base, vintages, servers),
         **workload_fields(
-            demand, rate_wp, share_h, fixed["unserved_penalty_per_mtok"], video_penalty
+            demand, rate_wp, share_h, fixed["unserved_penalty_per_mtok"], fixed["video_penalty"]
         ),
         **site_fields(sites, battery, rep, subsidy, fixed["carbon_price_per_t"], names, len(tau)),
         **rule_fields(r, rules, share, choice, budget),
@@ -409,7 +421,7 @@ def resolve(
         power_subsidy_fraction=subsidy,
         regimes=rules.rule_ids,
         notes=tuple(r.notes),
-        profile_files=_profile_files(parts.parts, demand.workload_names, library, regimes, rules),
+        **servers.plan_fields(files),
     )
 
 

@@ -23,6 +23,15 @@ from planner.serving.model import ServingRequest, estimate
 from planner.serving.video import estimate_video
 from planner.serving.workloads import WorkloadLibrary
 
+DEFAULT_PARTS_PER_SERVER = 8  # parts per server without a server profile or a count
+
+
+def input_tokens_per_request(output_tokens: int, output_share_fraction: float) -> int:
+    """Input tokens of a request from its output tokens and the demand's output share s:
+    output x (1 - s) / s, at least 1."""
+    share = max(output_share_fraction, 1e-9)
+    return max(1, round(output_tokens * (1.0 - output_share_fraction) / share))
+
 
 @dataclass(frozen=True)
 class PartsTable:
@@ -80,7 +89,7 @@ def read_parts(r: Resolver, catalogue: Catalogue, tau: np.ndarray) -> PartsTable
         parts.append(part)
         prices.append(price)
         conf.append(c)
-        per_server.append(spec.parts_per_server)
+        per_server.append(spec.parts_per_server or DEFAULT_PARTS_PER_SERVER)
         lead.append(r.number(f"{at}.lead_time_years", spec.lead_time_years, 0.0))
         life_years = r.number(f"{at}.lifetime_years", spec.lifetime_years)
         if not life_years > 0:
@@ -165,9 +174,8 @@ def serving_rates(
                 r, (w, at), name, spec.precision, workload, parts, stacks, rate, busy_w
             )
             continue
-        share = float(demand.output_share_fraction[w])
         out_tokens = spec.output_tokens_per_request
-        in_tokens = max(1, round(out_tokens * (1.0 - share) / max(share, 1e-9)))
+        in_tokens = input_tokens_per_request(out_tokens, float(demand.output_share_fraction[w]))
         latency = demand.latency[w]
         request = ServingRequest(
             input_tokens=in_tokens,

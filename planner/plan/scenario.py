@@ -59,6 +59,9 @@ class ServingIn(_Strict):
     profile: str  # workload profile id, e.g. qwen3-235b-a22b
     precision: str | None = None  # weights; None = the profile's default
     output_tokens_per_request: int = Field(default=500, ge=1)
+    # CPU core-seconds one request needs besides its tokens (agents' tool calls, sandboxes,
+    # retrieval), served by `cpu_servers` at the site serving its tokens; None = none
+    cpu_core_s_per_request: FigureIn | None = None
 
 
 class InstalledIn(_Strict):
@@ -79,11 +82,16 @@ class PartIn(_Strict):
     profile's unit price converted with `exchange_rates`; `price_by_year` overrides single
     periods; `price_decline_fraction_per_year` scales the base price by (1 - d)^(years from the
     start). `supply_cap_parts` caps parts bought per period (all sites; a period not listed has
-    no cap).
+    no cap). `server` names a server profile (hardware_profiles/servers) the part is bought in:
+    its accelerator count is the parts per server, its host CPUs and other watts the host power,
+    and its platform price is added to the part's price (which is then the accelerator alone).
+    Without one, parts come in `parts_per_server` (default 8) with the profile's
+    `server_overhead_power` and no host CPUs.
     """
 
     part: str
-    parts_per_server: int = Field(default=8, ge=1)
+    server: str | None = None  # server profile id; None = the per-part overhead rule
+    parts_per_server: int | None = Field(default=None, ge=1)  # None: the server's, else 8
     price_per_part: FigureIn | None = None
     price_by_year: dict[PeriodLabel, FigureIn] = {}
     price_decline_fraction_per_year: FigureIn | None = None
@@ -92,6 +100,21 @@ class PartIn(_Strict):
     lifetime_years: FigureIn
     resale_value_fraction: FigureIn | None = None  # None = straight line over the lifetime
     installed: list[InstalledIn] = []
+
+
+class CpuServerIn(_Strict):
+    """A CPU server the plan may buy for workloads' CPU work (`serving[].cpu_core_s_per_request`).
+
+    `price_per_server` (scenario currency) defaults to the server profile's platform price
+    converted with `exchange_rates`; `price_decline_fraction_per_year` scales it by
+    (1 - d)^(years from the start)."""
+
+    server: str  # a server profile of kind cpu, e.g. yitian-710-server
+    price_per_server: FigureIn | None = None
+    price_decline_fraction_per_year: FigureIn | None = None
+    lead_time_years: FigureIn | None = None
+    lifetime_years: FigureIn
+    resale_value_fraction: FigureIn | None = None  # None = straight line over the lifetime
 
 
 class SiteGridIn(_Strict):
@@ -269,6 +292,7 @@ class ScenarioFile(_Strict):
     demand: DemandIn
     serving: list[ServingIn] = Field(min_length=1)
     parts: list[PartIn] = Field(min_length=1)
+    cpu_servers: list[CpuServerIn] = []  # CPU servers for CPU work (issue 15)
     sites: list[SiteIn] = Field(min_length=1)
     battery: BatteryIn | None = None  # technology and cost shared by every site; None = none
     rules: RulesIn

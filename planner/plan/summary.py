@@ -28,6 +28,7 @@ from planner.plan.headline import (
     verdict,
 )
 from planner.plan.result import PlanResult
+from planner.plan.summary_servers import cpu_power_mw, cpu_rows, server_rows
 
 _TOL = 1e-6
 
@@ -256,34 +257,39 @@ def binding_constraints(result: PlanResult, limit: int = 8) -> list[dict[str, An
     return rows[:limit]
 
 
+def _part_row(result: PlanResult, p: int, s: int, y: int, count: float) -> dict[str, Any]:
+    """One accelerator row: part, its kind (gpu/npu) and server profile, site, period, count."""
+    res = result.resolved
+    servers = res.servers.part_servers if res.servers is not None else ()
+    return {
+        "part": res.axes.parts[p],
+        "kind": res.axes.part_kinds[p] if res.axes.part_kinds else None,
+        "server": servers[p] if servers else None,
+        "site": res.axes.sites[s],
+        "year": res.axes.periods[y],
+        "count": count,
+    }
+
+
 def parts_rows(result: PlanResult) -> list[dict[str, Any]]:
-    """Parts bought: one row per (part, site, period) with a purchase."""
-    sol, ax = result.solution, result.resolved.axes
-    rows = []
-    for p, s, y in zip(*np.nonzero(sol.parts_bought > 0.5 * _TOL), strict=True):
-        rows.append(
-            {
-                "part": ax.parts[p],
-                "site": ax.sites[s],
-                "year": ax.periods[y],
-                "count": float(sol.parts_bought[p, s, y]),
-            }
-        )
-    return rows
+    """Parts bought: one row per (part, site, period) with a purchase, accelerators then the
+    CPUs their servers and the CPU servers hold (`kind: cpu`)."""
+    bought = result.solution.parts_bought
+    rows = [
+        _part_row(result, p, s, y, float(bought[p, s, y]))
+        for p, s, y in zip(*np.nonzero(bought > 0.5 * _TOL), strict=True)
+    ]
+    return rows + cpu_rows(result)
 
 
 def installed_rows(result: PlanResult) -> list[dict[str, Any]]:
-    """Parts in service: one row per (part, site, period) with any."""
-    sol, ax = result.solution, result.resolved.axes
-    return [
-        {
-            "part": ax.parts[p],
-            "site": ax.sites[s],
-            "year": ax.periods[y],
-            "count": float(sol.parts_installed[p, s, y]),
-        }
-        for p, s, y in zip(*np.nonzero(sol.parts_installed > _TOL), strict=True)
+    """Parts in service: one row per (part, site, period) with any; CPUs as in `parts_rows`."""
+    installed = result.solution.parts_installed
+    rows = [
+        _part_row(result, p, s, y, float(installed[p, s, y]))
+        for p, s, y in zip(*np.nonzero(installed > _TOL), strict=True)
     ]
+    return rows + cpu_rows(result, installed=True)
 
 
 def _snap(value: float) -> float:
@@ -297,12 +303,14 @@ def site_rows(result: PlanResult) -> list[dict[str, Any]]:
     sol, ax = result.solution, result.resolved.axes
     subsidy = realised_power_subsidy(result)
     chosen = sol.domestic_only if sol.domestic_only.size else np.zeros(subsidy.shape)
+    cpu_mw = cpu_power_mw(result)
     return [
         {
             "site": site,
             "year": year,
             "it_mw": _snap(sol.it_capacity_mw[s, y]),
             "it_peak_mw": _snap(sol.it_power_mw[s, y].max()),
+            "cpu_peak_mw": _snap(cpu_mw[s, y].max()),
             "grid_peak_mw": _snap(sol.grid_import_mw[s, y].max()),
             "solar_mw": _snap(sol.solar_mw[s, y]),
             "battery_mwh": _snap(sol.battery_mwh[s, y]),
@@ -317,7 +325,8 @@ def site_rows(result: PlanResult) -> list[dict[str, Any]]:
 
 COST_TERMS = (
     "parts_capex", "dc_capex", "solar_capex", "battery_capex", "energy", "demand_charges",
-    "carbon", "unserved_penalty", "resale_credit", "power_subsidy_credit",
+    "carbon", "unserved_penalty", "resale_credit", "power_subsidy_credit", "cpu_servers_capex",
+    "cpu_resale_credit",
 )  # fmt: skip
 
 
@@ -366,6 +375,7 @@ def summary(result: PlanResult) -> dict[str, Any]:
         "estimate_share": estimate_share(result),
         "parts": parts_rows(result),
         "installed": installed_rows(result),
+        "servers": server_rows(result),
         "sites": site_rows(result),
         "binding": every_binding[:8],
         "workloads": peak_rows(result),

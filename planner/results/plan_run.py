@@ -18,6 +18,7 @@ from planner.plan.summary import (
     site_rows,
     video_cost_share_fraction,
 )
+from planner.plan.summary_servers import cpu_power_mw, cpu_rows
 from planner.results.folders import write_run
 
 
@@ -40,6 +41,7 @@ def dispatch_table(result: PlanResult) -> pd.DataFrame:
             "hour_of_day": ax.hour_of_day[t],
             "weight_h": x.weight_h[t],
             "it_power_mw": sol.it_power_mw.ravel(),
+            "cpu_power_mw": cpu_power_mw(result).ravel(),  # of which CPUs (hosts, CPU servers)
             "grid_import_mw": sol.grid_import_mw.ravel(),
             "solar_used_mw": sol.solar_used_mw.ravel(),
             "charge_mw": sol.charge_mw.ravel(),
@@ -51,21 +53,50 @@ def dispatch_table(result: PlanResult) -> pd.DataFrame:
 
 
 def fleet_table(result: PlanResult) -> pd.DataFrame:
-    """Parts in service by year, site and part, with their IT draw at full load."""
-    sol, ax, x = result.solution, result.resolved.axes, result.resolved.inputs
+    """Parts in service by year, site and part, with their IT draw at full load: accelerators
+    (their host power less their host CPUs) then CPUs (`kind` cpu: host CPUs at their TDP, CPU
+    servers whole), so the column sums to the fleet's full-load draw."""
+    res, sol = result.resolved, result.solution
+    ax, x = res.axes, res.inputs
     p, s, y = _grid(*sol.parts_installed.shape)
     units = sol.parts_installed.ravel()
     keep = units > 1e-6
-    full_load_w = (x.active_w + x.server_overhead_w)[p]
-    return pd.DataFrame(
+    host_cpu_w = res.servers.host_cpu_w_per_part if res.servers is not None else 0.0
+    full_load_w = (x.active_w + x.server_overhead_w - host_cpu_w)[p]
+    kinds = np.array(ax.part_kinds or ("",) * len(ax.parts))
+    parts = pd.DataFrame(
         {
             "year": np.array(ax.periods)[y],
             "site": np.array(ax.sites)[s],
             "part": np.array(ax.parts)[p],
+            "kind": kinds[p],
             "units_count": units,
             "it_power_mw": units * full_load_w * 1e-6,
         }
-    )[keep].reset_index(drop=True)
+    )[keep]
+    return pd.concat([parts, cpu_fleet(result)], ignore_index=True)
+
+
+def cpu_fleet(result: PlanResult) -> pd.DataFrame:
+    """CPUs in service (host CPUs and CPU servers' CPUs) with their full-load draw."""
+    rows = cpu_rows(result, installed=True)
+    if not rows:
+        return pd.DataFrame(columns=["year", "site", "part", "kind", "units_count", "it_power_mw"])
+    bills, x = result.resolved.servers, result.resolved.inputs
+    assert bills is not None
+    catalogue_w = dict(zip(bills.cpu_parts, bills.cpu_tdp_w, strict=True))
+    server_w = dict(
+        zip(bills.cpu_servers, x.cpu.active_w if x.cpu is not None else (), strict=False)
+    )
+    per_cpu = dict(zip(bills.cpu_servers, bills.cpus_per_cpu_server.sum(axis=0), strict=False))
+    frame = pd.DataFrame(rows).rename(columns={"count": "units_count"})
+    watts = [
+        server_w[r["server"]] / per_cpu[r["server"]] if r["server"] in server_w
+        else catalogue_w[r["part"]]
+        for r in rows
+    ]  # fmt: skip
+    frame["it_power_mw"] = frame["units_count"] * np.array(watts) * 1e-6
+    return frame[["year", "site", "part", "kind", "units_count", "it_power_mw"]]
 
 
 def purchases_table(result: PlanResult) -> pd.DataFrame:
@@ -104,7 +135,7 @@ def costs_table(result: PlanResult) -> pd.DataFrame:
     if costs is None:
         return pd.DataFrame({"item": [], "discounted_cost": []})
     items = [f for f in vars(costs) if f != "capex_by_year"]
-    credits = ("resale_credit", "power_subsidy_credit")
+    credits = ("resale_credit", "power_subsidy_credit", "cpu_resale_credit")
     values = [-getattr(costs, f) if f in credits else getattr(costs, f) for f in items]
     return pd.DataFrame({"item": items, "discounted_cost": np.asarray(values, dtype=float)})
 

@@ -119,8 +119,8 @@ def plan_charts(run: Run, prefix: str) -> list[str]:
                 series="part",
                 value="units_count",
                 chart_id=f"{prefix}-fleet",
-                title=f"{run.name}: fleet by part and year",
-                y_label="accelerators",
+                title=f"{run.name}: fleet by part and year (accelerators and CPUs)",
+                y_label="parts in service",
             )
         )
     if "site_capacities" in usable:

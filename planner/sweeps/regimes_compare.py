@@ -178,6 +178,8 @@ def final_mix(run: Run, period: str | None) -> dict[str, float]:
         return {}
     fleet = run.table("fleet")
     last = fleet[fleet["year"].astype(str) == period]
+    if "kind" in last.columns:  # accelerators only: CPUs are not the mix the rules move
+        last = last[last["kind"] != "cpu"]
     totals = last.groupby("part", sort=True)["units_count"].sum()
     return {str(part): float(units) for part, units in totals.items() if units > 1e-6}
 
