@@ -59,7 +59,8 @@ def registry() -> pint.UnitRegistry:
     """The one unit registry: pint's defaults plus operations (TOPS) and FLOPs (TFLOPS)."""
     try:  # pint keeps its parsed default definitions in the user's cache folder: 0.06 s, not 0.25
         ureg: pint.UnitRegistry = pint.UnitRegistry(cache_folder=":auto:")
-    except OSError:  # an unwritable cache folder: parse the definitions every time
+    except Exception:  # an unwritable folder or a cache file another process is still writing
+        # (pint's cache writes are not atomic): parse the definitions, as without a cache
         ureg = pint.UnitRegistry()
     ureg.define("operation = [operation] = op")
     ureg.define("flop = operation")
