@@ -84,21 +84,24 @@ def check_grid_options(
     if x.grid_option_offered is None:
         return
     offered = np.asarray(x.grid_option_offered, dtype=bool)
+    cap_mw = np.asarray(x.grid_option_cap_mw, dtype=float)
+    kept_mw = np.asarray(x.grid_option_curtailed_mw, dtype=float)
+    hours_h = np.asarray(x.grid_option_curtailment_h, dtype=float)
     z = sol.grid_option_chosen
     require("(20) grid option chosen >= 0", z)
     require("(20) grid option only where offered", -np.abs(z[~offered]))
     scale = float(np.max(sol.grid_import_mw, initial=1.0))
-    for s in np.flatnonzero(offered.any(axis=1)):
+    for s in np.flatnonzero(offered.any(axis=1)).tolist():
         equal(f"(20) one grid option at site {s}", z[s].sum(), 1.0)
         if not x.relax:
             equal(f"(20) grid option of site {s} is 0 or 1", z[s], np.round(z[s]))
         for y in range(x.shape[3]):
             limit = np.zeros(x.shape[4])
             for o in np.flatnonzero(offered[s]):
-                cap = float(x.grid_option_cap_mw[s, o, y])
-                kept = min(cap, float(x.grid_option_curtailed_mw[s, o]))
+                cap = float(cap_mw[s, o, y])
+                kept = min(cap, float(kept_mw[s, o]))
                 row = np.full(x.shape[4], cap)
-                hours = float(x.grid_option_curtailment_h[s, o])
+                hours = float(hours_h[s, o])
                 if hours > 0:
                     row[event_steps(x, s, hours)] = kept
                 limit += z[s, o] * row
@@ -107,8 +110,8 @@ def check_grid_options(
         if x.relax:
             continue
         for o in np.flatnonzero(z[s] > 0.5):
-            hours = float(x.grid_option_curtailment_h[s, o])
-            kept = float(x.grid_option_curtailed_mw[s, o])
+            hours = float(hours_h[s, o])
+            kept = float(kept_mw[s, o])
             steps = event_steps(x, s, hours) if hours > 0 else []
             require(f"(21) import within {kept:g} MW in every curtailment step, site {s}",
                     kept - sol.grid_import_mw[s][:, steps], scale)  # fmt: skip

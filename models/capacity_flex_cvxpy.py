@@ -47,7 +47,7 @@ def make_flex_variables(x: CapacityInputs) -> FlexVariables:
     option = None
     if n_n:
         kind = {"nonneg": True} if x.relax else {"boolean": True}
-        option = cp.Variable(n_n, name="grid_option", **kind)  # type: ignore[arg-type]
+        option = cp.Variable(n_n, name="grid_option", **kind)
     return FlexVariables(capped, option)
 
 
@@ -133,7 +133,7 @@ def flex_arrays(fv: FlexVariables, x: CapacityInputs) -> dict[str, np.ndarray]:
         shaped = value.reshape(n_w, n_p, n_s, n_y, cap_count(x), n_t)
         out["capped_busy"] = np.moveaxis(shaped, 4, 5) + 0.0
     if fv.grid_option is not None:
-        chosen = np.zeros(np.shape(x.grid_option_offered))
+        chosen = np.zeros(np.shape(np.asarray(x.grid_option_offered)))
         pairs = offered_options(x)
         chosen[pairs[:, 0], pairs[:, 1]] = np.asarray(fv.grid_option.value, dtype=float)
         out["grid_option_chosen"] = chosen + 0.0

@@ -93,7 +93,7 @@ def flex_arrays(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, np.ndarray
         flat = [pyo.value(v, exception=False) or 0.0 for v in m.capped_busy.values()]
         out["capped_busy"] = np.array(flat).reshape(n_w, n_p, n_s, n_y, n_t, cap_count(x))
     if len(m.GO):
-        chosen = np.zeros(np.shape(x.grid_option_offered))
+        chosen = np.zeros(np.shape(np.asarray(x.grid_option_offered)))
         for s, o in m.GO:
             chosen[s, o] = pyo.value(m.grid_option[s, o], exception=False) or 0.0
         out["grid_option_chosen"] = chosen

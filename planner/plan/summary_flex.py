@@ -83,13 +83,16 @@ def grid_option_rows(result: PlanResult) -> list[dict[str, Any]]:
     if x.grid_option_offered is None or not sol.grid_option_chosen.size:
         return []
     events = curtailment_steps(x)
+    cap_mw = np.asarray(x.grid_option_cap_mw, dtype=float)
+    kept_mw = np.asarray(x.grid_option_curtailed_mw, dtype=float)
+    hours_h = np.asarray(x.grid_option_curtailment_h, dtype=float)
     modelled = curtailed_hours(x)
     names = res.flex.option_names if res.flex else ()
     rows = []
     for s in np.flatnonzero(np.asarray(x.grid_option_offered).any(axis=1)):
         o = int(np.argmax(sol.grid_option_chosen[s]))
         steps = np.flatnonzero(events[s, o])
-        kept = float(x.grid_option_curtailed_mw[s, o])
+        kept = float(kept_mw[s, o])
         imports = sol.grid_import_mw[s][:, steps]  # (Y, events)
         online = np.flatnonzero(sol.grid_import_mw[s].max(axis=1) > _TOL)
         rows.append(
@@ -97,9 +100,9 @@ def grid_option_rows(result: PlanResult) -> list[dict[str, Any]]:
                 "site": ax.sites[s],
                 "option": names[s][o] if s < len(names) and o < len(names[s]) else str(o),
                 "chosen_fraction": float(sol.grid_option_chosen[s, o]),
-                "cap_mw": float(np.max(x.grid_option_cap_mw[s, o])),
+                "cap_mw": float(np.max(cap_mw[s, o])),
                 "online_from": ax.periods[online[0]] if online.size else None,
-                "curtailment_hours_per_year": float(x.grid_option_curtailment_h[s, o]),
+                "curtailment_hours_per_year": float(hours_h[s, o]),
                 "curtailment_hours_modelled": float(modelled[s, o]),
                 "curtailed_to_mw": kept,
                 "event_steps": len(steps),
