@@ -230,8 +230,9 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
         x.dc_max_mw - x.dc_existing_mw - sol.dc_built_mw.sum(axis=1),
     )
     standing = np.einsum("p,psy->sy", x.idle_w + x.server_overhead_w, installed)
-    dynamic = np.einsum("p,wpsyt->syt", x.active_w - x.idle_w, sol.parts_busy)
-    dynamic = dynamic + flex.capped_dynamic_w(x, sol)  # eq. 19
+    dynamic = np.einsum("p,wpsyt->syt", x.active_w - x.idle_w, sol.parts_busy) + (
+        flex.capped_dynamic_w(x, sol)  # eq. 19: parts busy at a power cap
+    )
     power = (standing[..., None] + dynamic) * 1e-6
     equal("(9) IT power", sol.it_power_mw, power)
     require("(10) IT power within capacity", capacity[..., None] - power, float(capacity.max()))
@@ -244,8 +245,7 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
     check_operation(x, sol, power, solar, energy_mwh, batt_mw, require, equal)
     check_rules(x, sol, installed, require)
     check_subsidy_choice(x, sol, installed, require, equal)
-    flex.check_power_caps(x, sol, require)
-    flex.check_grid_options(x, sol, require, equal)
+    flex.check_levers(x, sol, require, equal)  # eqs. 19-21
     costs = present_costs(x, sol)
     if sol.costs is not None:
         for name, value in costs.items():

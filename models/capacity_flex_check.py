@@ -115,3 +115,9 @@ def check_grid_options(
             steps = event_steps(x, s, hours) if hours > 0 else []
             require(f"(21) import within {kept:g} MW in every curtailment step, site {s}",
                     kept - sol.grid_import_mw[s][:, steps], scale)  # fmt: skip
+
+
+def check_levers(x: CapacityInputs, sol: CapacitySolution, require: Check, equal: Check) -> None:
+    """(19)-(21): capped parts and grid options."""
+    check_power_caps(x, sol, require)
+    check_grid_options(x, sol, require, equal)

@@ -393,14 +393,11 @@ def resolve(
     if r.problems or rate_wp is None or busy_w is None:
         raise InputError(r.problems)
     axis, rep, share_h = weekly_steps(demand, *time_axis(r, sites, loads))
-    load_rep = {name: rep[f"{name}:grid_load_mw"] for name in loads}
-    sites, option_fields, option_names = grid_option_fields(r, sites, load_rep, axis.n_steps)
-    parts_in = part_fields(parts, rules, busy_w, domestic, tau, duration, base, vintages)
-    cap_fields, cap_basis = power_cap_fields(
-        r, parts.parts, parts_in["active_w"], parts_in["idle_w"], overlays
+    sites, option_fields, option_names = grid_option_fields(
+        r, sites, {name: rep[f"{name}:grid_load_mw"] for name in loads}, axis.n_steps
     )
-    if r.problems:
-        raise InputError(r.problems)
+    parts_in = part_fields(parts, rules, busy_w, domestic, tau, duration, base, vintages)
+    cap_fields, cap_basis = power_cap_fields(r, parts.parts, parts_in, overlays)
     subsidy = _subsidy(rules, domestic, alive, _purchase_alive(parts, tau))
     choice = _subsidy_choice(rules, domestic, alive, subsidy)
     names = [s.name for s in raw.sites]
@@ -416,6 +413,8 @@ def resolve(
         **option_fields,
         relax=relax,
     )
+    if r.problems:
+        raise InputError(r.problems)
     return ResolvedPlan(
         scenario=scenario,
         inputs=inputs,

@@ -141,11 +141,12 @@ def grid_option_fields(
 
 
 def power_cap_fields(
-    r: Resolver, parts: Sequence[Part], active_w: np.ndarray, idle_w: np.ndarray,
-    overlays: Sequence[Path],
-) -> tuple[dict[str, Any], tuple[str, ...]]:  # fmt: skip
+    r: Resolver, parts: Sequence[Part], part_in: dict[str, Any], overlays: Sequence[Path]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
     """(19) the caps below full power and each part's watts and throughput at them (none when
-    the scenario does not allow capping); the curve basis per part."""
+    the scenario does not allow capping), from the parts' `active_w` and `idle_w` model fields;
+    the curve basis per part."""
+    active_w, idle_w = part_in["active_w"], part_in["idle_w"]
     spec = r.raw.power_capping
     if spec is None or not spec.allowed or not parts:
         return {}, ()
