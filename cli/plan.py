@@ -28,7 +28,7 @@ from planner.plan.scenario import Scenario, find_scenario, load_scenario
 from planner.plan.solve import plan_scenario, summary
 from planner.results.folders import read_run
 from planner.results.plan_run import write_plan_run
-from planner.results.report import write_report
+from planner.results.report import FLEX_TABLES, write_report
 from planner.yamlio import read_yaml
 
 
@@ -127,6 +127,9 @@ def print_summary(data: dict[str, Any]) -> None:
         title=f"what the peak costs ({data['workloads'][0]['period']}: parts busy at the "
         "busiest step against on average)" if data["workloads"] else "workloads",
     )  # fmt: skip
+    for key, title in FLEX_TABLES:  # power caps and grid options, when the plan has them
+        if data.get(key):
+            emit(data[key], OutputFormat.table, title=title)
     console = err_console()
     chosen = data.get("subsidy_choices") or []
     if chosen:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from models import capacity_flex_check as flex
 from models.capacity import (
     CapacityInputs,
     CapacitySolution,
@@ -148,6 +149,7 @@ def check_serving(x: CapacityInputs, sol: CapacitySolution, require: Require, eq
     backlog B_k = beta + C_k (C_k = sum_{j<=k} (D_j - h_j)) in [0, arrivals still within their
     deadline], i.e. max(0, max_k -C_k) <= min_k (room_k - C_k), and the day's totals are equal."""
     served = np.einsum("wp,wpsyt->wyt", x.tokens_per_s_per_part, sol.parts_busy)
+    served = served + flex.capped_tokens(x, sol)  # eq. 19: parts busy at a power cap
     handled = served + sol.unserved_tokens_per_s
     due = deadline_rows(x)
     for w in range(x.shape[0]):
@@ -217,7 +219,7 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
     equal("(3) installed parts", sol.parts_installed, installed)
     require(
         "(4) installed >= busy",
-        installed[..., None] - sol.parts_busy.sum(axis=0),
+        installed[..., None] - sol.parts_busy.sum(axis=0) - flex.capped_parts(x, sol),
         float(installed.max(initial=1)),
     )
     check_serving(x, sol, require, equal)
@@ -228,7 +230,9 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
         x.dc_max_mw - x.dc_existing_mw - sol.dc_built_mw.sum(axis=1),
     )
     standing = np.einsum("p,psy->sy", x.idle_w + x.server_overhead_w, installed)
-    dynamic = np.einsum("p,wpsyt->syt", x.active_w - x.idle_w, sol.parts_busy)
+    dynamic = np.einsum("p,wpsyt->syt", x.active_w - x.idle_w, sol.parts_busy) + (
+        flex.capped_dynamic_w(x, sol)  # eq. 19: parts busy at a power cap
+    )
     power = (standing[..., None] + dynamic) * 1e-6
     equal("(9) IT power", sol.it_power_mw, power)
     require("(10) IT power within capacity", capacity[..., None] - power, float(capacity.max()))
@@ -241,6 +245,7 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
     check_operation(x, sol, power, solar, energy_mwh, batt_mw, require, equal)
     check_rules(x, sol, installed, require)
     check_subsidy_choice(x, sol, installed, require, equal)
+    flex.check_levers(x, sol, require, equal)  # eqs. 19-21
     costs = present_costs(x, sol)
     if sol.costs is not None:
         for name, value in costs.items():
@@ -357,6 +362,7 @@ def check_subsidy_choice(
     domestic_mw = 1e-6 * (
         np.einsum("p,psy->sy", dom * (x.idle_w + x.server_overhead_w), installed)[..., None]
         + np.einsum("p,wpsyt->syt", dom * (x.active_w - x.idle_w), sol.parts_busy)
+        + flex.capped_dynamic_w(x, sol, dom)
     )
     require(
         "(18) rebate <= PUE x domestic IT power + charge",

@@ -39,6 +39,14 @@ from models.capacity import (
     subsidy_choice_sites,
     tpp_cap_windows,
 )
+from models.capacity_flex_cvxpy import (
+    FlexVariables,
+    add_grid_option_choice,
+    capped_dynamic_mw,
+    capped_parts_busy,
+    capped_tokens,
+    make_flex_variables,
+)
 
 Constraints = list[cp.Constraint]
 
@@ -99,6 +107,7 @@ class CapacityVariables:
     peak_import_mw: cp.Variable  # (S*Y, B)
     domestic_only: cp.Variable | None  # (K,) d of each site-year with a subsidy choice (eq. 18)
     subsidised_import_mw: cp.Variable | None  # (K, T) u, the import the subsidy applies to
+    flex: FlexVariables  # parts busy at a power cap (eq. 19), grid option chosen (eq. 20)
 
 
 def make_variables(x: CapacityInputs) -> CapacityVariables:
@@ -135,6 +144,7 @@ def make_variables(x: CapacityInputs) -> CapacityVariables:
         peak_import_mw=nonneg((k, b), "peak_import_mw"),
         domestic_only=domestic_only,
         subsidised_import_mw=nonneg((n_k, n_t), "subsidised_import_mw") if n_k else None,
+        flex=make_flex_variables(x),
     )
 
 
@@ -193,9 +203,11 @@ def it_power_mw(
     dynamic = (
         selector(sw * n_y + yw, np.arange(pw.size), dynamic_w[pw], (n_s * n_y, pw.size)) * MW_PER_W
     )
-    return cp.reshape(standing @ installed, (n_s * n_y, 1), order="C") @ np.ones((1, n_t)) + (
+    power = cp.reshape(standing @ installed, (n_s * n_y, 1), order="C") @ np.ones((1, n_t)) + (
         dynamic @ v.busy
     )
+    capped = capped_dynamic_mw(v.flex, x, counted)  # eq. 19: parts busy at a power cap
+    return power if capped is None else power + capped
 
 
 def make_fleet(v: CapacityVariables, x: CapacityInputs, ix: Index) -> Fleet:
@@ -235,7 +247,9 @@ def add_parts_busy_limit(
         rows, np.arange(rows.size), np.ones(rows.size), (n_p * n_s * n_y, rows.size)
     )
     ceiling = cp.reshape(installed, (n_p * n_s * n_y, 1), order="C") @ np.ones((1, n_t))
-    return [over_workloads @ v.busy <= ceiling]
+    busy = over_workloads @ v.busy
+    capped = capped_parts_busy(v.flex, x)  # eq. 19: parts busy at a power cap count too
+    return [(busy if capped is None else busy + capped) <= ceiling]
 
 
 def add_serve_demand(v: CapacityVariables, x: CapacityInputs, ix: Index) -> Constraints:
@@ -247,6 +261,8 @@ def add_serve_demand(v: CapacityVariables, x: CapacityInputs, ix: Index) -> Cons
     rate, scaled_demand, _ = scaled_serve_data(x)
     tokens = selector(w * n_y + y, np.arange(w.size), rate[w, p], (n_w * n_y, w.size))
     handled = tokens @ v.busy + v.unserved  # (W*Y, T) sigma_w x tokens per second
+    capped = capped_tokens(v.flex, x)  # eq. 19: tokens of parts busy at a power cap
+    handled = handled if capped is None else handled + capped
     demand = scaled_demand.reshape(n_w * n_y, n_t)
     due = np.repeat(deadline_rows(x), n_y)
     deferrable = np.repeat(x.deferrable.astype(bool), n_y) & ~due
@@ -521,7 +537,8 @@ class CapacityProblem:
 
 
 def build(x: CapacityInputs) -> CapacityProblem:
-    """The capacity model of docs/capacity_model.md, families (1)-(16) and (18), objective (17)."""
+    """The capacity model of docs/capacity_model.md, families (1)-(16), (18)-(21), objective
+    (17)."""
     ix = Index.of(*x.shape[:4])
     v = make_variables(x)
     fleet = make_fleet(v, x, ix)
@@ -547,6 +564,7 @@ def build(x: CapacityInputs) -> CapacityProblem:
         *binding["budget"],
         *binding["domestic"],
         *add_subsidy_choice(v, fleet, x, ix),
+        *add_grid_option_choice(v.flex, v.grid_import_mw, x),
     ]
     costs = cost_terms(v, fleet, capex, x, ix)
     problem = cp.Problem(cp.Minimize(net_present_cost(costs)), constraints)

@@ -22,6 +22,7 @@ from models.capacity import (
     subsidy_choice_sites,
 )
 from models.capacity_cvxpy import CapacityProblem, CapacityVariables, build
+from models.capacity_flex_cvxpy import flex_arrays
 from models.common import SolveStats, SolveStatus, solved_value
 from models.solvers import cvxpy_solve_kwargs, map_cvxpy_status, solver_for
 
@@ -97,6 +98,7 @@ def read_solution(
         soc_mwh=arr(v.soc_mwh, syt),
         peak_import_mw=arr(v.peak_import_mw, (n_s, n_y, x.billing_period_months.shape[0])),
         **subsidy_arrays(v, x),
+        **flex_arrays(v.flex, x),
         costs=costs,
         duals=read_duals(built, x) if x.relax else None,
     )

@@ -34,6 +34,13 @@ from models.capacity import (
     subsidy_choice_sites,
     tpp_cap_windows,
 )
+from models.capacity_flex_pyomo import (
+    add_grid_option_choice,
+    capped_dynamic_mw,
+    capped_parts_busy,
+    capped_tokens,
+    make_flex_variables,
+)
 
 
 def make_variables(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
@@ -86,7 +93,7 @@ def add_it_power(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
             standing[p] * m.parts_installed[p, s, y]
             + dynamic[p] * pyo.quicksum(m.busy[w, p, s, y, t] for w in m.W)
             for p in m.P
-        )
+        ) + capped_dynamic_mw(m, x, s, y, t, m.P)  # eq. 19: parts busy at a power cap
 
     m.it_power_mw = pyo.Expression(m.S, m.Y, m.T, rule=rule)
 
@@ -108,7 +115,8 @@ def add_parts_busy_limit(m: pyo.ConcreteModel) -> None:
         m.Y,
         m.T,
         rule=lambda _, p, s, y, t: (
-            pyo.quicksum(m.busy[w, p, s, y, t] for w in m.W) <= m.parts_installed[p, s, y]
+            pyo.quicksum(m.busy[w, p, s, y, t] for w in m.W) + capped_parts_busy(m, p, s, y, t)
+            <= m.parts_installed[p, s, y]
         ),
     )
 
@@ -125,7 +133,7 @@ def add_serve_demand(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
         served = pyo.quicksum(
             rate[w][p] * m.busy[w, p, s, y, t] for p in m.P for s in m.S if rate[w][p] > 0
         )
-        return served + m.unserved[w, y, t]
+        return served + m.unserved[w, y, t] + capped_tokens(m, x, rate, w, y, t)  # eq. 19
 
     due = deadline_rows(x)
     hourly = [(w, y, t) for w in m.W if not x.deferrable[w] for y in m.Y for t in m.T]
@@ -381,6 +389,7 @@ def add_subsidy_choice(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
             + dynamic[p] * pyo.quicksum(m.busy[w, p, s, y, t] for w in m.W)
             for p in domestic
         )
+        domestic_mw += capped_dynamic_mw(m, x, s, y, t, domestic)  # eq. 19
         load = float(x.pue[s, t]) * domestic_mw + m.site[s, y].charge_mw[t]
         return m.subsidised_import_mw[s, y, t] <= load
 
@@ -456,9 +465,11 @@ def net_present_cost(terms: dict[str, Any]) -> Any:
 
 
 def build(x: CapacityInputs) -> pyo.ConcreteModel:
-    """The capacity model of docs/capacity_model.md, families (1)-(16) and (18), objective (17)."""
+    """The capacity model of docs/capacity_model.md, families (1)-(16), (18)-(21), objective
+    (17)."""
     m = pyo.ConcreteModel(name="capacity")
     make_variables(m, x)
+    make_flex_variables(m, x)
     add_fleet(m, x)
     add_it_power(m, x)
     add_allowed_purchases(m, x)
@@ -473,6 +484,7 @@ def build(x: CapacityInputs) -> pyo.ConcreteModel:
     add_budget(m, x)
     add_domestic_share(m, x)
     add_subsidy_choice(m, x)
+    add_grid_option_choice(m, x)
     costs = cost_terms(m, x)
     m.cost = pyo.Expression(list(costs), initialize=costs)
     m.net_present_cost = pyo.Objective(expr=net_present_cost({k: m.cost[k] for k in m.cost}))

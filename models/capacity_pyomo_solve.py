@@ -20,6 +20,7 @@ from models.capacity import (
     serve_scale,
     subsidy_choice,
 )
+from models.capacity_flex_pyomo import flex_arrays
 from models.capacity_pyomo import build
 from models.common import SolveStats, SolveStatus
 from models.pyomo_highs import solve_pyomo_model
@@ -98,6 +99,7 @@ def read_solution(
             m, "peak_import_mw", (n_s, n_y, x.billing_period_months.shape[0])
         ),
         **subsidy_arrays(m, x),
+        **flex_arrays(m, x),
         costs=costs,
         duals=read_duals(m, x) if x.relax else None,
     )

@@ -12,6 +12,7 @@ from models.capacity import (
     deadline_rows,
     subsidy_choice,
 )
+from models.capacity_flex import check_flex_inputs
 from models.common import InputProblem
 
 # --- input checks --------------------------------------------------------------------------------
@@ -33,6 +34,7 @@ def check_inputs(x: CapacityInputs) -> list[InputProblem]:
         + check_battery_and_penalties(x)
         + check_subsidy_choice(x)
         + check_deadlines(x)
+        + check_flex_inputs(x)
     )
 
 

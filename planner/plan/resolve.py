@@ -33,6 +33,12 @@ from planner.catalogue.parts import Catalogue, Part
 from planner.catalogue.tpp import total_processing_performance
 from planner.demand.projection import DeferrableBatch, DemandProjection, LatencyClass
 from planner.errors import InputError
+from planner.plan.resolve_flex import (
+    FlexTable,
+    grid_option_fields,
+    power_cap_fields,
+    read_regional_loads,
+)
 from planner.plan.resolve_parts import (
     PartsTable,
     check_prices,
@@ -82,6 +88,7 @@ class ResolvedPlan:
     regimes: tuple[str, ...]  # rule ids that decided purchases, for the record
     notes: tuple[str, ...]  # unknowns and simplifications, in words
     profile_files: tuple[Path, ...] = ()  # part, workload and rule files used (run records)
+    flex: FlexTable | None = None  # grid option names and power-cap curve basis (eqs. 19-21)
 
 
 # --------------------------------------------------------------------------- parts
@@ -382,22 +389,32 @@ def resolve(
         for name in ("discount_rate_fraction", "carbon_price_per_t", "unserved_penalty_per_mtok")
     }
     video_penalty = read_video_penalty(r, raw)
+    loads = read_regional_loads(r)
     if r.problems or rate_wp is None or busy_w is None:
         raise InputError(r.problems)
-    axis, rep, share_h = weekly_steps(demand, *time_axis(r, sites))
+    axis, rep, share_h = weekly_steps(demand, *time_axis(r, sites, loads))
+    sites, option_fields, option_names = grid_option_fields(
+        r, sites, {name: rep[f"{name}:grid_load_mw"] for name in loads}, axis.n_steps
+    )
+    parts_in = part_fields(parts, rules, busy_w, domestic, tau, duration, base, vintages)
+    cap_fields, cap_basis = power_cap_fields(r, parts.parts, parts_in, overlays)
     subsidy = _subsidy(rules, domestic, alive, _purchase_alive(parts, tau))
     choice = _subsidy_choice(rules, domestic, alive, subsidy)
     names = [s.name for s in raw.sites]
     inputs = CapacityInputs(
         **calendar_fields(tau, duration, fixed["discount_rate_fraction"], axis),
-        **part_fields(parts, rules, busy_w, domestic, tau, duration, base, vintages),
+        **parts_in,
         **workload_fields(
             demand, rate_wp, share_h, fixed["unserved_penalty_per_mtok"], video_penalty
         ),
         **site_fields(sites, battery, rep, subsidy, fixed["carbon_price_per_t"], names, len(tau)),
         **rule_fields(r, rules, share, choice, budget),
+        **cap_fields,
+        **option_fields,
         relax=relax,
     )
+    if r.problems:
+        raise InputError(r.problems)
     return ResolvedPlan(
         scenario=scenario,
         inputs=inputs,
@@ -410,6 +427,7 @@ def resolve(
         regimes=rules.rule_ids,
         notes=tuple(r.notes),
         profile_files=_profile_files(parts.parts, demand.workload_names, library, regimes, rules),
+        flex=FlexTable(option_names, cap_basis),
     )
 
 

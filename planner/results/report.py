@@ -401,9 +401,27 @@ def run_section(run: Run, index: int) -> str:
     charts = site_dispatch_charts(run, prefix) if run.kind == "site" else plan_charts(run, prefix)
     parts += charts
     parts.append("<h3>summary</h3>" + html_table(_summary_rows(run)))
+    parts += flex_html(run)
     parts.append("<h3>assumptions and their sources</h3>" + assumptions_html(run))
     parts.append("</section>")
     return "".join(parts)
+
+
+FLEX_TABLES = (
+    ("power_caps", "power cap chosen per part (busy-hour-weighted mean, 1.0 = full power)"),
+    ("power_capping", "power capping: MWh a year saved at the meter and tokens lost, per site"),
+    ("grid_options", "grid connection chosen, and how the dispatch met every curtailment event"),
+)
+
+
+def flex_html(run: Run) -> list[str]:
+    """The plan's power-cap and grid-option tables (docs/capacity_model.md, eqs. 19-21)."""
+    out = []
+    for key, title in FLEX_TABLES:
+        rows = run.summary.get(key)
+        if isinstance(rows, list) and rows:
+            out.append(f"<h3>{escape(title)}</h3>" + html_table(rows))
+    return out
 
 
 def verdicts_html(runs: Sequence[Run]) -> list[str]:
