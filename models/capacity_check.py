@@ -191,21 +191,7 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
         scale = float(np.max(np.abs(right), initial=1.0))
         require(name, -np.abs(gap), scale)
 
-    for name in (
-        "servers_bought",
-        "parts_busy",
-        "unserved_tokens_per_s",
-        "dc_built_mw",
-        "solar_built_mw",
-        "battery_built_mwh",
-        "battery_built_mw",
-        "grid_import_mw",
-        "solar_used_mw",
-        "charge_mw",
-        "discharge_mw",
-        "soc_mwh",
-    ):
-        require(f"(0) {name} >= 0", getattr(sol, name))
+    check_nonnegative(sol, require)
     servers = sol.servers_bought
     if not x.relax:
         equal("(1) whole servers", servers, np.round(servers))
@@ -246,15 +232,41 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
     check_rules(x, sol, installed, require)
     check_subsidy_choice(x, sol, installed, require, equal)
     flex.check_levers(x, sol, require, equal)  # eqs. 19-21
+    check_costs(x, sol, equal)
+    return problems
+
+
+NONNEGATIVE = (
+    "servers_bought",
+    "parts_busy",
+    "unserved_tokens_per_s",
+    "dc_built_mw",
+    "solar_built_mw",
+    "battery_built_mwh",
+    "battery_built_mw",
+    "grid_import_mw",
+    "solar_used_mw",
+    "charge_mw",
+    "discharge_mw",
+    "soc_mwh",
+)
+
+
+def check_nonnegative(sol: CapacitySolution, require: Callable[..., None]) -> None:
+    """(0) every decision variable is >= 0."""
+    for name in NONNEGATIVE:
+        require(f"(0) {name} >= 0", getattr(sol, name))
+
+
+def check_costs(x: CapacityInputs, sol: CapacitySolution, equal: Callable[..., None]) -> None:
+    """(17) each present cost term and the objective: spending less resale and subsidy credits."""
     costs = present_costs(x, sol)
     if sol.costs is not None:
         for name, value in costs.items():
             equal(f"(17) cost term {name}", getattr(sol.costs, name), value)
     credits = costs["resale_credit"] + costs["power_subsidy_credit"]
     total = sum(v for k, v in costs.items() if k not in ("resale_credit", "power_subsidy_credit"))
-    total -= credits
-    equal("(17) objective", sol.objective, total)
-    return problems
+    equal("(17) objective", sol.objective, total - credits)
 
 
 def check_operation(

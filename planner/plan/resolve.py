@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,7 @@ from planner.plan.resolver import (
     plan_years,
     read_video_penalty,
 )
-from planner.plan.scenario import Scenario
+from planner.plan.scenario import Scenario, ScenarioFile
 from planner.rules import RegimeLibrary
 from planner.serving.workloads import WorkloadLibrary
 from planner.timeseries import HOURS_PER_DAY, TimeAxis, weekday_and_weekend
@@ -138,6 +139,14 @@ def _foreign_in_service(
     allowed at s in some period y' whose purchases are delivered and not retired in y."""
     foreign = rules.allowed & ~domestic[:, None, None]  # (P, S, Y')
     return np.einsum("psb,pby->sy", foreign.astype(float), purchase_alive) > 0
+
+
+def _subsidies(
+    rules: RulesTable, domestic: np.ndarray, alive: np.ndarray, purchase_alive: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The power subsidy per site and period, and where a site may choose it (domestic only)."""
+    subsidy = _subsidy(rules, domestic, alive, purchase_alive)
+    return subsidy, _subsidy_choice(rules, domestic, alive, subsidy)
 
 
 def _subsidy(
@@ -369,8 +378,7 @@ def resolve(
     """Turn a validated scenario into `CapacityInputs`; every problem is reported at once."""
     r, raw, demand = Resolver(scenario), scenario.raw, scenario.demand
     catalogue, library = Catalogue.load(overlays), WorkloadLibrary.load(overlays)
-    regimes = RegimeLibrary.load(overlays)
-    tau, duration = plan_years(r)
+    regimes, (tau, duration) = RegimeLibrary.load(overlays), plan_years(r)
     parts = read_parts(r, catalogue, tau)
     rate_wp, busy_w = (
         serving_rates(r, parts.parts, library, overlays) if parts.parts else (None, None)
@@ -379,36 +387,27 @@ def resolve(
     check_prices(r, parts, rules)
     sites, battery = read_sites(r), read_battery(r)
     base, vintages = _installed_base(r, parts.parts, float(demand.horizon.start_years[0]))
-    share = r.step_by_period(
-        raw.rules.domestic_share.min_fraction, "rules.domestic_share.min_fraction"
-    )
+    fixed = single_numbers(r, raw)
+    share = fixed["domestic_share_min_fraction"]
     domestic, alive = domestic_parts(r, parts, base, vintages, tau, share)
-    budget = r.by_period(raw.rules.budget_per_year, "rules.budget_per_year", math.inf)
-    fixed = {  # the scenario's single numbers
-        name: r.number(name, getattr(raw, name))
-        for name in ("discount_rate_fraction", "carbon_price_per_t", "unserved_penalty_per_mtok")
-    }
-    video_penalty = read_video_penalty(r, raw)
     loads = read_regional_loads(r)
     if r.problems or rate_wp is None or busy_w is None:
         raise InputError(r.problems)
     axis, rep, share_h = weekly_steps(demand, *time_axis(r, sites, loads))
-    sites, option_fields, option_names = grid_option_fields(
-        r, sites, {name: rep[f"{name}:grid_load_mw"] for name in loads}, axis.n_steps
-    )
+    grid_loads = {name: rep[f"{name}:grid_load_mw"] for name in loads}
+    sites, option_fields, option_names = grid_option_fields(r, sites, grid_loads, axis.n_steps)
     parts_in = part_fields(parts, rules, busy_w, domestic, tau, duration, base, vintages)
     cap_fields, cap_basis = power_cap_fields(r, parts.parts, parts_in, overlays)
-    subsidy = _subsidy(rules, domestic, alive, _purchase_alive(parts, tau))
-    choice = _subsidy_choice(rules, domestic, alive, subsidy)
+    subsidy, choice = _subsidies(rules, domestic, alive, _purchase_alive(parts, tau))
     names = [s.name for s in raw.sites]
     inputs = CapacityInputs(
         **calendar_fields(tau, duration, fixed["discount_rate_fraction"], axis),
         **parts_in,
         **workload_fields(
-            demand, rate_wp, share_h, fixed["unserved_penalty_per_mtok"], video_penalty
+            demand, rate_wp, share_h, fixed["unserved_penalty_per_mtok"], fixed["video_penalty"]
         ),
         **site_fields(sites, battery, rep, subsidy, fixed["carbon_price_per_t"], names, len(tau)),
-        **rule_fields(r, rules, share, choice, budget),
+        **rule_fields(r, rules, share, choice, fixed["budget"]),
         **cap_fields,
         **option_fields,
         relax=relax,
@@ -429,6 +428,21 @@ def resolve(
         profile_files=_profile_files(parts.parts, demand.workload_names, library, regimes, rules),
         flex=FlexTable(option_names, cap_basis),
     )
+
+
+def single_numbers(r: Resolver, raw: ScenarioFile) -> dict[str, Any]:
+    """The scenario's single numbers: discount rate, carbon price, unserved penalties (tokens and
+    video), the budget per period (inf where none is set) and the minimum domestic share."""
+    out: dict[str, Any] = {
+        name: r.number(name, getattr(raw, name))
+        for name in ("discount_rate_fraction", "carbon_price_per_t", "unserved_penalty_per_mtok")
+    }
+    out["video_penalty"] = read_video_penalty(r, raw)
+    out["budget"] = r.by_period(raw.rules.budget_per_year, "rules.budget_per_year", math.inf)
+    out["domestic_share_min_fraction"] = r.step_by_period(
+        raw.rules.domestic_share.min_fraction, "rules.domestic_share.min_fraction"
+    )
+    return out
 
 
 def _profile_files(

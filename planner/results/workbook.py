@@ -10,7 +10,7 @@ its source, URL and confidence), `rules` and `notes`. Units come from the column
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,12 @@ def write_csv_folder(run: Run, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, frame in run_sheets(run):
-        target = out_dir / f"{name}.csv"
-        written.append(atomic_write(target, lambda tmp, f=frame: f.to_csv(tmp, index=False)))
+        written.append(atomic_write(out_dir / f"{name}.csv", _csv_writer(frame)))
     return written
+
+
+def _csv_writer(frame: pd.DataFrame) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        frame.to_csv(tmp, index=False)
+
+    return write
