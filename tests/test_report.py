@@ -12,16 +12,15 @@ import pandas as pd
 import pytest
 
 from planner.results.charts import (
-    Point,
     bar_chart,
     bars_from_table,
     line_chart,
     nice_ticks,
-    scatter_chart,
 )
 from planner.results.dispatch_charts import representative_week
 from planner.results.folders import Run, read_run, write_run
 from planner.results.report import build_report, write_report
+from planner.results.scatter_chart import Point, scatter_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 EVIL = '<script>alert("x")</script>'
