@@ -111,7 +111,7 @@ def y_axis(scale: Scale, ticks: Sequence[float], label: str) -> list[str]:
         )
     mid = (MARGIN_TOP + HEIGHT - MARGIN_BOTTOM) / 2
     lines = wrap_text(label, 2 * mid - 8, AXIS_FONT_PX)  # centred on mid, inside the svg
-    x = max(14 - 6.5 * (len(lines) - 1), 8.0)
+    x = 14 if len(lines) == 1 else 12  # the ascent (~10 px) stays inside the svg
     parts.append(
         text_lines(
             lines, x, mid, "middle", transform=f"rotate(-90 {x} {mid:.1f})", class_="axis-label"

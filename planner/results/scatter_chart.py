@@ -79,6 +79,48 @@ def _candidates(text: str, cx: float, cy: float) -> list[PlacedLabel]:
     return out
 
 
+def _distance(box: Box, x: float, y: float) -> float:
+    """Distance from a point to the nearest edge of a box (0 inside it)."""
+    dx = max(box.left - x, 0.0, x - box.right)
+    dy = max(box.top - y, 0.0, y - box.bottom)
+    return math.hypot(dx, dy)
+
+
+def _nearest_is_own(box: Box, i: int, centres: Sequence[tuple[float, float]]) -> bool:
+    """True when no other dot is as close to the label as its own, so it reads as its dot's."""
+    own = _distance(box, *centres[i])
+    return all(_distance(box, *c) > own + 2.0 for j, c in enumerate(centres) if j != i)
+
+
+def leader_end(box: Box, cx: float, cy: float) -> tuple[float, float]:
+    """Where a leader line from a dot meets its label's box: the box's nearest point."""
+    return min(max(cx, box.left), box.right), min(max(cy, box.top), box.bottom)
+
+
+def _segment_distance(
+    px: float, py: float, a: tuple[float, float], b: tuple[float, float]
+) -> float:
+    (ax, ay), (bx, by) = a, b
+    length2 = (bx - ax) ** 2 + (by - ay) ** 2
+    t = (
+        0.0
+        if length2 == 0
+        else max(0.0, min(1.0, ((px - ax) * (bx - ax) + (py - ay) * (by - ay)) / length2))
+    )
+    return math.hypot(px - (ax + t * (bx - ax)), py - (ay + t * (by - ay)))
+
+
+def _reads_as_own(option: PlacedLabel, i: int, centres: Sequence[tuple[float, float]]) -> bool:
+    """A label beside its dot must have no other dot as close; one with a leader line needs the
+    line to pass clear of every other dot."""
+    if not option.leader:
+        return _nearest_is_own(option.box, i, centres)
+    start = centres[i]
+    end = leader_end(option.box, *start)
+    others = (c for j, c in enumerate(centres) if j != i)
+    return all(_segment_distance(*c, start, end) > DOT_R + 2.0 for c in others)
+
+
 def place_labels(
     texts: Sequence[str], centres: Sequence[tuple[float, float]], plot: Box
 ) -> list[PlacedLabel]:
@@ -96,7 +138,9 @@ def place_labels(
         taken = [p.box for p in placed.values()] + [d for j, d in enumerate(dots) if j != i]
         inside = [o for o in options if o.box.inside(plot)] or options
         clear = [o for o in inside if not any(o.box.overlaps(t, pad=1.0) for t in taken)]
-        placed[i] = clear[0] if clear else min(inside, key=lambda o: _overlap_area(o.box, taken))
+        own = [o for o in clear if _reads_as_own(o, i, centres)]
+        best = own or clear
+        placed[i] = best[0] if best else min(inside, key=lambda o: _overlap_area(o.box, taken))
     return [placed[i] for i in range(len(texts))]
 
 
@@ -122,32 +166,30 @@ def _scales(kept: Sequence[Point], log_x: bool, log_y: bool) -> tuple[Scale, lis
 
 
 def _marks(kept: Sequence[Point], x: Scale, y: Scale) -> list[str]:
-    """Dots, then each point's label (and leader line) placed clear of the others."""
+    """Leader lines, then dots, then each point's label, placed clear of the others."""
     left, right, top, bottom = plot_box()
     groups = list(dict.fromkeys(p.group for p in kept))
     centres = [(x(p.x), y(p.y)) for p in kept]
     labels = place_labels([p.label for p in kept], centres, Box(left, top, right, bottom))
-    body = []
+    leaders, dots, texts = [], [], []
     for i, (p, (cx, cy), placed) in enumerate(zip(kept, centres, labels, strict=True)):
-        g = groups.index(p.group)
-        body.append(
-            f'<circle cx="{cx:.2f}" cy="{cy:.2f}" r="{DOT_R:g}" fill="{colour(g)}" '
+        fill = colour(groups.index(p.group))
+        dots.append(
+            f'<circle cx="{cx:.2f}" cy="{cy:.2f}" r="{DOT_R:g}" fill="{fill}" '
             f'fill-opacity="0.8" class="point" data-point="{i}"><title>{escape(p.label)} '
             f"({escape(p.group)}): {fmt_number(p.x)}, {fmt_number(p.y)}</title></circle>"
         )
         if placed.leader:
-            b = placed.box
-            lx = min(max(cx, b.left), b.right)
-            ly = min(max(cy, b.top), b.bottom)
-            body.append(
+            lx, ly = leader_end(placed.box, cx, cy)
+            leaders.append(
                 f'<line x1="{cx:.1f}" y1="{cy:.1f}" x2="{lx:.1f}" y2="{ly:.1f}" '
                 'stroke="#999" stroke-width="0.8" class="leader"/>'
             )
-        body.append(
+        texts.append(
             f'<text x="{placed.x:.1f}" y="{placed.y:.1f}" text-anchor="{placed.anchor}" '
             f'class="point-label" data-point="{i}">{escape(p.label)}</text>'
         )
-    return body
+    return leaders + dots + texts
 
 
 def scatter_chart(
