@@ -70,6 +70,10 @@ COMMANDS: dict[str, Lazy] = {
     "site": Lazy("cli.site", "app", "app", "Sites: size solar, battery and grid use for one site."),
     "runs": Lazy("cli.runs", "app", "app", "Kept runs: list, show and query them."),
     "demand": Lazy("cli.demand", "app", "app", "Token demand projected by a scenario."),
+    "scenario": Lazy(
+        "cli.scenario", "app", "app",
+        "Scenario files: check one without solving, or write a commented starter.",
+    ),
     "sweep": Lazy(
         "cli.sweep", "app", "app",
         "Sweeps: a grid of overrides and/or Monte Carlo samples of a scenario, each a full plan, "
