@@ -8,16 +8,13 @@ the binding limits ranked by shadow price, with their labels whole.
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import pandas as pd
 
 from planner.results.charts import bar_chart, bars_from_table, line_chart
 from planner.results.dispatch_charts import missing_columns_note, plan_dispatch_charts
 from planner.results.folders import Run
 from planner.results.html_parts import html_table
-from planner.results.plan_story import money
+from planner.results.plan_story import money, shown
 from planner.results.ranked_bars import ranked_bar_chart
 from planner.results.scatter_chart import Point, scatter_chart
 
@@ -34,11 +31,6 @@ SPEND_PARTS = {
     "discounted_resale_credit": "resale value at the horizon end (credit)",
 }
 SHADOW_PRICES_SHOWN = 15
-
-
-def shown(value: Any) -> bool:
-    """False for None and NaN."""
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def usable_tables(run: Run) -> tuple[set[str], list[str]]:

@@ -12,8 +12,8 @@ scenario (PUE and build cost as written).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeGuard
 
 import pandas as pd
 
@@ -63,7 +63,8 @@ def count(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def _present(value: Any) -> bool:
+def shown(value: Any) -> TypeGuard[float | int | str]:
+    """False for None and NaN: a figure the run holds."""
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
@@ -116,18 +117,18 @@ def capacity_sentence(caps: pd.DataFrame) -> str:
     return f"In {last['year'].iloc[0]} {sites} {held}{largest}."
 
 
-def cost_sentence(summary: dict[str, Any]) -> str:
+def cost_sentence(summary: Mapping[str, Any]) -> str:
     """What it spends and what a million served tokens (and a video minute) cost."""
     cur = str(summary.get("currency", ""))
     spend = summary.get("net_present_cost")
     per_mtok = summary.get("cost_per_million_served_tokens")
     parts = []
-    if _present(spend):
+    if shown(spend):
         parts.append(f"It spends {money(float(spend), cur)} (net present cost)")
-    if _present(per_mtok):
+    if shown(per_mtok):
         parts.append(f"{float(per_mtok):,.4g} {cur} per million served tokens")
     video = summary.get("video_cost_per_minute")
-    if _present(video):
+    if shown(video):
         parts.append(f"{float(video):,.4g} {cur} per minute of video")
     if not parts:
         return ""
@@ -135,7 +136,7 @@ def cost_sentence(summary: dict[str, Any]) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def demand_sentence(summary: dict[str, Any]) -> str:
+def demand_sentence(summary: Mapping[str, Any]) -> str:
     """Demand met in every year, or the verdict's account of what is short."""
     if "demand_met" not in summary:
         return ""
@@ -143,7 +144,7 @@ def demand_sentence(summary: dict[str, Any]) -> str:
         return "Demand is met: every workload serves at least 99.9% of its demand in every period."
     verdict = str(summary.get("verdict", "")).removeprefix("DEMAND NOT MET: ")
     share = summary.get("unserved_share_fraction")
-    overall = f" ({float(share):.1%} of all tokens unserved)" if _present(share) else ""
+    overall = f" ({float(share):.1%} of all tokens unserved)" if shown(share) else ""
     return f"Demand is not met{overall}: {verdict}."
 
 
@@ -162,7 +163,7 @@ LIMIT_WORDS = {
 
 def _where(row: dict[str, Any]) -> str:
     for key in ("site", "part", "country"):
-        if _present(row.get(key)) and str(row.get(key)):
+        if shown(row.get(key)) and str(row.get(key)):
             return str(row[key])
     return ""
 
@@ -179,7 +180,7 @@ def binding_sentence(prices: pd.DataFrame) -> str:
     groups: dict[str, dict[str, list[Any]]] = {}
     for row in prices.sort_values("shadow_price", ascending=False).to_dict(orient="records"):
         years = groups.setdefault(str(row["constraint"]), {}).setdefault(_where(row), [])
-        if _present(row.get("year")):
+        if shown(row.get("year")):
             years.append(row["year"])
     clauses = []
     for kind, places in groups.items():
