@@ -70,6 +70,10 @@ COMMANDS: dict[str, Lazy] = {
     "site": Lazy("cli.site", "app", "app", "Sites: size solar, battery and grid use for one site."),
     "runs": Lazy("cli.runs", "app", "app", "Kept runs: list, show and query them."),
     "demand": Lazy("cli.demand", "app", "app", "Token demand projected by a scenario."),
+    "scenario": Lazy(
+        "cli.scenario", "app", "app",
+        "Scenario files: check one without solving, or write a commented starter.",
+    ),
     "sweep": Lazy(
         "cli.sweep", "app", "app",
         "Sweeps: a grid of overrides and/or Monte Carlo samples of a scenario, each a full plan, "
@@ -105,8 +109,35 @@ class PlannerGroup(TyperGroup):
             ctx.exit(2)
 
 
+def take_table_options(args: list[str]) -> list[str]:
+    """Take `--wide` and `--columns a,b` from anywhere before `--` (they apply to every table a
+    command prints, cli/render.py) and return the other arguments in order."""
+    from cli.render import TABLES
+
+    rest: list[str] = []
+    tokens = iter(args)
+    for token in tokens:
+        if token == "--":
+            rest += [token, *tokens]
+            break
+        if token == "--wide":
+            TABLES.wide = True
+        elif token == "--columns" or token.startswith("--columns="):
+            value = token.partition("=")[2] if "=" in token else next(tokens, "")
+            TABLES.columns = tuple(c.strip() for c in value.split(",") if c.strip())
+        else:
+            rest.append(token)
+    return rest
+
+
 class LazyPlannerGroup(PlannerGroup):
     """The top level: sub-commands listed from `COMMANDS` and imported when they run."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from cli.render import TABLES
+
+        TABLES.columns, TABLES.wide = (), False  # one command per process, or per test
+        return super().parse_args(ctx, take_table_options(args))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -135,7 +166,10 @@ app = typer.Typer(
 )
 
 
-@app.callback()
+@app.callback(
+    epilog="Tables show the columns that fit the terminal (or COLUMNS); add --wide for all of "
+    "them or --columns a,b,c to pick, before or after the sub-command."
+)
 def planner() -> None:
     """GPU power-compute capacity planner: from token demand to chips, megawatts and batteries."""
 

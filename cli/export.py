@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from cli.options import FormatOpt, ProfilesOpt
-from cli.render import OutputFormat, emit
+from cli.render import OutputFormat, emit, err_console
 from planner.catalogue.parts import Catalogue
 from planner.rules import (
     Buyer,
@@ -154,9 +155,21 @@ def terms(
     )
 
 
-@app.command("regimes")
-def regimes(fmt: FormatOpt = OutputFormat.table, profiles: ProfilesOpt = None) -> None:
-    """Every rule snapshot: id, jurisdiction, effective and end dates, title and citation."""
+regimes_app = typer.Typer(
+    help="Every rule snapshot: id, jurisdiction, effective and end dates, title and citation; "
+    "`regimes new` writes a starter overlay to edit.",
+)
+app.add_typer(regimes_app, name="regimes")
+
+
+@regimes_app.callback(invoke_without_command=True)
+def regimes(
+    ctx: typer.Context, fmt: FormatOpt = OutputFormat.table, profiles: ProfilesOpt = None
+) -> None:
+    """Every rule snapshot: id, jurisdiction, effective and end dates, title and citation;
+    `regimes new` writes a starter overlay to edit."""
+    if ctx.invoked_subcommand is not None:
+        return
     library = RegimeLibrary.load(profiles or ())
     rows = [
         {
@@ -171,3 +184,42 @@ def regimes(fmt: FormatOpt = OutputFormat.table, profiles: ProfilesOpt = None) -
         for r in library
     ]
     emit(rows, fmt, title=f"{len(rows)} export-regime snapshots")
+
+
+@regimes_app.command("new")
+def regimes_new(
+    from_id: Annotated[
+        str, typer.Option("--from", help="Snapshot the overlay extends, e.g. us-2026-01.")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="File to write, <id>.yaml (e.g. my_rules/export_regimes/us-2027-01.yaml)."
+        ),
+    ],
+    effective: Annotated[
+        str | None,
+        typer.Option("--effective", help="Date it takes effect (default: 1 Jan after --from's)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    profiles: ProfilesOpt = None,
+) -> None:
+    """Write a starter rule overlay: a snapshot extending --from from a later date that changes
+    nothing yet, listing the controls it inherits and one copied as written, to edit for a
+    what-if (docs/export_rules.md, "Rule overlays"); use it with --profiles."""
+    from planner.atomic import atomic_write_text
+    from planner.errors import InputError
+    from planner.rules.overlay import starter_overlay
+
+    if out.exists() and not force:
+        raise InputError.one(out, "", "exists already.", "choose another --out or add --force.")
+    if not out.resolve().parent.is_dir():
+        raise InputError.one(out, "", "its folder does not exist.", "create the folder first.")
+    library = RegimeLibrary.load(profiles or ())
+    when = parse_date(effective) if effective is not None else None
+    atomic_write_text(out, starter_overlay(library, from_id, out, when))
+    err_console().print(
+        f"wrote {out}: extends {from_id} and changes nothing yet; edit its controls, then pass "
+        "the folder above export_regimes/ with --profiles",
+        highlight=False,
+    )

@@ -199,9 +199,15 @@ def compare(
             precision=precision, tpot_s=None if tpot_ms is None else tpot_ms / 1e3
         )
         w = library[workload]
+        spec = list(rows[0]) if rows else []
         for row, part_id in zip(rows, parts, strict=True):
             row.update(_serving_columns(catalogue[part_id], w, request, stacks))
-    emit(rows, fmt, title="comparison" if workload is None else f"comparison serving {workload}")
+        # A narrow table shows the serving answer first, the datasheet after (cli/render.py).
+        served = [c for c in dict.fromkeys(k for r in rows for k in r) if c not in spec]
+        columns = spec[:1] + served + spec[1:] if fmt is OutputFormat.table else None
+        emit(rows, fmt, title=f"comparison serving {workload}", columns=columns)
+        return
+    emit(rows, fmt, title="comparison")
 
 
 def _serving_columns(

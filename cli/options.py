@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.render import OutputFormat
 from planner.errors import InputError
-from planner.plan.overrides import ParamValue
+
+if TYPE_CHECKING:  # the plan's modules load only with the commands that use them
+    from planner.plan.overrides import ParamValue
 
 FormatOpt = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="Output: table, json or csv.")

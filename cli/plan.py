@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +20,7 @@ from cli.options import (
     check_solve_options,
     parse_value,
 )
+from cli.progress import ProgressOpt, progress
 from cli.render import OutputFormat, emit, err_console
 from planner.errors import InputError
 from planner.plan.overrides import apply_overrides, check_parameter
@@ -28,7 +28,7 @@ from planner.plan.scenario import Scenario, find_scenario, load_scenario
 from planner.plan.solve import plan_scenario, summary
 from planner.results.folders import read_run
 from planner.results.plan_run import write_plan_run
-from planner.results.report import write_report
+from planner.results.report import FLEX_TABLES, write_report
 from planner.yamlio import read_yaml
 
 
@@ -127,6 +127,9 @@ def print_summary(data: dict[str, Any]) -> None:
         title=f"what the peak costs ({data['workloads'][0]['period']}: parts busy at the "
         "busiest step against on average)" if data["workloads"] else "workloads",
     )  # fmt: skip
+    for key, title in FLEX_TABLES:  # power caps and grid options, when the plan has them
+        if data.get(key):
+            emit(data[key], OutputFormat.table, title=title)
     console = err_console()
     chosen = data.get("subsidy_choices") or []
     if chosen:
@@ -227,6 +230,7 @@ def plan(
             "or dotted path `sweep --vary` accepts (demand.scale=2, sites.gd.pue=1.2).",
         ),
     ] = None,
+    show_progress: ProgressOpt = None,
 ) -> None:
     """Solve a scenario's capacity plan: parts, sites, MW and storage by year."""
     check_solve_options(mip_gap, time_limit)
@@ -243,12 +247,7 @@ def plan(
         )  # fmt: skip
         err_console().print(f"{kind} of {loaded.name} written to {path}", highlight=False)
         return
-    console = err_console()
-    with (
-        console.status(f"resolving and solving {loaded.name}")
-        if console.is_terminal
-        else nullcontext()
-    ):
+    with progress(show_progress, json_output=fmt is PlanFormat.json) as sink:
         result = plan_scenario(
             loaded,
             overlays=profiles or (),
@@ -258,12 +257,17 @@ def plan(
             relax=relax,
             mip_gap=mip_gap,
             time_limit_s=time_limit,
+            progress=sink,
         )
-    data = summary(result)
-    folder = write_plan_run(out, result, data)
+        sink.phase("writing", "the run folder")
+        data = summary(result)
+        folder = write_plan_run(out, result, data)
+        page = None
+        if report:
+            sink.phase("writing", "the report")
+            page = write_report([read_run(folder)], folder / "report.html")
     err_console().print(f"run written to {folder}", highlight=False)
-    if report:
-        page = write_report([read_run(folder)], folder / "report.html")
+    if page is not None:
         err_console().print(f"report written to {page}", highlight=False)
     if fmt is PlanFormat.json:
         emit(data, OutputFormat.json)

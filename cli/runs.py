@@ -1,4 +1,4 @@
-"""`planner runs list|show|query`: kept runs, queried with DuckDB."""
+"""`planner runs list|show|query|export`: kept runs, queried with DuckDB, exported to Excel/CSV."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 
 from cli.options import FormatOpt
 from cli.render import OutputFormat, emit, err_console
+from planner.errors import InputError
 from planner.results.folders import DEFAULT_ROOT, find_run
 from planner.results.integrity import DamagedRun
 from planner.results.queries import damaged_row, query_runs, run_detail, run_row, scan_under
@@ -88,3 +89,33 @@ def query(
     _warn_damaged(damaged, "skipped")
     rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     emit(rows, fmt, columns=[str(c) for c in frame.columns])
+
+
+@app.command("export")
+def export(
+    run: Annotated[str, typer.Argument(help="Run folder, its folder name, or its name.")],
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Write one Excel workbook (a sheet per table).")
+    ] = None,
+    csv: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Write a folder of CSV files (one per table).", file_okay=False),
+    ] = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """A run's headline, tables (units in the headers) and assumptions with their sources, as an
+    Excel workbook (`--xlsx plan.xlsx`) and/or a folder of CSV files (`--csv DIR`)."""
+    from planner.results.workbook import write_csv_folder, write_workbook
+
+    if xlsx is None and csv is None:
+        raise InputError.one(
+            "runs export", "--xlsx/--csv", "nothing to write.", "pass --xlsx FILE or --csv DIR."
+        )
+    folder = find_run(run, root)
+    if xlsx is not None:
+        if not xlsx.parent.is_dir():
+            raise InputError.one(xlsx, "--xlsx", "its folder does not exist.", "create it first.")
+        typer.echo(f"workbook written to {write_workbook(folder, xlsx)}", err=True)
+    if csv is not None:
+        files = write_csv_folder(folder, csv)
+        typer.echo(f"{len(files)} CSV files written to {csv}", err=True)

@@ -10,7 +10,7 @@ import typer
 
 from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
-from planner.catalogue.parts import Catalogue
+from planner.catalogue.parts import Catalogue, Part
 from planner.errors import InputError
 from planner.serving.calibration_io import write_calibration
 from planner.serving.efficiency import efficiency_for, load_stacks
@@ -23,6 +23,8 @@ from planner.serving.model import (
     Speculative,
     estimate,
 )
+from planner.serving.power import cost_per_million_output_tokens
+from planner.serving.power_cap import load_power_caps
 from planner.serving.validation import ValidationReport, validate
 from planner.serving.video import VideoEstimate, estimate_video
 from planner.serving.workloads import WorkloadLibrary
@@ -158,6 +160,15 @@ def estimate_cmd(
         str | None,
         typer.Option(help="tp (tensor parallel) or ep (expert parallel, MoE); default: best."),
     ] = None,
+    power_cap: Annotated[
+        float | None,
+        typer.Option(
+            min=0.5,
+            max=1.0,
+            help="Power cap as a fraction of TDP (0.5-1.0): tokens/s and watts under it "
+            "(workload_profiles/serving/power_caps.yaml).",
+        ),
+    ] = None,
     price_per_mwh: Annotated[
         float, typer.Option(help="Electricity price per MWh, in the part's price currency.")
     ] = Economics.price_per_mwh,
@@ -203,7 +214,45 @@ def estimate_cmd(
     est = estimate(p, w, request, efficiency_for(p, stacks))
     evidence = Evidence.load(measurements, catalogue, {x.id: x for x in library}, stacks)
     row = estimate_row(evidence.apply(est, p, request))
+    if power_cap is not None:
+        row = capped_row(row, p, power_cap, economics, overlays)
     _emit_row(row, fmt, f"{w.id} on {p.id} ({row['source']})")
+
+
+def capped_row(
+    row: dict[str, Any], part: Part, cap: float, economics: Economics, overlays: Any
+) -> dict[str, Any]:
+    """(S8) the estimate under a power cap of `cap` x TDP: the busy draw falls to the cap (if
+    below it) and tokens/s by the part's curve; joules and cost per token follow."""
+    overhead = part.server_overhead_w or 0.0
+    curve = load_power_caps(overlays).curve(part, row["watts_per_part"] - overhead, (cap,))
+    tau = float(curve.throughput_fraction[0])
+    watts = float(curve.busy_w[0]) + overhead
+    out = dict(row)
+    for key in (
+        "prefill_tokens_per_s_per_part", "decode_tokens_per_s_per_part",
+        "output_tokens_per_s_per_part", "input_tokens_per_s_per_part",
+        "total_tokens_per_s_per_part",
+    ):  # fmt: skip
+        out[key] = None if row[key] is None else row[key] * tau
+    output_tps = out["output_tokens_per_s_per_part"] or 0.0
+    out["watts_per_part"] = watts
+    out["joules_per_output_token"] = watts / output_tps if output_tps > 0 else None
+    out["cost_per_million_output_tokens"] = cost_per_million_output_tokens(
+        part, watts, output_tps, economics
+    )
+    out.update(
+        power_cap_fraction=cap,
+        power_cap_w=float(curve.cap_w[0]),
+        uncapped_watts_per_part=row["watts_per_part"],
+        uncapped_total_tokens_per_s_per_part=row["total_tokens_per_s_per_part"],
+        cap_throughput_fraction=tau,
+        cap_curve_exponent=curve.exponent,
+        cap_curve_basis=curve.basis,
+        cap_curve_confidence=curve.confidence,
+        cap_curve_series=", ".join(curve.sources),
+    )
+    return out
 
 
 def _speculative(tokens: int | None, acceptance: float | None) -> Speculative | None:

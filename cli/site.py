@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.options import FormatOpt
+from cli.progress import ProgressOpt, progress
 from cli.render import OutputFormat, emit, err_console
 from models.common import Backend
 from planner.results.folders import write_site_run
@@ -83,6 +84,7 @@ def size(
     out: OutOpt = None,
     write_mps: MpsOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    show_progress: ProgressOpt = None,
 ) -> None:
     """Size solar and battery for one site at least annual cost; report costs and dispatch."""
     chosen = _backend(backend)
@@ -96,10 +98,11 @@ def size(
         err_console().print(f"LP written to {path}", highlight=False)
     for unknown in site.unknowns:
         err_console().print(f"note: {unknown}", highlight=False)
-    with err_console().status(f"sizing {site.name} ({hours}, {backend}/{solver})..."):
-        sizing = size_site(site, resolution, backend=chosen, solver=solver)
-    data = summary(sizing)
-    folder = write_site_run(sizing, out)
+    with progress(show_progress, json_output=fmt is OutputFormat.json) as sink:
+        sizing = size_site(site, resolution, backend=chosen, solver=solver, progress=sink)
+        sink.phase("writing", "the run folder")
+        data = summary(sizing)
+        folder = write_site_run(sizing, out)
     err_console().print(f"run written to {folder}", highlight=False)
     if fmt is OutputFormat.table:
         emit(_summary_rows(data), fmt, title=f"site {site.name} ({site.currency})")

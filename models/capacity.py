@@ -120,8 +120,17 @@ class CapacityInputs:
     # it chooses to run domestic parts only in y (a binary decision, eq. 18); None/0 = no choice
     tpp_cap_cumulative: np.ndarray | None = None  # (G,) bool: group g's cap is one allowance
     # over its capped periods (TPP bought so far <= cap), not one per period; None = per period
-    # --- CPU work and CPU servers (eqs. 19-24, models/capacity_cpu.py); None = none ---
+    # --- CPU work and CPU servers (eqs. 22-27, models/capacity_cpu.py); None = none ---
     cpu: CpuServerInputs | None = None
+    # --- power caps and flexible grid options (eqs. 19-21, models/capacity_flex.py) ---
+    power_cap_fraction: np.ndarray | None = None  # (J,) caps below 1 a busy part may run at
+    capped_active_w: np.ndarray | None = None  # (P, J) watts of a busy part at each cap
+    capped_throughput_fraction: np.ndarray | None = None  # (P, J) tokens/s / tokens/s uncapped
+    grid_option_offered: np.ndarray | None = None  # (S, O) bool: the site may choose option o
+    grid_option_cap_mw: np.ndarray | None = None  # (S, O, Y) import cap of option o (0 = not yet)
+    grid_option_curtailed_mw: np.ndarray | None = None  # (S, O) import kept during an event
+    grid_option_curtailment_h: np.ndarray | None = None  # (S, O) hours a year the grid may call
+    grid_load_mw: np.ndarray | None = None  # (S, T) regional grid load: events go on its peaks
     # --- model ---
     relax: bool = False  # True: servers bought are continuous (the LP, with duals)
 
@@ -148,8 +157,8 @@ class CapacityCosts:
     resale_credit: float
     capex_by_year: np.ndarray  # (Y,) undiscounted capex spent in each period (eq. 15)
     power_subsidy_credit: float = 0.0  # energy rebate of sites choosing domestic parts (eq. 18)
-    cpu_servers_capex: float = 0.0  # CPU servers bought (eq. 24)
-    cpu_resale_credit: float = 0.0  # CPU servers' value at the horizon end (eq. 24)
+    cpu_servers_capex: float = 0.0  # CPU servers bought (eq. 27)
+    cpu_resale_credit: float = 0.0  # CPU servers' value at the horizon end (eq. 27)
 
 
 @dataclass(frozen=True)
@@ -202,11 +211,15 @@ class CapacitySolution:
     subsidised_import_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, T)
     power_subsidy_fraction: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y)
     # realised chosen subsidy f x d (the planner's forced subsidy is already in the price)
-    # CPU servers (eqs. 19-23), empty without `inputs.cpu`
+    # CPU servers (eqs. 22-26), empty without `inputs.cpu`
     cpu_servers_bought: np.ndarray = field(default_factory=lambda: np.empty(0))  # (C, S, Y)
     cpu_servers_installed: np.ndarray = field(default_factory=lambda: np.empty(0))  # (C, S, Y)
     cpu_servers_busy: np.ndarray = field(default_factory=lambda: np.empty(0))  # (C, S, Y, T)
     cpu_power_mw: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, Y, T), in it_power
+    capped_busy: np.ndarray = field(default_factory=lambda: np.empty(0))  # (W, P, S, Y, T, J)
+    # parts busy at each power cap below full (eq. 19); empty when capping is off
+    grid_option_chosen: np.ndarray = field(default_factory=lambda: np.empty(0))  # (S, O) z
+    # of eq. 20, 1 = the site takes option o; empty when no site has grid options
     costs: CapacityCosts | None = None
     duals: CapacityDuals | None = None  # only for relax=True and an optimal solve
 

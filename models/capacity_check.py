@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from models import capacity_flex_check as flex
 from models.capacity import (
     CapacityInputs,
     CapacitySolution,
@@ -146,11 +147,6 @@ def subsidy_credit(x: CapacityInputs, sol: CapacitySolution) -> float:
 
 
 CREDITS = ("resale_credit", "power_subsidy_credit", "cpu_resale_credit")
-NONNEGATIVE = (
-    "servers_bought", "parts_busy", "unserved_tokens_per_s", "dc_built_mw", "solar_built_mw",
-    "battery_built_mwh", "battery_built_mw", "grid_import_mw", "solar_used_mw", "charge_mw",
-    "discharge_mw", "soc_mwh",
-)  # fmt: skip
 Require = Callable[[str, "np.ndarray | float", float], None]
 Equal = Callable[[str, "np.ndarray | float", "np.ndarray | float"], None]
 
@@ -161,6 +157,7 @@ def check_serving(x: CapacityInputs, sol: CapacitySolution, require: Require, eq
     backlog B_k = beta + C_k (C_k = sum_{j<=k} (D_j - h_j)) in [0, arrivals still within their
     deadline], i.e. max(0, max_k -C_k) <= min_k (room_k - C_k), and the day's totals are equal."""
     served = np.einsum("wp,wpsyt->wyt", x.tokens_per_s_per_part, sol.parts_busy)
+    served = served + flex.capped_tokens(x, sol)  # eq. 19: parts busy at a power cap
     handled = served + sol.unserved_tokens_per_s
     due = deadline_rows(x)
     for w in range(x.shape[0]):
@@ -202,8 +199,7 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
         scale = float(np.max(np.abs(right), initial=1.0))
         require(name, -np.abs(gap), scale)
 
-    for name in NONNEGATIVE:
-        require(f"(0) {name} >= 0", getattr(sol, name))
+    check_nonnegative(sol, require)
     servers = sol.servers_bought
     if not x.relax:
         equal("(1) whole servers", servers, np.round(servers))
@@ -217,7 +213,7 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
     equal("(3) installed parts", sol.parts_installed, installed)
     require(
         "(4) installed >= busy",
-        installed[..., None] - sol.parts_busy.sum(axis=0),
+        installed[..., None] - sol.parts_busy.sum(axis=0) - flex.capped_parts(x, sol),
         float(installed.max(initial=1)),
     )
     check_serving(x, sol, require, equal)
@@ -228,8 +224,10 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
         x.dc_max_mw - x.dc_existing_mw - sol.dc_built_mw.sum(axis=1),
     )
     standing = np.einsum("p,psy->sy", x.idle_w + x.server_overhead_w, installed)
-    dynamic = np.einsum("p,wpsyt->syt", x.active_w - x.idle_w, sol.parts_busy)
-    power = (standing[..., None] + dynamic) * 1e-6 + cpu_power_mw(x, sol)  # (9) + (23)
+    dynamic = np.einsum("p,wpsyt->syt", x.active_w - x.idle_w, sol.parts_busy) + (
+        flex.capped_dynamic_w(x, sol)  # eq. 19: parts busy at a power cap
+    )
+    power = (standing[..., None] + dynamic) * 1e-6 + cpu_power_mw(x, sol)  # (9) + (26)
     equal("(9) IT power", sol.it_power_mw, power)
     require("(10) IT power within capacity", capacity[..., None] - power, float(capacity.max()))
     cumulative = np.cumsum  # (11) built capacity accumulates over the years
@@ -241,14 +239,42 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
     check_operation(x, sol, power, solar, energy_mwh, batt_mw, require, equal)
     check_rules(x, sol, installed, require)
     check_subsidy_choice(x, sol, installed, require, equal)
-    check_cpu_servers(x, sol, require, equal)
+    check_cpu_servers(x, sol, require, equal)  # eqs. 22-27
+    flex.check_levers(x, sol, require, equal)  # eqs. 19-21
+    check_costs(x, sol, equal)
+    return problems
+
+
+NONNEGATIVE = (
+    "servers_bought",
+    "parts_busy",
+    "unserved_tokens_per_s",
+    "dc_built_mw",
+    "solar_built_mw",
+    "battery_built_mwh",
+    "battery_built_mw",
+    "grid_import_mw",
+    "solar_used_mw",
+    "charge_mw",
+    "discharge_mw",
+    "soc_mwh",
+)
+
+
+def check_nonnegative(sol: CapacitySolution, require: Callable[..., None]) -> None:
+    """(0) every decision variable is >= 0."""
+    for name in NONNEGATIVE:
+        require(f"(0) {name} >= 0", getattr(sol, name))
+
+
+def check_costs(x: CapacityInputs, sol: CapacitySolution, equal: Callable[..., None]) -> None:
+    """(17) each present cost term and the objective: spending less resale and subsidy credits."""
     costs = present_costs(x, sol)
     if sol.costs is not None:
         for name, value in costs.items():
             equal(f"(17) cost term {name}", getattr(sol.costs, name), value)
     total = sum(v for k, v in costs.items() if k not in CREDITS)
     equal("(17) objective", sol.objective, total - sum(costs[k] for k in CREDITS))
-    return problems
 
 
 def check_operation(
@@ -357,6 +383,7 @@ def check_subsidy_choice(
     domestic_mw = 1e-6 * (
         np.einsum("p,psy->sy", dom * (x.idle_w + x.server_overhead_w), installed)[..., None]
         + np.einsum("p,wpsyt->syt", dom * (x.active_w - x.idle_w), sol.parts_busy)
+        + flex.capped_dynamic_w(x, sol, dom)
     )
     domestic_mw = domestic_mw + cpu_power_mw(x, sol)  # CPU servers may run there too
     require(

@@ -3,7 +3,7 @@
 Agentic workloads need CPU time beside their accelerator tokens (tool calls, sandboxes,
 retrieval). A workload w declares kappa_w CPU core-seconds per token served; the tokens a site
 serves in a step then need that many busy cores at the same site, served by CPU servers the plan
-buys (docs/capacity_model.md, eqs. 19-24). Axes as in models/capacity.py, plus
+buys (docs/capacity_model.md, eqs. 22-27). Axes as in models/capacity.py, plus
 
     C CPU server types (e.g. a one-socket Yitian 710 server).
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.capacity import CapacityInputs, CpuServerInputs
+from models.capacity_flex import capped_throughput
 from models.common import InputProblem
 
 EPS_YEARS = 1e-9
@@ -31,7 +32,7 @@ def cpu_inputs(x: CapacityInputs) -> CpuServerInputs:
 
 
 def cpu_alive_from_purchase(x: CapacityInputs) -> np.ndarray:
-    """(C, Y', Y) 1 where a CPU server bought in y' is delivered and not retired in y (eq. 20):
+    """(C, Y', Y) 1 where a CPU server bought in y' is delivered and not retired in y (eq. 23):
     lead_c <= tau_y - tau_y' < lead_c + life_c."""
     c = cpu_inputs(x)
     age = x.year_start_years[None, :] - x.year_start_years[:, None]  # (Y', Y)
@@ -41,7 +42,7 @@ def cpu_alive_from_purchase(x: CapacityInputs) -> np.ndarray:
 
 
 def cpu_resale_fraction(x: CapacityInputs) -> np.ndarray:
-    """(C, Y) value at the horizon end per unit paid, by purchase period (eq. 24): given, or the
+    """(C, Y) value at the horizon end per unit paid, by purchase period (eq. 27): given, or the
     share of the lifetime left at H, clip((tau_y + lead + life - H) / life, 0, 1)."""
     c = cpu_inputs(x)
     if c.resale_value_fraction is not None:
@@ -52,14 +53,20 @@ def cpu_resale_fraction(x: CapacityInputs) -> np.ndarray:
 
 
 def cpu_work_per_busy_part(x: CapacityInputs) -> np.ndarray:
-    """(W, P) busy CPU cores one busy part of p serving w needs at its site (eq. 22):
+    """(W, P) busy CPU cores one busy part of p serving w needs at its site (eq. 25):
     kappa_w core-s per token x k[w,p] tokens/s."""
     c = cpu_inputs(x)
     return np.asarray(c.core_s_per_token, dtype=float)[:, None] * x.tokens_per_s_per_part
 
 
+def cpu_work_per_capped_part(x: CapacityInputs) -> np.ndarray:
+    """(W, P, J) busy CPU cores one part of p busy at power cap j serving w needs (eq. 25 with
+    power caps, eq. 19): kappa_w x k[w,p] x tau[p,j], its tokens at that cap."""
+    return cpu_work_per_busy_part(x)[:, :, None] * capped_throughput(x)[None, :, :]
+
+
 def cpu_demand_scale(x: CapacityInputs) -> float:
-    """What both backends multiply the rows of eq. (22) by: 1 / the most cores of a server, so a
+    """What both backends multiply the rows of eq. (25) by: 1 / the most cores of a server, so a
     row counts CPU work in servers' worth of cores (coefficients of order 1, as the busy-part
     columns); the feasible set is unchanged."""
     return 1.0 / float(np.max(cpu_inputs(x).cores_per_server))

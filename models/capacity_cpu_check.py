@@ -1,4 +1,4 @@
-"""The independent checker's part for CPU work and CPU servers (eqs. 19-24).
+"""The independent checker's part for CPU work and CPU servers (eqs. 22-27).
 
 Recomputes every CPU family from a solution's arrays with plain loops (none of the backends'
 index algebra); models/capacity_check.py calls it and adds the CPU servers' power to the IT
@@ -22,7 +22,7 @@ def has_cpu_work(x: CapacityInputs, sol: CapacitySolution) -> bool:
 
 
 def cpu_installed(x: CapacityInputs, bought: np.ndarray) -> np.ndarray:
-    """(20) (C, S, Y) CPU servers delivered and not yet retired."""
+    """(23) (C, S, Y) CPU servers delivered and not yet retired."""
     assert x.cpu is not None
     tau, out = x.year_start_years, np.zeros_like(bought)
     for c in range(bought.shape[0]):
@@ -35,7 +35,7 @@ def cpu_installed(x: CapacityInputs, bought: np.ndarray) -> np.ndarray:
 
 
 def cpu_power_mw(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
-    """(23) (S, Y, T) 1e-6 sum_c (idle J + (active - idle) z), MW; zeros without CPU work."""
+    """(26) (S, Y, T) 1e-6 sum_c (idle J + (active - idle) z), MW; zeros without CPU work."""
     if not has_cpu_work(x, sol):
         return np.zeros(sol.it_power_mw.shape)
     assert x.cpu is not None
@@ -46,7 +46,7 @@ def cpu_power_mw(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
 
 
 def cpu_capex_by_year(x: CapacityInputs, sol: CapacitySolution) -> np.ndarray:
-    """(24) (Y,) undiscounted price of the CPU servers bought in each period."""
+    """(27) (Y,) undiscounted price of the CPU servers bought in each period."""
     if not has_cpu_work(x, sol):
         return np.zeros(x.year_start_years.shape)
     assert x.cpu is not None
@@ -77,8 +77,8 @@ def cpu_costs(x: CapacityInputs, sol: CapacitySolution) -> dict[str, float]:
 def check_cpu_servers(
     x: CapacityInputs, sol: CapacitySolution, require: Check, equal: Check
 ) -> None:
-    """(19) whole servers, bought only where allowed; (20) installed; (21) busy <= installed;
-    (22) busy cores >= the CPU work of the tokens served at the site; (23) CPU power."""
+    """(22) whole servers, bought only where allowed; (23) installed; (24) busy <= installed;
+    (25) busy cores >= the CPU work of the tokens served at the site; (26) CPU power."""
     if x.cpu is None:
         return
     c = x.cpu
@@ -86,14 +86,18 @@ def check_cpu_servers(
     require("(0) cpu_servers_bought >= 0", bought)
     require("(0) cpu_servers_busy >= 0", busy)
     if not x.relax:
-        equal("(19) whole CPU servers", bought, np.round(bought))
-    require("(19) no CPU server where not allowed", -np.abs(bought[~c.allowed.astype(bool)]))
+        equal("(22) whole CPU servers", bought, np.round(bought))
+    require("(22) no CPU server where not allowed", -np.abs(bought[~c.allowed.astype(bool)]))
     installed = cpu_installed(x, bought)
-    equal("(20) CPU servers installed", sol.cpu_servers_installed, installed)
-    require("(21) CPU servers busy <= installed", installed[..., None] - busy,
+    equal("(23) CPU servers installed", sol.cpu_servers_installed, installed)
+    require("(24) CPU servers busy <= installed", installed[..., None] - busy,
             float(installed.max(initial=1.0)))  # fmt: skip
     need = np.einsum("w,wp,wpsyt->syt", c.core_s_per_token, x.tokens_per_s_per_part,
                      sol.parts_busy)  # fmt: skip
+    if sol.capped_busy.size:  # parts busy at a power cap serve tau of their tokens (eq. 19)
+        tau = np.asarray(x.capped_throughput_fraction, dtype=float)
+        need = need + np.einsum("w,wp,pj,wpsytj->syt", c.core_s_per_token,
+                                x.tokens_per_s_per_part, tau, sol.capped_busy)  # fmt: skip
     cores = np.einsum("c,csyt->syt", c.cores_per_server, busy)
-    require("(22) CPU cores busy >= CPU work", cores - need, float(need.max(initial=1.0)))
-    equal("(23) CPU servers' power", sol.cpu_power_mw, cpu_power_mw(x, sol))
+    require("(25) CPU cores busy >= CPU work", cores - need, float(need.max(initial=1.0)))
+    equal("(26) CPU servers' power", sol.cpu_power_mw, cpu_power_mw(x, sol))

@@ -1,4 +1,4 @@
-"""CPU work and CPU servers in cvxpy (eqs. 19-24 of docs/capacity_model.md), vectorised.
+"""CPU work and CPU servers in cvxpy (eqs. 22-27 of docs/capacity_model.md), vectorised.
 
 The twin of capacity_cpu_pyomo.py, family by family. `add_cpu_work` builds every family and
 returns what the capacity model collects: the constraints, the CPU servers' IT power (added to
@@ -21,7 +21,9 @@ from models.capacity_cpu import (
     cpu_inputs,
     cpu_resale_credit_per_server,
     cpu_work_per_busy_part,
+    cpu_work_per_capped_part,
 )
+from models.capacity_flex import cap_count
 
 
 def _matrix(
@@ -37,7 +39,7 @@ def _matrix(
 class CpuVariables:
     """CPU server decisions (eq. 0: non-negative)."""
 
-    servers: cp.Variable  # (C*S*Y,) m^c, servers bought; integer unless relaxed (eq. 19)
+    servers: cp.Variable  # (C*S*Y,) m^c, servers bought; integer unless relaxed (eq. 22)
     busy: cp.Variable  # (C*S*Y, T) z, servers' worth of cores busy
 
 
@@ -46,10 +48,10 @@ class CpuWork:
     """What the capacity model collects from the CPU families."""
 
     variables: CpuVariables
-    installed: cp.Expression  # (C*S*Y,) J, eq. 20
-    power_mw: cp.Expression  # (S*Y, T) P^cpu, eq. 23
-    capex: cp.Expression  # (Y,) undiscounted, eq. 24
-    resale_credit: cp.Expression  # present value, eq. 24
+    installed: cp.Expression  # (C*S*Y,) J, eq. 23
+    power_mw: cp.Expression  # (S*Y, T) P^cpu, eq. 26
+    capex: cp.Expression  # (Y,) undiscounted, eq. 27
+    resale_credit: cp.Expression  # present value, eq. 27
     constraints: list[cp.Constraint]
 
 
@@ -62,7 +64,7 @@ def cpu_flat_index(x: CapacityInputs) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def make_cpu_variables(x: CapacityInputs) -> CpuVariables:
-    """(19) m^c >= 0, integer unless `x.relax`; z >= 0."""
+    """(22) m^c >= 0, integer unless `x.relax`; z >= 0."""
     n = cpu_flat_index(x)[0].size
     return CpuVariables(
         servers=cp.Variable(n, nonneg=True, integer=not x.relax, name="cpu_servers"),
@@ -71,7 +73,7 @@ def make_cpu_variables(x: CapacityInputs) -> CpuVariables:
 
 
 def cpu_servers_installed(v: CpuVariables, x: CapacityInputs) -> cp.Expression:
-    """(20) J[c,s,y] = sum_y' alive[c,y',y] m^c[c,s,y'], servers."""
+    """(23) J[c,s,y] = sum_y' alive[c,y',y] m^c[c,s,y'], servers."""
     c, s, y = cpu_flat_index(x)
     alive = cpu_alive_from_purchase(x)  # (C, Y', Y)
     n_y = x.shape[3]
@@ -82,19 +84,21 @@ def cpu_servers_installed(v: CpuVariables, x: CapacityInputs) -> cp.Expression:
 
 
 def add_cpu_allowed(v: CpuVariables, x: CapacityInputs) -> list[cp.Constraint]:
-    """(19) m^c[c,s,y] = 0 where the site may not buy the server in y."""
+    """(22) m^c[c,s,y] = 0 where the site may not buy the server in y."""
     banned = np.flatnonzero(~np.asarray(cpu_inputs(x).allowed, dtype=bool).ravel())
     return [v.servers[banned] == 0] if banned.size else []
 
 
 def add_cpu_busy_limit(v: CpuVariables, installed: cp.Expression, x: CapacityInputs) -> list:
-    """(21) z[c,s,y,t] <= J[c,s,y], servers."""
+    """(24) z[c,s,y,t] <= J[c,s,y], servers."""
     ceiling = cp.reshape(installed, (installed.shape[0], 1), order="C") @ np.ones((1, x.shape[4]))
     return [v.busy <= ceiling]
 
 
-def add_cpu_demand(v: CpuVariables, parts_busy: cp.Variable, x: CapacityInputs) -> list:
-    """(22) the CPU work of the tokens served at each site and step, in busy cores:
+def add_cpu_demand(
+    v: CpuVariables, parts_busy: cp.Variable, capped_busy: cp.Variable | None, x: CapacityInputs
+) -> list:
+    """(25) the CPU work of the tokens served at each site and step, in busy cores:
     sum_c K_c z[c,s,y,t] >= sum_{w,p} kappa_w k[w,p] u[w,p,s,y,t], written x `cpu_demand_scale`."""
     n_w, n_p, n_s, n_y, _n_t = x.shape
     c, s, y = cpu_flat_index(x)
@@ -104,11 +108,19 @@ def add_cpu_demand(v: CpuVariables, parts_busy: cp.Variable, x: CapacityInputs) 
     w4, p4, s4, y4 = np.unravel_index(np.arange(n_w * n_p * n_s * n_y), (n_w, n_p, n_s, n_y))
     need = _matrix(s4 * n_y + y4, np.arange(w4.size), cpu_work_per_busy_part(x)[w4, p4] * scale,
                    (n_s * n_y, w4.size))  # fmt: skip
-    return [cores @ v.busy >= need @ parts_busy]
+    served = need @ parts_busy
+    if capped_busy is not None:  # parts busy at a power cap serve tau of their tokens (eq. 19)
+        shape5 = (n_w, n_p, n_s, n_y, cap_count(x))  # rows of the capped-busy matrix
+        w5, p5, s5, y5, j5 = np.unravel_index(np.arange(capped_busy.shape[0]), shape5)
+        capped = _matrix(s5 * n_y + y5, np.arange(w5.size),
+                         cpu_work_per_capped_part(x)[w5, p5, j5] * scale,
+                         (n_s * n_y, w5.size))  # fmt: skip
+        served = served + capped @ capped_busy
+    return [cores @ v.busy >= served]
 
 
 def cpu_power_mw(v: CpuVariables, installed: cp.Expression, x: CapacityInputs) -> cp.Expression:
-    """(23) P^cpu[s,y,t] = 1e-6 sum_c (P^idle_c J[c,s,y] + (P^act_c - P^idle_c) z[c,s,y,t]), MW."""
+    """(26) P^cpu[s,y,t] = 1e-6 sum_c (P^idle_c J[c,s,y] + (P^act_c - P^idle_c) z[c,s,y,t]), MW."""
     cpu = cpu_inputs(x)
     n_s, n_y, n_t = x.shape[2], x.shape[3], x.shape[4]
     c, s, y = cpu_flat_index(x)
@@ -121,20 +133,23 @@ def cpu_power_mw(v: CpuVariables, installed: cp.Expression, x: CapacityInputs) -
 
 
 def cpu_capex_by_year(v: CpuVariables, x: CapacityInputs) -> cp.Expression:
-    """(24) K^cpu_y = sum_{c,s} price[c,y] m^c[c,s,y], undiscounted."""
+    """(27) K^cpu_y = sum_{c,s} price[c,y] m^c[c,s,y], undiscounted."""
     c, _s, y = cpu_flat_index(x)
     price = cpu_inputs(x).price_per_server[c, y]
     return _matrix(y, np.arange(c.size), price, (x.shape[3], c.size)) @ v.servers
 
 
 def cpu_resale_credit(v: CpuVariables, x: CapacityInputs) -> cp.Expression:
-    """(24) sum_{c,s,y} delta_H rho[c,y] price[c,y] m^c[c,s,y], present value."""
+    """(27) sum_{c,s,y} delta_H rho[c,y] price[c,y] m^c[c,s,y], present value."""
     c, _s, y = cpu_flat_index(x)
     return cpu_resale_credit_per_server(x)[c, y] @ v.servers
 
 
-def add_cpu_work(parts_busy: cp.Variable, x: CapacityInputs) -> CpuWork | None:
-    """Eqs. (19)-(24) on the capacity model's busy parts; None when `x.cpu` is None."""
+def add_cpu_work(
+    parts_busy: cp.Variable, capped_busy: cp.Variable | None, x: CapacityInputs
+) -> CpuWork | None:
+    """Eqs. (22)-(27) on the capacity model's busy parts (uncapped, and at a power cap when
+    capping is on); None when `x.cpu` is None."""
     if x.cpu is None:
         return None
     v = make_cpu_variables(x)
@@ -148,7 +163,7 @@ def add_cpu_work(parts_busy: cp.Variable, x: CapacityInputs) -> CpuWork | None:
         constraints=[
             *add_cpu_allowed(v, x),
             *add_cpu_busy_limit(v, installed, x),
-            *add_cpu_demand(v, parts_busy, x),
+            *add_cpu_demand(v, parts_busy, capped_busy, x),
         ],
     )
 

@@ -1,4 +1,4 @@
-"""CPU work and CPU servers in Pyomo (eqs. 19-24 of docs/capacity_model.md).
+"""CPU work and CPU servers in Pyomo (eqs. 22-27 of docs/capacity_model.md).
 
 The twin of capacity_cpu_cvxpy.py, family by family, on indexed components over (c, s, y, t).
 `add_cpu_work` builds them on the capacity model `m` (after `add_it_power`) and adds the CPU
@@ -20,11 +20,12 @@ from models.capacity_cpu import (
     cpu_inputs,
     cpu_resale_credit_per_server,
     cpu_work_per_busy_part,
+    cpu_work_per_capped_part,
 )
 
 
 def make_cpu_variables(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
-    """(19) m^c >= 0, integer unless relaxed; z >= 0."""
+    """(22) m^c >= 0, integer unless relaxed; z >= 0."""
     m.CS = pyo.RangeSet(0, cpu_inputs(x).cores_per_server.shape[0] - 1)
     domain = pyo.NonNegativeReals if x.relax else pyo.NonNegativeIntegers
     m.cpu_servers = pyo.Var(m.CS, m.S, m.Y, domain=domain)
@@ -32,13 +33,13 @@ def make_cpu_variables(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
 
 
 def add_cpu_allowed(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
-    """(19) m^c[c,s,y] = 0 where the site may not buy the server in y (as upper bounds)."""
+    """(22) m^c[c,s,y] = 0 where the site may not buy the server in y (as upper bounds)."""
     for c, s, y in zip(*np.nonzero(~np.asarray(cpu_inputs(x).allowed, dtype=bool)), strict=True):
         m.cpu_servers[int(c), int(s), int(y)].setub(0)
 
 
 def cpu_servers_installed(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
-    """(20) J[c,s,y] = sum_y' alive[c,y',y] m^c[c,s,y'], servers."""
+    """(23) J[c,s,y] = sum_y' alive[c,y',y] m^c[c,s,y'], servers."""
     alive = cpu_alive_from_purchase(x)
 
     def installed(_: pyo.ConcreteModel, c: int, s: int, y: int) -> Any:
@@ -48,7 +49,7 @@ def cpu_servers_installed(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
 
 
 def add_cpu_busy_limit(m: pyo.ConcreteModel) -> None:
-    """(21) z[c,s,y,t] <= J[c,s,y], servers."""
+    """(24) z[c,s,y,t] <= J[c,s,y], servers."""
     m.cpu_busy_limit = pyo.Constraint(
         m.CS, m.S, m.Y, m.T,
         rule=lambda _, c, s, y, t: m.cpu_busy[c, s, y, t] <= m.cpu_installed[c, s, y],
@@ -56,14 +57,17 @@ def add_cpu_busy_limit(m: pyo.ConcreteModel) -> None:
 
 
 def add_cpu_demand(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
-    """(22) sum_c K_c z[c,s,y,t] >= sum_{w,p} kappa_w k[w,p] u[w,p,s,y,t], busy cores, written
+    """(25) sum_c K_c z[c,s,y,t] >= sum_{w,p} kappa_w k[w,p] u[w,p,s,y,t], busy cores, written
     x `cpu_demand_scale`."""
     scale = cpu_demand_scale(x)
     cores = (cpu_inputs(x).cores_per_server * scale).tolist()
     need = (cpu_work_per_busy_part(x) * scale).tolist()
+    capped = (cpu_work_per_capped_part(x) * scale).tolist()  # (W, P, J): at a power cap
 
     def rule(_: pyo.ConcreteModel, s: int, y: int, t: int) -> Any:
         served = [need[w][p] * m.busy[w, p, s, y, t] for w in m.W for p in m.P if need[w][p] > 0]
+        served += [capped[w][p][j] * m.capped_busy[w, p, s, y, t, j]
+                   for w in m.W for p in m.P if need[w][p] > 0 for j in m.J]  # fmt: skip
         supply = pyo.quicksum(cores[c] * m.cpu_busy[c, s, y, t] for c in m.CS)
         return supply >= pyo.quicksum(served) if served else pyo.Constraint.Skip
 
@@ -71,7 +75,7 @@ def add_cpu_demand(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
 
 
 def cpu_power_mw(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
-    """(23) P^cpu[s,y,t] = 1e-6 sum_c (P^idle_c J + (P^act_c - P^idle_c) z), MW, added to the
+    """(26) P^cpu[s,y,t] = 1e-6 sum_c (P^idle_c J + (P^act_c - P^idle_c) z), MW, added to the
     IT power of eq. (9)."""
     cpu = cpu_inputs(x)
     idle = (cpu.idle_w * MW_PER_W).tolist()
@@ -88,7 +92,7 @@ def cpu_power_mw(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
 
 
 def add_cpu_work(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
-    """Eqs. (19)-(23) on the capacity model; nothing without `x.cpu`."""
+    """Eqs. (22)-(26) on the capacity model; nothing without `x.cpu`."""
     if x.cpu is None:
         return
     make_cpu_variables(m, x)
@@ -100,12 +104,12 @@ def add_cpu_work(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
 
 
 def cpu_power(m: pyo.ConcreteModel, s: int, y: int, t: int) -> Any:
-    """(23) the CPU servers' power at (s, y, t), 0 without CPU work."""
+    """(26) the CPU servers' power at (s, y, t), 0 without CPU work."""
     return m.cpu_power_mw[s, y, t] if hasattr(m, "cpu_power_mw") else 0.0
 
 
 def cpu_capex_by_year(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
-    """(24) {"cpu_servers_capex": y -> sum_{c,s} price[c,y] m^c[c,s,y]}, undiscounted."""
+    """(27) {"cpu_servers_capex": y -> sum_{c,s} price[c,y] m^c[c,s,y]}, undiscounted."""
     if x.cpu is None:
         return {}
     price = x.cpu.price_per_server
@@ -117,7 +121,7 @@ def cpu_capex_by_year(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]
 
 
 def cpu_resale_credit(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
-    """(24) {"cpu_resale_credit": sum delta_H rho[c,y] price[c,y] m^c[c,s,y]}, present value."""
+    """(27) {"cpu_resale_credit": sum delta_H rho[c,y] price[c,y] m^c[c,s,y]}, present value."""
     if x.cpu is None:
         return {}
     credit = cpu_resale_credit_per_server(x)

@@ -40,6 +40,14 @@ from models.capacity import (
     tpp_cap_windows,
 )
 from models.capacity_cpu_cvxpy import CpuWork, add_cpu_work
+from models.capacity_flex_cvxpy import (
+    FlexVariables,
+    add_grid_option_choice,
+    capped_dynamic_mw,
+    capped_parts_busy,
+    capped_tokens,
+    make_flex_variables,
+)
 
 Constraints = list[cp.Constraint]
 
@@ -100,6 +108,7 @@ class CapacityVariables:
     peak_import_mw: cp.Variable  # (S*Y, B)
     domestic_only: cp.Variable | None  # (K,) d of each site-year with a subsidy choice (eq. 18)
     subsidised_import_mw: cp.Variable | None  # (K, T) u, the import the subsidy applies to
+    flex: FlexVariables  # parts busy at a power cap (eq. 19), grid option chosen (eq. 20)
 
 
 def make_variables(x: CapacityInputs) -> CapacityVariables:
@@ -136,6 +145,7 @@ def make_variables(x: CapacityInputs) -> CapacityVariables:
         peak_import_mw=nonneg((k, b), "peak_import_mw"),
         domestic_only=domestic_only,
         subsidised_import_mw=nonneg((n_k, n_t), "subsidised_import_mw") if n_k else None,
+        flex=make_flex_variables(x),
     )
 
 
@@ -152,8 +162,8 @@ class Fleet:
     solar_mw: cp.Expression  # (S*Y,) eq. 11
     battery_mwh: cp.Expression  # (S*Y,)
     battery_mw: cp.Expression  # (S*Y,)
-    it_power_mw: cp.Expression  # (S*Y, T) eq. 9, CPU servers' power included (eq. 23)
-    cpu_power_mw: cp.Expression | None = None  # (S*Y, T) eq. 23; None without CPU work
+    it_power_mw: cp.Expression  # (S*Y, T) eq. 9, CPU servers' power included (eq. 26)
+    cpu_power_mw: cp.Expression | None = None  # (S*Y, T) eq. 26; None without CPU work
 
 
 def parts_bought(v: CapacityVariables, x: CapacityInputs, ix: Index) -> cp.Expression:
@@ -195,9 +205,11 @@ def it_power_mw(
     dynamic = (
         selector(sw * n_y + yw, np.arange(pw.size), dynamic_w[pw], (n_s * n_y, pw.size)) * MW_PER_W
     )
-    return cp.reshape(standing @ installed, (n_s * n_y, 1), order="C") @ np.ones((1, n_t)) + (
+    power = cp.reshape(standing @ installed, (n_s * n_y, 1), order="C") @ np.ones((1, n_t)) + (
         dynamic @ v.busy
     )
+    capped = capped_dynamic_mw(v.flex, x, counted)  # eq. 19: parts busy at a power cap
+    return power if capped is None else power + capped
 
 
 def make_fleet(v: CapacityVariables, x: CapacityInputs, ix: Index) -> Fleet:
@@ -237,7 +249,9 @@ def add_parts_busy_limit(
         rows, np.arange(rows.size), np.ones(rows.size), (n_p * n_s * n_y, rows.size)
     )
     ceiling = cp.reshape(installed, (n_p * n_s * n_y, 1), order="C") @ np.ones((1, n_t))
-    return [over_workloads @ v.busy <= ceiling]
+    busy = over_workloads @ v.busy
+    capped = capped_parts_busy(v.flex, x)  # eq. 19: parts busy at a power cap count too
+    return [(busy if capped is None else busy + capped) <= ceiling]
 
 
 def add_serve_demand(v: CapacityVariables, x: CapacityInputs, ix: Index) -> Constraints:
@@ -249,6 +263,8 @@ def add_serve_demand(v: CapacityVariables, x: CapacityInputs, ix: Index) -> Cons
     rate, scaled_demand, _ = scaled_serve_data(x)
     tokens = selector(w * n_y + y, np.arange(w.size), rate[w, p], (n_w * n_y, w.size))
     handled = tokens @ v.busy + v.unserved  # (W*Y, T) sigma_w x tokens per second
+    capped = capped_tokens(v.flex, x)  # eq. 19: tokens of parts busy at a power cap
+    handled = handled if capped is None else handled + capped
     demand = scaled_demand.reshape(n_w * n_y, n_t)
     due = np.repeat(deadline_rows(x), n_y)
     deferrable = np.repeat(x.deferrable.astype(bool), n_y) & ~due
@@ -368,7 +384,7 @@ def add_subsidy_choice(
     cap = x.grid_import_cap_mw.ravel()[sites]
     rebate_cap = cp.reshape(cp.multiply(cap, v.domestic_only), (sites.size, 1), order="C")
     domestic_mw = it_power_mw(v, fleet.parts_installed, x, ix, counted=x.domestic.astype(bool))
-    if fleet.cpu_power_mw is not None:  # CPU servers run at a domestic-only site too (eq. 23)
+    if fleet.cpu_power_mw is not None:  # CPU servers run at a domestic-only site too (eq. 26)
         domestic_mw = domestic_mw + fleet.cpu_power_mw
     pue = np.repeat(x.pue, n_y, axis=0)[sites]  # (K, T)
     constraints: Constraints = [
@@ -532,15 +548,15 @@ class CapacityProblem:
     costs: dict[str, cp.Expression]
     binding: dict[str, Constraints]  # families whose duals the solution reports
     grid_rows: dict[int, cp.Constraint]  # finite grid caps by k = s*Y + y
-    cpu: CpuWork | None = None  # eqs. 19-24, None without CPU work
+    cpu: CpuWork | None = None  # eqs. 22-27, None without CPU work
 
 
 def build(x: CapacityInputs) -> CapacityProblem:
-    """The capacity model of docs/capacity_model.md, families (1)-(16) and (18)-(24), objective
+    """The capacity model of docs/capacity_model.md, families (1)-(16) and (18)-(27), objective
     (17)."""
     ix = Index.of(*x.shape[:4])
     v = make_variables(x)
-    cpu = add_cpu_work(v.busy, x)
+    cpu = add_cpu_work(v.busy, v.flex.capped_busy, x)
     fleet = make_fleet(v, x, ix)
     fleet, capex = with_cpu_work(fleet, capex_by_year(v, fleet, x, ix), cpu)
     operation, grid_rows = site_year_operation(v, fleet, x)
@@ -565,6 +581,7 @@ def build(x: CapacityInputs) -> CapacityProblem:
         *binding["domestic"],
         *add_subsidy_choice(v, fleet, x, ix),
         *(cpu.constraints if cpu is not None else []),
+        *add_grid_option_choice(v.flex, v.grid_import_mw, x),
     ]
     costs = cost_terms(v, fleet, capex, x, ix)
     if cpu is not None:

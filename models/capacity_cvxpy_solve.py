@@ -23,6 +23,7 @@ from models.capacity import (
 )
 from models.capacity_cpu_cvxpy import cpu_arrays
 from models.capacity_cvxpy import CapacityProblem, CapacityVariables, build
+from models.capacity_flex_cvxpy import flex_arrays
 from models.common import SolveStats, SolveStatus, solved_value
 from models.solvers import cvxpy_solve_kwargs, map_cvxpy_status, solver_for
 
@@ -99,6 +100,7 @@ def read_solution(
         peak_import_mw=arr(v.peak_import_mw, (n_s, n_y, x.billing_period_months.shape[0])),
         **subsidy_arrays(v, x),
         **cpu_arrays(built.cpu, x),
+        **flex_arrays(v.flex, x),
         costs=costs,
         duals=read_duals(built, x) if x.relax else None,
     )

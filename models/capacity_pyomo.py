@@ -40,6 +40,13 @@ from models.capacity_cpu_pyomo import (
     cpu_power,
     cpu_resale_credit,
 )
+from models.capacity_flex_pyomo import (
+    add_grid_option_choice,
+    capped_dynamic_mw,
+    capped_parts_busy,
+    capped_tokens,
+    make_flex_variables,
+)
 
 
 def make_variables(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
@@ -92,7 +99,7 @@ def add_it_power(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
             standing[p] * m.parts_installed[p, s, y]
             + dynamic[p] * pyo.quicksum(m.busy[w, p, s, y, t] for w in m.W)
             for p in m.P
-        )
+        ) + capped_dynamic_mw(m, x, s, y, t, m.P)  # eq. 19: parts busy at a power cap
 
     m.it_power_mw = pyo.Expression(m.S, m.Y, m.T, rule=rule)
 
@@ -114,7 +121,8 @@ def add_parts_busy_limit(m: pyo.ConcreteModel) -> None:
         m.Y,
         m.T,
         rule=lambda _, p, s, y, t: (
-            pyo.quicksum(m.busy[w, p, s, y, t] for w in m.W) <= m.parts_installed[p, s, y]
+            pyo.quicksum(m.busy[w, p, s, y, t] for w in m.W) + capped_parts_busy(m, p, s, y, t)
+            <= m.parts_installed[p, s, y]
         ),
     )
 
@@ -131,7 +139,7 @@ def add_serve_demand(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
         served = pyo.quicksum(
             rate[w][p] * m.busy[w, p, s, y, t] for p in m.P for s in m.S if rate[w][p] > 0
         )
-        return served + m.unserved[w, y, t]
+        return served + m.unserved[w, y, t] + capped_tokens(m, x, rate, w, y, t)  # eq. 19
 
     due = deadline_rows(x)
     hourly = [(w, y, t) for w in m.W if not x.deferrable[w] for y in m.Y for t in m.T]
@@ -320,7 +328,7 @@ def add_capex_by_year(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
             + float(x.battery_capex_per_mw[s, y]) * m.battery_built_mw[s, y]
             for s in m.S
         ),
-        **cpu_capex_by_year(m, x),  # (24)
+        **cpu_capex_by_year(m, x),  # (27)
     }
     m.K = pyo.Set(initialize=list(terms))
     m.capex = pyo.Expression(m.K, m.Y, rule=lambda _, k, y: terms[k](y))
@@ -388,9 +396,9 @@ def add_subsidy_choice(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
             + dynamic[p] * pyo.quicksum(m.busy[w, p, s, y, t] for w in m.W)
             for p in domestic
         )
-        load = (
-            float(x.pue[s, t]) * (domestic_mw + cpu_power(m, s, y, t)) + m.site[s, y].charge_mw[t]
-        )
+        domestic_mw += capped_dynamic_mw(m, x, s, y, t, domestic)  # eq. 19
+        domestic_mw += cpu_power(m, s, y, t)  # CPU servers run at a domestic-only site too
+        load = float(x.pue[s, t]) * domestic_mw + m.site[s, y].charge_mw[t]
         return m.subsidised_import_mw[s, y, t] <= load
 
     m.subsidy_within_domestic_load = pyo.Constraint(m.C, m.T, rule=within_domestic_load)
@@ -450,7 +458,7 @@ def cost_terms(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
             for s, y in m.C
             for t in m.T
         ),
-        **cpu_resale_credit(m, x),  # (24)
+        **cpu_resale_credit(m, x),  # (27)
     }
 
 
@@ -467,13 +475,14 @@ def net_present_cost(terms: dict[str, Any]) -> Any:
 
 
 def build(x: CapacityInputs) -> pyo.ConcreteModel:
-    """The capacity model of docs/capacity_model.md, families (1)-(16) and (18)-(24), objective
+    """The capacity model of docs/capacity_model.md, families (1)-(16) and (18)-(27), objective
     (17)."""
     m = pyo.ConcreteModel(name="capacity")
     make_variables(m, x)
+    make_flex_variables(m, x)
     add_fleet(m, x)
     add_it_power(m, x)
-    add_cpu_work(m, x)  # (19)-(23), its power added to the IT power
+    add_cpu_work(m, x)  # (22)-(26), its power added to the IT power
     add_allowed_purchases(m, x)
     add_parts_busy_limit(m)
     add_serve_demand(m, x)
@@ -486,6 +495,7 @@ def build(x: CapacityInputs) -> pyo.ConcreteModel:
     add_budget(m, x)
     add_domestic_share(m, x)
     add_subsidy_choice(m, x)
+    add_grid_option_choice(m, x)
     costs = cost_terms(m, x)
     m.cost = pyo.Expression(list(costs), initialize=costs)
     m.net_present_cost = pyo.Objective(expr=net_present_cost({k: m.cost[k] for k in m.cost}))

@@ -21,6 +21,7 @@ from models.capacity import (
     subsidy_choice,
 )
 from models.capacity_cpu_pyomo import cpu_arrays
+from models.capacity_flex_pyomo import flex_arrays
 from models.capacity_pyomo import build
 from models.common import SolveStats, SolveStatus
 from models.pyomo_highs import solve_pyomo_model
@@ -100,6 +101,7 @@ def read_solution(
         ),
         **subsidy_arrays(m, x),
         **cpu_arrays(m, x),
+        **flex_arrays(m, x),
         costs=costs,
         duals=read_duals(m, x) if x.relax else None,
     )

@@ -13,6 +13,7 @@ from models.capacity import (
     subsidy_choice,
 )
 from models.capacity_cpu import check_cpu_inputs
+from models.capacity_flex import check_flex_inputs
 from models.common import InputProblem
 
 # --- input checks --------------------------------------------------------------------------------
@@ -35,6 +36,7 @@ def check_inputs(x: CapacityInputs) -> list[InputProblem]:
         + check_subsidy_choice(x)
         + check_deadlines(x)
         + check_cpu_inputs(x)
+        + check_flex_inputs(x)
     )
 
 

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ValidationError
 from planner.errors import InputError, Problem
 
 M = TypeVar("M", bound=BaseModel)
+# libyaml's parser when PyYAML was built with it (about 10x faster than the pure-Python one; the
+# catalogue's 26 files take 0.03 s instead of 0.3 s); same safe constructors, same error marks.
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 T = TypeVar("T")
 
 
@@ -19,7 +22,7 @@ def read_yaml(path: Path) -> Any:
     """Parse one YAML file; a syntax error names the file and the line."""
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=SAFE_LOADER)
     except FileNotFoundError:
         raise InputError.one(path, "", "file not found.", "check the path.") from None
     except yaml.YAMLError as exc:

@@ -25,11 +25,7 @@ FUNCTIONS_OVER: dict[str, int] = {
     "planner/demand/growth.py:_logistic": 63,
     "planner/demand/growth.py:read_demand_csv": 76,
     "planner/demand/projection.py:project_demand": 62,
-    "planner/results/charts.py:bar_chart": 88,
-    "planner/results/charts.py:tornado_chart": 66,
-    "planner/results/report.py:plan_charts": 100,
     "planner/rules/regimes.py:_resolve": 78,
-    "models/capacity_check.py:check_solution": 77,
     "models/capacity_pyomo.py:site_year_operation": 63,
     "models/site_energy_check.py:check_solution": 82,
 }

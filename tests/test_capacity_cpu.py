@@ -1,4 +1,4 @@
-"""CPU work and CPU servers (issue 15, docs/capacity_model.md eqs. 19-24): hand-worked optima,
+"""CPU work and CPU servers (issue 15, docs/capacity_model.md eqs. 22-27): hand-worked optima,
 the coupling of tokens and CPU work, both backends agreeing and the checker catching a fault.
 
 Toy numbers (not real parts): part A serves 100 tok/s for 10, at 0 W; the workload needs 0.02 CPU
@@ -42,7 +42,8 @@ def cpu(n_sites: int = 1, n_years: int = 1, **overrides: Any) -> CpuServerInputs
 def one_year(**overrides: Any) -> CapacityInputs:
     """One site, one year, one step standing for the year, 300 tok/s, only part A, energy 1/MWh."""
     overrides.setdefault("cpu", cpu())
-    return tiny(n_parts=1, n_years=1, price_per_mwh=np.ones((1, 1, 1)), **overrides)
+    overrides.setdefault("price_per_mwh", np.ones((1, 1, 1)))
+    return tiny(n_parts=1, n_years=1, **overrides)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -148,10 +149,35 @@ def test_backends_agree_on_a_mixed_problem() -> None:
 
 
 def test_the_checker_catches_missing_cpu_work() -> None:
-    """A solution whose CPU servers sit idle while tokens are served breaks eq. 22 (and 23)."""
+    """A solution whose CPU servers sit idle while tokens are served breaks eq. 25 (and 26)."""
     x = one_year()
     s = solve(x, backend="cvxpy", options={"mip_gap": 1e-9})
     broken = replace(s, cpu_servers_busy=np.zeros_like(s.cpu_servers_busy))
     problems = check_solution(x, broken)
-    assert any(p.startswith("(22) CPU cores busy >= CPU work") for p in problems)
-    assert any(p.startswith("(23)") for p in problems)
+    assert any(p.startswith("(25) CPU cores busy >= CPU work") for p in problems)
+    assert any(p.startswith("(26)") for p in problems)
+
+
+def test_cpu_work_counts_the_tokens_of_power_capped_parts() -> None:
+    """With power caps on (eq. 19), parts busy at a cap serve tau of their tokens and need tau of
+    their CPU work: 300 tok/s on parts of 100 W busy, capped at 60 W for 80% of the tokens, with
+    energy dear enough (1e5 per MWh) that capping pays. Both backends agree and check clean; the
+    busy cores cover the capped parts' tokens too."""
+    x = one_year(
+        relax=True,
+        idle_w=np.array([10.0]),
+        active_w=np.array([100.0]),
+        price_per_mwh=np.full((1, 1, 1), 1e5),
+        power_cap_fraction=np.array([0.6]),
+        capped_active_w=np.array([[60.0]]),
+        capped_throughput_fraction=np.array([[0.8]]),
+    )
+    a = solve(x, backend="cvxpy")
+    b = solve(x, backend="pyomo")
+    assert check_solution(x, a) == [] and check_solution(x, b) == []
+    assert a.objective == pytest.approx(b.objective, rel=1e-7)
+    assert a.capped_busy.sum() > 0  # capping is chosen
+    tokens = 100.0 * (a.parts_busy.sum() + 0.8 * a.capped_busy.sum())
+    cores = 4 * a.cpu_servers_busy[0].sum() + 16 * a.cpu_servers_busy[1].sum()
+    assert tokens == pytest.approx(300.0, rel=1e-6)
+    assert cores >= 0.02 * tokens * (1 - 1e-6)

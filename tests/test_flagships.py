@@ -27,15 +27,6 @@ CAP_TPP = 7.9e8  # us-2025-01 Tier-2 country allocation (export_regimes/us-2025-
 MW_TOL = 1e-6  # HiGHS primal feasibility (1e-7) in MW: no bound scaling any more
 
 _cache: dict[tuple[str, ...], dict[str, Any]] = {}
-# Issue 12 serves each workload at the best precision both the part and the workload allow
-# (Llama-3.1-70B at fp8 on B200, MI300X and GB200, not bf16), which doubles tokens per part: the
-# flagships' demand, sized for the bf16 rates, no longer reaches the Diffusion cap in Singapore
-# or the US site's interim grid connection. The scenarios' demand (or a `precision: bf16` pin on
-# their serving entries) must be re-sized; until then these fail on purpose (strict xfail).
-RESIZE = pytest.mark.xfail(
-    strict=True,
-    reason="flagship demand sized for bf16 serving; re-size scenarios (serving branch report)",
-)
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -114,7 +105,6 @@ def test_lp_relaxation_agrees_across_backends(path: Path) -> None:
     assert cvx["net_present_cost"] == pytest.approx(pyo["net_present_cost"], rel=1e-6)
 
 
-@RESIZE
 def test_sea_diffusion_caps_bind_and_cost_more() -> None:
     free = plan_json(SEA, "--relax")
     capped = plan_json(SEA, "--relax", "--regime", DIFFUSION)
@@ -145,7 +135,6 @@ def test_sea_capped_milp_whole_servers_respect_the_cap() -> None:
         assert servers == pytest.approx(round(servers), abs=1e-6), row  # whole 8-GPU servers
 
 
-@RESIZE
 def test_us_battery_is_built_and_grid_stays_within_the_connection(tmp_path: Path) -> None:
     code, _, err = run(
         "plan", str(US), "--mip-gap", "0.005", "--format", "json", "--out", str(tmp_path / "run")
@@ -168,7 +157,6 @@ def test_us_battery_is_built_and_grid_stays_within_the_connection(tmp_path: Path
     assert (facility_mw > interim["grid_import_mw"] + 1.0).any()  # the battery carries > 1 MW
 
 
-@RESIZE
 def test_us_lp_builds_the_battery() -> None:
     lp = plan_json(US, "--relax")
     assert lp["unserved_tokens"] == pytest.approx(0.0, abs=1e3)

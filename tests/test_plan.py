@@ -270,8 +270,10 @@ def test_flagship_buys_yitian_servers_for_its_agents_and_host_cpus(
     assert npus and kunpeng == pytest.approx({k: v / 2 for k, v in npus.items()})
     fleet = fleet_table(flagship_cvxpy)
     assert {"yitian-710", "kunpeng-920"} <= set(fleet.loc[fleet["kind"] == "cpu", "part"])
-    agents_sites = {r["site"] for r in yitian}
-    assert all(r["cpu_peak_mw"] > 0 for r in s["sites"] if r["site"] in agents_sites)
+    in_service = {(r["site"], r["year"]) for r in s["installed"] if r["part"] == "yitian-710"}
+    assert in_service and all(
+        r["cpu_peak_mw"] > 0 for r in s["sites"] if (r["site"], r["year"]) in in_service
+    )
     dispatch = dispatch_table(flagship_cvxpy)
     assert (dispatch["cpu_power_mw"] <= dispatch["it_power_mw"] + 1e-9).all()
     assert s["costs"]["cpu_servers_capex"] > 0

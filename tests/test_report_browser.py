@@ -1,4 +1,6 @@
-"""Open a report of a real site run in headless Chromium: every chart drawn, no console error.
+"""Open a report of a real site run and a plan in headless Chromium: every chart drawn, no
+console error, the plan's summary paragraph first, every scatter point named, no chart text
+cut by its SVG.
 
 Talks to Chromium over the DevTools protocol on a pipe (--remote-debugging-pipe: commands on fd 3,
 replies and events on fd 4, NUL-separated JSON), so no port is opened. The screenshot is kept in
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_report import write_synthetic_plan
+from test_report import STORY, write_synthetic_plan
 
 from planner.results.folders import read_run, write_site_run
 from planner.results.report import write_report
@@ -119,6 +121,8 @@ def open_page(url: str, expressions: dict[str, str]) -> Page:
     def wire_fds() -> None:  # Chromium reads commands on fd 3 and writes replies to fd 4
         os.dup2(commands_r, 3)
         os.dup2(replies_w, 4)
+        for fd in (3, 4):  # dup2 onto itself (a pipe that already is fd 3) keeps close-on-exec
+            os.set_inheritable(fd, True)
 
     with tempfile.TemporaryDirectory() as profile:
         proc = subprocess.Popen(
@@ -195,6 +199,48 @@ def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_report([read_run(site_run), read_run(plan_run)], root / "report.html")
 
 
+SUMMARY_JS = """
+Array.from(document.querySelectorAll('#summary p.story, #summary ul.idle-sites li')).map(e => {
+  const box = e.getBoundingClientRect();
+  return {kind: e.tagName, text: e.textContent, height: box.height};
+})
+"""
+# Per scatter: each point's label (matched by data-point), its box relative to the svg, whether
+# it is drawn at all, and the dots' boxes.
+POINT_LABELS_JS = """
+Array.from(document.querySelectorAll('figure.chart svg')).filter(svg =>
+  svg.querySelector('circle.point')).map(svg => {
+  const o = svg.getBoundingClientRect();
+  const rel = r => ({left: r.left - o.left, top: r.top - o.top, right: r.right - o.left,
+                     bottom: r.bottom - o.top});
+  const points = Array.from(svg.querySelectorAll('circle.point'));
+  return {chart: svg.closest('figure').dataset.chart, width: o.width, height: o.height,
+    dots: points.map(c => rel(c.getBoundingClientRect())),
+    labels: points.map(c => {
+      const t = svg.querySelector('text.point-label[data-point="' + c.dataset.point + '"]');
+      if (!t) return null;
+      const st = getComputedStyle(t);
+      return {text: t.textContent, name: c.querySelector('title').textContent.split(' (')[0],
+        drawn: st.visibility === 'visible' && st.display !== 'none' && +st.opacity > 0
+               && parseFloat(st.fontSize) >= 10,
+        ...rel(t.getBoundingClientRect())};
+    })};
+})
+"""
+# Every non-empty text of every chart whose box leaves its svg's viewport by more than 0.5 px.
+CLIPPED_JS = """
+Array.from(document.querySelectorAll('figure.chart svg')).flatMap(svg => {
+  const o = svg.getBoundingClientRect();
+  return Array.from(svg.querySelectorAll('text')).filter(t => t.textContent.trim()).map(t => {
+    const r = t.getBoundingClientRect();
+    return {chart: svg.closest('figure').dataset.chart, text: t.textContent,
+            out: Math.max(o.left - r.left, o.top - r.top, r.right - o.right, r.bottom - o.bottom)};
+  }).filter(e => e.out > 0.5);
+})
+"""
+TEXT_COUNT_JS = "document.querySelectorAll('figure.chart svg text').length"
+
+
 @pytest.fixture(scope="module")
 def page(report_path: Path) -> Iterator[Page]:
     seen = open_page(
@@ -203,6 +249,10 @@ def page(report_path: Path) -> Iterator[Page]:
             "charts": CHARTS_JS,
             "title": "document.title",
             "links_out": "Array.from(document.querySelectorAll('link,script,img,iframe')).length",
+            "summary": SUMMARY_JS,
+            "point_labels": POINT_LABELS_JS,
+            "clipped": CLIPPED_JS,
+            "texts": TEXT_COUNT_JS,
         },
     )
     ARTIFACTS.mkdir(exist_ok=True)
@@ -220,14 +270,49 @@ def test_every_chart_is_drawn(page: Page) -> None:
         "r1-fleet",
         "r1-it_capacity_mw",
         "r1-battery_mwh",
+        "r1-spend",
         "r1-cost-per-mtok",
         "r1-parts",
         "r1-shadow-prices",
+        "r1-plan-dispatch",
+        "r1-plan-soc",
     }
     assert set(charts) == expected
     for chart in charts.values():
         assert chart["width"] > 500 and chart["marks"] > 0, chart
     assert charts["r0-dispatch"]["marks"] > 96  # 4 days x 24 h of grid import at least
+
+
+def test_the_plan_opens_with_its_summary_in_words(page: Page) -> None:
+    story, idle = page.results["summary"]
+    assert story["kind"] == "P" and story["text"] == "B plan-demo. " + STORY
+    assert story["height"] > 40  # drawn, several lines of it
+    assert idle["kind"] == "LI" and idle["text"].startswith("jb builds nothing: it has no grid")
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> float:
+    w = min(a["right"], b["right"]) - max(a["left"], b["left"])
+    h = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def test_every_scatter_point_has_a_visible_label_of_its_own(page: Page) -> None:
+    (chart,) = page.results["point_labels"]
+    assert chart["chart"] == "r1-parts" and len(chart["labels"]) == 8
+    for label in chart["labels"]:
+        assert label is not None and label["drawn"] and label["text"] == label["name"]
+        assert label["right"] - label["left"] > 10
+        assert label["left"] >= 0 and label["top"] >= 0
+        assert label["right"] <= chart["width"] and label["bottom"] <= chart["height"]
+    labels = chart["labels"]
+    for i, label in enumerate(labels):  # as drawn: no label on another, none over a dot
+        assert all(_overlap(label, other) < 1.0 for other in labels[i + 1 :]), label
+        assert all(_overlap(label, dot) < 1.0 for dot in chart["dots"]), label
+
+
+def test_no_chart_text_is_cut_by_its_svg(page: Page) -> None:
+    assert page.results["texts"] > 100  # tick, legend, bar and point labels were all looked at
+    assert page.results["clipped"] == []
 
 
 def test_no_console_errors_and_nothing_external(page: Page) -> None:

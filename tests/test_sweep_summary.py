@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from cli.app import PlannerGroup
 from cli.sweep_summary import summary_command
 from planner.errors import InputError
-from planner.results.charts import TornadoBar, histogram_chart, tornado_chart
+from planner.results.sweep_charts import TornadoBar, histogram_chart, tornado_chart
 from planner.sweeps.report import build_sweep_report
 from planner.sweeps.summary import (
     distributions,

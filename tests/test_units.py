@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from planner.errors import InputError
@@ -46,3 +51,21 @@ def test_wrong_values_name_file_field_and_fix(value: object, dimension: str, say
     assert message.startswith("parts/x.yaml: tdp.value: ")
     assert says in message
     assert "Fix: " in message
+
+
+def test_a_damaged_pint_cache_falls_back_to_parsing(tmp_path: Path) -> None:
+    """pint's definition cache (user cache folder) is a speed-up only: a truncated file written
+    by a concurrent process must not stop a command."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    probe = (
+        "from planner.units import parse_quantity as p; "
+        "print(p('700 W', 'power', file='f', field='x'))"
+    )
+    first = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert first.stdout.strip() == "700.0", first.stderr
+    pickles = list(tmp_path.rglob("*.pickle"))
+    assert pickles, "pint wrote no cache"
+    for path in pickles:
+        path.write_bytes(path.read_bytes()[:10])  # truncated mid-write
+    again = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert again.returncode == 0 and again.stdout.strip() == "700.0", again.stderr

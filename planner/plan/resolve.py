@@ -34,6 +34,12 @@ from planner.catalogue.parts import Catalogue, Part
 from planner.catalogue.tpp import total_processing_performance
 from planner.demand.projection import DeferrableBatch, DemandProjection, LatencyClass
 from planner.errors import InputError
+from planner.plan.resolve_flex import (
+    FlexTable,
+    grid_option_fields,
+    power_cap_fields,
+    read_regional_loads,
+)
 from planner.plan.resolve_parts import (
     PartsTable,
     check_prices,
@@ -41,7 +47,7 @@ from planner.plan.resolve_parts import (
     serving_rates,
 )
 from planner.plan.resolve_rules import RulesTable, read_rules
-from planner.plan.resolve_servers import PlanServers, ServerBills, read_servers
+from planner.plan.resolve_servers import read_servers
 from planner.plan.resolve_sites import SitesTable, read_battery, read_sites, time_axis
 from planner.plan.resolver import (
     Resolver,
@@ -49,7 +55,8 @@ from planner.plan.resolver import (
     plan_years,
     read_video_penalty,
 )
-from planner.plan.scenario import Scenario
+from planner.plan.scenario import Scenario, ScenarioFile
+from planner.plan.server_bills import ServerBills
 from planner.rules import RegimeLibrary
 from planner.serving.workloads import WorkloadLibrary
 from planner.timeseries import HOURS_PER_DAY, TimeAxis, weekday_and_weekend
@@ -67,6 +74,7 @@ class PlanAxes:
     periods: tuple[str, ...]
     hour_of_day: np.ndarray  # (T,) local hour each representative step stands for
     part_kinds: tuple[str, ...] = ()  # (P,) gpu, npu (or cpu) of each part
+    servers: ServerBills | None = None  # each part's server bill and the CPU servers (issue 15)
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,12 @@ class ResolvedPlan:
     regimes: tuple[str, ...]  # rule ids that decided purchases, for the record
     notes: tuple[str, ...]  # unknowns and simplifications, in words
     profile_files: tuple[Path, ...] = ()  # part, workload and rule files used (run records)
-    servers: ServerBills | None = None  # what each purchase unit holds (host CPUs, CPU servers)
+    flex: FlexTable | None = None  # grid option names and power-cap curve basis (eqs. 19-21)
+
+    @property
+    def servers(self) -> ServerBills | None:
+        """What each purchase unit holds (host CPUs, CPU servers); None without server bills."""
+        return self.axes.servers
 
 
 # --------------------------------------------------------------------------- parts
@@ -134,6 +147,14 @@ def _foreign_in_service(
     allowed at s in some period y' whose purchases are delivered and not retired in y."""
     foreign = rules.allowed & ~domestic[:, None, None]  # (P, S, Y')
     return np.einsum("psb,pby->sy", foreign.astype(float), purchase_alive) > 0
+
+
+def _subsidies(
+    rules: RulesTable, domestic: np.ndarray, alive: np.ndarray, purchase_alive: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The power subsidy per site and period, and where a site may choose it (domestic only)."""
+    subsidy = _subsidy(rules, domestic, alive, purchase_alive)
+    return subsidy, _subsidy_choice(rules, domestic, alive, subsidy)
 
 
 def _subsidy(
@@ -237,7 +258,7 @@ def calendar_fields(tau: np.ndarray, duration: np.ndarray, rate: float, axis: Ti
 
 def part_fields(
     parts: PartsTable, rules: RulesTable, busy_w: np.ndarray, domestic: np.ndarray, tau: np.ndarray,
-    duration: np.ndarray, base: np.ndarray, vintages: np.ndarray, servers: PlanServers,
+    duration: np.ndarray, base: np.ndarray, vintages: np.ndarray,
 ) -> dict:  # fmt: skip
     """Each part's price with fees, watts idle and busy and its host's (W; from its server's
     bill, planner.plan.resolve_servers), lead, life, TPP and installed base; the CPU servers."""
@@ -248,8 +269,10 @@ def part_fields(
         "price_uplift_fraction": rules.uplift,
         "idle_w": idle_w,
         "active_w": np.maximum(busy_w, idle_w),
-        "server_overhead_w": servers.host_w,
-        "cpu": servers.cpu,
+        "server_overhead_w": parts.server_overhead_w
+        if parts.server_overhead_w is not None
+        else np.array([p.server_overhead_w or 0.0 for p in parts.parts]),
+        "cpu": parts.cpu,
         "lead_time_years": parts.lead,
         "lifetime_years": parts.life,
         "tpp_per_part": np.array(
@@ -344,15 +367,6 @@ def rule_fields(
     }
 
 
-def scenario_numbers(r: Resolver, raw: Any) -> dict[str, float]:
-    """The scenario's single numbers: discount rate, carbon price, unserved penalties."""
-    fixed = {
-        name: r.number(name, getattr(raw, name))
-        for name in ("discount_rate_fraction", "carbon_price_per_t", "unserved_penalty_per_mtok")
-    }
-    return {**fixed, "video_penalty": read_video_penalty(r, raw)}
-
-
 def plan_axes(
     demand: DemandProjection, parts: PartsTable, names: Sequence[str], axis: TimeAxis
 ) -> PlanAxes:
@@ -364,6 +378,7 @@ def plan_axes(
         periods=demand.horizon.labels,
         hour_of_day=axis.hour_of_year % HOURS_PER_DAY,
         part_kinds=tuple(p.kind for p in parts.parts),
+        servers=parts.servers,
     )
 
 
@@ -377,9 +392,8 @@ def resolve(
     """Turn a validated scenario into `CapacityInputs`; every problem is reported at once."""
     r, raw, demand = Resolver(scenario), scenario.raw, scenario.demand
     catalogue, library = Catalogue.load(overlays), WorkloadLibrary.load(overlays)
-    regimes = RegimeLibrary.load(overlays)
-    tau, duration = plan_years(r)
-    parts, servers = read_servers(r, catalogue, overlays, tau, float(tau[-1] + duration[-1]))
+    regimes, (tau, duration) = RegimeLibrary.load(overlays), plan_years(r)
+    parts = read_servers(r, catalogue, overlays, tau, float(tau[-1] + duration[-1]))
     rate_wp, busy_w = (
         serving_rates(r, parts.parts, library, overlays) if parts.parts else (None, None)
     )
@@ -387,29 +401,33 @@ def resolve(
     check_prices(r, parts, rules)
     sites, battery = read_sites(r), read_battery(r)
     base, vintages = _installed_base(r, parts.parts, float(demand.horizon.start_years[0]))
-    share = r.step_by_period(
-        raw.rules.domestic_share.min_fraction, "rules.domestic_share.min_fraction"
-    )
+    fixed = single_numbers(r, raw)
+    share = fixed["domestic_share_min_fraction"]
     domestic, alive = domestic_parts(r, parts, base, vintages, tau, share)
-    budget = r.by_period(raw.rules.budget_per_year, "rules.budget_per_year", math.inf)
-    fixed = scenario_numbers(r, raw)
+    loads = read_regional_loads(r)
     if r.problems or rate_wp is None or busy_w is None:
         raise InputError(r.problems)
-    axis, rep, share_h = weekly_steps(demand, *time_axis(r, sites))
-    subsidy = _subsidy(rules, domestic, alive, _purchase_alive(parts, tau))
-    choice = _subsidy_choice(rules, domestic, alive, subsidy)
+    axis, rep, share_h = weekly_steps(demand, *time_axis(r, sites, loads))
+    grid_loads = {name: rep[f"{name}:grid_load_mw"] for name in loads}
+    sites, option_fields, option_names = grid_option_fields(r, sites, grid_loads, axis.n_steps)
+    parts_in = part_fields(parts, rules, busy_w, domestic, tau, duration, base, vintages)
+    cap_fields, cap_basis = power_cap_fields(r, parts.parts, parts_in, overlays)
+    subsidy, choice = _subsidies(rules, domestic, alive, _purchase_alive(parts, tau))
     names = [s.name for s in raw.sites]
-    files = _profile_files(parts.parts, demand.workload_names, library, regimes, rules)
     inputs = CapacityInputs(
         **calendar_fields(tau, duration, fixed["discount_rate_fraction"], axis),
-        **part_fields(parts, rules, busy_w, domestic, tau, duration, base, vintages, servers),
+        **parts_in,
         **workload_fields(
             demand, rate_wp, share_h, fixed["unserved_penalty_per_mtok"], fixed["video_penalty"]
         ),
         **site_fields(sites, battery, rep, subsidy, fixed["carbon_price_per_t"], names, len(tau)),
-        **rule_fields(r, rules, share, choice, budget),
+        **rule_fields(r, rules, share, choice, fixed["budget"]),
+        **cap_fields,
+        **option_fields,
         relax=relax,
     )
+    if r.problems:
+        raise InputError(r.problems)
     return ResolvedPlan(
         scenario=scenario,
         inputs=inputs,
@@ -421,19 +439,35 @@ def resolve(
         power_subsidy_fraction=subsidy,
         regimes=rules.rule_ids,
         notes=tuple(r.notes),
-        **servers.plan_fields(files),
+        profile_files=_profile_files(parts, demand.workload_names, library, regimes, rules),
+        flex=FlexTable(option_names, cap_basis),
     )
 
 
+def single_numbers(r: Resolver, raw: ScenarioFile) -> dict[str, Any]:
+    """The scenario's single numbers: discount rate, carbon price, unserved penalties (tokens and
+    video), the budget per period (inf where none is set) and the minimum domestic share."""
+    out: dict[str, Any] = {
+        name: r.number(name, getattr(raw, name))
+        for name in ("discount_rate_fraction", "carbon_price_per_t", "unserved_penalty_per_mtok")
+    }
+    out["video_penalty"] = read_video_penalty(r, raw)
+    out["budget"] = r.by_period(raw.rules.budget_per_year, "rules.budget_per_year", math.inf)
+    out["domestic_share_min_fraction"] = r.step_by_period(
+        raw.rules.domestic_share.min_fraction, "rules.domestic_share.min_fraction"
+    )
+    return out
+
+
 def _profile_files(
-    parts: Sequence[Part],
+    parts: PartsTable,
     workloads: Sequence[str],
     library: WorkloadLibrary,
     regimes: RegimeLibrary,
     rules: RulesTable,
 ) -> tuple[Path, ...]:
-    """The profile and rule files a plan rests on, so a run records their content hashes."""
-    files = [p.path for p in parts]
+    """The profile, server and rule files a plan rests on, so a run records their hashes."""
+    files = [p.path for p in parts.parts] + list(parts.server_files)
     files += [library.workloads[w].path for w in workloads if w in library.workloads]
     snapshots = {rule.split("/", 1)[0] for rule in rules.rule_ids}
     files += [regimes.regimes[i].path for i in sorted(snapshots) if i in regimes.regimes]

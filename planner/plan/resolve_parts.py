@@ -13,11 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from models.capacity import CpuServerInputs
 from planner.catalogue.parts import Catalogue, Part
 from planner.demand.projection import Interactive
 from planner.errors import InputError, UnknownName
 from planner.plan.resolve_rules import RulesTable
 from planner.plan.resolver import Resolver, exchange_rate
+from planner.plan.server_bills import ServerBills
 from planner.serving.efficiency import efficiency_for, load_stacks
 from planner.serving.model import ServingRequest, estimate
 from planner.serving.video import estimate_video
@@ -43,6 +45,11 @@ class PartsTable:
     life: np.ndarray
     supply: np.ndarray  # (P, Y)
     resale: list[float | None]
+    # from the parts' servers (planner.plan.resolve_servers); None: each profile's overhead
+    server_overhead_w: np.ndarray | None = None  # (P,) host W per part
+    cpu: CpuServerInputs | None = None  # CPU servers and the workloads' CPU work
+    servers: ServerBills | None = None  # what each purchase unit holds
+    server_files: tuple[Path, ...] = ()  # server profiles read (run records)
 
 
 def part_price(r: Resolver, i: int, part: Part, tau: np.ndarray) -> tuple[np.ndarray, str | None]:

@@ -7,13 +7,13 @@ workloads' CPU work.
   counted. A part without one keeps its profile's `server_overhead_power` and counts no host CPU
   (a note says so).
 - A workload's `cpu_core_s_per_request` becomes kappa_w = core-s per request / (input + output
-  tokens per request), served by `cpu_servers` (model eqs. 19-24, `CapacityInputs.cpu`).
+  tokens per request), served by `cpu_servers` (model eqs. 22-27, `CapacityInputs.cpu`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from difflib import get_close_matches
 from pathlib import Path
 
@@ -25,20 +25,7 @@ from planner.catalogue.servers import Server, ServerLibrary, servers_with_parts
 from planner.plan.resolve_parts import PartsTable, input_tokens_per_request, read_parts
 from planner.plan.resolver import Resolver, exchange_rate
 from planner.plan.scenario import CpuServerIn, PartIn
-
-
-@dataclass(frozen=True)
-class ServerBills:
-    """What each purchase unit holds, for the plan's tables (axes P parts, Q CPU parts, C CPU
-    servers)."""
-
-    part_servers: tuple[str | None, ...]  # (P,) server profile of each part; None = none
-    host_cpu_w_per_part: np.ndarray  # (P,) host CPUs' TDP per part, W (0 without a server)
-    cpu_parts: tuple[str, ...]  # (Q,) CPU parts: host CPUs and the CPU servers' CPUs
-    cpu_tdp_w: tuple[float, ...]  # (Q,) each CPU part's TDP, W
-    host_cpus_per_part: np.ndarray  # (Q, P) host CPUs per part p (per server / parts per server)
-    cpu_servers: tuple[str, ...]  # (C,) CPU server profiles the plan may buy
-    cpus_per_cpu_server: np.ndarray  # (Q, C) CPUs in one CPU server
+from planner.plan.server_bills import ServerBills
 
 
 def _server_of(r: Resolver, library: ServerLibrary, server_id: str, at: str) -> Server | None:
@@ -301,31 +288,18 @@ def server_bills(
     )
 
 
-@dataclass(frozen=True)
-class PlanServers:
-    """What the servers bring to a plan: host W per part, the CPU sub-model, the bills and the
-    server files read."""
-
-    host_w: np.ndarray  # (P,) `server_overhead_w`
-    cpu: CpuServerInputs | None
-    bills: ServerBills
-    files: tuple[Path, ...]
-
-    def plan_fields(self, profile_files: tuple[Path, ...]) -> dict:
-        """The `ResolvedPlan` fields: the bills, and the server files beside the other files."""
-        return {"servers": self.bills, "profile_files": profile_files + self.files}
-
-
 def read_servers(
     r: Resolver, catalogue: Catalogue, overlays: Sequence[Path], tau: np.ndarray, end: float
-) -> tuple[PartsTable, PlanServers]:
-    """The scenario's parts in their servers and its CPU servers (`end`: the horizon end, years
-    from its start); bad server files raise at once, bad scenario entries become problems."""
+) -> PartsTable:
+    """The scenario's parts in their servers, with its CPU servers (`end`: the horizon end,
+    years from its start): the parts table carries the host power per part, the CPU sub-model,
+    the bills and the server files read. Bad server files raise at once; bad scenario entries
+    become problems."""
     library = servers_with_parts(overlays, catalogue)
     parts, host_w, servers = apply_part_servers(
         r, read_parts(r, catalogue, tau), catalogue, library, tau
     )
     cpu, cpu_servers = read_cpu_servers(r, catalogue, library, tau, end)
-    files = tuple(s.path for s in [*servers, *cpu_servers] if s is not None)
+    files = tuple(dict.fromkeys(s.path for s in [*servers, *cpu_servers] if s is not None))
     bills = server_bills(parts, servers, cpu_servers, catalogue)
-    return parts, PlanServers(host_w, cpu, bills, tuple(dict.fromkeys(files)))
+    return replace(parts, server_overhead_w=host_w, cpu=cpu, servers=bills, server_files=files)

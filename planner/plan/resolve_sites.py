@@ -171,9 +171,15 @@ def read_battery(r: Resolver) -> dict[str, float]:
     return {k: (math.nan if v is None else v) for k, v in out.items()}
 
 
-def time_axis(r: Resolver, sites: SitesTable) -> tuple[Any, dict[str, np.ndarray]]:
-    """One set of representative days for every site and year: tsam over the stacked series."""
-    series: dict[str, np.ndarray] = {}
+def time_axis(
+    r: Resolver, sites: SitesTable, grid_loads: dict[str, np.ndarray] | None = None
+) -> tuple[Any, dict[str, np.ndarray]]:
+    """One set of representative days for every site and year: tsam over the stacked series.
+    Regional grid loads (`{site}:grid_load_mw`, for curtailment events) go first, so the day of
+    the first one's peak is kept as a day of its own."""
+    series: dict[str, np.ndarray] = {
+        f"{name}:grid_load_mw": load for name, load in (grid_loads or {}).items()
+    }
     for s, site in enumerate(r.raw.sites):
         series[f"{site.name}:price_per_mwh"] = sites.price_per_mwh[s]
         series[f"{site.name}:solar_capacity_factor"] = sites.solar_cf[s]

@@ -117,16 +117,39 @@ class CpuServerIn(_Strict):
     resale_value_fraction: FigureIn | None = None  # None = straight line over the lifetime
 
 
+class GridOptionIn(_Strict):
+    """One connection a site may take (docs/capacity_model.md, eqs. 20-21): `cap` MW from the
+    period `available_from` on; the grid may call up to `curtailment_hours_per_year` hours a
+    year, during which the site imports at most `curtailed_to` (default 0 MW)."""
+
+    name: str
+    cap: FigureIn
+    available_from: PeriodLabel
+    curtailment_hours_per_year: FigureIn
+    curtailed_to: FigureIn | None = None
+
+
+class RegionalLoadIn(_Strict):
+    """The regional grid's own load, whose peaks the curtailment events fall on: a YAML file
+    (path relative to the scenario) of mean MW by month and local hour (`RegionalLoadFile`)."""
+
+    file: str
+
+
 class SiteGridIn(_Strict):
     """Grid connection and tariff. `available_from` gives the MW connected from each period on
     (time to power, ramping); periods before its first entry have none. Empty: `import_cap`
-    throughout."""
+    throughout. With `options` the plan picks one connection (eq. 20); `import_cap` then bounds
+    every option and `available_from` must be empty; a curtailable option needs
+    `regional_load`."""
 
     import_cap: FigureIn
     available_from: dict[PeriodLabel, FigureIn] = {}
     energy_price: EnergyPriceIn
     demand_charge_per_mw_month: FigureIn
     emission_t_per_mwh: FigureIn
+    options: list[GridOptionIn] = []
+    regional_load: RegionalLoadIn | None = None
 
 
 class SiteIn(_Strict):
@@ -276,6 +299,14 @@ class UncertainIn(_Strict):
         return self
 
 
+class PowerCappingIn(_Strict):
+    """Let the plan run busy parts under a power cap (docs/capacity_model.md, eq. 19): the caps
+    it may choose, as fractions of each part's TDP (curves: docs/serving.md, S8)."""
+
+    allowed: bool = True
+    caps_fraction: list[Annotated[float, Field(ge=0.5, lt=1.0)]] = [0.5, 0.6, 0.7, 0.8, 0.9]
+
+
 class ScenarioFile(_Strict):
     """The schema of one scenario file (docs/scenarios.md)."""
 
@@ -295,6 +326,7 @@ class ScenarioFile(_Strict):
     cpu_servers: list[CpuServerIn] = []  # CPU servers for CPU work (issue 15)
     sites: list[SiteIn] = Field(min_length=1)
     battery: BatteryIn | None = None  # technology and cost shared by every site; None = none
+    power_capping: PowerCappingIn | None = None  # None: parts run at full power only
     rules: RulesIn
     uncertainty: list[UncertainIn] = []  # distributions for `planner sweep --samples N`
     sources: dict[str, SourceIn] = {}

@@ -21,6 +21,7 @@ from planner.plan.resolve import PlanAxes, ResolvedPlan, resolve
 from planner.plan.result import PlanResult
 from planner.plan.scenario import Scenario
 from planner.plan.summary import summary
+from planner.progress import SILENT, ProgressSink, watch_highs_log
 from planner.solver_log import check_solver, highs_log
 
 __all__ = [  # the plan's three steps, importable from one place
@@ -45,6 +46,7 @@ def solve_plan(
     mip_gap: float | None = None,
     time_limit_s: float | None = None,
     duals: bool = True,
+    progress: ProgressSink = SILENT,
 ) -> PlanResult:
     """Solve the plan; when it is a MILP, also solve its LP relaxation to read shadow prices."""
     options: dict[str, Any] = {}
@@ -56,8 +58,10 @@ def solve_plan(
     check_solver(solver, backend)
     with highs_log(solver) as log:
         options.update(log.options)  # HiGHS appends every solve's log to one file
+        what = "LP" if resolved.inputs.relax else "MILP"
         try:
-            sol = solve(resolved.inputs, backend=backend, solver=solver, options=options)
+            with watch_highs_log(log.path, progress, what):
+                sol = solve(resolved.inputs, backend=backend, solver=solver, options=options)
         except InvalidCapacityInputs as exc:
             raise InputError(
                 [Problem(path, f"model input {p.field}", p.problem, p.fix) for p in exc.problems]
@@ -72,7 +76,8 @@ def solve_plan(
             relaxed = replace(resolved.inputs, relax=True)
             keep = ("time_limit_s", "log_file")
             lp_options = {k: v for k, v in options.items() if k in keep}
-            lp = solve(relaxed, backend=backend, solver=solver, options=lp_options)
+            with watch_highs_log(log.path, progress, "LP relaxation (for shadow prices)"):
+                lp = solve(relaxed, backend=backend, solver=solver, options=lp_options)
         solver_log = log.text()
     return PlanResult(
         resolved=resolved,
@@ -117,9 +122,16 @@ def plan_scenario(
     relax: bool = False,
     mip_gap: float | None = None,
     time_limit_s: float | None = None,
+    progress: ProgressSink = SILENT,
 ) -> PlanResult:
     """Resolve and solve a scenario in one call."""
+    progress.phase("resolving", "catalogue, export rules, serving model, sites and demand")
     resolved = resolve(scenario, overlays=overlays, regime=regime, relax=relax)
     return solve_plan(
-        resolved, backend=backend, solver=solver, mip_gap=mip_gap, time_limit_s=time_limit_s
+        resolved,
+        backend=backend,
+        solver=solver,
+        mip_gap=mip_gap,
+        time_limit_s=time_limit_s,
+        progress=progress,
     )

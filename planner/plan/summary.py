@@ -28,6 +28,7 @@ from planner.plan.headline import (
     verdict,
 )
 from planner.plan.result import PlanResult
+from planner.plan.summary_flex import flex_summary
 from planner.plan.summary_servers import cpu_power_mw, cpu_rows, server_rows
 
 _TOL = 1e-6
@@ -381,6 +382,7 @@ def summary(result: PlanResult) -> dict[str, Any]:
         "workloads": peak_rows(result),
         "duals_from_lp_relaxation": result.duals_from_relaxation,
         "subsidy_choices": choices,
+        **flex_summary(result),  # power caps and grid options (eqs. 19-21)
         "rules": list(res.regimes),
         "notes": [*res.notes, *(c["text"] for c in choices)],
     }

@@ -79,7 +79,7 @@ def server_rows(result: PlanResult) -> list[dict[str, Any]]:
 
 def cpu_power_mw(result: PlanResult) -> np.ndarray:
     """(S, Y, T) the CPUs' part of the IT load, MW: host CPUs at their TDP whenever installed
-    (inside each part's host power) plus the CPU servers (model eq. 23)."""
+    (inside each part's host power) plus the CPU servers (model eq. 26)."""
     res, sol = result.resolved, result.solution
     bills = res.servers
     power = np.zeros(sol.it_power_mw.shape)

@@ -1,4 +1,5 @@
-"""Charts as inline SVG strings: bars (stacked or grouped), lines and scatter; no JavaScript.
+"""Charts as inline SVG strings: bars (stacked or grouped), lines, tornado and histogram; no
+JavaScript (the scatter is in scatter_chart.py, ranked horizontal bars in ranked_bars.py).
 
 Each function returns one `<figure class="chart" data-chart="ID">` holding an `<svg>`; every
 text that reaches the markup (titles, labels, series and category names) is HTML-escaped, and
@@ -8,6 +9,7 @@ every mark carries a `<title>` so a reader can hover it for the exact value.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -15,9 +17,15 @@ from typing import Literal
 
 import pandas as pd
 
+from planner.results.chart_text import FONT_PX, LINE_PX, text_lines, text_width_px, wrap_text
+
 WIDTH, HEIGHT = 820, 320
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 78, 200, 16, 74
-LEGEND_CHARS = 30
+AXIS_FONT_PX = 12.0  # .axis-label in the report's CSS
+MAX_TICK_LINES = 3  # an upright category label wraps to at most this many lines
+MAX_SLANTED_PX = 150.0  # a slanted one wraps beyond this width
+SLANT_DEG = 30
+COS_SLANT, SIN_SLANT = math.cos(math.radians(SLANT_DEG)), math.sin(math.radians(SLANT_DEG))
 PALETTE = (
     "#1f77b4",
     "#ff7f0e",
@@ -81,16 +89,19 @@ class Scale:
         return self.pixel_low + (v - lo) / span * (self.pixel_high - self.pixel_low)
 
 
-def _log_ticks(low: float, high: float) -> list[float]:
+def log_ticks(low: float, high: float) -> list[float]:
+    """Powers of ten covering [low, high] (both positive)."""
     return [10.0**k for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)]
 
 
-def _plot_box() -> tuple[float, float, float, float]:
+def plot_box() -> tuple[float, float, float, float]:
+    """The plot area: left, right, top, bottom in SVG pixels (the margins hold axes, legend)."""
     return MARGIN_LEFT, WIDTH - MARGIN_RIGHT, MARGIN_TOP, HEIGHT - MARGIN_BOTTOM
 
 
-def _y_axis(scale: Scale, ticks: Sequence[float], label: str) -> list[str]:
-    left, right, _, _ = _plot_box()
+def y_axis(scale: Scale, ticks: Sequence[float], label: str) -> list[str]:
+    """Grid lines and tick values, and the axis label turned upright (wrapped to the height)."""
+    left, right, _, _ = plot_box()
     parts = []
     for tick in ticks:
         y = scale(tick)
@@ -99,26 +110,31 @@ def _y_axis(scale: Scale, ticks: Sequence[float], label: str) -> list[str]:
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{fmt_number(tick)}</text>'
         )
     mid = (MARGIN_TOP + HEIGHT - MARGIN_BOTTOM) / 2
+    lines = wrap_text(label, 2 * mid - 8, AXIS_FONT_PX)  # centred on mid, inside the svg
+    x = 14 if len(lines) == 1 else 12  # the ascent (~10 px) stays inside the svg
     parts.append(
-        f'<text x="14" y="{mid:.1f}" transform="rotate(-90 14 {mid:.1f})" '
-        f'text-anchor="middle" class="axis-label">{escape(label)}</text>'
+        text_lines(
+            lines, x, mid, "middle", transform=f"rotate(-90 {x} {mid:.1f})", class_="axis-label"
+        )
     )
     return parts
 
 
-def _x_label(label: str) -> str:
-    left, right, _, _ = _plot_box()
+def x_axis_label(label: str, height: float = HEIGHT) -> str:
+    """The axis label centred under the plot, 8 px above the bottom of a chart `height` tall."""
+    left, right, _, _ = plot_box()
     return (
-        f'<text x="{(left + right) / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle" '
+        f'<text x="{(left + right) / 2:.1f}" y="{height - 8}" text-anchor="middle" '
         f'class="axis-label">{escape(label)}</text>'
     )
 
 
-def _legend(names: Sequence[str], kinds: Sequence[str] | None = None) -> list[str]:
+def legend(names: Sequence[str], kinds: Sequence[str] | None = None) -> tuple[list[str], float]:
+    """A swatch and name per series in the right margin (long names wrap), and the y where it
+    ends."""
     x = WIDTH - MARGIN_RIGHT + 14
-    parts = []
+    parts, y = [], MARGIN_TOP + 8.0
     for i, name in enumerate(names):
-        y = MARGIN_TOP + 8 + i * 18
         kind = kinds[i] if kinds else "box"
         if kind == "line":
             parts.append(
@@ -127,21 +143,20 @@ def _legend(names: Sequence[str], kinds: Sequence[str] | None = None) -> list[st
             )
         else:
             parts.append(f'<rect x="{x}" y="{y - 6}" width="12" height="12" fill="{colour(i)}"/>')
-        text = str(name)
-        shown = text if len(text) <= LEGEND_CHARS else text[: LEGEND_CHARS - 1] + "\u2026"
-        parts.append(
-            f'<text x="{x + 18}" y="{y + 4}">{escape(shown)}<title>{escape(text)}</title></text>'
-        )
-    return parts
+        lines = wrap_text(str(name), WIDTH - (x + 18) - 4)
+        parts.append(text_lines(lines, x + 18, y + 4))
+        y += 18 + LINE_PX * (len(lines) - 1)
+    return parts, y
 
 
-def _figure(
-    chart_id: str, title: str, body: Sequence[str], note: str = "", *, height: int = HEIGHT
+def figure(
+    chart_id: str, title: str, body: Sequence[str], note: str = "", *, height: float = HEIGHT
 ) -> str:
+    """The chart as `<figure>`: a caption (title and note) over an SVG `height` pixels tall."""
     caption = escape(title) + (f' <span class="note">{escape(note)}</span>' if note else "")
     svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(title)}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:.0f}" '
+        f'width="{WIDTH}" height="{height:.0f}" role="img" aria-label="{escape(title)}">'
         + "".join(body)
         + "</svg>"
     )
@@ -151,43 +166,163 @@ def _figure(
     )
 
 
-def _empty(chart_id: str, title: str) -> str:
+def empty_chart(chart_id: str, title: str) -> str:
+    """A chart that says 'no data'."""
     body = [f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">no data</text>']
-    return _figure(chart_id, title, body)
+    return figure(chart_id, title, body)
 
 
-def _clean(values: Sequence[float | None]) -> list[float | None]:
+def clean(values: Sequence[float | None]) -> list[float | None]:
+    """Floats, with None for missing and non-finite values."""
     out: list[float | None] = []
     for v in values:
         out.append(float(v) if v is not None and math.isfinite(float(v)) else None)
     return out
 
 
-def _x_tick_labels(
+def _fits_upright(labels: Sequence[str], width_px: float) -> bool:
+    """True when every label wraps into at most three lines of `width_px` without cutting a
+    word (words break at spaces and after '-', '_', '/')."""
+    for label in labels:
+        pieces = re.findall(r"[^\s\-_/]*[\-_/]?", label)
+        if any(text_width_px(p) > width_px for p in pieces):
+            return False
+        if len(wrap_text(label, width_px)) > MAX_TICK_LINES:
+            return False
+    return True
+
+
+def _slanted_tick(label: str, x: float, y: float) -> tuple[str, float]:
+    """One label turned 30 degrees, ending under its category, wrapped so it stays right of the
+    chart's left edge; and how far below y it reaches."""
+    room = min(MAX_SLANTED_PX, (x - 8) / COS_SLANT)
+    lines = wrap_text(label, max(room, 24.0))
+    widest = max(text_width_px(line) for line in lines)
+    drop = widest * SIN_SLANT + (len(lines) - 1) * LINE_PX * COS_SLANT + 0.3 * FONT_PX
+    text = text_lines(lines, x, y, "end", transform=f"rotate(-{SLANT_DEG} {x:.1f} {y})")
+    return text, drop
+
+
+def x_tick_labels(
     positions: Sequence[float], labels: Sequence[str], every: int | None = None
-) -> list[str]:
-    """Category labels under the axis: every k-th so they do not overlap, slanted if long."""
-    left, right, _, bottom = _plot_box()
+) -> tuple[list[str], float]:
+    """Category labels under the axis, and the height the chart needs to show them whole.
+
+    Labels stand upright (wrapped to their slot, at most three lines) when they fit; else they
+    are slanted 30 degrees and wrapped so none runs off the left edge. `every` labels every
+    k-th category (default: every one upright, or as many as fit slanted)."""
+    left, right, _, bottom = plot_box()
     n = len(labels)
-    longest = max((len(t) for t in labels), default=1)
     slot = (right - left) / max(n, 1)
+    upright = _fits_upright(labels, slot * (every or 1) - 6)
     if every is None:
-        slanted = longest * 6.2 > slot
-        every = max(1, math.ceil((22 if slanted else longest * 6.2 + 10) / slot))
-    slanted = longest * 6.2 > slot * every
-    parts = []
+        every = 1 if upright else max(1, math.ceil(22 / slot))
+    parts, y, drop = [], bottom + 14, 0.0
     for i in range(0, n, every):
-        x, y = positions[i], bottom + 14
-        if slanted:
-            parts.append(
-                f'<text x="{x:.1f}" y="{y}" text-anchor="end" '
-                f'transform="rotate(-30 {x:.1f} {y})">{escape(labels[i])}</text>'
-            )
+        if upright:
+            lines = wrap_text(labels[i], slot * every - 6)
+            parts.append(text_lines(lines, positions[i], y, "middle"))
+            drop = max(drop, (len(lines) - 1) * LINE_PX + 0.3 * FONT_PX)
         else:
-            parts.append(
-                f'<text x="{x:.1f}" y="{y}" text-anchor="middle">{escape(labels[i])}</text>'
+            text, reach = _slanted_tick(labels[i], positions[i], y)
+            parts.append(text)
+            drop = max(drop, reach)
+    return parts, max(float(HEIGHT), y + drop + 30)
+
+
+def _bar_extents(
+    data: Mapping[str, Sequence[float | None]],
+    extra: Mapping[str, Sequence[float | None]],
+    n: int,
+    mode: str,
+) -> tuple[list[float], list[float]]:
+    """Each category's top and bottom: stacked sums (negatives downwards) or group extremes,
+    and any line drawn over the bars."""
+    tops, bottoms = [0.0] * n, [0.0] * n
+    for values in data.values():
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            if mode == "stack" and v >= 0:
+                tops[i] += v
+            elif mode == "stack":
+                bottoms[i] += v
+            else:
+                tops[i], bottoms[i] = max(tops[i], v), min(bottoms[i], v)
+    for values in extra.values():
+        for i, v in enumerate(values):
+            if v is not None:
+                tops[i], bottoms[i] = max(tops[i], v), min(bottoms[i], v)
+    return tops, bottoms
+
+
+def _bar_rects(
+    cats: Sequence[str], data: Mapping[str, Sequence[float | None]], y: Scale, mode: str
+) -> list[str]:
+    """One rect per non-zero value: stacked from the running total of its side of zero, or side
+    by side within the category's slot."""
+    left, right, _, _ = plot_box()
+    n, names = len(cats), list(data)
+    slot = (right - left) / n
+    group_width = slot * (0.9 if n > 40 else 0.75)
+    up, down = [0.0] * n, [0.0] * n
+    body = []
+    for s, name in enumerate(names):
+        for i, v in enumerate(data[name]):
+            if v is None or v == 0:
+                continue
+            x0 = left + i * slot + (slot - group_width) / 2
+            if mode == "stack":
+                totals = up if v >= 0 else down
+                base, end, width = totals[i], totals[i] + v, group_width
+                totals[i] = end
+            else:
+                base, end, width = 0.0, v, group_width / len(names)
+                x0 += s * width
+            y0, y1 = sorted((y(base), y(end)))
+            body.append(
+                f'<rect x="{x0:.2f}" y="{y0:.2f}" width="{width:.2f}" '
+                f'height="{max(y1 - y0, 0.3):.2f}" fill="{colour(s)}" class="bar"><title>'
+                f"{escape(cats[i])}, {escape(name)}: {fmt_number(v)}</title></rect>"
             )
-    return parts
+    return body
+
+
+def _overlay_lines(
+    extra: Mapping[str, Sequence[float | None]], y: Scale, n: int, first_colour: int
+) -> list[str]:
+    """Series drawn as lines through the middle of each category's slot."""
+    left, right, _, _ = plot_box()
+    slot = (right - left) / n
+    body = []
+    for k, (name, values) in enumerate(extra.items()):
+        points = [(left + (i + 0.5) * slot, y(v)) for i, v in enumerate(values) if v is not None]
+        path = " ".join(f"{px:.2f},{py:.2f}" for px, py in points)
+        body.append(
+            f'<polyline points="{path}" fill="none" stroke="{colour(first_colour + k)}" '
+            f'stroke-width="2"><title>{escape(name)}</title></polyline>'
+        )
+    return body
+
+
+def finish_chart(
+    body: list[str],
+    ticks: tuple[Sequence[float], Sequence[str], int | None],
+    legend_items: tuple[Sequence[str], Sequence[str]],
+    *,
+    chart_id: str,
+    title: str,
+    x_label: str,
+    note: str,
+) -> str:
+    """Add the category labels, axis label and legend, sized so none of them is cut."""
+    labels, height = x_tick_labels(*ticks)
+    entries, legend_bottom = legend(*legend_items)
+    height = max(height, legend_bottom + 8)
+    body = [*body, *labels, *entries]
+    if x_label:
+        body.append(x_axis_label(x_label, height))
+    return figure(chart_id, title, body, note, height=height)
 
 
 def bar_chart(
@@ -209,100 +344,34 @@ def bar_chart(
     `x_every` labels every n-th category (default: as many as fit).
     """
     cats = [str(c) for c in categories]
-    data = {str(k): _clean(v) for k, v in series.items()}
-    extra = {str(k): _clean(v) for k, v in (lines or {}).items()}
+    data = {str(k): clean(v) for k, v in series.items()}
+    extra = {str(k): clean(v) for k, v in (lines or {}).items()}
     if not cats or not data:
-        return _empty(chart_id, title)
+        return empty_chart(chart_id, title)
     n = len(cats)
-    tops, bottoms = [0.0] * n, [0.0] * n
-    if mode == "stack":
-        for values in data.values():
-            for i, v in enumerate(values):
-                if v is not None:
-                    if v >= 0:
-                        tops[i] += v
-                    else:
-                        bottoms[i] += v
-    else:
-        for values in data.values():
-            for i, v in enumerate(values):
-                if v is not None:
-                    tops[i], bottoms[i] = max(tops[i], v), min(bottoms[i], v)
-    for values in extra.values():
-        for i, v in enumerate(values):
-            if v is not None:
-                tops[i], bottoms[i] = max(tops[i], v), min(bottoms[i], v)
+    tops, bottoms = _bar_extents(data, extra, n, mode)
     ticks = nice_ticks(min(0.0, *bottoms), max(0.0, *tops))
-    left, right, top, bottom = _plot_box()
+    left, right, top, bottom = plot_box()
     y = Scale(ticks[0], ticks[-1], bottom, top)
-    slot = (right - left) / n
-    body = _y_axis(y, ticks, y_label)
-    names = list(data)
-    group_width = slot * (0.9 if n > 40 else 0.75)
-    up, down = [0.0] * n, [0.0] * n
-    for s, name in enumerate(names):
-        for i, v in enumerate(data[name]):
-            if v is None or v == 0:
-                continue
-            if mode == "stack":
-                base = up[i] if v >= 0 else down[i]
-                end = base + v
-                if v >= 0:
-                    up[i] = end
-                else:
-                    down[i] = end
-                x0, width = left + i * slot + (slot - group_width) / 2, group_width
-            else:
-                base, end = 0.0, v
-                width = group_width / len(names)
-                x0 = left + i * slot + (slot - group_width) / 2 + s * width
-            y0, y1 = sorted((y(base), y(end)))
-            height = max(y1 - y0, 0.3)
-            body.append(
-                f'<rect x="{x0:.2f}" y="{y0:.2f}" width="{width:.2f}" height="{height:.2f}" '
-                f'fill="{colour(s)}" class="bar"><title>{escape(cats[i])}, {escape(name)}: '
-                f"{fmt_number(v)}</title></rect>"
-            )
-    for k, name in enumerate(extra):
-        points = [
-            (left + (i + 0.5) * slot, y(v)) for i, v in enumerate(extra[name]) if v is not None
-        ]
-        path = " ".join(f"{px:.2f},{py:.2f}" for px, py in points)
-        body.append(
-            f'<polyline points="{path}" fill="none" stroke="{colour(len(names) + k)}" '
-            f'stroke-width="2"><title>{escape(name)}</title></polyline>'
-        )
+    body = y_axis(y, ticks, y_label) + _bar_rects(cats, data, y, mode)
+    body += _overlay_lines(extra, y, n, len(data))
     body.append(f'<line x1="{left}" x2="{right}" y1="{y(0):.1f}" y2="{y(0):.1f}" class="zero"/>')
-    body += _x_tick_labels([left + (i + 0.5) * slot for i in range(n)], cats, x_every)
-    if x_label:
-        body.append(_x_label(x_label))
-    body += _legend([*names, *extra], ["box"] * len(names) + ["line"] * len(extra))
-    return _figure(chart_id, title, body, note)
+    slot = (right - left) / n
+    return finish_chart(
+        body,
+        ([left + (i + 0.5) * slot for i in range(n)], cats, x_every),
+        ([*data, *extra], ["box"] * len(data) + ["line"] * len(extra)),
+        chart_id=chart_id,
+        title=title,
+        x_label=x_label,
+        note=note,
+    )
 
 
-def line_chart(
-    x: Sequence[str | float],
-    series: Mapping[str, Sequence[float | None]],
-    *,
-    chart_id: str,
-    title: str,
-    y_label: str,
-    x_label: str = "",
-    note: str = "",
-    x_every: int | None = None,
-) -> str:
-    """One line per series over evenly spaced x positions (labels from `x`); None breaks a line."""
-    labels = [str(v) for v in x]
-    data = {str(k): _clean(v) for k, v in series.items()}
-    finite = [v for values in data.values() for v in values if v is not None]
-    if not labels or not finite:
-        return _empty(chart_id, title)
-    ticks = nice_ticks(min(0.0, min(finite)), max(finite))
-    left, right, top, bottom = _plot_box()
-    y = Scale(ticks[0], ticks[-1], bottom, top)
-    n = len(labels)
-    step = (right - left) / max(n - 1, 1)
-    body = _y_axis(y, ticks, y_label)
+def _line_marks(data: Mapping[str, Sequence[float | None]], y: Scale, step: float) -> list[str]:
+    """A polyline per unbroken run of values (None breaks a line), a dot for a lone value."""
+    left = plot_box()[0]
+    body = []
     for s, (name, values) in enumerate(data.items()):
         segments: list[list[str]] = [[]]
         for i, v in enumerate(values):
@@ -319,69 +388,41 @@ def line_chart(
                     f'<polyline points="{" ".join(segment)}" fill="none" stroke="{colour(s)}" '
                     f'stroke-width="2" class="line"><title>{escape(name)}</title></polyline>'
                 )
-    body += _x_tick_labels([left + i * step for i in range(n)], labels, x_every)
-    if x_label:
-        body.append(_x_label(x_label))
-    body += _legend(list(data), ["line"] * len(data))
-    return _figure(chart_id, title, body, note)
+    return body
 
 
-@dataclass(frozen=True)
-class Point:
-    """One scatter point: position, a label for its tooltip, and the group that colours it."""
-
-    x: float
-    y: float
-    label: str
-    group: str
-
-
-def scatter_chart(
-    points: Sequence[Point],
+def line_chart(
+    x: Sequence[str | float],
+    series: Mapping[str, Sequence[float | None]],
     *,
     chart_id: str,
     title: str,
-    x_label: str,
     y_label: str,
-    log_x: bool = False,
-    log_y: bool = False,
+    x_label: str = "",
     note: str = "",
+    x_every: int | None = None,
 ) -> str:
-    """Points coloured by group; log axes drop points that are not positive."""
-    kept = [
-        p
-        for p in points
-        if math.isfinite(p.x)
-        and math.isfinite(p.y)
-        and (p.x > 0 or not log_x)
-        and (p.y > 0 or not log_y)
-    ]
-    if not kept:
-        return _empty(chart_id, title)
-    left, right, top, bottom = _plot_box()
-    xs, ys = [p.x for p in kept], [p.y for p in kept]
-    x_ticks = _log_ticks(min(xs), max(xs)) if log_x else nice_ticks(min(0.0, *xs), max(xs))
-    y_ticks = _log_ticks(min(ys), max(ys)) if log_y else nice_ticks(min(0.0, *ys), max(ys))
-    x = Scale(x_ticks[0], x_ticks[-1], left, right, log_x)
-    y = Scale(y_ticks[0], y_ticks[-1], bottom, top, log_y)
-    body = _y_axis(y, y_ticks, y_label)
-    for tick in x_ticks:
-        px = x(tick)
-        body.append(
-            f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top}" y2="{bottom}" class="grid"/>'
-            f'<text x="{px:.1f}" y="{bottom + 16}" text-anchor="middle">{fmt_number(tick)}</text>'
-        )
-    groups = list(dict.fromkeys(p.group for p in kept))
-    for p in kept:
-        g = groups.index(p.group)
-        body.append(
-            f'<circle cx="{x(p.x):.2f}" cy="{y(p.y):.2f}" r="5" fill="{colour(g)}" '
-            f'fill-opacity="0.8" class="point"><title>{escape(p.label)} ({escape(p.group)}): '
-            f"{fmt_number(p.x)}, {fmt_number(p.y)}</title></circle>"
-        )
-    body.append(_x_label(x_label))
-    body += _legend(groups)
-    return _figure(chart_id, title, body, note)
+    """One line per series over evenly spaced x positions (labels from `x`); None breaks a line."""
+    labels = [str(v) for v in x]
+    data = {str(k): clean(v) for k, v in series.items()}
+    finite = [v for values in data.values() for v in values if v is not None]
+    if not labels or not finite:
+        return empty_chart(chart_id, title)
+    ticks = nice_ticks(min(0.0, min(finite)), max(finite))
+    left, right, top, bottom = plot_box()
+    y = Scale(ticks[0], ticks[-1], bottom, top)
+    n = len(labels)
+    step = (right - left) / max(n - 1, 1)
+    body = y_axis(y, ticks, y_label) + _line_marks(data, y, step)
+    return finish_chart(
+        body,
+        ([left + i * step for i in range(n)], labels, x_every),
+        (list(data), ["line"] * len(data)),
+        chart_id=chart_id,
+        title=title,
+        x_label=x_label,
+        note=note,
+    )
 
 
 def bars_from_table(
@@ -398,7 +439,7 @@ def bars_from_table(
 ) -> str:
     """Bars from a long table: `x` along the axis, one bar segment per `series`, sum of `value`."""
     if frame.empty:
-        return _empty(chart_id, title)
+        return empty_chart(chart_id, title)
     wide = frame.pivot_table(index=x, columns=series, values=value, aggfunc="sum", sort=True)
     return bar_chart(
         [str(c) for c in wide.index],
@@ -425,7 +466,7 @@ def lines_from_table(
 ) -> str:
     """Lines from a long table: one line per distinct `series`, mean of `value` at each `x`."""
     if frame.empty:
-        return _empty(chart_id, title)
+        return empty_chart(chart_id, title)
     wide = frame.pivot_table(index=x, columns=series, values=value, aggfunc="mean", sort=True)
     return line_chart(
         [str(c) for c in wide.index],
@@ -436,161 +477,3 @@ def lines_from_table(
         x_label=x,
         note=note,
     )
-
-
-@dataclass(frozen=True)
-class TornadoBar:
-    """One tornado row: a parameter's label and the metric at its low and its high setting."""
-
-    label: str
-    metric_at_low: float
-    metric_at_high: float
-    low_label: str
-    high_label: str
-
-
-def tornado_chart(
-    bars: Sequence[TornadoBar],
-    *,
-    baseline: float,
-    chart_id: str,
-    title: str,
-    x_label: str,
-    note: str = "",
-) -> str:
-    """Horizontal bars, one per parameter (largest swing first), from the baseline (the median
-    of the metric) to the metric at the parameter's low setting and to its high setting, in two
-    colours; a vertical line marks the baseline."""
-    kept = [b for b in bars if math.isfinite(b.metric_at_low) and math.isfinite(b.metric_at_high)]
-    if not kept or not math.isfinite(baseline):
-        return _empty(chart_id, title)
-    left, right = 230.0, WIDTH - 150.0
-    row_h = 26.0
-    top = MARGIN_TOP + 8
-    height = top + row_h * len(kept) + 56
-    values = [baseline, *(b.metric_at_low for b in kept), *(b.metric_at_high for b in kept)]
-    pad = 0.3 * (max(values) - min(values)) or abs(baseline) * 0.1 or 1.0  # room for end labels
-    ticks = nice_ticks(min(values) - pad, max(values) + pad)
-    x = Scale(ticks[0], ticks[-1], left, right)
-    bottom = top + row_h * len(kept)
-    body = []
-    for tick in ticks:
-        px = x(tick)
-        body.append(
-            f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top}" y2="{bottom}" class="grid"/>'
-            f'<text x="{px:.1f}" y="{bottom + 14}" text-anchor="middle">{fmt_number(tick)}</text>'
-        )
-    for i, bar in enumerate(kept):
-        y0 = top + i * row_h + 4
-        label = bar.label if len(bar.label) <= 34 else "\u2026" + bar.label[-33:]  # keep the leaf
-        body.append(
-            f'<text x="{left - 8}" y="{y0 + 13}" text-anchor="end">{escape(label)}'
-            f"<title>{escape(bar.label)}</title></text>"
-        )
-        settings = [(0, bar.metric_at_low, bar.low_label), (1, bar.metric_at_high, bar.high_label)]
-        # the longer half first, so a shorter one on the same side stays visible over it
-        for k, value, setting in sorted(settings, key=lambda e: -abs(e[1] - baseline)):
-            x0, x1 = sorted((x(baseline), x(value)))
-            body.append(
-                f'<rect x="{x0:.2f}" y="{y0:.2f}" width="{max(x1 - x0, 0.5):.2f}" '
-                f'height="{row_h - 8:.2f}" fill="{colour(k)}" fill-opacity="0.85" class="bar">'
-                f"<title>{escape(bar.label)} = {escape(setting)}: {fmt_number(value)}"
-                "</title></rect>"
-            )
-        body += _tornado_end_labels(bar, baseline, x, y0 + 13)
-    px = x(baseline)
-    body.append(
-        f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top - 4}" y2="{bottom}" class="zero">'
-        f"<title>median: {fmt_number(baseline)}</title></line>"
-    )
-    body.append(
-        f'<text x="{(left + right) / 2:.1f}" y="{bottom + 34}" text-anchor="middle" '
-        f'class="axis-label">{escape(x_label)}</text>'
-    )
-    legend_y = bottom + 48
-    for k, name in enumerate(("low setting", "high setting")):
-        lx = left + k * 130
-        body.append(
-            f'<rect x="{lx}" y="{legend_y - 9}" width="12" height="12" fill="{colour(k)}"/>'
-            f'<text x="{lx + 18}" y="{legend_y + 1}">{name}</text>'
-        )
-    return _figure(chart_id, title, body, note, height=int(height))
-
-
-def _tornado_end_labels(bar: TornadoBar, baseline: float, x: Scale, y: float) -> list[str]:
-    """Each setting's name at the end of its half: left of a bar below the baseline, right of
-    one above; two halves on one side share a label at the outer end ("inner, outer")."""
-    below = [
-        (v, t)
-        for v, t in ((bar.metric_at_low, bar.low_label), (bar.metric_at_high, bar.high_label))
-        if v < baseline
-    ]
-    above = [
-        (v, t)
-        for v, t in ((bar.metric_at_low, bar.low_label), (bar.metric_at_high, bar.high_label))
-        if v >= baseline
-    ]
-    parts = []
-    if below:
-        text = ", ".join(t for _, t in sorted(below, key=lambda e: -e[0]))
-        edge = min(v for v, _ in below)
-        parts.append(
-            f'<text x="{x(edge) - 4:.1f}" y="{y}" text-anchor="end" class="end-label">'
-            f"{escape(text)}</text>"
-        )
-    if above:
-        text = ", ".join(t for _, t in sorted(above, key=lambda e: e[0]))
-        edge = max(v for v, _ in above)
-        parts.append(f'<text x="{x(edge) + 4:.1f}" y="{y}" class="end-label">{escape(text)}</text>')
-    return parts
-
-
-def histogram_chart(
-    values: Sequence[float | None],
-    *,
-    chart_id: str,
-    title: str,
-    x_label: str,
-    bins: int | None = None,
-    note: str = "",
-) -> str:
-    """Counts of values in equal-width bins (default about sqrt(n), between 5 and 30); all equal
-    values make one bin."""
-    finite = [v for v in _clean(values) if v is not None]
-    if not finite:
-        return _empty(chart_id, title)
-    low, high = min(finite), max(finite)
-    n_bins = bins or min(30, max(5, math.ceil(math.sqrt(len(finite)))))
-    if high == low:
-        n_bins, width = 1, 0.0
-    else:
-        width = (high - low) / n_bins
-    counts = [0] * n_bins
-    for v in finite:
-        i = n_bins - 1 if width == 0 else min(int((v - low) / width), n_bins - 1)
-        counts[i] += 1
-    left, right, top, bottom = _plot_box()
-    y_ticks = nice_ticks(0.0, float(max(counts)))
-    y = Scale(y_ticks[0], y_ticks[-1], bottom, top)
-    body = _y_axis(y, y_ticks, "cases")
-    pad = abs(low) * 0.05 or 0.5
-    edges = [low + k * width for k in range(n_bins + 1)] if width else [low - pad, low + pad]
-    x = Scale(edges[0], edges[-1], left, right)
-    for i, count in enumerate(counts):
-        if count == 0:
-            continue
-        x0, x1 = x(edges[i]), x(edges[i + 1])
-        body.append(
-            f'<rect x="{x0 + 0.5:.2f}" y="{y(count):.2f}" width="{max(x1 - x0 - 1, 0.5):.2f}" '
-            f'height="{y(0) - y(count):.2f}" fill="{colour(0)}" class="bar">'
-            f"<title>{fmt_number(edges[i])} to {fmt_number(edges[i + 1])}: {count} cases"
-            "</title></rect>"
-        )
-    shown = edges if len(edges) <= 11 else edges[:: math.ceil(len(edges) / 10)]
-    for edge in shown:
-        body.append(
-            f'<text x="{x(edge):.1f}" y="{bottom + 16}" text-anchor="middle">'
-            f"{fmt_number(edge)}</text>"
-        )
-    body.append(_x_label(x_label))
-    return _figure(chart_id, title, body, note)

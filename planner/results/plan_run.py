@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.capacity import CapacityInputs, CapacitySolution, paid_per_part, resale_fraction
 from planner.plan.result import PlanResult
 from planner.plan.summary import (
     binding_constraints,
@@ -140,8 +141,39 @@ def costs_table(result: PlanResult) -> pd.DataFrame:
     return pd.DataFrame({"item": items, "discounted_cost": np.asarray(values, dtype=float)})
 
 
+def discounted_spend_by_year(x: CapacityInputs, sol: CapacitySolution) -> dict[str, np.ndarray]:
+    """(Y,) present value of what the plan spends, by period; the periods sum to the net present
+    cost (objective less the unserved penalty, eq. 17):
+
+    - capex: delta_y K_y (parts with fees, data centre, solar, battery, paid at the start of y);
+    - opex: delta_y Delta_y (energy after any power subsidy + demand charges + carbon), one
+      year's bill times the period's years;
+    - resale credit (negative): the horizon-end value of the parts bought in y,
+      delta_H resale[p, y] paid[p, y] n[p, y], counted in the period that bought them.
+    """
+    n_y = len(x.discount_fraction)
+    capex = sol.costs.capex_by_year if sol.costs is not None else np.zeros(n_y)
+    energy = energy_bill_per_year(x, sol).sum(axis=0)
+    demand = np.einsum(
+        "sy,b,syb->y", x.demand_charge_per_mw_month, x.billing_period_months, sol.peak_import_mw
+    )
+    carbon = np.einsum(
+        "t,st,y,syt->y", x.weight_h, x.emission_t_per_mwh, x.carbon_price_per_t, sol.grid_import_mw
+    )
+    bought = sol.parts_bought.sum(axis=1)  # (P, Y)
+    resale = x.horizon_end_discount_fraction * (resale_fraction(x) * paid_per_part(x) * bought)
+    out = {
+        "discounted_capex": x.discount_fraction * capex,
+        "discounted_opex": x.discount_fraction * x.duration_years * (energy + demand + carbon),
+        "discounted_resale_credit": -resale.sum(axis=0) + 0.0,  # no -0.0
+    }
+    out["discounted_spend"] = sum(out.values(), np.zeros(n_y))
+    return out
+
+
 def yearly_table(result: PlanResult) -> pd.DataFrame:
-    """Per period: tokens (and video minutes) served and the cash cost per million tokens.
+    """Per period: tokens (and video minutes) served, the cash cost per million tokens, and the
+    present value of what the period spends (its `discounted_spend` sums to the net present cost).
 
     Cash cost = capex paid in the period + grid energy bought in it after any power subsidy
     (undiscounted); a period that buys a fleet carries its whole capex, so this is a cash view,
@@ -165,6 +197,7 @@ def yearly_table(result: PlanResult) -> pd.DataFrame:
             "energy_cost": energy,
             "cost": cash,
             "cost_per_million_tokens": per_mtok,
+            **discounted_spend_by_year(x, sol),
         }
     )
 

@@ -10,7 +10,6 @@ their sources. Every string that comes from a run or a user is escaped.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -21,19 +20,12 @@ from typing import Any
 import pandas as pd
 
 from planner.errors import InputError
-from planner.results.charts import (
-    Point,
-    bar_chart,
-    bars_from_table,
-    lines_from_table,
-    scatter_chart,
-)
-from planner.results.dispatch_charts import (
-    missing_columns_note,
-    plan_dispatch_charts,
-    site_dispatch_charts,
-)
+from planner.results.charts import bar_chart
+from planner.results.dispatch_charts import site_dispatch_charts
 from planner.results.folders import Run, _current_umask
+from planner.results.html_parts import html_table, safe_link
+from planner.results.plan_charts import plan_charts, shown
+from planner.results.plan_story import idle_site_sentences, money, plan_story
 from planner.results.queries import compare_runs, unique_runs
 
 _CSS = """
@@ -43,6 +35,7 @@ h1{font-size:1.6em;margin-bottom:4px}h2{margin-top:36px;border-bottom:2px solid 
 h3{margin-top:26px}p.meta{color:#5b6672;margin-top:0}
 p.verdict{padding:8px 12px;border-left:6px solid #2e7d32;background:#f1f8f1}
 p.verdict.short{border-left-color:#c62828;background:#fdf0f0}
+p.story{font-size:1.05em;line-height:1.5;max-width:900px}ul.idle-sites{color:#333}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:.9em}
 th,td{border:1px solid #dde3ea;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f3f6f9}td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -53,157 +46,6 @@ svg .grid{stroke:#e6eaef;stroke-width:1}svg .zero{stroke:#888;stroke-width:1}
 .conf-datasheet{color:#1b7f3b}.conf-press{color:#9a6700}.conf-estimate{color:#b3261e}
 .conf-measured{color:#1b5e7f}p.warning{color:#b3261e}td.note{max-width:420px;color:#444}
 """
-
-
-# --------------------------------------------------------------------------- HTML helpers
-
-
-def _cell(value: Any) -> str:
-    """An escaped table cell; numbers right-aligned and shortened."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "<td>-</td>"
-    if isinstance(value, bool):
-        return f"<td>{escape(str(value))}</td>"
-    if isinstance(value, int | float):
-        text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.4g}"
-        return f'<td class="num">{escape(text)}</td>'
-    return f"<td>{escape(str(value))}</td>"
-
-
-def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
-    """Rows of dicts as an escaped HTML table."""
-    if not rows:
-        return "<p>(none)</p>"
-    cols = list(columns) if columns else list(dict.fromkeys(k for r in rows for k in r))
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(_cell(r.get(c)) for c in cols) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def safe_link(url: Any, text: str) -> str:
-    """An escaped link for http(s) URLs only; anything else is shown as text."""
-    label = escape(text)
-    if isinstance(url, str) and url.lower().startswith(("http://", "https://")):
-        return f'<a href="{escape(url, quote=True)}">{label}</a>'
-    return label
-
-
-# --------------------------------------------------------------------------- plan charts
-
-
-PLAN_CHART_COLUMNS: dict[str, tuple[str, ...]] = {
-    "fleet": ("year", "part", "units_count"),
-    "site_capacities": ("year", "site"),
-    "yearly": ("year", "cost_per_million_tokens"),
-    "parts": ("part", "tokens_per_joule", "cost_per_million_tokens", "export_status"),
-    "shadow_prices": ("constraint", "shadow_price"),
-}
-
-
-def plan_charts(run: Run, prefix: str) -> list[str]:
-    """The plan's charts from whichever of its tables exist (schemas in docs/results.md)."""
-    charts: list[str] = []
-    usable: set[str] = set()
-    for table, columns in PLAN_CHART_COLUMNS.items():
-        if run.has_table(table):
-            note = missing_columns_note(run, table, run.table(table), columns)
-            if note:
-                charts.append(note)
-            else:
-                usable.add(table)
-    if "fleet" in usable:
-        charts.append(
-            bars_from_table(
-                run.table("fleet"),
-                x="year",
-                series="part",
-                value="units_count",
-                chart_id=f"{prefix}-fleet",
-                title=f"{run.name}: fleet by part and year (accelerators and CPUs)",
-                y_label="parts in service",
-            )
-        )
-    if "site_capacities" in usable:
-        caps = run.table("site_capacities")
-        for column, label in (("it_capacity_mw", "IT capacity"), ("battery_mwh", "battery")):
-            if column in caps.columns:
-                unit = "MWh" if column.endswith("mwh") else "MW"
-                charts.append(
-                    bars_from_table(
-                        caps,
-                        x="year",
-                        series="site",
-                        value=column,
-                        chart_id=f"{prefix}-{column}",
-                        title=f"{run.name}: {label} by site and year",
-                        y_label=unit,
-                        mode="group",
-                    )
-                )
-    if "yearly" in usable:
-        yearly = run.table("yearly").assign(series="cost per million tokens")
-        charts.append(
-            lines_from_table(
-                yearly,
-                x="year",
-                series="series",
-                value="cost_per_million_tokens",
-                chart_id=f"{prefix}-cost-per-mtok",
-                title=f"{run.name}: cost per million tokens by year",
-                y_label=f"{run.summary.get('currency', '')} per million tokens",
-            )
-        )
-    if "parts" in usable:
-        parts = run.table("parts")
-        points = [
-            Point(
-                float(r["tokens_per_joule"]),
-                float(r["cost_per_million_tokens"]),
-                str(r["part"]),
-                str(r["export_status"]),
-            )
-            for r in parts.to_dict(orient="records")
-            if r.get("tokens_per_joule") is not None
-            and r.get("cost_per_million_tokens") is not None
-        ]
-        charts.append(
-            scatter_chart(
-                points,
-                chart_id=f"{prefix}-parts",
-                title=f"{run.name}: parts, energy efficiency against cost",
-                x_label="tokens per joule",
-                y_label=f"{run.summary.get('currency', '')} per million tokens",
-                log_x=True,
-                log_y=True,
-                note="(coloured by export status)",
-            )
-        )
-    if "shadow_prices" in usable and not run.table("shadow_prices").empty:
-        prices = run.table("shadow_prices")
-        binding = prices[prices["binding"]] if "binding" in prices.columns else prices
-        binding = binding.reindex(binding["shadow_price"].abs().sort_values(ascending=False).index)
-        top = binding.head(15)
-        labels = [
-            " ".join(str(v) for v in (r["constraint"], r.get("site"), r.get("year")) if _shown(v))
-            for r in top.to_dict(orient="records")
-        ]
-        charts.append(
-            bar_chart(
-                labels,
-                {"shadow price": top["shadow_price"].tolist()},
-                chart_id=f"{prefix}-shadow-prices",
-                title=f"{run.name}: binding constraints by shadow price",
-                y_label="shadow price (see unit column)",
-                note="(largest 15 by magnitude)",
-            )
-        )
-        charts.append(html_table(top.to_dict(orient="records")))
-    charts.extend(plan_dispatch_charts(run, prefix))
-    return charts
-
-
-def _shown(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 # --------------------------------------------------------------------------- across runs
@@ -243,14 +85,34 @@ def comparison_html(runs: Sequence[Run]) -> str:
     return key + html_table(rows)
 
 
-def _costs_by_item(run: Run) -> dict[str, float]:
+def costs_by_item(run: Run) -> dict[str, float]:
+    """What the run spends by item: a site's cost per year, a plan's present value over the plan.
+    A plan's unserved penalty is left out (weighed, not spent), so its items sum to the net
+    present cost."""
     if not run.has_table("costs"):
         return {}
     costs = run.table("costs")
-    column = "cost_per_year" if "cost_per_year" in costs.columns else "cost"
-    if column not in costs.columns:
+    column = next((c for c in ("cost_per_year", "discounted_cost", "cost") if c in costs), None)
+    if column is None or "item" not in costs.columns:
         return {}
-    return {str(k): float(v) for k, v in costs.groupby("item", sort=False)[column].sum().items()}
+    if run.kind == "plan":
+        costs = costs[costs["item"] != "unserved_penalty"]
+    by_item = costs.groupby("item", sort=False)[column].sum()
+    return {str(k): float(v) for k, v in by_item.items() if run.kind != "plan" or v != 0}
+
+
+def _costs_note(runs: Sequence[Run]) -> str:
+    """What each run's bars add up to: a plan's net present cost, a site's cost per year."""
+    labels = run_labels(runs)
+    sums = []
+    for run in runs:
+        total = sum(costs_by_item(run).values())
+        cur = str(run.summary.get("currency", ""))
+        what = "net present cost" if run.kind == "plan" else "cost per year"
+        sums.append(f"{_letter(labels[run.run_id])} {money(total, cur)} ({what})")
+    plans = any(r.kind == "plan" for r in runs)
+    penalty = "; a plan's unserved penalty is left out: weighed, not spent" if plans else ""
+    return f"(credits count negative; the items sum to {', '.join(sums)}{penalty})"
 
 
 def cost_charts(runs: Sequence[Run]) -> list[str]:
@@ -260,7 +122,7 @@ def cost_charts(runs: Sequence[Run]) -> list[str]:
     charts = []
     for k, currency in enumerate(currencies):
         group = [r for r in runs if str(r.summary.get("currency", "")) == currency]
-        by_run = {labels[r.run_id]: _costs_by_item(r) for r in group}
+        by_run = {labels[r.run_id]: costs_by_item(r) for r in group}
         items = list(dict.fromkeys(i for costs in by_run.values() for i in costs))
         if not items:
             continue
@@ -270,9 +132,9 @@ def cost_charts(runs: Sequence[Run]) -> list[str]:
                 {label: [c.get(i) for i in items] for label, c in by_run.items()},
                 chart_id=f"costs-{k}",
                 title=f"cost breakdown ({currency})",
-                y_label=f"{currency} per year (sites) or plan total (plans)",
+                y_label=f"{currency} per year (sites) or present value (plans)",
                 mode="group",
-                note="(export revenue counts negative)",
+                note=_costs_note([r for r in group if costs_by_item(r)]),
             )
         )
     return charts
@@ -288,7 +150,7 @@ def sizes_chart(runs: Sequence[Run]) -> str:
         label = labels[run.run_id]
         for r in run.table("sizes").to_dict(orient="records"):
             rows.append({"run": label, "asset": f"{r['asset']} (MW)", "v": r["power_mw"]})
-            if _shown(r.get("energy_mwh")):
+            if shown(r.get("energy_mwh")):
                 rows.append({"run": label, "asset": f"{r['asset']} (MWh)", "v": r["energy_mwh"]})
     frame = pd.DataFrame(rows, columns=["run", "asset", "v"])
     assets = list(dict.fromkeys(frame["asset"]))
@@ -369,8 +231,9 @@ def _summary_rows(run: Run) -> list[dict[str, Any]]:
 
 
 def verdict_html(run: Run, label: str) -> str:
-    """A plan run's verdict in words with what it spends, its served cost per million tokens
-    and its unserved share; empty for runs without a verdict (sites, older plans)."""
+    """A plan run's summary: a paragraph in words (planner.results.plan_story, the verdict
+    included), the headline figures, and a sentence per site that builds nothing; empty for
+    runs without a verdict (sites, older plans)."""
     summary = run.summary
     if "verdict" not in summary:
         return ""
@@ -378,14 +241,21 @@ def verdict_html(run: Run, label: str) -> str:
     per_mtok = summary.get("cost_per_million_served_tokens")
     served = "-" if per_mtok is None else f"{float(per_mtok):,.4f} {cur}"
     kind = "met" if summary.get("demand_met") else "short"
+    idle = idle_site_sentences(run)
+    idle_html = (
+        '<ul class="idle-sites">' + "".join(f"<li>{escape(t)}</li>" for t in idle) + "</ul>"
+        if idle
+        else ""
+    )
     return (
-        f'<p class="verdict {kind}"><strong>{escape(label)}</strong>: '
-        f"{escape(str(summary['verdict']))}.<br>spend (net present cost) "
+        f'<div class="plan-summary"><p class="verdict story {kind}">'
+        f"<strong>{escape(label)}</strong>. {escape(plan_story(run))}</p>"
+        f'<p class="meta">spend (net present cost) '
         f"{float(summary.get('net_present_cost') or 0.0):,.0f} {escape(cur)}; "
         f"cost per million served tokens {escape(served)}; unserved share "
         f"{float(summary.get('unserved_share_fraction') or 0.0):.2%}; unserved penalty "
         f"(weighed, not spent) {float(summary.get('unserved_penalty') or 0.0):,.0f} "
-        f"{escape(cur)}</p>"
+        f"{escape(cur)}</p>{idle_html}</div>"
     )
 
 
@@ -401,17 +271,36 @@ def run_section(run: Run, index: int) -> str:
     charts = site_dispatch_charts(run, prefix) if run.kind == "site" else plan_charts(run, prefix)
     parts += charts
     parts.append("<h3>summary</h3>" + html_table(_summary_rows(run)))
+    parts += flex_html(run)
     parts.append("<h3>assumptions and their sources</h3>" + assumptions_html(run))
     parts.append("</section>")
     return "".join(parts)
 
 
+FLEX_TABLES = (
+    ("power_caps", "power cap chosen per part (busy-hour-weighted mean, 1.0 = full power)"),
+    ("power_capping", "power capping: MWh a year saved at the meter and tokens lost, per site"),
+    ("grid_options", "grid connection chosen, and how the dispatch met every curtailment event"),
+)
+
+
+def flex_html(run: Run) -> list[str]:
+    """The plan's power-cap and grid-option tables (docs/capacity_model.md, eqs. 19-21)."""
+    out = []
+    for key, title in FLEX_TABLES:
+        rows = run.summary.get(key)
+        if isinstance(rows, list) and rows:
+            out.append(f"<h3>{escape(title)}</h3>" + html_table(rows))
+    return out
+
+
 def verdicts_html(runs: Sequence[Run]) -> list[str]:
-    """The report's first section: each plan's verdict, spend, served cost, unserved share."""
+    """The report's first section: each plan in words (what is bought, where, when, what it
+    costs, what binds), its verdict and headline figures, and why an idle site builds nothing."""
     labels = run_labels(runs)
     lines = [verdict_html(run, labels[run.run_id]) for run in runs]
     lines = [line for line in lines if line]
-    return ['<section id="verdict"><h2>verdict</h2>', *lines, "</section>"] if lines else []
+    return ['<section id="summary"><h2>summary</h2>', *lines, "</section>"] if lines else []
 
 
 def build_report(runs: Sequence[Run], *, generated: dt.datetime | None = None) -> str:

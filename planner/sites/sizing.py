@@ -18,6 +18,7 @@ from models.common import Backend, SolveStatus
 from models.dispatch import solve_site_energy as solve
 from models.site_energy import SiteEnergyInputs, SiteEnergySolution, check_inputs
 from planner.errors import InfeasiblePlan, InputError, PlannerError, Problem
+from planner.progress import SILENT, ProgressSink, watch_highs_log
 from planner.sites.site import Hours, Site, site_inputs, without_deferral
 from planner.solver_log import check_solver, highs_log
 from planner.timeseries import (
@@ -44,13 +45,18 @@ class SiteSizing:
 
 
 def size_site(
-    site: Site, hours: Hours = "full", backend: Backend = "cvxpy", solver: str = "highs"
+    site: Site,
+    hours: Hours = "full",
+    backend: Backend = "cvxpy",
+    solver: str = "highs",
+    progress: ProgressSink = SILENT,
 ) -> SiteSizing:
     """Size solar and battery for the site, then solve again with deferral off (flexibility).
 
     Raises InfeasiblePlan, in domain words, when the plan needs unserved load or leaves the
     backup reserve short, or when the solver does not reach an optimum.
     """
+    progress.phase("reading", f"the site's hourly series ({hours})")
     inputs, axis = site_inputs(site, hours)
     model_problems = check_inputs(inputs)
     if model_problems:  # the schema should catch these first; name the file all the same
@@ -62,16 +68,18 @@ def size_site(
         )
     check_solver(solver, backend)
     with highs_log(solver) as log:
-        solution = solve(inputs, backend=backend, solver=solver, options=log.options)
+        with watch_highs_log(log.path, progress, "site LP"):
+            solution = solve(inputs, backend=backend, solver=solver, options=log.options)
         check_solved(site, solution)
         diagnosis = diagnose_shortfall(site, inputs, axis, solution)
         if diagnosis:
             raise InfeasiblePlan(diagnosis)
         rigid = None
         if inputs.deferrable_fraction > 0:
-            rigid = solve(
-                without_deferral(inputs), backend=backend, solver=solver, options=log.options
-            )
+            with watch_highs_log(log.path, progress, "site LP without deferral (flexibility)"):
+                rigid = solve(
+                    without_deferral(inputs), backend=backend, solver=solver, options=log.options
+                )
             check_solved(site, rigid)
         text = log.text()
     return SiteSizing(site, hours, inputs, axis, solution, rigid, text)

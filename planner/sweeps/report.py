@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 
 from planner.errors import InputError
-from planner.results.charts import TornadoBar, fmt_number, histogram_chart, tornado_chart
+from planner.results.charts import fmt_number
 from planner.results.report import _CSS, html_table, write_html
+from planner.results.sweep_charts import TornadoBar, histogram_chart, tornado_chart
 from planner.sweeps.summary import (
     DEFAULT_METRIC,
     case_rows,
