@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.completion import complete_regime
 from cli.options import (
     BackendChoice,
     BackendOpt,
@@ -227,7 +228,11 @@ def plan(
     time_limit: TimeLimitOpt = None,
     regime: Annotated[
         str | None,
-        typer.Option("--regime", help="Fix one export-rule snapshot (e.g. us-2025-04)."),
+        typer.Option(
+            "--regime",
+            help="Fix one export-rule snapshot (e.g. us-2025-04).",
+            autocompletion=complete_regime,
+        ),
     ] = None,
     out: Annotated[
         Path | None,

@@ -36,8 +36,9 @@ def report(
 def compare(
     runs: RunsArg, root: RootOpt = DEFAULT_ROOT, fmt: FormatOpt = OutputFormat.table
 ) -> None:
-    """Compare runs side by side: headline numbers and each run's difference to the first;
-    for plans also parts bought, IT capacity, battery, spend and unserved share by year."""
+    """Compare runs side by side: headline numbers and each run's difference to the first.
+
+    For plans also parts bought, IT capacity, battery, spend and unserved share by year."""
     found = [find_run(r, root) for r in runs]
     if fmt is OutputFormat.json:
         emit(compare_json(found), fmt)
