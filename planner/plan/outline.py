@@ -25,7 +25,8 @@ ENTRY_NAMES = {"parts": "part", "sites": "name", "serving": "workload", "workloa
 def keyed_field(field: str, data: Any) -> str:
     """`parts[3].lifetime_years` -> `parts.h20.lifetime_years` where entry 3 of `parts` in
     `data` names itself (`part: h20`); indices into unnamed lists are kept."""
-    out, node = [], data
+    out: list[str] = []
+    node = data
     for token in re.findall(r"[^.\[\]]+|\[\d+\]", field):
         if token.startswith("["):
             index = int(token[1:-1])

@@ -12,7 +12,7 @@ scenario (PUE and build cost as written).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -67,6 +67,13 @@ def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
+def number(value: Any) -> float | None:
+    """A summary value as a float; None when missing, NaN or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return None
+    return float(value)
+
+
 def _table(run: Run, name: str) -> pd.DataFrame | None:
     return run.table(name) if run.has_table(name) else None
 
@@ -116,34 +123,34 @@ def capacity_sentence(caps: pd.DataFrame) -> str:
     return f"In {last['year'].iloc[0]} {sites} {held}{largest}."
 
 
-def cost_sentence(summary: dict[str, Any]) -> str:
+def cost_sentence(summary: Mapping[str, Any]) -> str:
     """What it spends and what a million served tokens (and a video minute) cost."""
     cur = str(summary.get("currency", ""))
-    spend = summary.get("net_present_cost")
-    per_mtok = summary.get("cost_per_million_served_tokens")
+    spend = number(summary.get("net_present_cost"))
+    per_mtok = number(summary.get("cost_per_million_served_tokens"))
+    video = number(summary.get("video_cost_per_minute"))
     parts = []
-    if _present(spend):
-        parts.append(f"It spends {money(float(spend), cur)} (net present cost)")
-    if _present(per_mtok):
-        parts.append(f"{float(per_mtok):,.4g} {cur} per million served tokens")
-    video = summary.get("video_cost_per_minute")
-    if _present(video):
-        parts.append(f"{float(video):,.4g} {cur} per minute of video")
+    if spend is not None:
+        parts.append(f"It spends {money(spend, cur)} (net present cost)")
+    if per_mtok is not None:
+        parts.append(f"{per_mtok:,.4g} {cur} per million served tokens")
+    if video is not None:
+        parts.append(f"{video:,.4g} {cur} per minute of video")
     if not parts:
         return ""
     text = join_words([", ".join(parts[:2]), *parts[2:]])
     return text[0].upper() + text[1:] + "."
 
 
-def demand_sentence(summary: dict[str, Any]) -> str:
+def demand_sentence(summary: Mapping[str, Any]) -> str:
     """Demand met in every year, or the verdict's account of what is short."""
     if "demand_met" not in summary:
         return ""
     if summary["demand_met"]:
         return "Demand is met: every workload serves at least 99.9% of its demand in every period."
     verdict = str(summary.get("verdict", "")).removeprefix("DEMAND NOT MET: ")
-    share = summary.get("unserved_share_fraction")
-    overall = f" ({float(share):.1%} of all tokens unserved)" if _present(share) else ""
+    share = number(summary.get("unserved_share_fraction"))
+    overall = f" ({share:.1%} of all tokens unserved)" if share is not None else ""
     return f"Demand is not met{overall}: {verdict}."
 
 
