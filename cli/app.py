@@ -176,4 +176,8 @@ def planner() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    if os.environ.get("_PLANNER_COMPLETE"):  # shell completion asked (cli/completion.py)
+        from typer._completion_classes import completion_init
+
+        completion_init()  # typer registers its bash/zsh/fish classes only when asked
     sys.exit(app())

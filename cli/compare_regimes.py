@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cli.completion import complete_regime
 from cli.options import (
     BackendChoice,
     BackendOpt,
@@ -39,7 +40,9 @@ def compare_regimes_command(
     regime: Annotated[
         list[str],
         typer.Option(
-            "--regime", help="Export-regime id (`planner export regimes`); repeat, two or more."
+            "--regime",
+            help="Export-regime id (`planner export regimes`); repeat, two or more.",
+            autocompletion=complete_regime,
         ),
     ],
     scheduler: SchedulerOpt = "local",

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.completion import complete_part, complete_regime
 from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit, err_console
 from planner.catalogue.parts import Catalogue
@@ -45,6 +46,7 @@ RegimeOpt = Annotated[
     typer.Option(
         "--regime",
         help="Fix one snapshot (e.g. us-2023-10) for a what-if; other jurisdictions follow --date.",
+        autocompletion=complete_regime,
     ),
 ]
 
@@ -72,7 +74,10 @@ def _flat(c: Classification) -> dict[str, Any]:
 @app.command("classify")
 def classify_parts(
     parts: Annotated[
-        list[str] | None, typer.Argument(help="Part ids (default: every part in the catalogue).")
+        list[str] | None,
+        typer.Argument(
+            help="Part ids (default: every part in the catalogue).", autocompletion=complete_part
+        ),
     ] = None,
     *,
     buyer: BuyerOpt,
@@ -100,7 +105,7 @@ def classify_parts(
 
 @app.command("terms")
 def terms(
-    part: Annotated[str, typer.Argument(help="Part id, e.g. h200.")],
+    part: Annotated[str, typer.Argument(help="Part id, e.g. h200.", autocompletion=complete_part)],
     *,
     buyer: BuyerOpt,
     headquarters: HeadquartersOpt = None,
@@ -189,7 +194,12 @@ def regimes(
 @regimes_app.command("new")
 def regimes_new(
     from_id: Annotated[
-        str, typer.Option("--from", help="Snapshot the overlay extends, e.g. us-2026-01.")
+        str,
+        typer.Option(
+            "--from",
+            help="Snapshot the overlay extends, e.g. us-2026-01.",
+            autocompletion=complete_regime,
+        ),
     ],
     out: Annotated[
         Path,

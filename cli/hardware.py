@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.completion import complete_part, complete_workload
 from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
 from planner.catalogue.parts import PRECISIONS, Catalogue, Part
@@ -118,7 +119,7 @@ def list_parts(
 
 @app.command("show")
 def show(
-    part: Annotated[str, typer.Argument(help="Part id, e.g. h20.")],
+    part: Annotated[str, typer.Argument(help="Part id, e.g. h20.", autocompletion=complete_part)],
     fmt: FormatOpt = OutputFormat.table,
     profiles: ProfilesOpt = None,
 ) -> None:
@@ -175,10 +176,15 @@ def servers(fmt: FormatOpt = OutputFormat.table, profiles: ProfilesOpt = None) -
 
 @app.command("compare")
 def compare(
-    parts: Annotated[list[str], typer.Argument(help="Two or more part ids.")],
+    parts: Annotated[
+        list[str], typer.Argument(help="Two or more part ids.", autocompletion=complete_part)
+    ],
     workload: Annotated[
         str | None,
-        typer.Option(help="Add serving columns for this workload (planner serving estimate)."),
+        typer.Option(
+            help="Add serving columns for this workload (planner serving estimate).",
+            autocompletion=complete_workload,
+        ),
     ] = None,
     precision: Annotated[
         str | None, typer.Option(help="Serving precision with --workload (default: its own).")

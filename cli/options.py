@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cli.completion import complete_scenario
 from cli.render import OutputFormat
 from planner.errors import InputError
 
@@ -36,7 +37,11 @@ class BackendChoice(StrEnum):
 
 
 ScenarioArg = Annotated[
-    Path, typer.Argument(help="Scenario YAML file, or a shipped name (cn_maas_2026).")
+    Path,
+    typer.Argument(
+        help="Scenario YAML file, or a shipped name (cn_maas_2026).",
+        autocompletion=complete_scenario,
+    ),
 ]
 
 # Solve options shared by `plan`, `sweep` and `compare-regimes`.

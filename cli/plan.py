@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.completion import complete_regime
 from cli.options import (
     BackendChoice,
     BackendOpt,
@@ -35,6 +36,7 @@ from planner.yamlio import read_yaml
 class PlanFormat(StrEnum):
     table = "table"
     json = "json"
+    csv = "csv"
 
 
 def _money(value: float | None, currency: str) -> str:
@@ -88,6 +90,38 @@ def headline_rows(data: dict[str, Any]) -> list[dict[str, str]]:
             f"(build {data['build_s']:.2f} s, solve {data['solve_s']:.2f} s)",
         },
     ]
+
+
+def headline_csv_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The headline as `field,value,unit` rows with plain numbers (for a spreadsheet): the same
+    quantities as the table's first lines, under their JSON keys."""
+    cur = data["currency"]
+    rows: list[tuple[str, Any, str]] = [
+        ("verdict", data["verdict"], ""),
+        ("demand_met", data["demand_met"], ""),
+        ("net_present_cost", data["net_present_cost"], cur),
+        ("cost_per_million_served_tokens", data["cost_per_million_served_tokens"], f"{cur}/Mtok"),
+        ("unserved_share_fraction", data["unserved_share_fraction"], "fraction"),
+        ("status", data["status"], ""),
+        ("unserved_penalty", data["unserved_penalty"], cur),
+        ("unserved_tokens", data["unserved_tokens"], "tokens"),
+    ]
+    if "video_s" in data.get("workload_units", {}).values():
+        rows += [
+            ("video_cost_per_minute", data["video_cost_per_minute"], f"{cur}/min"),
+            ("unserved_video_s", data["unserved_video_s"], "s"),
+        ]
+    rows += [("mip_gap", data["mip_gap"], "fraction")]
+    rows += [
+        (f"estimate_share.{k}", v, "fraction of spend") for k, v in data["estimate_share"].items()
+    ]
+    rows += [
+        ("backend", data["backend"], ""),
+        ("solver", data["solver"], ""),
+        ("build_s", data["build_s"], "s"),
+        ("solve_s", data["solve_s"], "s"),
+    ]
+    return [{"field": f, "value": v, "unit": u} for f, v, u in rows]
 
 
 def print_summary(data: dict[str, Any]) -> None:
@@ -197,7 +231,11 @@ def plan(
     time_limit: TimeLimitOpt = None,
     regime: Annotated[
         str | None,
-        typer.Option("--regime", help="Fix one export-rule snapshot (e.g. us-2025-04)."),
+        typer.Option(
+            "--regime",
+            help="Fix one export-rule snapshot (e.g. us-2025-04).",
+            autocompletion=complete_regime,
+        ),
     ] = None,
     out: Annotated[
         Path | None,
@@ -211,7 +249,10 @@ def plan(
         bool, typer.Option("--report", help="Also write report.html (self-contained) in the run.")
     ] = False,
     fmt: Annotated[
-        PlanFormat, typer.Option("--format", "-f", help="Output: table or json.")
+        PlanFormat,
+        typer.Option(
+            "--format", "-f", help="Output: table, json, or csv (the headline: field,value,unit)."
+        ),
     ] = PlanFormat.table,
     profiles: ProfilesOpt = None,
     write_mps: Annotated[
@@ -247,7 +288,7 @@ def plan(
         )  # fmt: skip
         err_console().print(f"{kind} of {loaded.name} written to {path}", highlight=False)
         return
-    with progress(show_progress, json_output=fmt is PlanFormat.json) as sink:
+    with progress(show_progress, json_output=fmt is not PlanFormat.table) as sink:
         result = plan_scenario(
             loaded,
             overlays=profiles or (),
@@ -271,5 +312,8 @@ def plan(
         err_console().print(f"report written to {page}", highlight=False)
     if fmt is PlanFormat.json:
         emit(data, OutputFormat.json)
+        return
+    if fmt is PlanFormat.csv:
+        emit(headline_csv_rows(data), OutputFormat.csv)
         return
     print_summary(data)

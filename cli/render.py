@@ -82,6 +82,11 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def cell_text(value: Any) -> str:
+    """A value as a table cell shows it (numbers shortened, None as '-')."""
+    return _cell(value)
+
+
 def emit(
     rows: Sequence[Mapping[str, Any]] | Mapping[str, Any],
     fmt: OutputFormat,

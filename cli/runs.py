@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from cli.options import FormatOpt
-from cli.render import OutputFormat, emit, err_console
+from cli.render import OutputFormat, cell_text, emit, err_console
 from planner.errors import InputError
 from planner.results.folders import DEFAULT_ROOT, find_run
 from planner.results.integrity import DamagedRun
@@ -58,7 +60,8 @@ def show(
         emit(detail, fmt)
         return
     rows = [{"field": k, "value": detail[k]} for k in ("run", "path", "kind", "name", "created")]
-    rows += [{"field": k, "value": v} for k, v in detail["summary"].items()]
+    for key, value in detail["summary"].items():
+        rows += readable_rows(str(key), value)
     rows += [
         {"field": f"table {t['table']}", "value": f"{t['rows']} rows: {', '.join(t['columns'])}"}
         for t in detail["tables"]
@@ -67,6 +70,36 @@ def show(
         {"field": f"input {i['path']}", "value": f"sha256 {i['sha256']}"} for i in detail["inputs"]
     ]
     emit(rows, fmt, title=f"run {detail['run']}")
+
+
+def _text(value: Any) -> str:
+    """A value inside a row of `runs show`: numbers as the tables print them, nested values as
+    compact JSON (never a Python repr)."""
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+    return cell_text(value)
+
+
+def readable_rows(key: str, value: Any, depth: int = 0) -> list[dict[str, Any]]:
+    """A summary entry as table rows: a scalar as one row; a mapping as its key, then one
+    indented row per entry; a list of mappings as its key and length, then one indented row per
+    item (`field value; field value`); a list of scalars joined by commas."""
+    pad = "  " * depth
+    if isinstance(value, Mapping):
+        rows: list[dict[str, Any]] = [{"field": f"{pad}{key}", "value": ""}]
+        for k, v in value.items():
+            rows += readable_rows(str(k), v, depth + 1)
+        return rows
+    if isinstance(value, list | tuple) and value and all(isinstance(v, Mapping) for v in value):
+        count = f"{len(value)} row{'s' if len(value) > 1 else ''}"
+        rows = [{"field": f"{pad}{key}", "value": count}]
+        for i, item in enumerate(value, 1):
+            text = "; ".join(f"{k} {_text(v)}" for k, v in item.items())
+            rows.append({"field": f"{pad}  {i}", "value": text})
+        return rows
+    if isinstance(value, list | tuple):
+        return [{"field": f"{pad}{key}", "value": ", ".join(_text(v) for v in value) or "none"}]
+    return [{"field": f"{pad}{key}", "value": value}]
 
 
 @app.command("query")

@@ -8,6 +8,11 @@ from typing import Annotated
 
 import typer
 
+from cli.completion import (
+    complete_part_list,
+    complete_regime,
+    complete_workload,
+)
 from cli.options import FormatOpt, ProfilesOpt, ScenarioArg
 from cli.render import OutputFormat, emit, err_console
 from planner.errors import InputError
@@ -28,7 +33,11 @@ def check(
     scenario: ScenarioArg,
     regime: Annotated[
         str | None,
-        typer.Option("--regime", help="Fix one export-rule snapshot (e.g. us-2025-04)."),
+        typer.Option(
+            "--regime",
+            help="Fix one export-rule snapshot (e.g. us-2025-04).",
+            autocompletion=complete_regime,
+        ),
     ] = None,
     fmt: FormatOpt = OutputFormat.table,
     profiles: ProfilesOpt = None,
@@ -97,10 +106,20 @@ def new(
     out: Annotated[Path, typer.Option("--out", help="Scenario file to write (.yaml).")],
     buyer: Annotated[str, typer.Option("--buyer", help="Buyer's country code, e.g. CN.")],
     parts: Annotated[
-        str, typer.Option("--parts", help="Candidate part ids, comma-separated (h20,ascend-910c).")
+        str,
+        typer.Option(
+            "--parts",
+            help="Candidate part ids, comma-separated (h20,ascend-910c).",
+            autocompletion=complete_part_list,
+        ),
     ],
     workload: Annotated[
-        str, typer.Option("--workload", help="Workload profile id served (qwen3-235b-a22b).")
+        str,
+        typer.Option(
+            "--workload",
+            help="Workload profile id served (qwen3-235b-a22b).",
+            autocompletion=complete_workload,
+        ),
     ],
     tokens_per_day: Annotated[
         float, typer.Option("--tokens-per-day", help="Tokens demanded per day in the first year.")

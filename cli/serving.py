@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.completion import complete_part, complete_workload
 from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
 from planner.catalogue.parts import Catalogue, Part
@@ -120,8 +121,11 @@ def video_row(est: VideoEstimate) -> dict[str, Any]:
 
 @app.command("estimate")
 def estimate_cmd(
-    part: Annotated[str, typer.Option(help="Part id, e.g. h20.")],
-    workload: Annotated[str, typer.Option(help="Workload id, e.g. qwen3-235b-a22b.")],
+    part: Annotated[str, typer.Option(help="Part id, e.g. h20.", autocompletion=complete_part)],
+    workload: Annotated[
+        str,
+        typer.Option(help="Workload id, e.g. qwen3-235b-a22b.", autocompletion=complete_workload),
+    ],
     input_tokens: Annotated[int, typer.Option(help="Prompt tokens per request.")] = 1000,
     output_tokens: Annotated[int, typer.Option(help="Generated tokens per request.")] = 300,
     ttft_ms: Annotated[float | None, typer.Option(help="Time-to-first-token target, ms.")] = None,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.completion import complete_workload
 from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
 from planner.serving.workloads import Workload, WorkloadLibrary
@@ -117,7 +118,10 @@ def list_workloads(
 
 @app.command("show")
 def show(
-    workload: Annotated[str, typer.Argument(help="Workload id, e.g. llama-3.1-70b.")],
+    workload: Annotated[
+        str,
+        typer.Argument(help="Workload id, e.g. llama-3.1-70b.", autocompletion=complete_workload),
+    ],
     fmt: FormatOpt = OutputFormat.table,
     profiles: ProfilesOpt = None,
 ) -> None:

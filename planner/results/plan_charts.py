@@ -14,7 +14,7 @@ from planner.results.charts import bar_chart, bars_from_table, line_chart
 from planner.results.dispatch_charts import missing_columns_note, plan_dispatch_charts
 from planner.results.folders import Run
 from planner.results.html_parts import html_table
-from planner.results.plan_story import money, shown
+from planner.results.plan_story import money, number, shown
 from planner.results.ranked_bars import ranked_bar_chart
 from planner.results.scatter_chart import Point, scatter_chart
 
@@ -118,9 +118,9 @@ def cost_per_mtok_chart(run: Run, prefix: str) -> str:
     yearly = run.table("yearly")
     cur = str(run.summary.get("currency", ""))
     series = {"cash cost that year": yearly["cost_per_million_tokens"].astype(float).tolist()}
-    levelised = run.summary.get("cost_per_million_served_tokens")
-    if shown(levelised):
-        series["levelised over the plan (headline)"] = [float(levelised)] * len(yearly)
+    levelised = number(run.summary.get("cost_per_million_served_tokens"))
+    if levelised is not None:
+        series["levelised over the plan (headline)"] = [levelised] * len(yearly)
     return line_chart(
         yearly["year"].astype(str).tolist(),
         series,

@@ -68,6 +68,13 @@ def shown(value: Any) -> TypeGuard[float | int | str]:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
+def number(value: Any) -> float | None:
+    """A summary value as a float; None when missing, NaN or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return None
+    return float(value)
+
+
 def _table(run: Run, name: str) -> pd.DataFrame | None:
     return run.table(name) if run.has_table(name) else None
 
@@ -120,16 +127,16 @@ def capacity_sentence(caps: pd.DataFrame) -> str:
 def cost_sentence(summary: Mapping[str, Any]) -> str:
     """What it spends and what a million served tokens (and a video minute) cost."""
     cur = str(summary.get("currency", ""))
-    spend = summary.get("net_present_cost")
-    per_mtok = summary.get("cost_per_million_served_tokens")
+    spend = number(summary.get("net_present_cost"))
+    per_mtok = number(summary.get("cost_per_million_served_tokens"))
+    video = number(summary.get("video_cost_per_minute"))
     parts = []
-    if shown(spend):
-        parts.append(f"It spends {money(float(spend), cur)} (net present cost)")
-    if shown(per_mtok):
-        parts.append(f"{float(per_mtok):,.4g} {cur} per million served tokens")
-    video = summary.get("video_cost_per_minute")
-    if shown(video):
-        parts.append(f"{float(video):,.4g} {cur} per minute of video")
+    if spend is not None:
+        parts.append(f"It spends {money(spend, cur)} (net present cost)")
+    if per_mtok is not None:
+        parts.append(f"{per_mtok:,.4g} {cur} per million served tokens")
+    if video is not None:
+        parts.append(f"{video:,.4g} {cur} per minute of video")
     if not parts:
         return ""
     text = join_words([", ".join(parts[:2]), *parts[2:]])
@@ -143,8 +150,8 @@ def demand_sentence(summary: Mapping[str, Any]) -> str:
     if summary["demand_met"]:
         return "Demand is met: every workload serves at least 99.9% of its demand in every period."
     verdict = str(summary.get("verdict", "")).removeprefix("DEMAND NOT MET: ")
-    share = summary.get("unserved_share_fraction")
-    overall = f" ({float(share):.1%} of all tokens unserved)" if shown(share) else ""
+    share = number(summary.get("unserved_share_fraction"))
+    overall = f" ({share:.1%} of all tokens unserved)" if share is not None else ""
     return f"Demand is not met{overall}: {verdict}."
 
 

@@ -406,12 +406,21 @@ def compare_runs(runs: Sequence[Run]) -> list[dict[str, Any]]:
     return rows
 
 
+def compare_rows(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """What `planner compare` shows: the headline metrics, then for plans the parts bought, IT
+    capacity, battery, spend and unserved share year by year (planner.results.plan_compare)."""
+    from planner.results.plan_compare import plan_comparison_rows
+
+    runs = unique_runs(runs)
+    return [*compare_runs(runs), *plan_comparison_rows(runs)]
+
+
 def compare_json(runs: Sequence[Run]) -> dict[str, Any]:
     """The stable JSON of `planner compare`: runs in order, metrics with values and differences."""
     runs = unique_runs(runs)
     metrics = []
     first = runs[0].run_id if runs else ""
-    for row in compare_runs(runs):
+    for row in compare_rows(runs):
         values = [row[r.run_id] for r in runs]
         differences = [0.0 if values[0] is not None else None]
         differences += [row[f"{r.run_id} - {first}"] for r in runs[1:]]

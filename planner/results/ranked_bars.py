@@ -59,7 +59,7 @@ def ranked_bar_chart(
     top = MARGIN_TOP + 4
     bottom = top + sum(heights)
     body = _value_axis(ticks, x, top, bottom)
-    y: float = top
+    y = float(top)
     for (text, value), rows, h in zip(kept, lines, heights, strict=True):
         x0, x1 = sorted((x(0.0), x(value)))
         body.append(
