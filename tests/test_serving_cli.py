@@ -93,10 +93,11 @@ def test_unknown_workload_suggests_a_name():
 
 
 def test_a_part_without_link_figures_cannot_form_a_multi_part_replica():
-    """fp16 Qwen3-32B (65.5 GB) needs two 64 GB 910Bs; the 910B lists no HCCS bandwidth."""
-    result = _run("--part", "ascend-910b", "--workload", "qwen3-32b", "--precision", "fp16")
+    """bf16 Qwen3-235B (470 GB) needs three 192 GiB MI308Xs; their Infinity Fabric links are not
+    published."""
+    result = _run("--part", "mi308x", "--workload", "qwen3-235b-a22b", "--precision", "bf16")
     assert result.exit_code == 2
-    assert "ascend-910b.yaml: scale_up_bandwidth" in result.output
+    assert "mi308x.yaml: scale_up_bandwidth" in result.output
 
 
 def test_hardware_compare_adds_serving_columns_and_says_why_a_part_cannot_serve():
@@ -157,13 +158,13 @@ def test_without_a_matching_row_the_model_answers_and_names_the_closest():
 
 def test_decode_only_speculative_and_layout_options_reach_the_model():
     """A DeepSeek-R1 decode instance on 16 x H20 with MTP (1 draft token at 85%), as Ant Group
-    runs it: decode-only, 1.85 tokens per cycle, the layout named; Ant Group's row at batch 8
-    per GPU matches these conditions and answers (278 tok/s per GPU; the model says 221)."""
+    runs it on SGLang: decode-only, 1.85 tokens per cycle, the layout named; Ant Group's row at
+    batch 8 per GPU matches these conditions (engine included) and answers (278 tok/s per GPU)."""
     result = _run(
         "--part", "h20", "--workload", "deepseek-r1", "--input-tokens", "4096",
         "--output-tokens", "1536", "--parts-per-replica", "16", "--concurrency", "128",
         "--decode-only", "--speculative-tokens", "1", "--acceptance", "0.85",
-        "--parallel", "ep", "--format", "json",
+        "--parallel", "ep", "--engine", "sglang", "--format", "json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)
