@@ -123,6 +123,35 @@ def test_hardware_compare_adds_serving_columns_and_says_why_a_part_cannot_serve(
     assert "no dense fp8 throughput" in a100["serving_note"]
 
 
+def test_hardware_compare_ranks_deepseek_parts_as_published_results_do():
+    """`planner hardware compare --workload deepseek-r1` (1,000 in / 300 out, as many in flight
+    as fit, each part at its best precision) orders the parts as published DeepSeek results:
+
+    - GB200 level with B200 (within 15%): MLPerf Inference v5.1 closed, DeepSeek-R1 offline,
+      4,024 tok/s per GB200 (72 x GB200 NVL72, 289,712) and 4,172 per B200 (8 x B200, 33,379),
+      github.com/mlcommons/inference_results_v5.1 closed/NVIDIA/results/*/summary.html;
+    - both above H200: TensorRT-LLM's DeepSeek-R1 blog, 4,548-5,393 tok/s per B200 against 1,436
+      per H200 at maximum throughput (docs/source/blogs/Best_perf_practice_on_DeepSeek-R1_in_
+      TensorRT-LLM.md);
+    - Ascend 910C level with H800 (within 30%): Huawei's CloudMatrix384 paper (arXiv 2506.12708),
+      1,943 decode tok/s per 910C under 50 ms TPOT against DeepSeek's own 1,850 per H800
+      (open-infra-index day 6);
+    - B200 above both, and both above H20: Ant Group's SGLang deployment, 675 tok/s per H20 under
+      50 ms TPOT (lmsys.org blog 2025-09-19)."""
+    parts = ["h20", "h800", "h200", "b200", "gb200", "ascend-910c"]
+    result = CliRunner().invoke(
+        app, ["hardware", "compare", *parts, "--workload", "deepseek-r1", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    rate = {p: r["output_tokens_per_s_per_part"] for p, r in zip(parts, rows, strict=True)}
+    assert abs(rate["gb200"] / rate["b200"] - 1) <= 0.15
+    assert min(rate["b200"], rate["gb200"]) > rate["h200"]
+    assert 0.7 <= rate["ascend-910c"] / rate["h800"] <= 1.3
+    assert rate["b200"] > max(rate["ascend-910c"], rate["h800"])
+    assert min(rate["ascend-910c"], rate["h800"]) > rate["h20"]
+
+
 def _h100_70b(*extra: str) -> dict:
     result = _run(
         "--part", "h100-sxm", "--workload", "llama-3.1-70b", "--precision", "fp8",

@@ -212,3 +212,18 @@ def test_out_of_scope_rows_are_kept_and_say_why():
     moreh = rows["moreh-40xmi300x-dsr1-fp8-pd-512-512-sharegpt"]
     assert moreh.unmodelled is not None and "--enforce-eager" in moreh.unmodelled
     assert moreh.split == Disaggregation(16, 24) and moreh.parallel == "ep"
+
+
+def test_an_expert_parallel_replica_may_span_servers_but_not_the_system(
+    catalogue: Catalogue, library: WorkloadLibrary, stacks
+):
+    """DeepSeek-R1 fp8 fills 8 x H20 (671 of 768 GB): the best replica spans servers (EP16 or
+    more, as Ant Group deploys it) for KV room; a row measured on 8 parts caps it at 8."""
+    part, workload = catalogue["h20"], library["deepseek-r1"]
+    eff = efficiency_for(part, stacks)
+    free = estimate(part, workload, ServingRequest(1000, 300, precision="fp8"), eff)
+    assert free.parts_per_replica >= 16 and "across scale-up domains" in free.parallel
+    capped = estimate(
+        part, workload, ServingRequest(1000, 300, precision="fp8", system_parts=8), eff
+    )
+    assert capped.parts_per_replica == 8 and capped.tokens_per_s < free.tokens_per_s

@@ -174,6 +174,7 @@ class Measurement:
             precision=self.precision,
             kv_precision=self.kv_precision,
             parts_per_replica=self.parts_per_replica,
+            system_parts=self.accelerators,
             max_batch=self.concurrency if self.concurrency is not None else base.max_batch,
             decode_only=self.decode_only,
             speculative=self.speculative,

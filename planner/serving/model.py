@@ -73,6 +73,7 @@ __all__ = [
     "weights_touched_bytes",
 ]
 MAX_REPLICA_PARTS = 1024
+EP_DOMAINS = 4  # an expert-parallel replica may span up to this many scale-up domains
 
 
 def build_replica(
@@ -281,14 +282,20 @@ def layouts(
     part: Part, workload: WorkloadLike, request: ServingRequest, fewest: int | None
 ) -> list[tuple[int, Parallel]]:
     """Replica sizes and parallel layouts to try: the asked size, else every size from the
-    smallest that fits up to the scale-up domain; "ep" too for a mixture of experts."""
+    smallest that fits up to the scale-up domain; "ep" too for a mixture of experts, whose
+    replicas may also span up to EP_DOMAINS domains (expert parallel across servers, as
+    DeepSeek, SGLang and Ant Group deploy it: the KV cache gains the memory the experts free)."""
+    moe = moe_layers(workload) > 0
     if request.parts_per_replica is not None:
         sizes = [request.parts_per_replica]
     else:
         domain = scale_up_domain(part, request)
+        largest = max(domain, fewest or 0) * (EP_DOMAINS if moe else 1)
         sizes = [n for n in replica_sizes(part, request) if fewest and n >= fewest]
-        sizes = [n for n in sizes if n <= max(domain, fewest or 0)] or sizes[:1]
-    kinds: list[Parallel] = ["tp", "ep"] if moe_layers(workload) else ["tp"]
+        sizes = [n for n in sizes if n <= largest] or sizes[:1]
+        if request.system_parts is not None:
+            sizes = [n for n in sizes if n <= request.system_parts] or sizes[:1]
+    kinds: list[Parallel] = ["tp", "ep"] if moe else ["tp"]
     if request.parallel is not None:
         kinds = [request.parallel]
     return [(n, kind) for n in sizes for kind in kinds if kind == "tp" or n > 1]

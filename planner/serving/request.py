@@ -101,6 +101,7 @@ class ServingRequest:
     precision: str | None = None  # weights; None = the best the part and the workload allow
     kv_precision: str | None = None  # None = fp8 for 8-bit or 4-bit weights, else the weights'
     parts_per_replica: int | None = None  # None = the best of the replicas that fit
+    system_parts: int | None = None  # parts the whole system has (caps a replica); None = any
     # Share of the memory the weights leave that is kept out of the KV cache (activations, runtime
     # buffers): TensorRT-LLM's default KV cache free_gpu_memory_fraction 0.9 (docs/serving.md).
     memory_reserve_fraction: float = 0.10
