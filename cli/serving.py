@@ -13,11 +13,19 @@ from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
 from planner.catalogue.parts import Catalogue, Part
 from planner.errors import InputError
+from planner.serving.calibration import Case, resolve_case
 from planner.serving.calibration_io import write_calibration
 from planner.serving.efficiency import efficiency_for, load_stacks
+from planner.serving.energy import (
+    energy_summary,
+    load_energy_measurements,
+    shipped_energy_measurements,
+    validate_energy,
+)
 from planner.serving.evidence import Evidence
 from planner.serving.measurements import load_measurements, shipped_measurements
 from planner.serving.model import (
+    Disaggregation,
     Economics,
     ServingEstimate,
     ServingRequest,
@@ -69,7 +77,9 @@ def estimate_row(est: ServingEstimate) -> dict[str, Any]:
         "tpot_ms": _ms(est.tpot_s),
         "utilisation_fraction": est.utilisation_fraction,
         "watts_per_part": est.watts_per_part,
+        "accelerator_watts_per_part": est.accelerator_watts_per_part,
         "joules_per_output_token": est.joules_per_output_token,
+        "accelerator_joules_per_output_token": est.accelerator_joules_per_output_token,
         "cost_per_million_output_tokens": est.cost_per_million_output_tokens,
         "currency": est.currency,
         "bound": est.bound,
@@ -173,6 +183,28 @@ def estimate_cmd(
             "(workload_profiles/serving/power_caps.yaml).",
         ),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="Serving engine, e.g. sglang (default: the stack's reference engine: "
+            "tensorrt-llm on CUDA, vllm on ROCm, cloudmatrix-infer on CANN)."
+        ),
+    ] = None,
+    prefill_decode: Annotated[
+        str | None,
+        typer.Option(
+            help="A disaggregated system: prefill parts and decode parts, e.g. 8:16 (rates per "
+            "part of the whole system; --parts-per-replica sizes the decode replicas)."
+        ),
+    ] = None,
+    scale_up_domain: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Parts in one scale-up domain of the system (default: the part's; e.g. 8 for "
+            "Ascend 910C in Atlas 800 A3 servers outside a CloudMatrix384 SuperPoD).",
+        ),
+    ] = None,
     price_per_mwh: Annotated[
         float, typer.Option(help="Electricity price per MWh, in the part's price currency.")
     ] = Economics.price_per_mwh,
@@ -213,9 +245,11 @@ def estimate_cmd(
         decode_only=decode_only,
         speculative=_speculative(speculative_tokens, acceptance),
         parallel=_parallel(parallel),
-        **({} if concurrency is None else {"max_batch": concurrency}),
+        max_batch=concurrency,
+        disaggregated=_split(prefill_decode),
+        scale_up_domain_parts=scale_up_domain,
     )
-    est = estimate(p, w, request, efficiency_for(p, stacks))
+    est = estimate(p, w, request, efficiency_for(p, stacks, engine))
     evidence = Evidence.load(measurements, catalogue, {x.id: x for x in library}, stacks)
     row = estimate_row(evidence.apply(est, p, request))
     if power_cap is not None:
@@ -270,6 +304,21 @@ def _speculative(tokens: int | None, acceptance: float | None) -> Speculative | 
             "give both, e.g. --speculative-tokens 1 --acceptance 0.85.",
         )
     return Speculative(tokens, acceptance)
+
+
+def _split(value: str | None) -> Disaggregation | None:
+    """'P:D' -> a system of P prefill and D decode parts."""
+    if value is None:
+        return None
+    head, _, tail = value.partition(":")
+    if head.isdigit() and tail.isdigit() and int(head) > 0 and int(tail) > 0:
+        return Disaggregation(int(head), int(tail))
+    raise InputError.one(
+        "--prefill-decode",
+        "prefill_decode",
+        f"'{value}' is not a prefill:decode split.",
+        "write prefill parts and decode parts, e.g. --prefill-decode 8:16.",
+    )
 
 
 def _parallel(value: str | None) -> Any:
@@ -361,6 +410,46 @@ def _report(measurements: Path | None, profiles: Any, leave_out: bool) -> Valida
     return validate(rows, catalogue, {w.id: w for w in library}, stacks, leave_out=leave_out)
 
 
+def _energy_report(
+    csv_path: Path | None, profiles: Any, leave_out: bool, fmt: OutputFormat
+) -> None:
+    """`validate --energy`: the energy rows against the model, then the summary (E1-E3)."""
+    overlays = profiles or ()
+    catalogue = Catalogue.load(overlays)
+    workloads = {w.id: w for w in WorkloadLibrary.load(overlays)}
+    stacks = load_stacks(overlays)
+    rows = load_energy_measurements(csv_path or shipped_energy_measurements())
+    cases: list[Case] = []
+    if leave_out:
+        resolved = (
+            resolve_case(m, catalogue, workloads, stacks)
+            for m in load_measurements(shipped_measurements())
+        )
+        cases = [c for c in resolved if isinstance(c, Case)]
+    report = validate_energy(rows, catalogue, workloads, stacks, cases)
+    table = [
+        {
+            "id": r.id,
+            "part": r.part,
+            "measured_j_per_token": r.measured_joules_per_output_token,
+            "model_j_per_token": r.model_joules_per_output_token,
+            "j_error_pct": _pct(r.joules_error_fraction),
+            "lopo_j_error_pct": _pct(r.lopo_joules_error_fraction),
+            "watts_error_pct": _pct(r.watts_error_fraction),
+            "tokens_error_pct": _pct(r.tokens_error_fraction),
+            "note": r.note,
+        }
+        for r in report
+    ]
+    summary = energy_summary(report)
+    if fmt is OutputFormat.json:
+        emit({"rows": table, "summary": summary}, fmt)
+        return
+    emit(table, fmt, title="model vs measured GPU energy (J per output token, per part)")
+    if fmt is OutputFormat.table:
+        emit(summary, fmt, title="|error| summary, percent")
+
+
 CsvArg = Annotated[
     Path | None,
     typer.Argument(help="Measurements CSV (default: the shipped file).", dir_okay=False),
@@ -377,11 +466,22 @@ def validate_cmd(
             help="Also leave each row, and each part, out of the fit (slower: one refit each).",
         ),
     ] = True,
+    energy: Annotated[
+        bool,
+        typer.Option(
+            "--energy",
+            help="Validate joules per output token against measured GPU energy instead (the "
+            "ML.ENERGY rows, or the CSV given): held-out and leave-one-part-out.",
+        ),
+    ] = False,
     fmt: FormatOpt = OutputFormat.table,
     profiles: ProfilesOpt = None,
 ) -> None:
     """Fit the model to the measurements, then each row in-sample, left out and with its part
     left out: the errors and the summary (median and max |error| each way)."""
+    if energy:
+        _energy_report(measurements, profiles, leave_out, fmt)
+        return
     report = _report(measurements, profiles, leave_out)
     if fmt is OutputFormat.json:
         emit({"rows": validation_rows(report), "summary": summary_rows(report),

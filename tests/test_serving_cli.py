@@ -93,10 +93,11 @@ def test_unknown_workload_suggests_a_name():
 
 
 def test_a_part_without_link_figures_cannot_form_a_multi_part_replica():
-    """fp16 Qwen3-32B (65.5 GB) needs two 64 GB 910Bs; the 910B lists no HCCS bandwidth."""
-    result = _run("--part", "ascend-910b", "--workload", "qwen3-32b", "--precision", "fp16")
+    """bf16 Qwen3-235B (470 GB) needs three 192 GiB MI308Xs; their Infinity Fabric links are not
+    published."""
+    result = _run("--part", "mi308x", "--workload", "qwen3-235b-a22b", "--precision", "bf16")
     assert result.exit_code == 2
-    assert "ascend-910b.yaml: scale_up_bandwidth" in result.output
+    assert "mi308x.yaml: scale_up_bandwidth" in result.output
 
 
 def test_hardware_compare_adds_serving_columns_and_says_why_a_part_cannot_serve():
@@ -120,6 +121,35 @@ def test_hardware_compare_adds_serving_columns_and_says_why_a_part_cannot_serve(
     assert h100["output_tokens_per_s_per_part"] > 0 and h100["serving_note"] is None
     assert h100["bound"] in {"compute", "memory", "interconnect"}
     assert "no dense fp8 throughput" in a100["serving_note"]
+
+
+def test_hardware_compare_ranks_deepseek_parts_as_published_results_do():
+    """`planner hardware compare --workload deepseek-r1` (1,000 in / 300 out, as many in flight
+    as fit, each part at its best precision) orders the parts as published DeepSeek results:
+
+    - GB200 level with B200 (within 15%): MLPerf Inference v5.1 closed, DeepSeek-R1 offline,
+      4,024 tok/s per GB200 (72 x GB200 NVL72, 289,712) and 4,172 per B200 (8 x B200, 33,379),
+      github.com/mlcommons/inference_results_v5.1 closed/NVIDIA/results/*/summary.html;
+    - both above H200: TensorRT-LLM's DeepSeek-R1 blog, 4,548-5,393 tok/s per B200 against 1,436
+      per H200 at maximum throughput (docs/source/blogs/Best_perf_practice_on_DeepSeek-R1_in_
+      TensorRT-LLM.md);
+    - Ascend 910C level with H800 (within 30%): Huawei's CloudMatrix384 paper (arXiv 2506.12708),
+      1,943 decode tok/s per 910C under 50 ms TPOT against DeepSeek's own 1,850 per H800
+      (open-infra-index day 6);
+    - B200 above both, and both above H20: Ant Group's SGLang deployment, 675 tok/s per H20 under
+      50 ms TPOT (lmsys.org blog 2025-09-19)."""
+    parts = ["h20", "h800", "h200", "b200", "gb200", "ascend-910c"]
+    result = CliRunner().invoke(
+        app, ["hardware", "compare", *parts, "--workload", "deepseek-r1", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    rate = {p: r["output_tokens_per_s_per_part"] for p, r in zip(parts, rows, strict=True)}
+    assert abs(rate["gb200"] / rate["b200"] - 1) <= 0.15
+    assert min(rate["b200"], rate["gb200"]) > rate["h200"]
+    assert 0.7 <= rate["ascend-910c"] / rate["h800"] <= 1.3
+    assert rate["b200"] > max(rate["ascend-910c"], rate["h800"])
+    assert min(rate["ascend-910c"], rate["h800"]) > rate["h20"]
 
 
 def _h100_70b(*extra: str) -> dict:
@@ -157,13 +187,13 @@ def test_without_a_matching_row_the_model_answers_and_names_the_closest():
 
 def test_decode_only_speculative_and_layout_options_reach_the_model():
     """A DeepSeek-R1 decode instance on 16 x H20 with MTP (1 draft token at 85%), as Ant Group
-    runs it: decode-only, 1.85 tokens per cycle, the layout named; Ant Group's row at batch 8
-    per GPU matches these conditions and answers (278 tok/s per GPU; the model says 221)."""
+    runs it on SGLang: decode-only, 1.85 tokens per cycle, the layout named; Ant Group's row at
+    batch 8 per GPU matches these conditions (engine included) and answers (278 tok/s per GPU)."""
     result = _run(
         "--part", "h20", "--workload", "deepseek-r1", "--input-tokens", "4096",
         "--output-tokens", "1536", "--parts-per-replica", "16", "--concurrency", "128",
         "--decode-only", "--speculative-tokens", "1", "--acceptance", "0.85",
-        "--parallel", "ep", "--format", "json",
+        "--parallel", "ep", "--engine", "sglang", "--format", "json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)

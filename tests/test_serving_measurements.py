@@ -45,12 +45,18 @@ def test_the_shipped_set_covers_the_parts_that_matter(report):
 
 
 def test_validation_figures_as_the_docs_state_them(report):
-    """docs/serving.md, Validation: in-sample median |error| 14.2%, leave-one-out 13.8%,
-    leave-one-part-out 15.5% (target 15%: not met), guarded so a drift shows. The +-40% bound
-    is NOT met (21 rows beyond it, all named in docs/serving.md); it is not asserted."""
-    assert report.median("error_fraction") <= 0.15
-    assert report.median("loo_error_fraction") <= 0.16
-    assert report.median("lopo_error_fraction") <= 0.17
+    """docs/serving.md, Validation: in-sample median |error| 9.6%, leave-one-out 10.4%,
+    leave-one-part-out 13.0% (target 15%: met), guarded so a drift shows. The +-40% bound is
+    NOT met by 11 in-scope rows (named in docs/serving.md): a ratchet, so none is added."""
+    assert report.median("error_fraction") <= 0.10
+    assert report.median("loo_error_fraction") <= 0.11
+    assert report.median("lopo_error_fraction") <= 0.14
+    beyond = [
+        r.id for r in report.rows if r.lopo_error_fraction and abs(r.lopo_error_fraction) > 0.4
+    ]
+    assert len(beyond) <= 11, beyond
+    ascend = [r.id for r in beyond if r.startswith("sglang-ascend")]
+    assert len(ascend) <= 3, ascend  # 14 before the dies, engines and all-to-all (issue 12)
 
 
 def test_low_concurrency_rows_and_deepseek_on_h200_hold_when_their_part_is_hidden(report):
@@ -63,9 +69,22 @@ def test_low_concurrency_rows_and_deepseek_on_h200_hold_when_their_part_is_hidde
 
 
 def test_rows_the_model_cannot_reproduce_say_why(report):
+    """Rows without a published acceptance rate, and the four out-of-scope rows with their
+    reason; nothing else is left out."""
     notes = {r.id: r.note for r in report.rows if r.error_fraction is None}
     assert "unpublished acceptance" in notes["trtllm-dsr1blog-8xh200-fp8-minlat-c1"]
-    assert any("ascend-910b.yaml" in n for n in notes.values())  # no HCCS link figure
+    out = {i for i, n in notes.items() if n.startswith("out of scope:")}
+    assert out == {
+        "sglang-ascend-16x910c-qwen3-235b-w8a8-mixed-2000-2000-c768",
+        "moreh-40xmi300x-dsr1-fp8-pd-512-512-sharegpt",
+        "moreh-40xmi300x-dsr1-fp8-pd-1000-1000-sharegpt",
+        "moreh-40xmi300x-dsr1-fp8-pd-2000-2000-sharegpt",
+    }
+    assert (
+        "DP attention imbalance"
+        in notes["sglang-ascend-16x910c-qwen3-235b-w8a8-mixed-2000-2000-c768"]
+    )
+    assert len(notes) == 7  # 3 unpublished acceptances + 4 out of scope
 
 
 def test_the_shipped_table_is_the_fit_of_the_shipped_rows(report, world):

@@ -34,13 +34,7 @@ def _chosen(world, part_id: str, workload_id: str, **request: object):
         ("b200", "llama-3.1-70b", "fp8", "fp8", "fp8"),  # fp4 is published but only if asked
         ("a100-sxm", "llama-3.1-70b", "int8", "fp8", "int8"),  # W8A8 on Ampere (no fp8)
         ("mi300x", "deepseek-r1", "fp8", "fp8", "fp8"),
-        (
-            "ascend-910c",
-            "deepseek-r1",
-            "int8",
-            "bf16",
-            "bf16",
-        ),  # W8A8 on Ascend (int8 peak unknown)
+        ("ascend-910c", "deepseek-r1", "int8", "bf16", "int8"),  # W8A8 at its INT8 peak
         ("ascend-910c", "qwen3-8b", "bf16", "bf16", "bf16"),  # not published in int8
         ("zhenwu-ppu", "qwen3-235b-a22b", "int8", "bf16", "bf16"),  # BF16/INT8 on T-Head
     ],
@@ -51,14 +45,18 @@ def test_the_best_precision_both_allow(world, part, workload, weights, kv, compu
 
 
 def test_deepseek_is_served_on_ascend_and_the_estimate_says_how(world):
-    """DeepSeek-R1 at W8A8 INT8 on the 910C (Huawei's CloudMatrix384 format): the catalogue lists
-    no int8 peak for it, so the compute term uses its bf16 peak, and the estimate says so."""
+    """DeepSeek-R1 at W8A8 INT8 on the 910C (Huawei's CloudMatrix384 format), at the 1,504 TOPS
+    INT8 peak of its two dies; on the Zhenwu PPU, which lists no INT8 peak, INT8 weights are
+    multiplied at its BF16 peak, and the estimate says so."""
     catalogue, library, stacks = world
     part = catalogue["ascend-910c"]
     est = estimate(part, library["deepseek-r1"], ServingRequest(), efficiency_for(part, stacks))
     assert est.precision == "int8" and est.tokens_per_s > 0
-    assert "multiplied at bf16" in est.precision_basis
+    assert "multiplied at" not in est.precision_basis
     assert "deepseek-r1's serving precisions" in est.precision_basis
+    ppu = catalogue["zhenwu-ppu"]
+    other = estimate(ppu, library["qwen3-235b-a22b"], ServingRequest(), efficiency_for(ppu, stacks))
+    assert other.precision == "int8" and "multiplied at bf16" in other.precision_basis
 
 
 def test_an_asked_precision_the_stack_does_not_serve_names_the_table(world):

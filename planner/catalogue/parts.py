@@ -121,6 +121,8 @@ class PartFile(BaseModel):
     serving: ServingIn | None = None
     # ICs on the board that 3A090 assesses one by one (a card of two chips: 2); default 1
     integrated_circuits: FigureIn | None = None
+    # Compute dies the serving runtime addresses as separate devices (Ascend 910C: 2); default 1
+    devices: FigureIn | None = None
     sources: dict[str, SourceIn] = {}
 
     @field_validator("id")
@@ -173,6 +175,7 @@ class Part:
     interconnect_efficiency_fraction: float | None
     path: Path
     integrated_circuits: int = 1  # ICs 3A090 assesses separately (TPP per IC)
+    devices: int = 1  # dies the serving runtime sees as separate devices (each 1/devices of it)
     sold_to_groups: tuple[str, ...] | None = None  # None: the open market
     provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False, repr=False)
 
@@ -256,6 +259,7 @@ class _PartReader(FigureReader):
     def part(self) -> Part:
         r = self.raw
         circuits = self.number("integrated_circuits", r.integrated_circuits, integer=True)
+        devices = self.number("devices", r.devices, integer=True)
         part = Part(
             id=r.id,
             name=r.name,
@@ -283,6 +287,7 @@ class _PartReader(FigureReader):
             sold_to_groups=None if r.sold_to is None else tuple(r.sold_to.groups),
             **self.serving_fractions(),
             integrated_circuits=int(circuits or 1),
+            devices=int(devices or 1),
             path=self.path,
             provenance=MappingProxyType(self.provenance),
         )

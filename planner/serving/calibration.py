@@ -7,7 +7,10 @@ Free parameters, all physical and few:
   kernels' efficiency grouped expert GEMMs reach, and the memory bandwidth b_unit one SM can
   pull (one each for all parts);
 - per part family with rows (e.g. NVIDIA Hopper): log offsets of e_f and e_bw from the default;
-- per software stack with rows: a log offset of tau from the default.
+- per software stack with rows: a log offset of tau from the default;
+- per serving engine on a stack (e.g. SGLang on CANN) other than the stack's reference engine
+  (`reference_engines` in the table): a log speed factor s, the engine's kernels reaching s times
+  the reference's fractions of peak with fixed costs 1 / s as long.
 
 (C1) They minimise the sum over rows of log(model / measured)^2 plus (C2) weak pulls
 0.1 x log(e_f / 0.5), 0.1 x log(e_bw / 0.7), 0.1 x log(tau / 20 us), 0.1 x log(tau_x / 2 us),
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -65,6 +68,7 @@ class Case:
     m: Measurement
     family: str | None
     base: Efficiency
+    engine: str | None = None  # "stack/engine" when not the stack's reference engine
 
     @property
     def stack(self) -> str:
@@ -88,7 +92,8 @@ def resolve_case(
     part = catalogue[m.part]
     table = getattr(stacks, "calibration", None)
     family = None if table is None else table.family_of.get(part.id)
-    case = Case(part, workloads[m.workload], m, family, efficiency_for(part, stacks))
+    engine = None if table is None else table.engine_key(part.software_stack, m.engine)
+    case = Case(part, workloads[m.workload], m, family, efficiency_for(part, stacks), engine)
     got = model_for(case, case.base)
     return got if isinstance(got, str) else case
 
@@ -103,15 +108,23 @@ class Parameters:
     expert_floor_s: float
     expert_fraction: float
     unit_bandwidth_bytes_per_s: float
+    engine_speed: Mapping[str, float] = field(default_factory=dict)  # "stack/engine" -> s
 
     def efficiency(self, case: Case) -> Efficiency:
-        family = case.family if case.family is not None and case.family in self.flop else "default"
-        stack = case.stack if case.stack is not None and case.stack in self.floor_s else "default"
+        return self.efficiency_of(case.base, case.family, case.stack, case.engine)
+
+    def efficiency_of(
+        self, base: Efficiency, family: str | None, stack: str, engine: str | None
+    ) -> Efficiency:
+        """`base` with the fitted figures of its family, stack and engine ("stack/engine")."""
+        family = family if family is not None and family in self.flop else "default"
+        stack = stack if stack in self.floor_s else "default"
+        speed = self.engine_speed.get(engine or "", 1.0)
         return replace(
-            case.base,
-            flop_fraction=self.flop[family],
-            bandwidth_fraction=self.bandwidth[family],
-            layer_floor_s=self.floor_s[stack],
+            base,
+            flop_fraction=min(1.0, self.flop[family] * speed),
+            bandwidth_fraction=min(1.0, self.bandwidth[family] * speed),
+            layer_floor_s=self.floor_s[stack] / speed,
             expert_floor_s=self.expert_floor_s,
             expert_fraction=self.expert_fraction,
             unit_bandwidth_bytes_per_s=self.unit_bandwidth_bytes_per_s,
@@ -140,10 +153,14 @@ class Layout:
 
     families: tuple[str, ...]
     stacks: tuple[str, ...]
+    engines: tuple[str, ...] = ()  # "stack/engine" keys with rows, reference engines excluded
 
     @property
     def size(self) -> int:
-        return GLOBALS + 2 * len(self.families) + len(self.stacks)
+        return GLOBALS + 2 * len(self.families) + len(self.stacks) + len(self.engines)
+
+    def engine_column(self, engine: str) -> int:
+        return GLOBALS + 2 * len(self.families) + len(self.stacks) + self.engines.index(engine)
 
     def family_column(self, family: str) -> int:
         return GLOBALS + 2 * self.families.index(family)
@@ -159,6 +176,8 @@ class Layout:
             cols += [i, i + 1]
         if case.stack in self.stacks:
             cols.append(self.stack_column(case.stack))
+        if case.engine in self.engines:
+            cols.append(self.engine_column(case.engine))
         return cols
 
     def parameters(self, x: np.ndarray) -> Parameters:
@@ -179,6 +198,7 @@ class Layout:
             expert_floor_s=math.exp(x[3]),
             expert_fraction=min(1.0, math.exp(x[4])),
             unit_bandwidth_bytes_per_s=math.exp(x[5]),
+            engine_speed={e: math.exp(x[self.engine_column(e)]) for e in self.engines},
         )
 
     def priors(self, x: np.ndarray) -> list[float]:
@@ -202,7 +222,8 @@ class Fit:
 
 def _layout(cases: Sequence[Case]) -> Layout:
     families = tuple(sorted({c.family for c in cases if c.family is not None}))
-    return Layout(families, tuple(sorted({c.stack for c in cases})))
+    engines = tuple(sorted({c.engine for c in cases if c.engine is not None}))
+    return Layout(families, tuple(sorted({c.stack for c in cases})), engines)
 
 
 def _start(layout: Layout, start: Fit | None) -> np.ndarray:
@@ -217,6 +238,9 @@ def _start(layout: Layout, start: Fit | None) -> np.ndarray:
         for name in layout.stacks:
             if name in start.layout.stacks:
                 x0[layout.stack_column(name)] = start.x[start.layout.stack_column(name)]
+        for name in layout.engines:
+            if name in start.layout.engines:
+                x0[layout.engine_column(name)] = start.x[start.layout.engine_column(name)]
     return x0
 
 

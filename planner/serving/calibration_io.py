@@ -46,6 +46,14 @@ def _counts(result: Fit) -> tuple[dict[str, int], dict[str, int]]:
     return families, stacks
 
 
+def _engine_counts(result: Fit) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for case in result.cases:
+        if case.engine is not None:
+            counts[case.engine] = counts.get(case.engine, 0) + 1
+    return counts
+
+
 def error_bands(report: ValidationReport, family_of: Mapping[str, str]) -> dict[str, float]:
     """Largest |leave-one-part-out error| per family (and over all rows, as `default`)."""
     bands: dict[str, float] = {}
@@ -93,6 +101,11 @@ def calibration_yaml(report: ValidationReport, table: CalibrationTable, source_n
     data["stacks"] = {
         stack: {"layer_floor_s": _figure(p.floor_s[stack], n, f"{stack} rows", source_name)}
         for stack, n in sorted(stacks.items())
+    }
+    engines = _engine_counts(result)
+    data["engines"] = {
+        key: {"speed_factor": _figure(p.engine_speed[key], n, f"{key} rows", source_name)}
+        for key, n in sorted(engines.items())
     }
     data["error_bands"] = {
         key: {

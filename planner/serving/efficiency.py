@@ -98,6 +98,10 @@ class Efficiency:
     expert_floor_s: float = 0.0  # fixed cost of each expert a part reads in one step
     collective_latency_s: float = 0.0
     scale_out_latency_s: float = 0.0
+    # Fixed cost of one expert-parallel dispatch or combine on this stack's kernels; 0 = the
+    # collective latency above (docs/serving.md, S2).
+    all_to_all_latency_s: float = 0.0
+    engine: str = ""  # the serving engine the figures describe ("" = stack default, no table)
 
 
 def _fraction(path: Path, field: str, figure: FigureIn) -> float | Problem:
@@ -174,9 +178,13 @@ def load_stacks(overlays: Sequence[Path] = ()) -> Stacks:
     return stacks
 
 
-def efficiency_for(part: Part, stacks: Mapping[str, Efficiency]) -> Efficiency:
+def efficiency_for(
+    part: Part, stacks: Mapping[str, Efficiency], engine: str | None = None
+) -> Efficiency:
     """The calibration table's figures for the part where it has a table (module docstring),
-    else the part's own `serving:` fractions where set, else its software stack's defaults."""
+    else the part's own `serving:` fractions where set, else its software stack's defaults.
+    `engine` (e.g. "sglang") applies the table's speed factor of that serving engine on the
+    part's stack; None = the stack's reference engine."""
     own = _own_or_stack(part, stacks)
     served = getattr(stacks, "precisions", {}).get(part.software_stack)
     if served is not None:
@@ -184,7 +192,41 @@ def efficiency_for(part: Part, stacks: Mapping[str, Efficiency]) -> Efficiency:
     table = getattr(stacks, "calibration", None)
     if table is None:
         return own
-    return calibrated(part, own, table)
+    return with_engine(calibrated(part, own, table), part, table, engine)
+
+
+def with_engine(
+    eff: Efficiency, part: Part, table: CalibrationTable, engine: str | None
+) -> Efficiency:
+    """`eff` for serving engine `engine`: fractions x s (at most 1), floors / s, s its fitted
+    speed factor on the part's stack; unchanged for the reference engine. An engine the table
+    has no factor for is an InputError naming the ones it has."""
+    key = table.engine_key(part.software_stack, engine)
+    reference = table.reference_engines.get(part.software_stack, "the reference")
+    if key is None:
+        return replace(eff, engine=reference)
+    speed = table.engine_speeds.get(key)
+    if speed is None:
+        known = sorted(
+            k.split("/", 1)[1]
+            for k in table.engine_speeds
+            if k.startswith(f"{part.software_stack}/")
+        )
+        raise InputError.one(
+            table.path,
+            f"engines.{key}",
+            f"no speed factor for serving engine '{engine}' on the {part.software_stack} stack.",
+            f"use --engine {' or '.join([reference, *known])}, or refit with rows of that engine.",
+        )
+    s = speed.value
+    return replace(
+        eff,
+        flop_fraction=min(1.0, eff.flop_fraction * s),
+        bandwidth_fraction=min(1.0, eff.bandwidth_fraction * s),
+        layer_floor_s=eff.layer_floor_s / s,
+        engine=engine or reference,
+        basis=f"{eff.basis}; engine '{engine}' x {s:.3g} ({table.path.name})",
+    )
 
 
 def calibrated(part: Part, base: Efficiency, table: CalibrationTable) -> Efficiency:
@@ -212,6 +254,9 @@ def calibrated(part: Part, base: Efficiency, table: CalibrationTable) -> Efficie
     expert = figures.get("expert_floor_s")
     latency = table.latencies.get("collective_latency_s")
     scale_out = table.latencies.get("scale_out_latency_s")
+    all_to_all = table.all_to_all_latencies.get(part.software_stack)
+    if all_to_all is not None:
+        provenance["expert_all_to_all_latency_s"] = all_to_all.provenance
     return replace(
         base,
         flop_fraction=base.flop_fraction if flop is None else flop.value,
@@ -223,6 +268,7 @@ def calibrated(part: Part, base: Efficiency, table: CalibrationTable) -> Efficie
         expert_floor_s=0.0 if expert is None else expert.value,
         collective_latency_s=0.0 if latency is None else latency.value,
         scale_out_latency_s=0.0 if scale_out is None else scale_out.value,
+        all_to_all_latency_s=0.0 if all_to_all is None else all_to_all.value,
         basis=f"calibration table {table.path} ({'; '.join(sources)})",
         provenance=MappingProxyType(provenance),
     )

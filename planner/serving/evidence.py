@@ -33,18 +33,23 @@ def same_conditions(m: Measurement, estimate_: ServingEstimate, request: Serving
     """Whether a row answers the estimate's question: same part, workload and precision, prompt
     and answer within 10%, the same scenario (latency targets, or none offline; a disaggregated
     decode instance or a whole service; the same speculative decoding) and the same concurrency
-    (requests in flight per replica; none = as many as fit)."""
+    (requests in flight per replica; none = as many as fit), the same prefill/decode split and,
+    where the row names it, the same serving engine as the estimate's."""
+    asked = m.request()
+    engine = estimate_.efficiency.engine
     return (
         m.part == estimate_.part
         and m.workload == estimate_.workload
         and m.precision == estimate_.precision
         and _close(request.input_tokens, m.input_tokens)
         and _close(request.output_tokens, m.output_tokens)
-        and _same_target(m.ttft_ms, request.ttft_s)
-        and _same_target(m.tpot_ms, request.tpot_s)
+        and _same_target(None if asked.ttft_s is None else asked.ttft_s * 1e3, request.ttft_s)
+        and _same_target(None if asked.tpot_s is None else asked.tpot_s * 1e3, request.tpot_s)
         and m.decode_only == request.decode_only
         and m.speculative == request.speculative
         and m.concurrency == request.concurrency
+        and m.split == request.disaggregated
+        and (m.engine is None or not engine or m.engine == engine)
     )
 
 

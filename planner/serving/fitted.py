@@ -10,8 +10,15 @@
 - `stacks`: the per-layer launch/synchronisation floor of a software stack, where fitted;
 - `collective_latency_s`, `scale_out_latency_s`: the latency of one collective inside a scale-up
   domain and across domains (sourced, not fitted);
+- `expert_all_to_all_latency_s`: per software stack, the fixed cost of one expert-parallel
+  dispatch or combine where its stack's kernels are measured to differ from the generic
+  collective latency (sourced, not fitted; e.g. DeepEP-Ascend on the A3);
 - `compute_units`: streaming multiprocessors (or the vendor's equivalent) per part, where
   known: with the fitted bandwidth one unit can pull they cap a part's achievable bandwidth;
+- `reference_engines`: per software stack, the serving engine its family and stack figures
+  describe (an input: e.g. TensorRT-LLM on CUDA, CloudMatrix-Infer on CANN);
+- `engines`: per other engine on a stack ("cann/sglang"), the fitted speed factor s: its kernels
+  reach s times the reference's fractions of peak, its fixed costs take 1 / s as long;
 - `error_bands`: per family (and `default`), the largest |leave-one-part-out error| of its rows:
   the error an estimate for a part of that family without its own measurements should expect.
 
@@ -61,6 +68,11 @@ class StackIn(BaseModel):
     layer_floor_s: FigureIn
 
 
+class EngineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    speed_factor: FigureIn
+
+
 class CalibrationFile(BaseModel):
     """Schema of `workload_profiles/serving/calibration.yaml`."""
 
@@ -70,6 +82,9 @@ class CalibrationFile(BaseModel):
     stacks: dict[str, StackIn] = {}
     collective_latency_s: FigureIn
     scale_out_latency_s: FigureIn
+    expert_all_to_all_latency_s: dict[str, FigureIn] = {}
+    reference_engines: dict[str, str] = {}
+    engines: dict[str, EngineIn] = {}
     error_bands: dict[str, FigureIn] = {}
     compute_units: dict[str, FigureIn] = {}
     sources: dict[str, SourceIn] = {}
@@ -96,6 +111,15 @@ class CalibrationTable:
     latencies: Mapping[str, Figure]
     error_bands: Mapping[str, Figure]
     compute_units: Mapping[str, Figure]
+    all_to_all_latencies: Mapping[str, Figure]  # by software stack
+    reference_engines: Mapping[str, str]  # stack -> the engine its figures describe
+    engine_speeds: Mapping[str, Figure]  # "stack/engine" -> fitted speed factor s
+
+    def engine_key(self, stack: str, engine: str | None) -> str | None:
+        """'stack/engine' for an engine other than the stack's reference; None otherwise."""
+        if engine is None or engine == self.reference_engines.get(stack):
+            return None
+        return f"{stack}/{engine}"
 
     def figure(self, part_id: str, stack: str, name: str) -> tuple[Figure | None, str]:
         """The figure `name` for a part, and where it came from (family, stack or default)."""
@@ -188,6 +212,19 @@ def read_calibration(path: Path) -> CalibrationTable:
             k: got
             for k, f in raw.error_bands.items()
             if (got := _figure(path, f"error_bands.{k}", f, src, problems)) is not None
+        },
+        reference_engines=MappingProxyType(dict(raw.reference_engines)),
+        engine_speeds={
+            k: got
+            for k, e in raw.engines.items()
+            if (got := _figure(path, f"engines.{k}.speed_factor", e.speed_factor, src, problems))
+            is not None
+        },
+        all_to_all_latencies={
+            k: got
+            for k, f in raw.expert_all_to_all_latency_s.items()
+            if (got := _figure(path, f"expert_all_to_all_latency_s.{k}", f, src, problems))
+            is not None
         },
     )  # fmt: skip
     if problems:

@@ -17,7 +17,13 @@ from typing import Literal
 
 from planner.errors import InputError, Problem
 from planner.paths import shipped_dir
-from planner.serving.request import SERVING_PRECISIONS, ServingRequest, Speculative
+from planner.serving.request import (
+    SERVING_PRECISIONS,
+    Disaggregation,
+    Parallel,
+    ServingRequest,
+    Speculative,
+)
 
 Scenario = Literal["offline", "server", "interactive", "single-stream", "fixed-concurrency"]
 SCENARIOS: tuple[str, ...] = (
@@ -28,6 +34,9 @@ SCENARIOS: tuple[str, ...] = (
     "fixed-concurrency",
 )
 PHASES: tuple[str, ...] = ("both", "decode")
+PARALLELS: tuple[str, ...] = ("tp", "ep")
+# Scenarios whose TTFT / TPOT are limits the run met (elsewhere they are measured outcomes).
+LATENCY_BOUND_SCENARIOS: tuple[str, ...] = ("server", "interactive")
 COLUMNS: tuple[str, ...] = (
     "id",
     "part",
@@ -54,6 +63,11 @@ COLUMNS: tuple[str, ...] = (
     "source_title",
     "confidence",
     "notes",
+    "scale_up_domain",
+    "parallel",
+    "prefill_parts",
+    "engine",
+    "out_of_scope",
 )
 REQUIRED: tuple[str, ...] = (
     "id",
@@ -101,6 +115,16 @@ class Measurement:
     speculative_tokens: int | None = None  # MTP / draft tokens per step; None = none
     acceptance_fraction: float | None = None  # their published acceptance; None = not published
     confidence: str = ""
+    # Parts in one scale-up domain of the measured system; None = the part's own (its profile)
+    scale_up_domain: int | None = None
+    parallel: Parallel | None = None  # the layout the run used ("tp" | "ep"); None = not stated
+    # Parts of the system that only prefill (a disaggregated system measured whole); the rest
+    # decode, in replicas of parts_per_replica. None = prefill and decode share the parts.
+    prefill_parts: int | None = None
+    engine: str | None = None  # the serving engine, e.g. tensorrt-llm, sglang, cloudmatrix-infer
+    # Why the row measures conditions the model cannot represent (kept, listed, not fitted or
+    # scored); None = in scope.
+    out_of_scope: str | None = None
 
     @property
     def speculative(self) -> Speculative | None:
@@ -112,6 +136,8 @@ class Measurement:
     @property
     def unmodelled(self) -> str | None:
         """Why the model cannot reproduce the row's conditions, if it cannot."""
+        if self.out_of_scope is not None:
+            return f"out of scope: {self.out_of_scope}"
         if self.speculative_tokens is not None and self.acceptance_fraction is None:
             return "speculative decoding with an unpublished acceptance rate"
         return None
@@ -127,22 +153,42 @@ class Measurement:
             return False
         return self.concurrency <= 8 * (self.parts_per_replica or self.accelerators)
 
+    @property
+    def latency_targets(self) -> bool:
+        """Whether the row's TTFT and TPOT were limits the run had to meet (a server or
+        interactive run: MLPerf's p99 limits, a deployment tuned to a TPOT) rather than results
+        measured at a batch the concurrency fixed (single-stream, fixed-concurrency, offline)."""
+        return self.scenario in LATENCY_BOUND_SCENARIOS
+
     def request(self, base: ServingRequest | None = None) -> ServingRequest:
-        """The serving request these conditions describe (latency targets only for server runs)."""
+        """The serving request these conditions describe (latency targets only for server and
+        interactive runs; elsewhere the concurrency sets the batch)."""
         base = base or ServingRequest()
+        targets = self.latency_targets
         return replace(
             base,
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
-            ttft_s=None if self.ttft_ms is None else self.ttft_ms / 1e3,
-            tpot_s=None if self.tpot_ms is None else self.tpot_ms / 1e3,
+            ttft_s=None if self.ttft_ms is None or not targets else self.ttft_ms / 1e3,
+            tpot_s=None if self.tpot_ms is None or not targets else self.tpot_ms / 1e3,
             precision=self.precision,
             kv_precision=self.kv_precision,
             parts_per_replica=self.parts_per_replica,
-            max_batch=self.concurrency or base.max_batch,
+            system_parts=self.accelerators,
+            max_batch=self.concurrency if self.concurrency is not None else base.max_batch,
             decode_only=self.decode_only,
             speculative=self.speculative,
+            scale_up_domain_parts=self.scale_up_domain,
+            parallel=self.parallel,
+            disaggregated=self.split,
         )
+
+    @property
+    def split(self) -> Disaggregation | None:
+        """The prefill/decode split of a disaggregated system measured whole."""
+        if self.prefill_parts is None:
+            return None
+        return Disaggregation(self.prefill_parts, self.accelerators - self.prefill_parts)
 
 
 class _RowReader:
@@ -207,6 +253,7 @@ class _RowReader:
         precision = self.choice("precision", SERVING_PRECISIONS, "serving precision")
         kv = self.choice("kv_precision", SERVING_PRECISIONS, "serving precision")
         phase = self.choice("phase", PHASES, "phase")
+        parallel = self.choice("parallel", PARALLELS, "parallel layout")
         values = {
             "accelerators": self.count("accelerators", required=True),
             "parts_per_replica": self.count("parts_per_replica"),
@@ -216,8 +263,17 @@ class _RowReader:
             "ttft_ms": self.number("ttft_ms"),
             "tpot_ms": self.number("tpot_ms"),
             "output_tokens_per_s": self.number("output_tokens_per_s", required=True),
+            "scale_up_domain": self.count("scale_up_domain"),
+            "prefill_parts": self.count("prefill_parts"),
         }
         tokens, acceptance = self.speculative()
+        prefill, parts = values["prefill_parts"], values["accelerators"]
+        if prefill is not None and parts is not None and prefill >= parts:
+            self.problem(
+                "prefill_parts",
+                f"{prefill} prefill parts leave none of the {parts} accelerators to decode.",
+                "write the parts that only prefill (fewer than accelerators), or leave it empty.",
+            )
         if len(self.problems) > before:
             return None
         return Measurement(
@@ -234,6 +290,9 @@ class _RowReader:
             speculative_tokens=tokens,
             acceptance_fraction=acceptance,
             confidence=self.text("confidence"),
+            parallel=parallel,  # type: ignore[arg-type]
+            engine=self.text("engine").lower() or None,
+            out_of_scope=self.text("out_of_scope") or None,
             **values,  # type: ignore[arg-type]
         )
 

@@ -25,14 +25,21 @@ from dataclasses import dataclass, replace
 
 from planner.catalogue.parts import Part
 from planner.errors import InputError
+from planner.serving.disaggregation import disaggregated_estimate
 from planner.serving.efficiency import Efficiency
-from planner.serving.power import cost_per_million_output_tokens, power_w, require
+from planner.serving.power import (
+    accelerator_power_w,
+    cost_per_million_output_tokens,
+    power_w,
+    require,
+)
 from planner.serving.precision import Chosen, choose_precision
 from planner.serving.request import (
     BYTES_PER_ELEMENT,
     MAX_BATCH,
     SERVING_PRECISIONS,
     Bound,
+    Disaggregation,
     Economics,
     Parallel,
     ServingEstimate,
@@ -55,6 +62,7 @@ __all__ = [
     "BYTES_PER_ELEMENT",
     "MAX_BATCH",
     "SERVING_PRECISIONS",
+    "Disaggregation",
     "Economics",
     "ServingEstimate",
     "ServingRequest",
@@ -65,21 +73,28 @@ __all__ = [
     "weights_touched_bytes",
 ]
 MAX_REPLICA_PARTS = 1024
+EP_DOMAINS = 4  # an expert-parallel replica may span up to this many scale-up domains
 
 
 def build_replica(
     part: Part, workload: WorkloadLike, request: ServingRequest, eff: Efficiency,
     layout: tuple[int, Parallel], chosen: Chosen,
 ) -> Replica:  # fmt: skip
-    """The replica of `layout` = (n parts, "tp" | "ep"), with every rate x its efficiency."""
-    parts, parallel = layout
+    """The replica of `layout` = (n parts, "tp" | "ep"), with every rate x its efficiency.
+
+    A part whose dies the runtime addresses as d separate devices (Ascend 910C: 2) makes a
+    replica of n d devices, each with 1/d of the part's compute, bandwidth and links: tensor
+    and expert parallelism, data-parallel attention and collectives all run over devices."""
+    packages, parallel = layout
+    d = part.devices
+    parts = packages * d
     memory = require(part, part.memory_bytes, "memory_capacity", "memory capacity")
     bandwidth = require(part, part.memory_bandwidth_bytes_per_s, "memory_bandwidth", "bandwidth")
     peak = part.peak(chosen.compute_precision)  # type: ignore[arg-type]
     assert peak is not None
-    domain = part.scale_up_domain_parts or 1
-    link = part.scale_up_bandwidth_bytes_per_s or part.io_bandwidth_bytes_per_s or 0.0
-    scale_out = part.io_bandwidth_bytes_per_s or link
+    domain = scale_up_domain(part, request) * d
+    link = (part.scale_up_bandwidth_bytes_per_s or part.io_bandwidth_bytes_per_s or 0.0) / d
+    scale_out = (part.io_bandwidth_bytes_per_s or link * d) / d
     if parts > 1 and link <= 0:
         raise InputError.one(
             part.path,
@@ -100,16 +115,17 @@ def build_replica(
         dispatch_bytes=min(weight_bytes, 2.0) if weight_bytes >= 1 else 1.0,
         kv_bytes_per_token=workload.kv_bytes_per_token(BYTES_PER_ELEMENT[chosen.kv]),
         kv_replication=kv_replication(workload, tensor_parallel),
-        flops_per_s=peak * eff.flop_fraction,
-        bandwidth_bytes_per_s=achievable_bandwidth(bandwidth, eff),
+        flops_per_s=peak * eff.flop_fraction / d,
+        bandwidth_bytes_per_s=achievable_bandwidth(bandwidth, eff) / d,
         link_bytes_per_s=link / 2.0 * eff.interconnect_fraction,
         scale_out_bytes_per_s=scale_out / 2.0 * eff.interconnect_fraction,
-        usable_memory_bytes=parts * memory,
+        usable_memory_bytes=packages * memory,
         layer_floor_s=eff.layer_floor_s,
         expert_fraction=eff.expert_fraction,
         expert_floor_s=eff.expert_floor_s,
         collective_latency_s=eff.collective_latency_s,
         scale_out_latency_s=eff.scale_out_latency_s or eff.collective_latency_s,
+        all_to_all_latency_s=eff.all_to_all_latency_s,
     )
 
 
@@ -144,7 +160,8 @@ def memory_batch_limit(workload: WorkloadLike, replica: Replica, request: Servin
     )
     if free <= 0 or free < per_sequence:
         return 0
-    return int(min(free // per_sequence, request.max_batch))
+    cap = request.max_batch if request.max_batch is not None else MAX_BATCH * replica.parts
+    return int(min(free // per_sequence, cap))
 
 
 @dataclass(frozen=True)
@@ -183,7 +200,7 @@ def operate(
 ) -> Operating:
     """(S4) continuous batching at `batch`: prefills interleave with decode cycles."""
     step, cycle, emitted = decode_cycle(workload, replica, request, batch)
-    pf = prefill_s(workload, replica, request.input_tokens)
+    pf = prefill_s(workload, replica, request.input_tokens, request.prefill_chunk_tokens)
     out = request.output_tokens
     decode = out / emitted * cycle
     busy = decode if request.decode_only else batch * pf + decode
@@ -229,9 +246,15 @@ def choose_batch(
     return replace(operate(workload, replica, request, low), latency_limited=True)
 
 
-def replica_sizes(part: Part) -> list[int]:
+def scale_up_domain(part: Part, request: ServingRequest) -> int:
+    """Parts in one scale-up domain of the serving system: the request's (e.g. 8 for Ascend
+    910C in Atlas 800 A3 servers outside a SuperPoD), else the part's."""
+    return request.scale_up_domain_parts or part.scale_up_domain_parts or 1
+
+
+def replica_sizes(part: Part, request: ServingRequest | None = None) -> list[int]:
     """Candidate replica sizes: powers of two within the scale-up domain, then whole domains."""
-    domain = part.scale_up_domain_parts or 1
+    domain = scale_up_domain(part, request or ServingRequest())
     sizes = [n for n in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512) if n <= domain]
     if domain not in sizes:
         sizes.append(domain)
@@ -259,14 +282,20 @@ def layouts(
     part: Part, workload: WorkloadLike, request: ServingRequest, fewest: int | None
 ) -> list[tuple[int, Parallel]]:
     """Replica sizes and parallel layouts to try: the asked size, else every size from the
-    smallest that fits up to the scale-up domain; "ep" too for a mixture of experts."""
+    smallest that fits up to the scale-up domain; "ep" too for a mixture of experts, whose
+    replicas may also span up to EP_DOMAINS domains (expert parallel across servers, as
+    DeepSeek, SGLang and Ant Group deploy it: the KV cache gains the memory the experts free)."""
+    moe = moe_layers(workload) > 0
     if request.parts_per_replica is not None:
         sizes = [request.parts_per_replica]
     else:
-        domain = part.scale_up_domain_parts or 1
-        sizes = [n for n in replica_sizes(part) if fewest and n >= fewest]
-        sizes = [n for n in sizes if n <= max(domain, fewest or 0)] or sizes[:1]
-    kinds: list[Parallel] = ["tp", "ep"] if moe_layers(workload) else ["tp"]
+        domain = scale_up_domain(part, request)
+        largest = max(domain, fewest or 0) * (EP_DOMAINS if moe else 1)
+        sizes = [n for n in replica_sizes(part, request) if fewest and n >= fewest]
+        sizes = [n for n in sizes if n <= largest] or sizes[:1]
+        if request.system_parts is not None:
+            sizes = [n for n in sizes if n <= request.system_parts] or sizes[:1]
+    kinds: list[Parallel] = ["tp", "ep"] if moe else ["tp"]
     if request.parallel is not None:
         kinds = [request.parallel]
     return [(n, kind) for n in sizes for kind in kinds if kind == "tp" or n > 1]
@@ -285,7 +314,7 @@ def _estimate_at(
     op = choose_batch(workload, replica, request)
     if op is None or not op.output_tokens_per_s > 0:
         return None
-    parts = replica.parts
+    parts = replica.parts // part.devices  # per part (package), not per device
     prefill_busy = 0.0 if request.decode_only else op.batch * op.prefill_s
     cycles = request.output_tokens / op.tokens_per_cycle
     # Share of time a roofline (compute or memory) is busy; floors and collectives count as idle.
@@ -293,6 +322,7 @@ def _estimate_at(
     utilisation = min(1.0, roofline_s / op.busy_s) if op.busy_s > 0 else 0.0
     out = op.output_tokens_per_s / parts
     watts = power_w(part, utilisation)
+    chip_watts = accelerator_power_w(part, utilisation)
     ratio = request.input_tokens / request.output_tokens
     return ServingEstimate(
         part=part.id,
@@ -326,6 +356,7 @@ def _estimate_at(
         step_terms_s=op.step.terms(),
         decode_only=request.decode_only,
         speculative_tokens_per_step=op.tokens_per_cycle,
+        accelerator_watts_per_part=chip_watts,
     )
 
 
@@ -343,6 +374,9 @@ def _check_request(request: ServingRequest, workload: WorkloadLike) -> None:
     spec = request.speculative
     if spec is not None and (spec.draft_tokens < 0 or not 0 <= spec.acceptance_fraction <= 1):
         problems.append(("speculative", "draft tokens >= 0 and acceptance in [0, 1]", "0.8"))
+    split = request.disaggregated
+    if split is not None and (split.prefill_parts < 1 or split.decode_parts < 1):
+        problems.append(("disaggregated", "at least 1 prefill and 1 decode part", "1 and 1"))
     if problems:
         name, want, fix = problems[0]
         raise InputError.one("request", name, f"the request needs {want}.", f"write {fix}.")
@@ -366,6 +400,8 @@ def estimate(
     batch meets the targets.
     """
     _check_request(request, workload)
+    if request.disaggregated is not None:
+        return disaggregated_estimate(part, workload, request, efficiency, estimate)
     chosen = choose_precision(part, workload, request, efficiency)
     fewest = smallest_fitting_parts(part, workload, request, chosen)
     tried = layouts(part, workload, request, fewest)

@@ -22,12 +22,19 @@ def require(part: Part, value: float | None, field_name: str, what: str) -> floa
     return value
 
 
-def power_w(part: Part, utilisation: float) -> float:
-    """(S6) idle + (TDP - idle) x utilisation + the part's share of server overhead, W."""
+def accelerator_power_w(part: Part, utilisation: float) -> float:
+    """(S6) the accelerator alone, as its own power sensor reads it (nvidia-smi, Zeus): idle +
+    (TDP - idle) x utilisation, W."""
     tdp = require(part, part.tdp_w, "tdp", "TDP")
     idle = part.idle_w if part.idle_w is not None else 0.0
+    return idle + (tdp - idle) * utilisation
+
+
+def power_w(part: Part, utilisation: float) -> float:
+    """(S6) the server's draw per part: the accelerator (`accelerator_power_w`) plus the part's
+    share of server overhead (host CPUs, memory, fans, NICs), W."""
     overhead = part.server_overhead_w if part.server_overhead_w is not None else 0.0
-    return idle + (tdp - idle) * utilisation + overhead
+    return accelerator_power_w(part, utilisation) + overhead
 
 
 def cost_per_million_output_tokens(

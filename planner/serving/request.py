@@ -19,7 +19,9 @@ from planner.serving.formats import SIXTEEN_BIT_TWIN as SIXTEEN_BIT_TWIN
 
 Bound = Literal["compute", "memory", "interconnect", "overhead", "latency"]
 Parallel = Literal["tp", "ep"]
-MAX_BATCH = 4096  # the largest batch the model considers per part: in effect, no cap
+# The largest batch the model considers per part (device) when no concurrency is asked: in
+# effect, no cap (a replica of n devices may hold n x MAX_BATCH sequences).
+MAX_BATCH = 4096
 
 
 class WorkloadLike(Protocol):
@@ -77,6 +79,18 @@ class Speculative:
 
 
 @dataclass(frozen=True)
+class Disaggregation:
+    """A prefill/decode-disaggregated system: parts given to prefill and to decode (S8)."""
+
+    prefill_parts: int
+    decode_parts: int
+
+    @property
+    def parts(self) -> int:
+        return self.prefill_parts + self.decode_parts
+
+
+@dataclass(frozen=True)
 class ServingRequest:
     """What the service must deliver: request shape, latency targets, load and precision."""
 
@@ -87,20 +101,29 @@ class ServingRequest:
     precision: str | None = None  # weights; None = the best the part and the workload allow
     kv_precision: str | None = None  # None = fp8 for 8-bit or 4-bit weights, else the weights'
     parts_per_replica: int | None = None  # None = the best of the replicas that fit
+    system_parts: int | None = None  # parts the whole system has (caps a replica); None = any
     # Share of the memory the weights leave that is kept out of the KV cache (activations, runtime
     # buffers): TensorRT-LLM's default KV cache free_gpu_memory_fraction 0.9 (docs/serving.md).
     memory_reserve_fraction: float = 0.10
-    max_batch: int = MAX_BATCH  # requests in flight per replica; MAX_BATCH = as many as fit
+    max_batch: int | None = None  # requests in flight per replica; None = as many as fit
+    # Prompt tokens prefilled per forward pass (one weight read per chunk): TensorRT-LLM's default
+    # max_num_tokens, 8,192 (docs/serving.md, S3).
+    prefill_chunk_tokens: int = 8192
     speculative: Speculative | None = None  # None = one token per step
     decode_only: bool = False  # a disaggregated decode instance: prefill runs elsewhere
+    # A whole disaggregated system (prefill and decode parts); None = prefill and decode share
+    # the replica (or decode_only). Rates are then per part of the whole system (S8).
+    disaggregated: Disaggregation | None = None
     parallel: Parallel | None = None  # None = the better of tensor and expert parallel
+    # Parts in one scale-up domain of the serving system; None = the part's (its profile).
+    scale_up_domain_parts: int | None = None
     economics: Economics = field(default_factory=Economics)
 
     @property
     def concurrency(self) -> int | None:
         """Requests in flight per replica asked for; None = as many as memory and targets allow
         (the offline maximum without targets)."""
-        return None if self.max_batch >= MAX_BATCH else self.max_batch
+        return self.max_batch
 
 
 @dataclass(frozen=True)
@@ -140,6 +163,13 @@ class ServingEstimate:
     step_terms_s: Mapping[str, float] = field(default_factory=dict, compare=False)
     decode_only: bool = False
     speculative_tokens_per_step: float = 1.0
+    # The accelerator alone (its own power sensor), W; watts_per_part adds the server's share.
+    accelerator_watts_per_part: float = 0.0
+
+    @property
+    def accelerator_joules_per_output_token(self) -> float:
+        """J per output token at the accelerator alone (as ML.ENERGY measures it)."""
+        return self.accelerator_watts_per_part / self.output_tokens_per_s_per_part
 
     @property
     def tokens_per_s(self) -> float:

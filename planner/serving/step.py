@@ -59,6 +59,7 @@ class Replica:
     expert_floor_s: float  # tau_x, per expert read per MoE layer
     collective_latency_s: float  # alpha within the scale-up domain
     scale_out_latency_s: float  # alpha across domains
+    all_to_all_latency_s: float = 0.0  # alpha_a2a: the stack's own dispatch/combine cost; 0 = alpha
 
     def describe(self) -> str:
         """The layout as deployments name it, e.g. 'TP8', 'TP8 x PP2', 'DP16 attention + EP16'."""
@@ -247,6 +248,7 @@ def all_to_all_s(workload: WorkloadLike, replica: Replica, tokens_per_part: floa
     if n > replica.domain_parts:
         far = tokens_per_part * per_token * (n - inside) / n / replica.scale_out_bytes_per_s
         latency = replica.scale_out_latency_s
+    latency = max(latency, replica.all_to_all_latency_s)
     return 2.0 * latency + near + far
 
 
@@ -294,18 +296,22 @@ def decode_step(
     )
 
 
-def prefill_s(workload: WorkloadLike, replica: Replica, input_tokens: int) -> float:
+def prefill_s(
+    workload: WorkloadLike, replica: Replica, input_tokens: int, chunk_tokens: float
+) -> float:
     """(S3) prefill of one prompt, in replica time, over all n parts: each kernel class at its
-    roofline (GEMMs compute-bound for any real prompt, never faster than one read of the
-    weights), plus its collectives. Prompts are prefilled inside the decode steps' forward passes
-    (chunked prefill), so they add no launch floor of their own."""
+    roofline plus its collectives. Prompts are prefilled in chunks of `chunk_tokens` tokens
+    (several prompts, or pieces of one, per forward pass), each chunk reading the weights once:
+    a prompt of L tokens reads them L / chunk times. Chunks ride inside the decode steps'
+    forward passes, so they add no launch floor of their own."""
     n = replica.parts
     routed_active = workload.active_params - workload.dense_params
     tokens, b_w = input_tokens, replica.weight_bytes_per_param
+    reads = tokens / chunk_tokens  # weight reads this prompt's share of the chunks costs
     kernels = [
-        Kernel(workload.dense_params * b_w / n, 2.0 * tokens * workload.dense_params / n),
+        Kernel(workload.dense_params * b_w * reads / n, 2.0 * tokens * workload.dense_params / n),
         Kernel(
-            workload.routed_expert_params * b_w / n,
+            workload.routed_expert_params * b_w * reads / n,
             2.0 * tokens * routed_active / n,
             replica.expert_fraction,
         ),
