@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from planner.paths import DataFolder, search_dirs
+from planner.paths import SERVERS_FOLDER, DataFolder, search_dirs
 
 
 def _overlays(ctx: typer.Context) -> list[Path]:
@@ -29,20 +29,25 @@ def _overlays(ctx: typer.Context) -> list[Path]:
     return found
 
 
-def ids(folder: DataFolder, pattern: str, ctx: typer.Context) -> list[str]:
-    """Sorted file stems matching `pattern` in a data folder and its overlays."""
+def ids(
+    folder: DataFolder, pattern: str, ctx: typer.Context, skip: frozenset[str] = frozenset()
+) -> list[str]:
+    """Sorted file stems matching `pattern` in a data folder and its overlays, leaving out files
+    whose folder is named in `skip`."""
     stems = {
         path.stem
         for root in search_dirs(folder, _overlays(ctx))
         if root.is_dir()
         for path in root.glob(pattern)
+        if path.parent.name not in skip
     }
     return sorted(stems)
 
 
 def complete_part(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Part ids (hardware_profiles/<vendor>/<id>.yaml)."""
-    return [i for i in ids("hardware_profiles", "*/*.yaml", ctx) if i.startswith(incomplete)]
+    """Part ids (hardware_profiles/<vendor>/<id>.yaml; server profiles are not parts)."""
+    parts = ids("hardware_profiles", "*/*.yaml", ctx, frozenset({SERVERS_FOLDER}))
+    return [i for i in parts if i.startswith(incomplete)]
 
 
 def complete_part_list(ctx: typer.Context, incomplete: str) -> list[str]:

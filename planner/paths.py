@@ -32,6 +32,9 @@ def overlay_roots(extra: Sequence[Path] = ()) -> list[Path]:
     return [*roots, *(Path(p) for p in extra)]
 
 
+SERVERS_FOLDER = "servers"  # hardware_profiles/servers/*.yaml: server profiles, not parts
+
+
 def search_dirs(folder: DataFolder, extra: Sequence[Path] = ()) -> list[Path]:
     """Shipped folder then each overlay's copy of it, lowest precedence first."""
     return [shipped_dir(folder), *(root / folder for root in overlay_roots(extra))]

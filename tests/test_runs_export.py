@@ -36,6 +36,7 @@ def test_units_come_from_the_column_names() -> None:
     assert column_unit("price_per_mwh", "USD") == "USD/MWh"
     assert column_unit("cost_per_million_served_tokens", "USD") == "USD/Mtok"
     assert column_unit("capex", "USD") == "USD"
+    assert column_unit("discounted_spend", "USD") == "USD"  # present values are money
     assert column_unit("unserved_fraction", "USD") == "fraction"
     assert column_unit("part", "USD") is None
 

@@ -49,7 +49,7 @@ def test_check_shows_what_the_plan_would_hold_without_solving() -> None:
     assert parts["h200"]["2027"] == "3/5 sites, +25% fees, cap 20,000"
     assert parts["h200"]["never_at"] == "inner-mongolia-horinger, guizhou-guian"
     assert parts["ascend-910c"]["2030"] == "yes, cap 30,000"
-    assert parts["zhenwu-ppu"]["2026"] == "no"  # sold only within the Alibaba group
+    assert parts["zhenwu-ppu"]["2026"] == "yes"  # sold within the Alibaba group: the buyer is in it
     detail = found["parts_detail"]["h20"]["2026"]
     assert detail["fee_fraction"] == pytest.approx(0.15) and detail["supply_cap_parts"] is None
     sites = {s["site"]: s for s in found["sites"]}

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from planner.errors import InputError, Problem, UnknownName
-from planner.paths import search_dirs
+from planner.paths import SERVERS_FOLDER, search_dirs
 from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
 from planner.yamlio import load_each, read_yaml, validate
 
@@ -346,9 +346,6 @@ def load_part(path: Path) -> Part:
     if loader.problems:
         raise InputError(loader.problems)
     return part
-
-
-SERVERS_FOLDER = "servers"  # hardware_profiles/servers/*.yaml: server profiles, not parts
 
 
 def _part_files(folder: Path) -> Iterator[Path]:

@@ -52,7 +52,7 @@ SHEET_NAME_MAX = 31  # Excel's limit
 
 def column_unit(column: str, currency: str) -> str | None:
     """The unit a column's name declares, or None for ids, labels and counts of things."""
-    if column in MONEY_COLUMNS:
+    if column in MONEY_COLUMNS or column.startswith("discounted_"):  # present values
         return currency
     for suffix, unit in SUFFIX_UNITS:
         if column.endswith(suffix):
