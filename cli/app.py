@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import typer
@@ -16,7 +18,7 @@ import typer._click as click  # the click typer vendors (its commands and contex
 import typer.main
 from typer.core import TyperCommand, TyperGroup
 
-from planner.errors import PlannerError
+from planner.errors import InputWarning, PlannerError
 
 
 class Lazy(NamedTuple):
@@ -96,10 +98,37 @@ def load_command(name: str) -> click.Command:
     return command
 
 
+def input_warnings_to_stderr(show: Callable[..., None]) -> Callable[..., None]:
+    """A `warnings.showwarning` that prints an input figure outside its typical range as one
+    line on stderr, like an error, and hands every other warning to `show`."""
+
+    def showwarning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, InputWarning):
+            typer.echo(f"warning: {message}", err=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return showwarning
+
+
 class PlannerGroup(TyperGroup):
-    """A user's mistake becomes a message on stderr and exit code 2 (no traceback)."""
+    """A user's mistake becomes a message on stderr and exit code 2 (no traceback); a figure
+    outside its typical range a warning line on stderr."""
 
     def invoke(self, ctx: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", InputWarning)  # each warning once per command
+            warnings.showwarning = input_warnings_to_stderr(warnings.showwarning)
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except PlannerError as exc:

@@ -39,6 +39,13 @@ class InputError(PlannerError):
         return cls(Problem(str(file), field, problem, fix))
 
 
+class InputWarning(UserWarning):
+    """A figure that loads but lies outside its typical range: shown on stderr, never fatal.
+
+    Raised with `warnings.warn(text, InputWarning)`; the text names the file, the field, the
+    value and the typical range (planner.schema.Bounds)."""
+
+
 class UnknownName(PlannerError):
     """A user named a part, workload, regime or site that does not exist."""
 
