@@ -54,7 +54,7 @@ class UnknownName(PlannerError):
 
         self.kind, self.name = kind, name
         close = get_close_matches(name, known, n=1, cutoff=0.5)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = f"; did you mean '{close[0]}'?" if close else "."
         super().__init__(
             f"unknown {kind} '{name}'{hint} Known {kind}s: {', '.join(sorted(known))}."
         )
