@@ -6,6 +6,7 @@ importing numpy, pandas or the solvers, so it answers at once (benches/test_cli_
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -16,9 +17,9 @@ from typing import Any, NamedTuple
 import typer
 import typer._click as click  # the click typer vendors (its commands and contexts)
 import typer.main
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from planner.errors import InputWarning, PlannerError
+from planner.errors import InputError, InputWarning, PlannerError
 
 
 class Lazy(NamedTuple):
@@ -95,6 +96,46 @@ def load_command(name: str) -> click.Command:
         single.command(name)(target)
         command = typer.main.get_command(single)
     command.name = name
+    return with_flag_names(command)
+
+
+def flag_names(command: click.Command) -> dict[str, str]:
+    """A command's parameters as the user writes them: `hours` and `fmt`/`format` -> `--hours`
+    and `--format`; an argument by its metavar (`SCENARIO`)."""
+    flags: dict[str, str] = {}
+    for param in command.params:
+        if not param.name:
+            continue
+        if isinstance(param, TyperOption) and param.opts:
+            flag = param.opts[0]
+            flags[flag.lstrip("-").replace("-", "_")] = flag
+        else:  # an argument, as its usage line shows it
+            flag = param.metavar or param.name.upper()
+        flags[param.name] = flag
+    return flags
+
+
+def with_flag_names(command: click.Command) -> click.Command:
+    """The domain names a bad option value by its parameter (`hours`); each command renames it
+    to the flag its user typed (`--hours`), so only the CLI speaks of flags."""
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            with_flag_names(sub)
+        return command
+    callback = command.callback
+    if callback is None or getattr(callback, "flag_names", None) is not None:
+        return command  # nothing to run, or renamed already
+    flags = flag_names(command)
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except InputError as exc:
+            raise exc.with_flags(flags) from exc
+
+    run.flag_names = flags  # type: ignore[attr-defined]  # marks the command as renamed
+    command.callback = run
     return command
 
 
@@ -127,6 +168,13 @@ class PlannerGroup(TyperGroup):
             warnings.simplefilter("default", InputWarning)  # each warning once per command
             warnings.showwarning = input_warnings_to_stderr(warnings.showwarning)
             return self._invoke(ctx)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The sub-command, with its errors naming its flags (`with_flag_names`)."""
+        name, command, rest = super().resolve_command(ctx, args)
+        return name, None if command is None else with_flag_names(command), rest
 
     def _invoke(self, ctx: Any) -> Any:
         try:

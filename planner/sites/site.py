@@ -313,11 +313,8 @@ def parse_hours(text: str) -> Hours:
     match = re.fullmatch(r"rep:(\d+)", text)
     if match and 1 <= int(match.group(1)) <= 365:
         return int(match.group(1))
-    raise InputError.one(
-        "--hours",
-        "",
-        f"'{text}' is not a time resolution.",
-        "write 'full' or 'rep:N', N in 1..365.",
+    raise InputError.option(
+        "hours", f"'{text}' is not a time resolution.", "write 'full' or 'rep:N', N in 1..365."
     )
 
 

@@ -95,10 +95,13 @@ def check_solved(site: Site, solution: SiteEnergySolution) -> None:
     if status is SolveStatus.error:
         raise PlannerError(
             f"{where}: the solver failed to run. Fix: check that solver '{solution.solver}' is "
-            f"installed for the {solution.backend} backend, or use --solver highs."
+            f"installed for the {solution.backend} backend, or use solver 'highs'."
         )
     if status is SolveStatus.time_limit:
-        raise PlannerError(f"{where}: the solver hit its time limit. Fix: try --hours rep:12.")
+        raise PlannerError(
+            f"{where}: the solver hit its time limit. Fix: solve on fewer hours, e.g. 12 "
+            "representative days ('rep:12')."
+        )
     raise InfeasiblePlan(
         [
             f"{where}: the solver reports the plan {status}, although unserved load and reserve "
@@ -270,11 +273,12 @@ def _per_step(values: np.ndarray, n_steps: int) -> np.ndarray:
     return values if values.shape == (n_steps,) else np.full(n_steps, np.nan)
 
 
-def check_out_dir(out: Path) -> Path:
-    """The folder that will hold `out`; it must exist (checked before any solving)."""
+def check_out_dir(out: Path, option: str = "out") -> Path:
+    """The folder that will hold `out` (the parameter `option`); it must exist (checked before
+    any solving)."""
     parent = Path(out).resolve().parent
     if not parent.is_dir():
-        raise InputError.one("--out", "", f"folder '{parent}' does not exist.", "create it first.")
+        raise InputError.option(option, f"folder '{parent}' does not exist.", "create it first.")
     return parent
 
 
