@@ -19,10 +19,12 @@ from typer.testing import CliRunner
 import planner.catalogue.parts
 import planner.demand.schema
 import planner.demand.shapes
+import planner.plan.resolve_flex
 import planner.plan.scenario
 import planner.rules.schema
 import planner.serving.efficiency
 import planner.serving.fitted
+import planner.serving.power_cap
 import planner.serving.served
 import planner.serving.workloads
 import planner.sites.schema  # noqa: F401 - every schema module, for StrictModel's subclasses
@@ -30,13 +32,16 @@ from cli.app import app
 from planner.catalogue.parts import Catalogue
 from planner.demand.shapes import read_shape_yaml, shipped_shapes
 from planner.errors import InputWarning
+from planner.plan.resolve_flex import RegionalLoadFile
 from planner.plan.scenario import load_scenario
 from planner.provenance import FigureIn
 from planner.rules.regimes import RegimeLibrary
 from planner.schema import Bounds, StrictModel, _bounded_fields
 from planner.serving.efficiency import load_stacks
+from planner.serving.power_cap import load_power_caps
 from planner.serving.workloads import WorkloadLibrary
 from planner.sites.site import load_site
+from planner.yamlio import read_yaml, validate
 
 REPO = Path(__file__).resolve().parents[1]
 H100 = REPO / "hardware_profiles/nvidia/h100-sxm.yaml"
@@ -60,6 +65,7 @@ NOT_QUANTITIES = {
     "WorkloadFile.kv_precision",
     "WorkloadFile.serving_precisions",
     "TouIn.months",  # month numbers as keys, checked 1..12 by the tariff reader
+    "GridOptionIn.available_from",  # a period label
 }
 
 
@@ -125,11 +131,15 @@ def test_every_shipped_file_loads_without_a_range_warning() -> None:
         assert len(Catalogue.load()) >= 26
         assert len(WorkloadLibrary.load()) >= 13
         load_stacks()
+        load_power_caps()
         RegimeLibrary.load()
         for path in shipped_shapes().values():
             read_shape_yaml(path)
         for path in sorted((REPO / "scenarios/sites").glob("*.yaml")):
-            load_site(path)
+            if "monthly_hourly_mw" in path.read_text(encoding="utf-8"):  # a regional load
+                validate(RegionalLoadFile, read_yaml(path), path)
+            else:
+                load_site(path)
         for path in sorted(REPO.glob("scenarios/*.yaml")) + sorted(
             REPO.glob("scenarios/tiny/*.yaml")
         ):
