@@ -110,11 +110,11 @@ class Bounds:
 
 
 def _num(value: float) -> str:
-    """A range end or a value as people write it: 20,000; 0.5; 1e+15."""
+    """A range end or a value as people write it: 2200; 20,000; 0.5; 1e+15."""
     if math.isinf(value):
         return "infinity"
-    if value == int(value) and abs(value) < 1e9:
-        return f"{int(value):,}"
+    if value == int(value) and abs(value) < 1e9:  # 8760, 20,000
+        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
     return f"{value:.4g}"
 
 

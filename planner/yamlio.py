@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -181,6 +182,19 @@ def by_id(layers: Sequence[tuple[Path, Sequence[ItemT]]], kind: str) -> dict[str
     if problems:
         raise InputError(problems)
     return chosen
+
+
+@contextmanager
+def reading_past(refused: Sequence[Problem]) -> Iterator[None]:
+    """Read on past figures refused for their range, so every problem is reported at once; a
+    computation those figures break (a year no calendar holds) ends the reading with the
+    refusals instead of a traceback."""
+    try:
+        yield
+    except (ArithmeticError, ValueError):
+        if not refused:
+            raise
+        raise InputError(list(refused)) from None
 
 
 def load_layers(

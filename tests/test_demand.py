@@ -238,7 +238,7 @@ def test_midpoint_on_the_wrong_side_of_the_start_is_refused(tmp_path: Path) -> N
         (
             {"growth": {"kind": "exponential", "annual_growth_fraction": -1.0}},
             "growth.annual_growth_fraction",
-            "write a value above -1, up to 1,000",
+            "write a value above -1, up to 1000",
         ),
         ({"tokens_per_day": None}, "tokens_per_day", "add tokens_per_day"),
         (

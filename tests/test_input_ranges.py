@@ -184,8 +184,8 @@ def test_a_figure_outside_its_typical_range_loads_with_a_warning(tmp_path: Path)
     )
     assert code == 0
     assert (
-        f"warning: {path}: tdp.value: '3.5 kW' (3,500 W) is outside the typical range 10 to "
-        "3,000 W; it is used as written." in " ".join(output.split())
+        f"warning: {path}: tdp.value: '3.5 kW' (3500 W) is outside the typical range 10 to "
+        "3000 W; it is used as written." in " ".join(output.split())
     )
 
 

@@ -187,7 +187,7 @@ def test_parse_hours() -> None:
     assert parse_hours("full") == "full"
     assert parse_hours("rep:12") == 12
     for bad in ("rep:0", "rep:x", "weekly", "rep:366"):
-        with pytest.raises(InputError, match="--hours"):
+        with pytest.raises(InputError, match=r"^hours: "):
             parse_hours(bad)
 
 

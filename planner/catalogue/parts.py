@@ -21,7 +21,7 @@ from planner.errors import InputError, Problem, UnknownName
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
 from planner.schema import Bounds, StrictModel
-from planner.yamlio import by_id, load_layers, read_yaml, validate_collecting
+from planner.yamlio import by_id, load_layers, read_yaml, reading_past, validate_collecting
 
 Precision = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp6", "fp4", "int4"]
 PRECISIONS: tuple[Precision, ...] = (
@@ -365,7 +365,8 @@ def load_part(path: Path) -> Part:
     raw, refused = validate_collecting(PartFile, read_yaml(path), path)
     loader = _PartReader(raw, path)
     loader.problems.extend(refused)  # figures outside their ranges, reported with the rest
-    part = loader.part()
+    with reading_past(refused):
+        part = loader.part()
     _check_sold_to(loader)
     if path.stem != raw.id:
         loader.problems.append(

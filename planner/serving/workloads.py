@@ -24,7 +24,7 @@ from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
 from planner.schema import Bounds, StrictModel
 from planner.serving.architecture import DecoderShape, Ffn, ParamCounts, decoder_params
 from planner.serving.dit import VideoClip, dit_flops_per_video_s, dit_params
-from planner.yamlio import by_id, load_layers, read_yaml, validate_collecting
+from planner.yamlio import by_id, load_layers, read_yaml, reading_past, validate_collecting
 
 Kind = Literal["llm", "video"]
 Attention = Literal["mha", "gqa", "mla", "none"]
@@ -481,7 +481,8 @@ def load_workload(path: Path) -> Workload:
                 f"rename the file to '{raw.id}.yaml' or change the id.",
             )
         )
-    workload = loader.workload()
+    with reading_past(refused):
+        workload = loader.workload()
     if loader.problems:
         raise InputError(loader.problems)
     return workload

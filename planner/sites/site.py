@@ -46,7 +46,7 @@ from planner.timeseries import (
     representative_axis,
     representative_days,
 )
-from planner.yamlio import read_yaml, validate_collecting
+from planner.yamlio import read_yaml, reading_past, validate_collecting
 
 # --------------------------------------------------------------------------- resolved site
 
@@ -246,23 +246,17 @@ def check_site(site: Site) -> list[Problem]:
     return f
 
 
-def load_site(path: Path) -> Site:
-    """Read, validate and resolve one site file; every problem in it is reported at once."""
-    path = Path(path)
-    raw, refused = validate_collecting(SiteFile, read_yaml(path), path)
-    r = FieldReader(path, raw.sources, raw.currency)
-    r.problems.extend(refused)  # figures outside their ranges, reported with the rest
-    _check_timezone(r, raw.timezone)
+def _site_values(r: FieldReader, raw: SiteFile) -> dict[str, object]:
+    """Every field of the resolved site but its name and calendar, read by `r`."""
     load = raw.load
-    it_load = _it_load_mw(r, load.it_load)
     pue = (
         _hourly(r.csv("load.pue_csv", load.pue_csv))
         if load.pue_csv is not None
         else _hourly(r.number("load.pue", load.pue))
     )
     rate = r.number("economics.discount_rate_fraction", raw.economics.discount_rate_fraction)
-    values: dict[str, object] = {
-        "it_load_mw": it_load,
+    return {
+        "it_load_mw": _it_load_mw(r, load.it_load),
         "pue": pue,
         "it_capacity_mw": r.quantity("load.it_capacity", load.it_capacity, "power"),
         "deferrable_fraction": r.number("load.deferrable_fraction", load.deferrable_fraction, 0),
@@ -274,6 +268,17 @@ def load_site(path: Path) -> Site:
             "economics.unserved_penalty_per_mwh", raw.economics.unserved_penalty_per_mwh, 10_000.0
         ),
     }
+
+
+def load_site(path: Path) -> Site:
+    """Read, validate and resolve one site file; every problem in it is reported at once."""
+    path = Path(path)
+    raw, refused = validate_collecting(SiteFile, read_yaml(path), path)
+    r = FieldReader(path, raw.sources, raw.currency)
+    r.problems.extend(refused)  # figures outside their ranges, reported with the rest
+    _check_timezone(r, raw.timezone)
+    with reading_past(refused):
+        values = _site_values(r, raw)
     missing = [
         k
         for k, v in values.items()
