@@ -17,6 +17,7 @@ import yaml
 from typer.testing import CliRunner
 
 import planner.catalogue.parts
+import planner.catalogue.servers
 import planner.demand.schema
 import planner.demand.shapes
 import planner.plan.resolve_flex
@@ -30,6 +31,7 @@ import planner.serving.workloads
 import planner.sites.schema  # noqa: F401 - every schema module, for StrictModel's subclasses
 from cli.app import app
 from planner.catalogue.parts import Catalogue
+from planner.catalogue.servers import ServerLibrary
 from planner.demand.shapes import read_shape_yaml, shipped_shapes
 from planner.errors import InputWarning
 from planner.plan.resolve_flex import RegionalLoadFile
@@ -65,6 +67,7 @@ NOT_QUANTITIES = {
     "WorkloadFile.kv_precision",
     "WorkloadFile.serving_precisions",
     "TouIn.months",  # month numbers as keys, checked 1..12 by the tariff reader
+    "ServerFile.nics",  # text ("8 x ConnectX-7 400 Gb/s")
     "GridOptionIn.available_from",  # a period label
 }
 
@@ -129,6 +132,7 @@ def test_every_shipped_file_loads_without_a_range_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", InputWarning)
         assert len(Catalogue.load()) >= 26
+        assert len(ServerLibrary.load().servers) >= 10
         assert len(WorkloadLibrary.load()) >= 13
         load_stacks()
         load_power_caps()

@@ -212,11 +212,16 @@ def with_engine(
             for k in table.engine_speeds
             if k.startswith(f"{part.software_stack}/")
         )
-        raise InputError.one(
-            table.path,
-            f"engines.{key}",
-            f"no speed factor for serving engine '{engine}' on the {part.software_stack} stack.",
-            f"use --engine {' or '.join([reference, *known])}, or refit with rows of that engine.",
+        raise InputError(
+            Problem(
+                str(table.path),
+                f"engines.{key}",
+                f"no speed factor for serving engine '{engine}' on the {part.software_stack} "
+                "stack.",
+                f"serve with engine {' or '.join([reference, *known])}, or refit with rows of "
+                "that engine.",
+                options=("engine",),
+            )
         )
     s = speed.value
     return replace(
