@@ -6,17 +6,20 @@ importing numpy, pandas or the solvers, so it answers at once (benches/test_cli_
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
+import warnings
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import typer
 import typer._click as click  # the click typer vendors (its commands and contexts)
 import typer.main
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from planner.errors import PlannerError
+from planner.errors import InputError, InputWarning, PlannerError
 
 
 class Lazy(NamedTuple):
@@ -93,13 +96,87 @@ def load_command(name: str) -> click.Command:
         single.command(name)(target)
         command = typer.main.get_command(single)
     command.name = name
+    return with_flag_names(command)
+
+
+def flag_names(command: click.Command) -> dict[str, str]:
+    """A command's parameters as the user writes them: `hours` and `fmt`/`format` -> `--hours`
+    and `--format`; an argument by its metavar (`SCENARIO`)."""
+    flags: dict[str, str] = {}
+    for param in command.params:
+        if not param.name:
+            continue
+        if isinstance(param, TyperOption) and param.opts:
+            flag = param.opts[0]
+            flags[flag.lstrip("-").replace("-", "_")] = flag
+        else:  # an argument, as its usage line shows it
+            flag = param.metavar or param.name.upper()
+        flags[param.name] = flag
+    return flags
+
+
+def with_flag_names(command: click.Command) -> click.Command:
+    """The domain names a bad option value by its parameter (`hours`); each command renames it
+    to the flag its user typed (`--hours`), so only the CLI speaks of flags."""
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            with_flag_names(sub)
+        return command
+    callback = command.callback
+    if callback is None or getattr(callback, "flag_names", None) is not None:
+        return command  # nothing to run, or renamed already
+    flags = flag_names(command)
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except InputError as exc:
+            raise exc.with_flags(flags) from exc
+
+    run.flag_names = flags  # type: ignore[attr-defined]  # marks the command as renamed
+    command.callback = run
     return command
 
 
+def input_warnings_to_stderr(show: Callable[..., None]) -> Callable[..., None]:
+    """A `warnings.showwarning` that prints an input figure outside its typical range as one
+    line on stderr, like an error, and hands every other warning to `show`."""
+
+    def showwarning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, InputWarning):
+            typer.echo(f"warning: {message}", err=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return showwarning
+
+
 class PlannerGroup(TyperGroup):
-    """A user's mistake becomes a message on stderr and exit code 2 (no traceback)."""
+    """A user's mistake becomes a message on stderr and exit code 2 (no traceback); a figure
+    outside its typical range a warning line on stderr."""
 
     def invoke(self, ctx: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", InputWarning)  # each warning once per command
+            warnings.showwarning = input_warnings_to_stderr(warnings.showwarning)
+            return self._invoke(ctx)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The sub-command, with its errors naming its flags (`with_flag_names`)."""
+        name, command, rest = super().resolve_command(ctx, args)
+        return name, None if command is None else with_flag_names(command), rest
+
+    def _invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except PlannerError as exc:

@@ -97,7 +97,7 @@ def bench(
             "--model", "", f"'{model}' has no benchmark.", "use --model site or --model plan."
         )
     options = parse_options(option or [])
-    chosen_backends = harness.parse_choices(backends, "--backends", harness.BACKENDS)
+    chosen_backends = harness.parse_choices(backends, "backends", harness.BACKENDS)
     size_text = sizes or DEFAULT_SIZES[model]
     method_text = methods or DEFAULT_METHODS[model]
     if model == "plan":
@@ -109,7 +109,7 @@ def bench(
             sizes=bench_plan.parse_plan_sizes(size_text),
             backends=chosen_backends,  # type: ignore[arg-type]
             solvers=_tokens(solvers),
-            methods=harness.parse_choices(method_text, "--methods", bench_plan.PLAN_METHODS),
+            methods=harness.parse_choices(method_text, "methods", bench_plan.PLAN_METHODS),
             options=options,
         )
     else:
@@ -118,7 +118,7 @@ def bench(
             sites=harness.parse_sites(sites or "1"),
             backends=chosen_backends,  # type: ignore[arg-type]
             solvers=_tokens(solvers),
-            methods=harness.parse_choices(method_text, "--methods", harness.METHODS),  # type: ignore[arg-type]
+            methods=harness.parse_choices(method_text, "methods", harness.METHODS),  # type: ignore[arg-type]
             options=options,
         )
     console = err_console()

@@ -28,7 +28,7 @@ def report(
     """Write one self-contained HTML report (inline SVG charts) of one or more runs."""
     from planner.results.report import write_report
 
-    found = [find_run(r, root) for r in runs]
+    found = [find_run(r, root, "runs") for r in runs]
     path = write_report(found, out)
     err_console().print(f"wrote {path}", highlight=False)
 
@@ -39,7 +39,7 @@ def compare(
     """Compare runs side by side: headline numbers and each run's difference to the first.
 
     For plans also parts bought, IT capacity, battery, spend and unserved share by year."""
-    found = [find_run(r, root) for r in runs]
+    found = [find_run(r, root, "runs") for r in runs]
     if fmt is OutputFormat.json:
         emit(compare_json(found), fmt)
         return

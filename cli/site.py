@@ -93,7 +93,7 @@ def size(
         check_out_dir(out)
     site = load_site(site_file)
     if write_mps is not None:
-        check_out_dir(write_mps)
+        check_out_dir(write_mps, "write_mps")
         path = write_site_mps(site, resolution, chosen, write_mps)
         err_console().print(f"LP written to {path}", highlight=False)
     for unknown in site.unknowns:

@@ -9,35 +9,46 @@ how it was made). An unknown figure is `value: null` with a note saying what is 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from planner.errors import InputError, Problem
+from planner.schema import StrictModel
 from planner.units import Dimension, parse_quantity
 
 Confidence = Literal["datasheet", "press", "estimate", "measured"]
 
 
-class SourceIn(BaseModel):
+class SourceIn(StrictModel):
     """One cited document."""
 
-    model_config = ConfigDict(extra="forbid")
     title: str
     url: str | None = None
     date: str | None = None
 
 
-class FigureIn(BaseModel):
+class FigureIn(StrictModel):
     """A figure as written in a profile file."""
 
-    model_config = ConfigDict(extra="forbid")
     value: str | float | int | dt.date | None
     source: str | None = None
     confidence: Confidence | None = None
     note: str | None = None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _finite(cls, value: object) -> object:
+        """NaN and infinity are not figures (YAML writes them .nan and .inf)."""
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PydanticCustomError(
+                "not_finite", "{value} is not a number a figure can hold", {"value": str(value)}
+            )
+        return value
 
     @model_validator(mode="after")
     def _provenance_complete(self) -> FigureIn:
@@ -133,6 +144,7 @@ class FigureReader:
             return None
 
     def number(self, field: str, figure: FigureIn | None, *, integer: bool = False) -> float | None:
+        """A plain number (its range is the schema's, planner.schema.Bounds)."""
         if figure is None:
             return None
         self.note(field, figure)
@@ -142,7 +154,6 @@ class FigureReader:
         if (
             not isinstance(value, int | float)
             or isinstance(value, bool)
-            or value < 0
             or (integer and int(value) != value)
         ):
             want = "a whole number" if integer else "a plain number"
@@ -151,25 +162,15 @@ class FigureReader:
                     str(self.path),
                     f"{field}.value",
                     f"{figure.value!r} is not {want}.",
-                    f"write {want} >= 0 without a unit.",
+                    f"write {want} without a unit.",
                 )
             )
             return None
         return int(value) if integer else float(value)
 
     def fraction(self, field: str, figure: FigureIn | None) -> float | None:
-        value = self.number(field, figure)
-        if value is not None and not 0 < value <= 1:
-            self.problems.append(
-                Problem(
-                    str(self.path),
-                    f"{field}.value",
-                    f"{value} is not in (0, 1].",
-                    "write a fraction of peak, e.g. 0.6.",
-                )
-            )
-            return None
-        return value
+        """A fraction of peak, in (0, 1] by the schema's range (planner.catalogue.PEAK)."""
+        return self.number(field, figure)
 
     def text(self, field: str, figure: FigureIn) -> str | None:
         self.note(field, figure)

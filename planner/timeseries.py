@@ -65,9 +65,9 @@ def read_hourly_csv(path: Path, column: str, *, file: Path, field: str) -> np.nd
         raise InputError.one(
             file,
             field,
-            f"'{path.name}' column '{column}' has {bad.size} non-numeric or empty rows "
-            f"(first at data row {bad[0] + 1}).",
-            "write a number in every row.",
+            f"'{path.name}' column '{column}' has {bad.size} rows that are empty, not numbers "
+            f"or not finite (nan, inf): first at data row {bad[0] + 1}.",
+            "write a finite number in every row.",
         )
     negative = np.flatnonzero(values < 0)
     if negative.size:

@@ -6,6 +6,7 @@ power in W, energy in J, bytes in B, bandwidth in B/s, throughput in op/s, area 
 
 from __future__ import annotations
 
+import math
 import sys
 from functools import cache
 from pathlib import Path
@@ -118,6 +119,10 @@ def parse_quantity(value: object, dimension: Dimension, *, file: str | Path, fie
         magnitude = float(quantity.to(target).magnitude)
     except pint.errors.DimensionalityError:
         raise wrong from None
+    if not math.isfinite(magnitude):
+        raise InputError.one(
+            file, field, f"'{value}' is not a finite quantity.", f"write e.g. '{example}'."
+        )
     if magnitude < 0:
         raise InputError.one(file, field, f"'{value}' is negative.", "write a value >= 0.")
     return magnitude

@@ -148,7 +148,8 @@ def test_bad_regimes_exit_2_with_one_paragraph(args: list[str], says: str) -> No
 def test_check_regimes_names_the_option_and_the_fix() -> None:
     with pytest.raises(InputError) as caught:
         check_regimes(["us-2025-04"])
-    assert caught.value.problems[0].file == "--regime"
+    problem = caught.value.problems[0]  # the domain names its parameter; the CLI its flag
+    assert (problem.field, problem.option) == ("regime", True)
     with pytest.raises(UnknownName):
         check_regimes(["us-2025-04", "uk-2025-01"])
 

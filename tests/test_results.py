@@ -120,7 +120,7 @@ def test_will_not_overwrite_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
 
 
 def test_out_dir_in_a_missing_folder_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"--out.*does not exist"):
+    with pytest.raises(InputError, match=r"^out: folder .* does not exist"):
         _write(tmp_path, out_dir=tmp_path / "nope" / "run")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from planner.errors import InputError
+from planner.errors import InputError, InputWarning
 from planner.plan.scenario import load_scenario, parse_scenario
 from planner.plan.solve import resolve
 
@@ -73,11 +73,35 @@ def test_cross_field_problems_are_collected() -> None:
 
 def test_demand_errors_come_with_the_scenario_errors() -> None:
     data = raw(TINY)
-    data["demand"]["workloads"][0]["output_share_fraction"] = 1.5
+    del data["demand"]["workloads"][0]["output_share_fraction"]
     data["serving"][0]["workload"] = "nope"
     text = "\n".join(problems(data))
-    assert "demand.workloads[0].output_share_fraction: 1.5 is not a fraction." in text
+    assert "demand.workloads[0].output_share_fraction: missing" in text
     assert "serving[0].workload: 'nope'" in text
+
+
+def test_a_figure_outside_its_range_names_field_value_and_range() -> None:
+    data = raw(TINY)
+    data["demand"]["workloads"][0]["output_share_fraction"] = 1.5
+    data["sites"][0]["grid"]["import_cap"]["value"] = "20 GW"
+    with pytest.warns(
+        InputWarning, match=r"import_cap.value: '20 GW' \(20,000 MW\) is outside the typical"
+    ):
+        text = "\n".join(problems(data))
+    assert (
+        "demand.workloads[0].output_share_fraction: 1.5 is outside the possible range: an output "
+        "share of tokens must be from 0 to 1. Fix: write a value from 0 to 1;"
+    ) in text
+    assert (
+        "sites[0].grid.import_cap.value: '20 GW' (20,000 MW) is outside the possible range: "
+        "a site's power must be from 0 to 100,000 MW."
+    ) not in text  # 20 GW is possible, only atypical
+    data["sites"][0]["grid"]["import_cap"]["value"] = "200 GW"
+    text = "\n".join(problems(data))
+    assert (
+        "sites[0].grid.import_cap.value: '200 GW' (200,000 MW) is outside the possible range: "
+        "a site's power must be from 0 to 100,000 MW."
+    ) in text
 
 
 def _resolve_problems(data: dict[str, Any], path: Path = TINY) -> str:
@@ -90,13 +114,18 @@ def _resolve_problems(data: dict[str, Any], path: Path = TINY) -> str:
 def test_resolution_problems_name_file_field_and_fix() -> None:
     data = raw(TINY)
     data["parts"][0]["part"] = "h200-sxm"
-    data["sites"][0]["pue"]["value"] = 0.8
     data["sites"][0]["grid"]["import_cap"]["value"] = "20 MWh"
     text = _resolve_problems(data)
     assert "parts[0].part: 'h200-sxm' is not in the hardware catalogue. Fix: did you mean" in text
-    assert "sites[0].pue.value: 0.8 is out of range." in text
-    assert "sites[0].grid.import_cap.value" in text
+    assert "sites[0].grid.import_cap.value: '20 MWh' is not a power." in text
     assert str(TINY) in text
+
+
+def test_a_pue_below_one_is_refused_when_the_file_is_read() -> None:
+    data = raw(TINY)
+    data["sites"][0]["pue"]["value"] = 0.8
+    text = "\n".join(problems(data))
+    assert "sites[0].pue.value: 0.8 is outside the possible range: a PUE (facility / IT" in text
 
 
 def test_a_video_workload_is_refused_in_words() -> None:
@@ -110,8 +139,14 @@ def test_foreign_price_needs_an_exchange_rate() -> None:
     data = copy.deepcopy(raw(TINY))
     data["currency"] = "CNY"
     text = _resolve_problems(data)
-    assert "parts[0].price_per_part: the price is in USD and the scenario in CNY" in text
-    assert "Fix: add exchange_rates.USD" in text
+    h20 = ROOT / "hardware_profiles/nvidia/h20.yaml"
+    assert (
+        f"parts[0].price_per_part: 'h20' has no price_per_part here, and its profile ({h20}) "
+        "prices it at 11,000 USD: that price is in USD, and the scenario counts money in CNY "
+        "with no USD rate to convert it. Fix: add exchange_rates.USD: {value: <CNY per 1 USD>, "
+        "source: ..., confidence: ...} to the scenario, or give this price in CNY."
+    ) in text
+    assert "has no price (its profile has none)" not in text  # it has one, in another currency
 
 
 def test_full_domestic_share_with_a_foreign_base_is_refused_before_solving() -> None:

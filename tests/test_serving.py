@@ -131,7 +131,7 @@ def test_unsupported_precision_is_an_input_error_naming_the_profile(
     with pytest.raises(InputError) as info:
         estimate(a100, llama70, ServingRequest(precision="fp8"), HALF)
     assert "a100-sxm.yaml: peak_dense.fp8" in str(info.value)
-    assert "--precision" in str(info.value)
+    assert "Fix: serve it at bf16 or fp16 or int8" in str(info.value)
 
 
 def test_too_few_parts_says_how_many_are_needed(h100: Part, llama70: Workload):

@@ -177,6 +177,34 @@ def test_grid_cap_shortfall_explained(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_shortfall_with_deferrable_load_is_in_mw_not_the_largest_slack_hour(
+    tmp_path: Path,
+) -> None:
+    """Deferral 0.2, no solar, no battery, 100 MW import: a day's facility load is
+    85 x sum(p_h) x 1.25 = 85 x 24.01 x 1.25 = 2,551.06 MWh against 2,400 MWh the grid can bring,
+    so 151.06 MWh a day go unserved, 6.29 MW over the day's 24 hours; the load that cannot move
+    peaks at 0.8 x 85 x 1.10 x 1.25 = 93.5 MW, under the cap, so 6.3 MW is the shortfall. The
+    solver books a day's slack in any hour it likes: the old message quoted 151.1 MW."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data["grid"]["import_cap"]["value"] = "100 MW"
+        data.pop("solar")
+        data.pop("battery")
+
+    out = tmp_path / "out"
+    result = run(str(modified_site(tmp_path, edit)), "--hours", "rep:4", "--out", str(out))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert (
+        "load exceeds grid import cap 100 MW + no solar + no battery by up to 6.3 MW on about "
+        "365 days of the year (4 representative days): the worst day lacks 151 MWh, 6.3 MW over "
+        "its 24 hours, as deferrable load may move within its day; 55,138 MWh of facility load "
+        "a year go unserved" in text
+    )
+    assert "151.1 MW" not in text
+    assert not out.exists()
+
+
 def test_backup_reserve_shortfall_explained(tmp_path: Path) -> None:
     def edit(data: dict[str, Any]) -> None:
         data["battery"]["max_energy"] = {

@@ -88,8 +88,8 @@ def parse_plan_size(token: str) -> PlanSize:
     if size is None or not (
         1 <= size.parts <= 21 and 1 <= size.years <= 15 and 1 <= size.sites <= 50
     ):
-        raise InputError.one(
-            "--sizes", "", f"'{token}' is not a plan size.",
+        raise InputError.option(
+            "sizes", f"'{token}' is not a plan size.",
             "write pPyYsS with parts 1..21, years 1..15, sites 1..50 (e.g. p5y5s5), "
             "or 'grid' for the recorded grid.",
         )  # fmt: skip
@@ -100,7 +100,7 @@ def parse_plan_sizes(text: str) -> list[str]:
     """'grid' or 'p5y1s5,p20y10s10' -> size tokens, in order."""
     tokens = [t.strip().lower() for t in text.split(",") if t.strip()]
     if not tokens:
-        raise InputError.one("--sizes", "", f"'{text}' lists nothing.", "write e.g. p5y5s5.")
+        raise InputError.option("sizes", f"'{text}' lists nothing.", "write e.g. p5y5s5.")
     out: list[str] = []
     for token in tokens:
         out += [s.token for s in GRID] if token == "grid" else [parse_plan_size(token).token]

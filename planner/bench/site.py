@@ -69,14 +69,14 @@ ROW_KEYS = (
 def parse_sizes(text: str) -> list[str]:
     """'168,2190,rep:12' -> ['168', '2190', 'rep:12']; hours in 24..8760, days in 1..365."""
     sizes = []
-    for token in _tokens(text):
+    for token in _tokens(text, "sizes"):
         if token.startswith("rep:") and token[4:].isdigit() and 1 <= int(token[4:]) <= 365:
             sizes.append(f"rep:{int(token[4:])}")
         elif token.isdigit() and 24 <= int(token) <= HOURS_PER_YEAR:
             sizes.append(str(int(token)))
         else:
-            raise InputError.one(
-                "--sizes", "", f"'{token}' is not a size.",
+            raise InputError.option(
+                "sizes", f"'{token}' is not a size.",
                 "write hours from 1 January (24 to 8760) or representative days 'rep:N' "
                 "(N in 1..365), comma-separated, e.g. 168,2190,8760,rep:12.",
             )  # fmt: skip
@@ -86,10 +86,10 @@ def parse_sizes(text: str) -> list[str]:
 def parse_sites(text: str) -> list[int]:
     """'1,5,10' -> [1, 5, 10]; each a count from 1 to 50."""
     counts = []
-    for token in _tokens(text):
+    for token in _tokens(text, "sites"):
         if not (token.isdigit() and 1 <= int(token) <= 50):
-            raise InputError.one(
-                "--sites", "", f"'{token}' is not a site count.",
+            raise InputError.option(
+                "sites", f"'{token}' is not a site count.",
                 "write whole numbers from 1 to 50, comma-separated, e.g. 1,5,10.",
             )  # fmt: skip
         counts.append(int(token))
@@ -97,21 +97,21 @@ def parse_sites(text: str) -> list[int]:
 
 
 def parse_choices(text: str, option: str, known: Sequence[str]) -> list[str]:
-    """A comma-separated subset of `known`, e.g. 'cvxpy,pyomo' for --backends."""
-    chosen = _tokens(text)
+    """A comma-separated subset of `known`, e.g. 'cvxpy,pyomo' for the `backends` parameter."""
+    chosen = _tokens(text, option)
     unknown = [t for t in chosen if t not in known]
     if unknown:
-        raise InputError.one(
-            option, "", f"'{unknown[0]}' is not one of {', '.join(known)}.",
+        raise InputError.option(
+            option, f"'{unknown[0]}' is not one of {', '.join(known)}.",
             f"write a comma-separated subset of {', '.join(known)}.",
         )  # fmt: skip
     return chosen
 
 
-def _tokens(text: str) -> list[str]:
+def _tokens(text: str, option: str) -> list[str]:
     tokens = [t.strip().lower() for t in text.split(",") if t.strip()]
     if not tokens:
-        raise InputError.one("command line", "", f"'{text}' lists nothing.", "give a value.")
+        raise InputError.option(option, f"'{text}' lists nothing.", "give a value.")
     return tokens
 
 

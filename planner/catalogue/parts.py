@@ -13,14 +13,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
 
 from planner.errors import InputError, Problem, UnknownName
 from planner.paths import SERVERS_FOLDER, search_dirs
 from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
-from planner.yamlio import load_each, read_yaml, validate
+from planner.schema import Bounds, StrictModel
+from planner.yamlio import by_id, load_layers, read_yaml, reading_past, validate_collecting
 
 Precision = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp6", "fp4", "int4"]
 PRECISIONS: tuple[Precision, ...] = (
@@ -54,6 +55,21 @@ Kind = Literal["gpu", "npu", "cpu"]
 SLUG = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 
 
+# Ranges of a part's figures (planner.schema.Bounds). Hard ends are physics or definitions (a
+# package draws no 20 kW; a die is no larger than a 300 mm wafer, 70,686 mm^2); typical ends
+# span the shipped catalogue (26 parts, 2020-2026) with a wide margin, quoted beside each.
+PEAK = Bounds(
+    "TFLOPS",
+    hard=(0, 1_000_000),
+    typical=(0.1, 40_000),
+    low_open=True,
+    what="a dense peak the part delivers",
+    fix="or leave the precision out if the part lacks it",
+)  # shipped 0.93 (fp64) to 13,125 (fp4) TFLOPS
+PART_W = Bounds("W", hard=(0, 20_000), typical=(0, 3_000), what="a power per part")
+BANDWIDTH_GB_S = Bounds("GB/s", hard=(0, 1_000_000), typical=(0, 30_000), what="a bandwidth")
+
+
 class PriceIn(FigureIn):
     """An indicative unit price: a number in a currency, as of a date."""
 
@@ -61,20 +77,25 @@ class PriceIn(FigureIn):
     date: str | None = None
 
 
-class ServingIn(BaseModel):
+# An achievable fraction of a peak: above 0 by definition; shipped 0.25 to 0.74.
+PEAK_FRACTION = Bounds(
+    "", hard=(0, 1), typical=(0.05, 0.95), low_open=True, what="a fraction of peak"
+)
+PeakFraction = Annotated[FigureIn, PEAK_FRACTION]
+
+
+class ServingIn(StrictModel):
     """Achievable fractions of peak for serving (software maturity), each with provenance."""
 
-    model_config = ConfigDict(extra="forbid")
-    flop_efficiency_fraction: FigureIn | None = None
-    bandwidth_efficiency_fraction: FigureIn | None = None
-    interconnect_efficiency_fraction: FigureIn | None = None
+    flop_efficiency_fraction: PeakFraction | None = None
+    bandwidth_efficiency_fraction: PeakFraction | None = None
+    interconnect_efficiency_fraction: PeakFraction | None = None
 
 
-class SoldToIn(BaseModel):
+class SoldToIn(StrictModel):
     """Who can buy a part that is not on the open market: the corporate groups it is sold to
     (a part of Alibaba's T-Head: `groups: [alibaba]`), with the source saying so."""
 
-    model_config = ConfigDict(extra="forbid")
     groups: list[str]
     source: str
     confidence: Literal["datasheet", "press", "estimate"]
@@ -89,10 +110,9 @@ class SoldToIn(BaseModel):
         return groups
 
 
-class PartFile(BaseModel):
+class PartFile(StrictModel):
     """The schema of one hardware profile (documented in docs/profiles.md)."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     name: str
     vendor: str
@@ -103,26 +123,48 @@ class PartFile(BaseModel):
     software_stack: str
     launch_date: FigureIn
     process_node: FigureIn
-    die_area: FigureIn
-    cores: FigureIn | None = None
-    peak_dense: dict[Precision, FigureIn]
+    die_area: Annotated[
+        FigureIn,
+        Bounds("mm^2", hard=(0, 70_686), typical=(50, 2_500), low_open=True, what="a die area"),
+    ]  # shipped 609 to 1,600 mm^2 (two reticle-limit dies)
+    cores: Annotated[
+        FigureIn | None, Bounds("", hard=(1, 1_000_000), typical=(1, 1_024), what="cores")
+    ] = None  # shipped CPUs: 80 to 128
+    peak_dense: Annotated[dict[Precision, FigureIn], PEAK]
     memory_type: str | None = None
-    memory_capacity: FigureIn
-    memory_bandwidth: FigureIn
-    scale_up_bandwidth: FigureIn
-    scale_up_domain: FigureIn
-    io_bandwidth: FigureIn
-    tdp: FigureIn
-    idle_power: FigureIn
-    server_overhead_power: FigureIn
-    unit_price: PriceIn
+    memory_capacity: Annotated[
+        FigureIn, Bounds("GB", hard=(0, 100_000), typical=(0.1, 2_000), what="memory")
+    ]  # shipped 0.19 to 288 GB
+    memory_bandwidth: Annotated[FigureIn, BANDWIDTH_GB_S]  # shipped 614 to 8,000 GB/s
+    scale_up_bandwidth: Annotated[FigureIn, BANDWIDTH_GB_S]  # shipped 0 to 2,000 GB/s
+    scale_up_domain: Annotated[
+        FigureIn,
+        Bounds("", hard=(1, 1_000_000), typical=(1, 16_384), what="parts in a scale-up domain"),
+    ]  # shipped 1 to 8,192 (an Ascend 950 SuperPoD)
+    io_bandwidth: Annotated[FigureIn, BANDWIDTH_GB_S]  # shipped 64 to 768 GB/s
+    tdp: Annotated[
+        FigureIn,
+        Bounds("W", hard=(0, 20_000), typical=(10, 3_000), low_open=True, what="a TDP"),
+    ]  # shipped 250 to 1,400 W; a GB200 superchip (two GPUs and a CPU) is 2,700 W
+    idle_power: Annotated[FigureIn, PART_W]  # shipped 25 to 140 W
+    server_overhead_power: Annotated[FigureIn, PART_W]  # shipped 200 to 1,120 W per part
+    # In the price's own currency: shipped 10,000 to 45,000 USD; the typical end allows prices
+    # in currencies of up to about 200 units per USD.
+    unit_price: Annotated[
+        PriceIn,
+        Bounds("", hard=(0, 1e9), typical=(100, 10_000_000), what="a price per part"),
+    ]
     availability: str
     sold_to: SoldToIn | None = None  # None: the open market (export rules permitting)
     serving: ServingIn | None = None
     # ICs on the board that 3A090 assesses one by one (a card of two chips: 2); default 1
-    integrated_circuits: FigureIn | None = None
+    integrated_circuits: Annotated[
+        FigureIn | None, Bounds("", hard=(1, 64), typical=(1, 4), what="integrated circuits")
+    ] = None
     # Compute dies the serving runtime addresses as separate devices (Ascend 910C: 2); default 1
-    devices: FigureIn | None = None
+    devices: Annotated[
+        FigureIn | None, Bounds("", hard=(1, 64), typical=(1, 8), what="devices per part")
+    ] = None
     sources: dict[str, SourceIn] = {}
 
     @field_validator("id")
@@ -204,17 +246,7 @@ class _PartReader(FigureReader):
             value = self.quantity(
                 f"peak_dense.{precision}", f"peak_dense.{precision}", figure, "ops_per_s"
             )
-            if value is not None and value <= 0:  # the serving model divides by a peak
-                self.problems.append(
-                    Problem(
-                        str(self.path),
-                        f"peak_dense.{precision}.value",
-                        f"a peak of {figure.value} is not a throughput the part delivers.",
-                        "write the datasheet's dense peak (> 0), or leave the precision out if "
-                        "the part lacks it.",
-                    )
-                )
-            elif value is not None:
+            if value is not None:  # > 0 by the schema's range (PEAK): the model divides by it
                 peaks[precision] = value
         return peaks
 
@@ -330,9 +362,11 @@ def _check_sold_to(loader: _PartReader) -> None:
 
 def load_part(path: Path) -> Part:
     """Load and check one profile file; every problem in it is reported at once."""
-    raw = validate(PartFile, read_yaml(path), path)
+    raw, refused = validate_collecting(PartFile, read_yaml(path), path)
     loader = _PartReader(raw, path)
-    part = loader.part()
+    loader.problems.extend(refused)  # figures outside their ranges, reported with the rest
+    with reading_past(refused):
+        part = loader.part()
     _check_sold_to(loader)
     if path.stem != raw.id:
         loader.problems.append(
@@ -363,8 +397,10 @@ class Catalogue:
 
     @classmethod
     def load(cls, overlays: Sequence[Path] = ()) -> Catalogue:
-        files = [p for d in search_dirs("hardware_profiles", overlays) for p in _part_files(d)]
-        parts = {part.id: part for part in load_each(files, load_part)}  # later overlays win
+        folders = search_dirs("hardware_profiles", overlays)
+        files = [list(_part_files(folder)) for folder in folders]
+        # Later overlays replace an id whole; two files of one folder with one id are refused.
+        parts = by_id(load_layers(folders, files, load_part), "part")
         return cls(MappingProxyType(dict(sorted(parts.items()))))
 
     def __getitem__(self, part_id: str) -> Part:

@@ -26,35 +26,31 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from planner.catalogue.parts import SERVERS_FOLDER, SLUG, Catalogue, Part, PriceIn
 from planner.errors import InputError, Problem, UnknownName
 from planner.paths import search_dirs
 from planner.provenance import Confidence, FigureIn, FigureReader, Provenance, SourceIn
-from planner.yamlio import load_each, read_yaml, validate
+from planner.schema import Bounds, StrictModel
+from planner.yamlio import by_id, load_layers, read_yaml, validate
 
 ServerKind = Literal["accelerated", "cpu"]
 
 
-class BillItemIn(BaseModel):
+# Ranges of a server's figures (planner.schema.Bounds). Shipped: 8 to 72 accelerators and 1 to
+# 36 host CPUs (GB200 NVL72, the rack), 0.55 to 17 TB of host memory, 200 W to 22.8 kW of
+# overhead, platform prices of 10,424 to 480,000 USD.
+class BillItemIn(StrictModel):
     """One line of a server's bill: a catalogue part and how many the server holds."""
 
-    model_config = ConfigDict(extra="forbid")
     part: str
-    count: int
+    count: Annotated[int, Bounds("", hard=(1, 100_000), typical=(1, 576), what="a count of parts")]
     source: str
     confidence: Confidence
     note: str | None = None
-
-    @field_validator("count")
-    @classmethod
-    def _positive(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError(f"{value} is not a count of parts; write a whole number >= 1")
-        return value
 
     @model_validator(mode="after")
     def _estimate_says_how(self) -> BillItemIn:
@@ -63,20 +59,26 @@ class BillItemIn(BaseModel):
         return self
 
 
-class ServerFile(BaseModel):
+class ServerFile(StrictModel):
     """The schema of one server profile (docs/profiles.md, "Servers")."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     name: str
     vendor: str
     kind: ServerKind
     accelerators: BillItemIn | None = None
     host_cpus: BillItemIn
-    memory: FigureIn
-    nics: FigureIn
-    overhead_power: FigureIn
-    platform_price: PriceIn
+    memory: Annotated[
+        FigureIn, Bounds("GB", hard=(0, 10_000_000), typical=(0, 100_000), what="host memory")
+    ]
+    nics: FigureIn  # text: "8 x ConnectX-7 400 Gb/s"
+    overhead_power: Annotated[
+        FigureIn,
+        Bounds("W", hard=(0, 1_000_000), typical=(0, 200_000), what="a server's overhead power"),
+    ]
+    platform_price: Annotated[
+        PriceIn, Bounds("", hard=(0, 1e10), typical=(100, 1e8), what="a platform price")
+    ]
     availability: str = ""
     sources: dict[str, SourceIn] = {}
 
@@ -237,8 +239,9 @@ class ServerLibrary:
     @classmethod
     def load(cls, overlays: Sequence[Path] = ()) -> ServerLibrary:
         dirs = search_dirs("hardware_profiles", overlays)
-        files = [p for d in dirs for p in _server_files(d)]
-        servers = {s.id: s for s in load_each(files, load_server)}  # later overlays win
+        files = [list(_server_files(d)) for d in dirs]
+        # Later overlays replace an id whole; two files of one folder with one id are refused.
+        servers = by_id(load_layers(dirs, files, load_server), "server")
         return cls(MappingProxyType(dict(sorted(servers.items()))))
 
     def __getitem__(self, server_id: str) -> Server:

@@ -86,10 +86,6 @@ class DemandChecker:
     def add(self, field: str, problem: str, fix: str) -> None:
         self.problems.append(Problem(str(self.file), self.prefix + field, problem, fix))
 
-    def non_negative(self, field: str, value: float | None, what: str) -> None:
-        if value is not None and value < 0:
-            self.add(field, f"{value:g} is negative.", f"write {what} >= 0.")
-
 
 def _start_tokens(work: WorkloadDemandIn, at: str, check: DemandChecker) -> float | None:
     """D0 for the forms that grow from it, in the workload's unit (tokens_per_day, or
@@ -119,8 +115,7 @@ def _start_tokens(work: WorkloadDemandIn, at: str, check: DemandChecker) -> floa
             f"add {field}: e.g. {'1.0e+12' if work.unit == 'tokens' else '1.0e+05'}.",
         )
         return None
-    check.non_negative(f"{at}.{field}", start, f"a number of {what} per day")
-    return start if start >= 0 else None
+    return start  # its range is the schema's (planner.demand.schema.PER_DAY)
 
 
 def _exponential(
@@ -134,17 +129,11 @@ def _exponential(
             "write e.g. multiple_per_year: 6 (sixfold a year) or annual_growth_fraction: 5.0.",
         )
         return None
-    if growth.multiple_per_year is not None:
-        name, multiple = "multiple_per_year", growth.multiple_per_year
-    else:
-        name, multiple = "annual_growth_fraction", 1.0 + (growth.annual_growth_fraction or 0.0)
-    if multiple <= 0:
-        check.add(
-            f"{at}.growth.{name}",
-            f"a yearly multiple of {multiple:g} would make demand vanish or turn negative.",
-            "write multiple_per_year > 0 (annual_growth_fraction > -1).",
-        )
-        return None
+    multiple = (  # > 0 by the schema's ranges
+        growth.multiple_per_year
+        if growth.multiple_per_year is not None
+        else 1.0 + (growth.annual_growth_fraction or 0.0)
+    )
     if d0 is None:
         return None
     return exponential_tokens_per_day(d0, multiple, horizon.start_years - horizon.start_years[0])
@@ -181,9 +170,6 @@ def _logistic(
     half_way = ceiling / d0 - 1.0  # > 1 while below half the ceiling
     if growth.rate_per_year is not None:
         rate = growth.rate_per_year
-        if rate <= 0:
-            check.add(f"{at}.growth.rate_per_year", f"{rate:g} is not > 0.", "write a rate > 0.")
-            return None
         midpoint = t0 + logistic_years_to_midpoint(d0, ceiling, rate)
     else:
         midpoint_or_none = _period_year(growth.midpoint)

@@ -250,9 +250,6 @@ def _latency(spec: InteractiveIn | BatchIn, at: str, check: DemandChecker) -> La
                 "write e.g. 4 (served within 4 hours), or leave it out (within the day).",
             )
         return DeferrableBatch(deadline_h=None if h is None or h >= 24 else float(h))
-    for name in ("ttft_ms", "tpot_ms"):
-        if getattr(spec, name) <= 0:
-            check.add(f"{at}.latency.{name}", "a latency target must be > 0.", "write e.g. 500.")
     return Interactive(ttft_ms=spec.ttft_ms, tpot_ms=spec.tpot_ms)
 
 
@@ -286,12 +283,6 @@ def project_demand(spec: DemandIn, file: Path, prefix: str = "demand.") -> Deman
                 f"{at}.output_share_fraction",
                 "missing: a token workload splits its tokens into input and output.",
                 "add output_share_fraction: e.g. 0.25 (3 input tokens per output token).",
-            )
-        elif not 0.0 <= work.output_share_fraction <= 1.0:
-            check.add(
-                f"{at}.output_share_fraction",
-                f"{work.output_share_fraction:g} is not a fraction.",
-                "write a share between 0 and 1 (e.g. 0.25 for 3 input tokens per output token).",
             )
         shares.append(_day_shape(work, file, prefix, at, check))
         latency.append(_latency(work.latency, at, check))

@@ -15,42 +15,47 @@ with no weekend keeps the weekday's (no weekly swing). A scenario names a shape
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, FiniteFloat
+from pydantic import FiniteFloat
 
 from planner.errors import InputError, Problem
 from planner.paths import search_dirs
+from planner.schema import Bounds, StrictModel
 from planner.yamlio import read_yaml, validate
 
 HOURS_PER_DAY = 24
 WEEKDAYS, WEEKEND_DAYS = 5, 2
 
 
-class ShapeSourceIn(BaseModel):
+# An hour's relative load, in any unit a trace counts (requests or tokens per minute).
+LOAD = Bounds("", hard=(0, 1e12), what="an hour's relative load")
+
+
+class ShapeSourceIn(StrictModel):
     """Where a shape was read: the trace or figure, its address, and its paper."""
 
-    model_config = ConfigDict(extra="forbid")
     title: str
     url: str
     paper: str | None = None
     license: str | None = None
 
 
-class ShapeFile(BaseModel):
+class ShapeFile(StrictModel):
     """One shipped or user shape file."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     kind: str
     clock: str
     source: ShapeSourceIn
     confidence: str
     derivation: str
-    weekday: list[FiniteFloat]
-    weekend: list[FiniteFloat] | None = None
+    weekday: Annotated[list[FiniteFloat], LOAD]
+    weekend: Annotated[list[FiniteFloat] | None, LOAD] = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,8 @@ def checked_shape(
             continue
         if len(values) != HOURS_PER_DAY:
             raise _problem(file, field, f"{len(values)} hours.", "give 24 values, hour 0 first.")
+        if not all(math.isfinite(v) for v in values):  # a CSV may hold nan or inf
+            raise _problem(file, field, "a value is not a finite number.", "give loads >= 0.")
         if min(values) < 0:
             raise _problem(file, field, "a value is negative.", "give loads >= 0.")
     wd = np.asarray(weekday, dtype=float)

@@ -26,18 +26,12 @@ def check_mps_path(path: Path) -> Path:
     """`path` must end in .mps and its folder must exist (checked before anything is built)."""
     path = Path(path)
     if path.suffix.lower() != ".mps":
-        raise InputError.one(
-            "--write-mps",
-            "",
-            f"'{path.name}' does not end in .mps.",
-            "name the file e.g. plan.mps.",
+        raise InputError.option(
+            "write_mps", f"'{path.name}' does not end in .mps.", "name the file e.g. plan.mps."
         )
     if not path.resolve().parent.is_dir():
-        raise InputError.one(
-            "--write-mps",
-            "",
-            f"folder '{path.resolve().parent}' does not exist.",
-            "create it first.",
+        raise InputError.option(
+            "write_mps", f"folder '{path.resolve().parent}' does not exist.", "create it first."
         )
     return path
 

@@ -83,8 +83,11 @@ def set_path(data: Mapping[str, Any], path: str, value: float) -> dict[str, Any]
     return out
 
 
-def check_parameter(name: str, path: Path, data: Mapping[str, Any], field: str) -> Problem | None:
-    """A problem when `name` is neither a knob nor a numeric path of this scenario."""
+def check_parameter(
+    name: str, path: Path, data: Mapping[str, Any], field: str, *, option: bool = False
+) -> Problem | None:
+    """A problem when `name` is neither a knob nor a numeric path of this scenario; `field` is
+    where `name` was written (a parameter the caller passed, with `option`)."""
     if name in KNOBS:
         return None
     try:
@@ -96,6 +99,7 @@ def check_parameter(name: str, path: Path, data: Mapping[str, Any], field: str) 
             f"parameter '{name}' cannot be varied: {exc}.",
             f"use a knob ({', '.join(KNOBS)}) or a dotted path to a number in the scenario, "
             "e.g. sites.<name>.pue or parts.<part>.price_per_part.",
+            option=option,
         )
     return None
 

@@ -59,6 +59,7 @@ from planner.plan.scenario import Scenario, ScenarioFile
 from planner.plan.server_bills import ServerBills
 from planner.rules import RegimeLibrary
 from planner.serving.workloads import WorkloadLibrary
+from planner.sites.reader import BatteryFigures
 from planner.timeseries import HOURS_PER_DAY, TimeAxis, weekday_and_weekend
 
 # --------------------------------------------------------------------------- resolved plan
@@ -303,7 +304,7 @@ def workload_fields(
 
 
 def site_fields(
-    sites: SitesTable, battery: dict[str, float], rep: dict[str, np.ndarray], subsidy: np.ndarray,
+    sites: SitesTable, battery: BatteryFigures, rep: dict[str, np.ndarray], subsidy: np.ndarray,
     carbon: float, names: Sequence[str], n_y: int,
 ) -> dict:  # fmt: skip
     """Each site's data centre, grid, tariff after a forced subsidy, solar and battery."""
@@ -324,15 +325,15 @@ def site_fields(
         "solar_capacity_factor": np.array([rep[f"{n}:solar_capacity_factor"] for n in names]),
         "solar_capex_per_mw": np.repeat(v["solar_capex"][:, None], n_y, axis=1),
         "solar_max_mw": v["solar_max"],
-        "battery_capex_per_mwh": np.full((n_s, n_y), battery["capex_per_mwh"]),
-        "battery_capex_per_mw": np.full((n_s, n_y), battery["capex_per_mw"]),
-        "battery_max_mwh": np.minimum(v["battery_max"], battery["max_mwh"]),
-        "charge_efficiency_fraction": battery.get("charge_efficiency_fraction", 0.95),
-        "discharge_efficiency_fraction": battery.get("discharge_efficiency_fraction", 0.95),
-        "soc_min_fraction": battery.get("soc_min_fraction", 0.0),
-        "soc_max_fraction": battery.get("soc_max_fraction", 1.0),
-        "min_duration_h": battery.get("min_duration_h", 0.0),
-        "max_duration_h": battery.get("max_duration_h", math.inf),
+        "battery_capex_per_mwh": np.full((n_s, n_y), battery.capex_per_mwh),
+        "battery_capex_per_mw": np.full((n_s, n_y), battery.capex_per_mw),
+        "battery_max_mwh": np.minimum(v["battery_max"], battery.max_mwh),
+        "charge_efficiency_fraction": battery.charge_efficiency_fraction,
+        "discharge_efficiency_fraction": battery.discharge_efficiency_fraction,
+        "soc_min_fraction": battery.soc_min_fraction,
+        "soc_max_fraction": battery.soc_max_fraction,
+        "min_duration_h": battery.min_duration_h,
+        "max_duration_h": battery.max_duration_h,
     }
 
 

@@ -16,31 +16,37 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from planner.catalogue.parts import Part
 from planner.errors import InputError
 from planner.plan.resolve_sites import SitesTable
 from planner.plan.resolver import Resolver
 from planner.provenance import Confidence, SourceIn
+from planner.schema import Bounds, StrictModel
 from planner.serving.power_cap import load_power_caps
 from planner.timeseries import HOURS_PER_YEAR
 from planner.yamlio import read_yaml, validate
 
 
-class RegionalLoadFile(BaseModel):
+class RegionalLoadFile(StrictModel):
     """A regional grid's mean load (MW) by month (12 rows) and local hour (24 columns)."""
 
-    model_config = ConfigDict(extra="forbid")
     name: str
     timezone: str
     source: str
     confidence: Confidence
     note: str | None = None
-    monthly_hourly_mw: list[list[float]] = Field(min_length=12, max_length=12)
+    # A balancing area's load: Duke Energy Carolinas 2024 is 8,570 to 18,644 MW; the largest
+    # grids peak near 1.5 TW (China's), the largest US area (PJM) near 150 GW.
+    monthly_hourly_mw: Annotated[
+        list[list[float]],
+        Bounds("", hard=(0, 5_000_000), typical=(0, 500_000), what="a regional load in MW"),
+        Field(min_length=12, max_length=12),
+    ]
     sources: dict[str, SourceIn] = {}
 
 

@@ -60,7 +60,12 @@ def part_price(r: Resolver, i: int, part: Part, tau: np.ndarray) -> tuple[np.nda
         base = r.number(f"{at}.price_per_part", spec.price_per_part)
         conf = spec.price_per_part.confidence
     elif part.unit_price is not None:
-        base = part.unit_price * exchange_rate(r, part.price_currency, f"{at}.price_per_part")
+        priced = (
+            f"'{part.id}' has no price_per_part here, and its profile ({part.path}) prices it at "
+            f"{part.unit_price:,.0f} {part.price_currency}: that price"
+        )
+        rate = exchange_rate(r, part.price_currency, f"{at}.price_per_part", priced)
+        base = part.unit_price * rate
         prov = part.provenance.get("unit_price")
         conf = prov.confidence if prov else None
     else:  # checked once the rules say whether the part can be bought at all
@@ -98,10 +103,7 @@ def read_parts(r: Resolver, catalogue: Catalogue, tau: np.ndarray) -> PartsTable
         conf.append(c)
         per_server.append(spec.parts_per_server or DEFAULT_PARTS_PER_SERVER)
         lead.append(r.number(f"{at}.lead_time_years", spec.lead_time_years, 0.0))
-        life_years = r.number(f"{at}.lifetime_years", spec.lifetime_years)
-        if not life_years > 0:
-            r.problem(f"{at}.lifetime_years.value", "a lifetime must be > 0.", "write years > 0.")
-        life.append(life_years)
+        life.append(r.number(f"{at}.lifetime_years", spec.lifetime_years))  # > 0: its range
         supply.append(r.by_period(spec.supply_cap_parts, f"{at}.supply_cap_parts", math.inf))
         resale.append(
             None
@@ -124,8 +126,10 @@ def check_prices(r: Resolver, x: PartsTable, rules: RulesTable) -> None:
     """A part with no price is fine only if it can never be bought (installed base only)."""
     for p, part in enumerate(x.parts):
         missing = np.isnan(x.price_per_part[p])
-        if missing.any() and rules.allowed[p][:, missing].any():
-            i = [q.part for q in r.raw.parts].index(part.id)
+        i = [q.part for q in r.raw.parts].index(part.id)
+        # Priced in its profile but not converted: the missing rate is reported where it is read.
+        unpriced = part.unit_price is None or r.raw.parts[i].price_per_part is not None
+        if unpriced and missing.any() and rules.allowed[p][:, missing].any():
             r.problem(
                 f"parts[{i}].price_per_part",
                 f"'{part.id}' may be bought but has no price (its profile has none).",

@@ -5,20 +5,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from planner.plan.resolver import Resolver
 from planner.plan.scenario import SiteIn
-from planner.sites.site import (
+from planner.sites.reader import (
+    BatteryFigures,
     FieldReader,
-    pvlib_capacity_factor,
-    read_efficiency,
-    read_fraction,
-    tou_price_per_mwh,
+    Place,
+    energy_price_per_mwh,
+    read_solar,
 )
+from planner.sites.reader import read_battery as read_battery_figures
 from planner.timeseries import (
     HOURS_PER_YEAR,
     representative_axis,
@@ -44,20 +44,14 @@ def weakest(confidences: Sequence[str | None]) -> str | None:
 
 
 def one_site(r: Resolver, i: int, site: SiteIn) -> dict[str, Any]:
-    """Read one site with a reader of its own, its problem fields prefixed `sites[i].`."""
-    sub = FieldReader(r.raw, r.path)  # type: ignore[arg-type]
+    """Read one site with the shared site reader (planner.sites.reader), its problem fields
+    prefixed `sites[i].`."""
+    sub = FieldReader(r.path, r.raw.sources, r.raw.currency)
     g = site.grid
-    raw_ns = SimpleNamespace(
-        location=site.location, timezone=site.timezone, year=r.raw.weather_year
-    )
-    if g.energy_price.csv is not None:
-        price = sub.csv("grid.energy_price.csv", g.energy_price.csv)
-    else:
-        price = tou_price_per_mwh(sub, g.energy_price.tou, r.raw.weather_year)  # type: ignore[arg-type]
-    cap = sub.quantity("grid.import_cap", g.import_cap, "power")
+    solar = read_solar(sub, site.solar, Place(site.location, site.timezone, r.raw.weather_year))
     out: dict[str, Any] = {
-        "price": price,
-        "import_cap": cap,
+        "price": energy_price_per_mwh(sub, g.energy_price, r.raw.weather_year),
+        "import_cap": sub.quantity("grid.import_cap", g.import_cap, "power"),
         "available": {
             k: sub.quantity(f"grid.available_from.{k}", v, "power")
             for k, v in g.available_from.items()
@@ -70,25 +64,17 @@ def one_site(r: Resolver, i: int, site: SiteIn) -> dict[str, Any]:
         "it_max": sub.quantity("it_max", site.it_max, "power", math.inf),
         "build_capex": sub.number("build_capex_per_mw", site.build_capex_per_mw),
         "build_lead": sub.number("build_lead_time_years", site.build_lead_time_years),
-        "pue": sub.number("pue", site.pue, low=1.0, high=5.0, what="a PUE in [1, 5]"),
-        "solar_cf": np.zeros(HOURS_PER_YEAR),
-        "solar_capex": 0.0,
-        "solar_max": 0.0,
+        "pue": sub.number("pue", site.pue),
+        "solar_cf": solar.capacity_factor,
+        "solar_capex": solar.capex_per_mw,
+        "solar_max": solar.max_mw,
         "battery_max": sub.quantity(
             "battery_max_energy", site.battery_max_energy, "energy", math.inf
         ),
     }
-    if site.solar is not None:
-        if site.solar.csv is not None:
-            cf = sub.csv("solar.csv", site.solar.csv)
-        else:
-            cf = pvlib_capacity_factor(sub, raw_ns, site.solar.pvlib)  # type: ignore[arg-type]
-        out["solar_cf"] = cf
-        out["solar_capex"] = sub.number("solar.capex_per_mw", site.solar.capex_per_mw)
-        out["solar_max"] = sub.quantity(
-            "solar.max_capacity", site.solar.max_capacity, "power", math.inf
-        )
-        sub.number("solar.lifetime_years", site.solar.lifetime_years)
+    if site.solar is not None and site.solar.fixed_om_per_mw_year is not None:
+        ignored = "solar.fixed_om_per_mw_year is not modelled by the capacity plan (ignored)."
+        r.notes.append(f"{site.name}: {ignored}")
     at = f"sites[{i}]."
     for prob in sub.problems:
         r.problems.append(replace(prob, field=at + prob.field))
@@ -143,32 +129,15 @@ def read_sites(r: Resolver) -> SitesTable:
     )
 
 
-def read_battery(r: Resolver) -> dict[str, float]:
-    """Battery technology and cost shared by every site; no battery at all when absent."""
+def read_battery(r: Resolver) -> BatteryFigures:
+    """Battery technology and cost shared by every site (the shared site reader's figures);
+    no battery at all when absent. Fixed O&M and the cycle limit are not in the plan's model."""
     b = r.raw.battery
-    rd = r.reader
-    if b is None:
-        return {"capex_per_mwh": 0.0, "capex_per_mw": 0.0, "max_mwh": 0.0}
-    rd.number("battery.lifetime_years", b.lifetime_years)
-    out = {
-        "capex_per_mwh": rd.number("battery.capex_per_mwh", b.capex_per_mwh),
-        "capex_per_mw": rd.number("battery.capex_per_mw", b.capex_per_mw),
-        "charge_efficiency_fraction": read_efficiency(
-            rd, "battery.charge_efficiency_fraction", b.charge_efficiency_fraction
-        ),
-        "discharge_efficiency_fraction": read_efficiency(
-            rd, "battery.discharge_efficiency_fraction", b.discharge_efficiency_fraction
-        ),
-        "soc_min_fraction": read_fraction(rd, "battery.soc_min_fraction", b.soc_min_fraction, 0.0),
-        "soc_max_fraction": read_fraction(rd, "battery.soc_max_fraction", b.soc_max_fraction, 1.0),
-        "min_duration_h": rd.quantity("battery.min_duration", b.min_duration, "time_s", 0.0),
-        "max_duration_h": rd.quantity("battery.max_duration", b.max_duration, "time_s", math.inf),
-        "max_mwh": rd.quantity("battery.max_energy", b.max_energy, "energy", math.inf),
-    }
+    figures = read_battery_figures(r.reader, b)
     for name in ("fixed_om_per_mwh_year", "fixed_om_per_mw_year", "annual_cycle_limit"):
-        if getattr(b, name) is not None:
+        if b is not None and getattr(b, name) is not None:
             r.notes.append(f"battery.{name} is not modelled by the capacity plan (ignored).")
-    return {k: (math.nan if v is None else v) for k, v in out.items()}
+    return figures
 
 
 def time_axis(

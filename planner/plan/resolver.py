@@ -11,9 +11,7 @@ import numpy as np
 from planner.errors import Problem
 from planner.plan.scenario import PeriodLabel, Scenario, ScenarioFile
 from planner.provenance import FigureIn
-from planner.sites.site import (
-    FieldReader,
-)
+from planner.sites.reader import FieldReader
 
 
 class Resolver:
@@ -21,7 +19,7 @@ class Resolver:
 
     def __init__(self, scenario: Scenario):
         self.scenario, self.raw, self.path = scenario, scenario.raw, scenario.path
-        self.reader = FieldReader(scenario.raw, scenario.path)  # type: ignore[arg-type]
+        self.reader = FieldReader(scenario.path, scenario.raw.sources, scenario.raw.currency)
         self.notes: list[str] = []
         self.horizon = scenario.demand.horizon
 
@@ -112,16 +110,22 @@ def mid_dates(r: Resolver, duration: np.ndarray) -> list[dt.date]:
     return out
 
 
-def exchange_rate(r: Resolver, currency: str | None, field: str) -> float:
-    """Scenario currency per unit of `currency` (exchange rates are scenario data)."""
+def exchange_rate(
+    r: Resolver, currency: str | None, field: str, priced: str = "the price"
+) -> float:
+    """Scenario currency per unit of `currency` (exchange rates are scenario data); `priced`
+    says in domain words what is priced in that currency, for the message."""
     if currency is None or currency == r.raw.currency:
         return 1.0
     fig = r.raw.exchange_rates.get(currency)
     if fig is None:
+        ours = r.raw.currency
         r.problem(
             field,
-            f"the price is in {currency} and the scenario in {r.raw.currency}, with no rate.",
-            f"add exchange_rates.{currency} ({r.raw.currency} per {currency}) with its source.",
+            f"{priced} is in {currency}, and the scenario counts money in {ours} with no "
+            f"{currency} rate to convert it.",
+            f"add exchange_rates.{currency}: {{value: <{ours} per 1 {currency}>, source: ..., "
+            f"confidence: ...}} to the scenario, or give this price in {ours}.",
         )
         return math.nan
     return r.number(f"exchange_rates.{currency}", fig)

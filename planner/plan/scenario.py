@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
@@ -35,18 +34,45 @@ from planner.errors import InputError, Problem
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, SourceIn
 from planner.rules.buyer import Buyer, is_country_code
-from planner.sites.schema import BatteryIn, EnergyPriceIn, LocationIn, SolarIn, province_problem
-from planner.yamlio import read_yaml, validate
+from planner.schema import Bounds, StrictModel
+from planner.sites.schema import (
+    SITE_MW,
+    BatteryIn,
+    CalendarYear,
+    CapexPerMW,
+    CarbonPricePerT,
+    DemandChargePerMWMonth,
+    DiscountRate,
+    EmissionTPerMWh,
+    EnergyPriceIn,
+    Fraction,
+    LifetimeYears,
+    LocationIn,
+    Pue,
+    SiteMW,
+    SolarIn,
+    StorageMWh,
+    province_problem,
+)
+from planner.yamlio import read_yaml, validate_collecting
 
 PeriodLabel = int | str
+
+# A part's price in the scenario currency, as its profile's unit price (planner.catalogue.parts).
+PRICE_PER_PART = Bounds("", hard=(0, 1e10), typical=(100, 10_000_000), what="a price per part")
+PricePerPart = Annotated[FigureIn, PRICE_PER_PART]
+LeadTimeYears = Annotated[
+    FigureIn, Bounds("", hard=(0, 30), typical=(0, 5), what="a lead time in years")
+]
+PriceDecline = Annotated[
+    FigureIn, Bounds("", hard=(0, 1), typical=(0, 0.5), what="a price decline a year")
+]
+ANY_NUMBER = Bounds("", hard=(-1e15, 1e15), what="a number")
+POSITIVE = Bounds("", hard=(0, 1e15), low_open=True, what="a spread")
 SLUG_NAME = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ServingIn(_Strict):
+class ServingIn(StrictModel):
     """How one demand workload is served: its workload profile, precision and request size.
 
     Input tokens per request follow from the demand's output share s:
@@ -58,24 +84,32 @@ class ServingIn(_Strict):
     workload: str  # name of a workload in `demand.workloads`
     profile: str  # workload profile id, e.g. qwen3-235b-a22b
     precision: str | None = None  # weights; None = the profile's default
-    output_tokens_per_request: int = Field(default=500, ge=1)
+    output_tokens_per_request: Annotated[
+        int, Bounds("", hard=(1, 1e7), typical=(1, 100_000), what="output tokens per request")
+    ] = 500
     # CPU core-seconds one request needs besides its tokens (agents' tool calls, sandboxes,
-    # retrieval), served by `cpu_servers` at the site serving its tokens; None = none
-    cpu_core_s_per_request: FigureIn | None = None
+    # retrieval), served by `cpu_servers` at the site serving its tokens; None = none. An hour
+    # of a core per request is a typical ceiling, a day a hard one.
+    cpu_core_s_per_request: Annotated[
+        FigureIn | None,
+        Bounds("", hard=(0, 86_400), typical=(0, 3_600), what="CPU core-seconds per request"),
+    ] = None
 
 
-class InstalledIn(_Strict):
+class InstalledIn(StrictModel):
     """Parts already in service before the horizon: where, how many, bought when."""
 
     site: str
-    count: int = Field(ge=0)
-    year: int  # year bought (delivered at its start)
+    count: Annotated[
+        int, Bounds("", hard=(0, 1e9), typical=(0, 10_000_000), what="a number of parts")
+    ]
+    year: CalendarYear  # year bought (delivered at its start)
     source: str | None = None
     confidence: Literal["datasheet", "press", "estimate"] | None = None
     note: str | None = None
 
 
-class PartIn(_Strict):
+class PartIn(StrictModel):
     """One candidate part: prices, supply, delivery, lifetime, resale and installed base.
 
     `price_per_part` (scenario currency, includes the part's share of the server) defaults to the
@@ -91,18 +125,25 @@ class PartIn(_Strict):
 
     part: str
     server: str | None = None  # server profile id; None = the per-part overhead rule
-    parts_per_server: int | None = Field(default=None, ge=1)  # None: the server's, else 8
-    price_per_part: FigureIn | None = None
-    price_by_year: dict[PeriodLabel, FigureIn] = {}
-    price_decline_fraction_per_year: FigureIn | None = None
-    supply_cap_parts: dict[PeriodLabel, FigureIn] = {}
-    lead_time_years: FigureIn | None = None
-    lifetime_years: FigureIn
-    resale_value_fraction: FigureIn | None = None  # None = straight line over the lifetime
+    # A server holds 1 to 8 parts; a rack-scale system bought whole (GB200 NVL72) 72.
+    parts_per_server: Annotated[
+        int | None, Bounds("", hard=(1, 100_000), typical=(1, 576), what="parts per server")
+    ] = None  # None: the server's, else 8
+    price_per_part: PricePerPart | None = None
+    price_by_year: Annotated[dict[PeriodLabel, FigureIn], PRICE_PER_PART] = {}
+    price_decline_fraction_per_year: PriceDecline | None = None
+    # Parts buyable per period (0: none); shipped caps 40 to 30,000.
+    supply_cap_parts: Annotated[
+        dict[PeriodLabel, FigureIn],
+        Bounds("", hard=(0, 1e9), typical=(0, 10_000_000), what="a number of parts"),
+    ] = {}
+    lead_time_years: LeadTimeYears | None = None
+    lifetime_years: LifetimeYears
+    resale_value_fraction: Fraction | None = None  # None = straight line over the lifetime
     installed: list[InstalledIn] = []
 
 
-class CpuServerIn(_Strict):
+class CpuServerIn(StrictModel):
     """A CPU server the plan may buy for workloads' CPU work (`serving[].cpu_core_s_per_request`).
 
     `price_per_server` (scenario currency) defaults to the server profile's platform price
@@ -110,49 +151,57 @@ class CpuServerIn(_Strict):
     (1 - d)^(years from the start)."""
 
     server: str  # a server profile of kind cpu, e.g. yitian-710-server
-    price_per_server: FigureIn | None = None
-    price_decline_fraction_per_year: FigureIn | None = None
-    lead_time_years: FigureIn | None = None
-    lifetime_years: FigureIn
-    resale_value_fraction: FigureIn | None = None  # None = straight line over the lifetime
+    price_per_server: Annotated[
+        FigureIn | None,
+        Bounds("", hard=(0, 1e10), typical=(100, 10_000_000), what="a price per server"),
+    ] = None
+    price_decline_fraction_per_year: PriceDecline | None = None
+    lead_time_years: LeadTimeYears | None = None
+    lifetime_years: LifetimeYears
+    resale_value_fraction: Fraction | None = None  # None = straight line over the lifetime
 
 
-class GridOptionIn(_Strict):
+class GridOptionIn(StrictModel):
     """One connection a site may take (docs/capacity_model.md, eqs. 20-21): `cap` MW from the
     period `available_from` on; the grid may call up to `curtailment_hours_per_year` hours a
     year, during which the site imports at most `curtailed_to` (default 0 MW)."""
 
     name: str
-    cap: FigureIn
+    cap: SiteMW
     available_from: PeriodLabel
-    curtailment_hours_per_year: FigureIn
-    curtailed_to: FigureIn | None = None
+    # A year has 8,760 hours; flexible-connection studies curtail 0.25 % to 1 % of them (22 to
+    # 88 h, Duke University 2025), so a typical end of 500 h leaves a wide margin.
+    curtailment_hours_per_year: Annotated[
+        FigureIn,
+        Bounds("", hard=(0, 8_760), typical=(0, 500), what="curtailment hours a year"),
+    ]
+    curtailed_to: SiteMW | None = None
 
 
-class RegionalLoadIn(_Strict):
+class RegionalLoadIn(StrictModel):
     """The regional grid's own load, whose peaks the curtailment events fall on: a YAML file
     (path relative to the scenario) of mean MW by month and local hour (`RegionalLoadFile`)."""
 
     file: str
 
 
-class SiteGridIn(_Strict):
+class SiteGridIn(StrictModel):
     """Grid connection and tariff. `available_from` gives the MW connected from each period on
     (time to power, ramping); periods before its first entry have none. Empty: `import_cap`
     throughout. With `options` the plan picks one connection (eq. 20); `import_cap` then bounds
     every option and `available_from` must be empty; a curtailable option needs
     `regional_load`."""
 
-    import_cap: FigureIn
-    available_from: dict[PeriodLabel, FigureIn] = {}
+    import_cap: SiteMW
+    available_from: Annotated[dict[PeriodLabel, FigureIn], SITE_MW] = {}
     energy_price: EnergyPriceIn
-    demand_charge_per_mw_month: FigureIn
-    emission_t_per_mwh: FigureIn
+    demand_charge_per_mw_month: DemandChargePerMWMonth
+    emission_t_per_mwh: EmissionTPerMWh
     options: list[GridOptionIn] = []
     regional_load: RegionalLoadIn | None = None
 
 
-class SiteIn(_Strict):
+class SiteIn(StrictModel):
     """One site: where, who funds it, how large it is and may grow, its power and its solar."""
 
     name: str
@@ -162,14 +211,14 @@ class SiteIn(_Strict):
     location: LocationIn
     state_funded: bool = False
     domestic_only: bool = False  # the operator runs domestic parts only (e.g. for a subsidy)
-    it_existing: FigureIn
-    it_max: FigureIn | None = None  # None = no limit
-    build_capex_per_mw: FigureIn
-    build_lead_time_years: FigureIn
-    pue: FigureIn
+    it_existing: SiteMW
+    it_max: SiteMW | None = None  # None = no limit
+    build_capex_per_mw: CapexPerMW
+    build_lead_time_years: LeadTimeYears
+    pue: Pue
     grid: SiteGridIn
     solar: SolarIn | None = None
-    battery_max_energy: FigureIn | None = None  # None = no limit (when `battery:` is given)
+    battery_max_energy: StorageMWh | None = None  # None = no limit (when `battery:` is given)
 
     @field_validator("country")
     @classmethod
@@ -203,14 +252,14 @@ def _check_country(value: str) -> str:
     return value
 
 
-class DomesticShareIn(_Strict):
+class DomesticShareIn(StrictModel):
     """Minimum share of installed parts (or of their TPP) made in the buyer's country."""
 
     basis: Literal["parts", "compute"] = "parts"
-    min_fraction: dict[PeriodLabel, Annotated[float, Field(ge=0.0, le=1.0)]] = {}
+    min_fraction: Annotated[dict[PeriodLabel, float], Bounds("", hard=(0, 1), what="a share")] = {}
 
 
-class BuyerIn(_Strict):
+class BuyerIn(StrictModel):
     """Who buys: its country, the country it (or its ultimate parent) is headquartered in
     (default: its country) and its corporate group (for parts sold only within a group, e.g.
     `alibaba`). Each site's export rules follow the site's country and this headquarters."""
@@ -240,7 +289,7 @@ class BuyerIn(_Strict):
         return Buyer(country, self.headquarters or self.country, self.group)
 
 
-class RulesIn(_Strict):
+class RulesIn(StrictModel):
     """Buyer (a country code, or country, headquarters and group), export regime (by date, or
     one fixed snapshot), shares, budgets."""
 
@@ -248,8 +297,13 @@ class RulesIn(_Strict):
     regime: str = "auto"  # "auto": the snapshots in force at each period's mid-date
     banned_parts: list[str] = []
     domestic_share: DomesticShareIn = DomesticShareIn()
-    budget_per_year: dict[PeriodLabel, FigureIn] = {}
-    revenue_share_pass_through_fraction: float = Field(default=1.0, ge=0.0, le=1.0)
+    budget_per_year: Annotated[
+        dict[PeriodLabel, FigureIn],
+        Bounds("", hard=(0, 1e15), typical=(0, 1e13), what="a budget a year"),
+    ] = {}  # 1e13 is ten times the largest capital plans announced (about 1e12 USD)
+    revenue_share_pass_through_fraction: Annotated[
+        float, Bounds("", hard=(0, 1), what="a pass-through share")
+    ] = 1.0
 
     @field_validator("buyer", mode="before")
     @classmethod
@@ -257,7 +311,7 @@ class RulesIn(_Strict):
         return {"country": value} if isinstance(value, str) else value
 
 
-class UncertainIn(_Strict):
+class UncertainIn(StrictModel):
     """One uncertain number of the scenario, for Monte Carlo sweeps (docs/sweeps.md).
 
     `parameter` is a sweep parameter (a knob such as `demand.growth`, or a dotted path to a
@@ -268,13 +322,15 @@ class UncertainIn(_Strict):
 
     parameter: str
     distribution: Literal["uniform", "normal", "lognormal", "triangular"]
-    low: float | None = None
-    high: float | None = None
-    mode: float | None = None
-    mean: float | None = None
-    sd: float | None = Field(default=None, gt=0)
-    median: float | None = Field(default=None, gt=0)
-    sigma: float | None = Field(default=None, gt=0)
+    # The numbers are the named parameter's own; only finiteness and sign are checked here,
+    # the parameter's range applies to every sampled value when the case is built.
+    low: Annotated[float | None, ANY_NUMBER] = None
+    high: Annotated[float | None, ANY_NUMBER] = None
+    mode: Annotated[float | None, ANY_NUMBER] = None
+    mean: Annotated[float | None, ANY_NUMBER] = None
+    sd: Annotated[float | None, POSITIVE] = None
+    median: Annotated[float | None, POSITIVE] = None
+    sigma: Annotated[float | None, POSITIVE] = None
     source: str | None = None
     confidence: Literal["datasheet", "press", "estimate"] | None = None
     note: str | None = None
@@ -299,27 +355,43 @@ class UncertainIn(_Strict):
         return self
 
 
-class PowerCappingIn(_Strict):
+class PowerCappingIn(StrictModel):
     """Let the plan run busy parts under a power cap (docs/capacity_model.md, eq. 19): the caps
     it may choose, as fractions of each part's TDP (curves: docs/serving.md, S8)."""
 
     allowed: bool = True
-    caps_fraction: list[Annotated[float, Field(ge=0.5, lt=1.0)]] = [0.5, 0.6, 0.7, 0.8, 0.9]
+    # The curves are measured down to half the TDP; a cap of 1 is no cap.
+    caps_fraction: Annotated[
+        list[float], Bounds("", hard=(0.5, 1), high_open=True, what="a power cap of TDP")
+    ] = [0.5, 0.6, 0.7, 0.8, 0.9]
 
 
-class ScenarioFile(_Strict):
+class ScenarioFile(StrictModel):
     """The schema of one scenario file (docs/scenarios.md)."""
 
     name: str
     description: str = ""
     currency: str
-    exchange_rates: dict[str, FigureIn] = {}  # scenario currency per unit of the key's currency
-    discount_rate_fraction: FigureIn
-    carbon_price_per_t: FigureIn
-    unserved_penalty_per_mtok: FigureIn
-    unserved_penalty_per_video_minute: FigureIn | None = None  # needed with a video workload
-    weather_year: int = 2025
-    representative_days: int = Field(default=4, ge=1, le=365)
+    # Scenario currency per unit of the key's currency: 1e-5 to 1e5 spans the rates between
+    # today's currencies (about 16,000 IDR or 1,400 KRW per USD, and their inverses).
+    exchange_rates: Annotated[
+        dict[str, FigureIn],
+        Bounds("", hard=(0, 1e7), typical=(1e-5, 1e5), low_open=True, what="an exchange rate"),
+    ] = {}
+    discount_rate_fraction: DiscountRate
+    carbon_price_per_t: CarbonPricePerT
+    unserved_penalty_per_mtok: Annotated[
+        FigureIn,
+        Bounds("", hard=(0, 1e9), typical=(1, 100_000), what="the price of 1e6 tokens not served"),
+    ]  # shipped 50 to 1,000; API prices are 0.1 to 100 per million tokens
+    unserved_penalty_per_video_minute: Annotated[
+        FigureIn | None,
+        Bounds("", hard=(0, 1e12), typical=(1, 10_000_000), what="the price of a video minute"),
+    ] = None  # needed with a video workload; shipped 1,000 to 100,000
+    weather_year: CalendarYear = 2025
+    representative_days: Annotated[
+        int, Bounds("", hard=(1, 365), what="a number of representative days")
+    ] = 4
     demand: DemandIn
     serving: list[ServingIn] = Field(min_length=1)
     parts: list[PartIn] = Field(min_length=1)
@@ -464,11 +536,17 @@ def check_sources(raw: ScenarioFile, path: Path) -> list[Problem]:
 
 def parse_scenario(data: object, path: Path) -> Scenario:
     """Validate a scenario mapping and project its demand; every problem is reported at once."""
-    raw = validate(ScenarioFile, data, path)
-    problems = [*check_names(raw, path), *check_money(raw, path), *check_sources(raw, path)]
+    raw, refused = validate_collecting(ScenarioFile, data, path)
+    problems = [
+        *refused,
+        *check_names(raw, path),
+        *check_money(raw, path),
+        *check_sources(raw, path),
+    ]
     demand: DemandProjection | None = None
     try:
-        demand = project_demand(raw.demand, path)
+        if not any(p.field.startswith("demand.") for p in refused):  # never project from them
+            demand = project_demand(raw.demand, path)
     except InputError as exc:
         problems.extend(exc.problems)
     if problems or demand is None:

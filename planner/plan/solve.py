@@ -103,11 +103,15 @@ def diagnose(resolved: ResolvedPlan, sol: CapacitySolution) -> list[str]:
     for s in np.flatnonzero(x.dc_existing_mw > x.dc_max_mw):
         out.append(f"site {ax.sites[s]} already holds more IT MW than its it_max.")
     if sol.status == SolveStatus.time_limit:
-        out.append("no plan was found within the time limit: raise --time-limit or use --relax.")
+        out.append(
+            "no plan was found within the time limit: raise the time limit, or relax the "
+            "purchases to continuous amounts (the LP)."
+        )
     if sol.status == SolveStatus.error:
         out.append(
             "the solver stopped without a solution (a numerical error or a crash): "
-            "try --relax or the other --backend; solver.log in the run folder has its own words."
+            "relax the purchases to continuous amounts (the LP) or solve with the other backend; "
+            "solver.log in the run folder has its own words."
         )
     return out
 

@@ -92,10 +92,12 @@ def zone_of(country: str) -> Zone | None:
 
 
 def parse_years(text: str) -> tuple[int, int]:
-    """'2026-2028' or '2026' as (start, end); anything else is an input error on --years."""
+    """'2026-2028' or '2026' as (start, end); anything else is an input error on `years`."""
     match = re.fullmatch(r"\s*(\d{4})\s*(?:-\s*(\d{4}))?\s*", text)
     if not match or (match.group(2) and int(match.group(2)) < int(match.group(1))):
-        raise InputError.one("--years", text, "is not a span of years.", "write e.g. 2026-2028.")
+        raise InputError.option(
+            "years", f"'{text}' is not a span of years.", "write e.g. 2026-2028."
+        )
     start = int(match.group(1))
     return start, int(match.group(2) or start)
 
@@ -198,15 +200,14 @@ sources:
 
 
 def starter_yaml(spec: StarterSpec, file: str = "FILE") -> str:
-    """The starter scenario as commented YAML; raises an input error naming the flag when the
-    site's country has no time zone in the IANA table."""
+    """The starter scenario as commented YAML; raises an input error naming the parameter when
+    the site's country has no time zone in the IANA table."""
     country = spec.site_country or spec.buyer
     zone = zone_of(country)
     if zone is None:
-        raise InputError.one(
-            "--site-country" if spec.site_country else "--buyer",
-            country,
-            "has no time zone in the IANA table (zone.tab).",
+        raise InputError.option(
+            "site_country" if spec.site_country else "buyer",
+            f"'{country}' has no time zone in the IANA table (zone.tab).",
             "give a two-letter country code such as CN, US or SG.",
         )
     return _header(spec, file) + _demand(spec) + _parts(spec) + _site(spec, zone) + _rules(spec)

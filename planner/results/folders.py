@@ -43,7 +43,7 @@ from planner.atomic import (
     reserve_name,
     temp_sibling,
 )
-from planner.errors import InputError, UnknownName
+from planner.errors import InputError, Problem, UnknownName
 from planner.results.integrity import DamagedRun, check_tables, read_json_object
 from planner.results.integrity import sha256_of as file_sha256
 
@@ -60,7 +60,7 @@ RESOLVED_INPUTS = "resolved_inputs.json"
 SOLVER_LOG = "solver.log"
 TABLES_DIR = "tables"
 INPUTS_DIR = "inputs"
-# Where runs go when no --out/--root is given: ./runs, or the PLANNER_RUNS folder.
+# Where runs go when no output folder or root is given: ./runs, or the PLANNER_RUNS folder.
 DEFAULT_ROOT = Path(os.environ.get("PLANNER_RUNS", "runs"))
 
 _TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -227,11 +227,15 @@ def _current_umask() -> int:
 def _check_target(out: Path) -> None:
     """Refuse to replace a folder that holds something other than a run."""
     if out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir()):
-        raise InputError.one(
-            out,
-            "",
-            "the folder exists, is not empty and is not a run folder; it will not be overwritten.",
-            "choose a new --out folder, or remove this one.",
+        raise InputError(
+            Problem(
+                str(out),
+                "",
+                "the folder exists, is not empty and is not a run folder; it will not be "
+                "overwritten.",
+                "choose a new output folder, or remove this one.",
+                options=("out",),
+            )
         )
 
 
@@ -243,8 +247,8 @@ def _target(out_dir: Path | None, name: str, root: Path, created: dt.datetime) -
         return reserve_run_dir(name, root, created)
     out = Path(out_dir)
     if not out.resolve().parent.is_dir():
-        raise InputError.one(
-            "--out", "", f"folder '{out.resolve().parent}' does not exist.", "create it first."
+        raise InputError.option(
+            "out", f"folder '{out.resolve().parent}' does not exist.", "create it first."
         )
     recover_replaced_dirs(out.resolve().parent, is_complete_run)
     _check_target(out)
@@ -412,9 +416,10 @@ def list_runs(root: Path = DEFAULT_ROOT) -> list[Run]:
     return scan_runs(root)[0]
 
 
-def find_run(ref: str | Path, root: Path = DEFAULT_ROOT) -> Run:
+def find_run(ref: str | Path, root: Path = DEFAULT_ROOT, option: str = "run") -> Run:
     """A run named by its folder path, its folder name under `root`, or its name (latest wins);
-    checked whole, checksums included (DamagedRun otherwise)."""
+    checked whole, checksums included (DamagedRun otherwise). `option` is the parameter that
+    named it, for the message."""
     path = Path(ref)
     if path.is_dir():
         return read_run(path)
@@ -429,11 +434,14 @@ def find_run(ref: str | Path, root: Path = DEFAULT_ROOT) -> Run:
         known = sorted({*(r.run_id for r in runs), *(r.name for r in runs)})
         close = difflib.get_close_matches(str(ref), known, n=1, cutoff=0.5)
         hint = f"; did you mean '{close[0]}'?" if close else "."
-        raise InputError.one(
-            root,
-            "RUN",
-            f"no complete run is named '{ref}'{hint}",
-            f"`planner runs list --root {root}` lists the runs; or give a run folder's path.",
+        raise InputError(
+            Problem(
+                str(root),
+                option,
+                f"no complete run is named '{ref}'{hint}",
+                f"name one of the complete runs kept under {root}, or give a run folder's path.",
+                option=True,
+            )
         )
     return read_run(match[-1].path)
 

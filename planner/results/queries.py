@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from planner.errors import InputError
+from planner.errors import InputError, Problem
 from planner.results.folders import (
     CASES,
     DEFAULT_ROOT,
@@ -265,20 +265,20 @@ def check_one_select(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as exc:
-        raise InputError.one(
-            "SQL", "", f"DuckDB could not parse the query: {_first_line(exc)}", "fix the SQL."
+        raise InputError.option(
+            "sql", f"DuckDB could not parse the query: {_first_line(exc)}", "fix the SQL."
         ) from None
     kinds = [s.type.name for s in statements]
     if kinds == ["SELECT"]:
         return
     found = "no statement" if not kinds else f"{len(kinds)} statement(s): {', '.join(kinds)}"
-    raise InputError.one(
-        "SQL",
-        "",
-        f"`planner runs query` runs exactly one SELECT (or WITH ... SELECT) statement; "
+    raise InputError.option(
+        "sql",
+        "a query over the runs is exactly one SELECT (or WITH ... SELECT) statement; "
         f"this query has {found}. Queries only read the runs: no COPY, ATTACH, INSTALL, SET, "
         "CREATE, INSERT or PRAGMA.",
-        "write one SELECT; to save a result use --format csv and redirect it to a file.",
+        "write one SELECT; to save a result, ask for CSV output and redirect it to a file.",
+        options=("format",),
     )
 
 
@@ -305,13 +305,16 @@ def refuse_damaged(damaged: Sequence[DamagedRun], root: Path) -> None:
     if not damaged:
         return
     names = "; ".join(f"{d.run_id} ({d.field}: {d.problem})" for d in damaged)
-    raise InputError.one(
-        root,
-        "",
-        f"{len(damaged)} run(s) here are damaged, so a query over all runs would be incomplete: "
-        f"{names}",
-        "move the damaged folders out of --root (or delete them) and write those runs again, or "
-        "pass --skip-damaged to query the other runs.",
+    raise InputError(
+        Problem(
+            str(root),
+            "",
+            f"{len(damaged)} run(s) here are damaged, so a query over all runs would be "
+            f"incomplete: {names}",
+            "move the damaged folders out of this root (or delete them) and write those runs "
+            "again, or skip the damaged runs to query the others.",
+            options=("skip_damaged",),
+        )
     )
 
 
@@ -326,8 +329,14 @@ def query_runs(
     if not skip_damaged:
         refuse_damaged(damaged, root)
     if not runs and not sweeps:
-        raise InputError.one(
-            root, "", "holds no complete run to query.", "write a run first, or pass --root."
+        raise InputError(
+            Problem(
+                str(root),
+                "",
+                "holds no complete run to query.",
+                "write a run first, or name the root folder that holds the runs.",
+                options=("root",),
+            )
         )
     return run_query(sql, root, runs, sweeps), damaged
 
@@ -340,17 +349,15 @@ def run_query(sql: str, root: Path, runs: Sequence[Run], sweeps: Sequence[Path])
         sandbox(con, root)
         return con.execute(sql).df()
     except duckdb.PermissionException as exc:
-        raise InputError.one(
-            "SQL",
-            "",
+        raise InputError.option(
+            "sql",
             f"the query reaches outside the runs under {root}: {_first_line(exc)}",
-            "query the views (a query may read only the run folders under --root): "
+            f"query the views (a query may read only the run folders under {root}): "
             f"{', '.join(view_names(runs, sweeps))}.",
         ) from None
     except duckdb.Error as exc:
-        raise InputError.one(
-            "SQL",
-            "",
+        raise InputError.option(
+            "sql",
             f"DuckDB could not run the query: {_first_line(exc)}",
             f"views available: {', '.join(view_names(runs, sweeps))} (each with a 'run' column).",
         ) from None

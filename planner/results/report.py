@@ -307,7 +307,7 @@ def build_report(runs: Sequence[Run], *, generated: dt.datetime | None = None) -
     """The whole report as one HTML string."""
     runs = unique_runs(runs)
     if not runs:
-        raise InputError.one("RUN", "", "no run given.", "name at least one run.")
+        raise InputError.option("runs", "no run given.", "name at least one run.")
     when = (generated or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     title = "report: " + ", ".join(r.name for r in runs)
     parts = [
@@ -336,8 +336,8 @@ def write_report(runs: Sequence[Run], out: Path) -> Path:
     """Write the report to `out` atomically (a temporary file beside it, then a rename)."""
     out = Path(out)
     if not out.resolve().parent.is_dir():
-        raise InputError.one(
-            "--out", "", f"folder '{out.resolve().parent}' does not exist.", "create it first."
+        raise InputError.option(
+            "out", f"folder '{out.resolve().parent}' does not exist.", "create it first."
         )
     return write_html(build_report(runs), out)
 

@@ -32,11 +32,18 @@ def is_country_code(code: str) -> bool:
     return bool(re.fullmatch(r"[A-Z]{2}", code)) and (known is None or code in known)
 
 
-def check_buyer(code: str, *, field: str = "--buyer", file: str = "command line") -> str:
+def _refuse(file: str | None, field: str, problem: str, fix: str) -> InputError:
+    """A file's field (`file` given) or else a parameter the caller passed."""
+    if file is None:
+        return InputError.option(field, problem, fix)
+    return InputError.one(file, field, problem, fix)
+
+
+def check_buyer(code: str, *, field: str = "buyer", file: str | None = None) -> str:
     """A buyer country is an ISO 3166 alpha-2 code ('CN', 'US'); case is forgiven."""
     upper = code.strip().upper()
     if not is_country_code(upper):
-        raise InputError.one(
+        raise _refuse(
             file,
             field,
             f"'{code}' is not an ISO 3166 two-letter country code.",
@@ -45,10 +52,10 @@ def check_buyer(code: str, *, field: str = "--buyer", file: str = "command line"
     return upper
 
 
-def check_group(name: str, *, field: str = "buyer.group", file: str = "command line") -> str:
+def check_group(name: str, *, field: str = "group", file: str | None = None) -> str:
     """A corporate group is a lowercase slug ('alibaba', 'bytedance')."""
     if not _GROUP.match(name):
-        raise InputError.one(
+        raise _refuse(
             file,
             field,
             f"'{name}' is not a group name.",
@@ -73,8 +80,8 @@ class Buyer:
         headquarters: str | None = None,
         group: str | None = None,
         *,
-        file: str = "command line",
-        fields: tuple[str, str, str] = ("--buyer", "--headquarters", "--group"),
+        file: str | None = None,
+        fields: tuple[str, str, str] = ("buyer", "headquarters", "group"),
     ) -> Buyer:
         """Checked codes; the headquarters defaults to the delivery country."""
         where = check_buyer(country, field=fields[0], file=file)

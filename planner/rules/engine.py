@@ -33,15 +33,15 @@ from planner.rules.schema import ReviewPolicy, Status
 _REL = 1e-9
 
 
-def parse_date(text: str | dt.date, *, field: str = "--date") -> dt.date:
-    """A date written YYYY-MM-DD; anything else is an InputError naming the option."""
+def parse_date(text: str | dt.date, *, field: str = "date") -> dt.date:
+    """A date written YYYY-MM-DD; anything else is an InputError naming the parameter."""
     if isinstance(text, dt.date):
         return text
     try:
         return dt.date.fromisoformat(text.strip())
     except (ValueError, AttributeError):
-        raise InputError.one(
-            "command line", field, f"'{text}' is not a date.", "write YYYY-MM-DD, e.g. 2025-06-01."
+        raise InputError.option(
+            field, f"'{text}' is not a date.", "write YYYY-MM-DD, e.g. 2025-06-01."
         ) from None
 
 

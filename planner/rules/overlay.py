@@ -71,20 +71,20 @@ def starter_overlay(
     parent = library.regimes.get(from_id)
     if parent is None:
         known = ", ".join(sorted(library.regimes))
-        raise InputError.one("--from", from_id, "is not a snapshot.", f"use one of: {known}.")
+        raise InputError.option("from", f"'{from_id}' is not a snapshot.", f"use one of: {known}.")
     new_id = out.name.removesuffix(".yaml")
     if not out.name.endswith(".yaml") or not ID_PATTERN.match(new_id):
-        raise InputError.one(
-            "--out", str(out), "is not <id>.yaml with a lowercase id.", "e.g. us-2027-01.yaml."
+        raise InputError.option(
+            "out", f"'{out}' is not <id>.yaml with a lowercase id.", "e.g. us-2027-01.yaml."
         )
     if new_id in library.regimes:
-        raise InputError.one(
-            "--out", new_id, "is the id of an existing snapshot.", "name the file differently."
+        raise InputError.option(
+            "out", f"'{new_id}' is the id of an existing snapshot.", "name the file differently."
         )
     when = effective or default_effective(parent)
     if when <= parent.effective:
-        raise InputError.one(
-            "--effective", when.isoformat(), f"is not after {parent.id} ({parent.effective}).",
+        raise InputError.option(
+            "effective", f"{when.isoformat()} is not after {parent.id} ({parent.effective}).",
             "give a later date: an overlay follows the snapshot it extends.",
         )  # fmt: skip
     return _header(parent, new_id, when, out) + _inherited(library, parent)

@@ -10,11 +10,12 @@ new short file, not new code.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from planner.provenance import Confidence, SourceIn
+from planner.schema import Bounds, StrictModel
 
 Status = Literal["no_licence", "notification", "licence_required"]
 ReviewPolicy = Literal["presumption_of_denial", "case_by_case", "approval"]
@@ -28,11 +29,19 @@ CapKind = Literal[
 
 _COUNTRY = r"^[A-Z]{2}$"
 
+# Ranges of a rule's numbers (planner.schema.Bounds). TPP thresholds in the shipped rules are
+# 1,600 to 21,000 and a single part today reaches about 80,000 (fp4 on a Blackwell package);
+# performance densities are 1.6 to 5.92. Years are calendar years.
+TPP = Bounds("", hard=(0, 1e9), typical=(0, 1_000_000), what="a TPP threshold")
+DENSITY = Bounds("", hard=(0, 1e6), typical=(0, 10_000), what="a performance density")
+LINK = Bounds("GB/s", hard=(0, 10_000_000), typical=(0, 100_000), what="a bandwidth threshold")
+SHARE = Bounds("", hard=(0, 1), what="a fraction")
+YEAR = Bounds("", hard=(1900, 2200), typical=(2000, 2100), what="a calendar year")
 
-class Cited(BaseModel):
+
+class Cited(StrictModel):
     """Every rule entry names its source(s) (keys of `sources:` or URLs) and a confidence."""
 
-    model_config = ConfigDict(extra="forbid")
     source: str | list[str]
     confidence: Confidence
     note: str | None = None
@@ -41,7 +50,7 @@ class Cited(BaseModel):
         return [self.source] if isinstance(self.source, str) else list(self.source)
 
 
-class ConditionIn(BaseModel):
+class ConditionIn(StrictModel):
     """Tests on a part; every field given must hold (AND); `any_of` holds if one branch holds.
 
     Thresholds are inclusive minima (`*_min`: value >= threshold) and exclusive maxima
@@ -49,15 +58,14 @@ class ConditionIn(BaseModel):
     Bandwidths are quantities with units ("600 GB/s"); TPP and PD are plain numbers.
     """
 
-    model_config = ConfigDict(extra="forbid")
-    tpp_min: float | None = None
-    tpp_below: float | None = None
-    performance_density_min: float | None = None
-    performance_density_below: float | None = None
-    aggregate_io_bandwidth_min: str | None = None
-    memory_bandwidth_min: str | None = None
-    memory_bandwidth_below: str | None = None
-    scale_up_bandwidth_min: str | None = None
+    tpp_min: Annotated[float | None, TPP] = None
+    tpp_below: Annotated[float | None, TPP] = None
+    performance_density_min: Annotated[float | None, DENSITY] = None
+    performance_density_below: Annotated[float | None, DENSITY] = None
+    aggregate_io_bandwidth_min: Annotated[str | None, LINK] = None
+    memory_bandwidth_min: Annotated[str | None, LINK] = None
+    memory_bandwidth_below: Annotated[str | None, LINK] = None
+    scale_up_bandwidth_min: Annotated[str | None, LINK] = None
     datacenter: bool | None = None
     hbm: bool | None = None
     eccn: list[str | None] | None = None
@@ -68,7 +76,7 @@ class ConditionIn(BaseModel):
     any_of: list[ConditionIn] | None = None
 
 
-class BuyersIn(BaseModel):
+class BuyersIn(StrictModel):
     """Which buyer countries a control reaches: named countries or groups, minus exceptions.
 
     Leaving out both `countries` and `groups` means every country. With `headquarters: true` the
@@ -77,7 +85,6 @@ class BuyersIn(BaseModel):
     entities).
     """
 
-    model_config = ConfigDict(extra="forbid")
     countries: list[str] = []
     groups: list[str] = []
     except_countries: list[str] = []
@@ -94,10 +101,11 @@ class CapIn(Cited):
     """
 
     kind: CapKind
-    value: float | None
+    # A TPP allocation (shipped up to 7.9e8), a number of units or a fraction, by `kind`.
+    value: Annotated[float | None, Bounds("", hard=(0, 1e15), what="a cap")]
     period: str | None = None
-    first_year: int | None = None
-    last_year: int | None = None
+    first_year: Annotated[int | None, YEAR] = None
+    last_year: Annotated[int | None, YEAR] = None
     cumulative: bool = False
 
     @model_validator(mode="after")
@@ -158,19 +166,18 @@ class ControlIn(Cited):
     state_funded_site: bool | None = None
     status: Status | None = None
     review_policy: ReviewPolicy | None = None
-    revenue_share_fraction: float = Field(0.0, ge=0.0, le=1.0)
-    duty_fraction: float = Field(0.0, ge=0.0, le=1.0)
+    revenue_share_fraction: Annotated[float, SHARE] = 0.0
+    duty_fraction: Annotated[float, SHARE] = 0.0
     caps: list[CapIn] = []
     allowed: bool | None = None
-    power_subsidy_fraction: float | None = Field(None, ge=0.0, le=1.0)
+    power_subsidy_fraction: Annotated[float | None, SHARE] = None
     regions: list[str] = []
     compliance_from: dt.date | None = None
 
 
-class RegimeFile(BaseModel):
+class RegimeFile(StrictModel):
     """One snapshot file."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     jurisdiction: str
     title: str

@@ -29,12 +29,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 
-from planner.catalogue.parts import Part
+from planner.catalogue.parts import Part, PeakFraction
 from planner.errors import InputError, Problem
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, Provenance, SourceIn, resolve_source
+from planner.schema import StrictModel
 from planner.serving.fitted import CalibrationTable, load_calibration
 from planner.serving.served import Served, load_precisions
 from planner.yamlio import read_yaml, validate
@@ -55,23 +56,21 @@ FRACTIONS = (
 )
 
 
-class StackIn(BaseModel):
+class StackIn(StrictModel):
     """One software stack's default fractions of peak."""
 
-    model_config = ConfigDict(extra="forbid")
     name: str
-    flop_efficiency_fraction: FigureIn
-    bandwidth_efficiency_fraction: FigureIn
-    interconnect_efficiency_fraction: FigureIn
-    video_flop_efficiency_fraction: FigureIn | None = None  # None = video not estimable
+    flop_efficiency_fraction: PeakFraction
+    bandwidth_efficiency_fraction: PeakFraction
+    interconnect_efficiency_fraction: PeakFraction
+    video_flop_efficiency_fraction: PeakFraction | None = None  # None = video not estimable
 
 
-class StacksFile(BaseModel):
+class StacksFile(StrictModel):
     """Schema of `hardware_profiles/software_stacks.yaml`."""
 
-    model_config = ConfigDict(extra="forbid")
     stacks: dict[str, StackIn]
-    sources: dict[str, SourceIn] = {}
+    sources: dict[str, SourceIn] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -105,12 +104,13 @@ class Efficiency:
 
 
 def _fraction(path: Path, field: str, figure: FigureIn) -> float | Problem:
+    """A fraction of peak: a plain number, in (0, 1] by the schema's range (PEAK_FRACTION)."""
     value = figure.value
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 1:
+    if not isinstance(value, int | float) or isinstance(value, bool):
         return Problem(
             str(path),
             f"{field}.value",
-            f"{value!r} is not a fraction in (0, 1].",
+            f"{value!r} is not a fraction of peak.",
             "write a fraction of peak, e.g. 0.6.",
         )
     return float(value)
@@ -212,11 +212,16 @@ def with_engine(
             for k in table.engine_speeds
             if k.startswith(f"{part.software_stack}/")
         )
-        raise InputError.one(
-            table.path,
-            f"engines.{key}",
-            f"no speed factor for serving engine '{engine}' on the {part.software_stack} stack.",
-            f"use --engine {' or '.join([reference, *known])}, or refit with rows of that engine.",
+        raise InputError(
+            Problem(
+                str(table.path),
+                f"engines.{key}",
+                f"no speed factor for serving engine '{engine}' on the {part.software_stack} "
+                "stack.",
+                f"serve with engine {' or '.join([reference, *known])}, or refit with rows of "
+                "that engine.",
+                options=("engine",),
+            )
         )
     s = speed.value
     return replace(

@@ -32,30 +32,45 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from planner.errors import InputError, Problem
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, Provenance, SourceIn, resolve_source
+from planner.schema import Bounds, StrictModel
 from planner.yamlio import read_yaml, validate
 
 CALIBRATION_FILE = Path("serving") / "calibration.yaml"
 
 
-class FractionsIn(BaseModel):
+# Ranges of the fitted figures (planner.schema.Bounds), plain numbers in SI units. The shipped
+# fit: layer floors 26 to 31 us, an expert floor of 3.2 us, collective latencies of 6 and 20 us,
+# 19 GB/s per compute unit, 78 to 132 compute units, error bands 0.40 to 2.37.
+FLOOR_S = Bounds("", hard=(0, 1), typical=(0, 0.001), what="a fixed cost in seconds")
+# A fitted fraction of peak may sit at its bound of 1 (the fit's own limit), so only the hard
+# range applies: the table is written by `planner serving calibrate`.
+FittedFraction = Annotated[
+    FigureIn, Bounds("", hard=(0, 1), low_open=True, what="a fitted fraction of peak")
+]
+
+
+class FractionsIn(StrictModel):
     """Fitted fractions of peak (each optional: a family the rows do not reach has none)."""
 
-    model_config = ConfigDict(extra="forbid")
-    flop_efficiency_fraction: FigureIn | None = None
-    bandwidth_efficiency_fraction: FigureIn | None = None
+    flop_efficiency_fraction: FittedFraction | None = None
+    bandwidth_efficiency_fraction: FittedFraction | None = None
 
 
 class DefaultIn(FractionsIn):
-    layer_floor_s: FigureIn
-    expert_efficiency_fraction: FigureIn | None = None
-    unit_bandwidth_bytes_per_s: FigureIn | None = None
-    expert_floor_s: FigureIn | None = None
+    layer_floor_s: Annotated[FigureIn, FLOOR_S]
+    expert_efficiency_fraction: FittedFraction | None = None
+    unit_bandwidth_bytes_per_s: Annotated[
+        FigureIn | None,
+        Bounds("", hard=(0, 1e13), typical=(1e9, 1e12), what="a bandwidth in bytes/s"),
+    ] = None
+    expert_floor_s: Annotated[FigureIn | None, FLOOR_S] = None
 
 
 class FamilyIn(FractionsIn):
@@ -63,30 +78,36 @@ class FamilyIn(FractionsIn):
     parts: list[str]
 
 
-class StackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    layer_floor_s: FigureIn
+class StackIn(StrictModel):
+    layer_floor_s: Annotated[FigureIn, FLOOR_S]
 
 
-class EngineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    speed_factor: FigureIn
+class EngineIn(StrictModel):
+    # A serving engine's speed against the stack's reference engine (SGLang on CANN: 0.60).
+    speed_factor: Annotated[
+        FigureIn, Bounds("", hard=(0, 100), typical=(0.1, 10), low_open=True, what="a speed factor")
+    ]
 
 
-class CalibrationFile(BaseModel):
+class CalibrationFile(StrictModel):
     """Schema of `workload_profiles/serving/calibration.yaml`."""
 
-    model_config = ConfigDict(extra="forbid")
     default: DefaultIn
     families: dict[str, FamilyIn] = {}
     stacks: dict[str, StackIn] = {}
-    collective_latency_s: FigureIn
-    scale_out_latency_s: FigureIn
-    expert_all_to_all_latency_s: dict[str, FigureIn] = {}
+    collective_latency_s: Annotated[FigureIn, FLOOR_S]
+    scale_out_latency_s: Annotated[FigureIn, FLOOR_S]
+    expert_all_to_all_latency_s: Annotated[dict[str, FigureIn], FLOOR_S] = {}
     reference_engines: dict[str, str] = {}
     engines: dict[str, EngineIn] = {}
-    error_bands: dict[str, FigureIn] = {}
-    compute_units: dict[str, FigureIn] = {}
+    error_bands: Annotated[
+        dict[str, FigureIn],
+        Bounds("", hard=(0, 100), typical=(0, 10), what="a relative error bound"),
+    ] = {}
+    compute_units: Annotated[
+        dict[str, FigureIn],
+        Bounds("", hard=(1, 1_000_000), typical=(1, 1_024), what="compute units (SMs)"),
+    ] = {}
     sources: dict[str, SourceIn] = {}
 
 
@@ -143,15 +164,10 @@ class CalibrationTable:
 def _figure(
     path: Path, field: str, figure: FigureIn, sources: dict[str, SourceIn], problems: list[Problem]
 ) -> Figure | None:
-    value = figure.value
-    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+    value = figure.value  # its range is the schema's (planner.schema.Bounds)
+    if not isinstance(value, int | float) or isinstance(value, bool):
         problems.append(
-            Problem(str(path), f"{field}.value", f"{value!r} is not a number >= 0.", "fix it.")
-        )
-        return None
-    if field.endswith("_fraction") and not 0 < value <= 1:
-        problems.append(
-            Problem(str(path), f"{field}.value", f"{value} is not a fraction in (0, 1].", "")
+            Problem(str(path), f"{field}.value", f"{value!r} is not a number.", "fix it.")
         )
         return None
     prov = Provenance(resolve_source(figure.source, sources), figure.confidence, figure.note)

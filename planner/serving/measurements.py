@@ -10,6 +10,7 @@ throughput (`evidence.py`).
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -219,6 +220,9 @@ class _RowReader:
             value = float(text)
         except ValueError:
             self.problem(name, f"'{text}' is not a number.", "write a number.")
+            return None
+        if not math.isfinite(value):
+            self.problem(name, f"'{text}' is not a finite number.", "write the measured number.")
             return None
         if not value > 0 or (integer and value != int(value)):
             want = "a whole number > 0" if integer else "a number > 0"

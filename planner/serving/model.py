@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, replace
 
 from planner.catalogue.parts import Part
-from planner.errors import InputError
+from planner.errors import InputError, Problem
 from planner.serving.disaggregation import disaggregated_estimate
 from planner.serving.efficiency import Efficiency
 from planner.serving.power import (
@@ -363,11 +363,11 @@ def _estimate_at(
 def _check_request(request: ServingRequest, workload: WorkloadLike) -> None:
     problems = []
     if request.input_tokens < 1:
-        problems.append(("input_tokens", "a prompt of at least 1 token", "--input-tokens 1000"))
+        problems.append(("input_tokens", "a prompt of at least 1 token", "1000"))
     if request.output_tokens < 1:
-        problems.append(("output_tokens", "at least 1 output token", "--output-tokens 300"))
+        problems.append(("output_tokens", "at least 1 output token", "300"))
     if request.parts_per_replica is not None and request.parts_per_replica < 1:
-        problems.append(("parts_per_replica", "at least 1 part", "--parts-per-replica 1"))
+        problems.append(("parts_per_replica", "at least 1 part", "1"))
     for name, value in (("ttft_s", request.ttft_s), ("tpot_s", request.tpot_s)):
         if value is not None and not value > 0:
             problems.append((name, "a positive latency target", "a value > 0 ms"))
@@ -379,7 +379,7 @@ def _check_request(request: ServingRequest, workload: WorkloadLike) -> None:
         problems.append(("disaggregated", "at least 1 prefill and 1 decode part", "1 and 1"))
     if problems:
         name, want, fix = problems[0]
-        raise InputError.one("request", name, f"the request needs {want}.", f"write {fix}.")
+        raise InputError.option(name, f"the request needs {want}.", f"write {fix}.")
     if workload.kind != "llm":
         raise InputError.one(
             "workload",
@@ -434,23 +434,33 @@ def _no_fit(
     if not fits:
         need = f"more than {MAX_REPLICA_PARTS}" if fewest is None else str(fewest)
         shown = ", ".join(str(n) for n in sizes) or "none"
-        return InputError.one(
-            "--parts-per-replica" if request.parts_per_replica else part.path,
-            "parts_per_replica" if request.parts_per_replica else "memory_capacity",
-            f"{workload.id} at {chosen.weights} weights does not fit a replica of {shown} x "
-            f"{part.id}: it needs at least {need} parts ({part.id} memory, a "
-            f"{request.memory_reserve_fraction:.0%} reserve kept out of what the weights leave).",
-            f"use --parts-per-replica {need}, a lower precision, or a part with more memory.",
+        return InputError(
+            Problem(
+                "" if request.parts_per_replica else str(part.path),
+                "parts_per_replica" if request.parts_per_replica else "memory_capacity",
+                f"{workload.id} at {chosen.weights} weights does not fit a replica of {shown} x "
+                f"{part.id}: it needs at least {need} parts ({part.id} memory, a "
+                f"{request.memory_reserve_fraction:.0%} reserve kept out of what the weights "
+                "leave).",
+                f"serve it on {need} parts per replica, at a lower precision, or on a part with "
+                "more memory.",
+                option=bool(request.parts_per_replica),
+                options=("parts_per_replica", "precision"),
+            )
         )
     best_tpot, best_ttft = math.inf, math.inf
     for layout in fits:
         replica = build_replica(part, workload, request, eff, layout, chosen)
         op = operate(workload, replica, request, 1)
         best_tpot, best_ttft = min(best_tpot, op.tpot_s), min(best_ttft, op.ttft_s)
-    return InputError.one(
-        "request",
-        "tpot_ms/ttft_ms",
-        f"no batch of {workload.id} on {part.id} meets the targets: the best achievable is "
-        f"TPOT {best_tpot * 1e3:.1f} ms and TTFT {best_ttft * 1e3:.0f} ms (at batch 1).",
-        "relax --tpot-ms/--ttft-ms, shorten the prompt, or add parts per replica.",
+    return InputError(
+        Problem(
+            "",
+            "tpot_ms",
+            f"no batch of {workload.id} on {part.id} meets the targets: the best achievable is "
+            f"TPOT {best_tpot * 1e3:.1f} ms and TTFT {best_ttft * 1e3:.0f} ms (at batch 1).",
+            "relax the latency targets, shorten the prompt, or add parts per replica.",
+            option=True,
+            options=("tpot_ms", "ttft_ms", "input_tokens", "parts_per_replica"),
+        )
     )

@@ -19,47 +19,58 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from planner.catalogue.parts import Part
 from planner.errors import InputError, Problem
 from planner.paths import search_dirs
 from planner.provenance import Confidence, SourceIn
+from planner.schema import Bounds, StrictModel
 from planner.yamlio import read_yaml, validate
 
 POWER_CAPS_FILE = Path("serving") / "power_caps.yaml"
 CAP_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # caps the plan may choose, fraction of TDP
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# Ranges of a measured series (planner.schema.Bounds): watts of one part (as a part's TDP,
+# planner.catalogue.parts), tokens/s of one part, and fractions of the uncapped run that may
+# exceed 1 by measurement noise (shipped: caps 175 to 600 W, 299 to 573 W drawn, 1,034 to
+# 2,473 tokens/s, fractions 0.82 to 0.94).
+PART_WATTS = Bounds("", hard=(0, 20_000), typical=(10, 3_000), low_open=True, what="watts")
+OF_UNCAPPED = Bounds(
+    "", hard=(0, 1.05), typical=(0.3, 1.05), low_open=True, what="a fraction of the uncapped run"
+)
 
 
-class CapPointIn(_Strict):
+class CapPointIn(StrictModel):
     """One cap: measured mean power and tokens/s, or both as fractions of the uncapped run."""
 
-    cap_w: float = Field(gt=0)
-    power_w: float | None = Field(default=None, gt=0)
-    tokens_per_s: float | None = Field(default=None, gt=0)
-    power_fraction: float | None = Field(default=None, gt=0, le=1.05)
-    throughput_fraction: float | None = Field(default=None, gt=0, le=1.05)
+    cap_w: Annotated[float, PART_WATTS]
+    power_w: Annotated[float | None, PART_WATTS] = None
+    tokens_per_s: Annotated[
+        float | None,
+        Bounds("", hard=(0, 1e9), typical=(1, 1e6), low_open=True, what="tokens/s of a part"),
+    ] = None
+    power_fraction: Annotated[float | None, OF_UNCAPPED] = None
+    throughput_fraction: Annotated[float | None, OF_UNCAPPED] = None
 
 
-class CapSeriesIn(_Strict):
+class CapSeriesIn(StrictModel):
     id: str
     part: str
     device: str
     workload: str
-    tdp_w: float = Field(gt=0)
+    tdp_w: Annotated[float, PART_WATTS]
     source: str
     confidence: Confidence
     note: str | None = None
     points: list[CapPointIn] = Field(min_length=1)
 
 
-class PowerCapsFile(_Strict):
+class PowerCapsFile(StrictModel):
     """Schema of `workload_profiles/serving/power_caps.yaml`."""
 
     series: list[CapSeriesIn] = Field(min_length=1)

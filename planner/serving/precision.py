@@ -69,19 +69,16 @@ def _unserved(part: Part, precision: str) -> InputError:
         part.path,
         f"peak_dense.{precision}",
         f"{part.id} has no dense {precision} throughput, so it cannot serve at {precision}.",
-        f"choose --precision {' or '.join(have)}, or add the figure."
+        f"serve it at {' or '.join(have)}, or add the figure."
         if have
         else f"add a dense throughput figure to peak_dense in {part.path.name}.",
     )
 
 
-def _check_name(name: str, option: str, field: str, what: str) -> None:
+def _check_name(name: str, field: str, what: str) -> None:
     if name not in BYTES_PER_ELEMENT:
-        raise InputError.one(
-            option,
-            field,
-            f"'{name}' is not a {what}.",
-            f"use one of: {', '.join(SERVING_PRECISIONS)}.",
+        raise InputError.option(
+            field, f"'{name}' is not a {what}.", f"use one of: {', '.join(SERVING_PRECISIONS)}."
         )
 
 
@@ -96,7 +93,7 @@ def kv_precision_for(weights: str, request: ServingRequest, eff: Efficiency | No
         sixteen = weights if BYTES_PER_ELEMENT[weights] == 2 else "bf16"
         twin = SIXTEEN_BIT_TWIN[sixteen]
         kv = sixteen if not served or sixteen in served or twin not in served else twin
-    _check_name(kv, "--kv-precision", "kv_precision", "KV-cache precision")
+    _check_name(kv, "kv_precision", "KV-cache precision")
     return kv
 
 
@@ -121,7 +118,7 @@ def _no_precision(part: Part, workload: WorkloadLike, eff: Efficiency | None) ->
         f"{part.id} ({part.software_stack} serves {', '.join(served)}) cannot serve "
         f"{workload.id} at any precision it is published in ({', '.join(published)}).",
         "add the part's peak at one of them, or the workload's serving_precisions "
-        "(workload_profiles), or give --precision.",
+        "(workload_profiles), or name a precision to serve at.",
     )
 
 
@@ -130,14 +127,14 @@ def choose_precision(
 ) -> Chosen:
     """Weights and KV precision for `workload` on `part` under `request`, with the reason."""
     if request.precision is not None:
-        _check_name(request.precision, "--precision", "precision", "serving precision")
+        _check_name(request.precision, "precision", "serving precision")
         weights, basis = request.precision, "asked"
         if eff is not None and eff.served_weights and weights not in eff.served_weights:
             raise InputError.one(
                 "workload_profiles/serving/precisions.yaml",
                 f"stacks.{part.software_stack}.weights",
                 f"the {part.software_stack} stack of {part.id} does not serve {weights} weights.",
-                f"choose --precision {' or '.join(eff.served_weights)}.",
+                f"serve at {' or '.join(eff.served_weights)}.",
             )
     else:
         best = candidates(part, workload, eff)

@@ -12,27 +12,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
 from planner.errors import InputError, Problem
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, Provenance, SourceIn, resolve_source
+from planner.schema import StrictModel
 from planner.serving.formats import SERVING_PRECISIONS
 from planner.yamlio import read_yaml, validate
 
 PRECISIONS_FILE = Path("serving") / "precisions.yaml"
 
 
-class ServedIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ServedIn(StrictModel):
     weights: FigureIn
     kv: FigureIn
 
 
-class PrecisionsFile(BaseModel):
+class PrecisionsFile(StrictModel):
     """Schema of `workload_profiles/serving/precisions.yaml`."""
 
-    model_config = ConfigDict(extra="forbid")
     stacks: dict[str, ServedIn]
     sources: dict[str, SourceIn] = {}
 

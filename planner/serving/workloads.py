@@ -13,17 +13,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
 
 from planner.catalogue.parts import BIT_LENGTH, PRECISIONS, SLUG, Precision
 from planner.errors import InputError, Problem, UnknownName
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
+from planner.schema import Bounds, StrictModel
 from planner.serving.architecture import DecoderShape, Ffn, ParamCounts, decoder_params
 from planner.serving.dit import VideoClip, dit_flops_per_video_s, dit_params
-from planner.yamlio import load_each, read_yaml, validate
+from planner.yamlio import by_id, load_layers, read_yaml, reading_past, validate_collecting
 
 Kind = Literal["llm", "video"]
 Attention = Literal["mha", "gqa", "mla", "none"]
@@ -31,69 +32,94 @@ Attention = Literal["mha", "gqa", "mla", "none"]
 PUBLISHED_TOLERANCE_FRACTION = 0.02
 
 
-class ArchitectureIn(BaseModel):
+def _count(what: str, typical: tuple[float, float], high: float = 1e7) -> Bounds:
+    """The range of a count of the architecture: at least 1, at most `high`."""
+    return Bounds("", hard=(1, high), typical=typical, what=what)
+
+
+# Ranges of the architecture (planner.schema.Bounds): each count is at least 1 (a zero layer,
+# head or width computes nothing); typical ends span the shipped cards (Llama 3.1 8B to
+# DeepSeek-R1 and Wan2.1) with a wide margin, quoted beside each.
+class ArchitectureIn(StrictModel):
     """Architecture figures from the model's config.json (config key names in docs/workloads.md)."""
 
-    model_config = ConfigDict(extra="forbid")
-    layers: FigureIn
-    hidden_size: FigureIn
-    attention_heads: FigureIn
-    kv_heads: FigureIn
-    head_dim: FigureIn
-    vocab_size: FigureIn | None = None
-    max_context_tokens: FigureIn | None = None
-    dense_ffn_size: FigureIn | None = None
+    layers: Annotated[FigureIn, _count("a number of layers", (1, 512), 100_000)]  # 32 to 126
+    hidden_size: Annotated[
+        FigureIn, _count("the width of each token's hidden vector", (256, 65_536))
+    ]  # shipped 2,048 to 16,384
+    attention_heads: Annotated[FigureIn, _count("a number of attention heads", (1, 1_024))]
+    kv_heads: Annotated[FigureIn, _count("a number of key-value heads", (1, 1_024))]
+    head_dim: Annotated[FigureIn, _count("a head dimension", (16, 1_024))]  # 128 to 192
+    vocab_size: Annotated[FigureIn | None, _count("a vocabulary size", (1_000, 1_000_000), 1e9)] = (
+        None  # shipped 32,000 to 152,064
+    )
+    max_context_tokens: Annotated[
+        FigureIn | None, _count("a context length in tokens", (512, 100_000_000), 1e10)
+    ] = None  # shipped 4,096 to 163,840
+    dense_ffn_size: Annotated[FigureIn | None, _count("an FFN width", (256, 524_288))] = None
     tied_embeddings: bool = False
     qkv_bias: bool = False
     qk_norm: bool = False
     ffn: Ffn = "swiglu"
     # Multi-head latent attention (DeepSeek-V2/V3).
-    q_lora_rank: FigureIn | None = None
-    kv_lora_rank: FigureIn | None = None
-    qk_nope_head_dim: FigureIn | None = None
-    qk_rope_head_dim: FigureIn | None = None
-    v_head_dim: FigureIn | None = None
+    q_lora_rank: Annotated[FigureIn | None, _count("a rank", (16, 65_536))] = None
+    kv_lora_rank: Annotated[FigureIn | None, _count("a rank", (16, 65_536))] = None
+    qk_nope_head_dim: Annotated[FigureIn | None, _count("a head dimension", (16, 1_024))] = None
+    qk_rope_head_dim: Annotated[FigureIn | None, _count("a head dimension", (16, 1_024))] = None
+    v_head_dim: Annotated[FigureIn | None, _count("a head dimension", (16, 1_024))] = None
     # Mixture of experts.
-    experts: FigureIn | None = None
-    experts_per_token: FigureIn | None = None
-    shared_experts: FigureIn | None = None
-    expert_ffn_size: FigureIn | None = None
-    moe_layers: FigureIn | None = None
+    experts: Annotated[FigureIn | None, _count("a number of experts", (2, 4_096))] = None
+    experts_per_token: Annotated[FigureIn | None, _count("experts per token", (1, 64))] = None
+    shared_experts: Annotated[
+        FigureIn | None,
+        Bounds("", hard=(0, 10_000), typical=(0, 16), what="a number of shared experts"),
+    ] = None
+    expert_ffn_size: Annotated[FigureIn | None, _count("an expert FFN width", (64, 65_536))] = None
+    moe_layers: Annotated[FigureIn | None, _count("a number of MoE layers", (1, 512))] = None
 
 
-class PublishedIn(BaseModel):
+# Published totals in billions (shipped 3.3 to 671; 0 means "not published"): a trillion-
+# parameter model is 1,000.
+PARAMS_BILLION = Bounds(
+    "", hard=(0, 1_000_000), typical=(0.1, 20_000), what="parameters in billions"
+)
+
+
+class PublishedIn(StrictModel):
     """The publisher's own parameter totals, in billions, to check the computed counts against."""
 
-    model_config = ConfigDict(extra="forbid")
-    total_params_billion: FigureIn
-    active_params_billion: FigureIn | None = None
+    total_params_billion: Annotated[FigureIn, PARAMS_BILLION]
+    active_params_billion: Annotated[FigureIn | None, PARAMS_BILLION] = None
 
 
-class VideoIn(BaseModel):
+class VideoIn(StrictModel):
     """A diffusion-transformer video generator: what one clip is and how it is denoised."""
 
-    model_config = ConfigDict(extra="forbid")
-    width_px: FigureIn
-    height_px: FigureIn
-    frames_per_clip: FigureIn
-    frame_rate_fps: FigureIn
-    vae_temporal_compression: FigureIn
-    vae_spatial_compression: FigureIn
-    latent_channels: FigureIn
-    patch_frames: FigureIn
-    patch_height: FigureIn
-    patch_width: FigureIn
-    denoising_steps: FigureIn
-    guidance_passes: FigureIn
-    text_tokens: FigureIn
-    text_embed_dim: FigureIn
-    time_embed_dim: FigureIn
+    # Shipped (Wan2.1 14B): 1280 x 720 px, 81 frames at 16 fps, VAE 4 x 8 x 8, 16 channels,
+    # patches 1 x 2 x 2, 50 steps, 2 guidance passes, 512 text tokens.
+    width_px: Annotated[FigureIn, _count("a width in pixels", (64, 8_192), 1e6)]
+    height_px: Annotated[FigureIn, _count("a height in pixels", (64, 8_192), 1e6)]
+    frames_per_clip: Annotated[FigureIn, _count("frames per clip", (1, 10_000))]
+    frame_rate_fps: Annotated[
+        FigureIn,
+        Bounds("", hard=(0, 1_000), typical=(1, 120), low_open=True, what="a frame rate"),
+    ]
+    vae_temporal_compression: Annotated[FigureIn, _count("a compression", (1, 64), 10_000)]
+    vae_spatial_compression: Annotated[FigureIn, _count("a compression", (1, 64), 10_000)]
+    latent_channels: Annotated[FigureIn, _count("latent channels", (1, 1_024))]
+    patch_frames: Annotated[FigureIn, _count("a patch size", (1, 16), 10_000)]
+    patch_height: Annotated[FigureIn, _count("a patch size", (1, 16), 10_000)]
+    patch_width: Annotated[FigureIn, _count("a patch size", (1, 16), 10_000)]
+    denoising_steps: Annotated[FigureIn, _count("denoising steps", (1, 1_000))]
+    guidance_passes: Annotated[FigureIn, _count("guidance passes", (1, 4), 100)]
+    text_tokens: Annotated[FigureIn, _count("text tokens", (1, 8_192))]
+    text_embed_dim: Annotated[FigureIn, _count("an embedding width", (16, 65_536))]
+    time_embed_dim: Annotated[FigureIn, _count("an embedding width", (16, 65_536))]
 
 
-class WorkloadFile(BaseModel):
+class WorkloadFile(StrictModel):
     """The schema of one workload profile (documented in docs/workloads.md)."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     name: str
     kind: Kind
@@ -309,11 +335,7 @@ class _WorkloadLoader(FigureReader):
                 value = self.number(field, figure)
             else:
                 value = self.count(field, figure, required=True)
-            if value == 0:
-                self.problems.append(
-                    Problem(str(self.path), f"{field}.value", "is zero.", "write a value > 0.")
-                )
-            values[name] = value or 1
+            values[name] = value or 1  # > 0 by the schema's ranges; 1 where it failed to load
         return VideoClip(**values)  # type: ignore[arg-type]
 
     def check_kind(self) -> None:
@@ -447,8 +469,9 @@ class _WorkloadLoader(FigureReader):
 
 def load_workload(path: Path) -> Workload:
     """Load and check one workload file; every problem in it is reported at once."""
-    raw = validate(WorkloadFile, read_yaml(path), path)
+    raw, refused = validate_collecting(WorkloadFile, read_yaml(path), path)
     loader = _WorkloadLoader(raw, path)
+    loader.problems.extend(refused)  # counts outside their ranges: nothing is computed from them
     if path.stem != raw.id:
         loader.problems.append(
             Problem(
@@ -458,7 +481,8 @@ def load_workload(path: Path) -> Workload:
                 f"rename the file to '{raw.id}.yaml' or change the id.",
             )
         )
-    workload = loader.workload()
+    with reading_past(refused):
+        workload = loader.workload()
     if loader.problems:
         raise InputError(loader.problems)
     return workload
@@ -472,13 +496,10 @@ class WorkloadLibrary:
 
     @classmethod
     def load(cls, overlays: Sequence[Path] = ()) -> WorkloadLibrary:
-        files = [
-            path
-            for folder in search_dirs("workload_profiles", overlays)
-            if folder.is_dir()
-            for path in sorted(folder.glob("*.yaml"))
-        ]
-        workloads = {w.id: w for w in load_each(files, load_workload)}  # later overlays win
+        folders = search_dirs("workload_profiles", overlays)
+        files = [sorted(f.glob("*.yaml")) if f.is_dir() else [] for f in folders]
+        # Later overlays replace an id whole; two files of one folder with one id are refused.
+        workloads = by_id(load_layers(folders, files, load_workload), "workload")
         return cls(MappingProxyType(dict(sorted(workloads.items()))))
 
     def __getitem__(self, workload_id: str) -> Workload:

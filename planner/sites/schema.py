@@ -8,10 +8,12 @@ number in the file's one `currency` with the unit in the key (`price_per_mwh`). 
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from planner.provenance import Confidence, FigureIn, SourceIn
+from planner.schema import Bounds, StrictModel
 
 # --------------------------------------------------------------------------- provinces
 
@@ -57,11 +59,58 @@ def province_problem(country: str, name: str) -> str | None:
     return f"'{name}' is not a province of {country} as the rules name them; {hint}"
 
 
+# --------------------------------------------------------------------------- ranges
+
+# The ranges of a site's figures (planner.schema.Bounds), shared with scenarios' sites. Hard ends
+# are definitions (a fraction is 0 to 1, a PUE at least 1) or physics (no site draws 100 GW: the
+# largest power station, Three Gorges, is 22.5 GW); typical ends cover the shipped sites and
+# scenarios with a wide margin (the largest announced campuses are about 5 GW). Money is in the
+# file's currency: typical ends cover currencies of up to about 10 units per USD (USD, EUR, SGD,
+# CNY, MYR); one with many more units (JPY, INR, KRW) may see warnings, never refusals.
+Fraction = Annotated[FigureIn, Bounds("", hard=(0, 1), what="a fraction")]
+SITE_MW = Bounds("MW", hard=(0, 100_000), typical=(0, 10_000), what="a site's power")
+SiteMW = Annotated[FigureIn, SITE_MW]
+PRICE_PER_MWH = Bounds("", hard=(0, 1e6), typical=(0, 3_000), what="an energy price per MWh")
+PricePerMWh = Annotated[FigureIn, PRICE_PER_MWH]  # shipped: 40 to 1,465 (USD and CNY tariffs)
+EmissionTPerMWh = Annotated[
+    FigureIn, Bounds("", hard=(0, 2), typical=(0, 1.3), what="grid emissions in t CO2 per MWh")
+]  # lignite plants emit about 1.2 t/MWh at most; shipped grids 0.27 to 0.73
+CarbonPricePerT = Annotated[
+    FigureIn, Bounds("", hard=(0, 1e5), typical=(0, 1_000), what="a carbon price per t CO2")
+]
+DemandChargePerMWMonth = Annotated[
+    FigureIn,
+    Bounds("", hard=(0, 1e9), typical=(0, 200_000), what="a demand charge per MW and month"),
+]  # US charges of 10-20 USD/kW-month are 10,000-20,000 per MW-month; shipped 0 to 8,412
+CapexPerMW = Annotated[
+    FigureIn, Bounds("", hard=(0, 1e10), typical=(0, 1e8), what="a capital cost per MW")
+]  # shipped: solar 0.8 to 4.2 million, data-centre builds 7 to 51 million per MW
+OmPerYear = Annotated[
+    FigureIn, Bounds("", hard=(0, 1e8), typical=(0, 1e6), what="a fixed O&M cost a year")
+]
+LifetimeYears = Annotated[
+    FigureIn,
+    Bounds("", hard=(0, 100), typical=(1, 50), low_open=True, what="a lifetime in years"),
+]
+Efficiency = Annotated[
+    FigureIn,
+    Bounds("", hard=(0, 1), typical=(0.5, 1), low_open=True, what="an efficiency"),
+]
+DurationH = Annotated[
+    FigureIn, Bounds("h", hard=(0, 8_760), typical=(0, 200), what="a duration in hours")
+]  # iron-air storage is built for about 100 h; shipped batteries 1 to 8 h
+StorageMWh = Annotated[
+    FigureIn, Bounds("MWh", hard=(0, 1e7), typical=(0, 100_000), what="an energy store")
+]
+Pue = Annotated[
+    FigureIn, Bounds("", hard=(1, 5), typical=(1.02, 2.0), what="a PUE (facility / IT power)")
+]  # the best hyperscale sites report about 1.08; shipped 1.2 to 1.3
+CalendarYear = Annotated[
+    int, Bounds("", hard=(1900, 2200), typical=(2000, 2100), what="a calendar year")
+]
+
+
 # --------------------------------------------------------------------------- schema
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ListFigureIn(FigureIn):
@@ -70,7 +119,7 @@ class ListFigureIn(FigureIn):
     value: list[float] | None  # type: ignore[assignment]
 
 
-class CsvIn(_Strict):
+class CsvIn(StrictModel):
     """An hourly series: one column of an 8,760-row CSV beside the site file."""
 
     file: str
@@ -86,32 +135,23 @@ class CsvIn(_Strict):
         return self
 
 
-class LocationIn(_Strict):
-    latitude_deg: float
-    longitude_deg: float
-    altitude_m: float = 0.0
-
-    @field_validator("latitude_deg")
-    @classmethod
-    def _latitude(cls, value: float) -> float:
-        if not -90 <= value <= 90:
-            raise ValueError(f"latitude {value} is not in [-90, 90]")
-        return value
-
-    @field_validator("longitude_deg")
-    @classmethod
-    def _longitude(cls, value: float) -> float:
-        if not -180 <= value <= 180:
-            raise ValueError(f"longitude {value} is not in [-180, 180]")
-        return value
+class LocationIn(StrictModel):
+    latitude_deg: Annotated[float, Bounds("", hard=(-90, 90), what="a latitude in degrees")]
+    longitude_deg: Annotated[float, Bounds("", hard=(-180, 180), what="a longitude in degrees")]
+    altitude_m: Annotated[
+        float, Bounds("", hard=(-500, 9_000), typical=(-100, 5_000), what="an altitude in m")
+    ] = 0.0  # the Dead Sea shore is at -430 m, Everest at 8,849 m
 
 
-class ItLoadIn(_Strict):
+class ItLoadIn(StrictModel):
     """IT load: a CSV of MW per hour, or a flat MW times an optional 24-hour profile."""
 
     csv: CsvIn | None = None
-    flat: FigureIn | None = None
-    daily_profile_fraction: ListFigureIn | None = None
+    flat: SiteMW | None = None
+    daily_profile_fraction: Annotated[
+        ListFigureIn | None,
+        Bounds("", hard=(0, 10), typical=(0, 2), what="an hour's load as a multiple of flat"),
+    ] = None
 
     @model_validator(mode="after")
     def _one_form(self) -> ItLoadIn:
@@ -122,13 +162,13 @@ class ItLoadIn(_Strict):
         return self
 
 
-class LoadIn(_Strict):
-    it_capacity: FigureIn
+class LoadIn(StrictModel):
+    it_capacity: SiteMW
     it_load: ItLoadIn
-    pue: FigureIn | None = None
+    pue: Pue | None = None
     pue_csv: CsvIn | None = None
-    deferrable_fraction: FigureIn
-    critical_load: FigureIn | None = None
+    deferrable_fraction: Fraction
+    critical_load: SiteMW | None = None
 
     @model_validator(mode="after")
     def _one_pue(self) -> LoadIn:
@@ -137,15 +177,15 @@ class LoadIn(_Strict):
         return self
 
 
-class TouIn(_Strict):
+class TouIn(StrictModel):
     """A time-of-use tariff: a price per period, the period of each hour, monthly overrides."""
 
-    prices_per_mwh: dict[str, FigureIn]
+    prices_per_mwh: Annotated[dict[str, FigureIn], PRICE_PER_MWH]
     hours: list[str]
     months: dict[int, list[str]] = {}
 
 
-class EnergyPriceIn(_Strict):
+class EnergyPriceIn(StrictModel):
     csv: CsvIn | None = None
     tou: TouIn | None = None
 
@@ -156,19 +196,19 @@ class EnergyPriceIn(_Strict):
         return self
 
 
-class ExportIn(_Strict):
-    cap: FigureIn
-    price_per_mwh: FigureIn
+class ExportIn(StrictModel):
+    cap: SiteMW
+    price_per_mwh: PricePerMWh
 
 
-class GridIn(_Strict):
-    import_cap: FigureIn
+class GridIn(StrictModel):
+    import_cap: SiteMW
     energy_price: EnergyPriceIn
     export: ExportIn | None = None
-    demand_charge_per_mw_month: FigureIn
-    emission_t_per_mwh: FigureIn | None = None
+    demand_charge_per_mw_month: DemandChargePerMWMonth
+    emission_t_per_mwh: EmissionTPerMWh | None = None
     emission_csv: CsvIn | None = None
-    carbon_price_per_t: FigureIn
+    carbon_price_per_t: CarbonPricePerT
 
     @model_validator(mode="after")
     def _one_emission(self) -> GridIn:
@@ -177,24 +217,39 @@ class GridIn(_Strict):
         return self
 
 
-class PvlibIn(_Strict):
+class PvlibIn(StrictModel):
     """Capacity factor computed by pvlib: clear sky x monthly clearness, fixed tilt."""
 
-    tilt_deg: float | None = None  # default: |latitude|
-    azimuth_deg: float | None = None  # default: facing the equator
-    monthly_ghi_kwh_per_m2_day: ListFigureIn
-    dc_ac_ratio: FigureIn
-    system_loss_fraction: FigureIn
-    inverter_efficiency_fraction: FigureIn
+    tilt_deg: Annotated[float | None, Bounds("", hard=(0, 90), what="a panel tilt in degrees")] = (
+        None  # default: |latitude|
+    )
+    azimuth_deg: Annotated[
+        float | None, Bounds("", hard=(0, 360), what="a panel azimuth in degrees")
+    ] = None  # default: facing the equator
+    # Monthly mean global horizontal irradiance: about 12 kWh/m2/day reaches the top of the
+    # atmosphere at most; the sunniest deserts see about 8. Shipped: 2.2 to 6.3.
+    monthly_ghi_kwh_per_m2_day: Annotated[
+        ListFigureIn, Bounds("", hard=(0, 12), typical=(0.2, 9), what="an irradiance")
+    ]
+    dc_ac_ratio: Annotated[
+        FigureIn, Bounds("", hard=(0.5, 3), typical=(1, 1.6), what="a DC/AC ratio")
+    ]  # shipped 1.2; utility plants are built at 1.1 to 1.5
+    system_loss_fraction: Annotated[
+        FigureIn, Bounds("", hard=(0, 1), typical=(0, 0.4), what="a loss fraction")
+    ]
+    inverter_efficiency_fraction: Annotated[
+        FigureIn,
+        Bounds("", hard=(0.5, 1), typical=(0.9, 0.995), what="an inverter efficiency"),
+    ]
 
 
-class SolarIn(_Strict):
+class SolarIn(StrictModel):
     pvlib: PvlibIn | None = None
     csv: CsvIn | None = None
-    capex_per_mw: FigureIn
-    fixed_om_per_mw_year: FigureIn | None = None
-    lifetime_years: FigureIn
-    max_capacity: FigureIn | None = None
+    capex_per_mw: CapexPerMW
+    fixed_om_per_mw_year: OmPerYear | None = None
+    lifetime_years: LifetimeYears
+    max_capacity: SiteMW | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> SolarIn:
@@ -203,36 +258,49 @@ class SolarIn(_Strict):
         return self
 
 
-class BatteryIn(_Strict):
-    capex_per_mwh: FigureIn
-    capex_per_mw: FigureIn
-    fixed_om_per_mwh_year: FigureIn | None = None
-    fixed_om_per_mw_year: FigureIn | None = None
-    lifetime_years: FigureIn
-    charge_efficiency_fraction: FigureIn
-    discharge_efficiency_fraction: FigureIn
-    soc_min_fraction: FigureIn | None = None
-    soc_max_fraction: FigureIn | None = None
-    min_duration: FigureIn | None = None
-    max_duration: FigureIn | None = None
-    max_energy: FigureIn | None = None
-    annual_cycle_limit: FigureIn | None = None
-    backup_duration: FigureIn | None = None
+class BatteryIn(StrictModel):
+    capex_per_mwh: Annotated[
+        FigureIn, Bounds("", hard=(0, 1e9), typical=(0, 5e6), what="a capital cost per MWh")
+    ]  # shipped 165,000 (USD) to 385,200 (CNY) per MWh
+    capex_per_mw: CapexPerMW
+    fixed_om_per_mwh_year: OmPerYear | None = None
+    fixed_om_per_mw_year: OmPerYear | None = None
+    lifetime_years: LifetimeYears
+    charge_efficiency_fraction: Efficiency
+    discharge_efficiency_fraction: Efficiency
+    soc_min_fraction: Fraction | None = None
+    soc_max_fraction: Fraction | None = None
+    min_duration: DurationH | None = None
+    max_duration: DurationH | None = None
+    max_energy: StorageMWh | None = None
+    annual_cycle_limit: Annotated[
+        FigureIn | None,
+        Bounds("", hard=(0, 10_000), typical=(50, 1_500), what="full cycles a year"),
+    ] = None  # shipped 365 (one a day)
+    backup_duration: DurationH | None = None
 
 
-class EconomicsIn(_Strict):
-    discount_rate_fraction: FigureIn
-    unserved_penalty_per_mwh: FigureIn | None = None
+DiscountRate = Annotated[
+    FigureIn, Bounds("", hard=(0, 1), typical=(0, 0.2), what="a discount rate a year")
+]
 
 
-class SiteFile(_Strict):
+class EconomicsIn(StrictModel):
+    discount_rate_fraction: DiscountRate
+    unserved_penalty_per_mwh: Annotated[
+        FigureIn | None,
+        Bounds("", hard=(0, 1e9), typical=(100, 1e6), what="the price of a MWh not served"),
+    ] = None  # default 10,000
+
+
+class SiteFile(StrictModel):
     """The schema of one site file (docs/sites.md)."""
 
     name: str
     description: str = ""
     currency: str
     timezone: str
-    year: int = 2025
+    year: CalendarYear = 2025
     location: LocationIn
     load: LoadIn
     grid: GridIn

@@ -24,30 +24,29 @@ import numpy as np
 from models.site_energy import SiteEnergyInputs, check_inputs
 from planner.economics import annualised_cost
 from planner.errors import InputError, Problem
-from planner.provenance import Confidence, FigureIn, Provenance, resolve_source
+from planner.provenance import Provenance
+from planner.sites.reader import (
+    FieldReader,
+    Place,
+    energy_price_per_mwh,
+    read_battery,
+    read_solar,
+)
 from planner.sites.schema import (
-    BatteryIn,
-    CsvIn,
     GridIn,
     ItLoadIn,
-    ListFigureIn,
-    PvlibIn,
     SiteFile,
-    TouIn,
 )
-from planner.sites.solar import PvSystem, capacity_factor, known_timezone
+from planner.sites.solar import known_timezone
 from planner.timeseries import (
     HOURS_PER_DAY,
     HOURS_PER_YEAR,
     TimeAxis,
     full_year_axis,
-    read_hourly_csv,
     representative_axis,
     representative_days,
-    year_index,
 )
-from planner.units import Dimension, parse_quantity
-from planner.yamlio import read_yaml, validate
+from planner.yamlio import read_yaml, reading_past, validate_collecting
 
 # --------------------------------------------------------------------------- resolved site
 
@@ -96,119 +95,6 @@ class Site:
         return self.it_load_mw * self.pue
 
 
-_SCALE: dict[str, float] = {"power": 1e6, "energy": 3.6e9, "time_s": 3600.0}
-
-
-class FieldReader:
-    """Turns a validated `SiteFile` into numbers, collecting every problem and provenance."""
-
-    def __init__(self, raw: SiteFile, path: Path):
-        self.raw, self.path = raw, path
-        self.problems: list[Problem] = []
-        self.provenance: dict[str, Provenance] = {}
-        self.unknowns: list[str] = []
-
-    def problem(self, field: str, problem: str, fix: str) -> None:
-        self.problems.append(Problem(str(self.path), field, problem, fix))
-
-    def cite(
-        self, field: str, source: str | None, confidence: Confidence | None, note: str | None
-    ) -> None:
-        if source is not None and not (source in self.raw.sources or source.startswith("http")):
-            self.problem(
-                f"{field}.source",
-                f"'{source}' is neither a key of 'sources:' nor a URL.",
-                "add it to the file's 'sources:' table or write the URL.",
-            )
-        self.provenance[field] = Provenance(
-            resolve_source(source, self.raw.sources), confidence, note
-        )
-
-    def _unknown(self, field: str, figure: FigureIn, default: float | None) -> float | None:
-        if default is None:
-            self.problem(
-                f"{field}.value",
-                f"the model needs this figure but it is null ({figure.note}).",
-                "give a value with its source.",
-            )
-        else:
-            self.unknowns.append(f"{field} is unknown ({figure.note}); the model uses {default:g}.")
-        return default
-
-    def quantity(
-        self, field: str, figure: FigureIn | None, dim: Dimension, default: float | None = None
-    ) -> float | None:
-        """A quantity with a unit, in MW, MWh or h (`default` when absent or null)."""
-        if figure is None:
-            return default
-        self.cite(field, figure.source, figure.confidence, figure.note)
-        if figure.value is None:
-            return self._unknown(field, figure, default)
-        try:
-            return (
-                parse_quantity(figure.value, dim, file=self.path, field=f"{field}.value")
-                / (_SCALE[dim])
-            )
-        except InputError as exc:
-            self.problems.extend(exc.problems)
-            return None
-
-    def number(
-        self,
-        field: str,
-        figure: FigureIn | None,
-        default: float | None = None,
-        *,
-        low: float = 0.0,
-        high: float = math.inf,
-        what: str = "a plain number >= 0",
-    ) -> float | None:
-        """A plain number (money in the site currency, a fraction, a ratio, years)."""
-        if figure is None:
-            return default
-        self.cite(field, figure.source, figure.confidence, figure.note)
-        value = figure.value
-        if value is None:
-            return self._unknown(field, figure, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.problem(
-                f"{field}.value",
-                f"{value!r} is not a plain number.",
-                f"write {what} without a unit; money is in the file's currency "
-                f"({self.raw.currency}).",
-            )
-            return None
-        if not low <= value <= high:
-            self.problem(f"{field}.value", f"{value} is out of range.", f"write {what}.")
-            return None
-        return float(value)
-
-    def numbers(self, field: str, figure: ListFigureIn, length: int) -> np.ndarray | None:
-        self.cite(field, figure.source, figure.confidence, figure.note)
-        if figure.value is None:
-            self._unknown(field, figure, None)
-            return None
-        values = np.asarray(figure.value, dtype=float)
-        if values.shape[0] != length or (values < 0).any():
-            self.problem(
-                f"{field}.value",
-                f"expected {length} numbers >= 0, got {values.shape[0]}.",
-                f"write a list of {length} numbers >= 0.",
-            )
-            return None
-        return values
-
-    def csv(self, field: str, spec: CsvIn) -> np.ndarray | None:
-        self.cite(field, spec.source, spec.confidence, spec.note)
-        try:
-            return read_hourly_csv(
-                self.path.parent / spec.file, spec.column, file=self.path, field=f"{field}.file"
-            )
-        except InputError as exc:
-            self.problems.extend(exc.problems)
-            return None
-
-
 def _hourly(value: float | np.ndarray | None) -> np.ndarray:
     """A scalar or series as an (8760,) array; NaN where it failed to load."""
     if value is None:
@@ -232,46 +118,8 @@ def _it_load_mw(r: FieldReader, spec: ItLoadIn) -> np.ndarray:
     return flat * np.tile(profile, HOURS_PER_YEAR // HOURS_PER_DAY)
 
 
-def tou_price_per_mwh(r: FieldReader, tou: TouIn, year: int) -> np.ndarray:
-    """Hourly price from a time-of-use table: each hour's period, by month where overridden."""
-    prices = {
-        name: r.number(f"grid.energy_price.tou.prices_per_mwh.{name}", fig)
-        for name, fig in tou.prices_per_mwh.items()
-    }
-    tables = {m: tou.hours for m in range(1, 13)}
-    ok = True
-    for month, hours in [(0, tou.hours), *tou.months.items()]:
-        where = "grid.energy_price.tou." + ("hours" if month == 0 else f"months.{month}")
-        if month and not 1 <= month <= 12:
-            r.problem(where, f"month {month} is not in 1..12.", "use month numbers 1 to 12.")
-            ok = False
-            continue
-        if len(hours) != HOURS_PER_DAY:
-            r.problem(where, f"has {len(hours)} entries, not 24.", "name the period of each hour.")
-            ok = False
-        unknown = sorted(set(hours) - set(prices))
-        if unknown:
-            r.problem(
-                where,
-                f"period(s) {', '.join(unknown)} have no price.",
-                f"use one of: {', '.join(prices)}, or add a price under 'prices_per_mwh'.",
-            )
-            ok = False
-        if month:
-            tables[month] = hours
-    if not ok or any(v is None for v in prices.values()):
-        return _hourly(None)
-    index = year_index(year)
-    table = np.array([[prices[p] for p in tables[m]] for m in range(1, 13)])
-    return table[index.month.to_numpy() - 1, index.hour.to_numpy()]
-
-
 def _grid(r: FieldReader, grid: GridIn, year: int) -> dict[str, object]:
-    price = (
-        _hourly(r.csv("grid.energy_price.csv", grid.energy_price.csv))
-        if grid.energy_price.csv is not None
-        else tou_price_per_mwh(r, grid.energy_price.tou, year)  # type: ignore[arg-type]
-    )
+    price = _hourly(energy_price_per_mwh(r, grid.energy_price, year))
     if grid.emission_csv is not None:
         emission = _hourly(r.csv("grid.emission_csv", grid.emission_csv))
     else:
@@ -296,154 +144,48 @@ def _grid(r: FieldReader, grid: GridIn, year: int) -> dict[str, object]:
     }
 
 
-def _annual(
-    r: FieldReader, where: str, capex: float | None, om: float | None, life: float | None
-) -> float | None:
-    rate = r.number(
-        "economics.discount_rate_fraction",
-        r.raw.economics.discount_rate_fraction,
-        high=1.0,
-        what="a fraction in [0, 1], e.g. 0.07",
-    )
-    if capex is None or om is None or life is None or rate is None:
+def _annual(capex: float, om: float, rate: float | None, life: float) -> float | None:
+    """Capital cost per year over the lifetime at the discount rate, plus fixed O&M."""
+    values = (capex, om, life)
+    if rate is None or any(math.isnan(v) for v in values):
         return None
-    if life <= 0:
-        r.problem(f"{where}.lifetime_years.value", "a lifetime must be > 0.", "write years > 0.")
-        return None
-    return annualised_cost(capex, om, rate, life)
+    return annualised_cost(capex, om, rate, life)  # life > 0 by the schema's range
 
 
-def _solar(r: FieldReader, raw: SiteFile) -> dict[str, object]:
-    solar = raw.solar
-    if solar is None:
-        return {
-            "solar_capacity_factor": np.zeros(HOURS_PER_YEAR),
-            "solar_annual_cost_per_mw": 0.0,
-            "solar_max_mw": 0.0,
-        }
-    if solar.csv is not None:
-        cf = r.csv("solar.csv", solar.csv)
-        if cf is not None and cf.max() > 1:
-            r.problem("solar.csv.file", f"capacity factor reaches {cf.max()}.", "write fractions.")
-    else:
-        cf = pvlib_capacity_factor(r, raw, solar.pvlib)  # type: ignore[arg-type]
-    annual = _annual(
-        r,
-        "solar",
-        r.number("solar.capex_per_mw", solar.capex_per_mw),
-        r.number("solar.fixed_om_per_mw_year", solar.fixed_om_per_mw_year, 0.0),
-        r.number("solar.lifetime_years", solar.lifetime_years),
-    )
+def _solar(r: FieldReader, raw: SiteFile, rate: float | None) -> dict[str, object]:
+    solar = read_solar(r, raw.solar, Place(raw.location, raw.timezone, raw.year))
     return {
-        "solar_capacity_factor": _hourly(cf),
-        "solar_annual_cost_per_mw": annual,
-        "solar_max_mw": r.quantity("solar.max_capacity", solar.max_capacity, "power", math.inf),
+        "solar_capacity_factor": _hourly(solar.capacity_factor),
+        "solar_annual_cost_per_mw": (
+            0.0
+            if raw.solar is None
+            else _annual(solar.capex_per_mw, solar.fixed_om_per_mw_year, rate, solar.lifetime_years)
+        ),
+        "solar_max_mw": solar.max_mw,
     }
 
 
-def pvlib_capacity_factor(r: FieldReader, raw: SiteFile, spec: PvlibIn) -> np.ndarray | None:
-    ghi = r.numbers("solar.pvlib.monthly_ghi_kwh_per_m2_day", spec.monthly_ghi_kwh_per_m2_day, 12)
-    dc_ac = r.number(
-        "solar.pvlib.dc_ac_ratio",
-        spec.dc_ac_ratio,
-        low=0.5,
-        high=3.0,
-        what="a DC/AC ratio in [0.5, 3], e.g. 1.2",
-    )
-    loss = r.number(
-        "solar.pvlib.system_loss_fraction",
-        spec.system_loss_fraction,
-        high=1.0,
-        what="a fraction in [0, 1], e.g. 0.14",
-    )
-    inverter = r.number(
-        "solar.pvlib.inverter_efficiency_fraction",
-        spec.inverter_efficiency_fraction,
-        low=0.5,
-        high=1.0,
-        what="a fraction in [0.5, 1], e.g. 0.96",
-    )
-    if ghi is None or dc_ac is None or loss is None or inverter is None:
-        return None
-    if not known_timezone(raw.timezone):  # reported as `timezone` by _check_timezone
-        return None
-    lat = raw.location.latitude_deg
-    system = PvSystem(
-        latitude_deg=lat,
-        longitude_deg=raw.location.longitude_deg,
-        altitude_m=raw.location.altitude_m,
-        timezone=raw.timezone,
-        tilt_deg=abs(lat) if spec.tilt_deg is None else spec.tilt_deg,
-        azimuth_deg=(180.0 if lat >= 0 else 0.0) if spec.azimuth_deg is None else spec.azimuth_deg,
-        monthly_ghi_kwh_per_m2_day=tuple(float(v) for v in ghi),
-        dc_ac_ratio=dc_ac,
-        system_loss_fraction=loss,
-        inverter_efficiency_fraction=inverter,
-    )
-    return capacity_factor(system, raw.year)
-
-
-def read_fraction(
-    r: FieldReader, field: str, figure: FigureIn | None, default: float
-) -> float | None:
-    return r.number(field, figure, default, high=1.0, what="a fraction in [0, 1]")
-
-
-def read_efficiency(r: FieldReader, field: str, figure: FigureIn | None) -> float | None:
-    value = r.number(field, figure, high=1.0, what="an efficiency in (0, 1], e.g. 0.95")
-    if value == 0:
-        r.problem(f"{field}.value", "an efficiency of 0 stores nothing.", "write a value > 0.")
-        return None
-    return value
-
-
-def _battery(r: FieldReader, battery: BatteryIn | None) -> dict[str, object]:
-    if battery is None:
-        return {
-            "battery_annual_cost_per_mwh": 0.0,
-            "battery_annual_cost_per_mw": 0.0,
-            "charge_efficiency_fraction": 1.0,
-            "discharge_efficiency_fraction": 1.0,
-            "soc_min_fraction": 0.0,
-            "soc_max_fraction": 1.0,
-            "min_duration_h": 0.0,
-            "max_duration_h": math.inf,
-            "battery_max_mwh": 0.0,
-            "annual_cycle_limit": math.inf,
-            "backup_hours": 0.0,
-        }
-    b, w = battery, "battery"
-    life = r.number(f"{w}.lifetime_years", b.lifetime_years)
-    out: dict[str, object] = {
-        "battery_annual_cost_per_mwh": _annual(
-            r,
-            w,
-            r.number(f"{w}.capex_per_mwh", b.capex_per_mwh),
-            r.number(f"{w}.fixed_om_per_mwh_year", b.fixed_om_per_mwh_year, 0.0),
-            life,
+def _battery(r: FieldReader, raw: SiteFile, rate: float | None) -> dict[str, object]:
+    """The site model's battery fields: the shared figures, capital costs annualised."""
+    b = read_battery(r, raw.battery)
+    none, life = raw.battery is None, b.lifetime_years
+    return {
+        "battery_annual_cost_per_mwh": (
+            0.0 if none else _annual(b.capex_per_mwh, b.fixed_om_per_mwh_year, rate, life)
         ),
-        "battery_annual_cost_per_mw": _annual(
-            r,
-            w,
-            r.number(f"{w}.capex_per_mw", b.capex_per_mw),
-            r.number(f"{w}.fixed_om_per_mw_year", b.fixed_om_per_mw_year, 0.0),
-            life,
+        "battery_annual_cost_per_mw": (
+            0.0 if none else _annual(b.capex_per_mw, b.fixed_om_per_mw_year, rate, life)
         ),
-        "charge_efficiency_fraction": read_efficiency(
-            r, f"{w}.charge_efficiency_fraction", b.charge_efficiency_fraction
-        ),
-        "discharge_efficiency_fraction": read_efficiency(
-            r, f"{w}.discharge_efficiency_fraction", b.discharge_efficiency_fraction
-        ),
-        "soc_min_fraction": read_fraction(r, f"{w}.soc_min_fraction", b.soc_min_fraction, 0.0),
-        "soc_max_fraction": read_fraction(r, f"{w}.soc_max_fraction", b.soc_max_fraction, 1.0),
-        "min_duration_h": r.quantity(f"{w}.min_duration", b.min_duration, "time_s", 0.0),
-        "max_duration_h": r.quantity(f"{w}.max_duration", b.max_duration, "time_s", math.inf),
-        "battery_max_mwh": r.quantity(f"{w}.max_energy", b.max_energy, "energy", math.inf),
-        "annual_cycle_limit": r.number(f"{w}.annual_cycle_limit", b.annual_cycle_limit, math.inf),
-        "backup_hours": r.quantity(f"{w}.backup_duration", b.backup_duration, "time_s", 0.0),
+        "charge_efficiency_fraction": b.charge_efficiency_fraction,
+        "discharge_efficiency_fraction": b.discharge_efficiency_fraction,
+        "soc_min_fraction": b.soc_min_fraction,
+        "soc_max_fraction": b.soc_max_fraction,
+        "min_duration_h": b.min_duration_h,
+        "max_duration_h": b.max_duration_h,
+        "battery_max_mwh": b.max_mwh,
+        "annual_cycle_limit": b.annual_cycle_limit,
+        "backup_hours": b.backup_hours,
     }
-    return out
 
 
 def _check_timezone(r: FieldReader, name: str) -> None:
@@ -504,38 +246,45 @@ def check_site(site: Site) -> list[Problem]:
     return f
 
 
-def load_site(path: Path) -> Site:
-    """Read, validate and resolve one site file; every problem in it is reported at once."""
-    path = Path(path)
-    raw = validate(SiteFile, read_yaml(path), path)
-    r = FieldReader(raw, path)
-    _check_timezone(r, raw.timezone)
+def _site_values(r: FieldReader, raw: SiteFile) -> dict[str, object]:
+    """Every field of the resolved site but its name and calendar, read by `r`."""
     load = raw.load
-    it_load = _it_load_mw(r, load.it_load)
     pue = (
         _hourly(r.csv("load.pue_csv", load.pue_csv))
         if load.pue_csv is not None
-        else _hourly(r.number("load.pue", load.pue, low=1.0, high=5.0, what="a PUE in [1, 5]"))
+        else _hourly(r.number("load.pue", load.pue))
     )
-    values: dict[str, object] = {
-        "it_load_mw": it_load,
+    rate = r.number("economics.discount_rate_fraction", raw.economics.discount_rate_fraction)
+    return {
+        "it_load_mw": _it_load_mw(r, load.it_load),
         "pue": pue,
         "it_capacity_mw": r.quantity("load.it_capacity", load.it_capacity, "power"),
-        "deferrable_fraction": read_fraction(
-            r, "load.deferrable_fraction", load.deferrable_fraction, 0
-        ),
+        "deferrable_fraction": r.number("load.deferrable_fraction", load.deferrable_fraction, 0),
         "critical_load_mw": r.quantity("load.critical_load", load.critical_load, "power", 0.0),
         **_grid(r, raw.grid, raw.year),
-        **_solar(r, raw),
-        **_battery(r, raw.battery),
+        **_solar(r, raw, rate),
+        **_battery(r, raw, rate),
         "unserved_penalty_per_mwh": r.number(
             "economics.unserved_penalty_per_mwh", raw.economics.unserved_penalty_per_mwh, 10_000.0
         ),
     }
+
+
+def load_site(path: Path) -> Site:
+    """Read, validate and resolve one site file; every problem in it is reported at once."""
+    path = Path(path)
+    raw, refused = validate_collecting(SiteFile, read_yaml(path), path)
+    r = FieldReader(path, raw.sources, raw.currency)
+    r.problems.extend(refused)  # figures outside their ranges, reported with the rest
+    _check_timezone(r, raw.timezone)
+    with reading_past(refused):
+        values = _site_values(r, raw)
     missing = [
         k
         for k, v in values.items()
-        if v is None or (isinstance(v, np.ndarray) and np.isnan(v).any())
+        if v is None
+        or (isinstance(v, float) and math.isnan(v))
+        or (isinstance(v, np.ndarray) and np.isnan(v).any())
     ]
     if r.problems or missing:
         if not r.problems:  # a value failed without saying why: name it rather than guess
@@ -569,11 +318,8 @@ def parse_hours(text: str) -> Hours:
     match = re.fullmatch(r"rep:(\d+)", text)
     if match and 1 <= int(match.group(1)) <= 365:
         return int(match.group(1))
-    raise InputError.one(
-        "--hours",
-        "",
-        f"'{text}' is not a time resolution.",
-        "write 'full' or 'rep:N', N in 1..365.",
+    raise InputError.option(
+        "hours", f"'{text}' is not a time resolution.", "write 'full' or 'rep:N', N in 1..365."
     )
 
 

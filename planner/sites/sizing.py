@@ -22,6 +22,7 @@ from planner.progress import SILENT, ProgressSink, watch_highs_log
 from planner.sites.site import Hours, Site, site_inputs, without_deferral
 from planner.solver_log import check_solver, highs_log
 from planner.timeseries import (
+    HOURS_PER_DAY,
     TimeAxis,
     year_index,
 )
@@ -94,10 +95,13 @@ def check_solved(site: Site, solution: SiteEnergySolution) -> None:
     if status is SolveStatus.error:
         raise PlannerError(
             f"{where}: the solver failed to run. Fix: check that solver '{solution.solver}' is "
-            f"installed for the {solution.backend} backend, or use --solver highs."
+            f"installed for the {solution.backend} backend, or use solver 'highs'."
         )
     if status is SolveStatus.time_limit:
-        raise PlannerError(f"{where}: the solver hit its time limit. Fix: try --hours rep:12.")
+        raise PlannerError(
+            f"{where}: the solver hit its time limit. Fix: solve on fewer hours, e.g. 12 "
+            "representative days ('rep:12')."
+        )
     raise InfeasiblePlan(
         [
             f"{where}: the solver reports the plan {status}, although unserved load and reserve "
@@ -115,6 +119,33 @@ def _hours_text(axis: TimeAxis, mask: np.ndarray) -> str:
     return f"about {hours:,.0f} hours of the year ({days} representative days)"
 
 
+def _days_text(axis: TimeAxis, days: np.ndarray) -> str:
+    """'12 days' (full year) or 'about 91 days of the year (1 representative day)'."""
+    weight = np.array([axis.weight_h[axis.day == d][0] for d in days])  # days each stands for
+    if np.all(axis.weight_h == 1):
+        return f"{days.size:,} days"
+    plural = "s" if days.size != 1 else ""
+    return f"about {weight.sum():,.0f} days of the year ({days.size} representative day{plural})"
+
+
+def shortfall_mw(x: SiteEnergyInputs, sol: SiteEnergySolution) -> tuple[float, float, bool]:
+    """How many MW of supply the site lacks, the worst day's unserved facility MWh, and whether
+    the MW is the hourly shortfall of load that cannot move (else the worst day's mean).
+
+    Deferrable load may be served at any hour of its day, so the solver may book a day's unserved
+    energy in any of its hours: the largest hour of slack is no shortfall in MW. The MW short is
+    the larger of (a) the worst day's unserved facility energy over its 24 hours, E_d / 24, and
+    (b) the load that cannot move and was not served in its hour, max_t ((1 - f) L_t - s_t)^+ x
+    PUE_t. Without deferral (f = 0) (b) is the hourly unserved load, which is at least (a)."""
+    unserved = sol.unserved_it_mw * x.pue  # facility MW per step
+    _, day_of_step = np.unique(x.day, return_inverse=True)
+    per_day = np.bincount(day_of_step, weights=unserved)  # MWh a day (each step is 1 h)
+    rigid = np.maximum((1.0 - x.deferrable_fraction) * x.it_load_mw - sol.served_it_mw, 0.0)
+    hourly = float((rigid * x.pue).max())
+    daily = float(per_day.max()) / HOURS_PER_DAY
+    return max(hourly, daily), float(per_day.max()), hourly >= daily
+
+
 def diagnose_shortfall(
     site: Site, x: SiteEnergyInputs, axis: TimeAxis, sol: SiteEnergySolution
 ) -> list[str]:
@@ -123,19 +154,28 @@ def diagnose_shortfall(
     unserved = sol.unserved_it_mw
     short = unserved > _TOL_MW
     if short.any():
-        facility_mw = unserved * x.pue
         solar = f"solar (up to {site.solar_max_mw:g} MW)" if site.solar_max_mw > 0 else "no solar"
         battery = (
             f"battery (up to {site.battery_max_mwh:g} MWh)"
             if site.battery_max_mwh > 0
             else "no battery"
         )
-        energy = float(axis.weight_h @ facility_mw)
+        energy = float(axis.weight_h @ (unserved * x.pue))
+        mw, worst_day_mwh, in_its_hour = shortfall_mw(x, sol)
+        if in_its_hour:
+            when = f"in {_hours_text(axis, short)}"
+        else:
+            days = np.unique(axis.day[short])
+            when = (
+                f"on {_days_text(axis, days)}: the worst day lacks {worst_day_mwh:,.0f} MWh, "
+                f"{mw:.1f} MW over its {HOURS_PER_DAY} hours, as deferrable load may move "
+                "within its day"
+            )
         out.append(
             f"site '{site.name}': load exceeds grid import cap {site.grid_import_cap_mw:g} MW + "
-            f"{solar} + {battery} by up to {facility_mw.max():.1f} MW in "
-            f"{_hours_text(axis, short)}; {energy:,.0f} MWh of facility load a year go unserved. "
-            "Fix: raise grid.import_cap, allow more solar or battery, or lower the load."
+            f"{solar} + {battery} by up to {mw:.1f} MW {when}; {energy:,.0f} MWh of facility "
+            "load a year go unserved. Fix: raise grid.import_cap, allow more solar or battery, "
+            "or lower the load."
         )
     reserve = sol.reserve_shortfall_mwh
     lacking = reserve > _TOL_MW
@@ -233,11 +273,12 @@ def _per_step(values: np.ndarray, n_steps: int) -> np.ndarray:
     return values if values.shape == (n_steps,) else np.full(n_steps, np.nan)
 
 
-def check_out_dir(out: Path) -> Path:
-    """The folder that will hold `out`; it must exist (checked before any solving)."""
+def check_out_dir(out: Path, option: str = "out") -> Path:
+    """The folder that will hold `out` (the parameter `option`); it must exist (checked before
+    any solving)."""
     parent = Path(out).resolve().parent
     if not parent.is_dir():
-        raise InputError.one("--out", "", f"folder '{parent}' does not exist.", "create it first.")
+        raise InputError.option(option, f"folder '{parent}' does not exist.", "create it first.")
     return parent
 
 

@@ -49,8 +49,8 @@ def sweep_lock(folder: Path) -> Iterator[Path]:
                 "",
                 f"another sweep is writing this folder ({_holder(lock)}); two sweeps into one "
                 "folder would solve the same cases twice.",
-                "wait for it to finish (then rerun: finished cases are skipped), or give "
-                "another --out folder.",
+                "wait for it to finish (then rerun: finished cases are skipped), or write this "
+                "sweep into another folder.",
             ) from None
         started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         os.ftruncate(fd, 0)

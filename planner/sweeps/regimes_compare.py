@@ -1,7 +1,7 @@
 """One scenario under several export-control regimes, side by side (`planner compare-regimes`).
 
 A regime comparison is a sweep whose only parameter is `regime` (each case fixes one rule
-snapshot for the whole plan, as `planner plan --regime` does), run by `sweep.run_sweep`
+snapshot for the whole plan, as a plan with a fixed regime does), run by `sweep.run_sweep`
 on Dask, so it resumes like any sweep. Each regime's column then reads its case's run folder:
 headline results from the sweep table, the mix (parts installed in the final period, summed over
 sites) from the run's `fleet` table, the parts the rules did not allow in the first period from
@@ -69,16 +69,15 @@ def check_regimes(regimes: Sequence[str], overlays: Sequence[Path] = ()) -> list
     """At least two distinct, known regime ids (unknown ones with a did-you-mean)."""
     names = [str(r).strip() for r in regimes]
     if len(names) < 2:
-        raise InputError.one(
-            "--regime",
-            "",
+        raise InputError.option(
+            "regime",
             f"{len(names)} regime given; a comparison needs two or more.",
-            "repeat the option, e.g. --regime us-2025-04 --regime us-2025-08.",
+            "name two or more regimes, e.g. us-2025-04 and us-2025-08.",
         )
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise InputError.one(
-            "--regime", ", ".join(twice), "is given twice.", "name each regime once."
+        raise InputError.option(
+            "regime", f"{', '.join(twice)} is given twice.", "name each regime once."
         )
     known = RegimeLibrary.load(overlays).regimes
     for name in names:
@@ -237,7 +236,7 @@ def regime_results(sweep: Sweep, regimes: Sequence[str]) -> list[RegimeResult]:
                 sweep.folder,
                 REGIME,
                 f"the sweep has no case for regime '{name}'.",
-                "run `planner compare-regimes` again with this folder as --out.",
+                "compare the regimes again into this folder (finished cases are kept).",
             )
         out.append(regime_result(sweep, rows[-1]))
     return out

@@ -145,7 +145,7 @@ def write_sweep_report(sweep: Sweep, out: Path, metric: str = DEFAULT_METRIC) ->
     """Write a sweep's report to `out` atomically."""
     out = Path(out)
     if not out.resolve().parent.is_dir():
-        raise InputError.one(
-            "--report", "", f"folder '{out.resolve().parent}' does not exist.", "create it first."
+        raise InputError.option(
+            "report", f"folder '{out.resolve().parent}' does not exist.", "create it first."
         )
     return write_html(build_sweep_report(sweep, metric), out)

@@ -131,9 +131,8 @@ def check_metric(sweep: Sweep, metric: str) -> None:
         c for c in HEADLINE_METRICS if c in sweep.table.columns and c not in sweep.parameters
     ]
     if metric not in numeric:
-        raise InputError.one(
-            "--metric",
-            "",
+        raise InputError.option(
+            "metric",
             f"'{metric}' is not a headline result of this sweep.",
             f"choose one of: {', '.join(numeric)}.",
         )

@@ -180,7 +180,7 @@ def case_id(scenario_sha256: str, params: Mapping[str, ParamValue], options: Map
 def _check_spec(spec: SweepSpec, data: Mapping[str, Any], dists: Sequence[UncertainIn]) -> None:
     path = spec.scenario
     problems = [
-        p for name in spec.vary if (p := check_parameter(name, path, data, f"--vary {name}"))
+        p for name in spec.vary if (p := check_parameter(name, path, data, "vary", option=True))
     ]
     problems += [
         p
@@ -190,21 +190,36 @@ def _check_spec(spec: SweepSpec, data: Mapping[str, Any], dists: Sequence[Uncert
     for name, values in spec.vary.items():
         if name != "regime" and not all(isinstance(v, float) for v in values):
             problems.append(
-                Problem(f"--vary {name}", "", "takes numbers only.", "give numbers, e.g. 0.5,1,2.")
+                Problem(
+                    "",
+                    "vary",
+                    f"'{name}' takes numbers only.",
+                    "give numbers, e.g. 0.5,1,2.",
+                    option=True,
+                )
             )
     if spec.samples and not dists:
         problems.append(
             Problem(
                 str(path),
                 "uncertainty",
-                f"--samples {spec.samples} asks for Monte Carlo draws but the scenario declares "
+                f"{spec.samples} Monte Carlo samples are asked for but the scenario declares "
                 "no distributions.",
-                "add an `uncertainty:` list to the scenario (docs/sweeps.md), or drop --samples.",
+                "add an `uncertainty:` list to the scenario (docs/sweeps.md), or ask for no "
+                "samples.",
+                options=("samples",),
             )
         )
     if not spec.vary and not spec.samples:
         problems.append(
-            Problem("--vary", "", "nothing to sweep.", "give --vary name=a,b or --samples N.")
+            Problem(
+                "",
+                "vary",
+                "nothing to sweep.",
+                "vary a parameter over values (name=a,b), or draw Monte Carlo samples.",
+                option=True,
+                options=("samples",),
+            )
         )
     if problems:
         raise InputError(problems)
@@ -400,7 +415,7 @@ def read_sweep(folder: Path) -> Sweep:
             folder,
             "",
             f"is not a sweep folder (no {SWEEP_MANIFEST} and {SWEEP_TABLE}).",
-            "give the --out folder of a `planner sweep` run.",
+            "give the folder a sweep wrote.",
         )
     meta = json.loads(manifest.read_text())
     return Sweep(folder, meta, pd.read_parquet(table_file), list(meta["parameters"]))
@@ -443,17 +458,16 @@ def dask_client(scheduler: str, workers: int) -> Iterator[Any]:
             yield client
         return
     if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-        raise InputError.one(
-            "--scheduler", scheduler, "is not 'local' or a scheduler address.",
+        raise InputError.option(
+            "scheduler", f"'{scheduler}' is not 'local' or a scheduler address.",
             "give 'local' or an address such as tcp://127.0.0.1:8786.",
         )  # fmt: skip
     try:
         client = Client(scheduler, timeout=5)
     except OSError as exc:
-        raise InputError.one(
-            "--scheduler",
-            scheduler,
-            f"no Dask scheduler answers there ({exc}).",
+        raise InputError.option(
+            "scheduler",
+            f"no Dask scheduler answers at {scheduler} ({exc}).",
             "start one (`dask scheduler`) and workers (`dask worker ADDRESS`), or use 'local'.",
         ) from None
     with client:
