@@ -260,7 +260,7 @@ def estimate_cmd(
 def capped_row(
     row: dict[str, Any], part: Part, cap: float, economics: Economics, overlays: Any
 ) -> dict[str, Any]:
-    """(S8) the estimate under a power cap of `cap` x TDP: the busy draw falls to the cap (if
+    """(S9) the estimate under a power cap of `cap` x TDP: the busy draw falls to the cap (if
     below it) and tokens/s by the part's curve; joules and cost per token follow."""
     overhead = part.server_overhead_w or 0.0
     curve = load_power_caps(overlays).curve(part, row["watts_per_part"] - overhead, (cap,))

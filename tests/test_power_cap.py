@@ -1,4 +1,4 @@
-"""Power-capped serving (docs/serving.md, S8): sourced curves, `serving estimate --power-cap`."""
+"""Power-capped serving (docs/serving.md, S9): sourced curves, `serving estimate --power-cap`."""
 
 from __future__ import annotations
 

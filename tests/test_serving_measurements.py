@@ -55,7 +55,7 @@ def test_validation_figures_as_the_docs_state_them(report):
         r.id for r in report.rows if r.lopo_error_fraction and abs(r.lopo_error_fraction) > 0.4
     ]
     assert len(beyond) <= 11, beyond
-    ascend = [r.id for r in beyond if r.startswith("sglang-ascend")]
+    ascend = [i for i in beyond if i.startswith("sglang-ascend")]
     assert len(ascend) <= 3, ascend  # 14 before the dies, engines and all-to-all (issue 12)
 
 
@@ -73,7 +73,7 @@ def test_rows_the_model_cannot_reproduce_say_why(report):
     reason; nothing else is left out."""
     notes = {r.id: r.note for r in report.rows if r.error_fraction is None}
     assert "unpublished acceptance" in notes["trtllm-dsr1blog-8xh200-fp8-minlat-c1"]
-    out = {i for i, n in notes.items() if n.startswith("out of scope:")}
+    out = {i for i, n in notes.items() if "out of scope:" in n}
     assert out == {
         "sglang-ascend-16x910c-qwen3-235b-w8a8-mixed-2000-2000-c768",
         "moreh-40xmi300x-dsr1-fp8-pd-512-512-sharegpt",

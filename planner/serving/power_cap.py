@@ -1,4 +1,4 @@
-"""Power-capped serving (docs/serving.md, S8): tokens/s and watts of a busy part under a cap.
+"""Power-capped serving (docs/serving.md, S9): tokens/s and watts of a busy part under a cap.
 
 `workload_profiles/serving/power_caps.yaml` holds measured series (a part serving an LLM at
 several `nvidia-smi -pl` caps). Each point becomes a power fraction rho (power drawn / power drawn
@@ -159,7 +159,7 @@ class PowerCapTable:
     def curve(
         self, part: Part, busy_w: float, caps: Sequence[float] = CAP_FRACTIONS
     ) -> PowerCapCurve:
-        """(S8) the part's curve at `caps` (fractions of TDP) for an uncapped busy draw."""
+        """(S9) the part's curve at `caps` (fractions of TDP) for an uncapped busy draw."""
         tdp = part.tdp_w
         if tdp is None or tdp <= 0:
             raise InputError.one(

@@ -107,7 +107,8 @@ class ServingRequest:
     memory_reserve_fraction: float = 0.10
     max_batch: int | None = None  # requests in flight per replica; None = as many as fit
     # Prompt tokens prefilled per forward pass (one weight read per chunk): TensorRT-LLM's default
-    # max_num_tokens, 8,192 (docs/serving.md, S3).
+    # max_num_tokens, 8,192 (NVIDIA NeMo Export-Deploy, TensorRTLLMAPIDeployable, max_num_tokens
+    # = 8192; docs/serving.md S3). An estimate for other engines (same order).
     prefill_chunk_tokens: int = 8192
     speculative: Speculative | None = None  # None = one token per step
     decode_only: bool = False  # a disaggregated decode instance: prefill runs elsewhere
