@@ -75,10 +75,10 @@ def test_the_starter_extends_its_parent_from_the_next_year_and_changes_nothing(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--from", "us-2026-02"), "--from: us-2026-02: is not a snapshot."),
+        (("--from", "us-2026-02"), "--from: 'us-2026-02' is not a snapshot."),
         (("--out", "{dir}/us-2026-01.yaml"), "is the id of an existing snapshot"),
         (("--out", "{dir}/My Rules.yaml"), "is not <id>.yaml with a lowercase id"),
-        (("--effective", "2025-12-31"), "--effective: 2025-12-31: is not after us-2026-01"),
+        (("--effective", "2025-12-31"), "--effective: 2025-12-31 is not after us-2026-01"),
         (("--out", "{dir}/missing/us-2027-01.yaml"), "its folder does not exist"),
     ],
 )

@@ -172,10 +172,6 @@ def test_a_misspelt_key_in_a_flagship_exits_2_naming_the_field(tmp_path: Path) -
     assert "sea.yaml" in err and "it_maxx" in err and "Fix:" in err
 
 
-# Issue 12's refit (dies as devices, serving engines; CDNA 3 now at 0.89 of its HBM bandwidth)
-# makes the capped SEA plan buy MI300X only: at most 4.97e8 TPP in Singapore against the 7.9e8
-# cap, which therefore no longer binds. Same cause as RESIZE: the flagship demand must be re-sized.
-@RESIZE
 def test_the_binding_tpp_cap_names_its_country() -> None:
     capped = plan_json(SEA, "--relax", "--regime", DIFFUSION)
     caps = [b for b in capped["binding"] if b["constraint"] == "tpp_cap"]

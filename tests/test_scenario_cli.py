@@ -141,7 +141,7 @@ def test_starter_passes_check_and_solves_relaxed(starter: Path, tmp_path: Path) 
         (("--buyer", "XX"), "--buyer: XX: is not a country code."),
         (("--parts", "h2o"), "unknown part 'h2o'; did you mean 'h20'?"),
         (("--workload", "qwen"), "unknown workload 'qwen'"),
-        (("--years", "2028-2026"), "--years: 2028-2026: is not a span of years."),
+        (("--years", "2028-2026"), "--years: '2028-2026' is not a span of years."),
         (("--tokens-per-day", "0"), "--tokens-per-day: 0.0: must be > 0."),
     ],
 )
