@@ -19,12 +19,9 @@ MAX_FUNCTION_LINES = 60
 
 # Still over the limits (lines today). Split them; do not add to this list.
 FILES_OVER: dict[str, int] = {
-    "planner/sites/site.py": 657,
 }
 FUNCTIONS_OVER: dict[str, int] = {
-    "planner/demand/growth.py:_logistic": 63,
     "planner/demand/growth.py:read_demand_csv": 76,
-    "planner/demand/projection.py:project_demand": 62,
     "planner/rules/regimes.py:_resolve": 78,
     "models/capacity_pyomo.py:site_year_operation": 63,
     "models/site_energy_check.py:check_solution": 82,

@@ -132,3 +132,20 @@ def test_the_peak_and_what_it_costs_in_parts(tmp_path: Path) -> None:
     assert row["peak_to_mean_demand"] == pytest.approx(expected, rel=1e-9)
     assert row["latency"] == "interactive (every hour)"
     assert 0.2 < row["peak_idle_share_fraction"] < 1 - 1 / expected + 0.05
+
+
+def test_estimate_shares_are_of_gross_spending() -> None:
+    """Shares of spending before credits (resale, subsidy) add to at most 1 even when a large
+    resale credit makes the net spending smaller than the parts' capex alone."""
+    import numpy as np
+
+    from models.capacity import CapacityCosts
+    from planner.plan.summary import gross_spending
+
+    costs = CapacityCosts(
+        parts_capex=80.0, dc_capex=30.0, solar_capex=0.0, battery_capex=0.0, energy=10.0,
+        demand_charges=0.0, carbon=0.0, unserved_penalty=999.0, resale_credit=40.0,
+        capex_by_year=np.zeros(1), power_subsidy_credit=5.0, cpu_servers_capex=2.0,
+        cpu_resale_credit=1.0,
+    )  # fmt: skip
+    assert gross_spending(costs) == 122.0  # 80 + 30 + 10 + 2; no penalty, no credits

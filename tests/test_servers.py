@@ -135,14 +135,24 @@ def test_a_gpu_as_host_cpu_is_refused(tmp_path: Path, catalogue: Catalogue) -> N
 
 def test_schema_problems_are_reported_together(tmp_path: Path) -> None:
     data = shipped("hgx-h200")
-    data["host_cpus"]["count"] = 0
+    data["accelerators"]["count"] = "eight"
     data["overhead_powr"] = data.pop("overhead_power")
     overlay(tmp_path, data)
     with pytest.raises(InputError) as err:
         ServerLibrary.load([tmp_path])
     fields = {p.field for p in err.value.problems}
-    assert {"host_cpus.count", "overhead_power", "overhead_powr"} <= fields
+    assert {"accelerators.count", "overhead_power", "overhead_powr"} <= fields, fields
     assert all(p.fix and p.file.endswith("hgx-h200.yaml") for p in err.value.problems)
+
+
+def test_a_count_outside_its_range_is_refused_once_the_file_parses(tmp_path: Path) -> None:
+    """Declared ranges (planner.schema.Bounds) are checked on a file that parses."""
+    data = shipped("hgx-h200")
+    data["host_cpus"]["count"] = 0
+    overlay(tmp_path, data)
+    with pytest.raises(InputError) as err:
+        ServerLibrary.load([tmp_path])
+    assert [p.field for p in err.value.problems] == ["host_cpus.count"]
 
 
 def test_an_accelerated_server_must_list_its_accelerators(tmp_path: Path) -> None:

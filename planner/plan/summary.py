@@ -4,6 +4,7 @@ with their shadow prices, and the documented JSON (`summary`, docs/cli.md)."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -151,15 +152,32 @@ def subsidy_choice_rows(result: PlanResult) -> list[dict[str, Any]]:
     ]
 
 
+def gross_spending(costs: CapacityCosts) -> float:
+    """Present value of every cost term, before credits (resale, power subsidy) and without the
+    unserved penalty."""
+    credits_and_penalty = ("unserved_penalty", "resale_credit", "power_subsidy_credit")
+    return float(
+        sum(
+            getattr(costs, f.name)
+            for f in fields(costs)
+            if f.name != "capex_by_year"
+            and f.name not in credits_and_penalty
+            and not f.name.endswith("_credit")
+        )
+    )
+
+
 def estimate_share(result: PlanResult) -> dict[str, float]:
-    """Shares of what the plan spends (no unserved penalty) resting on estimate-grade figures.
+    """Shares of what the plan spends resting on estimate-grade figures, of its gross spending
+    (every cost term before resale and subsidy credits, no unserved penalty), so they add to at
+    most 1.
 
     Parts capex by each part's price confidence, data-centre capex by each site's build-cost
     confidence, energy by the weakest confidence of each site's tariff figures.
     """
     res, sol = result.resolved, result.solution
     x = res.inputs
-    npc = spending(sol)
+    npc = gross_spending(sol.costs) if sol.costs is not None else 0.0
     if not npc or sol.costs is None:
         return {"parts_capex": 0.0, "dc_capex": 0.0, "energy": 0.0, "total": 0.0}
     paid = paid_per_part(x) * x.discount_fraction[None, :]  # (P, Y)

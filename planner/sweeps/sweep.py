@@ -134,9 +134,6 @@ class Sweep:
     parameters: list[str]
 
 
-# --------------------------------------------------------------------------- cases
-
-
 def draw(dist: UncertainIn, rng: np.random.Generator, n: int) -> np.ndarray:
     """`n` draws from one declared distribution (normal draws clipped to low/high if given)."""
     if dist.distribution == "uniform":  # UncertainIn has checked each needs its fields
@@ -247,9 +244,6 @@ def plan_cases(spec: SweepSpec) -> tuple[list[SweepCase], list[UncertainIn]]:
     return cases, dists
 
 
-# --------------------------------------------------------------------------- one case (worker)
-
-
 def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
     """A case's headline results from its plan summary: totals over sites in the last period."""
     periods = list(summary.get("served_mtok_by_year", {}))
@@ -317,9 +311,6 @@ def solve_case(spec: SweepSpec, params: Mapping[str, ParamValue]) -> dict[str, A
     except Exception as exc:  # a bug in one case is recorded, not fatal to the sweep
         return {"error": f"{type(exc).__name__}: {exc}", "worker": worker}
     return {"run": packed, "worker": worker, "wall_s": time.perf_counter() - start}
-
-
-# --------------------------------------------------------------------------- the sweep folder
 
 
 def _unpack(packed: bytes, target: Path, adjust: Callable[[Path], None]) -> None:
@@ -419,9 +410,6 @@ def read_sweep(folder: Path) -> Sweep:
         )
     meta = json.loads(manifest.read_text())
     return Sweep(folder, meta, pd.read_parquet(table_file), list(meta["parameters"]))
-
-
-# --------------------------------------------------------------------------- running on Dask
 
 
 def default_sweep_dir(spec: SweepSpec, root: Path) -> Path:
