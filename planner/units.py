@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -91,7 +91,7 @@ def parse_quantity(value: object, dimension: Dimension, *, file: str | Path, fie
 
     A bare number is refused for every dimension: the unit must be written.
     """
-    target, example = _TARGETS[dimension]
+    example = _TARGETS[dimension][1]
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InputError.one(
             file, field, f"{value!r} is not a quantity.", f"write e.g. '{example}'."
@@ -100,29 +100,39 @@ def parse_quantity(value: object, dimension: Dimension, *, file: str | Path, fie
         raise InputError.one(
             file, field, f"{value!r} has no unit.", f"write the unit, e.g. '{example}'."
         )
-    ureg = registry()
+    outcome = _si_magnitude(value.strip(), dimension)
+    if isinstance(outcome, float):
+        return outcome
+    kind, detail = outcome
+    problems = {
+        "unreadable": (
+            f"'{value}' is not a quantity pint can read ({detail}).", f"write e.g. '{example}'."
+        ),
+        "wrong": (f"'{value}' is not {_NOUNS[dimension]}.", f"write e.g. '{example}'."),
+        "infinite": (f"'{value}' is not a finite quantity.", f"write e.g. '{example}'."),
+        "negative": (f"'{value}' is negative.", "write a value >= 0."),
+    }  # fmt: skip
+    problem, fix = problems[kind]
+    raise InputError.one(file, field, problem, fix)
+
+
+@lru_cache(maxsize=8192)
+def _si_magnitude(text: str, dimension: Dimension) -> float | tuple[str, str]:
+    """The SI magnitude of `text`, or (what is wrong, pint's words): parsed once per distinct
+    string, since the range check and the reader both read each figure."""
+    target = _TARGETS[dimension][0]
     try:
-        quantity: pint.Quantity = ureg.Quantity(value.strip())
+        quantity: pint.Quantity = registry().Quantity(text)
     except (pint.errors.PintError, ValueError, TypeError, AttributeError) as exc:
-        raise InputError.one(
-            file,
-            field,
-            f"'{value}' is not a quantity pint can read ({exc}).",
-            f"write e.g. '{example}'.",
-        ) from None
-    wrong = InputError.one(
-        file, field, f"'{value}' is not {_NOUNS[dimension]}.", f"write e.g. '{example}'."
-    )
+        return ("unreadable", str(exc))
     if dimension in _INFORMATION and not _mentions_information(quantity):
-        raise wrong
+        return ("wrong", "")
     try:
         magnitude = float(quantity.to(target).magnitude)
     except pint.errors.DimensionalityError:
-        raise wrong from None
+        return ("wrong", "")
     if not math.isfinite(magnitude):
-        raise InputError.one(
-            file, field, f"'{value}' is not a finite quantity.", f"write e.g. '{example}'."
-        )
+        return ("infinite", "")
     if magnitude < 0:
-        raise InputError.one(file, field, f"'{value}' is negative.", "write a value >= 0.")
+        return ("negative", "")
     return magnitude
