@@ -120,6 +120,8 @@ class CapacityInputs:
     # it chooses to run domestic parts only in y (a binary decision, eq. 18); None/0 = no choice
     tpp_cap_cumulative: np.ndarray | None = None  # (G,) bool: group g's cap is one allowance
     # over its capped periods (TPP bought so far <= cap), not one per period; None = per period
+    subsidy_big_m_parts: np.ndarray | None = None  # (S, Y) the big-M of eq. (18) given, not
+    # computed from these inputs' demand (a decomposition's master keeps the whole plan's)
     # --- CPU work and CPU servers (eqs. 22-27, models/capacity_cpu.py); None = none ---
     cpu: CpuServerInputs | None = None
     # --- power caps and flexible grid options (eqs. 19-21, models/capacity_flex.py) ---
@@ -426,7 +428,9 @@ def foreign_parts_bound(x: CapacityInputs) -> np.ndarray:
     credit and energy prices are >= 0, so some optimal plan obeys it. Then the parts must fit
     the site: sum_p (idle + host) I <= 1e6 max(C_max, C0) W (eqs. 9-10), a fractional knapsack
     filled from the part with the least standing power. Finite whatever the site size: the
-    demand term is always finite."""
+    demand term is always finite. Inputs that carry `subsidy_big_m_parts` get it back."""
+    if x.subsidy_big_m_parts is not None:
+        return np.asarray(x.subsidy_big_m_parts, dtype=float)
     _n_p, n_s, n_y = np.shape(x.allowed)
     foreign = ~np.asarray(x.domestic, dtype=bool)
     per_server = np.asarray(x.parts_per_server, dtype=float)

@@ -1,0 +1,341 @@
+"""Benders decomposition of the capacity plan: investments in a master (MILP, or LP when relaxed),
+each period's hourly operation on groups of representative days in LP subproblems that return
+optimality cuts, solved in parallel (models/benders_runner.py: local processes or any Dask
+cluster).
+
+The plan's objective (17) splits as first-stage cost c'x (capex less resale and subsidy credits
+of purchases, demand charges on billing peaks) plus sum_k V_k(q_k(x)), V_k the discounted
+operating cost of subproblem k at the in-service quantities q_k of its period. The master
+minimises c'x + sum_k theta_k subject to the investment rows and the cuts; its optimum is a
+lower bound, c'x + sum_k V_k at any slack-free point an upper bound (docs/capacity_model.md,
+"Decomposition").
+
+Convergence: multi-cut (one theta per subproblem); in-out stabilisation in the LP phase (cuts
+are separated at lambda x^ + (1 - lambda) x_core, the core moving to each better point;
+lambda = 1 once the bound stalls); then the MILP master on the accumulated cuts, plain Benders,
+until the gap between the best slack-free plan and the master's bound is within `mip_gap`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import highspy
+import numpy as np
+
+from models.benders_inputs import Block, blocks
+from models.benders_master import Master
+from models.benders_sub import SLACK_FREE_MW, Fleet, SubResult
+from models.capacity import CapacityInputs, CapacitySolution
+from models.common import SolveStats, SolveStatus
+
+OK = {highspy.HighsModelStatus.kOptimal}
+MIP_STOPPED = {
+    highspy.HighsModelStatus.kTimeLimit,
+    highspy.HighsModelStatus.kIterationLimit,
+    highspy.HighsModelStatus.kSolutionLimit,
+    highspy.HighsModelStatus.kInterrupt,
+}
+
+
+class Runner(Protocol):
+    """Solves subproblems where it likes: `solve` returns one result per fleet, block order."""
+
+    def solve(self, fleets: list[Fleet]) -> list[SubResult]: ...
+
+    def operations(self, fleets: list[Fleet]) -> list[CapacitySolution]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class BendersOptions:
+    """How the decomposition runs; gaps are relative to the best plan's cost."""
+
+    mip_gap: float = 0.01
+    time_limit_s: float = math.inf
+    max_iterations: int = 300
+    days_per_block: int = 1
+    stabilisation: float = 0.5  # lambda of the in-out separation point (1 = none)
+    stall_iterations: int = 5  # LP iterations without a better bound before lambda = 1
+    highs_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Iteration:
+    """One round: the master's bound, the best plan so far, what was solved."""
+
+    phase: str  # "lp" or "milp"
+    lower_bound: float
+    upper_bound: float
+    master_s: float
+    subproblems_s: float
+    cuts: int
+    slack_free: bool
+
+
+@dataclass(frozen=True)
+class BendersResult:
+    """The decomposition's answer: the plan (first stage and operation), bounds and history."""
+
+    solution: CapacitySolution
+    lower_bound: float
+    upper_bound: float
+    iterations: list[Iteration]
+    blocks: int
+    wall_s: float
+
+    @property
+    def gap(self) -> float:
+        """(best plan - bound) / |best plan|."""
+        if not math.isfinite(self.upper_bound):
+            return math.inf
+        return (self.upper_bound - self.lower_bound) / max(abs(self.upper_bound), 1e-12)
+
+
+def relative_gap(lower: float, upper: float) -> float:
+    """(upper - lower) / |upper|, infinite without a plan."""
+    return (upper - lower) / max(abs(upper), 1e-12) if math.isfinite(upper) else math.inf
+
+
+@dataclass
+class _State:
+    """What the loop carries between rounds."""
+
+    lower: float = -math.inf
+    upper: float = math.inf
+    best: np.ndarray | None = None
+    core: np.ndarray | None = None
+    history: list[Iteration] = field(default_factory=list)
+
+
+def evaluate(
+    master: Master, runner: Runner, point: np.ndarray
+) -> tuple[list[SubResult], float, bool]:
+    """Every subproblem at a master point: results, total cost (first stage + operation), and
+    whether it is a plan (no subproblem needed slack)."""
+    fleets = [master.fleet(point, b.year) for b in master.blocks]
+    results = runner.solve(fleets)
+    bad = [r.status for r in results if r.status is not SolveStatus.optimal]
+    if bad:
+        raise RuntimeError(f"a subproblem ended {bad[0]}: the decomposition cannot go on")
+    total = master.first_stage_cost(point) + sum(
+        r.value if r.kind == "optimality" else math.inf for r in results
+    )
+    slack_free = all(r.slack_mw <= SLACK_FREE_MW for r in results)
+    return results, total, slack_free
+
+
+def add_cuts(master: Master, results: list[SubResult], point: np.ndarray) -> None:
+    """One optimality cut per subproblem, at the point they were solved."""
+    for k, r in enumerate(results):
+        master.add_cut(k, r.value, r.gradient, point, r.kind)
+
+
+def lp_phase(
+    master: Master, runner: Runner, opts: BendersOptions, state: _State, deadline: float,
+    target_gap: float, count_plans: bool,
+) -> None:  # fmt: skip
+    """Benders on the LP master with in-out stabilisation until the LP gap is `target_gap`."""
+    master.relax_integers(True)
+    lam, stalled, lp_upper = opts.stabilisation, 0, math.inf
+    while len(state.history) < opts.max_iterations and time.perf_counter() < deadline:
+        t0 = time.perf_counter()
+        status, values, objective, _ = master.solve()
+        if status not in OK:
+            raise RuntimeError(f"the LP master ended {status}")
+        t1 = time.perf_counter()
+        if objective > state.lower + 1e-9 * max(1.0, abs(objective)):
+            stalled = 0
+        else:
+            stalled += 1
+        state.lower = max(state.lower, objective)
+        if stalled >= opts.stall_iterations:
+            lam = 1.0
+        core = values if state.core is None else state.core
+        point = lam * values + (1.0 - lam) * core
+        results, total, slack_free = evaluate(master, runner, point)
+        add_cuts(master, results, point)
+        if slack_free and total < lp_upper:
+            lp_upper, state.core = total, point
+            if count_plans and total < state.upper:
+                state.upper, state.best = total, point
+        elif state.core is None:
+            state.core = values
+        state.history.append(
+            Iteration(
+                "lp",
+                objective,
+                lp_upper,
+                t1 - t0,
+                time.perf_counter() - t1,
+                master.n_cuts,
+                slack_free,
+            )
+        )
+        if relative_gap(objective, lp_upper) <= target_gap:
+            return
+
+
+def milp_phase(
+    master: Master, runner: Runner, opts: BendersOptions, state: _State, deadline: float
+) -> None:
+    """Plain Benders on the MILP master until the gap to the best plan is within `mip_gap`."""
+    master.drop_slack_cuts()
+    master.relax_integers(False)
+    master.highs.setOptionValue("mip_rel_gap", opts.mip_gap / 4)
+    # HiGHS's MILP presolve returned a wrong optimum on masters whose cuts span 1 to 1e13 (lost
+    # tokens priced per part against capex): tests/test_benders.py keeps the case
+    master.highs.setOptionValue("presolve", "off")
+    while len(state.history) < opts.max_iterations and time.perf_counter() < deadline:
+        t0 = time.perf_counter()
+        master.highs.setOptionValue("time_limit", max(1.0, deadline - t0))
+        status, values, _objective, bound = master.solve()
+        if status not in OK | MIP_STOPPED or not np.isfinite(values).all():
+            raise RuntimeError(f"the MILP master ended {status}")
+        t1 = time.perf_counter()
+        state.lower = max(state.lower, bound)
+        point = np.where(master_integer_mask(master), np.round(values), values)
+        results, total, slack_free = evaluate(master, runner, point)
+        add_cuts(master, results, point)
+        if slack_free and total < state.upper:
+            state.upper, state.best = total, point
+            master.highs.setSolution(highspy.HighsSolution())  # the next start is found anew
+        state.history.append(
+            Iteration(
+                "milp",
+                state.lower,
+                state.upper,
+                t1 - t0,
+                time.perf_counter() - t1,
+                master.n_cuts,
+                slack_free,
+            )
+        )
+        if relative_gap(state.lower, state.upper) <= opts.mip_gap or status in MIP_STOPPED:
+            return
+
+
+def master_integer_mask(master: Master) -> np.ndarray:
+    """(columns,) True for the master's integer columns (rounded before evaluation)."""
+    mask = np.zeros(master.n_cols, dtype=bool)
+    mask[: master.integer.shape[0]] = master.integer
+    return mask
+
+
+def solve_benders(
+    x: CapacityInputs,
+    runner_factory: Callable[[CapacityInputs, list[Block], dict[str, Any]], Runner],
+    opts: BendersOptions | None = None,
+) -> BendersResult:
+    """Decompose, iterate to the gap, and assemble the plan's arrays from the subproblems."""
+    opts = opts or BendersOptions()
+    start = time.perf_counter()
+    deadline = start + opts.time_limit_s
+    parts = blocks(x, opts.days_per_block)
+    master = Master(x, parts, {"threads": 1, **opts.highs_options})
+    runner = runner_factory(x, parts, {"threads": 1, **opts.highs_options})
+    state = _State()
+    try:
+        lp_gap = opts.mip_gap if x.relax else opts.mip_gap / 4
+        lp_phase(master, runner, opts, state, deadline, lp_gap, count_plans=x.relax)
+        if not x.relax:
+            milp_phase(master, runner, opts, state, deadline)
+        if state.best is None:
+            raise RuntimeError("no plan without lost load was found within the limits")
+        solution = assemble(x, master, runner, state.best, time.perf_counter() - start)
+    finally:
+        runner.close()
+    return BendersResult(
+        solution, state.lower, state.upper, state.history, len(parts), time.perf_counter() - start
+    )
+
+
+# --- the plan's arrays from the master and the subproblems ----------------------------------------
+
+# (field, Y axis, T axis) of the solution arrays the subproblems hold
+OPERATION_AXES = (
+    ("parts_busy", 3, 4),
+    ("unserved_tokens_per_s", 1, 2),
+    ("it_power_mw", 1, 2),
+    ("grid_import_mw", 1, 2),
+    ("solar_used_mw", 1, 2),
+    ("charge_mw", 1, 2),
+    ("discharge_mw", 1, 2),
+    ("soc_mwh", 1, 2),
+    ("subsidised_import_mw", 1, 2),
+    ("cpu_servers_busy", 2, 3),
+    ("cpu_power_mw", 1, 2),
+    ("capped_busy", 3, 4),
+)
+OPERATING_COSTS = ("energy", "carbon", "unserved_penalty", "power_subsidy_credit")
+
+
+def assemble(
+    x: CapacityInputs, master: Master, runner: Runner, point: np.ndarray, wall_s: float
+) -> CapacitySolution:
+    """The plan at the best master point: first-stage arrays from the master's columns, operation
+    from every subproblem placed on the plan's (Y, T) axes, costs summed."""
+    fleets = [master.fleet(point, b.year) for b in master.blocks]
+    parts = runner.operations(fleets)
+    first = master.first_stage_solution(point)
+    arrays: dict[str, np.ndarray] = {}
+    n_y, n_t = x.shape[3], x.shape[4]
+    for name, y_axis, t_axis in OPERATION_AXES:
+        sample = getattr(parts[0], name)
+        if sample.size == 0:
+            arrays[name] = sample
+            continue
+        shape = list(sample.shape)
+        shape[y_axis], shape[t_axis] = n_y, n_t
+        full = np.zeros(shape)
+        for block, sub in zip(master.blocks, parts, strict=True):
+            index: list[Any] = [slice(None)] * len(shape)
+            index[y_axis] = slice(block.year, block.year + 1)
+            index[t_axis] = np.asarray(block.steps)
+            full[tuple(index)] = getattr(sub, name)
+        arrays[name] = full
+    peaks = plan_peaks(x, first.peak_import_mw, arrays["grid_import_mw"])
+    operating = {k: sum(float(getattr(sub.costs, k)) for sub in parts) for k in OPERATING_COSTS}
+    operating["demand_charges"] = demand_charges(x, peaks)
+    costs = replace(first.costs, **operating)
+    credit = operating.pop("power_subsidy_credit")
+    objective = (
+        master.first_stage_cost(point)
+        - first.costs.demand_charges
+        + sum(operating.values())
+        - credit
+    )
+    iterations = sum(sub.stats.iterations or 0 for sub in parts)
+    stats = SolveStats(0.0, wall_s, iterations, None)
+    return replace(
+        first,
+        **arrays,
+        peak_import_mw=peaks,
+        costs=costs,
+        objective=objective,
+        stats=stats,
+        status=SolveStatus.optimal,
+    )
+
+
+def plan_peaks(x: CapacityInputs, master_peak: np.ndarray, imports: np.ndarray) -> np.ndarray:
+    """(S, Y, B) each billing period's peak: the master's, or the highest import of the period
+    where a subproblem bought a higher one (at its demand charge)."""
+    peaks = np.array(master_peak, dtype=float)
+    for b in range(peaks.shape[2]):
+        steps = np.flatnonzero(x.billing_period == b)
+        if steps.size:
+            peaks[:, :, b] = np.maximum(peaks[:, :, b], imports[:, :, steps].max(axis=2))
+    return peaks
+
+
+def demand_charges(x: CapacityInputs, peaks: np.ndarray) -> float:
+    """Present value of the demand charges on `peaks` (eq. 17)."""
+    pv_opex = x.discount_fraction * x.duration_years  # (Y,)
+    per_mw = pv_opex[None, :, None] * x.demand_charge_per_mw_month[:, :, None]
+    return float(np.sum(per_mw * x.billing_period_months[None, None, :] * peaks))

@@ -1,0 +1,355 @@
+"""The Benders master of the capacity plan: the investment families with one cost variable per
+subproblem, compiled once into HiGHS; cuts are added as rows (models/benders.py).
+
+Built by the capacity model's own Pyomo families on `master_inputs` (every period, one step),
+then cut to the first-stage columns (purchases, builds, solar and battery in service, billing
+peaks, subsidy choices, grid options, CPU servers) and the rows that hold nothing else: (1)-(3),
+(7), (8), (11), the solar and battery limits, (13)-(16), the big-M row of (18), (20)'s one
+option per site, (22)-(23), (27). To these it adds, as columns with defining rows, the
+in-service quantities a subproblem fixes (parts installed I, IT MW C, CPU servers J), so a cut
+touches one period's quantities only, and theta_k >= its lower bound for each subproblem k.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+import scipy.sparse as sp
+
+from models.benders_inputs import Block, master_inputs, subproblem_inputs
+from models.benders_sub import FLEET_FIELDS, Fleet
+from models.capacity import (
+    CapacityInputs,
+    CapacitySolution,
+    base_parts_alive,
+    dc_usable_from_build,
+    parts_alive_from_purchase,
+)
+from models.capacity_cpu import cpu_alive_from_purchase
+from models.capacity_pyomo import build
+from models.common import SolveStats
+from models.mps import highs_lp, lp_from_pyomo
+
+SMALL_COEFFICIENT = 1e-9  # cut coefficients below this are dropped (HiGHS would drop them too)
+TOP_LEVEL_FIRST_STAGE = frozenset(
+    {
+        "servers",
+        "dc_built_mw",
+        "solar_built_mw",
+        "battery_built_mwh",
+        "battery_built_mw",
+        "domestic_only",
+        "grid_option",
+        "cpu_servers",
+    }
+)
+SITE_FIRST_STAGE = frozenset({"solar_mw", "battery_mwh", "battery_mw", "peak_import_mw"})
+
+
+def is_first_stage(var: Any) -> bool:
+    """A purchase, build or choice, or a site's solar, battery or peak (decided by the master)."""
+    comp = var.parent_component()
+    parent = comp.parent_block()
+    if parent is not None and parent.parent_component().local_name == "site":
+        return comp.local_name in SITE_FIRST_STAGE
+    return comp.local_name in TOP_LEVEL_FIRST_STAGE
+
+
+def operating_cost_floor(x: CapacityInputs, block: Block) -> float:
+    """A lower bound on a subproblem's value: imports at their cap whenever energy and carbon
+    would pay (negative prices), nothing else earns (the chosen subsidy rebates at most the
+    bill of the import it covers)."""
+    sub = subproblem_inputs(x, block)
+    price = sub.price_per_mwh[:, 0, :] + sub.emission_t_per_mwh * float(sub.carbon_price_per_t[0])
+    cap = np.where(np.isfinite(sub.grid_import_cap_mw[:, 0]), sub.grid_import_cap_mw[:, 0], 0.0)
+    earn = np.minimum(price, 0.0) * sub.weight_h[None, :] * cap[:, None]
+    return float(sub.discount_fraction[0] * sub.duration_years[0] * earn.sum())
+
+
+@dataclass
+class MasterIndex:
+    """Master column of each fleet quantity by period: name -> (Y, *shape), -1 = none."""
+
+    fleet: dict[str, np.ndarray]
+    theta: np.ndarray  # (K,) column of each subproblem's cost
+
+
+class Master:
+    """The master problem in HiGHS: first-stage columns, in-service columns, theta, cuts."""
+
+    def __init__(self, x: CapacityInputs, blocks: list[Block], options: dict[str, Any]):
+        self.x, self.blocks = x, blocks
+        self.x_master = master_inputs(x)
+        m = self.model = build(self.x_master)
+        lp, form = lp_from_pyomo(m, integer=not x.relax)
+        keep = np.array([is_first_stage(v) for v in form.columns], dtype=bool)
+        a = sp.csc_matrix(
+            (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_),
+            shape=(lp.num_row_, lp.num_col_),
+        )
+        touches_other = np.asarray(abs(a) @ (~keep).astype(float) > 0).ravel()
+        has_any = np.asarray(abs(a).sum(axis=1) > 0).ravel()
+        rows = np.flatnonzero(has_any & ~touches_other)
+        cols = np.flatnonzero(keep)
+        self.columns = [form.columns[i] for i in cols]
+        where = {id(v): i for i, v in enumerate(self.columns)}
+        integer = [bool(v.is_integer()) for v in self.columns]
+        base = _Assembly(
+            cost=np.asarray(lp.col_cost_)[cols],
+            a=a[rows][:, cols],
+            row_lower=np.asarray(lp.row_lower_)[rows],
+            row_upper=np.asarray(lp.row_upper_)[rows],
+            col_lower=np.asarray(lp.col_lower_)[cols],
+            col_upper=np.asarray(lp.col_upper_)[cols],
+            integer=integer if not x.relax else [False] * len(cols),
+        )
+        self.index = self._in_service(m, where, base)
+        self.n_cols = base.a.shape[1]
+        self.integer = np.asarray(base.integer, dtype=bool)
+        self.cost = base.cost.copy()
+        self.cost[self.index.theta] = 0.0  # first-stage cost only
+        self.highs = highspy.Highs()
+        self.highs.silent()
+        for key, value in options.items():
+            self.highs.setOptionValue(key, value)
+        model = highs_lp(
+            base.cost, 0.0, base.a, base.row_lower, base.row_upper, base.col_lower, base.col_upper
+        )
+        if self.integer.any():
+            kind = highspy.HighsVarType
+            model.integrality_ = [kind.kInteger if i else kind.kContinuous for i in base.integer]
+        self.highs.passModel(model)
+        self.n_cuts = 0
+
+    def _in_service(
+        self, m: pyo.ConcreteModel, where: dict[int, int], base: _Assembly
+    ) -> MasterIndex:
+        """Add I, C, J columns with their defining rows and one theta per subproblem."""
+        x = self.x
+        _n_w, n_p, n_s, n_y, _n_t = x.shape
+        n_b = x.billing_period_months.shape[0]
+        col = lambda var: where.get(id(var), -1)  # noqa: E731
+        servers = np.array(
+            [
+                [[col(m.servers[p, s, y]) for y in range(n_y)] for s in range(n_s)]
+                for p in range(n_p)
+            ]
+        )
+        alive = parts_alive_from_purchase(x) * np.asarray(x.parts_per_server, float)[:, None, None]
+        parts = base.add_defined(
+            servers, alive[:, None], base_parts_alive(x), axis_sum="psb,pby->psy"
+        )
+        dc = np.array([[col(m.dc_built_mw[s, y]) for y in range(n_y)] for s in range(n_s)])
+        capacity = base.add_defined(
+            dc[None],
+            dc_usable_from_build(x)[None],
+            np.broadcast_to(x.dc_existing_mw[:, None], (n_s, n_y))[None],
+            axis_sum="psb,pby->psy",
+        )[0]
+        fleet: dict[str, np.ndarray] = {
+            "parts": np.moveaxis(parts, 2, 0),  # (Y, P, S)
+            "it_capacity_mw": capacity.T,  # (Y, S)
+        }
+        for name in ("solar_mw", "battery_mwh", "battery_mw"):
+            fleet[name] = np.array(
+                [[col(getattr(m.site[s, y], name)) for s in range(n_s)] for y in range(n_y)]
+            )
+        fleet["peak_import_mw"] = np.array(
+            [
+                [[col(m.site[s, y].peak_import_mw[b]) for b in range(n_b)] for s in range(n_s)]
+                for y in range(n_y)
+            ]
+        )
+        chosen = {(s, y): col(m.domestic_only[s, y]) for s, y in m.C}
+        fleet["domestic_only"] = np.array(
+            [[chosen.get((s, y), -1) for s in range(n_s)] for y in range(n_y)]
+        )
+        n_o = 0 if x.grid_option_offered is None else np.shape(x.grid_option_offered)[1]
+        options = np.full((n_s, n_o), -1, dtype=int)
+        for s, o in m.GO:
+            options[s, o] = col(m.grid_option[s, o])
+        fleet["grid_option"] = np.broadcast_to(options, (n_y, n_s, n_o))
+        if x.cpu is None:
+            fleet["cpu_servers"] = np.full((n_y, 0, n_s), -1, dtype=int)
+        else:
+            n_c = x.cpu.cores_per_server.shape[0]
+            bought = np.array(
+                [
+                    [[col(m.cpu_servers[c, s, y]) for y in range(n_y)] for s in range(n_s)]
+                    for c in range(n_c)
+                ]
+            )
+            cpu = base.add_defined(
+                bought,
+                cpu_alive_from_purchase(x)[:, None],
+                np.zeros((n_c, n_s, n_y)),
+                axis_sum="psb,pby->psy",
+            )
+            fleet["cpu_servers"] = np.moveaxis(cpu, 2, 0)
+        floors = [operating_cost_floor(x, b) for b in self.blocks]
+        theta = base.add_columns(
+            np.ones(len(floors)), np.asarray(floors), np.full(len(floors), math.inf)
+        )
+        return MasterIndex(fleet=fleet, theta=theta)
+
+    # --- solving ----------------------------------------------------------------------------
+
+    def relax_integers(self, relaxed: bool) -> None:
+        """Solve the LP relaxation (True) or the MILP (False)."""
+        idx = np.flatnonzero(self.integer).astype(np.int32)
+        if idx.size:
+            kind = highspy.HighsVarType.kContinuous if relaxed else highspy.HighsVarType.kInteger
+            self.highs.changeColsIntegrality(len(idx), idx, np.array([kind] * len(idx)))
+
+    def solve(self) -> tuple[highspy.HighsModelStatus, np.ndarray, float, float]:
+        """Status, column values, objective and the best bound (the objective for an LP)."""
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        info = self.highs.getInfo()
+        values = np.asarray(self.highs.getSolution().col_value)
+        objective = float(info.objective_function_value)
+        bound = float(info.mip_dual_bound) if self.is_mip() else objective
+        return status, values, objective, bound
+
+    def is_mip(self) -> bool:
+        """True when integer columns are currently integer."""
+        idx = np.flatnonzero(self.integer)
+        if not idx.size:
+            return False
+        return self.highs.getColIntegrality(int(idx[0]))[1] == highspy.HighsVarType.kInteger
+
+    def first_stage_cost(self, values: np.ndarray) -> float:
+        """Capex less credits, and the billing peaks' demand charges, of a master point."""
+        return float(self.cost @ values[: self.cost.shape[0]])
+
+    def fleet(self, values: np.ndarray, year: int) -> Fleet:
+        """The in-service quantities of period `year` at a master point."""
+        out = {}
+        for name in FLEET_FIELDS:
+            ix = self.index.fleet[name][year]
+            out[name] = (
+                np.where(ix >= 0, values[np.maximum(ix, 0)], 0.0) if ix.size else np.zeros(ix.shape)
+            )
+        return Fleet(**out)
+
+    def drop_slack_cuts(self, relative: float = 1e-4) -> int:
+        """Delete the cuts not binding at the last solution (slack above `relative` of their
+        right-hand side): valid cuts dropped keep the bound valid, and the steep cuts of the
+        first rounds (lost tokens, lost load) would only make the MILP master ill-conditioned.
+        Returns how many were dropped."""
+        n_rows = self.highs.getNumRow()
+        first = n_rows - self.n_cuts
+        solution = self.highs.getSolution()
+        activity = np.asarray(solution.row_value)[first:]
+        lower = np.asarray(self.highs.getLp().row_lower_)[first:]
+        slack = activity - lower
+        drop = np.flatnonzero(slack > relative * np.maximum(np.abs(lower), 1.0)) + first
+        if drop.size:
+            self.highs.deleteRows(len(drop), drop.astype(np.int32))
+            self.n_cuts -= int(drop.size)
+        return int(drop.size)
+
+    def first_stage_solution(self, values: np.ndarray) -> CapacitySolution:
+        """The master point as a plan's first-stage arrays and costs (operation left at zero)."""
+        from models.capacity_pyomo_solve import read_solution
+
+        for var in self.model.component_data_objects(pyo.Var):
+            var.set_value(0.0, skip_validation=True)
+        for var, value in zip(self.columns, values[: len(self.columns)], strict=True):
+            var.set_value(float(value), skip_validation=True)
+        stats = SolveStats(0.0, 0.0, None, None)
+        return read_solution(self.model, replace(self.x_master, relax=False), stats, "highs")
+
+    def add_cut(
+        self, k: int, value: float, gradient: Fleet, at: np.ndarray, kind: str = "optimality"
+    ) -> None:
+        """Optimality: theta_k >= V + g'(q - q^); feasibility: 0 >= F + g'(q - q^), scaled so
+        its largest coefficient is 1 (q the period's in-service columns)."""
+        year = self.blocks[k].year
+        cols: list[int] = []
+        coef: list[float] = []
+        rhs = value
+        for name in FLEET_FIELDS:
+            ix = self.index.fleet[name][year].ravel()
+            g = np.asarray(getattr(gradient, name), dtype=float).ravel()
+            on = (ix >= 0) & (np.abs(g) > SMALL_COEFFICIENT)
+            cols.extend(ix[on].tolist())
+            coef.extend((-g[on]).tolist())
+            rhs -= float(g[on] @ at[ix[on]])
+        if kind == "optimality":
+            cols.append(int(self.index.theta[k]))
+            coef.append(1.0)
+        elif coef:
+            scale = max(abs(c) for c in coef)
+            coef, rhs = [c / scale for c in coef], rhs / scale
+        else:
+            return  # lost load that no fleet quantity changes: nothing to cut
+        status = self.highs.addRow(
+            rhs, math.inf, len(cols), np.array(cols, dtype=np.int32), np.array(coef)
+        )
+        if status == highspy.HighsStatus.kError:
+            raise RuntimeError(f"HiGHS refused cut {self.n_cuts}: a coefficient beyond its limits")
+        self.n_cuts += 1
+
+
+@dataclass
+class _Assembly:
+    """The master's arrays while columns and rows are added (in-service and theta columns)."""
+
+    cost: np.ndarray
+    a: sp.csc_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: list[bool]
+
+    def add_columns(self, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+        """Append continuous columns; returns their indices."""
+        n0, n = self.a.shape[1], cost.shape[0]
+        self.a = sp.hstack([self.a, sp.csc_matrix((self.a.shape[0], n))]).tocsc()
+        self.cost = np.concatenate([self.cost, cost])
+        self.col_lower = np.concatenate([self.col_lower, lower])
+        self.col_upper = np.concatenate([self.col_upper, upper])
+        self.integer += [False] * n
+        return np.arange(n0, n0 + n)
+
+    def add_defined(
+        self, bought: np.ndarray, alive: np.ndarray, constant: np.ndarray, axis_sum: str
+    ) -> np.ndarray:
+        """Columns q[a,s,y] = constant[a,s,y] + sum_y' alive[a,s,y',y] x[bought[a,s,y']], one
+        equality row each; returns their indices shaped (A, S, Y)."""
+        del axis_sum  # the sum is written out below
+        n_a, n_s, n_y = bought.shape
+        alive = np.broadcast_to(alive, (n_a, n_s, n_y, n_y))
+        cols = self.add_columns(
+            np.zeros(n_a * n_s * n_y),
+            np.full(n_a * n_s * n_y, -math.inf),
+            np.full(n_a * n_s * n_y, math.inf),
+        )
+        cols = cols.reshape(n_a, n_s, n_y)
+        r, c, v = [], [], []
+        row = 0
+        for a_ in range(n_a):
+            for s in range(n_s):
+                for y in range(n_y):
+                    r.append(row), c.append(cols[a_, s, y]), v.append(1.0)
+                    for b in range(n_y):
+                        if alive[a_, s, b, y] and bought[a_, s, b] >= 0:
+                            (
+                                r.append(row),
+                                c.append(bought[a_, s, b]),
+                                v.append(-float(alive[a_, s, b, y])),
+                            )
+                    row += 1
+        block = sp.csc_matrix((v, (r, c)), shape=(row, self.a.shape[1]))
+        self.a = sp.vstack([self.a, block]).tocsc()
+        rhs = np.asarray(constant, dtype=float).reshape(-1)
+        self.row_lower = np.concatenate([self.row_lower, rhs])
+        self.row_upper = np.concatenate([self.row_upper, rhs])
+        return cols

@@ -1,0 +1,323 @@
+"""One Benders subproblem of the capacity plan: a period's hourly operation on some representative
+days with the fleet fixed, built once by the capacity model's Pyomo families and re-solved warm
+by HiGHS at every master point (models/benders.py).
+
+The fleet enters as the subproblem's own purchase and build columns, fixed by their bounds at
+the master's in-service quantities (models/benders_inputs.py); their reduced costs are the
+derivative of the operating cost with respect to each quantity. The optimal value V(q) of an LP
+is convex in the bounds q, so V(q) >= V(q^) + g'(q - q^) with g those reduced costs: the
+optimality cut the master receives.
+
+**Elastic rows.** A master point may hold parts whose standing power (idle and host watts,
+eq. 9) the site cannot carry: more than its IT MW (eq. 10), or more than its grid, solar and
+battery can supply (docs/model.md eq. 1). Each power balance and IT capacity row therefore gets
+two slack columns (MW, either sign) priced at `LOST_LOAD_FACTOR` times the most a MWh can be
+worth to the plan, so the subproblem always solves and its cut steers the master away. The
+penalised value is never above the true one, so every cut stays valid; a point counts as a
+plan (an upper bound) only when no slack is used.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+import scipy.sparse as sp
+
+from models.benders_inputs import Block, subproblem_inputs
+from models.capacity import (
+    MW_PER_W,
+    SECONDS_PER_HOUR,
+    CapacityInputs,
+    CapacitySolution,
+    unserved_penalty_per_unit_s_step,
+)
+from models.capacity_pyomo import build
+from models.common import SolveStats, SolveStatus
+from models.mps import highs_lp, lp_from_pyomo
+from models.solvers import map_highs_status
+
+LOST_LOAD_FACTOR = 10.0  # slack MWh priced at 10x the most a MWh can earn or save the plan
+ELASTIC_ROWS = frozenset({"power_balance", "it_capacity_limit"})
+SLACK_FREE_MW = 1e-6  # slack below this (MW, summed over a subproblem) counts as none
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """First-stage quantities of one plan period (what a subproblem fixes), or their derivatives.
+
+    parts (P, S) installed; it_capacity_mw, solar_mw, battery_mwh, battery_mw (S,) in service;
+    peak_import_mw (S, B) each billing period's peak; domestic_only (S,) the subsidy choice;
+    grid_option (S, O) the connection chosen; cpu_servers (C, S) installed.
+    """
+
+    parts: np.ndarray
+    it_capacity_mw: np.ndarray
+    solar_mw: np.ndarray
+    battery_mwh: np.ndarray
+    battery_mw: np.ndarray
+    peak_import_mw: np.ndarray
+    domestic_only: np.ndarray
+    grid_option: np.ndarray
+    cpu_servers: np.ndarray
+
+
+FLEET_FIELDS = tuple(Fleet.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class SubResult:
+    """A subproblem solved at one master point: V(q), dV/dq, and whether slack was needed."""
+
+    value: float
+    gradient: Fleet
+    slack_mw: float
+    seconds: float
+    iterations: int
+    status: SolveStatus = SolveStatus.optimal
+    kind: str = "optimality"  # or "feasibility": value is the lost load F(q), MW
+
+
+@dataclass
+class Columns:
+    """Where each fixed quantity sits among the compiled columns (-1: no column)."""
+
+    index: dict[str, np.ndarray] = field(default_factory=dict)
+    scale: dict[str, np.ndarray] = field(default_factory=dict)  # column value = quantity x scale
+
+
+def lost_load_value_per_mwh(x: CapacityInputs) -> float:
+    """The most one MWh can be worth to the plan, currency per MWh (undiscounted, per year):
+    the unserved penalty of the tokens (or video seconds) the most efficient busy part serves
+    with it, or the dearest energy and carbon price, whichever is larger."""
+    rate = np.asarray(x.tokens_per_s_per_part, dtype=float)
+    per_unit_s_step = unserved_penalty_per_unit_s_step(x)  # (W, T): penalty x w_t x 3,600
+    weight = float(x.weight_h.max())
+    per_unit = per_unit_s_step[:, int(np.argmax(x.weight_h))] / (weight * SECONDS_PER_HOUR)
+    mwh_per_busy_h = np.maximum(x.active_w, 1e-9) * MW_PER_W  # (P,) one busy part for an hour
+    per_mwh = per_unit[:, None] * rate * SECONDS_PER_HOUR / mwh_per_busy_h[None, :]
+    energy = float(np.max(x.price_per_mwh, initial=0.0))
+    carbon = float(np.max(x.emission_t_per_mwh, initial=0.0)) * float(
+        np.max(x.carbon_price_per_t, initial=0.0)
+    )
+    return max(float(np.max(per_mwh, initial=0.0)), energy + carbon, 1.0)
+
+
+def fixed_columns(m: pyo.ConcreteModel, form: Any, x: CapacityInputs) -> Columns:
+    """Column indices of the subproblem's purchase and build columns, shaped as a Fleet."""
+    where = {id(v): i for i, v in enumerate(form.columns)}
+    _n_w, n_p, n_s, _n_y, _n_t = x.shape
+    n_b = x.billing_period_months.shape[0]
+
+    def grid(var: Any, keys: list[Any], shape: tuple[int, ...]) -> np.ndarray:
+        return np.array([where.get(id(var[k]), -1) for k in keys], dtype=int).reshape(shape)
+
+    per_server = np.asarray(x.parts_per_server, dtype=float)
+    cols = Columns()
+    ps = [(p, s, 0) for p in range(n_p) for s in range(n_s)]
+    cols.index["parts"] = grid(m.servers, ps, (n_p, n_s))
+    cols.scale["parts"] = np.broadcast_to(1.0 / per_server[:, None], (n_p, n_s))
+    for name, var in (
+        ("it_capacity_mw", m.dc_built_mw),
+        ("solar_mw", m.solar_built_mw),
+        ("battery_mwh", m.battery_built_mwh),
+        ("battery_mw", m.battery_built_mw),
+    ):
+        cols.index[name] = grid(var, [(s, 0) for s in range(n_s)], (n_s,))
+    peaks = [
+        where.get(id(m.site[s, 0].peak_import_mw[b]), -1) for s in range(n_s) for b in range(n_b)
+    ]
+    cols.index["peak_import_mw"] = np.array(peaks, dtype=int).reshape(n_s, n_b)
+    chosen = {s: where.get(id(m.domestic_only[s, y]), -1) for s, y in m.C}
+    cols.index["domestic_only"] = np.array([chosen.get(s, -1) for s in range(n_s)], dtype=int)
+    n_o = 0 if x.grid_option_offered is None else np.shape(x.grid_option_offered)[1]
+    options = np.full((n_s, n_o), -1, dtype=int)
+    for s, o in m.GO:
+        options[s, o] = where.get(id(m.grid_option[s, o]), -1)
+    cols.index["grid_option"] = options
+    if x.cpu is None:
+        cols.index["cpu_servers"] = np.full((0, n_s), -1, dtype=int)
+    else:
+        n_c = x.cpu.cores_per_server.shape[0]
+        keys = [(c, s, 0) for c in range(n_c) for s in range(n_s)]
+        cols.index["cpu_servers"] = grid(m.cpu_servers, keys, (n_c, n_s))
+    for name in FLEET_FIELDS:
+        cols.scale.setdefault(name, np.ones(cols.index[name].shape))
+    return cols
+
+
+def elastic_columns(form: Any, x: CapacityInputs) -> tuple[sp.csc_matrix, np.ndarray]:
+    """Two slack columns (+1, -1) on every power balance and IT capacity row, and their cost:
+    the lost-load value x the step's hours x the period's discounted years, per MW."""
+    rows, costs = [], []
+    per_mwh = (
+        LOST_LOAD_FACTOR
+        * lost_load_value_per_mwh(x)
+        * float(x.discount_fraction[0] * x.duration_years[0])
+    )
+    for i, (con, _) in enumerate(form.rows):
+        name = con.parent_component().local_name
+        if name in ELASTIC_ROWS:
+            index = con.index()
+            step = index if name == "power_balance" else index[2]
+            rows.append(i)
+            costs.append(per_mwh * max(float(x.weight_h[step]), 1e-3))
+    n = len(rows)
+    data = np.concatenate([np.ones(n), -np.ones(n)])
+    matrix = sp.csc_matrix(
+        (data, (np.tile(rows, 2), np.arange(2 * n))), shape=(len(form.rows), 2 * n)
+    )
+    return matrix, np.tile(np.asarray(costs, dtype=float), 2)
+
+
+def peak_excess_columns(
+    form: Any, a: sp.csr_matrix, peak_cols: np.ndarray, x_full: CapacityInputs, block: Block
+) -> tuple[sp.csc_matrix, np.ndarray]:
+    """One column per (site, billing period) letting imports exceed the master's peak, at the
+    period's demand charge per MW: V becomes min over a higher peak of charge x excess + V, so
+    a cut's slope in the peak is at most the charge (a real plan: the peak raised, paid for)."""
+    pv_opex = float(x_full.discount_fraction[block.year] * x_full.duration_years[block.year])
+    n_s, n_b = peak_cols.shape
+    rows, cols, vals = [], [], []
+    for i, (con, _) in enumerate(form.rows):
+        if con.parent_component().local_name != "demand_peak":
+            continue
+        s = con.parent_block().index()[0]
+        b = int(x_full.billing_period[block.steps[con.index()]])
+        rows.append(i)
+        cols.append(s * n_b + b)
+        vals.append(a[i, peak_cols[s, b]] if peak_cols[s, b] >= 0 else 0.0)
+    charge = x_full.demand_charge_per_mw_month[:, block.year]
+    cost = pv_opex * charge[:, None] * x_full.billing_period_months[None, :]
+    matrix = sp.csc_matrix((vals, (rows, cols)), shape=(len(form.rows), n_s * n_b))
+    return matrix, cost.ravel()
+
+
+class Subproblem:
+    """A period's operation on some days, compiled once into HiGHS and re-solved warm."""
+
+    def __init__(self, x_full: CapacityInputs, block: Block, options: dict[str, Any]):
+        start = time.perf_counter()
+        self.block = block
+        self.x = subproblem_inputs(x_full, block)
+        self.model = build(self.x)
+        lp, self.form = lp_from_pyomo(self.model)
+        self.columns = fixed_columns(self.model, self.form, self.x)
+        fixed = np.concatenate([ix[ix >= 0].ravel() for ix in self.columns.index.values()])
+        a = sp.csr_matrix(
+            (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_),
+            shape=(lp.num_col_, lp.num_row_),
+        ).T.tocsr()  # column-wise storage read as the transpose's rows
+        free = np.ones(lp.num_col_, dtype=bool)
+        free[fixed] = False
+        only_fixed = np.asarray((a.astype(bool) @ free.astype(float)) == 0).ravel()
+        row_lower, row_upper = np.array(lp.row_lower_), np.array(lp.row_upper_)
+        row_lower[only_fixed], row_upper[only_fixed] = -math.inf, math.inf  # the master's rows
+        slack, slack_cost = elastic_columns(self.form, self.x)
+        excess, excess_cost = peak_excess_columns(
+            self.form, a, self.columns.index["peak_import_mw"], x_full, block
+        )
+        self.n_model_cols = lp.num_col_
+        self.n_slack = slack.shape[1]
+        self.n_excess = excess.shape[1]
+        n_extra = self.n_slack + self.n_excess
+        self.cost = np.concatenate([np.array(lp.col_cost_), slack_cost, excess_cost])
+        self.phase1_cost = np.concatenate(
+            [np.zeros(lp.num_col_), np.ones(self.n_slack), np.zeros(self.n_excess)]
+        )
+        self.all_cols = np.arange(self.cost.shape[0], dtype=np.int32)
+        self.highs = highspy.Highs()
+        self.highs.silent()
+        for key, value in options.items():
+            self.highs.setOptionValue(key, value)
+        self.highs.passModel(
+            highs_lp(
+                cost=self.cost,
+                offset=float(lp.offset_),
+                a_matrix=sp.hstack([a.tocsc(), slack, excess]),
+                row_lower=row_lower,
+                row_upper=row_upper,
+                col_lower=np.concatenate([np.array(lp.col_lower_), np.zeros(n_extra)]),
+                col_upper=np.concatenate([np.array(lp.col_upper_), np.full(n_extra, math.inf)]),
+            )
+        )
+        self.build_s = time.perf_counter() - start
+
+    def fix(self, fleet: Fleet) -> None:
+        """Bound every fleet column to the master's quantity (column value = quantity x scale)."""
+        idx, val = [], []
+        for name in FLEET_FIELDS:
+            ix = self.columns.index[name]
+            on = ix >= 0
+            idx.append(ix[on])
+            val.append(
+                np.maximum(np.asarray(getattr(fleet, name))[on] * self.columns.scale[name][on], 0.0)
+            )
+        cols, values = np.concatenate(idx).astype(np.int32), np.concatenate(val)
+        self.highs.changeColsBounds(len(cols), cols, values, values)
+
+    def solve(self, fleet: Fleet) -> SubResult:
+        """V(q) and dV/dq at the master's quantities q (warm from the last basis); where the
+        fleet cannot be powered (slack used), F(q) and dF/dq instead: the least lost load, MW
+        summed over rows, a feasibility cut F(q^) + g'(q - q^) <= 0."""
+        start = time.perf_counter()
+        self.fix(fleet)
+        result = self._run(fleet, start)
+        if result.status is not SolveStatus.optimal or result.slack_mw <= SLACK_FREE_MW:
+            return result
+        self.highs.changeColsCost(len(self.all_cols), self.all_cols, self.phase1_cost)
+        try:
+            lost = self._run(fleet, start)
+        finally:
+            self.highs.changeColsCost(len(self.all_cols), self.all_cols, self.cost)
+        if lost.status is not SolveStatus.optimal or lost.value <= SLACK_FREE_MW:
+            return result  # slack by price, not need: the penalised cut is still valid
+        return replace(lost, kind="feasibility", slack_mw=result.slack_mw)
+
+    def _run(self, fleet: Fleet, start: float) -> SubResult:
+        """Solve as the costs stand; the value and the fleet columns' reduced costs."""
+        self.highs.run()
+        status = map_highs_status(self.highs.getModelStatus())
+        info = self.highs.getInfo()
+        seconds = time.perf_counter() - start
+        if status is not SolveStatus.optimal:
+            zero = Fleet(**{k: np.zeros(np.shape(getattr(fleet, k))) for k in FLEET_FIELDS})
+            return SubResult(math.nan, zero, math.nan, seconds, 0, status)
+        solution = self.highs.getSolution()
+        col_dual = np.asarray(solution.col_dual)
+        gradient = {}
+        for name in FLEET_FIELDS:
+            ix = self.columns.index[name]
+            g = (
+                np.where(ix >= 0, col_dual[np.maximum(ix, 0)], 0.0)
+                if ix.size
+                else np.zeros(ix.shape)
+            )
+            gradient[name] = g * self.columns.scale[name]
+        extra = np.asarray(solution.col_value)[self.n_model_cols :]
+        return SubResult(
+            value=float(info.objective_function_value),
+            gradient=Fleet(**gradient),
+            slack_mw=float(np.sum(extra[: self.n_slack])),
+            seconds=seconds,
+            iterations=int(info.simplex_iteration_count),
+        )
+
+    def operation(self, fleet: Fleet) -> CapacitySolution:
+        """The subproblem's full solution at `fleet`, as capacity-model arrays on its own axes
+        (one period, its steps), for assembling the plan."""
+        from models.capacity_pyomo_solve import read_solution
+
+        result = self.solve(fleet)
+        values = self.highs.getSolution().col_value
+        for var, value in zip(self.form.columns, values[: self.n_model_cols], strict=True):
+            var.set_value(value, skip_validation=True)
+        for var, expr in self.form.eliminated_vars:
+            var.set_value(pyo.value(expr), skip_validation=True)
+        stats = SolveStats(self.build_s, result.seconds, result.iterations, None)
+        return read_solution(self.model, replace(self.x, relax=False), stats, "highs")
