@@ -283,6 +283,7 @@ def assemble(
     fleets = [master.fleet(point, b.year) for b in master.blocks]
     parts = runner.operations(fleets)
     first = master.first_stage_solution(point)
+    assert first.costs is not None, "the master's solution always carries its costs"
     arrays: dict[str, np.ndarray] = {}
     n_y, n_t = x.shape[3], x.shape[4]
     for name, y_axis, t_axis in OPERATION_AXES:
@@ -302,7 +303,7 @@ def assemble(
     peaks = plan_peaks(x, first.peak_import_mw, arrays["grid_import_mw"])
     operating = {k: sum(float(getattr(sub.costs, k)) for sub in parts) for k in OPERATING_COSTS}
     operating["demand_charges"] = demand_charges(x, peaks)
-    costs = replace(first.costs, **operating)
+    costs = replace(first.costs, **operating)  # type: ignore[arg-type]
     credit = operating.pop("power_subsidy_credit")
     objective = (
         master.first_stage_cost(point)
@@ -314,7 +315,7 @@ def assemble(
     stats = SolveStats(0.0, wall_s, iterations, None)
     return replace(
         first,
-        **arrays,
+        **arrays,  # type: ignore[arg-type]
         peak_import_mw=peaks,
         costs=costs,
         objective=objective,

@@ -221,7 +221,8 @@ class Master:
         idx = np.flatnonzero(self.integer)
         if not idx.size:
             return False
-        return self.highs.getColIntegrality(int(idx[0]))[1] == highspy.HighsVarType.kInteger
+        kind = self.highs.getColIntegrality(int(idx[0]))  # type: ignore[attr-defined]
+        return bool(kind[1] == highspy.HighsVarType.kInteger)
 
     def first_stage_cost(self, values: np.ndarray) -> float:
         """Capex less credits, and the billing peaks' demand charges, of a master point."""
@@ -338,14 +339,14 @@ class _Assembly:
         for a_ in range(n_a):
             for s in range(n_s):
                 for y in range(n_y):
-                    r.append(row), c.append(cols[a_, s, y]), v.append(1.0)
+                    r.append(row)
+                    c.append(cols[a_, s, y])
+                    v.append(1.0)
                     for b in range(n_y):
                         if alive[a_, s, b, y] and bought[a_, s, b] >= 0:
-                            (
-                                r.append(row),
-                                c.append(bought[a_, s, b]),
-                                v.append(-float(alive[a_, s, b, y])),
-                            )
+                            r.append(row)
+                            c.append(bought[a_, s, b])
+                            v.append(-float(alive[a_, s, b, y]))
                     row += 1
         block = sp.csc_matrix((v, (r, c)), shape=(row, self.a.shape[1]))
         self.a = sp.vstack([self.a, block]).tocsc()

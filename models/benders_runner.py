@@ -5,6 +5,7 @@ share of the subproblems (built once, re-solved warm every round). A Dask cluste
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from multiprocessing.connection import Connection
 from typing import Any
@@ -111,10 +112,8 @@ class ProcessRunner:
     def close(self) -> None:
         """Stop the workers."""
         for pipe in self.pipes:
-            try:
+            with contextlib.suppress(BrokenPipeError, OSError):
                 pipe.send(("stop", None))
-            except (BrokenPipeError, OSError):
-                pass
         for proc in self.procs:
             proc.join(timeout=5)
             if proc.is_alive():

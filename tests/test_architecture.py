@@ -18,8 +18,7 @@ MAX_FILE_LINES = 600
 MAX_FUNCTION_LINES = 60
 
 # Still over the limits (lines today). Split them; do not add to this list.
-FILES_OVER: dict[str, int] = {
-}
+FILES_OVER: dict[str, int] = {}
 FUNCTIONS_OVER: dict[str, int] = {
     "planner/demand/growth.py:read_demand_csv": 76,
     "planner/rules/regimes.py:_resolve": 78,
