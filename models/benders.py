@@ -63,6 +63,7 @@ class BendersOptions:
     stabilisation: float = 0.5  # lambda of the in-out separation point (1 = none)
     stall_iterations: int = 5  # LP iterations without a better bound before lambda = 1
     highs_options: dict[str, Any] = field(default_factory=dict)
+    on_iteration: Callable[[Iteration], None] | None = None  # told after every round
 
 
 @dataclass(frozen=True)
@@ -138,22 +139,28 @@ def add_cuts(master: Master, results: list[SubResult], point: np.ndarray) -> Non
 
 def lp_phase(
     master: Master, runner: Runner, opts: BendersOptions, state: _State, deadline: float,
-    target_gap: float, count_plans: bool,
+    target_gap: float, count_plans: bool, phase: str = "lp",
 ) -> None:  # fmt: skip
-    """Benders on the LP master with in-out stabilisation until the LP gap is `target_gap`."""
+    """Benders on the LP master with in-out stabilisation until the LP gap is `target_gap`.
+
+    In the "fixed" phase the integer columns are held at rounded values, so the master's
+    optimum is no bound on the plan (state.lower is left alone) but every slack-free point
+    is an integer plan."""
     master.relax_integers(True)
-    lam, stalled, lp_upper = opts.stabilisation, 0, math.inf
+    lam, stalled, lp_upper, lp_lower = opts.stabilisation, 0, math.inf, -math.inf
     while len(state.history) < opts.max_iterations and time.perf_counter() < deadline:
         t0 = time.perf_counter()
         status, values, objective, _ = master.solve()
         if status not in OK:
             raise RuntimeError(f"the LP master ended {status}")
         t1 = time.perf_counter()
-        if objective > state.lower + 1e-9 * max(1.0, abs(objective)):
+        if objective > lp_lower + 1e-9 * max(1.0, abs(objective)):
             stalled = 0
         else:
             stalled += 1
-        state.lower = max(state.lower, objective)
+        lp_lower = max(lp_lower, objective)
+        if phase == "lp":
+            state.lower = max(state.lower, objective)
         if stalled >= opts.stall_iterations:
             lam = 1.0
         core = values if state.core is None else state.core
@@ -168,8 +175,8 @@ def lp_phase(
             state.core = values
         state.history.append(
             Iteration(
-                "lp",
-                objective,
+                phase,
+                state.lower,
                 lp_upper,
                 t1 - t0,
                 time.perf_counter() - t1,
@@ -177,8 +184,45 @@ def lp_phase(
                 slack_free,
             )
         )
+        if opts.on_iteration is not None:
+            opts.on_iteration(state.history[-1])
         if relative_gap(objective, lp_upper) <= target_gap:
             return
+
+
+def integer_phases(
+    master: Master, runner: Runner, opts: BendersOptions, state: _State, deadline: float
+) -> None:
+    """Integer plans against the LP phase's bound: the LP master's purchases rounded (to the
+    nearest, then up) and held while Benders re-optimises the rest; the MILP master on the
+    accumulated cuts only if neither rounding reaches the gap.
+
+    Purchases count servers by the hundred or thousand in a national plan, so a rounded LP
+    plan is nearly always within the gap of the LP bound; the MILP master, whose cuts span
+    1 to 1e11 (an IT MW worth its lost tokens), is where HiGHS's simplex fails numerically
+    (flagship 1: "infeasible" on a master whose IPM optimum is the plan's)."""
+    _, lp_values, _, _ = master.solve()
+    mask = master_integer_mask(master)
+    for rounding in (np.round, np.ceil):
+        if relative_gap(state.lower, state.upper) <= opts.mip_gap:
+            return
+        if time.perf_counter() >= deadline:
+            return
+        fixed = rounding(lp_values[mask] - 1e-9 if rounding is np.ceil else lp_values[mask])
+        master.fix_integers(fixed)
+        state.core = None
+        try:
+            lp_phase(master, runner, opts, state, deadline, opts.mip_gap / 4, True, "fixed")
+        except RuntimeError:
+            pass  # a rounding the master cannot complete (e.g. no grid option chosen)
+        finally:
+            master.fix_integers(None)
+    if relative_gap(state.lower, state.upper) > opts.mip_gap and time.perf_counter() < deadline:
+        try:
+            milp_phase(master, runner, opts, state, deadline)
+        except RuntimeError:
+            if state.best is None:
+                raise
 
 
 def milp_phase(
@@ -216,6 +260,8 @@ def milp_phase(
                 slack_free,
             )
         )
+        if opts.on_iteration is not None:
+            opts.on_iteration(state.history[-1])
         if relative_gap(state.lower, state.upper) <= opts.mip_gap or status in MIP_STOPPED:
             return
 
@@ -244,7 +290,7 @@ def solve_benders(
         lp_gap = opts.mip_gap if x.relax else opts.mip_gap / 4
         lp_phase(master, runner, opts, state, deadline, lp_gap, count_plans=x.relax)
         if not x.relax:
-            milp_phase(master, runner, opts, state, deadline)
+            integer_phases(master, runner, opts, state, deadline)
         if state.best is None:
             raise RuntimeError("no plan without lost load was found within the limits")
         solution = assemble(x, master, runner, state.best, time.perf_counter() - start)

@@ -35,6 +35,15 @@ from models.capacity_pyomo import build
 from models.common import SolveStats
 from models.mps import highs_lp, lp_from_pyomo
 
+# Ways to solve the LP master when warm dual simplex does not end optimal (HiGHS "unknown" on a
+# master whose cuts span 1e-9..1e11, seen on flagship 1): cold simplex without presolve, interior
+# point with crossover, interior point alone (an interior point is as good a separation point).
+LP_FALLBACKS: tuple[dict[str, Any], ...] = (
+    {"presolve": "off"},
+    {"presolve": "choose", "solver": "ipm"},
+    {"solver": "ipm", "run_crossover": "off"},
+)
+LP_DEFAULTS: dict[str, Any] = {"presolve": "choose", "solver": "choose", "run_crossover": "on"}
 SMALL_COEFFICIENT = 1e-9  # cut coefficients below this are dropped (HiGHS would drop them too)
 TOP_LEVEL_FIRST_STAGE = frozenset(
     {
@@ -111,6 +120,8 @@ class Master:
         self.index = self._in_service(m, where, base)
         self.n_cols = base.a.shape[1]
         self.integer = np.asarray(base.integer, dtype=bool)
+        on = np.flatnonzero(self.integer)
+        self.integer_bounds = (base.col_lower[on].copy(), base.col_upper[on].copy())
         self.cost = base.cost.copy()
         self.cost[self.index.theta] = 0.0  # first-stage cost only
         self.highs = highspy.Highs()
@@ -125,6 +136,7 @@ class Master:
             model.integrality_ = [kind.kInteger if i else kind.kContinuous for i in base.integer]
         self.highs.passModel(model)
         self.n_cuts = 0
+        self.fallback = 0  # index into LP_FALLBACKS once the warm simplex has failed
 
     def _in_service(
         self, m: pyo.ConcreteModel, where: dict[int, int], base: _Assembly
@@ -205,16 +217,53 @@ class Master:
         if idx.size:
             kind = highspy.HighsVarType.kContinuous if relaxed else highspy.HighsVarType.kInteger
             self.highs.changeColsIntegrality(len(idx), idx, np.array([kind] * len(idx)))
+        if not relaxed:  # branch and bound runs its own LPs: the LP fallback does not apply
+            for option, value in LP_DEFAULTS.items():
+                self.highs.setOptionValue(option, value)
+
+    def fix_integers(self, values: np.ndarray | None) -> None:
+        """Hold the integer columns at `values` (by their bounds), or free them again (None)."""
+        idx = np.flatnonzero(self.integer).astype(np.int32)
+        if not idx.size:
+            return
+        if values is None:
+            lower, upper = self.integer_bounds
+        else:
+            lower = upper = np.clip(values, *self.integer_bounds)
+        self.highs.changeColsBounds(idx.size, idx, lower, upper)
 
     def solve(self) -> tuple[highspy.HighsModelStatus, np.ndarray, float, float]:
-        """Status, column values, objective and the best bound (the objective for an LP)."""
+        """Status, column values, objective and the best bound (the objective for an LP).
+
+        Cuts priced at the lost-load penalty make the master badly scaled; an LP answer other
+        than optimal (HiGHS "unknown" after a warm start, seen on flagship 1) is retried by
+        `LP_FALLBACKS`."""
         self.highs.run()
         status = self.highs.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal and not self.is_mip():
+            status = self._retry_lp()
         info = self.highs.getInfo()
         values = np.asarray(self.highs.getSolution().col_value)
         objective = float(info.objective_function_value)
         bound = float(info.mip_dual_bound) if self.is_mip() else objective
         return status, values, objective, bound
+
+    def _retry_lp(self) -> highspy.HighsModelStatus:
+        """The LP master again, cold, by each of `LP_FALLBACKS` in turn; the first that ends
+        optimal is kept for the rest of the LP phase (a master that fails once keeps failing)."""
+        status = self.highs.getModelStatus()
+        for n, options in enumerate(LP_FALLBACKS[self.fallback :], start=self.fallback):
+            self.highs.clearSolver()
+            for option, value in options.items():
+                self.highs.setOptionValue(option, value)
+            self.highs.run()
+            status = self.highs.getModelStatus()
+            if status == highspy.HighsModelStatus.kOptimal:
+                self.fallback = n
+                return status
+            for option in options:
+                self.highs.setOptionValue(option, LP_DEFAULTS[option])
+        return status
 
     def is_mip(self) -> bool:
         """True when integer columns are currently integer."""

@@ -231,6 +231,7 @@ class Subproblem:
             [np.zeros(lp.num_col_), np.ones(self.n_slack), np.zeros(self.n_excess)]
         )
         self.all_cols = np.arange(self.cost.shape[0], dtype=np.int32)
+        self.slack_cols = np.arange(lp.num_col_, lp.num_col_ + self.n_slack, dtype=np.int32)
         self.highs = highspy.Highs()
         self.highs.silent()
         for key, value in options.items():
@@ -268,8 +269,10 @@ class Subproblem:
         start = time.perf_counter()
         self.fix(fleet)
         result = self._run(fleet, start)
-        if result.status is not SolveStatus.optimal or result.slack_mw <= SLACK_FREE_MW:
+        if result.status is not SolveStatus.optimal:
             return result
+        if result.slack_mw <= SLACK_FREE_MW:
+            return self._without_slack(fleet, start, result)
         self.highs.changeColsCost(len(self.all_cols), self.all_cols, self.phase1_cost)
         try:
             lost = self._run(fleet, start)
@@ -279,10 +282,42 @@ class Subproblem:
             return result  # slack by price, not need: the penalised cut is still valid
         return replace(lost, kind="feasibility", slack_mw=result.slack_mw)
 
+    def _without_slack(self, fleet: Fleet, start: float, elastic: SubResult) -> SubResult:
+        """The cut of the LP itself at a point that needs no slack: slack columns held at zero.
+
+        At a point where an elastic row is just tight, the simplex may leave its slack column
+        basic at zero, and the row's dual is then the slack's price (lost load at
+        `LOST_LOAD_FACTOR` times its worth), a valid but needlessly steep cut that makes the
+        master ill-conditioned (flagship 1: 4.8e11 CNY per MW). With the slack held at zero
+        the dual is the operation's own marginal value."""
+        cols = self.slack_cols
+        zero = np.zeros(cols.size)
+        self.highs.changeColsBounds(cols.size, cols, zero, zero)
+        try:
+            tight = self._run(fleet, start)
+        finally:
+            self.highs.changeColsBounds(cols.size, cols, zero, np.full(cols.size, math.inf))
+        if tight.status is not SolveStatus.optimal:
+            return elastic
+        return replace(tight, slack_mw=elastic.slack_mw)
+
     def _run(self, fleet: Fleet, start: float) -> SubResult:
-        """Solve as the costs stand; the value and the fleet columns' reduced costs."""
+        """Solve as the costs stand; the value and the fleet columns' reduced costs.
+
+        The elastic LP is always feasible and bounded (every column has finite bounds or a
+        bounded cost), so any other answer is numerical: a warm start or presolve on a badly
+        scaled point (seen on flagship 1, "unbounded" from the basis, optimal cold). That solve
+        is repeated cold without presolve before anything is reported."""
         self.highs.run()
         status = map_highs_status(self.highs.getModelStatus())
+        if status is not SolveStatus.optimal:
+            self.highs.clearSolver()
+            self.highs.setOptionValue("presolve", "off")
+            try:
+                self.highs.run()
+            finally:
+                self.highs.setOptionValue("presolve", "choose")
+            status = map_highs_status(self.highs.getModelStatus())
         info = self.highs.getInfo()
         seconds = time.perf_counter() - start
         if status is not SolveStatus.optimal:

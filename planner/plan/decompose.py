@@ -1,0 +1,131 @@
+"""`planner plan --method`: solve the plan as one problem (the monolith) or by Benders
+decomposition (models/benders.py), on local processes or any Dask cluster, and choose between
+them by size when asked to (`auto`).
+
+The decomposition builds its master and subproblems with the Pyomo families and solves them
+with HiGHS, whatever `--backend` says: the two backends implement the same equations
+(tests/test_plan.py), and a decomposed plan is checked against the monolith in
+tests/test_benders.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from dataclasses import replace
+from enum import StrEnum
+from typing import Any
+
+from models.benders import BendersOptions, BendersResult, Iteration, Runner, solve_benders
+from models.benders_inputs import Block
+from models.benders_runner import ProcessRunner
+from models.capacity import CapacityInputs, CapacitySolution
+from models.common import SolveStats, SolveStatus
+from planner.progress import SILENT, ProgressSink
+
+# The monolith is the better method for the shipped plans (flagship 1: monolith MILP ~13 s,
+# decomposed LP 35 s, docs/benchmarks.md); above this many hourly operating columns
+# (parts x workloads x sites x periods x steps) `auto` decomposes.
+DECOMPOSE_ABOVE_COLUMNS = 3_000_000
+DEFAULT_MIP_GAP = 0.01
+
+
+class Method(StrEnum):
+    auto = "auto"
+    monolith = "monolith"
+    decompose = "decompose"
+
+
+def operating_columns(x: CapacityInputs) -> int:
+    """How many hourly operating columns the monolith holds (the size that makes it slow)."""
+    n_w, n_p, n_s, n_y, n_t = x.shape
+    return n_w * n_p * n_s * n_y * n_t
+
+
+def choose_method(x: CapacityInputs, method: Method) -> tuple[Method, str]:
+    """The method to use and why, in a sentence for the run's notes."""
+    size = operating_columns(x)
+    if method is Method.monolith:
+        return method, "solved as one problem (--method monolith)"
+    if method is Method.decompose:
+        return method, "solved by Benders decomposition (--method decompose)"
+    if size > DECOMPOSE_ABOVE_COLUMNS:
+        return Method.decompose, (
+            f"solved by Benders decomposition: {size:,} hourly operating columns is above "
+            f"{DECOMPOSE_ABOVE_COLUMNS:,}, where one problem grows slow (--method auto)"
+        )
+    return Method.monolith, (
+        f"solved as one problem: {size:,} hourly operating columns is at most "
+        f"{DECOMPOSE_ABOVE_COLUMNS:,} (--method auto; --method decompose to split it)"
+    )
+
+
+@contextlib.contextmanager
+def runner_factory(scheduler: str | None, workers: int) -> Iterator[Any]:
+    """Where subproblems run: `workers` local processes, or the Dask scheduler at an address."""
+    if scheduler is None or scheduler == "local":
+
+        def local(x: CapacityInputs, blocks: list[Block], options: dict[str, Any]) -> Runner:
+            return ProcessRunner(x, blocks, options, workers=workers)
+
+        yield local
+        return
+    from planner.plan.decompose_dask import DaskRunner
+    from planner.sweeps.sweep import dask_client
+
+    with dask_client(scheduler, workers) as client:
+
+        def on_cluster(x: CapacityInputs, blocks: list[Block], options: dict[str, Any]) -> Runner:
+            return DaskRunner(client, x, blocks, options)
+
+        yield on_cluster
+
+
+def iteration_line(n: int, it: Iteration) -> str:
+    """One round for the progress line and the log: bounds and the gap between them."""
+    gap = (it.upper_bound - it.lower_bound) / abs(it.upper_bound)
+    shown = f"{gap:.2%}" if math.isfinite(gap) else "no plan yet"
+    return f"round {n} ({it.phase}): gap {shown}, {it.cuts} cuts"
+
+
+def solve_decomposed(
+    x: CapacityInputs,
+    *,
+    mip_gap: float | None = None,
+    time_limit_s: float | None = None,
+    scheduler: str | None = None,
+    workers: int = 2,
+    progress: ProgressSink = SILENT,
+) -> tuple[CapacitySolution, BendersResult]:
+    """The plan by Benders decomposition, as the monolith's solution record, and its history."""
+    rounds: list[Iteration] = []
+
+    def tell(it: Iteration) -> None:
+        rounds.append(it)
+        progress.phase("decomposing", iteration_line(len(rounds), it))
+
+    gap = DEFAULT_MIP_GAP if mip_gap is None else mip_gap
+    opts = BendersOptions(
+        mip_gap=gap,
+        time_limit_s=math.inf if time_limit_s is None else time_limit_s,
+        on_iteration=tell,
+    )
+    with runner_factory(scheduler, workers) as factory:
+        result = solve_benders(x, factory, opts)
+    reached = result.gap <= gap * (1 + 1e-9)
+    sol = result.solution
+    stats = SolveStats(0.0, result.wall_s, sol.stats.iterations, None if x.relax else result.gap)
+    status = SolveStatus.optimal if reached else SolveStatus.time_limit
+    return replace(sol, status=status, stats=stats, backend="pyomo", solver="highs"), result
+
+
+def decomposition_log(result: BendersResult) -> str:
+    """The decomposition's own log, kept in the run folder beside the solver's."""
+    lines = [
+        f"Benders decomposition: {result.blocks} subproblems, {len(result.iterations)} rounds, "
+        f"{result.wall_s:.1f} s; bound {result.lower_bound:.6g}, plan {result.upper_bound:.6g}, "
+        f"gap {result.gap:.4%}"
+    ]
+    lines += [iteration_line(n, it) for n, it in enumerate(result.iterations, start=1)]
+    return "\n".join(lines) + "\n"
