@@ -17,11 +17,13 @@ from cli.options import (
     ProfilesOpt,
     RelaxOpt,
     ScenarioArg,
+    SchedulerOpt,
     TimeLimitOpt,
+    WorkersOpt,
     check_solve_options,
 )
 from cli.render import OutputFormat, emit, err_console
-from cli.sweep import SchedulerOpt, WorkersOpt, execute
+from cli.sweep import execute
 from planner.plan.scenario import find_scenario
 from planner.results.folders import DEFAULT_ROOT
 from planner.sweeps.regimes_compare import (

@@ -56,6 +56,21 @@ TimeLimitOpt = Annotated[
 ]
 
 
+# Where the work runs: `sweep`, `compare-regimes` and `plan --method decompose`.
+SchedulerOpt = Annotated[
+    str,
+    typer.Option(
+        "--scheduler",
+        help="'local' (a LocalCluster of --workers processes) or a scheduler address, "
+        "e.g. tcp://127.0.0.1:8786.",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", help="Worker processes of the local cluster (default: CPUs).", min=1),
+]
+
+
 def check_solve_options(mip_gap: float | None, time_limit: float | None) -> None:
     """A gap in [0, 1) and a positive time limit, or an input error naming the option."""
     if mip_gap is not None and not 0 <= mip_gap < 1:

@@ -16,6 +16,7 @@ from cli.options import (
     ProfilesOpt,
     RelaxOpt,
     ScenarioArg,
+    SchedulerOpt,
     SolverOpt,
     TimeLimitOpt,
     check_solve_options,
@@ -24,6 +25,7 @@ from cli.options import (
 from cli.progress import ProgressOpt, progress
 from cli.render import OutputFormat, emit, err_console
 from planner.errors import InputError
+from planner.plan.decompose import Method
 from planner.plan.overrides import apply_overrides, check_parameter
 from planner.plan.scenario import Scenario, find_scenario, load_scenario
 from planner.plan.solve import plan_scenario, summary
@@ -272,6 +274,20 @@ def plan(
         ),
     ] = None,
     show_progress: ProgressOpt = None,
+    method: Annotated[
+        Method,
+        typer.Option(
+            "--method",
+            help="monolith (one problem), decompose (Benders: investments in a master, each "
+            "year's operation on each day a subproblem, solved in parallel), or auto (by size; "
+            "the run's notes say which).",
+        ),
+    ] = Method.auto,
+    scheduler: SchedulerOpt = "local",
+    workers: Annotated[
+        int,
+        typer.Option("--workers", help="Local processes for --method decompose.", min=1),
+    ] = 2,
 ) -> None:
     """Solve a scenario's capacity plan: parts, sites, MW and storage by year."""
     check_solve_options(mip_gap, time_limit)
@@ -299,6 +315,9 @@ def plan(
             mip_gap=mip_gap,
             time_limit_s=time_limit,
             progress=sink,
+            method=method,
+            scheduler=scheduler,
+            workers=workers,
         )
         sink.phase("writing", "the run folder")
         data = summary(result)

@@ -19,8 +19,10 @@ from cli.options import (
     ProfilesOpt,
     RelaxOpt,
     ScenarioArg,
+    SchedulerOpt,
     SolverOpt,
     TimeLimitOpt,
+    WorkersOpt,
     check_solve_options,
     parse_vary,
 )
@@ -48,19 +50,6 @@ app = typer.Typer(
     "plan, on Dask (local or any scheduler). `planner sweep SCENARIO --vary ...` runs one.",
     no_args_is_help=True,
 )
-
-SchedulerOpt = Annotated[
-    str,
-    typer.Option(
-        "--scheduler",
-        help="'local' (a LocalCluster of --workers processes) or a scheduler address, "
-        "e.g. tcp://127.0.0.1:8786.",
-    ),
-]
-WorkersOpt = Annotated[
-    int | None,
-    typer.Option("--workers", help="Worker processes of the local cluster (default: CPUs).", min=1),
-]
 
 
 def _check_options(mip_gap: float | None, time_limit: float | None, samples: int) -> None:

@@ -79,3 +79,42 @@ def test_a_plan_that_needs_more_than_one_day_per_block_still_converges() -> None
     want = monolith_cost(x)
     result = solve_benders(x, InProcessRunner, BendersOptions(mip_gap=GAP, days_per_block=2))
     assert result.solution.objective == pytest.approx(want, rel=2 * GAP, abs=1e-3)
+
+
+def plan_cli(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli.app import app
+
+    out = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+    result = CliRunner().invoke(
+        app, ["plan", str(TINY / "cn_two_parts.yaml"), "--out", str(out), "-f", "json", *args]
+    )
+    data = json.loads(result.stdout) if result.exit_code == 0 else {}
+    return result.exit_code, data, result.stderr
+
+
+def test_plan_method_decompose_gives_the_monolith_plan_and_says_how_it_was_solved(
+    tmp_path: Path,
+) -> None:
+    code, auto, err = plan_cli(tmp_path)
+    assert code == 0, err
+    assert auto["method"] == "monolith" and auto["notes"][0].startswith("solved as one problem")
+    code, split, err = plan_cli(tmp_path, "--method", "decompose", "--mip-gap", "1e-4")
+    assert code == 0, err
+    assert split["method"] == "decompose"
+    assert split["notes"][0].startswith("solved by Benders decomposition")
+    assert split["net_present_cost"] == pytest.approx(auto["net_present_cost"], rel=2e-4)
+    assert 0 <= split["mip_gap"] <= 1e-4
+    assert "Benders decomposition:" in (tmp_path / "run1" / "solver.log").read_text()
+
+
+def test_a_scheduler_that_is_not_an_address_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    code, _, err = plan_cli(tmp_path, "--method", "decompose", "--scheduler", "nowhere")
+    assert code == 2
+    assert "--scheduler" in err and "tcp://" in err
+    assert not (tmp_path / "run0").exists()

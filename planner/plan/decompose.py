@@ -115,7 +115,8 @@ def solve_decomposed(
         result = solve_benders(x, factory, opts)
     reached = result.gap <= gap * (1 + 1e-9)
     sol = result.solution
-    stats = SolveStats(0.0, result.wall_s, sol.stats.iterations, None if x.relax else result.gap)
+    gap_reached = max(0.0, result.gap)
+    stats = SolveStats(0.0, result.wall_s, sol.stats.iterations, None if x.relax else gap_reached)
     status = SolveStatus.optimal if reached else SolveStatus.time_limit
     return replace(sol, status=status, stats=stats, backend="pyomo", solver="highs"), result
 

@@ -30,7 +30,7 @@ def _work_on_worker(
     subproblems = _SETS.get(run)
     if subproblems is None:
         subproblems = _SETS[run] = SubproblemSet(x, blocks, options)
-    return getattr(subproblems, kind)(work)  # type: ignore[no-any-return]
+    return getattr(subproblems, kind)(work)
 
 
 def _forget(run: str) -> None:

@@ -17,3 +17,5 @@ class PlanResult:
     dual_solution: CapacitySolution | None  # the LP (the main one when relaxed)
     duals_from_relaxation: bool  # True when the main solve is a MILP
     solver_log: str | None = None  # HiGHS's own log of every solve, kept in the run folder
+    method: str = "monolith"  # "monolith" (one problem) or "decompose" (Benders)
+    method_note: str | None = None  # which method and why, in a sentence

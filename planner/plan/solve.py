@@ -17,6 +17,7 @@ from models.capacity_validation import InvalidCapacityInputs
 from models.common import Backend, SolveStatus
 from models.dispatch import solve_capacity as solve
 from planner.errors import InfeasiblePlan, InputError, Problem
+from planner.plan.decompose import Method, choose_method, decomposition_log, solve_decomposed
 from planner.plan.resolve import PlanAxes, ResolvedPlan, resolve
 from planner.plan.result import PlanResult
 from planner.plan.scenario import Scenario
@@ -47,8 +48,72 @@ def solve_plan(
     time_limit_s: float | None = None,
     duals: bool = True,
     progress: ProgressSink = SILENT,
+    method: Method = Method.monolith,
+    scheduler: str | None = None,
+    workers: int = 2,
 ) -> PlanResult:
-    """Solve the plan; when it is a MILP, also solve its LP relaxation to read shadow prices."""
+    """Solve the plan; when it is a MILP, also solve its LP relaxation to read shadow prices.
+
+    `method` chooses one problem or Benders decomposition (`auto`: by size); the choice and
+    why are the first of the plan's notes."""
+    chosen, why = choose_method(resolved.inputs, method)
+    if chosen is Method.decompose:
+        return solve_decomposed_plan(
+            resolved, mip_gap=mip_gap, time_limit_s=time_limit_s, scheduler=scheduler,
+            workers=workers, progress=progress, why=why,
+        )  # fmt: skip
+    result = solve_monolith(
+        resolved, backend=backend, solver=solver, mip_gap=mip_gap, time_limit_s=time_limit_s,
+        duals=duals, progress=progress,
+    )  # fmt: skip
+    return replace(result, method=chosen.value, method_note=why)
+
+
+def solve_decomposed_plan(
+    resolved: ResolvedPlan,
+    *,
+    mip_gap: float | None,
+    time_limit_s: float | None,
+    scheduler: str | None,
+    workers: int,
+    progress: ProgressSink,
+    why: str,
+) -> PlanResult:
+    """The plan by Benders decomposition: no shadow prices (no single LP holds the rows)."""
+    progress.phase("decomposing", why)
+    try:
+        sol, history = solve_decomposed(
+            resolved.inputs, mip_gap=mip_gap, time_limit_s=time_limit_s, scheduler=scheduler,
+            workers=workers, progress=progress,
+        )  # fmt: skip
+    except RuntimeError as exc:
+        raise InfeasiblePlan(
+            [f"the decomposition of '{resolved.scenario.name}' stopped: {exc}.",
+             "solve it as one problem (--method monolith) to see the solver's own answer."]
+        ) from None  # fmt: skip
+    return PlanResult(
+        resolved=resolved,
+        solution=sol,
+        dual_solution=None,
+        duals_from_relaxation=False,
+        solver_log=decomposition_log(history),
+        method=Method.decompose.value,
+        method_note=f"{why}; no shadow prices (no single LP holds every row: --method "
+        "monolith for them)",
+    )
+
+
+def solve_monolith(
+    resolved: ResolvedPlan,
+    *,
+    backend: Backend = "cvxpy",
+    solver: str = "highs",
+    mip_gap: float | None = None,
+    time_limit_s: float | None = None,
+    duals: bool = True,
+    progress: ProgressSink = SILENT,
+) -> PlanResult:
+    """The plan as one problem in either backend, and its LP relaxation for shadow prices."""
     options: dict[str, Any] = {}
     if mip_gap is not None:
         options["mip_gap"] = mip_gap
@@ -127,6 +192,9 @@ def plan_scenario(
     mip_gap: float | None = None,
     time_limit_s: float | None = None,
     progress: ProgressSink = SILENT,
+    method: Method = Method.monolith,
+    scheduler: str | None = None,
+    workers: int = 2,
 ) -> PlanResult:
     """Resolve and solve a scenario in one call."""
     progress.phase("resolving", "catalogue, export rules, serving model, sites and demand")
@@ -138,4 +206,7 @@ def plan_scenario(
         mip_gap=mip_gap,
         time_limit_s=time_limit_s,
         progress=progress,
+        method=method,
+        scheduler=scheduler,
+        workers=workers,
     )

@@ -402,5 +402,10 @@ def summary(result: PlanResult) -> dict[str, Any]:
         "subsidy_choices": choices,
         **flex_summary(result),  # power caps and grid options (eqs. 19-21)
         "rules": list(res.regimes),
-        "notes": [*res.notes, *(c["text"] for c in choices)],
+        "method": result.method,
+        "notes": [
+            *([result.method_note] if result.method_note else []),
+            *res.notes,
+            *(c["text"] for c in choices),
+        ],
     }
