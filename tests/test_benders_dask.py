@@ -59,9 +59,7 @@ def test_a_dask_cluster_returns_the_local_plan_and_survives_a_killed_worker(
     assert on_dask.servers_bought.sum() == pytest.approx(local.servers_bought.sum(), rel=0.05)
 
     killer = KillAtRound(cluster, 3)
-    survived, history = solve_decomposed(
-        x, mip_gap=GAP, scheduler=cluster.address, progress=killer
-    )
+    survived, history = solve_decomposed(x, mip_gap=GAP, scheduler=cluster.address, progress=killer)
     assert killer.killed_at == 3, "the worker was killed mid-run"
     assert len(history.iterations) > 3, "rounds went on after the kill"
     assert survived.objective == pytest.approx(local.objective, rel=2 * GAP)
