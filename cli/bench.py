@@ -75,7 +75,8 @@ def bench(
         str | None,
         typer.Option(
             help="site: joint (one LP) and/or apart (one LP per site, in parallel) "
-            "[joint,apart]; plan: lp (relaxation) and/or milp (to a 0.5% gap) [lp]."
+            "[joint,apart]; plan: lp (relaxation), milp (to a 0.5% gap, or --option "
+            "mip_gap=...), lp-decompose, milp-decompose (Benders on 2 processes) [lp]."
         ),
     ] = None,
     option: Annotated[

@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 from models.common import Backend
 
-Method = Literal["joint", "apart", "lp", "milp"]  # lp/milp: the capacity plan (bench.plan)
+Method = Literal[
+    "joint", "apart", "lp", "milp", "lp-decompose", "milp-decompose"
+]  # plan: bench.plan
 BACKENDS: tuple[Backend, ...] = ("cvxpy", "pyomo")
 
 

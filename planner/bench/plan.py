@@ -21,9 +21,11 @@ the resolver and the model add later. A size `pPyYsS` is built deterministically
   copy k of one 5 % x k more, as in the site benchmark.
 
 `method` `lp` solves the LP relaxation (continuous servers: the fair floor comparison); `milp`
-solves the MILP to `MILP_GAP` (time limit `MILP_TIME_LIMIT_S`). Both backends and HiGHS alone
-get the same options (the capacity model scales its token rows itself, so none are needed for
-numerics).
+solves the MILP to `MILP_GAP` (time limit `MILP_TIME_LIMIT_S`); `lp-decompose` and
+`milp-decompose` solve the same problems by Benders decomposition (planner/plan/decompose.py, on
+`DECOMPOSE_WORKERS` processes) against the same floor: HiGHS alone on the monolithic MPS file.
+Both backends and HiGHS alone get the same options (the capacity model scales its token rows
+itself, so none are needed for numerics).
 """
 
 from __future__ import annotations
@@ -51,21 +53,25 @@ FLAGSHIP_SITES = 5
 LOAD_STEP_FRACTION = 0.05  # each further copy of a site carries 5 % more demand
 MILP_GAP = 0.005  # the flagship target's relative gap
 MILP_TIME_LIMIT_S = 600.0
-PLAN_METHODS = ("lp", "milp")
-_SIZE = re.compile(r"^p(\d+)y(\d+)s(\d+)$")
+PLAN_METHODS = ("lp", "milp", "lp-decompose", "milp-decompose")
+DECOMPOSE_WORKERS = 2  # subproblem processes of a decomposed case (the 2-core target machine)
+_SIZE = re.compile(r"^p(\d+)y(\d+)s(\d+)(?:d(\d+))?$")
 
 
 @dataclass(frozen=True)
 class PlanSize:
-    """Candidate parts, plan years and sites of one benchmark problem."""
+    """Candidate parts, plan years, sites and (when set) representative days of one benchmark
+    problem; without days the flagship's own (3)."""
 
     parts: int
     years: int
     sites: int
+    days: int | None = None
 
     @property
     def token(self) -> str:
-        return f"p{self.parts}y{self.years}s{self.sites}"
+        days = "" if self.days is None else f"d{self.days}"
+        return f"p{self.parts}y{self.years}s{self.sites}{days}"
 
 
 # The grid varies one axis at a time around the middle case p5y5s5 (the flagship's years and
@@ -82,16 +88,24 @@ GRID = (
 
 
 def parse_plan_size(token: str) -> PlanSize:
-    """'p5y5s5' -> PlanSize(5, 5, 5); parts 1..21 (the catalogue), years 1..15, sites 1..50."""
+    """'p5y5s5' -> PlanSize(5, 5, 5), 'p20y10s20d12' -> PlanSize(20, 10, 20, 12); parts 1..21
+    (the catalogue), years 1..15, sites 1..50, representative days 1..28."""
     match = _SIZE.match(token.strip().lower())
-    size = PlanSize(*(int(g) for g in match.groups())) if match else None
+    size = None
+    if match:
+        parts, years, sites, days = match.groups()
+        size = PlanSize(int(parts), int(years), int(sites), None if days is None else int(days))
     if size is None or not (
-        1 <= size.parts <= 21 and 1 <= size.years <= 15 and 1 <= size.sites <= 50
+        1 <= size.parts <= 21
+        and 1 <= size.years <= 15
+        and 1 <= size.sites <= 50
+        and (size.days is None or 1 <= size.days <= 28)
     ):
         raise InputError.option(
             "sizes", f"'{token}' is not a plan size.",
-            "write pPyYsS with parts 1..21, years 1..15, sites 1..50 (e.g. p5y5s5), "
-            "or 'grid' for the recorded grid.",
+            "write pPyYsS[dD] with parts 1..21, years 1..15, sites 1..50 and optionally "
+            "representative days 1..28 (e.g. p5y5s5, p20y10s20d12), or 'grid' for the "
+            "recorded grid.",
         )  # fmt: skip
     return size
 
@@ -226,6 +240,8 @@ def variant_data(data: dict[str, Any], size: PlanSize) -> dict[str, Any]:
     out["name"] = f"{out['name']}-{size.token}"
     choose_parts(out, size.parts)
     scale_demand(out, choose_sites(out, size.sites))
+    if size.days is not None:
+        out["representative_days"] = size.days
     return out
 
 
@@ -247,7 +263,7 @@ def plan_inputs(token: str, relax: bool) -> CapacityInputs:
 def model_options(case: BenchCase) -> dict[str, Any]:
     """The case's options in our words; a MILP stops at `MILP_GAP` or `MILP_TIME_LIMIT_S`."""
     options = dict(case.options)
-    if case.method == "milp":
+    if case.method.startswith("milp"):
         options.setdefault("mip_gap", MILP_GAP)
         options.setdefault("time_limit_s", MILP_TIME_LIMIT_S)
     return options
@@ -268,10 +284,18 @@ def measure_plan(case: BenchCase) -> dict[str, Any]:
     from models.dispatch import solve_capacity as solve
     from planner.bench.common import peak_rss_mb
 
-    x = plan_inputs(case.size, case.method == "lp")
+    x = plan_inputs(case.size, case.method.startswith("lp"))
     options = model_options(case)
     start = time.perf_counter()
-    sol = solve(x, case.backend, case.solver, options)
+    if case.method.endswith("-decompose"):
+        from planner.plan.decompose import solve_decomposed
+
+        sol, _ = solve_decomposed(
+            x, mip_gap=options.get("mip_gap"), time_limit_s=options.get("time_limit_s"),
+            workers=DECOMPOSE_WORKERS,
+        )  # fmt: skip
+    else:
+        sol = solve(x, case.backend, case.solver, options)
     total_s = time.perf_counter() - start
     _, n_p, n_s, n_y, n_t = x.shape
     return {
@@ -294,7 +318,7 @@ def write_plan_case_mps(case: BenchCase, path: Path) -> dict[str, Any]:
     """Child step 2: write the case's LP or MILP as MPS, and beside it the HiGHS options."""
     from planner.plan.mps import write_plan_mps
 
-    x = plan_inputs(case.size, case.method == "lp")
+    x = plan_inputs(case.size, case.method.startswith("lp"))
     start = time.perf_counter()
     write_plan_mps(x, case.backend, path)
     seconds = time.perf_counter() - start
