@@ -349,7 +349,7 @@ def assemble(
     peaks = plan_peaks(x, first.peak_import_mw, arrays["grid_import_mw"])
     operating = {k: sum(float(getattr(sub.costs, k)) for sub in parts) for k in OPERATING_COSTS}
     operating["demand_charges"] = demand_charges(x, peaks)
-    costs = replace(first.costs, **operating)  # type: ignore[arg-type]
+    costs = replace(first.costs, **operating)  # type: ignore[arg-type]  # fields by name: floats
     credit = operating.pop("power_subsidy_credit")
     objective = (
         master.first_stage_cost(point)
@@ -361,7 +361,7 @@ def assemble(
     stats = SolveStats(0.0, wall_s, iterations, None)
     return replace(
         first,
-        **arrays,  # type: ignore[arg-type]
+        **arrays,  # type: ignore[arg-type]  # fields by name: mypy cannot pair them with types
         peak_import_mw=peaks,
         costs=costs,
         objective=objective,

@@ -108,7 +108,7 @@ def subproblem_inputs(x: CapacityInputs, block: Block) -> CapacityInputs:
     """The operation of period `block.year` over `block.steps`, the fleet left to be fixed: an LP
     whose optimum, with its purchases and builds fixed at the master's in-service quantities, is
     that period's discounted operating cost on those days."""
-    return replace(x, **subproblem_changes(x, block))  # type: ignore[arg-type]
+    return replace(x, **subproblem_changes(x, block))  # type: ignore[arg-type]  # fields by name
 
 
 def subproblem_changes(x: CapacityInputs, block: Block) -> dict[str, object]:

@@ -181,33 +181,44 @@ class Master:
         fleet["domestic_only"] = np.array(
             [[chosen.get((s, y), -1) for s in range(n_s)] for y in range(n_y)]
         )
-        n_o = 0 if x.grid_option_offered is None else np.shape(x.grid_option_offered)[1]
-        options = np.full((n_s, n_o), -1, dtype=int)
-        for s, o in m.GO:
-            options[s, o] = col(m.grid_option[s, o])
-        fleet["grid_option"] = np.broadcast_to(options, (n_y, n_s, n_o))
-        if x.cpu is None:
-            fleet["cpu_servers"] = np.full((n_y, 0, n_s), -1, dtype=int)
-        else:
-            n_c = x.cpu.cores_per_server.shape[0]
-            bought = np.array(
-                [
-                    [[col(m.cpu_servers[c, s, y]) for y in range(n_y)] for s in range(n_s)]
-                    for c in range(n_c)
-                ]
-            )
-            cpu = base.add_defined(
-                bought,
-                cpu_alive_from_purchase(x)[:, None],
-                np.zeros((n_c, n_s, n_y)),
-                axis_sum="psb,pby->psy",
-            )
-            fleet["cpu_servers"] = np.moveaxis(cpu, 2, 0)
+        fleet["grid_option"] = self._grid_option_columns(m, col)
+        fleet["cpu_servers"] = self._cpu_in_service(m, col, base)
         floors = [operating_cost_floor(x, b) for b in self.blocks]
         theta = base.add_columns(
             np.ones(len(floors)), np.asarray(floors), np.full(len(floors), math.inf)
         )
         return MasterIndex(fleet=fleet, theta=theta)
+
+    def _grid_option_columns(self, m: pyo.ConcreteModel, col: Any) -> np.ndarray:
+        """(Y, S, O) the grid-option choice columns (one choice for every period)."""
+        x = self.x
+        n_s, n_y = x.shape[2], x.shape[3]
+        n_o = 0 if x.grid_option_offered is None else np.shape(x.grid_option_offered)[1]
+        options = np.full((n_s, n_o), -1, dtype=int)
+        for s, o in m.GO:
+            options[s, o] = col(m.grid_option[s, o])
+        return np.broadcast_to(options, (n_y, n_s, n_o))
+
+    def _cpu_in_service(self, m: pyo.ConcreteModel, col: Any, base: _Assembly) -> np.ndarray:
+        """(Y, C, S) columns of CPU servers in service, defined from their purchases."""
+        x = self.x
+        n_s, n_y = x.shape[2], x.shape[3]
+        if x.cpu is None:
+            return np.full((n_y, 0, n_s), -1, dtype=int)
+        n_c = x.cpu.cores_per_server.shape[0]
+        bought = np.array(
+            [
+                [[col(m.cpu_servers[c, s, y]) for y in range(n_y)] for s in range(n_s)]
+                for c in range(n_c)
+            ]
+        )
+        cpu = base.add_defined(
+            bought,
+            cpu_alive_from_purchase(x)[:, None],
+            np.zeros((n_c, n_s, n_y)),
+            axis_sum="psb,pby->psy",
+        )
+        return np.moveaxis(cpu, 2, 0)
 
     # --- solving ----------------------------------------------------------------------------
 
@@ -270,7 +281,7 @@ class Master:
         idx = np.flatnonzero(self.integer)
         if not idx.size:
             return False
-        kind = self.highs.getColIntegrality(int(idx[0]))  # type: ignore[attr-defined]
+        kind = self.highs.getColIntegrality(int(idx[0]))  # type: ignore[attr-defined]  # not in stubs
         return bool(kind[1] == highspy.HighsVarType.kInteger)
 
     def first_stage_cost(self, values: np.ndarray) -> float:

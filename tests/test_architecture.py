@@ -29,7 +29,7 @@ FUNCTIONS_OVER: dict[str, int] = {
 LEVELS: dict[str, int] = {
     "planner.errors": 0, "planner.paths": 0, "planner.units": 0, "planner.provenance": 0,
     "planner.yamlio": 0, "planner.economics": 0, "planner.timeseries": 0,
-    "planner.solver_log": 0, "models": 0,
+    "planner.solver_log": 0, "planner.dask_cluster": 0, "models": 0,
     "planner.catalogue": 1, "planner.rules": 2, "planner.serving": 2, "planner.demand": 2,
     "planner.sites": 2, "planner.plan": 3, "planner.results": 4, "planner.sweeps": 5,
     "planner.bench": 5, "cli": 6,

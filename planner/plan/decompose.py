@@ -71,8 +71,8 @@ def runner_factory(scheduler: str | None, workers: int) -> Iterator[Any]:
 
         yield local
         return
+    from planner.dask_cluster import dask_client
     from planner.plan.decompose_dask import DaskRunner
-    from planner.sweeps.sweep import dask_client
 
     with dask_client(scheduler, workers) as client:
 

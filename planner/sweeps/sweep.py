@@ -18,13 +18,11 @@ sweep at a time may write a folder (planner.sweeps.lock).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import io
 import itertools
 import json
-import logging
 import math
 import os
 import shutil
@@ -32,7 +30,7 @@ import socket
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +40,7 @@ import pandas as pd
 
 from models.common import Backend
 from planner.atomic import atomic_write, atomic_write_text, replace_dir, temp_sibling
+from planner.dask_cluster import dask_client
 from planner.errors import InputError, PlannerError, Problem
 from planner.plan.overrides import ParamValue, apply_overrides, check_parameter
 from planner.plan.scenario import UncertainIn, load_scenario
@@ -421,45 +420,6 @@ def default_sweep_dir(spec: SweepSpec, root: Path) -> Path:
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     return root / f"sweep-{spec.scenario.stem}-{digest}"
-
-
-@contextlib.contextmanager
-def dask_client(scheduler: str, workers: int) -> Iterator[Any]:
-    """A Dask client: a LocalCluster of single-threaded worker processes for `local`, otherwise
-    the running scheduler at the address (e.g. tcp://127.0.0.1:8786)."""
-    import dask
-    from distributed import Client, LocalCluster
-
-    if scheduler == "local":
-        # A killed worker makes its case fail at once here; the sweep resubmits it (bounded).
-        with (
-            dask.config.set({"distributed.scheduler.allowed-failures": 0}),
-            LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # any free port: never clashes with another cluster
-                silence_logs=logging.ERROR,
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            yield client
-        return
-    if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-        raise InputError.option(
-            "scheduler", f"'{scheduler}' is not 'local' or a scheduler address.",
-            "give 'local' or an address such as tcp://127.0.0.1:8786.",
-        )  # fmt: skip
-    try:
-        client = Client(scheduler, timeout=5)
-    except OSError as exc:
-        raise InputError.option(
-            "scheduler",
-            f"no Dask scheduler answers at {scheduler} ({exc}).",
-            "start one (`dask scheduler`) and workers (`dask worker ADDRESS`), or use 'local'.",
-        ) from None
-    with client:
-        yield client
 
 
 def _record_failure(folder: Path, case: str, error: str, attempts: int, worker: Any) -> None:
