@@ -19,6 +19,7 @@ plan (an upper bound) only when no slack is used.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -198,6 +199,25 @@ def peak_excess_columns(
     return matrix, cost.ravel()
 
 
+_SOLVERS: dict[tuple[tuple[str, str], ...], highspy.Highs] = {}  # one per process and options
+_LOADED: dict[int, int] = {}  # id(solver) -> token of the subproblem it holds
+_TOKENS = itertools.count()
+
+
+def shared_solver(options: dict[str, Any]) -> highspy.Highs:
+    """This process's HiGHS instance for subproblems with these options. Subproblems take turns
+    in it (each keeps its LP and last basis): a HiGHS instance per subproblem holds about
+    30 MB of solver workspace, 4 GB a worker on the national case."""
+    key = tuple(sorted((k, repr(v)) for k, v in options.items()))
+    if key not in _SOLVERS:
+        highs = highspy.Highs()
+        highs.silent()
+        for name, value in options.items():
+            highs.setOptionValue(name, value)
+        _SOLVERS[key] = highs
+    return _SOLVERS[key]
+
+
 class Subproblem:
     """A period's operation on some days, compiled once into HiGHS and re-solved warm."""
 
@@ -232,21 +252,18 @@ class Subproblem:
         )
         self.all_cols = np.arange(self.cost.shape[0], dtype=np.int32)
         self.slack_cols = np.arange(lp.num_col_, lp.num_col_ + self.n_slack, dtype=np.int32)
-        self.highs = highspy.Highs()
-        self.highs.silent()
-        for key, value in options.items():
-            self.highs.setOptionValue(key, value)
-        self.highs.passModel(
-            highs_lp(
-                cost=self.cost,
-                offset=float(lp.offset_),
-                a_matrix=sp.hstack([a.tocsc(), slack, excess]),
-                row_lower=row_lower,
-                row_upper=row_upper,
-                col_lower=np.concatenate([np.array(lp.col_lower_), np.zeros(n_extra)]),
-                col_upper=np.concatenate([np.array(lp.col_upper_), np.full(n_extra, math.inf)]),
-            )
+        self.lp = highs_lp(
+            cost=self.cost,
+            offset=float(lp.offset_),
+            a_matrix=sp.hstack([a.tocsc(), slack, excess]),
+            row_lower=row_lower,
+            row_upper=row_upper,
+            col_lower=np.concatenate([np.array(lp.col_lower_), np.zeros(n_extra)]),
+            col_upper=np.concatenate([np.array(lp.col_upper_), np.full(n_extra, math.inf)]),
         )
+        self.basis: Any = None  # the last optimal basis, the next solve's warm start
+        self.highs = shared_solver(options)
+        self.token = next(_TOKENS)
         # The Pyomo model is ~40x the HiGHS copy (5 GB a worker on p20y10s20d12): dropped here,
         # rebuilt (deterministically, same column order) only to read the final operation.
         self.model: Any = None
@@ -266,12 +283,29 @@ class Subproblem:
         cols, values = np.concatenate(idx).astype(np.int32), np.concatenate(val)
         self.highs.changeColsBounds(len(cols), cols, values, values)
 
+    def load(self) -> None:
+        """Put this subproblem in the process's shared solver, warm from its last basis."""
+        if _LOADED.get(id(self.highs)) == self.token:
+            return
+        self.highs.passModel(self.lp)
+        if self.basis is not None:
+            self.highs.setBasis(self.basis)
+        _LOADED[id(self.highs)] = self.token
+
     def solve(self, fleet: Fleet) -> SubResult:
         """V(q) and dV/dq at the master's quantities q (warm from the last basis); where the
         fleet cannot be powered (slack used), F(q) and dF/dq instead: the least lost load, MW
         summed over rows, a feasibility cut F(q^) + g'(q - q^) <= 0."""
         start = time.perf_counter()
+        self.load()
         self.fix(fleet)
+        result = self._solve_fixed(fleet, start)
+        if self.highs.getBasis().valid:
+            self.basis = self.highs.getBasis()
+        return result
+
+    def _solve_fixed(self, fleet: Fleet, start: float) -> SubResult:
+        """`solve` once the fleet is fixed in the loaded solver."""
         result = self._run(fleet, start)
         if result.status is not SolveStatus.optimal:
             return result
