@@ -121,20 +121,23 @@ def evaluate(
     whether it is a plan (no subproblem needed slack)."""
     fleets = [master.fleet(point, b.year) for b in master.blocks]
     results = runner.solve(fleets)
-    bad = [r.status for r in results if r.status is not SolveStatus.optimal]
-    if bad:
-        raise RuntimeError(f"a subproblem ended {bad[0]}: the decomposition cannot go on")
+    solved = [r.status is SolveStatus.optimal for r in results]
+    if not any(solved):
+        raise RuntimeError(f"every subproblem ended {results[0].status}")
+    # a subproblem that fails numerically gives no cut this round and the point is no plan
     total = master.first_stage_cost(point) + sum(
-        r.value if r.kind == "optimality" else math.inf for r in results
+        r.value if r.kind == "optimality" and ok else math.inf
+        for r, ok in zip(results, solved, strict=True)
     )
-    slack_free = all(r.slack_mw <= SLACK_FREE_MW for r in results)
+    slack_free = all(solved) and all(r.slack_mw <= SLACK_FREE_MW for r in results)
     return results, total, slack_free
 
 
 def add_cuts(master: Master, results: list[SubResult], point: np.ndarray) -> None:
     """One optimality cut per subproblem, at the point they were solved."""
     for k, r in enumerate(results):
-        master.add_cut(k, r.value, r.gradient, point, r.kind)
+        if r.status is SolveStatus.optimal:
+            master.add_cut(k, r.value, r.gradient, point, r.kind)
 
 
 def lp_phase(

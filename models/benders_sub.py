@@ -46,6 +46,10 @@ from models.solvers import map_highs_status
 LOST_LOAD_FACTOR = 10.0  # slack MWh priced at 10x the most a MWh can earn or save the plan
 ELASTIC_ROWS = frozenset({"power_balance", "it_capacity_limit"})
 SLACK_FREE_MW = 1e-6  # slack below this (MW, summed over a subproblem) counts as none
+# A subproblem that does not end optimal is solved again cold: without presolve, then by
+# interior point with crossover (a HiGHS "solve error" on the national case, round 13)
+RETRIES: tuple[dict[str, Any], ...] = ({"presolve": "off"}, {"solver": "ipm"})
+RETRY_DEFAULTS: dict[str, Any] = {"presolve": "choose", "solver": "choose"}
 
 
 @dataclass(frozen=True)
@@ -345,16 +349,20 @@ class Subproblem:
         The elastic LP is always feasible and bounded (every column has finite bounds or a
         bounded cost), so any other answer is numerical: a warm start or presolve on a badly
         scaled point (seen on flagship 1, "unbounded" from the basis, optimal cold). That solve
-        is repeated cold without presolve before anything is reported."""
+        is repeated by each of `RETRIES` before anything is reported."""
         self.highs.run()
         status = map_highs_status(self.highs.getModelStatus())
-        if status is not SolveStatus.optimal:
+        for options in RETRIES:
+            if status is SolveStatus.optimal:
+                break
             self.highs.clearSolver()
-            self.highs.setOptionValue("presolve", "off")
+            for name, value in options.items():
+                self.highs.setOptionValue(name, value)
             try:
                 self.highs.run()
             finally:
-                self.highs.setOptionValue("presolve", "choose")
+                for name in options:
+                    self.highs.setOptionValue(name, RETRY_DEFAULTS[name])
             status = map_highs_status(self.highs.getModelStatus())
         info = self.highs.getInfo()
         seconds = time.perf_counter() - start
