@@ -157,7 +157,7 @@ def test_planner_bench_plan_matches_highs_alone_on_its_mps() -> None:
         (["--sizes", "p30y1s1"], "--sizes: 'p30y1s1' is not a plan size."),
         (["--sizes", "5x5x5"], "--sizes: '5x5x5' is not a plan size."),
         (["--sites", "5"], "--sites: a plan size names its sites."),
-        (["--methods", "joint"], "--methods: 'joint' is not one of lp, milp."),
+        (["--methods", "joint"], "--methods: 'joint' is not one of lp, milp, lp-decompose,"),
     ],
 )
 def test_bad_plan_bench_arguments_exit_2(args: list[str], named: str) -> None:

@@ -47,17 +47,17 @@ def choose_method(x: CapacityInputs, method: Method) -> tuple[Method, str]:
     """The method to use and why, in a sentence for the run's notes."""
     size = operating_columns(x)
     if method is Method.monolith:
-        return method, "solved as one problem (--method monolith)"
+        return method, "solved as one problem (method monolith, as asked)"
     if method is Method.decompose:
-        return method, "solved by Benders decomposition (--method decompose)"
+        return method, "solved by Benders decomposition (method decompose, as asked)"
     if size > DECOMPOSE_ABOVE_COLUMNS:
         return Method.decompose, (
             f"solved by Benders decomposition: {size:,} hourly operating columns is above "
-            f"{DECOMPOSE_ABOVE_COLUMNS:,}, where one problem grows slow (--method auto)"
+            f"{DECOMPOSE_ABOVE_COLUMNS:,}, where one problem grows slow (method auto)"
         )
     return Method.monolith, (
         f"solved as one problem: {size:,} hourly operating columns is at most "
-        f"{DECOMPOSE_ABOVE_COLUMNS:,} (--method auto; --method decompose to split it)"
+        f"{DECOMPOSE_ABOVE_COLUMNS:,} (method auto; method decompose splits it)"
     )
 
 

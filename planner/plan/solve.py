@@ -89,7 +89,7 @@ def solve_decomposed_plan(
     except RuntimeError as exc:
         raise InfeasiblePlan(
             [f"the decomposition of '{resolved.scenario.name}' stopped: {exc}.",
-             "solve it as one problem (--method monolith) to see the solver's own answer."]
+             "solve it as one problem (the monolith method) to see the solver's own answer."]
         ) from None  # fmt: skip
     return PlanResult(
         resolved=resolved,
@@ -98,8 +98,8 @@ def solve_decomposed_plan(
         duals_from_relaxation=False,
         solver_log=decomposition_log(history),
         method=Method.decompose.value,
-        method_note=f"{why}; no shadow prices (no single LP holds every row: --method "
-        "monolith for them)",
+        method_note=f"{why}; no shadow prices (no single LP holds every row: solve as one "
+        "problem for them)",
     )
 
 
