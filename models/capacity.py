@@ -224,6 +224,9 @@ class CapacitySolution:
     # of eq. 20, 1 = the site takes option o; empty when no site has grid options
     costs: CapacityCosts | None = None
     duals: CapacityDuals | None = None  # only for relax=True and an optimal solve
+    # parts left out before the model was built (models/presolve.py): part -> the part that
+    # dominates it, or None when no site may ever hold it
+    parts_left_out: dict[int, int | None] = field(default_factory=dict)
 
 
 # --- derived data both backends share (pure numpy) ------------------------------------------------

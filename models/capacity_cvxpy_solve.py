@@ -101,6 +101,7 @@ def read_solution(
         **subsidy_arrays(v, x),
         **cpu_arrays(built.cpu, x),
         **flex_arrays(v.flex, x),
+        parts_left_out={},  # filled in by models/presolve.py, which knows the whole axis
         costs=costs,
         duals=read_duals(built, x) if x.relax else None,
     )

@@ -102,6 +102,7 @@ def read_solution(
         **subsidy_arrays(m, x),
         **cpu_arrays(m, x),
         **flex_arrays(m, x),
+        parts_left_out={},  # filled in by models/presolve.py, which knows the whole axis
         costs=costs,
         duals=read_duals(m, x) if x.relax else None,
     )

@@ -14,6 +14,7 @@ from models.capacity import CapacityInputs, CapacitySolution
 from models.capacity_validation import InvalidCapacityInputs
 from models.capacity_validation import check_inputs as check_capacity_inputs
 from models.common import Backend
+from models.presolve import parts_to_keep, reduce_parts, restore_parts
 from models.site_energy import InvalidSiteEnergyInputs, SiteEnergyInputs, SiteEnergySolution
 from models.site_energy import check_inputs as check_site_inputs
 from models.solvers import solver_for
@@ -24,8 +25,14 @@ def solve_capacity(
     backend: Backend = "cvxpy",
     solver: str = "highs",
     options: dict[str, Any] | None = None,
+    *,
+    presolve_parts: bool = True,
 ) -> CapacitySolution:
     """Build and solve the capacity model with the chosen backend and solver.
+
+    Parts that are never held or are dominated by another part are left out before the build
+    (`presolve_parts`, models/presolve.py: the optimum is unchanged); the solution is on the
+    whole parts axis and names them in `parts_left_out`.
 
     `options`: `mip_gap` (relative, default 1e-4) and `time_limit_s` are understood by every
     solver (models/solvers.py); any other key goes to the solver unchanged. Raises
@@ -36,17 +43,19 @@ def solve_capacity(
     if problems:
         raise InvalidCapacityInputs(problems)
     solver_for(solver, backend)
-    match backend:
-        case "cvxpy":
-            from models.capacity_cvxpy_solve import solve_cvxpy
+    if backend not in ("cvxpy", "pyomo"):
+        raise ValueError(f"unknown backend {backend!r}; use 'cvxpy' or 'pyomo'")
+    keep = parts_to_keep(inputs) if presolve_parts else None
+    reduced = inputs if keep is None else reduce_parts(inputs, keep)
+    if backend == "cvxpy":
+        from models.capacity_cvxpy_solve import solve_cvxpy
 
-            return solve_cvxpy(inputs, solver=solver, options=options or {})
-        case "pyomo":
-            from models.capacity_pyomo_solve import solve_pyomo
+        sol = solve_cvxpy(reduced, solver=solver, options=options or {})
+    else:
+        from models.capacity_pyomo_solve import solve_pyomo
 
-            return solve_pyomo(inputs, solver=solver, options=options or {})
-        case _:
-            raise ValueError(f"unknown backend {backend!r}; use 'cvxpy' or 'pyomo'")
+        sol = solve_pyomo(reduced, solver=solver, options=options or {})
+    return sol if keep is None else restore_parts(sol, keep)
 
 
 def solve_site_energy(

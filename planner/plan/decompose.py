@@ -22,6 +22,7 @@ from models.benders_inputs import Block
 from models.benders_runner import ProcessRunner
 from models.capacity import CapacityInputs, CapacitySolution
 from models.common import SolveStats, SolveStatus
+from models.presolve import parts_to_keep, reduce_parts, restore_parts
 from planner.progress import SILENT, ProgressSink
 
 # The monolith is the better method for the shipped plans (flagship 1: monolith MILP ~13 s,
@@ -38,8 +39,10 @@ class Method(StrEnum):
 
 
 def operating_columns(x: CapacityInputs) -> int:
-    """How many hourly operating columns the monolith holds (the size that makes it slow)."""
-    n_w, n_p, n_s, n_y, n_t = x.shape
+    """How many hourly operating columns the monolith holds (the size that makes it slow),
+    counted over the parts it builds (never-held and dominated parts are left out first)."""
+    n_w, _, n_s, n_y, n_t = x.shape
+    n_p = len(parts_to_keep(x).kept)
     return n_w * n_p * n_s * n_y * n_t
 
 
@@ -98,7 +101,8 @@ def solve_decomposed(
     workers: int = 2,
     progress: ProgressSink = SILENT,
 ) -> tuple[CapacitySolution, BendersResult]:
-    """The plan by Benders decomposition, as the monolith's solution record, and its history."""
+    """The plan by Benders decomposition, as the monolith's solution record, and its history.
+    Parts never held or dominated are left out first, as in the monolith (models/presolve.py)."""
     rounds: list[Iteration] = []
 
     def tell(it: Iteration) -> None:
@@ -111,10 +115,11 @@ def solve_decomposed(
         time_limit_s=math.inf if time_limit_s is None else time_limit_s,
         on_iteration=tell,
     )
+    keep = parts_to_keep(x)  # never-held and dominated parts stay out of every subproblem
     with runner_factory(scheduler, workers) as factory:
-        result = solve_benders(x, factory, opts)
+        result = solve_benders(reduce_parts(x, keep), factory, opts)
     reached = result.gap <= gap * (1 + 1e-9)
-    sol = result.solution
+    sol = restore_parts(result.solution, keep)
     # the gap to the decomposition's bound is reported for the LP too: unlike a monolithic LP,
     # a decomposed one stops short of its optimum
     stats = SolveStats(0.0, result.wall_s, sol.stats.iterations, max(0.0, result.gap))

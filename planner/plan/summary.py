@@ -354,6 +354,26 @@ def cost_breakdown(costs: CapacityCosts | None) -> dict[str, float] | None:
     return None if costs is None else {k: float(getattr(costs, k)) for k in COST_TERMS}
 
 
+def parts_left_out_notes(result: PlanResult) -> list[str]:
+    """One note naming the parts left out before the model was built, and why (the optimum is
+    the same with them: models/presolve.py)."""
+    left = result.solution.parts_left_out
+    if not left:
+        return []
+    names = result.resolved.axes.parts
+    never = [names[p] for p, q in sorted(left.items()) if q is None]
+    beaten = [f"{names[p]} (by {names[q]})" for p, q in sorted(left.items()) if q is not None]
+    said = []
+    if never:
+        said.append(f"never held (no site may buy them, none installed): {', '.join(never)}")
+    if beaten:
+        said.append(
+            "dominated (another part is as fast on every workload, no dearer, no hungrier and "
+            f"allowed wherever they are): {', '.join(beaten)}"
+        )
+    return [f"left out before solving, the plan being the same without them: {'; '.join(said)}"]
+
+
 def summary(result: PlanResult) -> dict[str, Any]:
     """The documented JSON of a plan (docs/cli.md)."""
     res, sol = result.resolved, result.solution
@@ -405,6 +425,7 @@ def summary(result: PlanResult) -> dict[str, Any]:
         "method": result.method,
         "notes": [
             *([result.method_note] if result.method_note else []),
+            *parts_left_out_notes(result),
             *res.notes,
             *(c["text"] for c in choices),
         ],
