@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pint loads only when a file holds a quantity (planner.units
 class StrictModel(BaseModel):
     """The base of every input schema: unknown keys refused, frozen, finite numbers only."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 # Display units a range may be written in: the dimension pint parses the file's string as, and
