@@ -1,9 +1,9 @@
 """The parsed-catalogue cache: the hardware catalogue and the export regimes, validated once.
 
 Reading the 32 part files and 12 regime snapshots means PyYAML, pydantic and pint (most of the
-start-up of `planner hardware list` or `planner export classify`, docs/benchmarks.md). Their validated objects (every figure with its
-provenance) are kept, pickled, in the user's cache folder and served while nothing they were
-read from has changed. The key hashes
+start-up of `planner hardware list` or `planner export classify`, docs/benchmarks.md). Their
+validated objects (every figure with its provenance) are kept, pickled, in the user's cache
+folder and served while nothing they were read from has changed. The key hashes
 
 - the path and the content of every input file, and the folders they were found in (a file
   added, removed, moved or edited changes it, so a broken file is never served: it is read,
