@@ -29,7 +29,6 @@ from planner.rules.schema import (
     ReviewPolicy,
     Status,
 )
-from planner.sites.schema import province_problem
 from planner.units import parse_quantity
 from planner.yamlio import read_yaml, validate
 
@@ -298,6 +297,8 @@ class _Converter:
                 "a buyer_restriction needs 'allowed'.",
                 "write allowed: false (forbidden) or true.",
             )
+        from planner.sites.schema import province_problem  # not needed to serve a kept library
+
         countries = c.buyers.countries if c.buyers is not None else []
         for i, region in enumerate(c.regions if len(countries) == 1 else []):
             problem = province_problem(countries[0], region)
