@@ -20,6 +20,7 @@ from planner.plan.resolve import resolve
 from planner.plan.scenario import find_scenario
 from planner.plan.solve import solve_plan
 from planner.sweeps.sweep import SweepSpec, plan_cases
+from planner.timeseries import HOURS_PER_YEAR, representative_days
 
 TINY = find_scenario("scenarios/tiny/sweep_one_site.yaml")
 FLAGSHIP_3 = find_scenario("us_b200_battery")
@@ -152,3 +153,26 @@ def test_libraries_are_reused_until_a_profile_file_changes(tmp_path: Path) -> No
     assert again is not first
     assert "my-copy" in again.workloads.workloads
     assert cached_libraries([overlay]) is again
+
+
+# --------------------------------------------------------------------------- representative days
+
+
+def test_representative_days_again_are_the_same_days_returned_as_copies() -> None:
+    hours = np.arange(HOURS_PER_YEAR)
+    series = {
+        "price_per_mwh": 50 + 20 * np.sin(hours * 2 * np.pi / 24) + (hours // 24) % 7,
+        "solar_capacity_factor": np.clip(np.sin((hours % 24 - 6) * np.pi / 12), 0, None),
+    }
+    first = representative_days(series, 4)
+    first.series["price_per_mwh"][:] = -1.0  # a caller's edit never reaches the next caller
+    again = representative_days(series, 4)
+    np.testing.assert_array_equal(again.day_of_year, first.day_of_year)
+    assert again.count_days.sum() == pytest.approx(365.0)
+    assert (again.series["price_per_mwh"] > 0).all()
+    shifted = {**series, "price_per_mwh": series["price_per_mwh"] * 2 + np.sin(hours / 500.0)}
+    other = representative_days(shifted, 4)  # other numbers: chosen afresh
+    np.testing.assert_allclose(
+        other.series["price_per_mwh"],
+        (shifted["price_per_mwh"].reshape(365, 24)[other.day_of_year]).ravel(),
+    )
