@@ -276,7 +276,8 @@ def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 def _pack(folder: Path) -> bytes:
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:  # tables compress
+    # level 1: the parquet tables are compressed already, the rest is small JSON
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
         tar.add(folder, arcname=".")
     return buffer.getvalue()
 
