@@ -15,6 +15,7 @@ from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
 
+from planner.cache import cached
 from planner.errors import InputError, Problem, UnknownName
 from planner.paths import search_dirs
 from planner.provenance import Confidence, Source, resolve_source
@@ -424,22 +425,26 @@ class RegimeLibrary:
 
     @classmethod
     def load(cls, overlays: Sequence[Path] = ()) -> RegimeLibrary:
-        """Read `export_regimes/*.yaml` from the shipped folder and each overlay."""
-        files: dict[str, tuple[RegimeFile, Path]] = {}
-        problems: list[Problem] = []
-        for folder in search_dirs("export_regimes", overlays):
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.glob("*.yaml")):
+        """Read `export_regimes/*.yaml` from the shipped folder and each overlay (from the
+        parsed-catalogue cache while those files are unchanged, planner/cache.py)."""
+        folders = search_dirs("export_regimes", overlays)
+        paths = [sorted(f.glob("*.yaml")) if f.is_dir() else [] for f in folders]
+
+        def read() -> RegimeLibrary:
+            files: dict[str, tuple[RegimeFile, Path]] = {}
+            problems: list[Problem] = []
+            for path in (p for layer in paths for p in layer):
                 try:
                     raw = _parse(path)
                 except InputError as exc:
                     problems.extend(exc.problems)
                     continue
                 files[raw.id] = (raw, path)
-        if problems:
-            raise InputError(problems)
-        return cls.from_files(files)
+            if problems:
+                raise InputError(problems)
+            return cls.from_files(files)
+
+        return cached("regimes", folders, [p for layer in paths for p in layer], read)
 
     @classmethod
     def from_files(cls, files: Mapping[str, tuple[RegimeFile, Path]]) -> RegimeLibrary:
