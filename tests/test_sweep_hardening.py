@@ -121,7 +121,10 @@ def test_killed_sweep_leaves_a_current_table_and_a_rerun_finishes(tmp_path: Path
         proc.communicate(timeout=60)
     done, statuses = _case_states(out)
     assert len(statuses) == len(values) and 1 <= len(done) < len(values)
-    assert {c for c, s in statuses.items() if s == "ok"} == done  # the table is current
+    # The table is current: behind its case folders by at most the case being recorded at the
+    # kill (written whole, then the table rewritten; fast cases make that window likely).
+    ok = {c for c, s in statuses.items() if s == "ok"}
+    assert ok <= done and len(done - ok) <= 1
     assert set(statuses.values()) <= {"ok", "pending"}
     again = run_sweep(SweepSpec(TINY, vary={"demand.scale": values}, relax=True), out, workers=1)
     assert again.skipped == len(done) and again.done == len(values) - len(done)
