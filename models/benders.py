@@ -113,6 +113,12 @@ class _State:
     core: np.ndarray | None = None
     history: list[Iteration] = field(default_factory=list)
 
+    def record(self, iteration: Iteration, opts: BendersOptions) -> None:
+        """Keep one round's figures and tell the caller, if it asked to be told."""
+        self.history.append(iteration)
+        if opts.on_iteration is not None:
+            opts.on_iteration(iteration)
+
 
 def evaluate(
     master: Master, runner: Runner, point: np.ndarray
@@ -176,7 +182,7 @@ def lp_phase(
                 state.upper, state.best = total, point
         elif state.core is None:
             state.core = values
-        state.history.append(
+        state.record(
             Iteration(
                 phase,
                 state.lower,
@@ -185,10 +191,9 @@ def lp_phase(
                 time.perf_counter() - t1,
                 master.n_cuts,
                 slack_free,
-            )
+            ),
+            opts,
         )
-        if opts.on_iteration is not None:
-            opts.on_iteration(state.history[-1])
         if relative_gap(objective, lp_upper) <= target_gap:
             return
 
@@ -252,7 +257,7 @@ def milp_phase(
         if slack_free and total < state.upper:
             state.upper, state.best = total, point
             master.highs.setSolution(highspy.HighsSolution())  # the next start is found anew
-        state.history.append(
+        state.record(
             Iteration(
                 "milp",
                 state.lower,
@@ -261,10 +266,9 @@ def milp_phase(
                 time.perf_counter() - t1,
                 master.n_cuts,
                 slack_free,
-            )
+            ),
+            opts,
         )
-        if opts.on_iteration is not None:
-            opts.on_iteration(state.history[-1])
         if relative_gap(state.lower, state.upper) <= opts.mip_gap or status in MIP_STOPPED:
             return
 

@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from models.common import Backend, SolveStats, SolveStatus
+from models.site_energy import BatteryLimits
 
 SECONDS_PER_HOUR = 3_600.0
 SECONDS_PER_MINUTE = 60.0
@@ -141,6 +142,16 @@ class CapacityInputs:
         """(W, P, S, Y, T)."""
         w, p = self.tokens_per_s_per_part.shape
         return w, p, self.pue.shape[0], self.year_start_years.shape[0], self.weight_h.shape[0]
+
+    def battery_limits(self, site: int) -> BatteryLimits:
+        """Site s's battery SOC window, duration range and energy cap (site model eqs. 9-11)."""
+        return BatteryLimits(
+            self.soc_min_fraction,
+            self.soc_max_fraction,
+            self.min_duration_h,
+            self.max_duration_h,
+            float(self.battery_max_mwh[site]),
+        )
 
 
 @dataclass(frozen=True)

@@ -352,9 +352,7 @@ def site_year_operation(
                                     x.prev_step, x.charge_efficiency_fraction,
                                     x.discharge_efficiency_fraction),
             *se.add_battery_bounds(fleet.battery_mwh[k], fleet.battery_mw[k], v.charge_mw[k],
-                                   v.discharge_mw[k], v.soc_mwh[k], x.soc_min_fraction,
-                                   x.soc_max_fraction, x.min_duration_h, x.max_duration_h,
-                                   float(x.battery_max_mwh[s])),
+                                   v.discharge_mw[k], v.soc_mwh[k], x.battery_limits(s)),
         ]  # fmt: skip
     return constraints, grid_rows
 

@@ -221,16 +221,7 @@ def site_year_operation(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
 
     def block(b: pyo.Block, s: int, y: int) -> None:
         se.make_variables(b, x.shape[4], n_b)
-        earlier = range(y + 1)
-        b.solar_in_service = pyo.Constraint(
-            expr=b.solar_mw == pyo.quicksum(m.solar_built_mw[s, k] for k in earlier)
-        )
-        b.battery_mwh_in_service = pyo.Constraint(
-            expr=b.battery_mwh == pyo.quicksum(m.battery_built_mwh[s, k] for k in earlier)
-        )
-        b.battery_mw_in_service = pyo.Constraint(
-            expr=b.battery_mw == pyo.quicksum(m.battery_built_mw[s, k] for k in earlier)
-        )
+        add_in_service(m, b, s, y)
         pue = x.pue[s].tolist()
         b.it_facility_mw = pyo.Expression(b.T, rule=lambda _, t: pue[t] * m.it_power_mw[s, y, t])
         se.add_power_balance(
@@ -269,14 +260,25 @@ def site_year_operation(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
             b.charge_mw,
             b.discharge_mw,
             b.soc_mwh,
-            x.soc_min_fraction,
-            x.soc_max_fraction,
-            x.min_duration_h,
-            x.max_duration_h,
-            float(x.battery_max_mwh[s]),
+            x.battery_limits(s),
         )
 
     m.site = pyo.Block(m.S, m.Y, rule=block)
+
+
+def add_in_service(m: pyo.ConcreteModel, b: pyo.Block, s: int, y: int) -> None:
+    """(11) Solar MW, battery MWh and battery MW in service at site s in year y: all built in
+    years 0..y (neither retires within the horizon)."""
+    earlier = range(y + 1)
+    b.solar_in_service = pyo.Constraint(
+        expr=b.solar_mw == pyo.quicksum(m.solar_built_mw[s, k] for k in earlier)
+    )
+    b.battery_mwh_in_service = pyo.Constraint(
+        expr=b.battery_mwh == pyo.quicksum(m.battery_built_mwh[s, k] for k in earlier)
+    )
+    b.battery_mw_in_service = pyo.Constraint(
+        expr=b.battery_mw == pyo.quicksum(m.battery_built_mw[s, k] for k in earlier)
+    )
 
 
 def add_tpp_caps(m: pyo.ConcreteModel, x: CapacityInputs) -> None:

@@ -19,12 +19,7 @@ MAX_FUNCTION_LINES = 60
 
 # Still over the limits (lines today). Split them; do not add to this list.
 FILES_OVER: dict[str, int] = {}
-FUNCTIONS_OVER: dict[str, int] = {
-    "planner/demand/growth.py:read_demand_csv": 76,
-    "planner/rules/regimes.py:_resolve": 78,
-    "models/capacity_pyomo.py:site_year_operation": 63,
-    "models/site_energy_check.py:check_solution": 82,
-}
+FUNCTIONS_OVER: dict[str, int] = {}
 # The pipeline's order: a package may import only from its own level or lower ones.
 LEVELS: dict[str, int] = {
     "planner.errors": 0, "planner.paths": 0, "planner.units": 0, "planner.provenance": 0,
