@@ -45,11 +45,14 @@ MIP_STOPPED = {
 class Runner(Protocol):
     """Solves subproblems where it likes: `solve` returns one result per fleet, block order."""
 
-    def solve(self, fleets: list[Fleet]) -> list[SubResult]: ...
+    def solve(self, fleets: list[Fleet]) -> list[SubResult]:
+        """Each subproblem's value and cut at its fleet, in block order."""
 
-    def operations(self, fleets: list[Fleet]) -> list[CapacitySolution]: ...
+    def operations(self, fleets: list[Fleet]) -> list[CapacitySolution]:
+        """Each block's operation at its fleet, as capacity solutions on the block's axes."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the workers or solvers the runner holds."""
 
 
 @dataclass(frozen=True)

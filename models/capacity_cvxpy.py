@@ -80,6 +80,7 @@ class Index:
 
     @staticmethod
     def of(n_w: int, n_p: int, n_s: int, n_y: int) -> Index:
+        """The flat (p, s, y) and (w, p, s, y) positions, C order, of a plan's axes."""
         p, s, y = np.unravel_index(np.arange(n_p * n_s * n_y), (n_p, n_s, n_y))
         w4, p4, s4, y4 = np.unravel_index(np.arange(n_w * n_p * n_s * n_y), (n_w, n_p, n_s, n_y))
         return Index(psy=(p, s, y), wpsy=(w4, p4, s4, y4))

@@ -148,7 +148,7 @@ def add_cycle_limit(
     )
 
 
-def add_deferrable_load(
+def add_deferrable_load(  # noqa: PLR0917 - the cvxpy signature plus the block and its time set
     b: pyo.Block, time_set: pyo.Set, served_it_mw: pyo.Var, unserved_it_mw: pyo.Var,
     it_load_mw: np.ndarray, deferrable_fraction: float, it_capacity_mw: float,
     day: np.ndarray, weight_h: np.ndarray,

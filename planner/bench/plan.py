@@ -70,6 +70,7 @@ class PlanSize:
 
     @property
     def token(self) -> str:
+        """The case's short name, e.g. p5y5s5 or p20y10s10d6."""
         days = "" if self.days is None else f"d{self.days}"
         return f"p{self.parts}y{self.years}s{self.sites}{days}"
 
@@ -327,6 +328,7 @@ def write_plan_case_mps(case: BenchCase, path: Path) -> dict[str, Any]:
 
 
 def options_path(mps: Path) -> Path:
+    """The JSON file beside an MPS file that holds the HiGHS options the model used."""
     return Path(mps).with_suffix(".options.json")
 
 

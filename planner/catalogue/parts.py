@@ -397,6 +397,7 @@ class Catalogue:
 
     @classmethod
     def load(cls, overlays: Sequence[Path] = ()) -> Catalogue:
+        """Every part profile under hardware_profiles/, later overlays replacing an id whole."""
         folders = search_dirs("hardware_profiles", overlays)
         files = [list(_part_files(folder)) for folder in folders]
         # Later overlays replace an id whole; two files of one folder with one id are refused.

@@ -84,6 +84,7 @@ class DemandChecker:
         self.file, self.prefix, self.problems = file, prefix, list[Problem]()
 
     def add(self, field: str, problem: str, fix: str) -> None:
+        """Record one problem at `field` (below this section's prefix) with its fix."""
         self.problems.append(Problem(str(self.file), self.prefix + field, problem, fix))
 
 
@@ -373,6 +374,8 @@ def _csv(
 def workload_tokens(
     work: WorkloadDemandIn, horizon: Horizon, file: Path, at: str, check: DemandChecker
 ) -> np.ndarray | None:
+    """One workload's daily demand for each horizon period (tokens, or video seconds, per day)
+    from its growth form; None, with the problems recorded, when it cannot be computed."""
     d0 = _start_tokens(work, at, check)
     match work.growth:
         case ExponentialIn() as growth:

@@ -414,15 +414,12 @@ class Scenario:
 
     @property
     def name(self) -> str:
+        """The scenario's name, as the file gives it."""
         return self.raw.name
 
 
 def _problem(path: Path, field: str, problem: str, fix: str) -> Problem:
     return Problem(str(path), field, problem, fix)
-
-
-def _names(items: list[str]) -> set[str]:
-    return set(items)
 
 
 def check_names(raw: ScenarioFile, path: Path) -> list[Problem]:
@@ -457,7 +454,7 @@ def _serving_matches_demand(raw: ScenarioFile, path: Path) -> list[Problem]:
     """Every serving entry names a demand workload, and every demand workload is served."""
     out: list[Problem] = []
     demand_names = [w.name for w in raw.demand.workloads]
-    served = _names([s.workload for s in raw.serving])
+    served = {s.workload for s in raw.serving}
     for i, s in enumerate(raw.serving):
         if s.workload not in demand_names:
             out.append(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 
@@ -181,32 +181,30 @@ def diagnose(resolved: ResolvedPlan, sol: CapacitySolution) -> list[str]:
     return out
 
 
+class SolveOptions(TypedDict, total=False):
+    """`solve_plan`'s options, which `plan_scenario` passes through as they are."""
+
+    backend: Backend
+    solver: str
+    mip_gap: float | None
+    time_limit_s: float | None
+    progress: ProgressSink
+    method: Method
+    scheduler: str | None
+    workers: int
+
+
 def plan_scenario(
     scenario: Scenario,
     *,
     overlays: Sequence[Path] = (),
     regime: str | None = None,
-    backend: Backend = "cvxpy",
-    solver: str = "highs",
     relax: bool = False,
-    mip_gap: float | None = None,
-    time_limit_s: float | None = None,
-    progress: ProgressSink = SILENT,
-    method: Method = Method.monolith,
-    scheduler: str | None = None,
-    workers: int = 2,
+    **options: Unpack[SolveOptions],
 ) -> PlanResult:
-    """Resolve and solve a scenario in one call."""
+    """Resolve a scenario (with `overlays`, under `regime`, `relax`ed to the LP or not) and
+    solve it (`options` as for `solve_plan`) in one call."""
+    progress = options.get("progress", SILENT)
     progress.phase("resolving", "catalogue, export rules, serving model, sites and demand")
     resolved = resolve(scenario, overlays=overlays, regime=regime, relax=relax)
-    return solve_plan(
-        resolved,
-        backend=backend,
-        solver=solver,
-        mip_gap=mip_gap,
-        time_limit_s=time_limit_s,
-        progress=progress,
-        method=method,
-        scheduler=scheduler,
-        workers=workers,
-    )
+    return solve_plan(resolved, **options)

@@ -125,6 +125,7 @@ class Control:
 
     @property
     def rule_id(self) -> str:
+        """The control's id within its snapshot: 'snapshot/control'."""
         return f"{self.snapshot}/{self.id}"
 
 
@@ -146,9 +147,11 @@ class Regime:
     path: Path
 
     def in_force(self, date: dt.date) -> bool:
+        """Whether the snapshot is in force on `date` (from `effective`, until `end` exclusive)."""
         return self.effective <= date and (self.end is None or date < self.end)
 
     def members(self, group: str) -> frozenset[str]:
+        """The countries of a country group (none for an unknown group)."""
         return self.country_groups.get(group, frozenset())
 
 
@@ -521,6 +524,7 @@ class RegimeLibrary:
         return len(self.regimes)
 
     def jurisdictions(self) -> list[str]:
+        """Every jurisdiction with a snapshot, sorted."""
         return sorted({r.jurisdiction for r in self})
 
     def in_force(self, date: dt.date, jurisdiction: str) -> Regime | None:

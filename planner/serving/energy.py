@@ -50,6 +50,7 @@ TEXT = ("id", "part", "workload", "precision", "kv_precision", "parallel", "engi
 
 
 def shipped_energy_measurements() -> Path:
+    """The shipped CSV of measured serving power and throughput."""
     return shipped_dir("workload_profiles") / "energy_measurements.csv"
 
 

@@ -145,6 +145,7 @@ class Measurement:
 
     @property
     def output_tokens_per_s_per_part(self) -> float:
+        """Output tokens per second of one accelerator of the measured system."""
         return self.output_tokens_per_s / self.accelerators
 
     @property

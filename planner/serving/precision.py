@@ -36,6 +36,7 @@ class Chosen:
 
     @property
     def compute_precision(self) -> str:
+        """The precision whose dense peak the compute term uses (the weights' when not set)."""
         return self.compute or self.weights
 
 

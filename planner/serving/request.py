@@ -43,7 +43,8 @@ class WorkloadLike(Protocol):
     weight_precision: str
     kv_precision: str
 
-    def kv_bytes_per_token(self, kv_bytes_per_element: float) -> float: ...
+    def kv_bytes_per_token(self, kv_bytes_per_element: float) -> float:
+        """Bytes of KV cache one token holds, all layers, at `kv_bytes_per_element`."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Disaggregation:
 
     @property
     def parts(self) -> int:
+        """Parts of one disaggregated system: prefill plus decode."""
         return self.prefill_parts + self.decode_parts
 
 

@@ -496,6 +496,7 @@ class WorkloadLibrary:
 
     @classmethod
     def load(cls, overlays: Sequence[Path] = ()) -> WorkloadLibrary:
+        """Every workload profile under workload_profiles/, later overlays replacing an id whole."""
         folders = search_dirs("workload_profiles", overlays)
         files = [sorted(f.glob("*.yaml")) if f.is_dir() else [] for f in folders]
         # Later overlays replace an id whole; two files of one folder with one id are refused.

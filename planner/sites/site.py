@@ -92,6 +92,7 @@ class Site:
 
     @property
     def facility_load_mw(self) -> np.ndarray:
+        """(8760,) facility power drawn for the IT load, MW: IT load x PUE."""
         return self.it_load_mw * self.pue
 
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import pandas as pd
 
@@ -92,6 +92,17 @@ def default_compare_dir(scenario: Path, regimes: Sequence[str], root: Path = DEF
     return root / f"compare-{slug[:120]}"
 
 
+class RegimePlanOptions(TypedDict, total=False):
+    """How each regime's plan is solved: `regime_spec`'s options, passed through by
+    `compare_regimes`."""
+
+    backend: Backend
+    mip_gap: float | None
+    time_limit_s: float | None
+    relax: bool
+    overlays: Sequence[Path]
+
+
 def regime_spec(
     scenario: Path,
     regimes: Sequence[str],
@@ -121,23 +132,12 @@ def compare_regimes(
     out: Path | None = None,
     scheduler: str = "local",
     workers: int = 2,
-    backend: Backend = "cvxpy",
-    mip_gap: float | None = None,
-    time_limit_s: float | None = None,
-    relax: bool = False,
-    overlays: Sequence[Path] = (),
     on_progress: Callable[[int, int, int], None] | None = None,
+    **plan: Unpack[RegimePlanOptions],
 ) -> RegimeComparison:
-    """Plan the scenario once per regime (a sweep over `regime`) and read the results back."""
-    spec = regime_spec(
-        scenario,
-        regimes,
-        backend=backend,
-        mip_gap=mip_gap,
-        time_limit_s=time_limit_s,
-        relax=relax,
-        overlays=overlays,
-    )
+    """Plan the scenario once per regime (a sweep over `regime`, each plan solved as `plan`
+    says) and read the results back."""
+    spec = regime_spec(scenario, regimes, **plan)
     folder = out if out is not None else default_compare_dir(spec.scenario, spec.vary[REGIME])
     outcome = run_sweep(spec, folder, scheduler=scheduler, workers=workers, on_progress=on_progress)
     return read_comparison(outcome.folder, list(spec.vary[REGIME]), outcome)
