@@ -171,6 +171,11 @@ class FigureReader:
             return None
         return int(value) if integer else float(value)
 
+    def count(self, field: str, figure: FigureIn | None) -> int | None:
+        """A whole number (cores, devices): `number` with `integer=True`, typed as an int."""
+        value = self.number(field, figure, integer=True)
+        return None if value is None else int(value)
+
     def fraction(self, field: str, figure: FigureIn | None) -> float | None:
         """A fraction of peak, in (0, 1] by the schema's range (planner.catalogue.PEAK)."""
         return self.number(field, figure)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from planner.serving.request import Parallel, WorkloadLike
+from planner.serving.request import Bound, Parallel, WorkloadLike
 
 ACTIVATION_BYTES = 2.0  # activations exchanged between parts travel in bf16
 COMBINE_BYTES = 2.0  # expert outputs return in bf16 (DeepEP's combine)
@@ -90,7 +90,7 @@ class Step:
         """Seconds of one decode step: fixed overhead, roofline and collectives."""
         return self.overhead_s + self.roofline_s + self.collective_s
 
-    def terms(self) -> dict[str, float]:
+    def terms(self) -> dict[Bound, float]:
         """Each term's seconds by name (memory, compute, interconnect, overhead)."""
         return {
             "memory": self.memory_s,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from planner.catalogue.parts import Catalogue
 from planner.serving.calibration import (
@@ -167,20 +167,20 @@ def _row(
     case: Case, got: ServingEstimate | str, errors: Mapping[str, float | None]
 ) -> ValidationRow:
     m = case.m
-    common = {
-        "id": m.id,
-        "part": m.part,
-        "workload": m.workload,
-        "scenario": m.scenario,
-        "precision": m.precision,
-        "measured_tokens_per_s_per_part": m.output_tokens_per_s_per_part,
-        "low_concurrency": m.low_concurrency,
-    }
+    measured = ValidationRow(
+        id=m.id,
+        part=m.part,
+        workload=m.workload,
+        scenario=m.scenario,
+        precision=m.precision,
+        measured_tokens_per_s_per_part=m.output_tokens_per_s_per_part,
+        low_concurrency=m.low_concurrency,
+    )
     if isinstance(got, str):
-        return ValidationRow(**common, note=got)  # type: ignore[arg-type]
+        return replace(measured, note=got)
     lopo = errors.get("lopo")
-    return ValidationRow(
-        **common,  # type: ignore[arg-type]
+    return replace(
+        measured,
         model_tokens_per_s_per_part=got.output_tokens_per_s_per_part,
         error_fraction=_fraction(errors["in"]),
         loo_error_fraction=_fraction(errors.get("loo")),

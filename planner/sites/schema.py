@@ -116,7 +116,7 @@ CalendarYear = Annotated[
 class ListFigureIn(FigureIn):
     """A figure that is a list of plain numbers (a daily profile, twelve monthly values)."""
 
-    value: list[float] | None  # type: ignore[assignment]
+    value: list[float] | None  # type: ignore[assignment]  # narrows FigureIn.value to a list
 
 
 class CsvIn(StrictModel):

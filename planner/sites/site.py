@@ -299,7 +299,7 @@ def load_site(path: Path) -> Site:
         timezone=raw.timezone,
         provenance=MappingProxyType(r.provenance),
         unknowns=tuple(r.unknowns),
-        **values,  # type: ignore[arg-type]
+        **values,  # type: ignore[arg-type]  # each field by name; check_site checks the values
     )
     problems = check_site(site)
     if problems:

@@ -138,9 +138,10 @@ def compare_regimes(
     """Plan the scenario once per regime (a sweep over `regime`, each plan solved as `plan`
     says) and read the results back."""
     spec = regime_spec(scenario, regimes, **plan)
-    folder = out if out is not None else default_compare_dir(spec.scenario, spec.vary[REGIME])
+    checked = [str(r) for r in spec.vary[REGIME]]
+    folder = out if out is not None else default_compare_dir(spec.scenario, checked)
     outcome = run_sweep(spec, folder, scheduler=scheduler, workers=workers, on_progress=on_progress)
-    return read_comparison(outcome.folder, list(spec.vary[REGIME]), outcome)
+    return read_comparison(outcome.folder, checked, outcome)
 
 
 def read_comparison(
@@ -205,10 +206,14 @@ def regime_result(sweep: Sweep, row: dict[str, Any]) -> RegimeResult:
     if result.status != "ok":
         return result
     currency = row.get("currency")
-    result = replace(
+    result = replace(  # the fields of HEADLINE_ROWS, by name
         result,
         currency=None if currency is None or pd.isna(currency) else str(currency),
-        **{name: _number(row.get(name)) for name, _ in HEADLINE_ROWS},
+        net_present_cost=_number(row.get("net_present_cost")),
+        cost_per_million_served_tokens=_number(row.get("cost_per_million_served_tokens")),
+        it_mw=_number(row.get("it_mw")),
+        battery_mwh=_number(row.get("battery_mwh")),
+        unserved_tokens=_number(row.get("unserved_tokens")),
     )
     folder = sweep.folder / CASES / str(row.get("run") or row["case"])
     if not is_complete_run(folder):
