@@ -105,6 +105,9 @@ class CapacityInputs:
     battery_capex_per_mwh: np.ndarray  # (S, Y)
     battery_capex_per_mw: np.ndarray  # (S, Y)
     battery_max_mwh: np.ndarray  # (S,) inf = no limit
+    # (S, Y) calendar ageing: what one MWh of battery in service in y costs a year, whether it
+    # cycles or not (eq. 17); None = no such cost
+    battery_calendar_cost_per_mwh_year: np.ndarray | None = None
     charge_efficiency_fraction: float = 0.95
     discharge_efficiency_fraction: float = 0.95
     soc_min_fraction: float = 0.0
@@ -172,6 +175,7 @@ class CapacityCosts:
     power_subsidy_credit: float = 0.0  # energy rebate of sites choosing domestic parts (eq. 18)
     cpu_servers_capex: float = 0.0  # CPU servers bought (eq. 27)
     cpu_resale_credit: float = 0.0  # CPU servers' value at the horizon end (eq. 27)
+    battery_calendar: float = 0.0  # calendar ageing of the battery MWh in service (eq. 17)
 
 
 @dataclass(frozen=True)

@@ -511,7 +511,17 @@ def cost_terms(
         "unserved_penalty": cp.sum(cp.multiply(penalty, v.unserved)),
         "resale_credit": resale @ fleet.parts_bought,
         "power_subsidy_credit": subsidy_credit(v, x),
+        **battery_calendar_cost(fleet, x),
     }
+
+
+def battery_calendar_cost(fleet: Fleet, x: CapacityInputs) -> dict[str, cp.Expression]:
+    """(17) Calendar ageing, sum_{s,y} delta_y D_y c_cal[s,y] E[s,y] (E in service, eq. 11)."""
+    c = x.battery_calendar_cost_per_mwh_year
+    if c is None:
+        return {}
+    per_mwh = np.asarray(c, dtype=float) * (x.discount_fraction * x.duration_years)[None, :]
+    return {"battery_calendar": per_mwh.ravel() @ fleet.battery_mwh}  # k = s*Y + y
 
 
 CREDITS = ("resale_credit", "power_subsidy_credit", "cpu_resale_credit")

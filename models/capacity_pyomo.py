@@ -461,6 +461,21 @@ def cost_terms(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
             for t in m.T
         ),
         **cpu_resale_credit(m, x),  # (27)
+        **battery_calendar_cost(m, x),
+    }
+
+
+def battery_calendar_cost(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
+    """(17) Calendar ageing: sum_{s,y} delta_y D_y c_cal[s,y] E[s,y], E the MWh in service at
+    site s in year y (eq. 11), c_cal per MWh and year; no term when the plan sets no such cost."""
+    c = x.battery_calendar_cost_per_mwh_year
+    if c is None:
+        return {}
+    per_mwh = np.asarray(c, dtype=float) * (x.discount_fraction * x.duration_years)[None, :]
+    return {
+        "battery_calendar": pyo.quicksum(
+            float(per_mwh[s, y]) * m.site[s, y].battery_mwh for s in m.S for y in m.Y
+        )
     }
 
 

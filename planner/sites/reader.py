@@ -291,6 +291,7 @@ class BatteryFigures:
     max_mwh: float
     annual_cycle_limit: float
     backup_hours: float
+    calendar_cost_per_mwh_year: float = 0.0  # calendar ageing, per MWh in service and year
 
 
 # No battery at all: nothing to build, nothing stored, lossless and unconstrained otherwise.
@@ -332,6 +333,9 @@ def read_battery(
         capex_per_mw=num("capex_per_mw", b.capex_per_mw),
         fixed_om_per_mwh_year=num("fixed_om_per_mwh_year", b.fixed_om_per_mwh_year, 0.0),
         fixed_om_per_mw_year=num("fixed_om_per_mw_year", b.fixed_om_per_mw_year, 0.0),
+        calendar_cost_per_mwh_year=num(
+            "calendar_cost_per_mwh_year", b.calendar_cost_per_mwh_year, 0.0
+        ),
         lifetime_years=num("lifetime_years", b.lifetime_years),
         charge_efficiency_fraction=num("charge_efficiency_fraction", b.charge_efficiency_fraction),
         discharge_efficiency_fraction=num(

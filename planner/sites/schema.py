@@ -284,6 +284,17 @@ class BatteryIn(StrictModel):
     capex_per_mw: CapexPerMW
     fixed_om_per_mwh_year: OmPerYear | None = None
     fixed_om_per_mw_year: OmPerYear | None = None
+    # Calendar ageing: a lithium-ion battery loses capacity with time whether it cycles or not;
+    # this is what keeping one MWh of it in service costs a year (augmentation, or the share of
+    # a replacement), in the file's currency. Default 0. NREL's ATB prices all degradation as
+    # fixed O&M at 2.5 % of the capital cost a year (ATB 2020, battery storage, O&M costs:
+    # https://atb.nrel.gov/electricity/2020/index.php?t=st&s=om); 2.5 % of the shipped 165,000
+    # USD per MWh is about 4,100 USD per MWh-year (an estimate). The site model adds it to fixed
+    # O&M, the plan counts it alone (it ignores fixed O&M): give it in one of the two fields.
+    calendar_cost_per_mwh_year: Annotated[
+        FigureIn | None,
+        Bounds("", hard=(0, 1e8), typical=(0, 1e5), what="a calendar ageing cost per MWh-year"),
+    ] = None
     lifetime_years: LifetimeYears
     charge_efficiency_fraction: Efficiency
     discharge_efficiency_fraction: Efficiency
