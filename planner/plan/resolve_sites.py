@@ -42,7 +42,7 @@ CONFIDENCE_RANK = {"datasheet": 0, "measured": 0, "press": 1, "estimate": 2}
 
 
 def weakest(confidences: Sequence[str | None]) -> str | None:
-    """The least certain of some figures' confidences (datasheet < press < estimate)."""
+    """The least certain of some figures' confidences (datasheet, measured < press < estimate)."""
     known = [c for c in confidences if c is not None]
     return max(known, key=lambda c: CONFIDENCE_RANK.get(c, 2)) if known else None
 
