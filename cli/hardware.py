@@ -1,10 +1,14 @@
 """`planner hardware list|show|compare|servers`: the parts catalogue and the server profiles,
-with every figure's provenance."""
+with every figure's provenance.
+
+The serving model and the server profiles load only in the commands that use them, so `list` and
+`show` start quickly (benches/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,13 +16,14 @@ from cli.completion import complete_part, complete_workload
 from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
 from planner.catalogue.parts import PRECISIONS, Catalogue, Part
-from planner.catalogue.servers import Server, servers_with_parts
 from planner.catalogue.tpp import total_processing_performance
 from planner.errors import PlannerError
-from planner.serving.efficiency import Efficiency, efficiency_for, load_stacks
-from planner.serving.model import ServingRequest, estimate
-from planner.serving.video import estimate_video
-from planner.serving.workloads import Workload, WorkloadLibrary
+
+if TYPE_CHECKING:
+    from planner.catalogue.servers import Server
+    from planner.serving.efficiency import Efficiency
+    from planner.serving.model import ServingRequest
+    from planner.serving.workloads import Workload
 
 app = typer.Typer(
     help="The hardware catalogue: parts, figures and their sources.", no_args_is_help=True
@@ -168,6 +173,8 @@ def server_row(server: Server, catalogue: Catalogue) -> dict[str, Any]:
 @app.command("servers")
 def servers(fmt: FormatOpt = OutputFormat.table, profiles: ProfilesOpt = None) -> None:
     """The server profiles: each server's bill of parts, its host watts and platform price."""
+    from planner.catalogue.servers import servers_with_parts
+
     catalogue = Catalogue.load(profiles or ())
     library = servers_with_parts(profiles or (), catalogue)
     rows = [server_row(s, catalogue) for s in library.servers.values()]
@@ -199,6 +206,10 @@ def compare(
     catalogue = Catalogue.load(profiles or ())
     rows = [part_row(catalogue[p]) for p in parts]
     if workload is not None:
+        from planner.serving.efficiency import load_stacks
+        from planner.serving.model import ServingRequest
+        from planner.serving.workloads import WorkloadLibrary
+
         library = WorkloadLibrary.load(profiles or ())
         stacks = load_stacks(profiles or ())
         request = ServingRequest(
@@ -221,6 +232,9 @@ def _serving_columns(
 ) -> dict[str, Any]:
     """Serving figures of one part (model, default request); a part that cannot serve says why.
     A video workload gives video seconds per second and cost per minute of video instead."""
+    from planner.serving.efficiency import efficiency_for
+    from planner.serving.model import estimate
+
     if workload.kind == "video":
         return _video_columns(part, workload, request, stacks)
     try:
@@ -243,6 +257,9 @@ def _video_columns(
     part: Part, workload: Workload, request: ServingRequest, stacks: Mapping[str, Efficiency]
 ) -> dict[str, Any]:
     """Video-generation figures of one part (compute-bound model, docs/serving.md)."""
+    from planner.serving.efficiency import efficiency_for
+    from planner.serving.video import estimate_video
+
     try:
         est = estimate_video(part, workload, efficiency_for(part, stacks), request.precision)
     except PlannerError as exc:

@@ -1,4 +1,8 @@
-"""One renderer for every command's rows: a rich table, stable JSON, or CSV, on stdout."""
+"""One renderer for every command's rows: a rich table, stable JSON, or CSV, on stdout.
+
+rich loads when a table or a stderr message is printed, not for JSON or CSV, so the catalogue
+commands answer quickly in scripts (benches/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from planner.errors import InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 UNLIMITED_WIDTH = 10_000  # piped output without COLUMNS: whole rows for a file or a pager
 WRAP_WIDTH = 24  # a text column (rule ids, sentences) is given this much and wraps beyond it
@@ -36,6 +40,8 @@ TABLES = TableChoice()  # set once per process by the top-level command (cli/app
 
 def table_width() -> int:
     """The terminal's width; for piped output COLUMNS if set, else no limit."""
+    from rich.console import Console
+
     console = Console()
     if console.is_terminal:
         return console.width
@@ -113,6 +119,9 @@ def emit(
             writer.writerow({k: _csv_cell(r.get(k)) for k in cols})
         sys.stdout.write(buffer.getvalue())
         return
+    from rich.console import Console
+    from rich.table import Table
+
     width = UNLIMITED_WIDTH if TABLES.wide else table_width()
     shown, hidden = choose_columns(records, cols, width)
     table = Table(title=title, show_lines=False, header_style="bold")
@@ -188,4 +197,6 @@ def _csv_cell(value: Any) -> Any:
 
 def err_console() -> Console:
     """Progress, warnings and hints go to stderr; data goes to stdout."""
+    from rich.console import Console
+
     return Console(stderr=True)

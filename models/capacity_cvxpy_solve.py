@@ -25,21 +25,31 @@ from models.capacity_cpu_cvxpy import cpu_arrays
 from models.capacity_cvxpy import CapacityProblem, CapacityVariables, build
 from models.capacity_flex_cvxpy import flex_arrays
 from models.common import SolveStats, SolveStatus, solved_value
+from models.highs_warm import BasisStore, solve_lp
 from models.solvers import cvxpy_solve_kwargs, map_cvxpy_status, solver_for
 
 # --- solving -------------------------------------------------------------------------------------
 
 
 def solve_cvxpy(
-    x: CapacityInputs, solver: str = "highs", options: dict[str, Any] | None = None
+    x: CapacityInputs,
+    solver: str = "highs",
+    options: dict[str, Any] | None = None,
+    bases: BasisStore | None = None,
 ) -> CapacitySolution:
-    """Build, solve with any cvxpy-installed solver named case-insensitively, read back arrays."""
+    """Build, solve with any cvxpy-installed solver named case-insensitively, read back arrays.
+
+    `bases`: the LP (`x.relax`) with HiGHS starts from the stored basis of its layout, if any,
+    and leaves its own (models/highs_warm.py); the optimum is the same as a cold solve's."""
     kwargs = cvxpy_solve_kwargs(solver_for(solver, "cvxpy"), options or {}, integer=not x.relax)
     start = time.perf_counter()
     built = build(x)
     solve_start = time.perf_counter()
     try:
-        built.problem.solve(**kwargs)
+        if bases is not None and x.relax and kwargs["solver"] == cp.HIGHS:
+            solve_lp(built.problem, kwargs["highs_options"], bases)
+        else:
+            built.problem.solve(**kwargs)
     except cp.error.SolverError:
         stats = SolveStats(solve_start - start, time.perf_counter() - solve_start)
         return CapacitySolution(SolveStatus.error, math.nan, stats, "cvxpy", solver)

@@ -8,7 +8,7 @@ solver is checked first (`models.solvers.solver_for`), so an unknown or missing 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.capacity import CapacityInputs, CapacitySolution
 from models.capacity_validation import InvalidCapacityInputs
@@ -19,6 +19,9 @@ from models.site_energy import InvalidSiteEnergyInputs, SiteEnergyInputs, SiteEn
 from models.site_energy import check_inputs as check_site_inputs
 from models.solvers import solver_for
 
+if TYPE_CHECKING:  # the backends, and cvxpy, are imported when a model is solved
+    from models.highs_warm import BasisStore
+
 
 def solve_capacity(
     inputs: CapacityInputs,
@@ -27,6 +30,7 @@ def solve_capacity(
     options: dict[str, Any] | None = None,
     *,
     presolve_parts: bool = True,
+    bases: BasisStore | None = None,
 ) -> CapacitySolution:
     """Build and solve the capacity model with the chosen backend and solver.
 
@@ -38,6 +42,9 @@ def solve_capacity(
     solver (models/solvers.py); any other key goes to the solver unchanged. Raises
     `InvalidCapacityInputs` when `check_inputs` finds problems, `UnknownSolver` for a solver
     this backend cannot reach.
+
+    `bases`: an LP solved with HiGHS in the cvxpy backend starts from the stored basis of an LP
+    of the same layout and leaves its own there (models/highs_warm.py); Pyomo solves cold.
     """
     problems = check_capacity_inputs(inputs)
     if problems:
@@ -50,7 +57,7 @@ def solve_capacity(
     if backend == "cvxpy":
         from models.capacity_cvxpy_solve import solve_cvxpy
 
-        sol = solve_cvxpy(reduced, solver=solver, options=options or {})
+        sol = solve_cvxpy(reduced, solver=solver, options=options or {}, bases=bases)
     else:
         from models.capacity_pyomo_solve import solve_pyomo
 

@@ -109,12 +109,11 @@ def never_held(x: CapacityInputs) -> np.ndarray:
 def _no_more(a: np.ndarray, b: np.ndarray) -> bool:
     """a <= b everywhere, with a relative tolerance (inf <= inf holds)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return bool(np.all((a <= b) | (a <= b + TOLERANCE * np.abs(b))))
+    return bool(np.all(a <= b + TOLERANCE * np.abs(b)))
 
 
-def net_cost_per_part(x: CapacityInputs) -> np.ndarray:
+def net_cost_per_part(x: CapacityInputs, paid: np.ndarray) -> np.ndarray:
     """(P, Y) present cost of one part bought in y: paid x (delta_y - resale x delta_H)."""
-    paid = paid_per_part(x)
     credit = resale_fraction(x) * x.horizon_end_discount_fraction
     return paid * (np.asarray(x.discount_fraction)[None, :] - credit)
 
@@ -155,15 +154,31 @@ def serves_no_worse(x: CapacityInputs, q: int, p: int) -> bool:
     )
 
 
-def dominates(x: CapacityInputs, q: int, p: int, alive: np.ndarray, net: np.ndarray) -> bool:
+@dataclass(frozen=True)
+class PartFigures:
+    """What the dominance test compares, computed once per plan: (P, Y', Y) in service, (P, Y)
+    paid per part, (P, Y) paid less the discounted resale credit."""
+
+    alive: np.ndarray
+    paid: np.ndarray
+    net: np.ndarray
+
+    @classmethod
+    def of(cls, x: CapacityInputs) -> PartFigures:
+        """The figures of every part of `x`."""
+        paid = paid_per_part(x)
+        return cls(parts_alive_from_purchase(x), paid, net_cost_per_part(x, paid))
+
+
+def dominates(x: CapacityInputs, q: int, p: int, figures: PartFigures) -> bool:
     """True when one part q can stand in for one part p in every plan at no more cost (the
     module docstring lists the conditions and the equations each protects)."""
+    alive, paid, net = figures.alive, figures.paid, figures.net
     if np.asarray(x.base_parts, dtype=float)[p].sum() > 0:
         return False
     per_server = np.asarray(x.parts_per_server, dtype=int)
     if per_server[p] % per_server[q] != 0 or not np.array_equal(alive[q], alive[p]):
         return False
-    paid = paid_per_part(x)
     if not (_no_more(paid[q], paid[p]) and _no_more(net[q], net[p])):
         return False
     return rules_allow_standing_in(x, q, p) and serves_no_worse(x, q, p)
@@ -174,12 +189,12 @@ def parts_to_keep(x: CapacityInputs) -> PartsKept:
     file order; of two identical parts the first is kept."""
     n_p = int(np.shape(x.tokens_per_s_per_part)[1])
     reasons: dict[int, int | None] = {int(p): None for p in np.flatnonzero(never_held(x))}
-    alive, net = parts_alive_from_purchase(x), net_cost_per_part(x)
+    figures = PartFigures.of(x)
     candidates = [p for p in range(n_p) if p not in reasons]
     for p in candidates:
         for q in candidates:
-            if q != p and q not in reasons and dominates(x, q, p, alive, net):
-                if dominates(x, p, q, alive, net) and q > p:
+            if q != p and q not in reasons and dominates(x, q, p, figures):
+                if dominates(x, p, q, figures) and q > p:
                     continue  # identical: keep the first, drop the later one when it comes
                 reasons[p] = q
                 break

@@ -123,11 +123,13 @@ def exchange_paths(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def replace_dir(tmp: Path, out: Path) -> None:
+def replace_dir(tmp: Path, out: Path, *, flush: bool = True) -> None:
     """Put the finished folder `tmp` at `out`, replacing whatever folder is there, such that a
     kill at any moment leaves the old folder or the new one at `out` (or, in the two-rename
-    fallback, the old one recoverable by `recover_replaced_dirs`). Flushes `tmp` first."""
-    fsync_tree(tmp)
+    fallback, the old one recoverable by `recover_replaced_dirs`). Flushes `tmp` first (not with
+    `flush` False: a scratch folder nobody keeps, whose contents are written durably elsewhere)."""
+    if flush:
+        fsync_tree(tmp)
     if not out.exists():
         try:
             os.replace(tmp, out)

@@ -37,7 +37,9 @@ if TYPE_CHECKING:  # pint loads only when a file holds a quantity (planner.units
 class StrictModel(BaseModel):
     """The base of every input schema: unknown keys refused, frozen, finite numbers only."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # defer_build: a schema's validator is built on its first validation, not at import, so a
+    # command answered from the parsed-catalogue cache (planner/cache.py) builds none.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 # Display units a range may be written in: the dimension pint parses the file's string as, and

@@ -12,7 +12,9 @@ its day in both modes.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,15 +130,35 @@ class RepresentativeDays:
     series: dict[str, np.ndarray]  # name -> (N x 24,) the representative values
 
 
+_CHOSEN: OrderedDict[str, RepresentativeDays] = OrderedDict()  # by digest of the inputs
+_CHOSEN_KEPT = 8
+
+
 def representative_days(series: Mapping[str, np.ndarray], n_days: int) -> RepresentativeDays:
     """Cluster the 365 days of the hourly `series` into `n_days` typical days with tsam.
 
     Hierarchical clustering with medoids: each typical day is a real day of the year, so a
     time-of-use tariff keeps its shape. Series that do not vary are passed through unchanged.
     The day holding the peak of the first series (facility load) is kept as a period of its own.
+    The same series and `n_days` again (a sweep's cases) get the days chosen before, as a copy.
     """
-    import tsam
+    digest = hashlib.sha256(repr((n_days, list(series))).encode())
+    for values in series.values():
+        digest.update(np.ascontiguousarray(values, dtype=float).tobytes())
+    key = digest.hexdigest()
+    if key not in _CHOSEN:
+        _CHOSEN[key] = _representative_days(series, n_days)
+        while len(_CHOSEN) > _CHOSEN_KEPT:
+            _CHOSEN.popitem(last=False)
+    chosen = _CHOSEN[key]
+    return RepresentativeDays(
+        chosen.day_of_year.copy(),
+        chosen.count_days.copy(),
+        {name: values.copy() for name, values in chosen.series.items()},
+    )
 
+
+def _representative_days(series: Mapping[str, np.ndarray], n_days: int) -> RepresentativeDays:
     if not 1 <= n_days <= DAYS_PER_YEAR:
         raise ValueError(f"n_days must be in [1, {DAYS_PER_YEAR}], got {n_days}")
     names = list(series)
@@ -145,6 +167,8 @@ def representative_days(series: Mapping[str, np.ndarray], n_days: int) -> Repres
         days = np.arange(DAYS_PER_YEAR) if n_days == DAYS_PER_YEAR else _evenly(n_days)
         counts = np.full(days.shape[0], DAYS_PER_YEAR / days.shape[0])
         return RepresentativeDays(days, counts, _copy_days(series, days))
+    import tsam  # here, not above: flat series never pay its import (about 1 s, with sklearn)
+
     frame = pd.DataFrame({n: series[n] for n in varying}, index=year_index(2025))
     extremes = tsam.ExtremeConfig(method="replace", max_value=[varying[0]]) if n_days > 1 else None
     with warnings.catch_warnings():

@@ -2,6 +2,8 @@
 
 Nothing after the loaders sees a string with a unit. Conventions of the floats returned:
 power in W, energy in J, bytes in B, bandwidth in B/s, throughput in op/s, area in mm^2.
+pint (and numpy with it, 0.25 s) is imported on the first string parsed, not with this module, so
+a command answered from the parsed-catalogue cache (planner/cache.py) never loads it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from planner.errors import InputError
 
 
+@cache
 def _import_pint() -> ModuleType:
-    """Import pint without letting it load Dask (0.1-0.2 s of every command's start-up).
+    """Import pint once, on first use, without letting it load Dask (0.1-0.2 s of start-up).
 
     pint only probes for Dask to support Dask arrays of quantities, which the planner never
     builds. A `None` in `sys.modules` makes that probe answer "not installed"; it is removed at
@@ -37,8 +40,6 @@ def _import_pint() -> ModuleType:
 
 if TYPE_CHECKING:
     import pint
-else:
-    pint = _import_pint()
 
 Dimension = Literal["power", "bytes", "bytes_per_s", "ops_per_s", "area_mm2", "time_s", "energy"]
 
@@ -58,11 +59,12 @@ _INFORMATION = {"bytes", "bytes_per_s"}
 @cache
 def registry() -> pint.UnitRegistry:
     """The one unit registry: pint's defaults plus operations (TOPS) and FLOPs (TFLOPS)."""
+    lib = _import_pint()
     try:  # pint keeps its parsed default definitions in the user's cache folder: 0.06 s, not 0.25
-        ureg: pint.UnitRegistry = pint.UnitRegistry(cache_folder=":auto:")
+        ureg: pint.UnitRegistry = lib.UnitRegistry(cache_folder=":auto:")
     except Exception:  # an unwritable folder or a cache file another process is still writing
         # (pint's cache writes are not atomic): parse the definitions, as without a cache
-        ureg = pint.UnitRegistry()
+        ureg = lib.UnitRegistry()
     ureg.define("operation = [operation] = op")
     ureg.define("flop = operation")
     ureg.define("FLOPS = flop / second")
@@ -121,15 +123,16 @@ def _si_magnitude(text: str, dimension: Dimension) -> float | tuple[str, str]:
     """The SI magnitude of `text`, or (what is wrong, pint's words): parsed once per distinct
     string, since the range check and the reader both read each figure."""
     target = _TARGETS[dimension][0]
+    errors = _import_pint().errors
     try:
         quantity: pint.Quantity = registry().Quantity(text)
-    except (pint.errors.PintError, ValueError, TypeError, AttributeError) as exc:
+    except (errors.PintError, ValueError, TypeError, AttributeError) as exc:
         return ("unreadable", str(exc))
     if dimension in _INFORMATION and not _mentions_information(quantity):
         return ("wrong", "")
     try:
         magnitude = float(quantity.to(target).magnitude)
-    except pint.errors.DimensionalityError:
+    except errors.DimensionalityError:
         return ("wrong", "")
     if not math.isfinite(magnitude):
         return ("infinite", "")

@@ -1,31 +1,44 @@
-"""Reading YAML input files and turning pydantic errors into file/field/fix problems."""
+"""Reading YAML input files and turning pydantic errors into file/field/fix problems.
+
+PyYAML is imported on the first file read, so a command answered from the parsed-catalogue cache
+(planner/cache.py) does not load it.
+"""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from planner.errors import InputError, InputWarning, Problem
 from planner.schema import check_bounds
 
 M = TypeVar("M", bound=BaseModel)
-# libyaml's parser when PyYAML was built with it (about 10x faster than the pure-Python one; the
-# catalogue's 26 files take 0.03 s instead of 0.3 s); same safe constructors, same error marks.
-SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 T = TypeVar("T")
+
+
+@cache
+def safe_loader() -> Any:
+    """libyaml's parser when PyYAML was built with it (about 10x faster than the pure-Python one;
+    the catalogue's 26 files take 0.03 s instead of 0.3 s); same safe constructors, same error
+    marks."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_yaml(path: Path) -> Any:
     """Parse one YAML file; a syntax error names the file and the line."""
+    import yaml
+
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=SAFE_LOADER)
+            return yaml.load(fh, Loader=safe_loader())
     except FileNotFoundError:
         raise InputError.one(path, "", "file not found.", "check the path.") from None
     except yaml.YAMLError as exc:
@@ -41,8 +54,10 @@ def read_yaml(path: Path) -> Any:
 
 def _bad_dates(path: Path) -> list[Problem]:
     """Every scalar YAML reads as a date but no calendar holds, with its field and line."""
+    import yaml
+
     with path.open(encoding="utf-8") as fh:
-        root = yaml.compose(fh, Loader=SAFE_LOADER)  # nodes only: no value is built
+        root = yaml.compose(fh, Loader=safe_loader())  # nodes only: no value is built
     problems: list[Problem] = []
     stack: list[tuple[Any, tuple[Any, ...]]] = [(root, ())]
     while stack:

@@ -23,10 +23,17 @@ class LoopbackCluster:
             [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
              "--scheduler-file", str(self.file)], "scheduler"
         )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while not self.file.is_file() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        self.address = json.loads(self.file.read_text())["address"]
+        self.address = self._read_address(time.monotonic() + 60)
+
+    def _read_address(self, deadline: float) -> str:
+        """The scheduler's address, once its file is written whole (it appears empty first)."""
+        while True:
+            try:
+                return str(json.loads(self.file.read_text())["address"])
+            except (FileNotFoundError, ValueError, KeyError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def _start(self, args: list[str], name: str) -> subprocess.Popen[bytes]:
         log = (self.folder / f"{name}.log").open("wb")

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, TypeGuard
 
 from pydantic import field_validator
 
+from planner.cache import cached
 from planner.errors import InputError, Problem, UnknownName
 from planner.paths import SERVERS_FOLDER, search_dirs
 from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
@@ -404,12 +405,17 @@ class Catalogue:
 
     @classmethod
     def load(cls, overlays: Sequence[Path] = ()) -> Catalogue:
-        """Every part profile under hardware_profiles/, later overlays replacing an id whole."""
+        """The shipped parts and each overlay's, from the parsed-catalogue cache while their
+        files are unchanged (planner/cache.py)."""
         folders = search_dirs("hardware_profiles", overlays)
         files = [list(_part_files(folder)) for folder in folders]
-        # Later overlays replace an id whole; two files of one folder with one id are refused.
-        parts = by_id(load_layers(folders, files, load_part), "part")
-        return cls(MappingProxyType(dict(sorted(parts.items()))))
+
+        def read() -> Catalogue:
+            # Later overlays replace an id whole; two files of one folder with one id are refused.
+            parts = by_id(load_layers(folders, files, load_part), "part")
+            return cls(MappingProxyType(dict(sorted(parts.items()))))
+
+        return cached("catalogue", folders, [p for layer in files for p in layer], read)
 
     def __getitem__(self, part_id: str) -> Part:
         try:

@@ -15,15 +15,16 @@ import math
 from collections.abc import Iterator
 from dataclasses import replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from models.benders import BendersOptions, BendersResult, Iteration, Runner, solve_benders
-from models.benders_inputs import Block
-from models.benders_runner import ProcessRunner
 from models.capacity import CapacityInputs, CapacitySolution
 from models.common import SolveStats, SolveStatus
 from models.presolve import parts_to_keep, reduce_parts, restore_parts
 from planner.progress import SILENT, ProgressSink
+
+if TYPE_CHECKING:  # the decomposition (and Pyomo) is imported when a plan decomposes
+    from models.benders import BendersResult, Iteration, Runner
+    from models.benders_inputs import Block
 
 # The monolith is the better method for the shipped plans (flagship 1: monolith MILP ~13 s,
 # decomposed LP 35 s, docs/benchmarks.md); above this many hourly operating columns
@@ -70,6 +71,7 @@ def choose_method(x: CapacityInputs, method: Method) -> tuple[Method, str]:
 def runner_factory(scheduler: str | None, workers: int) -> Iterator[Any]:
     """Where subproblems run: `workers` local processes, or the Dask scheduler at an address."""
     if scheduler is None or scheduler == "local":
+        from models.benders_runner import ProcessRunner
 
         def local(x: CapacityInputs, blocks: list[Block], options: dict[str, Any]) -> Runner:
             return ProcessRunner(x, blocks, options, workers=workers)
@@ -105,6 +107,8 @@ def solve_decomposed(
 ) -> tuple[CapacitySolution, BendersResult]:
     """The plan by Benders decomposition, as the monolith's solution record, and its history.
     Parts never held or dominated are left out first, as in the monolith (models/presolve.py)."""
+    from models.benders import BendersOptions, solve_benders
+
     rounds: list[Iteration] = []
 
     def tell(it: Iteration) -> None:

@@ -30,10 +30,11 @@ from models.capacity import (
     SECONDS_PER_HOUR,
     CapacityInputs,
 )
-from planner.catalogue.parts import Catalogue, Part
+from planner.catalogue.parts import Part
 from planner.catalogue.tpp import total_processing_performance
 from planner.demand.projection import DeferrableBatch, DemandProjection, LatencyClass
 from planner.errors import InputError
+from planner.plan.libraries import Libraries
 from planner.plan.resolve_flex import (
     FlexTable,
     grid_option_fields,
@@ -392,15 +393,14 @@ def resolve(
     overlays: Sequence[Path] = (),
     regime: str | None = None,
     relax: bool = False,
+    libraries: Libraries | None = None,
 ) -> ResolvedPlan:
-    """Turn a validated scenario into `CapacityInputs`; every problem is reported at once."""
+    """Turn a validated scenario into `CapacityInputs`; every problem is reported at once.
+    `libraries`: the profiles of `overlays` already loaded (None: read from their files)."""
     r, raw, demand = Resolver(scenario), scenario.raw, scenario.demand
-    catalogue, library = Catalogue.load(overlays), WorkloadLibrary.load(overlays)
-    regimes, (tau, duration) = RegimeLibrary.load(overlays), plan_years(r)
-    parts = read_servers(r, catalogue, overlays, tau, float(tau[-1] + duration[-1]))
-    rate_wp, busy_w = (
-        serving_rates(r, parts.parts, library, overlays) if parts.parts else (None, None)
-    )
+    libs = Libraries.load(overlays) if libraries is None else libraries
+    library, regimes, (tau, duration) = libs.workloads, libs.regimes, plan_years(r)
+    parts, rate_wp, busy_w = parts_and_rates(r, libs, tau, float(tau[-1] + duration[-1]))
     rules = read_rules(r, parts.parts, mid_dates(r, duration), regimes, regime or raw.rules.regime)
     check_prices(r, parts, rules)
     sites, battery = read_sites(r), read_battery(r)
@@ -446,6 +446,18 @@ def resolve(
         profile_files=_profile_files(parts, demand.workload_names, library, regimes, rules),
         flex=FlexTable(option_names, cap_basis),
     )
+
+
+def parts_and_rates(
+    r: Resolver, libs: Libraries, tau: np.ndarray, end: float
+) -> tuple[PartsTable, np.ndarray | None, np.ndarray | None]:
+    """The scenario's parts in their servers (planner.plan.resolve_servers), with each workload's
+    tokens/s per busy part (W, P) and the busy watts per part (P,); None without parts."""
+    parts = read_servers(r, libs.catalogue, libs.servers, tau, end)
+    if not parts.parts:
+        return parts, None, None
+    rate_wp, busy_w = serving_rates(r, parts.parts, libs.workloads, libs.stacks)
+    return parts, rate_wp, busy_w
 
 
 def single_numbers(r: Resolver, raw: ScenarioFile) -> dict[str, Any]:

@@ -5,7 +5,7 @@ The rules themselves are read in planner.plan.resolve_rules."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -20,7 +20,7 @@ from planner.errors import InputError, UnknownName
 from planner.plan.resolve_rules import RulesTable
 from planner.plan.resolver import Resolver, exchange_rate
 from planner.plan.server_bills import ServerBills
-from planner.serving.efficiency import efficiency_for, load_stacks
+from planner.serving.efficiency import Stacks, efficiency_for
 from planner.serving.model import ServingRequest, estimate
 from planner.serving.video import estimate_video
 from planner.serving.workloads import WorkloadLibrary
@@ -159,11 +159,11 @@ def resale_fractions(x: PartsTable, tau: np.ndarray, duration: np.ndarray) -> np
 
 
 def serving_rates(
-    r: Resolver, parts: list[Part], library: WorkloadLibrary, overlays: Sequence[Path]
+    r: Resolver, parts: list[Part], library: WorkloadLibrary, stacks: Stacks
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(W, P) tokens/s per busy part (input + output) and (P,) busy watts per part (no host)."""
+    """(W, P) tokens/s per busy part (input + output) and (P,) busy watts per part (no host),
+    with the serving stacks' efficiencies (`planner.serving.efficiency.load_stacks`)."""
     demand = r.scenario.demand
-    stacks = load_stacks(overlays)
     by_name = {s.workload: (i, s) for i, s in enumerate(r.raw.serving)}
     rate = np.zeros((len(demand.workload_names), len(parts)))
     busy_w = np.zeros((len(demand.workload_names), len(parts)))

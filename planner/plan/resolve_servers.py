@@ -12,16 +12,14 @@ workloads' CPU work.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from difflib import get_close_matches
-from pathlib import Path
 
 import numpy as np
 
 from models.capacity import CpuServerInputs
 from planner.catalogue.parts import Catalogue, Part
-from planner.catalogue.servers import Server, ServerLibrary, servers_with_parts
+from planner.catalogue.servers import Server, ServerLibrary
 from planner.plan.resolve_parts import PartsTable, input_tokens_per_request, read_parts
 from planner.plan.resolver import Resolver, exchange_rate
 from planner.plan.scenario import CpuServerIn, PartIn
@@ -289,13 +287,12 @@ def server_bills(
 
 
 def read_servers(
-    r: Resolver, catalogue: Catalogue, overlays: Sequence[Path], tau: np.ndarray, end: float
+    r: Resolver, catalogue: Catalogue, library: ServerLibrary, tau: np.ndarray, end: float
 ) -> PartsTable:
     """The scenario's parts in their servers, with its CPU servers (`end`: the horizon end,
     years from its start): the parts table carries the host power per part, the CPU sub-model,
-    the bills and the server files read. Bad server files raise at once; bad scenario entries
-    become problems."""
-    library = servers_with_parts(overlays, catalogue)
+    the bills and the server files read. `library`: the server profiles, their bills checked
+    against `catalogue` (`servers_with_parts`); bad scenario entries become problems."""
     parts, host_w, servers = apply_part_servers(
         r, read_parts(r, catalogue, tau), catalogue, library, tau
     )

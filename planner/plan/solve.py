@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from planner.plan.summary import summary
 from planner.progress import SILENT, ProgressSink, watch_highs_log
 from planner.solver_log import check_solver, highs_log
 
+if TYPE_CHECKING:
+    from models.highs_warm import BasisStore
+
 __all__ = [  # the plan's three steps, importable from one place
     "PlanAxes",
     "PlanResult",
@@ -39,23 +42,23 @@ __all__ = [  # the plan's three steps, importable from one place
 # --------------------------------------------------------------------------- solving
 
 
-def solve_plan(
-    resolved: ResolvedPlan,
-    *,
-    backend: Backend = "cvxpy",
-    solver: str = "highs",
-    mip_gap: float | None = None,
-    time_limit_s: float | None = None,
-    duals: bool = True,
-    progress: ProgressSink = SILENT,
-    method: Method = Method.monolith,
-    scheduler: str | None = None,
-    workers: int = 2,
-) -> PlanResult:
+def solve_plan(resolved: ResolvedPlan, **options: Unpack[SolveOptions]) -> PlanResult:
     """Solve the plan; when it is a MILP, also solve its LP relaxation to read shadow prices.
 
     `method` chooses one problem or Benders decomposition (`auto`: by size); the choice and
-    why are the first of the plan's notes."""
+    why are the first of the plan's notes. `bases`: the LP starts from the basis of an earlier
+    LP of the same layout (a sweep's cases, models/highs_warm.py). Defaults: cvxpy with HiGHS,
+    the solver's own gap and no time limit, duals read, one problem, 2 local workers."""
+    backend = options.get("backend", "cvxpy")
+    solver = options.get("solver", "highs")
+    mip_gap = options.get("mip_gap")
+    time_limit_s = options.get("time_limit_s")
+    duals = options.get("duals", True)
+    progress = options.get("progress", SILENT)
+    method = options.get("method", Method.monolith)
+    scheduler = options.get("scheduler")
+    workers = options.get("workers", 2)
+    bases = options.get("bases")
     chosen, why = choose_method(resolved.inputs, method)
     if chosen is Method.decompose:
         return solve_decomposed_plan(
@@ -64,7 +67,7 @@ def solve_plan(
         )  # fmt: skip
     result = solve_monolith(
         resolved, backend=backend, solver=solver, mip_gap=mip_gap, time_limit_s=time_limit_s,
-        duals=duals, progress=progress,
+        duals=duals, progress=progress, bases=bases,
     )  # fmt: skip
     return replace(result, method=chosen.value, method_note=why)
 
@@ -112,8 +115,10 @@ def solve_monolith(
     time_limit_s: float | None = None,
     duals: bool = True,
     progress: ProgressSink = SILENT,
+    bases: BasisStore | None = None,
 ) -> PlanResult:
-    """The plan as one problem in either backend, and its LP relaxation for shadow prices."""
+    """The plan as one problem in either backend, and its LP relaxation for shadow prices
+    (`bases`: warm starts of the LP, models/highs_warm.py)."""
     options: dict[str, Any] = {}
     if mip_gap is not None:
         options["mip_gap"] = mip_gap
@@ -126,7 +131,9 @@ def solve_monolith(
         what = "LP" if resolved.inputs.relax else "MILP"
         try:
             with watch_highs_log(log.path, progress, what):
-                sol = solve(resolved.inputs, backend=backend, solver=solver, options=options)
+                sol = solve(
+                    resolved.inputs, backend=backend, solver=solver, options=options, bases=bases
+                )
         except InvalidCapacityInputs as exc:
             raise InputError(
                 [Problem(path, f"model input {p.field}", p.problem, p.fix) for p in exc.problems]
@@ -192,6 +199,8 @@ class SolveOptions(TypedDict, total=False):
     method: Method
     scheduler: str | None
     workers: int
+    duals: bool
+    bases: BasisStore | None
 
 
 def plan_scenario(

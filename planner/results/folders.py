@@ -255,7 +255,7 @@ def _target(out_dir: Path | None, name: str, root: Path, created: dt.datetime) -
     return out
 
 
-def write_run(
+def write_run(  # noqa: PLR0913 - keyword-only: what goes in each of the run's files
     out_dir: Path | None = None,
     *,
     kind: RunKind,
@@ -267,6 +267,7 @@ def write_run(
     solver_log: str | None = None,
     root: Path = DEFAULT_ROOT,
     created: dt.datetime | None = None,
+    durable: bool = True,
 ) -> Path:
     """Write one run folder atomically and return its path.
 
@@ -275,7 +276,9 @@ def write_run(
     disk and put in place once run.json (the completion marker) is written, replacing an existing
     run at `out_dir` in one atomic exchange (planner.atomic.replace_dir); on any exception or
     KeyboardInterrupt the temporary folder is removed and an existing run at `out_dir` is left
-    untouched. `summary["status"]` (default "optimal") is copied into the manifest.
+    untouched. `summary["status"]` (default "optimal") is copied into the manifest. `durable`
+    False skips the flush to disk, for a scratch folder that is packed and written durably by
+    its reader (a sweep case on its worker).
     """
     if kind not in RUN_KINDS:
         raise ValueError(f"kind must be one of {RUN_KINDS}, not {kind!r}")
@@ -297,7 +300,7 @@ def write_run(
             inputs_used=inputs_used,
             solver_log=solver_log,
         )
-        replace_dir(tmp, out)
+        replace_dir(tmp, out, flush=durable)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -326,8 +326,11 @@ def assumption_rows(scenario_data: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def write_plan_run(out: Path | None, result: PlanResult, summary: dict[str, Any]) -> Path:
-    """Write the plan as one run folder (atomically, via planner.results.folders.write_run)."""
+def write_plan_run(
+    out: Path | None, result: PlanResult, summary: dict[str, Any], *, durable: bool = True
+) -> Path:
+    """Write the plan as one run folder (atomically, via planner.results.folders.write_run;
+    `durable` False: not flushed to disk, a scratch copy to pack)."""
     scenario = result.resolved.scenario
     return write_run(
         out,
@@ -343,4 +346,5 @@ def write_plan_run(out: Path | None, result: PlanResult, summary: dict[str, Any]
         },
         inputs_used=[scenario.path, *result.resolved.profile_files],
         solver_log=result.solver_log,
+        durable=durable,
     )

@@ -15,6 +15,7 @@ from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
 
+from planner.cache import cached
 from planner.errors import InputError, Problem, UnknownName
 from planner.paths import search_dirs
 from planner.provenance import Confidence, Source, resolve_source
@@ -28,7 +29,6 @@ from planner.rules.schema import (
     ReviewPolicy,
     Status,
 )
-from planner.sites.schema import province_problem
 from planner.units import parse_quantity
 from planner.yamlio import read_yaml, validate
 
@@ -300,6 +300,8 @@ class _Converter:
                 "a buyer_restriction needs 'allowed'.",
                 "write allowed: false (forbidden) or true.",
             )
+        from planner.sites.schema import province_problem  # not needed to serve a kept library
+
         countries = c.buyers.countries if c.buyers is not None else []
         for i, region in enumerate(c.regions if len(countries) == 1 else []):
             problem = province_problem(countries[0], region)
@@ -448,22 +450,26 @@ class RegimeLibrary:
 
     @classmethod
     def load(cls, overlays: Sequence[Path] = ()) -> RegimeLibrary:
-        """Read `export_regimes/*.yaml` from the shipped folder and each overlay."""
-        files: dict[str, tuple[RegimeFile, Path]] = {}
-        problems: list[Problem] = []
-        for folder in search_dirs("export_regimes", overlays):
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.glob("*.yaml")):
+        """Read `export_regimes/*.yaml` from the shipped folder and each overlay (from the
+        parsed-catalogue cache while those files are unchanged, planner/cache.py)."""
+        folders = search_dirs("export_regimes", overlays)
+        paths = [sorted(f.glob("*.yaml")) if f.is_dir() else [] for f in folders]
+
+        def read() -> RegimeLibrary:
+            files: dict[str, tuple[RegimeFile, Path]] = {}
+            problems: list[Problem] = []
+            for path in (p for layer in paths for p in layer):
                 try:
                     raw = _parse(path)
                 except InputError as exc:
                     problems.extend(exc.problems)
                     continue
                 files[raw.id] = (raw, path)
-        if problems:
-            raise InputError(problems)
-        return cls.from_files(files)
+            if problems:
+                raise InputError(problems)
+            return cls.from_files(files)
+
+        return cached("regimes", folders, [p for layer in paths for p in layer], read)
 
     @classmethod
     def from_files(cls, files: Mapping[str, tuple[RegimeFile, Path]]) -> RegimeLibrary:

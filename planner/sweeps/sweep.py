@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,9 @@ from planner.results.integrity import DamagedRun
 from planner.sweeps.lock import sweep_lock
 from planner.yamlio import read_yaml
 
+if TYPE_CHECKING:
+    from models.highs_warm import BasisStore
+
 FAILED_SUFFIX = ".failed.json"
 # A case's results (numbers a summary ranks and plots), then the table's other headline columns,
 # in table order (docs/sweeps.md).
@@ -74,6 +77,7 @@ HEADLINE = (
     "solve_s",
     "wall_s",
     "worker",
+    "solve_start",
 )
 ID_COLUMNS = ("case", "status", "error", "attempts", "run")
 
@@ -272,44 +276,77 @@ def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 def _pack(folder: Path) -> bytes:
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+    # level 1: the parquet tables are compressed already, the rest is small JSON
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
         tar.add(folder, arcname=".")
     return buffer.getvalue()
+
+
+# A worker's bases of the LPs it solved, by layout: the next case with the same layout starts
+# from one (models/highs_warm.py). One store per worker process, kept between its cases.
+_WORKER_BASES: BasisStore | None = None
+
+
+def worker_bases() -> BasisStore:
+    """This process's store of LP bases (created on first use, on the worker)."""
+    global _WORKER_BASES
+    if _WORKER_BASES is None:
+        from models.highs_warm import BasisStore
+
+        _WORKER_BASES = BasisStore()
+    return _WORKER_BASES
 
 
 def solve_case(spec: SweepSpec, params: Mapping[str, ParamValue]) -> dict[str, Any]:
     """Solve one case and return its packed run folder, or its error (runs on a Dask worker).
 
+    The worker reuses what does not change between cases: the profile libraries while their
+    files are unchanged (planner.plan.libraries), and, for an LP solved with HiGHS, the basis of
+    its previous case of the same layout as a warm start (`solve_start` says which).
     Errors of the user's inputs or an infeasible plan come back as `error`; anything else too,
     with its type, so one broken case never stops a sweep. Time is the worker's wall clock.
     """
-    from planner.plan.solve import plan_scenario, summary  # import on the worker, not at load
+    from planner.plan.libraries import cached_libraries  # import on the worker, not at load
+    from planner.plan.solve import resolve, solve_plan, summary
     from planner.results.plan_run import write_plan_run
 
     start = time.perf_counter()
     worker = socket.gethostname() + f":{os.getpid()}"
+    bases = worker_bases()
     try:
         scenario, regime = apply_overrides(spec.scenario, params)
-        result = plan_scenario(
+        resolved = resolve(
             scenario,
             overlays=spec.overlays,
             regime=regime,
+            relax=spec.relax,
+            libraries=cached_libraries(spec.overlays),
+        )
+        warm_before = bases.warm
+        result = solve_plan(
+            resolved,
             backend=spec.backend,
             solver=spec.solver,
-            relax=spec.relax,
             mip_gap=spec.mip_gap,
             time_limit_s=spec.time_limit_s,
+            bases=bases,
         )
         data = summary(result)
         data["sweep_params"] = dict(params)
         with tempfile.TemporaryDirectory(prefix="planner-case-") as tmp:
-            folder = write_plan_run(Path(tmp) / "case", result, data)
+            # a scratch copy: the client writes the case durably when it unpacks it
+            folder = write_plan_run(Path(tmp) / "case", result, data, durable=False)
             packed = _pack(folder)
     except PlannerError as exc:
         return {"error": str(exc), "worker": worker}
     except Exception as exc:  # a bug in one case is recorded, not fatal to the sweep
         return {"error": f"{type(exc).__name__}: {exc}", "worker": worker}
-    return {"run": packed, "worker": worker, "wall_s": time.perf_counter() - start}
+    return {
+        "run": packed,
+        "worker": worker,
+        "wall_s": time.perf_counter() - start,
+        "solve_start": "warm" if bases.warm > warm_before else "cold",
+    }
 
 
 def _unpack(packed: bytes, target: Path, adjust: Callable[[Path], None]) -> None:
@@ -345,6 +382,7 @@ def _case_row(folder: Path, case: SweepCase, parameters: Sequence[str]) -> dict[
         extra = summary.get("sweep_case", {})
         row.update(headline(summary), status="ok", run=case.case, attempts=extra.get("attempts"))
         row.update(worker=extra.get("worker"), wall_s=extra.get("wall_s"))
+        row.update(solve_start=extra.get("solve_start"))
     elif failed.is_file():
         record = json.loads(failed.read_text())
         row.update(status="failed", error=record["error"], attempts=record["attempts"])
@@ -436,6 +474,7 @@ def _record_success(folder: Path, case: str, reply: Mapping[str, Any], attempts:
             "attempts": attempts,
             "worker": reply.get("worker"),
             "wall_s": reply.get("wall_s"),
+            "solve_start": reply.get("solve_start"),
         }
         summary_file.write_text(to_json(summary) + "\n")
 
