@@ -108,7 +108,7 @@ def bench(
             )
         cases = bench_plan.plan_cases(
             sizes=bench_plan.parse_plan_sizes(size_text),
-            backends=chosen_backends,  # type: ignore[arg-type]
+            backends=chosen_backends,
             solvers=_tokens(solvers),
             methods=harness.parse_choices(method_text, "methods", bench_plan.PLAN_METHODS),
             options=options,
@@ -117,9 +117,9 @@ def bench(
         cases = harness.cases(
             sizes=harness.parse_sizes(size_text),
             sites=harness.parse_sites(sites or "1"),
-            backends=chosen_backends,  # type: ignore[arg-type]
+            backends=chosen_backends,
             solvers=_tokens(solvers),
-            methods=harness.parse_choices(method_text, "methods", harness.METHODS),  # type: ignore[arg-type]
+            methods=harness.parse_choices(method_text, "methods", harness.METHODS),
             options=options,
         )
     console = err_console()

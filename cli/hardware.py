@@ -80,7 +80,7 @@ _SHOW_FIELDS: list[tuple[str, str, float]] = [
 
 def _value_of(part: Part, name: str) -> Any:
     if name.startswith("peak_dense."):
-        return part.peak_dense_ops_per_s.get(name.split(".", 1)[1])  # type: ignore[call-overload]
+        return part.peak(name.split(".", 1)[1])
     return getattr(part, name.removeprefix("serving."))
 
 

@@ -71,21 +71,26 @@ def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        if not math.isfinite(value):
-            return "-"
-        if value == 0:
-            return "0"
-        magnitude = abs(value)
-        if magnitude >= 1e9:
-            return f"{value:.3e}"
-        if magnitude >= 100:
-            return f"{value:,.0f}"
-        if magnitude >= 1:
-            return f"{value:,.2f}"
-        return f"{value:.3g}"
+        return _number_cell(value)
     if isinstance(value, list | tuple):
         return ", ".join(_cell(v) for v in value)
     return str(value)
+
+
+def _number_cell(value: float) -> str:
+    """A float shortened to the digits a table needs; NaN and infinities as '-'."""
+    if not math.isfinite(value):
+        return "-"
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 1e9:
+        return f"{value:.3e}"
+    if magnitude >= 100:
+        return f"{value:,.0f}"
+    if magnitude >= 1:
+        return f"{value:,.2f}"
+    return f"{value:.3g}"
 
 
 def cell_text(value: Any) -> str:

@@ -45,9 +45,11 @@ OutOpt = Annotated[
 def _backend(name: str) -> Backend:
     from planner.errors import InputError
 
-    if name not in ("cvxpy", "pyomo"):
-        raise InputError.one("--backend", "", f"'{name}' is not a backend.", "use cvxpy or pyomo.")
-    return name  # type: ignore[return-value]
+    backends: tuple[Backend, ...] = ("cvxpy", "pyomo")
+    for backend in backends:
+        if name == backend:
+            return backend
+    raise InputError.one("--backend", "", f"'{name}' is not a backend.", "use cvxpy or pyomo.")
 
 
 def _summary_rows(data: dict[str, Any]) -> list[dict[str, Any]]:

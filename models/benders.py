@@ -45,11 +45,14 @@ MIP_STOPPED = {
 class Runner(Protocol):
     """Solves subproblems where it likes: `solve` returns one result per fleet, block order."""
 
-    def solve(self, fleets: list[Fleet]) -> list[SubResult]: ...
+    def solve(self, fleets: list[Fleet]) -> list[SubResult]:
+        """Each subproblem's value and cut at its fleet, in block order."""
 
-    def operations(self, fleets: list[Fleet]) -> list[CapacitySolution]: ...
+    def operations(self, fleets: list[Fleet]) -> list[CapacitySolution]:
+        """Each block's operation at its fleet, as capacity solutions on the block's axes."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the workers or solvers the runner holds."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,12 @@ class _State:
     best: np.ndarray | None = None
     core: np.ndarray | None = None
     history: list[Iteration] = field(default_factory=list)
+
+    def record(self, iteration: Iteration, opts: BendersOptions) -> None:
+        """Keep one round's figures and tell the caller, if it asked to be told."""
+        self.history.append(iteration)
+        if opts.on_iteration is not None:
+            opts.on_iteration(iteration)
 
 
 def evaluate(
@@ -176,7 +185,7 @@ def lp_phase(
                 state.upper, state.best = total, point
         elif state.core is None:
             state.core = values
-        state.history.append(
+        state.record(
             Iteration(
                 phase,
                 state.lower,
@@ -185,10 +194,9 @@ def lp_phase(
                 time.perf_counter() - t1,
                 master.n_cuts,
                 slack_free,
-            )
+            ),
+            opts,
         )
-        if opts.on_iteration is not None:
-            opts.on_iteration(state.history[-1])
         if relative_gap(objective, lp_upper) <= target_gap:
             return
 
@@ -252,7 +260,7 @@ def milp_phase(
         if slack_free and total < state.upper:
             state.upper, state.best = total, point
             master.highs.setSolution(highspy.HighsSolution())  # the next start is found anew
-        state.history.append(
+        state.record(
             Iteration(
                 "milp",
                 state.lower,
@@ -261,10 +269,9 @@ def milp_phase(
                 time.perf_counter() - t1,
                 master.n_cuts,
                 slack_free,
-            )
+            ),
+            opts,
         )
-        if opts.on_iteration is not None:
-            opts.on_iteration(state.history[-1])
         if relative_gap(state.lower, state.upper) <= opts.mip_gap or status in MIP_STOPPED:
             return
 

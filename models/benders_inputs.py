@@ -148,6 +148,7 @@ def subproblem_changes(x: CapacityInputs, block: Block) -> dict[str, object]:
         solar_capex_per_mw=np.zeros((n_s, 1)),
         battery_capex_per_mwh=np.zeros((n_s, 1)),
         battery_capex_per_mw=np.zeros((n_s, 1)),
+        battery_calendar_cost_per_mwh_year=None,  # on the battery in service: the master's
         tpp_cap=np.full((n_g, 1), math.inf),
         budget=np.full(1, math.inf),
         domestic_share_min_fraction=np.zeros(1),

@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from models.common import Backend, SolveStats, SolveStatus
+from models.site_energy import BatteryLimits
 
 SECONDS_PER_HOUR = 3_600.0
 SECONDS_PER_MINUTE = 60.0
@@ -104,6 +105,9 @@ class CapacityInputs:
     battery_capex_per_mwh: np.ndarray  # (S, Y)
     battery_capex_per_mw: np.ndarray  # (S, Y)
     battery_max_mwh: np.ndarray  # (S,) inf = no limit
+    # (S, Y) calendar ageing: what one MWh of battery in service in y costs a year, whether it
+    # cycles or not (eq. 17); None = no such cost
+    battery_calendar_cost_per_mwh_year: np.ndarray | None = None
     charge_efficiency_fraction: float = 0.95
     discharge_efficiency_fraction: float = 0.95
     soc_min_fraction: float = 0.0
@@ -142,6 +146,16 @@ class CapacityInputs:
         w, p = self.tokens_per_s_per_part.shape
         return w, p, self.pue.shape[0], self.year_start_years.shape[0], self.weight_h.shape[0]
 
+    def battery_limits(self, site: int) -> BatteryLimits:
+        """Site s's battery SOC window, duration range and energy cap (site model eqs. 9-11)."""
+        return BatteryLimits(
+            self.soc_min_fraction,
+            self.soc_max_fraction,
+            self.min_duration_h,
+            self.max_duration_h,
+            float(self.battery_max_mwh[site]),
+        )
+
 
 @dataclass(frozen=True)
 class CapacityCosts:
@@ -161,6 +175,7 @@ class CapacityCosts:
     power_subsidy_credit: float = 0.0  # energy rebate of sites choosing domestic parts (eq. 18)
     cpu_servers_capex: float = 0.0  # CPU servers bought (eq. 27)
     cpu_resale_credit: float = 0.0  # CPU servers' value at the horizon end (eq. 27)
+    battery_calendar: float = 0.0  # calendar ageing of the battery MWh in service (eq. 17)
 
 
 @dataclass(frozen=True)

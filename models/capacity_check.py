@@ -119,7 +119,20 @@ def present_costs(x: CapacityInputs, sol: CapacitySolution) -> dict[str, float]:
         "resale_credit": float(x.horizon_end_discount_fraction * np.sum(resale * paid * bought_py)),
         "power_subsidy_credit": subsidy_credit(x, sol),
         **cpu_costs(x, sol),
+        **battery_calendar_cost(x, sol),
     }
+
+
+def battery_calendar_cost(x: CapacityInputs, sol: CapacitySolution) -> dict[str, float]:
+    """(17) Calendar ageing of the battery in service: the MWh built in y and every earlier
+    year (nothing retires within the horizon) x cost per MWh-year x the period's years,
+    discounted to the start of the period."""
+    c = x.battery_calendar_cost_per_mwh_year
+    if c is None:
+        return {}
+    in_service_mwh = np.cumsum(sol.battery_built_mwh, axis=1)  # (S, Y)
+    pv_years = x.discount_fraction * x.duration_years  # (Y,)
+    return {"battery_calendar": float(np.sum(pv_years * c * in_service_mwh))}
 
 
 def choice_fraction(x: CapacityInputs) -> np.ndarray:

@@ -18,6 +18,7 @@ Check = Callable[..., None]  # require(name, slack, scale) or equal(name, left, 
 
 
 def has_cpu_work(x: CapacityInputs, sol: CapacitySolution) -> bool:
+    """Whether the plan had CPU servers to buy and its solution bought any."""
     return x.cpu is not None and sol.cpu_servers_bought.size > 0
 
 

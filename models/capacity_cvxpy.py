@@ -80,6 +80,7 @@ class Index:
 
     @staticmethod
     def of(n_w: int, n_p: int, n_s: int, n_y: int) -> Index:
+        """The flat (p, s, y) and (w, p, s, y) positions, C order, of a plan's axes."""
         p, s, y = np.unravel_index(np.arange(n_p * n_s * n_y), (n_p, n_s, n_y))
         w4, p4, s4, y4 = np.unravel_index(np.arange(n_w * n_p * n_s * n_y), (n_w, n_p, n_s, n_y))
         return Index(psy=(p, s, y), wpsy=(w4, p4, s4, y4))
@@ -352,9 +353,7 @@ def site_year_operation(
                                     x.prev_step, x.charge_efficiency_fraction,
                                     x.discharge_efficiency_fraction),
             *se.add_battery_bounds(fleet.battery_mwh[k], fleet.battery_mw[k], v.charge_mw[k],
-                                   v.discharge_mw[k], v.soc_mwh[k], x.soc_min_fraction,
-                                   x.soc_max_fraction, x.min_duration_h, x.max_duration_h,
-                                   float(x.battery_max_mwh[s])),
+                                   v.discharge_mw[k], v.soc_mwh[k], x.battery_limits(s)),
         ]  # fmt: skip
     return constraints, grid_rows
 
@@ -512,7 +511,17 @@ def cost_terms(
         "unserved_penalty": cp.sum(cp.multiply(penalty, v.unserved)),
         "resale_credit": resale @ fleet.parts_bought,
         "power_subsidy_credit": subsidy_credit(v, x),
+        **battery_calendar_cost(fleet, x),
     }
+
+
+def battery_calendar_cost(fleet: Fleet, x: CapacityInputs) -> dict[str, cp.Expression]:
+    """(17) Calendar ageing, sum_{s,y} delta_y D_y c_cal[s,y] E[s,y] (E in service, eq. 11)."""
+    c = x.battery_calendar_cost_per_mwh_year
+    if c is None:
+        return {}
+    per_mwh = np.asarray(c, dtype=float) * (x.discount_fraction * x.duration_years)[None, :]
+    return {"battery_calendar": per_mwh.ravel() @ fleet.battery_mwh}  # k = s*Y + y
 
 
 CREDITS = ("resale_credit", "power_subsidy_credit", "cpu_resale_credit")

@@ -221,16 +221,7 @@ def site_year_operation(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
 
     def block(b: pyo.Block, s: int, y: int) -> None:
         se.make_variables(b, x.shape[4], n_b)
-        earlier = range(y + 1)
-        b.solar_in_service = pyo.Constraint(
-            expr=b.solar_mw == pyo.quicksum(m.solar_built_mw[s, k] for k in earlier)
-        )
-        b.battery_mwh_in_service = pyo.Constraint(
-            expr=b.battery_mwh == pyo.quicksum(m.battery_built_mwh[s, k] for k in earlier)
-        )
-        b.battery_mw_in_service = pyo.Constraint(
-            expr=b.battery_mw == pyo.quicksum(m.battery_built_mw[s, k] for k in earlier)
-        )
+        add_in_service(m, b, s, y)
         pue = x.pue[s].tolist()
         b.it_facility_mw = pyo.Expression(b.T, rule=lambda _, t: pue[t] * m.it_power_mw[s, y, t])
         se.add_power_balance(
@@ -269,14 +260,25 @@ def site_year_operation(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
             b.charge_mw,
             b.discharge_mw,
             b.soc_mwh,
-            x.soc_min_fraction,
-            x.soc_max_fraction,
-            x.min_duration_h,
-            x.max_duration_h,
-            float(x.battery_max_mwh[s]),
+            x.battery_limits(s),
         )
 
     m.site = pyo.Block(m.S, m.Y, rule=block)
+
+
+def add_in_service(m: pyo.ConcreteModel, b: pyo.Block, s: int, y: int) -> None:
+    """(11) Solar MW, battery MWh and battery MW in service at site s in year y: all built in
+    years 0..y (neither retires within the horizon)."""
+    earlier = range(y + 1)
+    b.solar_in_service = pyo.Constraint(
+        expr=b.solar_mw == pyo.quicksum(m.solar_built_mw[s, k] for k in earlier)
+    )
+    b.battery_mwh_in_service = pyo.Constraint(
+        expr=b.battery_mwh == pyo.quicksum(m.battery_built_mwh[s, k] for k in earlier)
+    )
+    b.battery_mw_in_service = pyo.Constraint(
+        expr=b.battery_mw == pyo.quicksum(m.battery_built_mw[s, k] for k in earlier)
+    )
 
 
 def add_tpp_caps(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
@@ -459,6 +461,21 @@ def cost_terms(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
             for t in m.T
         ),
         **cpu_resale_credit(m, x),  # (27)
+        **battery_calendar_cost(m, x),
+    }
+
+
+def battery_calendar_cost(m: pyo.ConcreteModel, x: CapacityInputs) -> dict[str, Any]:
+    """(17) Calendar ageing: sum_{s,y} delta_y D_y c_cal[s,y] E[s,y], E the MWh in service at
+    site s in year y (eq. 11), c_cal per MWh and year; no term when the plan sets no such cost."""
+    c = x.battery_calendar_cost_per_mwh_year
+    if c is None:
+        return {}
+    per_mwh = np.asarray(c, dtype=float) * (x.discount_fraction * x.duration_years)[None, :]
+    return {
+        "battery_calendar": pyo.quicksum(
+            float(per_mwh[s, y]) * m.site[s, y].battery_mwh for s in m.S for y in m.Y
+        )
     }
 
 

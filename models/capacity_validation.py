@@ -110,7 +110,8 @@ def check_signs_and_finiteness(x: CapacityInputs) -> list[InputProblem]:
     problems += [
         InputProblem(name, "has infinite values.", "give finite values.")
         for name in _FINITE
-        if not np.all(np.isfinite(np.asarray(getattr(x, name), dtype=float)))
+        if getattr(x, name) is not None
+        and not np.all(np.isfinite(np.asarray(getattr(x, name), dtype=float)))
     ]
     return problems
 
@@ -262,6 +263,7 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "battery_capex_per_mwh": ("S", "Y"),
     "battery_capex_per_mw": ("S", "Y"),
     "battery_max_mwh": ("S",),
+    "battery_calendar_cost_per_mwh_year": ("S", "Y"),
     "cap_group_sites": ("G", "S"),
     "tpp_cap": ("G", "Y"),
     "tpp_cap_cumulative": ("G",),
@@ -298,6 +300,7 @@ _NONNEGATIVE = (
     "battery_capex_per_mwh",
     "battery_capex_per_mw",
     "battery_max_mwh",
+    "battery_calendar_cost_per_mwh_year",
     "tpp_cap",
     "budget",
     "subsidy_choice_fraction",
@@ -323,6 +326,7 @@ _FINITE = (
     "solar_capex_per_mw",
     "battery_capex_per_mwh",
     "battery_capex_per_mw",
+    "battery_calendar_cost_per_mwh_year",
     "solar_capacity_factor",
     "dc_existing_mw",
 )

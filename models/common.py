@@ -13,6 +13,8 @@ Backend = Literal["cvxpy", "pyomo"]
 
 
 class SolveStatus(StrEnum):
+    """How a solve ended, the same words for every backend and solver."""
+
     optimal = "optimal"
     infeasible = "infeasible"
     unbounded = "unbounded"

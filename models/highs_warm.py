@@ -41,9 +41,11 @@ class BasisStore:
     cold: int = 0
 
     def get(self, layout: str) -> Any | None:
+        """The stored basis of an LP of this layout, or None."""
         return self.bases.get(layout)
 
     def put(self, layout: str, basis: Any) -> None:
+        """Keep `basis` as the latest of its layout, dropping the least recently stored."""
         self.bases[layout] = basis
         self.bases.move_to_end(layout)
         while len(self.bases) > self.limit:

@@ -64,6 +64,7 @@ INPUT_PARTS_AXIS: dict[str, int | None] = {
     "demand_charge_per_mw_month": None, "emission_t_per_mwh": None, "carbon_price_per_t": None,
     "solar_capacity_factor": None, "solar_capex_per_mw": None, "solar_max_mw": None,
     "battery_capex_per_mwh": None, "battery_capex_per_mw": None, "battery_max_mwh": None,
+    "battery_calendar_cost_per_mwh_year": None,
     "charge_efficiency_fraction": None, "discharge_efficiency_fraction": None,
     "soc_min_fraction": None, "soc_max_fraction": None, "min_duration_h": None,
     "max_duration_h": None, "cap_group_sites": None, "tpp_cap": None, "budget": None,

@@ -65,7 +65,32 @@ class SiteEnergyInputs:
 
     @property
     def n_steps(self) -> int:
+        """T, the number of time steps."""
         return int(self.weight_h.shape[0])
+
+    @property
+    def battery_limits(self) -> BatteryLimits:
+        """The battery's SOC window, duration range and energy cap, eqs. (9)-(11)."""
+        return BatteryLimits(
+            self.soc_min_fraction,
+            self.soc_max_fraction,
+            self.min_duration_h,
+            self.max_duration_h,
+            self.battery_max_mwh,
+        )
+
+
+@dataclass(frozen=True)
+class BatteryLimits:
+    """The battery's operating window, eqs. (9)-(11): state of charge between `soc_min_fraction`
+    and `soc_max_fraction` of the energy capacity, a duration (MWh per MW) between
+    `min_duration_h` and `max_duration_h`, and at most `max_mwh` of energy capacity."""
+
+    soc_min_fraction: float
+    soc_max_fraction: float
+    min_duration_h: float
+    max_duration_h: float
+    max_mwh: float
 
 
 @dataclass(frozen=True)

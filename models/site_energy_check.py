@@ -42,85 +42,115 @@ def total_cost(costs: SiteEnergyCosts) -> float:
     return sum(v for k, v in terms.items() if k != "export_revenue") - terms["export_revenue"]
 
 
+class _Violations:
+    """The violations found so far; `tol` is relative to each check's scale."""
+
+    def __init__(self, tol: float):
+        self.tol = tol
+        self.problems: list[str] = []
+
+    def require(self, name: str, slack: np.ndarray | float, scale: float = 1.0) -> None:
+        """`slack` must be >= 0 everywhere (to tolerance); report the worst step if not."""
+        slack = np.atleast_1d(np.asarray(slack, dtype=float))
+        limit = -self.tol * max(1.0, scale)
+        if slack.size and (np.isnan(slack).any() or slack.min() < limit):
+            worst = int(np.nanargmin(slack)) if not np.isnan(slack).all() else 0
+            self.problems.append(f"{name}: violated by {-slack[worst]:.6g} at index {worst}")
+
+    def equal(self, name: str, left: np.ndarray | float, right: np.ndarray | float) -> None:
+        """`left` == `right` everywhere, to tolerance relative to the size of `right`."""
+        gap = np.atleast_1d(np.asarray(left, dtype=float) - np.asarray(right, dtype=float))
+        scale = max(1.0, float(np.max(np.abs(right), initial=0.0)))
+        self.require(name, -np.abs(gap), scale)
+
+
 def check_solution(x: SiteEnergyInputs, s: SiteEnergySolution, tol: float = 1e-6) -> list[str]:
     """Every violated equation, with where and by how much; `tol` is relative to each scale."""
     if s.status is not SolveStatus.optimal:
         return [f"solution status is {s.status}: there are no values to check"]
-    problems: list[str] = []
-
-    def require(name: str, slack: np.ndarray | float, scale: float = 1.0) -> None:
-        """`slack` must be >= 0 everywhere (to tolerance); report the worst step if not."""
-        slack = np.atleast_1d(np.asarray(slack, dtype=float))
-        limit = -tol * max(1.0, scale)
-        if slack.size and (np.isnan(slack).any() or slack.min() < limit):
-            worst = int(np.nanargmin(slack)) if not np.isnan(slack).all() else 0
-            problems.append(f"{name}: violated by {-slack[worst]:.6g} at index {worst}")
-
-    def equal(name: str, left: np.ndarray | float, right: np.ndarray | float) -> None:
-        gap = np.atleast_1d(np.asarray(left, dtype=float) - np.asarray(right, dtype=float))
-        scale = max(1.0, float(np.max(np.abs(right), initial=0.0)))
-        require(name, -np.abs(gap), scale)
-
+    v = _Violations(tol)
     scale_mw = float(max(1.0, np.max(x.it_load_mw * x.pue, initial=0.0)))
-    # (0) non-negativity of every decision
+    _check_signs(v, s, scale_mw)
+    _check_power_balance_grid_and_solar(v, x, s, scale_mw)
+    _check_battery(v, x, s)
+    _check_load(v, x, s, scale_mw)
+    _check_costs(v, x, s)
+    return v.problems
+
+
+def _check_signs(v: _Violations, s: SiteEnergySolution, scale_mw: float) -> None:
+    """(0) Every decision is non-negative."""
     for name in (
         "grid_import_mw", "grid_export_mw", "solar_used_mw", "charge_mw", "discharge_mw",
         "soc_mwh", "served_it_mw", "unserved_it_mw", "reserve_shortfall_mwh", "peak_import_mw",
     ):  # fmt: skip
-        require(f"(0) {name} >= 0", getattr(s, name), scale_mw)
+        v.require(f"(0) {name} >= 0", getattr(s, name), scale_mw)
     for name in ("solar_mw", "battery_mwh", "battery_mw"):
-        require(f"(0) {name} >= 0", getattr(s, name), scale_mw)
-    # (1) power balance
+        v.require(f"(0) {name} >= 0", getattr(s, name), scale_mw)
+
+
+def _check_power_balance_grid_and_solar(
+    v: _Violations, x: SiteEnergyInputs, s: SiteEnergySolution, scale_mw: float
+) -> None:
+    """(1) Supply meets facility load, charging and export in every step; (2)-(4) the grid's
+    caps and billing peaks; (5)-(6) solar output within its capacity factor and maximum, MW."""
     supply = s.grid_import_mw + s.solar_used_mw + s.discharge_mw
     demand = x.pue * s.served_it_mw + s.charge_mw + s.grid_export_mw
-    equal("(1) power balance", supply, demand)
-    # (2)-(4) grid
-    require("(2) import cap", x.grid_import_cap_mw - s.grid_import_mw, scale_mw)
-    require("(3) export cap", x.grid_export_cap_mw - s.grid_export_mw, scale_mw)
-    require("(4) peak >= import", s.peak_import_mw[x.billing_period] - s.grid_import_mw, scale_mw)
-    # (5)-(6) solar
-    require("(5) solar output", s.solar_mw * x.solar_capacity_factor - s.solar_used_mw, scale_mw)
-    require("(6) solar max", x.solar_max_mw - s.solar_mw, scale_mw)
-    # (7) state of charge recursion over prev_step
+    v.equal("(1) power balance", supply, demand)
+    v.require("(2) import cap", x.grid_import_cap_mw - s.grid_import_mw, scale_mw)
+    v.require("(3) export cap", x.grid_export_cap_mw - s.grid_export_mw, scale_mw)
+    v.require("(4) peak >= import", s.peak_import_mw[x.billing_period] - s.grid_import_mw, scale_mw)
+    v.require("(5) solar output", s.solar_mw * x.solar_capacity_factor - s.solar_used_mw, scale_mw)
+    v.require("(6) solar max", x.solar_max_mw - s.solar_mw, scale_mw)
+
+
+def _check_battery(v: _Violations, x: SiteEnergyInputs, s: SiteEnergySolution) -> None:
+    """(7) State of charge (MWh) over prev_step; (8)-(11) power, SOC window, duration (h) and
+    size bounds; (12) backup reserve; (13) equivalent full cycles per year."""
     soc_next = (
         s.soc_mwh[x.prev_step]
         + x.charge_efficiency_fraction * s.charge_mw
         - s.discharge_mw / x.discharge_efficiency_fraction
     )
-    equal("(7) battery balance", s.soc_mwh, soc_next)
-    # (8)-(11) battery bounds
+    v.equal("(7) battery balance", s.soc_mwh, soc_next)
     scale_mwh = max(1.0, s.battery_mwh)
-    require("(8) charge <= MW", s.battery_mw - s.charge_mw, scale_mwh)
-    require("(8) discharge <= MW", s.battery_mw - s.discharge_mw, scale_mwh)
-    require("(9) SOC <= max", x.soc_max_fraction * s.battery_mwh - s.soc_mwh, scale_mwh)
-    require("(9) SOC >= min", s.soc_mwh - x.soc_min_fraction * s.battery_mwh, scale_mwh)
-    require("(10) min duration", s.battery_mwh - x.min_duration_h * s.battery_mw, scale_mwh)
+    v.require("(8) charge <= MW", s.battery_mw - s.charge_mw, scale_mwh)
+    v.require("(8) discharge <= MW", s.battery_mw - s.discharge_mw, scale_mwh)
+    v.require("(9) SOC <= max", x.soc_max_fraction * s.battery_mwh - s.soc_mwh, scale_mwh)
+    v.require("(9) SOC >= min", s.soc_mwh - x.soc_min_fraction * s.battery_mwh, scale_mwh)
+    v.require("(10) min duration", s.battery_mwh - x.min_duration_h * s.battery_mw, scale_mwh)
     if not math.isinf(x.max_duration_h):
-        require("(10) max duration", x.max_duration_h * s.battery_mw - s.battery_mwh, scale_mwh)
-    require("(11) battery max MWh", x.battery_max_mwh - s.battery_mwh, scale_mwh)
-    # (12) backup reserve
+        v.require("(10) max duration", x.max_duration_h * s.battery_mw - s.battery_mwh, scale_mwh)
+    v.require("(11) battery max MWh", x.battery_max_mwh - s.battery_mwh, scale_mwh)
     need = x.backup_hours * x.critical_load_mw
-    require("(12) backup reserve", s.soc_mwh + s.reserve_shortfall_mwh - need, scale_mwh)
-    # (13) cycle limit
+    v.require("(12) backup reserve", s.soc_mwh + s.reserve_shortfall_mwh - need, scale_mwh)
     if not math.isinf(x.annual_cycle_limit):
         discharged = float(np.sum(x.weight_h * s.discharge_mw))
-        require("(13) cycle limit", x.annual_cycle_limit * s.battery_mwh - discharged,
-                max(1.0, discharged))  # fmt: skip
-    # (14)-(16) deferrable load
+        slack = x.annual_cycle_limit * s.battery_mwh - discharged
+        v.require("(13) cycle limit", slack, max(1.0, discharged))
+
+
+def _check_load(
+    v: _Violations, x: SiteEnergyInputs, s: SiteEnergySolution, scale_mw: float
+) -> None:
+    """(14) The non-deferrable share is handled each hour; (15) each day's IT energy (MWh) is
+    served or unserved in full; (16) served IT load within the installed IT MW."""
     handled = s.served_it_mw + s.unserved_it_mw
-    require("(14) non-deferrable load", handled - (1 - x.deferrable_fraction) * x.it_load_mw,
-            scale_mw)  # fmt: skip
+    must_handle = (1 - x.deferrable_fraction) * x.it_load_mw
+    v.require("(14) non-deferrable load", handled - must_handle, scale_mw)
     n_days = int(x.day.max()) + 1
-    equal(
+    v.equal(
         "(15) daily energy",
         np.bincount(x.day, weights=x.weight_h * handled, minlength=n_days),
         np.bincount(x.day, weights=x.weight_h * x.it_load_mw, minlength=n_days),
     )
-    require("(16) IT capacity", x.it_capacity_mw - s.served_it_mw, scale_mw)
-    # (17) costs and objective
+    v.require("(16) IT capacity", x.it_capacity_mw - s.served_it_mw, scale_mw)
+
+
+def _check_costs(v: _Violations, x: SiteEnergyInputs, s: SiteEnergySolution) -> None:
+    """(17) Each reported annual cost term and the objective match the solution's arrays."""
     costs = recompute_costs(x, s)
     if s.costs is not None:
         for name, value in asdict(costs).items():
-            equal(f"(17) cost {name}", getattr(s.costs, name), value)
-    equal("(17) objective", s.objective, total_cost(costs))
-    return problems
+            v.equal(f"(17) cost {name}", getattr(s.costs, name), value)
+    v.equal("(17) objective", s.objective, total_cost(costs))

@@ -18,7 +18,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from models.common import SolveStats, SolveStatus, solved_value
-from models.site_energy import SiteEnergyCosts, SiteEnergyInputs, SiteEnergySolution
+from models.site_energy import (
+    BatteryLimits,
+    SiteEnergyCosts,
+    SiteEnergyInputs,
+    SiteEnergySolution,
+)
 from models.solvers import cvxpy_solve_kwargs, map_cvxpy_status, solver_for
 
 Constraints = list[cp.Constraint]
@@ -129,25 +134,21 @@ def add_battery_bounds(
     charge_mw: cp.Expression,
     discharge_mw: cp.Expression,
     soc_mwh: cp.Expression,
-    soc_min_fraction: float,
-    soc_max_fraction: float,
-    min_duration_h: float,
-    max_duration_h: float,
-    max_mwh: float,
+    limits: BatteryLimits,
 ) -> Constraints:
     """(8) c_t, d_t <= MW; (9) SOC limits as fractions of MWh; (10) duration; (11) MWh cap."""
     constraints = [
         charge_mw <= battery_mw,
         discharge_mw <= battery_mw,
-        soc_mwh <= soc_max_fraction * battery_mwh,
-        battery_mwh >= min_duration_h * battery_mw,
+        soc_mwh <= limits.soc_max_fraction * battery_mwh,
+        battery_mwh >= limits.min_duration_h * battery_mw,
     ]
-    if soc_min_fraction > 0:
-        constraints.append(soc_mwh >= soc_min_fraction * battery_mwh)
-    if not math.isinf(max_duration_h):
-        constraints.append(battery_mwh <= max_duration_h * battery_mw)
-    if not math.isinf(max_mwh):
-        constraints.append(battery_mwh <= max_mwh)
+    if limits.soc_min_fraction > 0:
+        constraints.append(soc_mwh >= limits.soc_min_fraction * battery_mwh)
+    if not math.isinf(limits.max_duration_h):
+        constraints.append(battery_mwh <= limits.max_duration_h * battery_mw)
+    if not math.isinf(limits.max_mwh):
+        constraints.append(battery_mwh <= limits.max_mwh)
     return constraints
 
 
@@ -250,8 +251,7 @@ def build(x: SiteEnergyInputs) -> SiteEnergyProblem:
         *add_battery_balance(v.soc_mwh, v.charge_mw, v.discharge_mw, x.prev_step,
                              x.charge_efficiency_fraction, x.discharge_efficiency_fraction),
         *add_battery_bounds(v.battery_mwh, v.battery_mw, v.charge_mw, v.discharge_mw, v.soc_mwh,
-                            x.soc_min_fraction, x.soc_max_fraction, x.min_duration_h,
-                            x.max_duration_h, x.battery_max_mwh),
+                            x.battery_limits),
         *add_backup_reserve(v.soc_mwh, v.reserve_shortfall_mwh, x.backup_hours,
                             x.critical_load_mw),
         *add_cycle_limit(v.discharge_mw, v.battery_mwh, x.weight_h, x.annual_cycle_limit),

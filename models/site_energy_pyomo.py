@@ -19,7 +19,12 @@ import pyomo.environ as pyo
 
 from models.common import SolveStats, SolveStatus
 from models.pyomo_highs import solve_pyomo_model
-from models.site_energy import SiteEnergyCosts, SiteEnergyInputs, SiteEnergySolution
+from models.site_energy import (
+    BatteryLimits,
+    SiteEnergyCosts,
+    SiteEnergyInputs,
+    SiteEnergySolution,
+)
 from models.solvers import solver_for
 
 Terms = Sequence[Any]  # indexed Var or Expression components over the time set
@@ -104,23 +109,19 @@ def add_battery_balance(
 
 def add_battery_bounds(
     b: pyo.Block, time_set: pyo.Set, battery_mwh: pyo.Var, battery_mw: pyo.Var,
-    charge_mw: pyo.Var, discharge_mw: pyo.Var, soc_mwh: pyo.Var, soc_min_fraction: float,
-    soc_max_fraction: float, min_duration_h: float, max_duration_h: float, max_mwh: float,
+    charge_mw: pyo.Var, discharge_mw: pyo.Var, soc_mwh: pyo.Var, limits: BatteryLimits,
 ) -> None:  # fmt: skip
     """(8) c_t, d_t <= MW; (9) SOC limits as fractions of MWh; (10) duration; (11) MWh cap."""
+    soc_min, soc_max = limits.soc_min_fraction, limits.soc_max_fraction
     b.charge_limit = pyo.Constraint(time_set, rule=lambda _, t: charge_mw[t] <= battery_mw)
     b.discharge_limit = pyo.Constraint(time_set, rule=lambda _, t: discharge_mw[t] <= battery_mw)
-    b.soc_max = pyo.Constraint(
-        time_set, rule=lambda _, t: soc_mwh[t] <= soc_max_fraction * battery_mwh
-    )
-    if soc_min_fraction > 0:
-        b.soc_min = pyo.Constraint(
-            time_set, rule=lambda _, t: soc_mwh[t] >= soc_min_fraction * battery_mwh
-        )
-    b.min_duration = pyo.Constraint(expr=battery_mwh >= min_duration_h * battery_mw)
-    if not math.isinf(max_duration_h):
-        b.max_duration = pyo.Constraint(expr=battery_mwh <= max_duration_h * battery_mw)
-    battery_mwh.setub(None if math.isinf(max_mwh) else max_mwh)
+    b.soc_max = pyo.Constraint(time_set, rule=lambda _, t: soc_mwh[t] <= soc_max * battery_mwh)
+    if soc_min > 0:
+        b.soc_min = pyo.Constraint(time_set, rule=lambda _, t: soc_mwh[t] >= soc_min * battery_mwh)
+    b.min_duration = pyo.Constraint(expr=battery_mwh >= limits.min_duration_h * battery_mw)
+    if not math.isinf(limits.max_duration_h):
+        b.max_duration = pyo.Constraint(expr=battery_mwh <= limits.max_duration_h * battery_mw)
+    battery_mwh.setub(None if math.isinf(limits.max_mwh) else limits.max_mwh)
 
 
 def add_backup_reserve(
@@ -147,7 +148,7 @@ def add_cycle_limit(
     )
 
 
-def add_deferrable_load(
+def add_deferrable_load(  # noqa: PLR0917 - the cvxpy signature plus the block and its time set
     b: pyo.Block, time_set: pyo.Set, served_it_mw: pyo.Var, unserved_it_mw: pyo.Var,
     it_load_mw: np.ndarray, deferrable_fraction: float, it_capacity_mw: float,
     day: np.ndarray, weight_h: np.ndarray,
@@ -252,11 +253,7 @@ def build(x: SiteEnergyInputs) -> pyo.ConcreteModel:
         m.charge_mw,
         m.discharge_mw,
         m.soc_mwh,
-        x.soc_min_fraction,
-        x.soc_max_fraction,
-        x.min_duration_h,
-        x.max_duration_h,
-        x.battery_max_mwh,
+        x.battery_limits,
     )
     add_backup_reserve(
         m, m.T, m.soc_mwh, m.reserve_shortfall_mwh, x.backup_hours, x.critical_load_mw

@@ -51,6 +51,7 @@ class InputError(PlannerError):
 
     @classmethod
     def one(cls, file: str | Path, field: str, problem: str, fix: str = "") -> InputError:
+        """An error with one problem: `file`, the `field` in it, what is wrong and the fix."""
         return cls(Problem(str(file), field, problem, fix))
 
     @classmethod

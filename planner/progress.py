@@ -26,13 +26,15 @@ _LP_LINE = re.compile(r"^\s*\d+\s+\S+\s+Pr:.*\s(?P<time>[\d.]+)s\s*$")
 class ProgressSink(Protocol):
     """Receives a phase name and a short detail (the MIP gap, a count) as work proceeds."""
 
-    def phase(self, name: str, detail: str = "") -> None: ...
+    def phase(self, name: str, detail: str = "") -> None:
+        """A new phase of the work began (`detail` says what it does)."""
 
 
 class SilentProgress:
     """The default: nobody is watching."""
 
     def phase(self, name: str, detail: str = "") -> None:
+        """Ignore the phase."""
         return None
 
 

@@ -67,6 +67,8 @@ class FigureIn(StrictModel):
 
 @dataclass(frozen=True)
 class Source:
+    """A document a figure cites: its key in the file's `sources:` table, title, URL and date."""
+
     key: str
     title: str
     url: str | None = None
@@ -132,6 +134,7 @@ class FigureReader:
     def quantity(
         self, field: str, name: str, figure: FigureIn | None, dim: Dimension
     ) -> float | None:
+        """A quantity with a unit in SI (W, bytes/s, ...) under `name`; None when absent or null."""
         if figure is None:
             return None
         self.note(name, figure, field)
@@ -168,15 +171,22 @@ class FigureReader:
             return None
         return int(value) if integer else float(value)
 
+    def count(self, field: str, figure: FigureIn | None) -> int | None:
+        """A whole number (cores, devices): `number` with `integer=True`, typed as an int."""
+        value = self.number(field, figure, integer=True)
+        return None if value is None else int(value)
+
     def fraction(self, field: str, figure: FigureIn | None) -> float | None:
         """A fraction of peak, in (0, 1] by the schema's range (planner.catalogue.PEAK)."""
         return self.number(field, figure)
 
     def text(self, field: str, figure: FigureIn) -> str | None:
+        """A text figure (a name, a form factor), or None when null."""
         self.note(field, figure)
         return None if figure.value is None else str(figure.value)
 
     def date(self, field: str, figure: FigureIn) -> dt.date | None:
+        """A date written as YYYY-MM-DD, YYYY-MM or YYYY (the first of the month or year)."""
         self.note(field, figure)
         value = figure.value
         if value is None:

@@ -97,16 +97,19 @@ class Bounds:
         return f"from {_num(low)} to {_num(high)}{unit}"
 
     def typical_text(self) -> str:
+        """The typical range as a message writes it, e.g. '0 to 10,000 MW'."""
         low, high = self.typical or self.hard
         unit = f" {self.unit}" if self.unit else ""
         return f"{_num(low)} to {_num(high)}{unit}"
 
     def within_hard(self, value: float) -> bool:
+        """Whether `value` lies in the hard range (open ends excluded)."""
         low, high = self.hard
         above = value > low if self.low_open else value >= low
         return above and (value < high if self.high_open else value <= high)
 
     def within_typical(self, value: float) -> bool:
+        """Whether `value` lies in the typical range (the hard one when none is given)."""
         low, high = self.typical or self.hard
         return low <= value <= high
 

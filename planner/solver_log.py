@@ -23,6 +23,7 @@ class SolverLog:
     path: Path | None = None
 
     def text(self) -> str | None:
+        """What HiGHS wrote to the log file, or None before it wrote anything."""
         if self.path is None or not self.path.exists():
             return None
         return self.path.read_text(encoding="utf-8", errors="replace")

@@ -96,6 +96,7 @@ class TimeAxis:
 
     @property
     def n_steps(self) -> int:
+        """T, the number of time steps."""
         return int(self.weight_h.shape[0])
 
 

@@ -149,10 +149,12 @@ class Identified(Protocol):
     """A loaded profile: its id and the file it came from."""
 
     @property
-    def id(self) -> str: ...
+    def id(self) -> str:
+        """The profile's id, unique in its library."""
 
     @property
-    def path(self) -> Path: ...
+    def path(self) -> Path:
+        """The file the profile was read from."""
 
 
 ItemT = TypeVar("ItemT", bound=Identified)

@@ -7,6 +7,7 @@ present size; none may grow, none may join the list, and each is struck off once
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +20,7 @@ MAX_FUNCTION_LINES = 60
 
 # Still over the limits (lines today). Split them; do not add to this list.
 FILES_OVER: dict[str, int] = {}
-FUNCTIONS_OVER: dict[str, int] = {
-    "planner/demand/growth.py:read_demand_csv": 76,
-    "planner/rules/regimes.py:_resolve": 78,
-    "models/capacity_pyomo.py:site_year_operation": 63,
-    "models/site_energy_check.py:check_solution": 82,
-}
+FUNCTIONS_OVER: dict[str, int] = {}
 # The pipeline's order: a package may import only from its own level or lower ones.
 LEVELS: dict[str, int] = {
     "planner.errors": 0, "planner.paths": 0, "planner.units": 0, "planner.provenance": 0,
@@ -133,7 +129,9 @@ def test_the_ratchet_lists_only_what_is_still_over() -> None:
     assert not stale, f"now within the limits, strike off: {stale}"
 
 
-TYPE_IGNORES_TODAY = 32  # unexplained `# type: ignore`s left (issue 17); lower it as they go
+TYPE_IGNORES_TODAY = 9  # `# type: ignore`s left (issue 17); lower it as they go
+# An ignore names its error codes and says why on the same line: `# type: ignore[code]  # why`.
+EXPLAINED_IGNORE = re.compile(r"# type: ignore\[[a-z-]+(, *[a-z-]+)*\] +# *\S")
 
 
 def test_type_ignores_only_shrink() -> None:
@@ -142,3 +140,15 @@ def test_type_ignores_only_shrink() -> None:
     assert count <= TYPE_IGNORES_TODAY, (
         f"{count} type: ignore comments (at most {TYPE_IGNORES_TODAY})"
     )
+
+
+def test_every_type_ignore_says_why() -> None:
+    """Each `# type: ignore[code]` is followed on its line by a comment saying why mypy is wrong
+    there (or why the code cannot say it better)."""
+    unexplained = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in sources(*PACKAGES)
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if "# type: ignore" in line and not EXPLAINED_IGNORE.search(line)
+    ]
+    assert not unexplained, "type: ignore without a reason:\n" + "\n".join(unexplained)

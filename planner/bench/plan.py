@@ -46,14 +46,14 @@ from planner.errors import InputError
 if TYPE_CHECKING:
     from models.capacity import CapacityInputs
     from models.common import Backend
-    from planner.bench.common import BenchCase
+    from planner.bench.common import BenchCase, Method
 
 PLAN_SCENARIO = "cn_maas_2026"
 FLAGSHIP_SITES = 5
 LOAD_STEP_FRACTION = 0.05  # each further copy of a site carries 5 % more demand
 MILP_GAP = 0.005  # the flagship target's relative gap
 MILP_TIME_LIMIT_S = 600.0
-PLAN_METHODS = ("lp", "milp", "lp-decompose", "milp-decompose")
+PLAN_METHODS: tuple[Method, ...] = ("lp", "milp", "lp-decompose", "milp-decompose")
 DECOMPOSE_WORKERS = 2  # subproblem processes of a decomposed case (the 2-core target machine)
 _SIZE = re.compile(r"^p(\d+)y(\d+)s(\d+)(?:d(\d+))?$")
 
@@ -70,6 +70,7 @@ class PlanSize:
 
     @property
     def token(self) -> str:
+        """The case's short name, e.g. p5y5s5 or p20y10s10d6."""
         days = "" if self.days is None else f"d{self.days}"
         return f"p{self.parts}y{self.years}s{self.sites}{days}"
 
@@ -327,6 +328,7 @@ def write_plan_case_mps(case: BenchCase, path: Path) -> dict[str, Any]:
 
 
 def options_path(mps: Path) -> Path:
+    """The JSON file beside an MPS file that holds the HiGHS options the model used."""
     return Path(mps).with_suffix(".options.json")
 
 
@@ -341,7 +343,7 @@ def plan_cases(
     sizes: Iterable[str],
     backends: Iterable[Backend],
     solvers: Iterable[str] = ("highs",),
-    methods: Iterable[str] = ("lp",),
+    methods: Iterable[Method] = ("lp",),
     options: dict[str, Any] | None = None,
 ) -> list[BenchCase]:
     """Every combination of plan size, backend, solver and method (`lp`, `milp`)."""
@@ -352,7 +354,7 @@ def plan_cases(
             backend,
             token,
             parse_plan_size(token).sites,
-            method,  # type: ignore[arg-type]
+            method,
             solver,
             model="plan",
             options=dict(options or {}),

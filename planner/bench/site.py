@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -51,6 +51,7 @@ from planner.errors import InputError
 __all__ = ["BACKENDS", "BenchCase", "Method", "measure_highs_alone", "peak_rss_mb"]
 
 METHODS: tuple[Method, ...] = ("joint", "apart")
+Choice = TypeVar("Choice", bound=str)
 HOURS_PER_YEAR = 8760
 SITE_FILES = ("north_carolina_greensboro.yaml", "guangdong_zhongshan.yaml")
 LOAD_STEP_FRACTION = 0.05  # each further copy of a shipped site carries 5 % more IT load
@@ -96,8 +97,9 @@ def parse_sites(text: str) -> list[int]:
     return counts
 
 
-def parse_choices(text: str, option: str, known: Sequence[str]) -> list[str]:
-    """A comma-separated subset of `known`, e.g. 'cvxpy,pyomo' for the `backends` parameter."""
+def parse_choices(text: str, option: str, known: Sequence[Choice]) -> list[Choice]:
+    """A comma-separated subset of `known`, e.g. 'cvxpy,pyomo' for the `backends` parameter;
+    each choice comes back as the member of `known` it names (so typed as they are)."""
     chosen = _tokens(text, option)
     unknown = [t for t in chosen if t not in known]
     if unknown:
@@ -105,7 +107,7 @@ def parse_choices(text: str, option: str, known: Sequence[str]) -> list[str]:
             option, f"'{unknown[0]}' is not one of {', '.join(known)}.",
             f"write a comma-separated subset of {', '.join(known)}.",
         )  # fmt: skip
-    return chosen
+    return [next(k for k in known if k == t) for t in chosen]
 
 
 def _tokens(text: str, option: str) -> list[str]:

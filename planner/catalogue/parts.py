@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard
 
 from pydantic import field_validator
 
@@ -37,6 +37,13 @@ PRECISIONS: tuple[Precision, ...] = (
     "fp4",
     "int4",
 )
+
+
+def is_precision(name: str) -> TypeGuard[Precision]:
+    """Whether `name` is one of the precisions a part's peaks are keyed by."""
+    return name in PRECISIONS
+
+
 # Bit length of the operation's inputs, as 3A090's TPP counts it (TF32 at its 32-bit container).
 BIT_LENGTH: Mapping[Precision, int] = MappingProxyType(
     {
@@ -230,9 +237,9 @@ class Part:
         """Whether a buyer of this corporate group (None: none) can buy the part at all."""
         return self.sold_to_groups is None or group in self.sold_to_groups
 
-    def peak(self, precision: Precision) -> float | None:
+    def peak(self, precision: str) -> float | None:
         """Dense peak throughput at a precision in op/s, or None where unsupported or unknown."""
-        return self.peak_dense_ops_per_s.get(precision)
+        return self.peak_dense_ops_per_s.get(precision) if is_precision(precision) else None
 
 
 class _PartReader(FigureReader):
@@ -305,7 +312,7 @@ class _PartReader(FigureReader):
             launch_date=self.date("launch_date", r.launch_date),
             process_node=self.text("process_node", r.process_node),
             die_area_mm2=self.quantity("die_area", "die_area_mm2", r.die_area, "area_mm2"),
-            cores=self.number("cores", r.cores, integer=True),  # type: ignore[arg-type]
+            cores=self.count("cores", r.cores),
             peak_dense_ops_per_s=MappingProxyType(self.peaks()),
             **self.memory_and_links(),
             tdp_w=self.quantity("tdp", "tdp_w", r.tdp, "power"),

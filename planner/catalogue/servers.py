@@ -238,6 +238,7 @@ class ServerLibrary:
 
     @classmethod
     def load(cls, overlays: Sequence[Path] = ()) -> ServerLibrary:
+        """Every server profile under hardware_profiles/, later overlays replacing an id whole."""
         dirs = search_dirs("hardware_profiles", overlays)
         files = [list(_server_files(d)) for d in dirs]
         # Later overlays replace an id whole; two files of one folder with one id are refused.

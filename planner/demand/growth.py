@@ -84,6 +84,7 @@ class DemandChecker:
         self.file, self.prefix, self.problems = file, prefix, list[Problem]()
 
     def add(self, field: str, problem: str, fix: str) -> None:
+        """Record one problem at `field` (below this section's prefix) with its fix."""
         self.problems.append(Problem(str(self.file), self.prefix + field, problem, fix))
 
 
@@ -142,63 +143,80 @@ def _exponential(
 def _logistic(
     growth: LogisticIn, d0: float | None, horizon: Horizon, at: str, check: DemandChecker
 ) -> np.ndarray | None:
-    ceiling = growth.ceiling_tokens_per_day
-    if d0 is None:
+    if d0 is None or not _logistic_start_ok(growth, d0, at, check):
         return None
+    ceiling = growth.ceiling_tokens_per_day
+    t0 = float(horizon.start_years[0])
+    if growth.rate_per_year is not None:
+        rate = growth.rate_per_year
+        midpoint = t0 + logistic_years_to_midpoint(d0, ceiling, rate)
+    else:
+        midpoint_or_none = _logistic_midpoint_year(growth, d0, t0, at, check)
+        if midpoint_or_none is None:
+            return None
+        midpoint = midpoint_or_none
+        rate = logistic_rate_per_year(d0, ceiling, midpoint - t0)
+    return logistic_tokens_per_day(ceiling, rate, midpoint, horizon.start_years)
+
+
+def _logistic_start_ok(growth: LogisticIn, d0: float, at: str, check: DemandChecker) -> bool:
+    """A logistic curve needs a positive start below its ceiling and one of midpoint, rate."""
+    ceiling = growth.ceiling_tokens_per_day
     if d0 <= 0:
         check.add(
             f"{at}.tokens_per_day",
             "logistic growth cannot start from zero tokens per day.",
             "write a positive tokens_per_day.",
         )
-        return None
+        return False
     if ceiling <= d0:
         check.add(
             f"{at}.growth.ceiling_tokens_per_day",
             f"the ceiling ({ceiling:g}) is not above the start ({d0:g} tokens per day).",
             "write a ceiling above tokens_per_day, or use exponential growth.",
         )
-        return None
+        return False
     if (growth.midpoint is None) == (growth.rate_per_year is None):
         check.add(
             f"{at}.growth",
             "logistic growth needs exactly one of midpoint, rate_per_year.",
             "write e.g. midpoint: 2029 (the year demand reaches half the ceiling).",
         )
+        return False
+    return True
+
+
+def _logistic_midpoint_year(
+    growth: LogisticIn, d0: float, t0: float, at: str, check: DemandChecker
+) -> float | None:
+    """The calendar year demand reaches half the ceiling, if it fixes a positive rate: a start
+    below half the ceiling needs a midpoint after the start year t0, one above it, before."""
+    midpoint = _period_year(growth.midpoint)
+    if midpoint is None:
+        check.add(
+            f"{at}.growth.midpoint",
+            f"{growth.midpoint!r} is not a period or a year.",
+            "write a year like 2029 (or 2029.5), or a quarter like '2029Q3'.",
+        )
         return None
-    t0 = float(horizon.start_years[0])
-    half_way = ceiling / d0 - 1.0  # > 1 while below half the ceiling
-    if growth.rate_per_year is not None:
-        rate = growth.rate_per_year
-        midpoint = t0 + logistic_years_to_midpoint(d0, ceiling, rate)
-    else:
-        midpoint_or_none = _period_year(growth.midpoint)
-        if midpoint_or_none is None:
-            check.add(
-                f"{at}.growth.midpoint",
-                f"{growth.midpoint!r} is not a period or a year.",
-                "write a year like 2029 (or 2029.5), or a quarter like '2029Q3'.",
-            )
-            return None
-        midpoint = midpoint_or_none
-        if half_way == 1.0:
-            check.add(
-                f"{at}.growth.midpoint",
-                f"a start of {d0:g} is exactly half the ceiling, so a midpoint fixes no rate.",
-                "give rate_per_year instead of midpoint.",
-            )
-            return None
-        if (midpoint - t0) * math.log(half_way) <= 0:
-            where = "after" if half_way > 1 else "before"
-            check.add(
-                f"{at}.growth.midpoint",
-                f"a start of {d0:g} is {'below' if half_way > 1 else 'above'} half the "
-                f"ceiling, so the midpoint must lie {where} the start ({t0:g}).",
-                f"write a midpoint {where} {t0:g}, or give rate_per_year instead.",
-            )
-            return None
-        rate = logistic_rate_per_year(d0, ceiling, midpoint - t0)
-    return logistic_tokens_per_day(ceiling, rate, midpoint, horizon.start_years)
+    half_way = growth.ceiling_tokens_per_day / d0 - 1.0  # > 1 while below half the ceiling
+    if half_way == 1.0:
+        check.add(
+            f"{at}.growth.midpoint",
+            f"a start of {d0:g} is exactly half the ceiling, so a midpoint fixes no rate.",
+            "give rate_per_year instead of midpoint.",
+        )
+        return None
+    if (midpoint - t0) * math.log(half_way) <= 0:
+        where = "after" if half_way > 1 else "before"
+        check.add(
+            f"{at}.growth.midpoint",
+            f"a start of {d0:g} is {'below' if half_way > 1 else 'above'} half the "
+            f"ceiling, so the midpoint must lie {where} the start ({t0:g}).",
+            f"write a midpoint {where} {t0:g}, or give rate_per_year instead.",
+        )
+        return None
+    return midpoint
 
 
 def _points(growth: PointsIn, horizon: Horizon, at: str, check: DemandChecker) -> np.ndarray | None:
@@ -250,13 +268,8 @@ def _points(growth: PointsIn, horizon: Horizon, at: str, check: DemandChecker) -
     return geometric_interpolation(point_years, point_values, horizon.start_years, mode)
 
 
-def read_demand_csv(path: Path, horizon: Horizon, column: str = "tokens_per_day") -> np.ndarray:
-    """Tokens per day for each horizon period from a `period,tokens_per_day` CSV (`column`
-    names the second header cell: `video_s_per_day` for a video workload).
-
-    Rows outside the horizon are ignored; a missing period, a duplicate, a non-numeric or
-    negative value is an InputError naming the file, the line and the fix.
-    """
+def _csv_rows(path: Path, column: str) -> list[list[str]]:
+    """The data rows of a demand CSV, after checking it exists and its header names `column`."""
     try:
         with path.open(encoding="utf-8", newline="") as fh:
             rows = list(csv.reader(fh))
@@ -269,45 +282,58 @@ def read_demand_csv(path: Path, horizon: Horizon, column: str = "tokens_per_day"
         raise InputError.one(
             path, "line 1", f"header is {header}.", f"write the header 'period,{column}'."
         )
+    return rows[1:]
+
+
+def _csv_row(path: Path, line: int, row: list[str], column: str) -> tuple[int, float] | Problem:
+    """One data row as (period in quarters since year 0, daily amount), or the problem with it."""
+    where = f"line {line}"
+    if len(row) != 2:
+        return Problem(str(path), where, f"{len(row)} cells.", "write two cells.")
+    quarters = _quarter_index(row[0].strip())
+    if quarters is None:
+        return Problem(
+            str(path),
+            f"{where}: period",
+            f"'{row[0]}' is not a period.",
+            "write a year like 2027 or a quarter like 2027Q3.",
+        )
+    try:
+        value = float(row[1])
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        return Problem(
+            str(path),
+            f"{where}: {column}",
+            f"'{row[1].strip()}' is not a non-negative number.",
+            "write a number of tokens per day like 1.5e12."
+            if column == "tokens_per_day"
+            else "write a number of video seconds per day like 1.5e5.",
+        )
+    return quarters, value
+
+
+def read_demand_csv(path: Path, horizon: Horizon, column: str = "tokens_per_day") -> np.ndarray:
+    """Tokens per day for each horizon period from a `period,tokens_per_day` CSV (`column`
+    names the second header cell: `video_s_per_day` for a video workload).
+
+    Rows outside the horizon are ignored; a missing period, a duplicate, a non-numeric or
+    negative value is an InputError naming the file, the line and the fix.
+    """
     problems: list[Problem] = []
     by_period: dict[int, float] = {}
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in enumerate(_csv_rows(path, column), start=2):
         if not any(cell.strip() for cell in row):
             continue
-        where = f"line {line}"
-        if len(row) != 2:
-            problems.append(Problem(str(path), where, f"{len(row)} cells.", "write two cells."))
+        parsed = _csv_row(path, line, row, column)
+        if isinstance(parsed, Problem):
+            problems.append(parsed)
             continue
-        quarters = _quarter_index(row[0].strip())
-        if quarters is None:
-            problems.append(
-                Problem(
-                    str(path),
-                    f"{where}: period",
-                    f"'{row[0]}' is not a period.",
-                    "write a year like 2027 or a quarter like 2027Q3.",
-                )
-            )
-            continue
-        try:
-            value = float(row[1])
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value) or value < 0:
-            problems.append(
-                Problem(
-                    str(path),
-                    f"{where}: {column}",
-                    f"'{row[1].strip()}' is not a non-negative number.",
-                    "write a number of tokens per day like 1.5e12."
-                    if column == "tokens_per_day"
-                    else "write a number of video seconds per day like 1.5e5.",
-                )
-            )
-            continue
+        quarters, value = parsed
         if quarters in by_period:
             problems.append(
-                Problem(str(path), f"{where}: period", f"'{row[0]}' repeats.", "keep one row.")
+                Problem(str(path), f"line {line}: period", f"'{row[0]}' repeats.", "keep one row.")
             )
         by_period[quarters] = value
     keys = [round(year * 4) for year in horizon.start_years]
@@ -348,6 +374,8 @@ def _csv(
 def workload_tokens(
     work: WorkloadDemandIn, horizon: Horizon, file: Path, at: str, check: DemandChecker
 ) -> np.ndarray | None:
+    """One workload's daily demand for each horizon period (tokens, or video seconds, per day)
+    from its growth form; None, with the problems recorded, when it cannot be computed."""
     d0 = _start_tokens(work, at, check)
     match work.growth:
         case ExponentialIn() as growth:

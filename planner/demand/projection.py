@@ -130,6 +130,7 @@ class DemandProjection:
 
     @property
     def period_labels(self) -> tuple[str, ...]:
+        """The horizon's period labels, e.g. ('2026', '2027') or ('2026Q1', ...)."""
         return self.horizon.labels
 
     @property

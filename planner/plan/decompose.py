@@ -34,6 +34,8 @@ DEFAULT_MIP_GAP = 0.01
 
 
 class Method(StrEnum):
+    """How a plan is solved: as one problem, by Benders decomposition, or chosen by size."""
+
     auto = "auto"
     monolith = "monolith"
     decompose = "decompose"

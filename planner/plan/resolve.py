@@ -329,6 +329,9 @@ def site_fields(
         "battery_capex_per_mwh": np.full((n_s, n_y), battery.capex_per_mwh),
         "battery_capex_per_mw": np.full((n_s, n_y), battery.capex_per_mw),
         "battery_max_mwh": np.minimum(v["battery_max"], battery.max_mwh),
+        "battery_calendar_cost_per_mwh_year": None
+        if battery.calendar_cost_per_mwh_year == 0
+        else np.full((n_s, n_y), battery.calendar_cost_per_mwh_year),
         "charge_efficiency_fraction": battery.charge_efficiency_fraction,
         "discharge_efficiency_fraction": battery.discharge_efficiency_fraction,
         "soc_min_fraction": battery.soc_min_fraction,

@@ -37,6 +37,10 @@ def input_tokens_per_request(output_tokens: int, output_share_fraction: float) -
 
 @dataclass(frozen=True)
 class PartsTable:
+    """The scenario's candidate parts as arrays on the parts axis P: price per part by period
+    (scenario currency), parts per server, lead time and lifetime (years), supply cap (parts
+    per period), resale value, and the confidence of each price."""
+
     parts: list[Part]
     price_per_part: np.ndarray  # (P, Y)
     confidence: list[str | None]
@@ -83,6 +87,8 @@ def part_price(r: Resolver, i: int, part: Part, tau: np.ndarray) -> tuple[np.nda
 
 
 def read_parts(r: Resolver, catalogue: Catalogue, tau: np.ndarray) -> PartsTable:
+    """Each candidate part from the catalogue with its price path over the periods at `tau`
+    (years from the horizon start), server size, lead time, lifetime, supply cap and resale."""
     parts, prices, conf, per_server, lead, life, supply, resale = [], [], [], [], [], [], [], []
     for i, spec in enumerate(r.raw.parts):
         at = f"parts[{i}]"
@@ -182,7 +188,7 @@ def serving_rates(
             continue
         if video:
             video_serving_rates(
-                r, (w, at), name, spec.precision, workload, parts, stacks, rate, busy_w
+                r, (w, at, name), spec.precision, workload, parts, stacks, rate, busy_w
             )
             continue
         out_tokens = spec.output_tokens_per_request
@@ -246,8 +252,7 @@ def fill_serving_row(
 
 def video_serving_rates(
     r: Resolver,
-    row: tuple[int, str],
-    name: str,
+    row: tuple[int, str, str],
     precision: str | None,
     workload: Any,
     parts: list[Part],
@@ -256,15 +261,15 @@ def video_serving_rates(
     busy_w: np.ndarray,
 ) -> None:
     """Fill row w with video seconds per second per part and busy watts (serving (V1, V2));
-    `row` is (w, the serving entry's field path)."""
-    w, at = row
+    `row` is (w, the serving entry's field path, the workload's name)."""
+    w, _, name = row
     if isinstance(r.scenario.demand.latency[w], Interactive):
         r.notes.append(
             f"{name}: video is served in the hour it is asked for; its TTFT/TPOT targets do not "
             "apply to video generation and are ignored."
         )
     fill_serving_row(
-        r, (w, at, name), parts, partial(video_rate, workload, precision, stacks), rate, busy_w,
+        r, row, parts, partial(video_rate, workload, precision, stacks), rate, busy_w,
         f"no candidate part can generate '{name}' video.",
         "add a part with a dense peak at the serving precision and a known stack efficiency.",
     )  # fmt: skip

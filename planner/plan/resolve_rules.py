@@ -25,6 +25,9 @@ from planner.rules import Cap, PurchaseTerms, RegimeLibrary, purchase_terms
 
 @dataclass(frozen=True)
 class RulesTable:
+    """What the rules allow: which part each site may buy in each period, the price uplift
+    (duties, licence fees, as fractions) and power subsidy, and the country TPP caps."""
+
     allowed: np.ndarray  # (P, S, Y)
     uplift: np.ndarray  # (P, Y)
     subsidy_by_part: np.ndarray  # (P, S, Y) power subsidy a site would get for this part

@@ -28,6 +28,9 @@ from planner.timeseries import (
 
 @dataclass(frozen=True)
 class SitesTable:
+    """Every site's hourly price (per MWh) and solar capacity factor over the 8,760 h year, its
+    scalar figures by name, and the confidence of its energy and build figures."""
+
     price_per_mwh: np.ndarray  # (S, 8760) before subsidies
     solar_cf: np.ndarray  # (S, 8760)
     values: dict[str, np.ndarray]  # per-site scalars and (S, Y) arrays
@@ -39,6 +42,7 @@ CONFIDENCE_RANK = {"datasheet": 0, "measured": 0, "press": 1, "estimate": 2}
 
 
 def weakest(confidences: Sequence[str | None]) -> str | None:
+    """The least certain of some figures' confidences (datasheet, measured < press < estimate)."""
     known = [c for c in confidences if c is not None]
     return max(known, key=lambda c: CONFIDENCE_RANK.get(c, 2)) if known else None
 
@@ -87,6 +91,7 @@ def one_site(r: Resolver, i: int, site: SiteIn) -> dict[str, Any]:
 
 
 def read_sites(r: Resolver) -> SitesTable:
+    """Every site of the scenario read into one table (planner.sites.reader per site)."""
     per = [one_site(r, i, s) for i, s in enumerate(r.raw.sites)]
     n_y = len(r.horizon.labels)
 

@@ -25,16 +25,20 @@ class Resolver:
 
     @property
     def problems(self) -> list[Problem]:
+        """Every problem found so far."""
         return self.reader.problems
 
     def problem(self, field: str, problem: str, fix: str) -> None:
+        """Record a problem at `field` of the scenario file, with its fix."""
         self.reader.problem(field, problem, fix)
 
     def number(self, field: str, fig: FigureIn | None, default: float | None = None) -> float:
+        """A plain number from the scenario (money in its currency); NaN when it failed to load."""
         value = self.reader.number(field, fig, default)
         return math.nan if value is None else value
 
     def period(self, label: PeriodLabel, field: str) -> int | None:
+        """The index of a period label in the horizon; None, with a problem, if it is not in it."""
         try:
             return self.horizon.index(label if isinstance(label, str) else str(label))
         except KeyError:

@@ -414,6 +414,7 @@ class Scenario:
 
     @property
     def name(self) -> str:
+        """The scenario's name, as the file gives it."""
         return self.raw.name
 
 
@@ -421,12 +422,17 @@ def _problem(path: Path, field: str, problem: str, fix: str) -> Problem:
     return Problem(str(path), field, problem, fix)
 
 
-def _names(items: list[str]) -> set[str]:
-    return set(items)
-
-
 def check_names(raw: ScenarioFile, path: Path) -> list[Problem]:
     """Unique part and site names; serving entries match demand workloads one to one."""
+    return [
+        *_repeated_names(raw, path),
+        *_serving_matches_demand(raw, path),
+        *_installed_sites_known(raw, path),
+    ]
+
+
+def _repeated_names(raw: ScenarioFile, path: Path) -> list[Problem]:
+    """Each part, site and served workload is listed once."""
     out: list[Problem] = []
     for key, names in (
         ("parts", [p.part for p in raw.parts]),
@@ -441,8 +447,14 @@ def check_names(raw: ScenarioFile, path: Path) -> list[Problem]:
                         path, f"{key}[{i}]", f"{what} '{name}' repeats.", "list each one once."
                     )
                 )
+    return out
+
+
+def _serving_matches_demand(raw: ScenarioFile, path: Path) -> list[Problem]:
+    """Every serving entry names a demand workload, and every demand workload is served."""
+    out: list[Problem] = []
     demand_names = [w.name for w in raw.demand.workloads]
-    served = _names([s.workload for s in raw.serving])
+    served = {s.workload for s in raw.serving}
     for i, s in enumerate(raw.serving):
         if s.workload not in demand_names:
             out.append(
@@ -463,6 +475,12 @@ def check_names(raw: ScenarioFile, path: Path) -> list[Problem]:
                     f"add '- {{workload: {name}, profile: <workload profile id>}}' to serving.",
                 )
             )
+    return out
+
+
+def _installed_sites_known(raw: ScenarioFile, path: Path) -> list[Problem]:
+    """Parts installed before the horizon stand at sites of this scenario."""
+    out: list[Problem] = []
     sites = [s.name for s in raw.sites]
     for i, part in enumerate(raw.parts):
         for j, base in enumerate(part.installed):

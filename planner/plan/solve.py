@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import numpy as np
 
@@ -42,25 +42,23 @@ __all__ = [  # the plan's three steps, importable from one place
 # --------------------------------------------------------------------------- solving
 
 
-def solve_plan(
-    resolved: ResolvedPlan,
-    *,
-    backend: Backend = "cvxpy",
-    solver: str = "highs",
-    mip_gap: float | None = None,
-    time_limit_s: float | None = None,
-    duals: bool = True,
-    progress: ProgressSink = SILENT,
-    method: Method = Method.monolith,
-    scheduler: str | None = None,
-    workers: int = 2,
-    bases: BasisStore | None = None,
-) -> PlanResult:
+def solve_plan(resolved: ResolvedPlan, **options: Unpack[SolveOptions]) -> PlanResult:
     """Solve the plan; when it is a MILP, also solve its LP relaxation to read shadow prices.
 
     `method` chooses one problem or Benders decomposition (`auto`: by size); the choice and
     why are the first of the plan's notes. `bases`: the LP starts from the basis of an earlier
-    LP of the same layout (a sweep's cases, models/highs_warm.py)."""
+    LP of the same layout (a sweep's cases, models/highs_warm.py). Defaults: cvxpy with HiGHS,
+    the solver's own gap and no time limit, duals read, one problem, 2 local workers."""
+    backend = options.get("backend", "cvxpy")
+    solver = options.get("solver", "highs")
+    mip_gap = options.get("mip_gap")
+    time_limit_s = options.get("time_limit_s")
+    duals = options.get("duals", True)
+    progress = options.get("progress", SILENT)
+    method = options.get("method", Method.monolith)
+    scheduler = options.get("scheduler")
+    workers = options.get("workers", 2)
+    bases = options.get("bases")
     chosen, why = choose_method(resolved.inputs, method)
     if chosen is Method.decompose:
         return solve_decomposed_plan(
@@ -190,32 +188,32 @@ def diagnose(resolved: ResolvedPlan, sol: CapacitySolution) -> list[str]:
     return out
 
 
+class SolveOptions(TypedDict, total=False):
+    """`solve_plan`'s options, which `plan_scenario` passes through as they are."""
+
+    backend: Backend
+    solver: str
+    mip_gap: float | None
+    time_limit_s: float | None
+    progress: ProgressSink
+    method: Method
+    scheduler: str | None
+    workers: int
+    duals: bool
+    bases: BasisStore | None
+
+
 def plan_scenario(
     scenario: Scenario,
     *,
     overlays: Sequence[Path] = (),
     regime: str | None = None,
-    backend: Backend = "cvxpy",
-    solver: str = "highs",
     relax: bool = False,
-    mip_gap: float | None = None,
-    time_limit_s: float | None = None,
-    progress: ProgressSink = SILENT,
-    method: Method = Method.monolith,
-    scheduler: str | None = None,
-    workers: int = 2,
+    **options: Unpack[SolveOptions],
 ) -> PlanResult:
-    """Resolve and solve a scenario in one call."""
+    """Resolve a scenario (with `overlays`, under `regime`, `relax`ed to the LP or not) and
+    solve it (`options` as for `solve_plan`) in one call."""
+    progress = options.get("progress", SILENT)
     progress.phase("resolving", "catalogue, export rules, serving model, sites and demand")
     resolved = resolve(scenario, overlays=overlays, regime=regime, relax=relax)
-    return solve_plan(
-        resolved,
-        backend=backend,
-        solver=solver,
-        mip_gap=mip_gap,
-        time_limit_s=time_limit_s,
-        progress=progress,
-        method=method,
-        scheduler=scheduler,
-        workers=workers,
-    )
+    return solve_plan(resolved, **options)

@@ -38,6 +38,7 @@ class Zone:
 
     @property
     def city(self) -> str:
+        """The city of the site's time zone, e.g. 'Sao Paulo' from 'America/Sao_Paulo'."""
         return self.timezone.rsplit("/", 1)[-1].replace("_", " ")
 
 

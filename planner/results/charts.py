@@ -82,6 +82,7 @@ class Scale:
     log: bool = False
 
     def __call__(self, value: float) -> float:
+        """The pixel position of a data value."""
         lo, hi, v = self.low, self.high, value
         if self.log:
             lo, hi, v = math.log10(lo), math.log10(hi), math.log10(max(value, self.low))

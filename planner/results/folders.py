@@ -255,7 +255,7 @@ def _target(out_dir: Path | None, name: str, root: Path, created: dt.datetime) -
     return out
 
 
-def write_run(
+def write_run(  # noqa: PLR0913 - keyword-only: what goes in each of the run's files
     out_dir: Path | None = None,
     *,
     kind: RunKind,
@@ -337,6 +337,7 @@ class Run:
         return pd.read_parquet(self.table_files[table_name])
 
     def has_table(self, table_name: str) -> bool:
+        """Whether the run wrote a table of this name."""
         return table_name in self.table_files
 
     def resolved_inputs(self) -> dict[str, Any]:
@@ -344,6 +345,7 @@ class Run:
         return json.loads((self.path / RESOLVED_INPUTS).read_text(encoding="utf-8"))
 
     def solver_log(self) -> str | None:
+        """HiGHS's own log of the solve, when the run kept one."""
         path = self.path / SOLVER_LOG
         return path.read_text(encoding="utf-8") if path.is_file() else None
 

@@ -37,6 +37,7 @@ class DamagedRun(InputError):
 
     @property
     def run_id(self) -> str:
+        """The damaged run's id: its folder name."""
         return self.folder.name
 
 

@@ -146,8 +146,8 @@ def discounted_spend_by_year(x: CapacityInputs, sol: CapacitySolution) -> dict[s
     cost (objective less the unserved penalty, eq. 17):
 
     - capex: delta_y K_y (parts with fees, data centre, solar, battery, paid at the start of y);
-    - opex: delta_y Delta_y (energy after any power subsidy + demand charges + carbon), one
-      year's bill times the period's years;
+    - opex: delta_y Delta_y (energy after any power subsidy + demand charges + carbon + the
+      battery's calendar ageing), one year's bill times the period's years;
     - resale credit (negative): the horizon-end value of the parts bought in y,
       delta_H resale[p, y] paid[p, y] n[p, y], counted in the period that bought them.
     """
@@ -160,11 +160,17 @@ def discounted_spend_by_year(x: CapacityInputs, sol: CapacitySolution) -> dict[s
     carbon = np.einsum(
         "t,st,y,syt->y", x.weight_h, x.emission_t_per_mwh, x.carbon_price_per_t, sol.grid_import_mw
     )
+    calendar = np.zeros(n_y)
+    if x.battery_calendar_cost_per_mwh_year is not None:  # the battery in service ages
+        in_service_mwh = np.cumsum(sol.battery_built_mwh, axis=1)
+        calendar = np.sum(x.battery_calendar_cost_per_mwh_year * in_service_mwh, axis=0)
     bought = sol.parts_bought.sum(axis=1)  # (P, Y)
     resale = x.horizon_end_discount_fraction * (resale_fraction(x) * paid_per_part(x) * bought)
     out = {
         "discounted_capex": x.discount_fraction * capex,
-        "discounted_opex": x.discount_fraction * x.duration_years * (energy + demand + carbon),
+        "discounted_opex": x.discount_fraction
+        * x.duration_years
+        * (energy + demand + carbon + calendar),
         "discounted_resale_credit": -resale.sum(axis=0) + 0.0,  # no -0.0
     }
     out["discounted_spend"] = sum(out.values(), np.zeros(n_y))

@@ -97,6 +97,7 @@ class Buyer:
         return self.headquarters != self.country
 
     def label(self) -> str:
+        """The buyer as sentences name it, e.g. 'SG (headquartered in CN), Alibaba group'."""
         hq = f" (headquartered in {self.headquarters})" if self.abroad else ""
         group = f", {self.group} group" if self.group else ""
         return f"{self.country}{hq}{group}"

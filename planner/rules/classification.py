@@ -92,6 +92,7 @@ class Classification:
 
 
 def buyer_rule_row(b: BuyerRule) -> dict[str, Any]:
+    """One buyer-side rule that applies, as a table row."""
     return {
         "rule": b.rule,
         "kind": b.kind,

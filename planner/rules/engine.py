@@ -55,10 +55,12 @@ class PartFigures:
 
     @classmethod
     def of(cls, part: Part) -> PartFigures:
+        """The part's TPP and aggregate I/O bandwidth, the figures the rules test."""
         return cls(part, assessed_processing_performance(part), aggregate_io_bandwidth(part))
 
     @property
     def arithmetic(self) -> str:
+        """How TPP and I/O bandwidth were computed from the datasheet figures, in words."""
         return f"TPP = {self.tpp.arithmetic}; {self.io.arithmetic}"
 
 

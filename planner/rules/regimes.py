@@ -125,6 +125,7 @@ class Control:
 
     @property
     def rule_id(self) -> str:
+        """The control's id within its snapshot: 'snapshot/control'."""
         return f"{self.snapshot}/{self.id}"
 
 
@@ -146,9 +147,11 @@ class Regime:
     path: Path
 
     def in_force(self, date: dt.date) -> bool:
+        """Whether the snapshot is in force on `date` (from `effective`, until `end` exclusive)."""
         return self.effective <= date and (self.end is None or date < self.end)
 
     def members(self, group: str) -> frozenset[str]:
+        """The countries of a country group (none for an unknown group)."""
         return self.country_groups.get(group, frozenset())
 
 
@@ -338,55 +341,9 @@ def _resolve(raw: RegimeFile, path: Path, parent: Regime | None, problems: list[
     else:
         classification = parent.classification if parent else ()
     own = [conv.control(f"controls[{i}]", c) for i, c in enumerate(raw.controls)]
-    seen: set[str] = set()
-    for i, c in enumerate(own):
-        if c.id in seen:
-            conv.problem(
-                f"controls[{i}].id",
-                f"control id '{c.id}' appears twice.",
-                "give each control its own id.",
-            )
-        seen.add(c.id)
-    inherited = list(parent.controls) if parent else []
-    for i, gone in enumerate(raw.remove_controls):
-        if gone not in {c.id for c in inherited}:
-            conv.problem(
-                f"remove_controls[{i}]",
-                f"no inherited control '{gone}'.",
-                f"use one of: {', '.join(c.id for c in inherited) or '(none)'}.",
-            )
-    dropped = set(raw.remove_controls) | seen
-    controls = (*own, *(c for c in inherited if c.id not in dropped))
-    for i, c in enumerate(own):
-        if c.buyers is None:
-            continue
-        for g in (*c.buyers.groups, *c.buyers.except_groups):
-            if g not in groups:
-                conv.problem(
-                    f"controls[{i}].buyers",
-                    f"unknown country group '{g}'.",
-                    f"define it under country_groups or use one of: "
-                    f"{', '.join(sorted(groups)) or '(none)'}.",
-                )
-    if raw.end is not None and raw.end <= raw.effective:
-        conv.problem(
-            "end",
-            f"end {raw.end} is not after effective {raw.effective}.",
-            "write an end date after the effective date, or leave it out.",
-        )
-    if parent is not None:
-        if parent.jurisdiction != raw.jurisdiction:
-            conv.problem(
-                "extends",
-                f"'{parent.id}' is a {parent.jurisdiction} snapshot.",
-                f"extend a {raw.jurisdiction} snapshot.",
-            )
-        if parent.effective >= raw.effective:
-            conv.problem(
-                "effective",
-                f"{raw.effective} is not after '{parent.id}' ({parent.effective}).",
-                "a snapshot extends an earlier one.",
-            )
+    controls = _controls_in_force(conv, own, parent)
+    _check_buyer_groups(conv, own, groups)
+    _check_dates(conv, raw, parent)
     problems.extend(conv.problems)
     return Regime(
         id=raw.id,
@@ -402,6 +359,73 @@ def _resolve(raw: RegimeFile, path: Path, parent: Regime | None, problems: list[
         controls=controls,
         path=path,
     )
+
+
+def _controls_in_force(
+    conv: _Converter, own: list[Control], parent: Regime | None
+) -> tuple[Control, ...]:
+    """This snapshot's own controls, then the parent's it neither replaces (same id) nor
+    removes (`remove_controls`); an id twice or a removal of nothing inherited is a problem."""
+    seen: set[str] = set()
+    for i, c in enumerate(own):
+        if c.id in seen:
+            conv.problem(
+                f"controls[{i}].id",
+                f"control id '{c.id}' appears twice.",
+                "give each control its own id.",
+            )
+        seen.add(c.id)
+    inherited = list(parent.controls) if parent else []
+    for i, gone in enumerate(conv.raw.remove_controls):
+        if gone not in {c.id for c in inherited}:
+            conv.problem(
+                f"remove_controls[{i}]",
+                f"no inherited control '{gone}'.",
+                f"use one of: {', '.join(c.id for c in inherited) or '(none)'}.",
+            )
+    dropped = set(conv.raw.remove_controls) | seen
+    return (*own, *(c for c in inherited if c.id not in dropped))
+
+
+def _check_buyer_groups(
+    conv: _Converter, own: list[Control], groups: Mapping[str, frozenset[str]]
+) -> None:
+    """Every country group a control's buyers name is defined here or inherited."""
+    for i, c in enumerate(own):
+        if c.buyers is None:
+            continue
+        for g in (*c.buyers.groups, *c.buyers.except_groups):
+            if g not in groups:
+                conv.problem(
+                    f"controls[{i}].buyers",
+                    f"unknown country group '{g}'.",
+                    f"define it under country_groups or use one of: "
+                    f"{', '.join(sorted(groups)) or '(none)'}.",
+                )
+
+
+def _check_dates(conv: _Converter, raw: RegimeFile, parent: Regime | None) -> None:
+    """A snapshot ends after it starts and extends an earlier one of its own jurisdiction."""
+    if raw.end is not None and raw.end <= raw.effective:
+        conv.problem(
+            "end",
+            f"end {raw.end} is not after effective {raw.effective}.",
+            "write an end date after the effective date, or leave it out.",
+        )
+    if parent is None:
+        return
+    if parent.jurisdiction != raw.jurisdiction:
+        conv.problem(
+            "extends",
+            f"'{parent.id}' is a {parent.jurisdiction} snapshot.",
+            f"extend a {raw.jurisdiction} snapshot.",
+        )
+    if parent.effective >= raw.effective:
+        conv.problem(
+            "effective",
+            f"{raw.effective} is not after '{parent.id}' ({parent.effective}).",
+            "a snapshot extends an earlier one.",
+        )
 
 
 def _with_implicit_ends(regimes: dict[str, Regime]) -> dict[str, Regime]:
@@ -506,6 +530,7 @@ class RegimeLibrary:
         return len(self.regimes)
 
     def jurisdictions(self) -> list[str]:
+        """Every jurisdiction with a snapshot, sorted."""
         return sorted({r.jurisdiction for r in self})
 
     def in_force(self, date: dt.date, jurisdiction: str) -> Regime | None:

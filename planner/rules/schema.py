@@ -47,6 +47,7 @@ class Cited(StrictModel):
     note: str | None = None
 
     def source_keys(self) -> list[str]:
+        """The keys (or URLs) of every source this group cites."""
         return [self.source] if isinstance(self.source, str) else list(self.source)
 
 

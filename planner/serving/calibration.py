@@ -72,6 +72,7 @@ class Case:
 
     @property
     def stack(self) -> str:
+        """The part's software stack, whose layer floor the row fits."""
         return self.part.software_stack
 
 
@@ -111,6 +112,7 @@ class Parameters:
     engine_speed: Mapping[str, float] = field(default_factory=dict)  # "stack/engine" -> s
 
     def efficiency(self, case: Case) -> Efficiency:
+        """The case's starting efficiency with these fitted figures."""
         return self.efficiency_of(case.base, case.family, case.stack, case.engine)
 
     def efficiency_of(
@@ -157,15 +159,19 @@ class Layout:
 
     @property
     def size(self) -> int:
+        """The length of x: global anchors, two per family, one per stack and per engine."""
         return GLOBALS + 2 * len(self.families) + len(self.stacks) + len(self.engines)
 
     def engine_column(self, engine: str) -> int:
+        """Where an engine's log speed factor sits in x."""
         return GLOBALS + 2 * len(self.families) + len(self.stacks) + self.engines.index(engine)
 
     def family_column(self, family: str) -> int:
+        """Where a family's log FLOP and bandwidth offsets sit in x (two columns)."""
         return GLOBALS + 2 * self.families.index(family)
 
     def stack_column(self, stack: str) -> int:
+        """Where a stack's log layer-floor offset sits in x."""
         return GLOBALS + 2 * len(self.families) + self.stacks.index(stack)
 
     def columns(self, case: Case) -> list[int]:
@@ -181,6 +187,7 @@ class Layout:
         return cols
 
     def parameters(self, x: np.ndarray) -> Parameters:
+        """The fitted figures a vector x of log values and log offsets stands for."""
         flop, bandwidth, floor = {"default": x[0]}, {"default": x[1]}, {"default": x[2]}
         for family in self.families:
             i = self.family_column(family)

@@ -282,12 +282,12 @@ def calibrated(part: Part, base: Efficiency, table: CalibrationTable) -> Efficie
 def _own_or_stack(part: Part, stacks: Mapping[str, Efficiency]) -> Efficiency:
     """The part's own `serving:` fractions where set, else its software stack's defaults."""
     default = stacks.get(part.software_stack)
-    own = {
-        "flop": part.flop_efficiency_fraction,
-        "bandwidth": part.bandwidth_efficiency_fraction,
-        "interconnect": part.interconnect_efficiency_fraction,
-    }
-    if default is None and None in own.values():
+    flop, bandwidth, interconnect = own = (
+        part.flop_efficiency_fraction,
+        part.bandwidth_efficiency_fraction,
+        part.interconnect_efficiency_fraction,
+    )
+    if default is None and None in own:
         raise InputError.one(
             part.path,
             "software_stack",
@@ -296,27 +296,27 @@ def _own_or_stack(part: Part, stacks: Mapping[str, Efficiency]) -> Efficiency:
             f"add '{part.software_stack}' to hardware_profiles/{STACKS_FILE} or set all three "
             "fractions in the part's 'serving:' block.",
         )
-    if None not in own.values():
+    if flop is not None and bandwidth is not None and interconnect is not None:
         provenance = {
             name: part.provenance[f"serving.{name}"]
             for name in FRACTIONS
             if f"serving.{name}" in part.provenance
         }
         return Efficiency(
-            own["flop"],  # type: ignore[arg-type]
-            own["bandwidth"],  # type: ignore[arg-type]
-            own["interconnect"],  # type: ignore[arg-type]
+            flop,
+            bandwidth,
+            interconnect,
             basis=f"part profile serving block ({part.path})",
             provenance=MappingProxyType(provenance),
             video_flop_fraction=None if default is None else default.video_flop_fraction,
         )
     assert default is not None
-    if all(v is None for v in own.values()):
+    if all(v is None for v in own):
         return default
     return Efficiency(
-        own["flop"] if own["flop"] is not None else default.flop_fraction,
-        own["bandwidth"] if own["bandwidth"] is not None else default.bandwidth_fraction,
-        own["interconnect"] if own["interconnect"] is not None else default.interconnect_fraction,
+        flop if flop is not None else default.flop_fraction,
+        bandwidth if bandwidth is not None else default.bandwidth_fraction,
+        interconnect if interconnect is not None else default.interconnect_fraction,
         basis=f"part serving block ({part.path}), gaps from {default.basis}",
         provenance=default.provenance,
         video_flop_fraction=default.video_flop_fraction,

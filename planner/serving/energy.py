@@ -34,7 +34,7 @@ from planner.paths import shipped_dir
 from planner.serving.calibration import Case, Parameters, fit
 from planner.serving.efficiency import Efficiency, efficiency_for
 from planner.serving.model import ServingRequest, estimate
-from planner.serving.request import WorkloadLike
+from planner.serving.request import Parallel, WorkloadLike, is_parallel
 
 NUMBERS = (
     "accelerators",
@@ -50,6 +50,7 @@ TEXT = ("id", "part", "workload", "precision", "kv_precision", "parallel", "engi
 
 
 def shipped_energy_measurements() -> Path:
+    """The shipped CSV of measured serving power and throughput."""
     return shipped_dir("workload_profiles") / "energy_measurements.csv"
 
 
@@ -62,7 +63,7 @@ class EnergyMeasurement:
     workload: str
     precision: str
     kv_precision: str
-    parallel: str
+    parallel: Parallel
     engine: str
     source_url: str
     accelerators: int
@@ -82,7 +83,7 @@ class EnergyMeasurement:
             precision=self.precision,
             kv_precision=self.kv_precision,
             parts_per_replica=self.parts_per_replica,
-            parallel=self.parallel,  # type: ignore[arg-type]
+            parallel=self.parallel,
             max_batch=self.concurrency,
         )
 
@@ -91,6 +92,16 @@ def _row(
     row: Mapping[str, str], path: Path, line: int, problems: list[Problem]
 ) -> dict[str, Any] | None:
     values: dict[str, Any] = {name: (row.get(name) or "").strip() for name in TEXT}
+    layout_known = is_parallel(values["parallel"])
+    if not layout_known:
+        problems.append(
+            Problem(
+                str(path),
+                f"line {line}, parallel",
+                f"'{values['parallel']}' is not a parallel layout.",
+                "write tp or ep.",
+            )
+        )
     for name in NUMBERS:
         text = (row.get(name) or "").strip()
         try:
@@ -103,7 +114,7 @@ def _row(
             )
             continue
         values[name] = round(number) if name in NUMBERS[:5] else number
-    return values if len(values) == len(TEXT) + len(NUMBERS) else None
+    return values if layout_known and len(values) == len(TEXT) + len(NUMBERS) else None
 
 
 def load_energy_measurements(path: Path) -> list[EnergyMeasurement]:

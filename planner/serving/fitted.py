@@ -64,6 +64,10 @@ class FractionsIn(StrictModel):
 
 
 class DefaultIn(FractionsIn):
+    """The figures every part gets unless its family or stack has its own: fractions of peak,
+    the per-layer launch floor (s), the expert-parallel floor (s) and fraction, and the
+    bandwidth one compute unit can pull (bytes/s)."""
+
     layer_floor_s: Annotated[FigureIn, FLOOR_S]
     expert_efficiency_fraction: FittedFraction | None = None
     unit_bandwidth_bytes_per_s: Annotated[
@@ -74,16 +78,21 @@ class DefaultIn(FractionsIn):
 
 
 class FamilyIn(FractionsIn):
+    """The parts of one microarchitecture and stack, with their fitted fractions of peak."""
+
     name: str
     parts: list[str]
 
 
 class StackIn(StrictModel):
+    """A software stack's per-layer launch and synchronisation floor, seconds."""
+
     layer_floor_s: Annotated[FigureIn, FLOOR_S]
 
 
 class EngineIn(StrictModel):
-    # A serving engine's speed against the stack's reference engine (SGLang on CANN: 0.60).
+    """A serving engine's speed against its stack's reference engine (SGLang on CANN: 0.60)."""
+
     speed_factor: Annotated[
         FigureIn, Bounds("", hard=(0, 100), typical=(0.1, 10), low_open=True, what="a speed factor")
     ]

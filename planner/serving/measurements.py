@@ -24,6 +24,7 @@ from planner.serving.request import (
     Parallel,
     ServingRequest,
     Speculative,
+    is_parallel,
 )
 
 Scenario = Literal["offline", "server", "interactive", "single-stream", "fixed-concurrency"]
@@ -145,6 +146,7 @@ class Measurement:
 
     @property
     def output_tokens_per_s_per_part(self) -> float:
+        """Output tokens per second of one accelerator of the measured system."""
         return self.output_tokens_per_s / self.accelerators
 
     @property
@@ -294,10 +296,10 @@ class _RowReader:
             speculative_tokens=tokens,
             acceptance_fraction=acceptance,
             confidence=self.text("confidence"),
-            parallel=parallel,  # type: ignore[arg-type]
+            parallel=parallel if is_parallel(parallel) else None,  # checked by choice() above
             engine=self.text("engine").lower() or None,
             out_of_scope=self.text("out_of_scope") or None,
-            **values,  # type: ignore[arg-type]
+            **values,  # type: ignore[arg-type]  # by name; required ones set when no problem
         )
 
 

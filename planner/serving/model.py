@@ -90,7 +90,7 @@ def build_replica(
     parts = packages * d
     memory = require(part, part.memory_bytes, "memory_capacity", "memory capacity")
     bandwidth = require(part, part.memory_bandwidth_bytes_per_s, "memory_bandwidth", "bandwidth")
-    peak = part.peak(chosen.compute_precision)  # type: ignore[arg-type]
+    peak = part.peak(chosen.compute_precision)
     assert peak is not None
     domain = scale_up_domain(part, request) * d
     link = (part.scale_up_bandwidth_bytes_per_s or part.io_bandwidth_bytes_per_s or 0.0) / d
@@ -302,7 +302,7 @@ def layouts(
 
 
 def _step_bound(op: Operating) -> Bound:
-    terms: dict[Bound, float] = op.step.terms()  # type: ignore[assignment]
+    terms = op.step.terms()
     return max(terms, key=lambda k: terms[k])
 
 

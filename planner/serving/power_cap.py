@@ -59,6 +59,8 @@ class CapPointIn(StrictModel):
 
 
 class CapSeriesIn(StrictModel):
+    """One part's throughput and power measured under a series of power caps, with its source."""
+
     id: str
     part: str
     device: str

@@ -36,12 +36,13 @@ class Chosen:
 
     @property
     def compute_precision(self) -> str:
+        """The precision whose dense peak the compute term uses (the weights' when not set)."""
         return self.compute or self.weights
 
 
 def served_precisions(part: Part) -> list[str]:
     """Serving precisions the part has a dense peak at, in SERVING_PRECISIONS order."""
-    return [p for p in SERVING_PRECISIONS if part.peak(p) is not None]  # type: ignore[arg-type]
+    return [p for p in SERVING_PRECISIONS if part.peak(p) is not None]
 
 
 # Integer weights a part has no peak for are multiplied at a wider format (weight-only
@@ -55,10 +56,10 @@ WIDER_COMPUTE: dict[str, tuple[str, ...]] = {
 def compute_precision(part: Part, weights: str) -> str | None:
     """The precision whose dense peak serves `weights`: its own, else (integer weights only)
     the first wider format the part has a peak at; None when there is none."""
-    if part.peak(weights) is not None:  # type: ignore[arg-type]
+    if part.peak(weights) is not None:
         return weights
     for wider in WIDER_COMPUTE.get(weights, ()):
-        if part.peak(wider) is not None:  # type: ignore[arg-type]
+        if part.peak(wider) is not None:
             return wider
     return None
 

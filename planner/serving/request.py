@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeGuard
 
 from planner.serving.efficiency import Efficiency
 from planner.serving.formats import BYTES_PER_ELEMENT as BYTES_PER_ELEMENT
@@ -19,31 +19,84 @@ from planner.serving.formats import SIXTEEN_BIT_TWIN as SIXTEEN_BIT_TWIN
 
 Bound = Literal["compute", "memory", "interconnect", "overhead", "latency"]
 Parallel = Literal["tp", "ep"]
+
+
+def is_parallel(name: str | None) -> TypeGuard[Parallel]:
+    """Whether `name` is a parallel layout: tensor ("tp") or expert ("ep") parallel."""
+    return name in ("tp", "ep")
+
+
 # The largest batch the model considers per part (device) when no concurrency is asked: in
 # effect, no cap (a replica of n devices may hold n x MAX_BATCH sequences).
 MAX_BATCH = 4096
 
 
 class WorkloadLike(Protocol):
-    """The fields of `planner.serving.workloads.Workload` the serving model reads."""
+    """The fields of `planner.serving.workloads.Workload` the serving model reads (read-only:
+    a frozen dataclass satisfies it)."""
 
-    id: str
-    kind: str
-    total_params: float
-    active_params: float
-    dense_params: float
-    routed_expert_params: float
-    layers: int
-    hidden_size: int
-    attention_heads: int
-    head_dim: int
-    experts: int | None
-    experts_per_token: int | None
-    moe_layers: int | None
-    weight_precision: str
-    kv_precision: str
+    @property
+    def id(self) -> str:
+        """The workload profile id."""
 
-    def kv_bytes_per_token(self, kv_bytes_per_element: float) -> float: ...
+    @property
+    def kind(self) -> str:
+        """'llm' or 'video'."""
+
+    @property
+    def total_params(self) -> float:
+        """Parameters held in memory, all experts included."""
+
+    @property
+    def active_params(self) -> float:
+        """Parameters one token passes through."""
+
+    @property
+    def dense_params(self) -> float:
+        """Parameters outside the routed experts (attention, shared experts, embeddings)."""
+
+    @property
+    def routed_expert_params(self) -> float:
+        """Parameters of all routed experts together."""
+
+    @property
+    def layers(self) -> int:
+        """Transformer layers."""
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of the residual stream."""
+
+    @property
+    def attention_heads(self) -> int:
+        """Query heads per layer."""
+
+    @property
+    def head_dim(self) -> int:
+        """Width of one attention head."""
+
+    @property
+    def experts(self) -> int | None:
+        """Routed experts per MoE layer (None for a dense model)."""
+
+    @property
+    def experts_per_token(self) -> int | None:
+        """Routed experts each token visits (None for a dense model)."""
+
+    @property
+    def moe_layers(self) -> int | None:
+        """Layers with routed experts (None: every layer, for a MoE model)."""
+
+    @property
+    def weight_precision(self) -> str:
+        """The precision the weights are served at, e.g. fp8."""
+
+    @property
+    def kv_precision(self) -> str:
+        """The precision the KV cache is kept at."""
+
+    def kv_bytes_per_token(self, kv_bytes_per_element: float) -> float:
+        """Bytes of KV cache one token holds, all layers, at `kv_bytes_per_element`."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +140,7 @@ class Disaggregation:
 
     @property
     def parts(self) -> int:
+        """Parts of one disaggregated system: prefill plus decode."""
         return self.prefill_parts + self.decode_parts
 
 
@@ -161,7 +215,7 @@ class ServingEstimate:
     concurrency: int | None = None  # requests in flight per replica asked for; None = most
     parallel: str = ""  # the configuration chosen, e.g. "TP8" or "DP16 attention + EP16"
     precision_basis: str = ""  # why this precision (asked, or the best both allow)
-    step_terms_s: Mapping[str, float] = field(default_factory=dict, compare=False)
+    step_terms_s: Mapping[Bound, float] = field(default_factory=dict, compare=False)
     decode_only: bool = False
     speculative_tokens_per_step: float = 1.0
     # The accelerator alone (its own power sensor), W; watts_per_part adds the server's share.

@@ -23,6 +23,8 @@ PRECISIONS_FILE = Path("serving") / "precisions.yaml"
 
 
 class ServedIn(StrictModel):
+    """The weight and KV-cache formats one software stack serves, each with its source."""
+
     weights: FigureIn
     kv: FigureIn
 

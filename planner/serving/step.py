@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from planner.serving.request import Parallel, WorkloadLike
+from planner.serving.request import Bound, Parallel, WorkloadLike
 
 ACTIVATION_BYTES = 2.0  # activations exchanged between parts travel in bf16
 COMBINE_BYTES = 2.0  # expert outputs return in bf16 (DeepEP's combine)
@@ -82,13 +82,16 @@ class Step:
 
     @property
     def roofline_s(self) -> float:
+        """Seconds at the roofline: memory-bound plus compute-bound kernels."""
         return self.memory_s + self.compute_s
 
     @property
     def total_s(self) -> float:
+        """Seconds of one decode step: fixed overhead, roofline and collectives."""
         return self.overhead_s + self.roofline_s + self.collective_s
 
-    def terms(self) -> dict[str, float]:
+    def terms(self) -> dict[Bound, float]:
+        """Each term's seconds by name (memory, compute, interconnect, overhead)."""
         return {
             "memory": self.memory_s,
             "compute": self.compute_s,
@@ -184,6 +187,7 @@ def kv_replication(workload: WorkloadLike, tensor_parallel: int) -> float:
 
 
 def workload_kv_heads(workload: WorkloadLike) -> int:
+    """KV heads of the workload; its attention heads when it has no grouped-query count."""
     return int(getattr(workload, "kv_heads", 0) or workload.attention_heads)
 
 

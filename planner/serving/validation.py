@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from planner.catalogue.parts import Catalogue
 from planner.serving.calibration import (
@@ -60,6 +60,9 @@ class ValidationRow:
 
 @dataclass(frozen=True)
 class ValidationReport:
+    """The model's estimate against every measured row, with the fit it used, and its error
+    statistics as fractions (in-sample, leave-one-out, leave-one-part-out)."""
+
     rows: list[ValidationRow]
     fit: Fit | None = None
 
@@ -72,35 +75,43 @@ class ValidationReport:
         ]
 
     def median(self, name: str, *, low_concurrency: bool = False) -> float | None:
+        """Median |error| of one kind, a fraction; None without rows."""
         errors = self.errors(name, low_concurrency=low_concurrency)
         return statistics.median(errors) if errors else None
 
     def maximum(self, name: str, *, low_concurrency: bool = False) -> float | None:
+        """Largest |error| of one kind, a fraction; None without rows."""
         errors = self.errors(name, low_concurrency=low_concurrency)
         return max(errors) if errors else None
 
     @property
     def median_abs_error_fraction(self) -> float | None:
+        """Median |model / measured - 1| over the modelled rows, in-sample."""
         return self.median("error_fraction")
 
     @property
     def max_abs_error_fraction(self) -> float | None:
+        """Largest |model / measured - 1| over the modelled rows, in-sample."""
         return self.maximum("error_fraction")
 
     @property
     def loo_median_abs_error_fraction(self) -> float | None:
+        """Median |error| with each row left out of the fit it is predicted by."""
         return self.median("loo_error_fraction")
 
     @property
     def loo_max_abs_error_fraction(self) -> float | None:
+        """Largest |error| with each row left out of the fit it is predicted by."""
         return self.maximum("loo_error_fraction")
 
     @property
     def lopo_median_abs_error_fraction(self) -> float | None:
+        """Median |error| with each row's part left out of the fit."""
         return self.median("lopo_error_fraction")
 
     @property
     def lopo_max_abs_error_fraction(self) -> float | None:
+        """Largest |error| with each row's part left out of the fit."""
         return self.maximum("lopo_error_fraction")
 
     def summary(self) -> dict[str, float | int | None]:
@@ -156,20 +167,20 @@ def _row(
     case: Case, got: ServingEstimate | str, errors: Mapping[str, float | None]
 ) -> ValidationRow:
     m = case.m
-    common = {
-        "id": m.id,
-        "part": m.part,
-        "workload": m.workload,
-        "scenario": m.scenario,
-        "precision": m.precision,
-        "measured_tokens_per_s_per_part": m.output_tokens_per_s_per_part,
-        "low_concurrency": m.low_concurrency,
-    }
+    measured = ValidationRow(
+        id=m.id,
+        part=m.part,
+        workload=m.workload,
+        scenario=m.scenario,
+        precision=m.precision,
+        measured_tokens_per_s_per_part=m.output_tokens_per_s_per_part,
+        low_concurrency=m.low_concurrency,
+    )
     if isinstance(got, str):
-        return ValidationRow(**common, note=got)  # type: ignore[arg-type]
+        return replace(measured, note=got)
     lopo = errors.get("lopo")
-    return ValidationRow(
-        **common,  # type: ignore[arg-type]
+    return replace(
+        measured,
         model_tokens_per_s_per_part=got.output_tokens_per_s_per_part,
         error_fraction=_fraction(errors["in"]),
         loo_error_fraction=_fraction(errors.get("loo")),

@@ -98,7 +98,7 @@ def estimate_video(
             "add video_flop_efficiency_fraction with its source (docs/serving.md).",
         )
     chosen = choose_precision(part, workload, ServingRequest(precision=precision)).weights
-    peak = part.peak(chosen)  # type: ignore[arg-type]
+    peak = part.peak(chosen)
     assert peak is not None
     rate = video_s_per_s_per_part(peak, efficiency.video_flop_fraction, flops)
     watts = power_w(part, 1.0)

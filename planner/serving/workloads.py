@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import field_validator
 
-from planner.catalogue.parts import BIT_LENGTH, PRECISIONS, SLUG, Precision
+from planner.catalogue.parts import BIT_LENGTH, PRECISIONS, SLUG, Precision, is_precision
 from planner.errors import InputError, Problem, UnknownName
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
@@ -167,8 +167,8 @@ class Workload:
     moe_layers: int | None
     vocab_size: int
     max_context_tokens: int
-    weight_precision: str
-    kv_precision: str
+    weight_precision: Precision
+    kv_precision: Precision
     flops_per_video_s: float | None
     path: Path
     provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False, repr=False)
@@ -199,12 +199,12 @@ class Workload:
     @property
     def kv_bytes_per_element(self) -> float:
         """Bytes per cached element at the default KV precision."""
-        return bytes_per_element(self.kv_precision)  # type: ignore[arg-type]
+        return bytes_per_element(self.kv_precision)
 
     @property
     def weight_bytes_per_param(self) -> float:
         """Bytes per parameter at the default weight precision."""
-        return bytes_per_element(self.weight_precision)  # type: ignore[arg-type]
+        return bytes_per_element(self.weight_precision)
 
     @property
     def kv_bytes_per_token_default(self) -> float:
@@ -266,13 +266,15 @@ class _WorkloadLoader(FigureReader):
             )
         return None if value is None else int(value)
 
-    def precision(self, field: str, figure: FigureIn | None, default: str) -> str:
+    def precision(self, field: str, figure: FigureIn | None, default: Precision) -> Precision:
+        """A precision name (e.g. fp8); `default` when absent, null or not a precision (then
+        with a problem)."""
         if figure is None:
             return default
         value = self.text(field, figure)
         if value is None:
             return default
-        if value not in PRECISIONS:
+        if not is_precision(value):
             self.problems.append(
                 Problem(
                     str(self.path),
@@ -336,7 +338,7 @@ class _WorkloadLoader(FigureReader):
             else:
                 value = self.count(field, figure, required=True)
             values[name] = value or 1  # > 0 by the schema's ranges; 1 where it failed to load
-        return VideoClip(**values)  # type: ignore[arg-type]
+        return VideoClip(**values)  # type: ignore[arg-type]  # VideoIn's fields by name
 
     def check_kind(self) -> None:
         r = self.raw
@@ -496,6 +498,7 @@ class WorkloadLibrary:
 
     @classmethod
     def load(cls, overlays: Sequence[Path] = ()) -> WorkloadLibrary:
+        """Every workload profile under workload_profiles/, later overlays replacing an id whole."""
         folders = search_dirs("workload_profiles", overlays)
         files = [sorted(f.glob("*.yaml")) if f.is_dir() else [] for f in folders]
         # Later overlays replace an id whole; two files of one folder with one id are refused.

@@ -49,11 +49,13 @@ class FieldReader:
         self.unknowns: list[str] = []
 
     def problem(self, field: str, problem: str, fix: str) -> None:
+        """Record a problem at `field` of the site file, with its fix."""
         self.problems.append(Problem(str(self.path), field, problem, fix))
 
     def cite(
         self, field: str, source: str | None, confidence: Confidence | None, note: str | None
     ) -> None:
+        """Keep a figure's provenance; a source neither in `sources:` nor a URL is a problem."""
         if source is not None and not (source in self.sources or source.startswith("http")):
             self.problem(
                 f"{field}.source",
@@ -110,6 +112,8 @@ class FieldReader:
         return float(value)
 
     def numbers(self, field: str, figure: ListFigureIn, length: int) -> np.ndarray | None:
+        """A list of `length` plain numbers (e.g. 24 hourly fractions); None if null or the
+        wrong length."""
         self.cite(field, figure.source, figure.confidence, figure.note)
         if figure.value is None:
             self._unknown(field, figure, None)
@@ -125,6 +129,7 @@ class FieldReader:
         return values
 
     def csv(self, field: str, spec: CsvIn) -> np.ndarray | None:
+        """An hourly series (8,760 values) from one column of a CSV beside the site file."""
         self.cite(field, spec.source, spec.confidence, spec.note)
         try:
             return read_hourly_csv(
@@ -286,6 +291,7 @@ class BatteryFigures:
     max_mwh: float
     annual_cycle_limit: float
     backup_hours: float
+    calendar_cost_per_mwh_year: float = 0.0  # calendar ageing, per MWh in service and year
 
 
 # No battery at all: nothing to build, nothing stored, lossless and unconstrained otherwise.
@@ -327,6 +333,9 @@ def read_battery(
         capex_per_mw=num("capex_per_mw", b.capex_per_mw),
         fixed_om_per_mwh_year=num("fixed_om_per_mwh_year", b.fixed_om_per_mwh_year, 0.0),
         fixed_om_per_mw_year=num("fixed_om_per_mw_year", b.fixed_om_per_mw_year, 0.0),
+        calendar_cost_per_mwh_year=num(
+            "calendar_cost_per_mwh_year", b.calendar_cost_per_mwh_year, 0.0
+        ),
         lifetime_years=num("lifetime_years", b.lifetime_years),
         charge_efficiency_fraction=num("charge_efficiency_fraction", b.charge_efficiency_fraction),
         discharge_efficiency_fraction=num(

@@ -116,7 +116,7 @@ CalendarYear = Annotated[
 class ListFigureIn(FigureIn):
     """A figure that is a list of plain numbers (a daily profile, twelve monthly values)."""
 
-    value: list[float] | None  # type: ignore[assignment]
+    value: list[float] | None  # type: ignore[assignment]  # narrows FigureIn.value to a list
 
 
 class CsvIn(StrictModel):
@@ -136,6 +136,8 @@ class CsvIn(StrictModel):
 
 
 class LocationIn(StrictModel):
+    """Where the site stands (WGS84 degrees, metres above sea level): for solar and time zone."""
+
     latitude_deg: Annotated[float, Bounds("", hard=(-90, 90), what="a latitude in degrees")]
     longitude_deg: Annotated[float, Bounds("", hard=(-180, 180), what="a longitude in degrees")]
     altitude_m: Annotated[
@@ -163,6 +165,9 @@ class ItLoadIn(StrictModel):
 
 
 class LoadIn(StrictModel):
+    """The IT load: installed IT MW, hourly MW demanded, PUE (facility / IT power), the share
+    of each hour's load that may move within its day, and the critical MW to back up."""
+
     it_capacity: SiteMW
     it_load: ItLoadIn
     pue: Pue | None = None
@@ -186,6 +191,8 @@ class TouIn(StrictModel):
 
 
 class EnergyPriceIn(StrictModel):
+    """The energy price of imports per MWh: an hourly CSV or a time-of-use tariff."""
+
     csv: CsvIn | None = None
     tou: TouIn | None = None
 
@@ -197,11 +204,16 @@ class EnergyPriceIn(StrictModel):
 
 
 class ExportIn(StrictModel):
+    """Selling to the grid: at most `cap` MW, paid `price_per_mwh`."""
+
     cap: SiteMW
     price_per_mwh: PricePerMWh
 
 
 class GridIn(StrictModel):
+    """The grid connection: import cap (MW), energy price, optional export, demand charge per MW
+    of each month's peak import, emission factor (t CO2 per MWh) and carbon price (per t)."""
+
     import_cap: SiteMW
     energy_price: EnergyPriceIn
     export: ExportIn | None = None
@@ -244,6 +256,9 @@ class PvlibIn(StrictModel):
 
 
 class SolarIn(StrictModel):
+    """Solar the site may build: its capacity factor (pvlib or CSV), capital cost per MW, fixed
+    O&M per MW-year, lifetime (years) and most MW the site can hold."""
+
     pvlib: PvlibIn | None = None
     csv: CsvIn | None = None
     capex_per_mw: CapexPerMW
@@ -259,12 +274,27 @@ class SolarIn(StrictModel):
 
 
 class BatteryIn(StrictModel):
+    """The battery the site may build: capital cost per MWh and per MW, fixed O&M, lifetime,
+    efficiencies, state-of-charge window, duration range (h), size cap (MWh), full cycles a
+    year and the backup reserve it must hold (h of critical load)."""
+
     capex_per_mwh: Annotated[
         FigureIn, Bounds("", hard=(0, 1e9), typical=(0, 5e6), what="a capital cost per MWh")
     ]  # shipped 165,000 (USD) to 385,200 (CNY) per MWh
     capex_per_mw: CapexPerMW
     fixed_om_per_mwh_year: OmPerYear | None = None
     fixed_om_per_mw_year: OmPerYear | None = None
+    # Calendar ageing: a lithium-ion battery loses capacity with time whether it cycles or not;
+    # this is what keeping one MWh of it in service costs a year (augmentation, or the share of
+    # a replacement), in the file's currency. Default 0. NREL's ATB prices all degradation as
+    # fixed O&M at 2.5 % of the capital cost a year (ATB 2020, battery storage, O&M costs:
+    # https://atb.nrel.gov/electricity/2020/index.php?t=st&s=om); 2.5 % of the shipped 165,000
+    # USD per MWh is about 4,100 USD per MWh-year (an estimate). The site model adds it to fixed
+    # O&M, the plan counts it alone (it ignores fixed O&M): give it in one of the two fields.
+    calendar_cost_per_mwh_year: Annotated[
+        FigureIn | None,
+        Bounds("", hard=(0, 1e8), typical=(0, 1e5), what="a calendar ageing cost per MWh-year"),
+    ] = None
     lifetime_years: LifetimeYears
     charge_efficiency_fraction: Efficiency
     discharge_efficiency_fraction: Efficiency
@@ -286,6 +316,8 @@ DiscountRate = Annotated[
 
 
 class EconomicsIn(StrictModel):
+    """Money over time: the discount rate a year and the price of a MWh of IT load not served."""
+
     discount_rate_fraction: DiscountRate
     unserved_penalty_per_mwh: Annotated[
         FigureIn | None,

@@ -92,6 +92,7 @@ class Site:
 
     @property
     def facility_load_mw(self) -> np.ndarray:
+        """(8760,) facility power drawn for the IT load, MW: IT load x PUE."""
         return self.it_load_mw * self.pue
 
 
@@ -169,9 +170,10 @@ def _battery(r: FieldReader, raw: SiteFile, rate: float | None) -> dict[str, obj
     """The site model's battery fields: the shared figures, capital costs annualised."""
     b = read_battery(r, raw.battery)
     none, life = raw.battery is None, b.lifetime_years
+    om_per_mwh_year = b.fixed_om_per_mwh_year + b.calendar_cost_per_mwh_year  # both per year
     return {
         "battery_annual_cost_per_mwh": (
-            0.0 if none else _annual(b.capex_per_mwh, b.fixed_om_per_mwh_year, rate, life)
+            0.0 if none else _annual(b.capex_per_mwh, om_per_mwh_year, rate, life)
         ),
         "battery_annual_cost_per_mw": (
             0.0 if none else _annual(b.capex_per_mw, b.fixed_om_per_mw_year, rate, life)
@@ -298,7 +300,7 @@ def load_site(path: Path) -> Site:
         timezone=raw.timezone,
         provenance=MappingProxyType(r.provenance),
         unknowns=tuple(r.unknowns),
-        **values,  # type: ignore[arg-type]
+        **values,  # type: ignore[arg-type]  # each field by name; check_site checks the values
     )
     problems = check_site(site)
     if problems:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import pandas as pd
 
@@ -92,6 +92,17 @@ def default_compare_dir(scenario: Path, regimes: Sequence[str], root: Path = DEF
     return root / f"compare-{slug[:120]}"
 
 
+class RegimePlanOptions(TypedDict, total=False):
+    """How each regime's plan is solved: `regime_spec`'s options, passed through by
+    `compare_regimes`."""
+
+    backend: Backend
+    mip_gap: float | None
+    time_limit_s: float | None
+    relax: bool
+    overlays: Sequence[Path]
+
+
 def regime_spec(
     scenario: Path,
     regimes: Sequence[str],
@@ -121,26 +132,16 @@ def compare_regimes(
     out: Path | None = None,
     scheduler: str = "local",
     workers: int = 2,
-    backend: Backend = "cvxpy",
-    mip_gap: float | None = None,
-    time_limit_s: float | None = None,
-    relax: bool = False,
-    overlays: Sequence[Path] = (),
     on_progress: Callable[[int, int, int], None] | None = None,
+    **plan: Unpack[RegimePlanOptions],
 ) -> RegimeComparison:
-    """Plan the scenario once per regime (a sweep over `regime`) and read the results back."""
-    spec = regime_spec(
-        scenario,
-        regimes,
-        backend=backend,
-        mip_gap=mip_gap,
-        time_limit_s=time_limit_s,
-        relax=relax,
-        overlays=overlays,
-    )
-    folder = out if out is not None else default_compare_dir(spec.scenario, spec.vary[REGIME])
+    """Plan the scenario once per regime (a sweep over `regime`, each plan solved as `plan`
+    says) and read the results back."""
+    spec = regime_spec(scenario, regimes, **plan)
+    checked = [str(r) for r in spec.vary[REGIME]]
+    folder = out if out is not None else default_compare_dir(spec.scenario, checked)
     outcome = run_sweep(spec, folder, scheduler=scheduler, workers=workers, on_progress=on_progress)
-    return read_comparison(outcome.folder, list(spec.vary[REGIME]), outcome)
+    return read_comparison(outcome.folder, checked, outcome)
 
 
 def read_comparison(
@@ -205,10 +206,14 @@ def regime_result(sweep: Sweep, row: dict[str, Any]) -> RegimeResult:
     if result.status != "ok":
         return result
     currency = row.get("currency")
-    result = replace(
+    result = replace(  # the fields of HEADLINE_ROWS, by name
         result,
         currency=None if currency is None or pd.isna(currency) else str(currency),
-        **{name: _number(row.get(name)) for name, _ in HEADLINE_ROWS},
+        net_present_cost=_number(row.get("net_present_cost")),
+        cost_per_million_served_tokens=_number(row.get("cost_per_million_served_tokens")),
+        it_mw=_number(row.get("it_mw")),
+        battery_mwh=_number(row.get("battery_mwh")),
+        unserved_tokens=_number(row.get("unserved_tokens")),
     )
     folder = sweep.folder / CASES / str(row.get("run") or row["case"])
     if not is_complete_run(folder):
