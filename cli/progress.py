@@ -29,13 +29,19 @@ LINE_EVERY_S = 10.0  # in a pipe, a solving line at most this often
 
 
 class LiveLine:
-    """One rich status line on a terminal, rewritten in place."""
+    """One rich spinner line on a terminal, rewritten in place; a new phase is drawn at once,
+    so a phase shorter than the spinner's frame is still seen."""
 
     def __init__(self, console: Console) -> None:
-        self.status = console.status("starting")
+        from rich.live import Live
+        from rich.spinner import Spinner
+
+        self.spinner = Spinner("dots", text="starting", style="status.spinner")
+        self.status = Live(self.spinner, console=console, refresh_per_second=12.5, transient=True)
 
     def phase(self, name: str, detail: str = "") -> None:
-        self.status.update(f"{name}: {detail}" if detail else name)
+        self.spinner.update(text=f"{name}: {detail}" if detail else name)
+        self.status.refresh()
 
 
 class PlainLines:
