@@ -291,6 +291,9 @@ def worker_bases() -> BasisStore:
     """This process's store of LP bases (created on first use, on the worker)."""
     global _WORKER_BASES
     if _WORKER_BASES is None:
+        from models.cvxpy_import import import_cvxpy
+
+        import_cvxpy()  # first, and without scipy.stats (0.4-0.6 s of a worker's start)
         from models.highs_warm import BasisStore
 
         _WORKER_BASES = BasisStore()
@@ -306,9 +309,6 @@ def solve_case(spec: SweepSpec, params: Mapping[str, ParamValue]) -> dict[str, A
     Errors of the user's inputs or an infeasible plan come back as `error`; anything else too,
     with its type, so one broken case never stops a sweep. Time is the worker's wall clock.
     """
-    from models.cvxpy_import import import_cvxpy
-
-    import_cvxpy()  # before anything imports it: without scipy.stats (0.4-0.6 s a worker)
     from planner.plan.libraries import cached_libraries  # import on the worker, not at load
     from planner.plan.solve import resolve, solve_plan, summary
     from planner.results.plan_run import write_plan_run
