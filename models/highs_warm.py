@@ -27,18 +27,23 @@ import numpy as np
 from cvxpy.reductions.solvers.conic_solvers.conic_solver import dims_to_solver_dict
 from cvxpy.reductions.solvers.conic_solvers.highs_conif import unpack_highs_options_inplace
 
+from models.cvxpy_reuse import Compiled, ReuseStore
+
 Start = Literal["warm", "cold"]
 
 
 @dataclass
 class BasisStore:
     """Optimal HiGHS bases by LP layout (`lp_layout`), the latest `limit` layouts kept; `warm`
-    and `cold` count the solves that started from a stored basis and those that did not."""
+    and `cold` count the solves that started from a stored basis and those that did not.
+    `reuse` keeps cvxpy's compilation of each LP shape for the next problem of that shape
+    (models/cvxpy_reuse.py); None compiles every problem anew."""
 
     limit: int = 4
     bases: OrderedDict[str, Any] = field(default_factory=OrderedDict)
     warm: int = 0
     cold: int = 0
+    reuse: ReuseStore | None = field(default_factory=ReuseStore)
 
     def get(self, layout: str) -> Any | None:
         """The stored basis of an LP of this layout, or None."""
@@ -104,7 +109,11 @@ def solve_lp(problem: cp.Problem, highs_options: dict[str, Any], store: BasisSto
     with integer variables (a basis does not warm-start branch and bound)."""
     import highspy as hp
 
-    data, chain, inverse_data = problem.get_problem_data(cp.HIGHS)
+    if store.reuse is not None:
+        compiled = store.reuse.compile(problem, cp.HIGHS)
+    else:
+        compiled = Compiled(problem, problem, *problem.get_problem_data(cp.HIGHS))
+    data = compiled.data
     if data.get(s.BOOL_IDX) or data.get(s.INT_IDX):
         raise ValueError("solve_lp solves LPs only; this problem has integer variables")
     layout = lp_layout(data)
@@ -134,5 +143,5 @@ def solve_lp(problem: cp.Problem, highs_options: dict[str, Any], store: BasisSto
         results["dual_ray"] = highs.getDualRay()
     if status == hp.HighsModelStatus.kOptimal and highs.getBasis().valid:
         store.put(layout, highs.getBasis())
-    problem.unpack_results(results, chain, inverse_data)
+    compiled.unpack(results)
     return start

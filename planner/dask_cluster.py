@@ -31,6 +31,9 @@ def dask_client(scheduler: str, workers: int) -> Iterator[Any]:
             ) as cluster,
             Client(cluster) as client,
         ):
+            from planner.dask_fast_exit import FastExit
+
+            client.register_plugin(FastExit())  # its workers end without interpreter teardown
             yield client
         return
     if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):

@@ -135,6 +135,8 @@ def test_warm_sweep_cases_equal_cold_plans_and_pass_the_checker(scenario: Path, 
             )
         assert check_solution(warm_plan.inputs, warm) == []
     assert store.warm >= cases - 1 >= 1 and store.warm + store.cold == cases
+    # and every case after the first compiled through the first's template (cvxpy_reuse.py)
+    assert store.reuse is not None and store.reuse.reused == cases - 1
 
 
 # --------------------------------------------------------------------------- libraries

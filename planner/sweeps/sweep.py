@@ -291,6 +291,9 @@ def worker_bases() -> BasisStore:
     """This process's store of LP bases (created on first use, on the worker)."""
     global _WORKER_BASES
     if _WORKER_BASES is None:
+        from models.cvxpy_import import import_cvxpy
+
+        import_cvxpy()  # first, and without scipy.stats (0.4-0.6 s of a worker's start)
         from models.highs_warm import BasisStore
 
         _WORKER_BASES = BasisStore()
