@@ -216,17 +216,18 @@ def it_power_mw(
 def in_service_columns(
     defined: dict[str, cp.Expression],
 ) -> tuple[dict[str, cp.Variable], Constraints]:
-    """(3, 11) parts installed and solar and battery in service as columns of their own, each
-    defined by one equality row (as the Pyomo backend's site blocks hold them): an hourly row
-    then reads one column, not every purchase or build still in service, so HiGHS sees fewer
-    and sparser dense columns; the optimum is the same."""
+    """(3, 7, 11) parts installed, IT capacity, solar and battery in service as columns of their
+    own, each defined by one equality row (as in the Pyomo backend): an hourly row then reads
+    one column, not every purchase or build still in service, so HiGHS sees fewer and sparser
+    dense columns; the optimum is the same."""
     columns = {n: cp.Variable(e.shape, nonneg=True, name=n) for n, e in defined.items()}
     return columns, [columns[n] == e for n, e in defined.items()]
 
 
 def make_fleet(v: CapacityVariables, x: CapacityInputs, ix: Index) -> tuple[Fleet, Constraints]:
     """Parts, capacities and IT power as expressions of the decisions (eqs. 1, 3, 7, 9, 11);
-    parts installed and storage and solar in service as columns with their defining rows."""
+    parts installed, IT capacity, storage and solar in service as columns with their defining
+    rows."""
     n_y = x.shape[3]
     bought = parts_bought(v, x, ix)
     existing = np.repeat(x.dc_existing_mw, n_y)
@@ -236,11 +237,12 @@ def make_fleet(v: CapacityVariables, x: CapacityInputs, ix: Index) -> tuple[Flee
         "solar_mw": cumulative(v.solar_built_mw, built_before),
         "battery_mwh": cumulative(v.battery_built_mwh, built_before),
         "battery_mw": cumulative(v.battery_built_mw, built_before),
+        "it_capacity_mw": existing + cumulative(v.dc_built_mw, dc_usable_from_build(x)),
     })  # fmt: skip
     fleet = Fleet(
         parts_bought=bought,
         parts_installed=col["parts_installed"],
-        it_capacity_mw=existing + cumulative(v.dc_built_mw, dc_usable_from_build(x)),
+        it_capacity_mw=col["it_capacity_mw"],
         solar_mw=col["solar_mw"],
         battery_mwh=col["battery_mwh"],
         battery_mw=col["battery_mw"],
