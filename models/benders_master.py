@@ -55,6 +55,9 @@ TOP_LEVEL_FIRST_STAGE = frozenset(
         "domestic_only",
         "grid_option",
         "cpu_servers",
+        "parts_installed",  # columns defined by purchases and builds alone (eqs. 3, 7, 23)
+        "cpu_installed",
+        "it_capacity_mw",
     }
 )
 SITE_FIRST_STAGE = frozenset({"solar_mw", "battery_mwh", "battery_mw", "peak_import_mw"})

@@ -153,7 +153,10 @@ def add_cpu_work(
     if x.cpu is None:
         return None
     v = make_cpu_variables(x)
-    installed = cpu_servers_installed(v, x)
+    # (23) installed servers as a column of their own, defined by one equality row (as the
+    # parts installed, models/capacity_cvxpy.py `in_service_columns`): sparser hourly rows
+    defined = cpu_servers_installed(v, x)
+    installed = cp.Variable(defined.shape, nonneg=True, name="cpu_servers_installed")
     return CpuWork(
         variables=v,
         installed=installed,
@@ -161,6 +164,7 @@ def add_cpu_work(
         capex=cpu_capex_by_year(v, x),
         resale_credit=cpu_resale_credit(v, x),
         constraints=[
+            installed == defined,
             *add_cpu_allowed(v, x),
             *add_cpu_busy_limit(v, installed, x),
             *add_cpu_demand(v, parts_busy, capped_busy, x),

@@ -45,7 +45,10 @@ def cpu_servers_installed(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
     def installed(_: pyo.ConcreteModel, c: int, s: int, y: int) -> Any:
         return pyo.quicksum(m.cpu_servers[c, s, b] for b in m.Y if alive[c, b, y])
 
-    m.cpu_installed = pyo.Expression(m.CS, m.S, m.Y, rule=installed)
+    m.cpu_installed = pyo.Var(m.CS, m.S, m.Y, domain=pyo.NonNegativeReals)  # a column, as I
+    m.cpu_installed_def = pyo.Constraint(
+        m.CS, m.S, m.Y, rule=lambda _, c, s, y: m.cpu_installed[c, s, y] == installed(m, c, s, y)
+    )
 
 
 def add_cpu_busy_limit(m: pyo.ConcreteModel) -> None:

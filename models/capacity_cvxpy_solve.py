@@ -72,6 +72,9 @@ def read_solution(
     """Copy values into a CapacitySolution with named axes; duals when the model is an LP."""
     n_w, n_p, n_s, n_y, n_t = x.shape
     v, f = built.variables, built.fleet
+    for var in built.problem.variables():  # whole numbers whole: HiGHS keeps them within 1e-6
+        if var.attributes["integer"] or var.attributes["boolean"]:
+            var.value = np.round(np.asarray(var.value, dtype=float)) + 0.0
 
     def arr(expr: cp.Expression, shape: tuple[int, ...]) -> np.ndarray:
         return np.asarray(expr.value, dtype=float).reshape(shape) + 0.0  # no -0.0

@@ -67,7 +67,8 @@ def make_variables(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
 
 
 def add_fleet(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
-    """(1) parts bought, (3) parts installed, (7) IT capacity in service, as Expressions."""
+    """(1) parts bought as Expressions; (3) parts installed and (7) IT capacity in service as
+    columns defined by equality rows."""
     n_y = x.shape[3]
     per_server = x.parts_per_server.tolist()
     m.parts_bought = pyo.Expression(
@@ -79,14 +80,22 @@ def add_fleet(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
         bought = [m.parts_bought[p, s, b] for b in range(n_y) if alive[p, b, y]]
         return float(base[p, s, y]) + pyo.quicksum(bought)
 
-    m.parts_installed = pyo.Expression(m.P, m.S, m.Y, rule=installed)
+    # A column of its own with one defining row (as the site blocks hold storage in service):
+    # the hourly rows then read one column, not every purchase still alive.
+    m.parts_installed = pyo.Var(m.P, m.S, m.Y, domain=pyo.NonNegativeReals)
+    m.parts_installed_def = pyo.Constraint(
+        m.P, m.S, m.Y, rule=lambda _, p, s, y: m.parts_installed[p, s, y] == installed(m, p, s, y)
+    )
     usable = dc_usable_from_build(x)
 
     def capacity(_: pyo.ConcreteModel, s: int, y: int) -> Any:
         built = [m.dc_built_mw[s, b] for b in range(n_y) if usable[s, b, y]]
         return float(x.dc_existing_mw[s]) + pyo.quicksum(built)
 
-    m.it_capacity_mw = pyo.Expression(m.S, m.Y, rule=capacity)
+    m.it_capacity_mw = pyo.Var(m.S, m.Y, domain=pyo.NonNegativeReals)  # a column, as I
+    m.it_capacity_def = pyo.Constraint(
+        m.S, m.Y, rule=lambda _, s, y: m.it_capacity_mw[s, y] == capacity(m, s, y)
+    )
 
 
 def add_it_power(m: pyo.ConcreteModel, x: CapacityInputs) -> None:
