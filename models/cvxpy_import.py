@@ -31,7 +31,7 @@ def import_cvxpy() -> types.ModuleType:
 
         return cvxpy
     stand_in = types.ModuleType(_STATS)
-    stand_in.entropy = _entropy  # type: ignore[attr-defined]
+    stand_in.__dict__["entropy"] = _entropy  # a module attribute mypy cannot see declared
     sys.modules[_STATS] = stand_in
     try:
         import cvxpy
