@@ -65,9 +65,10 @@ def read_solution(
 ) -> CapacitySolution:
     """Copy values into a CapacitySolution with named axes; duals when the model is an LP."""
     n_w, n_p, n_s, n_y, n_t = x.shape
-    for var in m.component_data_objects(pyo.Var):  # whole numbers whole, as in the cvxpy backend
-        if (var.is_integer() or var.is_binary()) and var.value is not None:
-            var.set_value(float(round(var.value)) + 0.0, skip_validation=True)
+    if not x.relax:  # whole numbers whole, as in the cvxpy backend (an LP has none to visit)
+        for var in m.component_data_objects(pyo.Var):
+            if (var.is_integer() or var.is_binary()) and var.value is not None:
+                var.set_value(float(round(var.value)) + 0.0, skip_validation=True)
     psy, sy, syt = (n_p, n_s, n_y), (n_s, n_y), (n_s, n_y, n_t)
     capex = {k: np.array([pyo.value(m.capex[k, y]) for y in m.Y]) for k in m.K}
     costs = CapacityCosts(
