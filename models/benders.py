@@ -65,6 +65,7 @@ class BendersOptions:
     days_per_block: int = 1
     stabilisation: float = 0.5  # lambda of the in-out separation point (1 = none)
     stall_iterations: int = 5  # LP iterations without a better bound before lambda = 1
+    serving_relaxation: bool = True  # theta_k bounded by its block's serving (benders_relaxation)
     highs_options: dict[str, Any] = field(default_factory=dict)
     on_iteration: Callable[[Iteration], None] | None = None  # told after every round
 
@@ -293,7 +294,7 @@ def solve_benders(
     start = time.perf_counter()
     deadline = start + opts.time_limit_s
     parts = blocks(x, opts.days_per_block)
-    master = Master(x, parts, {"threads": 1, **opts.highs_options})
+    master = Master(x, parts, {"threads": 1, **opts.highs_options}, opts.serving_relaxation)
     runner = runner_factory(x, parts, {"threads": 1, **opts.highs_options})
     state = _State()
     try:

@@ -22,6 +22,7 @@ import pyomo.environ as pyo
 import scipy.sparse as sp
 
 from models.benders_inputs import Block, master_inputs, subproblem_inputs
+from models.benders_relaxation import ServingRelaxation, busiest_blocks, period_fleet
 from models.benders_sub import FLEET_FIELDS, Fleet
 from models.capacity import (
     CapacityInputs,
@@ -94,8 +95,15 @@ class MasterIndex:
 class Master:
     """The master problem in HiGHS: first-stage columns, in-service columns, theta, cuts."""
 
-    def __init__(self, x: CapacityInputs, blocks: list[Block], options: dict[str, Any]):
+    def __init__(
+        self,
+        x: CapacityInputs,
+        blocks: list[Block],
+        options: dict[str, Any],
+        serving_relaxation: bool = True,
+    ):
         self.x, self.blocks = x, blocks
+        self.serving_relaxation = serving_relaxation
         self.x_master = master_inputs(x)
         m = self.model = build(self.x_master)
         lp, form = lp_from_pyomo(m, integer=not x.relax)
@@ -190,6 +198,8 @@ class Master:
         theta = base.add_columns(
             np.ones(len(floors)), np.asarray(floors), np.full(len(floors), math.inf)
         )
+        if self.serving_relaxation:
+            add_serving_relaxation(base, x, self.blocks, fleet, theta, floors)
         return MasterIndex(fleet=fleet, theta=theta)
 
     def _grid_option_columns(self, m: pyo.ConcreteModel, col: Any) -> np.ndarray:
@@ -361,6 +371,26 @@ class Master:
         self.n_cuts += 1
 
 
+def add_serving_relaxation(
+    base: _Assembly,
+    x: CapacityInputs,
+    blocks: list[Block],
+    fleet: dict[str, np.ndarray],
+    theta: np.ndarray,
+    floors: list[float],
+) -> None:
+    """theta_k >= floor_k + the least unserved penalty of block k's fleet (models/
+    benders_relaxation.py): the master meets demand, site by site, before any cut says so."""
+    relax = ServingRelaxation(x, first_column=base.a.shape[1])
+    by_site = busiest_blocks(x, blocks)
+    for k, block in enumerate(blocks):
+        fleet_k = period_fleet(x, fleet, block.year)
+        relax.add_block(block, fleet_k, int(theta[k]), floors[k], k in by_site)
+    n_new = relax.next_column - base.a.shape[1]
+    base.add_columns(np.zeros(n_new), np.zeros(n_new), np.full(n_new, math.inf))
+    base.add_rows(relax.matrix(), np.asarray(relax.rows.lower), np.asarray(relax.rows.upper))
+
+
 @dataclass
 class _Assembly:
     """The master's arrays while columns and rows are added (in-service and theta columns)."""
@@ -382,6 +412,12 @@ class _Assembly:
         self.col_upper = np.concatenate([self.col_upper, upper])
         self.integer += [False] * n
         return np.arange(n0, n0 + n)
+
+    def add_rows(self, matrix: sp.spmatrix, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Append rows over the existing columns."""
+        self.a = sp.vstack([self.a, sp.csc_matrix(matrix)]).tocsc()
+        self.row_lower = np.concatenate([self.row_lower, lower])
+        self.row_upper = np.concatenate([self.row_upper, upper])
 
     def add_defined(
         self, bought: np.ndarray, alive: np.ndarray, constant: np.ndarray, axis_sum: str

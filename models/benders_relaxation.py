@@ -1,0 +1,295 @@
+"""A relaxation of every subproblem's serving, written into the Benders master (models/benders.py).
+
+Without it the master knows nothing of demand until cuts teach it: its first plans buy nothing,
+lose every token, and the national case spent its first rounds cutting off empty fleets
+(p20y10s20d12, 2026-12-04: a 99.95% gap after 7 minutes). With it, each theta_k is bounded
+below by the least unserved penalty the period's fleet must pay on the block's days, each site
+held to its IT MW and to the power it can draw:
+
+    theta_k >= floor_k + sum_{w interactive, t in S_k} pv_y pi[w,t] u[w,t]
+                       + sum_{w deferrable, d in k} pv_y (pi[w,t_d] / w_d) U[w,d]
+
+    interactive, at the peak step t in S_k of each interactive workload of the block:
+        sum_{p,s} k[w,p] b[w,p,s] + u[w] >= D[w,y,t]                     (5, relaxed to >=)
+        sum_w b[w,p,s] <= I[p,s,y]                                        (4)
+        P[s] = sum_p (h_p I[p,s,y] + e_p sum_w b[w,p,s]) <= C[s,y]          (9)-(10)
+        pue[s,t] P[s] <= G[s,y] + cf[s,t] S[s,y] + B[s,y]                 (power balance)
+    deferrable, per day d of the block (weights w_t, W_d their sum; b then in part-hours):
+        sum_{p,s} k[w,p] b[w,p,s] + U[w] >= sum_{t in d} w_t D[w,y,t]     (6, the day's total)
+        sum_w b[w,p,s] <= W_d I[p,s,y]
+        sum_p (W_d h_p I[p,s,y] + e_p sum_w b[w,p,s]) <= W_d C[s,y]
+        sum_p (sum_t w_t pue[s,t] h_p I + min_t pue[s,t] e_p sum_w b)
+            <= W_d G + sum_t w_t cf[s,t] S + W_d B
+
+k the scaled rates, D the scaled demand and pi the penalty per scaled unit and step
+(`scaled_serve_data`), pv_y the period's discounted years, h_p the standing MW of an installed
+part (idle and server overhead), e_p the least MW above idle per part's worth of uncapped
+throughput (uncapped, or at any power cap of eq. 19, whichever draws less per token), G the
+site's grid import cap (the power-balance row is left out where it is infinite), S its solar
+and B its battery MW in service (discharge <= B).
+
+Why it is valid: V_k is floor_k (energy and carbon at their least, the subsidy at its most) plus
+the unserved penalty, every other term being non-negative; the unserved penalty over the block is
+at least that of the peak steps alone (interactive) and of each day's total (deferrable); relaxing
+equalities to >=, leaving out CPU power, charging and every other workload class can only lower
+the least penalty; and interactive and deferrable work each get the whole fleet here, so the sum
+of their two minima is at most the minimum of their sum. The bound is on the plan itself, so it
+holds beside the elastic subproblems' cuts (models/benders_sub.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from models.benders_inputs import Block
+from models.capacity import MW_PER_W, CapacityInputs, deadline_rows, scaled_serve_data
+from models.capacity_cpu import cpu_work_per_busy_part
+from models.capacity_flex import capped_active_w, capped_throughput
+
+
+@dataclass
+class Rows:
+    """Rows under construction: (row, column, value) triplets and each row's bounds."""
+
+    r: list[int]
+    c: list[int]
+    v: list[float]
+    lower: list[float]
+    upper: list[float]
+
+    def add(self, entries: list[tuple[int, float]], lower: float, upper: float) -> None:
+        """One row: sum of value x column over `entries`, between `lower` and `upper`."""
+        row = len(self.lower)
+        for col, value in entries:
+            self.r.append(row)
+            self.c.append(int(col))
+            self.v.append(float(value))
+        self.lower.append(lower)
+        self.upper.append(upper)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The master's in-service columns of one period (-1: none) and what they are worth."""
+
+    parts: np.ndarray  # (P, S) I[p, s]
+    capacity: np.ndarray  # (S,) C[s]
+    solar: np.ndarray  # (S,) S[s]
+    battery_mw: np.ndarray  # (S,) B[s]
+    cpu: np.ndarray  # (C, S) J[c, s]
+    grid_cap_mw: np.ndarray  # (S,) G[s]
+    cores: np.ndarray  # (C,) K_c, cores of one CPU server
+
+
+def dynamic_mw_per_part(x: CapacityInputs) -> np.ndarray:
+    """(P,) e_p: least MW above idle per part's worth of uncapped throughput, uncapped or at any
+    power cap (a capped part at fraction tau draws (a_j - idle) for tau of the tokens)."""
+    uncapped = (np.asarray(x.active_w, float) - np.asarray(x.idle_w, float)) * MW_PER_W
+    tau = capped_throughput(x)
+    if tau.shape[1] == 0:
+        return np.maximum(uncapped, 0.0)
+    extra = (capped_active_w(x) - np.asarray(x.idle_w, float)[:, None]) * MW_PER_W
+    per_token = np.where(tau > 0, extra / np.where(tau > 0, tau, 1.0), np.inf)
+    return np.maximum(np.minimum(uncapped, per_token.min(axis=1)), 0.0)
+
+
+def standing_mw_per_part(x: CapacityInputs) -> np.ndarray:
+    """(P,) h_p: MW an installed part draws busy or not (idle and server overhead, eq. 9)."""
+    return (np.asarray(x.idle_w, float) + np.asarray(x.server_overhead_w, float)) * MW_PER_W
+
+
+def period_fleet(x: CapacityInputs, columns: dict[str, np.ndarray], year: int) -> Fleet:
+    """Period `year`'s master columns (`columns`: name -> (Y, ...) indices) and grid caps."""
+    cores = np.zeros(0) if x.cpu is None else np.asarray(x.cpu.cores_per_server, dtype=float)
+    return Fleet(
+        parts=columns["parts"][year],
+        capacity=columns["it_capacity_mw"][year],
+        solar=columns["solar_mw"][year],
+        battery_mw=columns["battery_mw"][year],
+        cpu=columns["cpu_servers"][year],
+        grid_cap_mw=np.asarray(x.grid_import_cap_mw, dtype=float)[:, year],
+        cores=cores,
+    )
+
+
+def present(entries: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The entries whose column exists (index >= 0)."""
+    return [(int(c), v) for c, v in entries if c >= 0]
+
+
+def busiest_blocks(x: CapacityInputs, blocks: list[Block]) -> set[int]:
+    """Per period, the block holding its step of highest total scaled demand (the one whose
+    relaxation is written site by site)."""
+    demand = scaled_serve_data(x)[1].sum(axis=0)  # (Y, T), in parts of each fastest part
+    best: dict[int, tuple[float, int]] = {}
+    for k, block in enumerate(blocks):
+        peak = float(demand[block.year, list(block.steps)].max())
+        if block.year not in best or peak > best[block.year][0]:
+            best[block.year] = (peak, k)
+    return {k for _, k in best.values()}
+
+
+@dataclass
+class Group:
+    """Sites whose fleet is pooled in one set of rows, and the busy columns placed on them."""
+
+    sites: np.ndarray
+    busy: dict[int, list[int]]  # part -> busy columns
+    cpu_need: list[tuple[int, float]]  # (busy column, CPU cores it needs)
+
+
+class ServingRelaxation:
+    """Builds the relaxation's columns and rows for the master, block by block."""
+
+    def __init__(self, x: CapacityInputs, first_column: int):
+        self.x = x
+        self.rate, self.demand, self.penalty = scaled_serve_data(x)
+        self.pv = np.asarray(x.discount_fraction * x.duration_years, dtype=float)
+        self.dynamic = dynamic_mw_per_part(x)
+        self.standing = standing_mw_per_part(x)
+        n_w, n_p = self.rate.shape
+        self.cpu_need = np.zeros((n_w, n_p)) if x.cpu is None else cpu_work_per_busy_part(x)
+        deferrable = np.asarray(x.deferrable, dtype=bool)
+        self.interactive = np.flatnonzero(~deferrable).tolist()
+        self.deferrable = np.flatnonzero(deferrable).tolist()
+        self.due = deadline_rows(x)
+        self.next_column = first_column
+        self.rows = Rows([], [], [], [], [])
+
+    def column(self) -> int:
+        """A new non-negative column; returns its index."""
+        self.next_column += 1
+        return self.next_column - 1
+
+    def add_block(
+        self, block: Block, fleet: Fleet, theta: int, floor: float, by_site: bool
+    ) -> None:
+        """theta >= floor + the block's least unserved penalty (module docstring), its fleet
+        site by site (`by_site`) or pooled over every site (fewer rows, a weaker bound): once
+        with interactive work at its peak steps and deferrable work over its days, each given
+        the whole fleet; once with every workload sharing the fleet over each day."""
+        n_s = fleet.parts.shape[1]
+        groups = [[s] for s in range(n_s)] if by_site else [list(range(n_s))]
+        steps = np.asarray(block.steps, dtype=int)
+        days = [steps[self.x.day[steps] == d] for d in np.unique(self.x.day[steps])]
+        peaks: list[tuple[int, float]] = []
+        for t in self.peak_steps(block.year, steps):
+            peaks += self.add_step(block.year, int(t), fleet, groups)
+        shared: list[tuple[int, float]] = []
+        for day in days:
+            peaks += self.add_day(block.year, day, fleet, groups, self.deferrable)
+            shared += self.add_day(
+                block.year, day, fleet, groups, self.interactive + self.deferrable
+            )
+        for penalty in (peaks, shared):
+            self.rows.add([(theta, 1.0), *[(c, -v) for c, v in penalty]], floor, np.inf)
+
+    def peak_steps(self, year: int, steps: np.ndarray) -> list[int]:
+        """S_k: the step of highest demand of each interactive workload among `steps`."""
+        peaks = {
+            int(steps[np.argmax(self.demand[w, year, steps])])
+            for w in self.interactive
+            if np.max(self.demand[w, year, steps], initial=0.0) > 0
+        }
+        return sorted(peaks)
+
+    def add_step(
+        self, year: int, t: int, fleet: Fleet, groups: list[list[int]]
+    ) -> list[tuple[int, float]]:
+        """The interactive rows at peak step t; the unserved columns' penalty coefficients."""
+        unserved = self.serve(self.interactive, np.array([t]), fleet, year, groups)
+        return [(u, float(self.pv[year] * self.penalty[w, t])) for w, u in unserved.items()]
+
+    def add_day(
+        self,
+        year: int,
+        day: np.ndarray,
+        fleet: Fleet,
+        groups: list[list[int]],
+        workloads: list[int],
+    ) -> list[tuple[int, float]]:
+        """The day-total rows of `workloads` on one day (steps `day`), sharing the fleet's
+        part-hours; their penalty coefficients. A workload with a deadline counts its day
+        unweighted (eq. 6b), so it is kept only where the day's weights are equal, when the
+        two totals agree; an interactive one's hourly rows (5) sum to the weighted total."""
+        w_h = np.asarray(self.x.weight_h, dtype=float)[day]
+        equal = bool(np.allclose(w_h, w_h[0]))
+        work = [w for w in workloads if equal or not self.due[w]]
+        if not work or w_h[0] <= 0:
+            return []
+        unserved = self.serve(work, day, fleet, year, groups)
+        # pi[w, t] = per unit x w_t x 3,600: the penalty per weighted unit is pi / w_t
+        per_weighted = {w: float(self.penalty[w, day[0]] / w_h[0]) for w in work}
+        return [(u, float(self.pv[year] * per_weighted[w])) for w, u in unserved.items()]
+
+    def serve(
+        self,
+        workloads: list[int],
+        day: np.ndarray,
+        fleet: Fleet,
+        year: int,
+        groups: list[list[int]],
+    ) -> dict[int, int]:
+        """Serve rows of one peak step (`day` one step, weight 1) or of one day (`day` its
+        steps, busy columns in weighted part-hours), then each group's busy, IT, power and CPU
+        rows; returns each workload's unserved column."""
+        w_h = np.ones(1) if day.size == 1 else np.asarray(self.x.weight_h, dtype=float)[day]
+        placed = [Group(np.asarray(g), {}, []) for g in groups]
+        unserved = {}
+        for w in workloads:
+            entries = []
+            for p in np.flatnonzero(self.rate[w] > 0):
+                for group in placed:
+                    if not (fleet.parts[p, group.sites] >= 0).any():
+                        continue
+                    b = self.column()
+                    entries.append((b, float(self.rate[w, p])))
+                    group.busy.setdefault(int(p), []).append(b)
+                    if self.cpu_need[w, p] > 0:
+                        group.cpu_need.append((b, float(self.cpu_need[w, p])))
+            unserved[w] = self.column()
+            demand = float(w_h @ self.demand[w, year, day])
+            self.rows.add([*entries, (unserved[w], 1.0)], demand, np.inf)
+        for group in placed:
+            if group.busy:
+                self.group_rows(fleet, group, day, w_h)
+        return unserved
+
+    def group_rows(self, fleet: Fleet, group: Group, day: np.ndarray, w_h: np.ndarray) -> None:
+        """A group's busy rows (4), IT capacity row (9)-(10), power-balance row and CPU row (25)."""
+        hours = float(w_h.sum())
+        sites = group.sites
+        for p, cols in group.busy.items():
+            own = [(int(c), -hours) for c in fleet.parts[p, sites]]
+            self.rows.add(present([(b, 1.0) for b in cols] + own), -np.inf, 0.0)
+        dynamic = [(b, float(self.dynamic[p])) for p, cols in group.busy.items() for b in cols]
+        standing = [
+            (int(fleet.parts[p, s]), float(self.standing[p]), s)
+            for p in range(fleet.parts.shape[0])
+            for s in sites
+        ]
+        it_row = [(c, hours * h) for c, h, _ in standing] + dynamic
+        it_row += [(int(c), -hours) for c in fleet.capacity[sites]]
+        self.rows.add(present(it_row), -np.inf, 0.0)
+        if group.cpu_need and fleet.cores.size:
+            supply = [(int(fleet.cpu[c, s]), -hours * float(fleet.cores[c]))
+                      for c in range(fleet.cores.size) for s in sites]  # fmt: skip
+            self.rows.add(present(group.cpu_need + supply), -np.inf, 0.0)
+        cap = fleet.grid_cap_mw[sites]
+        if not np.isfinite(cap).all():
+            return
+        pue = np.asarray(self.x.pue, dtype=float)[:, day]
+        cf = np.asarray(self.x.solar_capacity_factor, dtype=float)[:, day]
+        row = [(c, float(w_h @ pue[s]) * h) for c, h, s in standing]
+        row += [(b, float(pue[sites].min()) * e) for b, e in dynamic]
+        row += [(int(fleet.solar[s]), -float(w_h @ cf[s])) for s in sites]
+        row += [(int(fleet.battery_mw[s]), -hours) for s in sites]
+        self.rows.add(present(row), -np.inf, hours * float(cap.sum()))
+
+    def matrix(self) -> sp.csr_matrix:
+        """The new rows over every column, the existing and the new."""
+        n = len(self.rows.lower)
+        return sp.csr_matrix((self.rows.v, (self.rows.r, self.rows.c)), shape=(n, self.next_column))
