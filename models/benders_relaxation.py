@@ -6,20 +6,31 @@ lose every token, and the national case spent its first rounds cutting off empty
 below by the least unserved penalty the period's fleet must pay on the block's days, each site
 held to its IT MW and to the power it can draw:
 
-    theta_k >= floor_k + sum_{w interactive, t in S_k} pv_y pi[w,t] u[w,t]
-                       + sum_{w deferrable, d in k} pv_y (pi[w,t_d] / w_d) U[w,d]
+    (a) theta_k >= floor_k + sum_{w interactive, t in S_k} pv_y pi[w,t] u[w,t]
+                           + sum_{w deferrable, d in k} pv_y (pi[w,t_d] / w_d) U[w,d]
+    (b) theta_k >= floor_k + sum_{w, d in k} pv_y (pi[w,t_d] / w_d) U[w,d]
+                           + sum_{d in k} pv_y p+_d E_d
+
+(a) with interactive work at its peak steps and deferrable work over each day, each class given
+the whole fleet; (b) with every workload's day total sharing the fleet, and the least energy
+bill of the day: p+_d the least net price of any of the rows' sites and steps (after the subsidy
+at its most, carbon included, never below 0: `energy_price_floor`) times E_d, the MWh the IT load
+draws beyond solar, sum_t w_t pue[s,t] P[s,t] - sum_t w_t cf[s,t] S[s] (the battery, whose
+charge wraps within the day, only loses energy; with unequal weights its MW count as supply).
+Rows, per group of sites (each site of a period's busiest block alone, else all pooled):
 
     interactive, at the peak step t in S_k of each interactive workload of the block:
         sum_{p,s} k[w,p] b[w,p,s] + u[w] >= D[w,y,t]                     (5, relaxed to >=)
         sum_w b[w,p,s] <= I[p,s,y]                                        (4)
         P[s] = sum_p (h_p I[p,s,y] + e_p sum_w b[w,p,s]) <= C[s,y]          (9)-(10)
         pue[s,t] P[s] <= G[s,y] + cf[s,t] S[s,y] + B[s,y]                 (power balance)
-    deferrable, per day d of the block (weights w_t, W_d their sum; b then in part-hours):
+    day totals, per day d of the block (weights w_t, W_d their sum; b then in part-hours):
         sum_{p,s} k[w,p] b[w,p,s] + U[w] >= sum_{t in d} w_t D[w,y,t]     (6, the day's total)
         sum_w b[w,p,s] <= W_d I[p,s,y]
         sum_p (W_d h_p I[p,s,y] + e_p sum_w b[w,p,s]) <= W_d C[s,y]
         sum_p (sum_t w_t pue[s,t] h_p I + min_t pue[s,t] e_p sum_w b)
             <= W_d G + sum_t w_t cf[s,t] S + W_d B
+    and in both, CPU work at the same sites: sum_{w,p} kappa_w k[w,p] b <= W sum_c K_c J[c,s,y] (25)
 
 k the scaled rates, D the scaled demand and pi the penalty per scaled unit and step
 (`scaled_serve_data`), pv_y the period's discounted years, h_p the standing MW of an installed
@@ -28,9 +39,10 @@ throughput (uncapped, or at any power cap of eq. 19, whichever draws less per to
 site's grid import cap (the power-balance row is left out where it is infinite), S its solar
 and B its battery MW in service (discharge <= B).
 
-Why it is valid: V_k is floor_k (energy and carbon at their least, the subsidy at its most) plus
-the unserved penalty, every other term being non-negative; the unserved penalty over the block is
-at least that of the peak steps alone (interactive) and of each day's total (deferrable); relaxing
+Why it is valid: V_k is the energy bill net of subsidy, carbon and the unserved penalty, every
+other term being non-negative; the bill is at least floor_k (negative prices at the import cap)
+plus p+ times the MWh imported, which is at least E_d; the unserved penalty over the block is
+at least that of the peak steps alone (interactive) and of each day's total (any); relaxing
 equalities to >=, leaving out CPU power, charging and every other workload class can only lower
 the least penalty; and interactive and deferrable work each get the whole fleet here, so the sum
 of their two minima is at most the minimum of their sum. The bound is on the plan itself, so it
@@ -45,7 +57,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from models.benders_inputs import Block
-from models.capacity import MW_PER_W, CapacityInputs, deadline_rows, scaled_serve_data
+from models.capacity import (
+    MW_PER_W,
+    CapacityInputs,
+    deadline_rows,
+    scaled_serve_data,
+    subsidy_choice,
+)
 from models.capacity_cpu import cpu_work_per_busy_part
 from models.capacity_flex import capped_active_w, capped_throughput
 
@@ -99,6 +117,19 @@ def dynamic_mw_per_part(x: CapacityInputs) -> np.ndarray:
 def standing_mw_per_part(x: CapacityInputs) -> np.ndarray:
     """(P,) h_p: MW an installed part draws busy or not (idle and server overhead, eq. 9)."""
     return (np.asarray(x.idle_w, float) + np.asarray(x.server_overhead_w, float)) * MW_PER_W
+
+
+def energy_price_floor(x: CapacityInputs) -> np.ndarray:
+    """(S, Y, T) p+: the least a MWh imported can cost net of the site's subsidy at its most,
+    carbon included, never below 0 (negative prices are the operating floor's, eq. 17)."""
+    price = np.asarray(x.price_per_mwh, dtype=float)
+    rebate = subsidy_choice(x)[:, :, None]  # a fraction of the bill, where the site chooses it
+    net = np.where(price > 0, (1.0 - rebate) * price, price)
+    carbon = (
+        np.asarray(x.emission_t_per_mwh, float)[:, None, :]
+        * np.asarray(x.carbon_price_per_t, float)[None, :, None]
+    )
+    return np.maximum(net + carbon, 0.0)
 
 
 def period_fleet(x: CapacityInputs, columns: dict[str, np.ndarray], year: int) -> Fleet:
@@ -156,6 +187,7 @@ class ServingRelaxation:
         self.interactive = np.flatnonzero(~deferrable).tolist()
         self.deferrable = np.flatnonzero(deferrable).tolist()
         self.due = deadline_rows(x)
+        self.price_floor = energy_price_floor(x)
         self.next_column = first_column
         self.rows = Rows([], [], [], [], [])
 
@@ -182,7 +214,7 @@ class ServingRelaxation:
         for day in days:
             peaks += self.add_day(block.year, day, fleet, groups, self.deferrable)
             shared += self.add_day(
-                block.year, day, fleet, groups, self.interactive + self.deferrable
+                block.year, day, fleet, groups, self.interactive + self.deferrable, energy=True
             )
         for penalty in (peaks, shared):
             self.rows.add([(theta, 1.0), *[(c, -v) for c, v in penalty]], floor, np.inf)
@@ -200,7 +232,7 @@ class ServingRelaxation:
         self, year: int, t: int, fleet: Fleet, groups: list[list[int]]
     ) -> list[tuple[int, float]]:
         """The interactive rows at peak step t; the unserved columns' penalty coefficients."""
-        unserved = self.serve(self.interactive, np.array([t]), fleet, year, groups)
+        unserved, _ = self.serve(self.interactive, np.array([t]), fleet, year, groups)
         return [(u, float(self.pv[year] * self.penalty[w, t])) for w, u in unserved.items()]
 
     def add_day(
@@ -210,20 +242,24 @@ class ServingRelaxation:
         fleet: Fleet,
         groups: list[list[int]],
         workloads: list[int],
+        energy: bool = False,
     ) -> list[tuple[int, float]]:
         """The day-total rows of `workloads` on one day (steps `day`), sharing the fleet's
-        part-hours; their penalty coefficients. A workload with a deadline counts its day
-        unweighted (eq. 6b), so it is kept only where the day's weights are equal, when the
-        two totals agree; an interactive one's hourly rows (5) sum to the weighted total."""
+        part-hours; their penalty coefficients, and with `energy` the least energy bill of the
+        day's operation. A workload with a deadline counts its day unweighted (eq. 6b), so it
+        is kept only where the day's weights are equal, when the two totals agree; an
+        interactive one's hourly rows (5) sum to the weighted total."""
         w_h = np.asarray(self.x.weight_h, dtype=float)[day]
         equal = bool(np.allclose(w_h, w_h[0]))
         work = [w for w in workloads if equal or not self.due[w]]
         if not work or w_h[0] <= 0:
             return []
-        unserved = self.serve(work, day, fleet, year, groups)
+        unserved, bill = self.serve(work, day, fleet, year, groups)
         # pi[w, t] = per unit x w_t x 3,600: the penalty per weighted unit is pi / w_t
         per_weighted = {w: float(self.penalty[w, day[0]] / w_h[0]) for w in work}
-        return [(u, float(self.pv[year] * per_weighted[w])) for w, u in unserved.items()]
+        pv = float(self.pv[year])
+        out = [(u, pv * per_weighted[w]) for w, u in unserved.items()]
+        return out + [(c, pv * v) for c, v in bill] if energy else out
 
     def serve(
         self,
@@ -232,10 +268,11 @@ class ServingRelaxation:
         fleet: Fleet,
         year: int,
         groups: list[list[int]],
-    ) -> dict[int, int]:
+    ) -> tuple[dict[int, int], list[tuple[int, float]]]:
         """Serve rows of one peak step (`day` one step, weight 1) or of one day (`day` its
         steps, busy columns in weighted part-hours), then each group's busy, IT, power and CPU
-        rows; returns each workload's unserved column."""
+        rows; returns each workload's unserved column and the least energy bill (undiscounted)
+        of the steps' operation."""
         w_h = np.ones(1) if day.size == 1 else np.asarray(self.x.weight_h, dtype=float)[day]
         placed = [Group(np.asarray(g), {}, []) for g in groups]
         unserved = {}
@@ -253,13 +290,21 @@ class ServingRelaxation:
             unserved[w] = self.column()
             demand = float(w_h @ self.demand[w, year, day])
             self.rows.add([*entries, (unserved[w], 1.0)], demand, np.inf)
+        bill: list[tuple[int, float]] = []
         for group in placed:
             if group.busy:
-                self.group_rows(fleet, group, day, w_h)
-        return unserved
+                bill += self.group_rows(fleet, group, (year, day), w_h)
+        return unserved, bill
 
-    def group_rows(self, fleet: Fleet, group: Group, day: np.ndarray, w_h: np.ndarray) -> None:
-        """A group's busy rows (4), IT capacity row (9)-(10), power-balance row and CPU row (25)."""
+    def group_rows(
+        self, fleet: Fleet, group: Group, when: tuple[int, np.ndarray], w_h: np.ndarray
+    ) -> list[tuple[int, float]]:
+        """A group's busy rows (4), IT capacity row (9)-(10), power-balance row and CPU row (25);
+        returns its least energy bill on the steps: p+ (the least net price of any of its sites
+        and steps, `energy_price_floor`) x the MWh its IT load draws beyond solar. Over a whole
+        day of equal weights the battery only loses energy (its charge wraps, eq. 12), so it is
+        left out; otherwise its MW are counted as supply."""
+        year, day = when
         hours = float(w_h.sum())
         sites = group.sites
         for p, cols in group.busy.items():
@@ -278,16 +323,18 @@ class ServingRelaxation:
             supply = [(int(fleet.cpu[c, s]), -hours * float(fleet.cores[c]))
                       for c in range(fleet.cores.size) for s in sites]  # fmt: skip
             self.rows.add(present(group.cpu_need + supply), -np.inf, 0.0)
-        cap = fleet.grid_cap_mw[sites]
-        if not np.isfinite(cap).all():
-            return
         pue = np.asarray(self.x.pue, dtype=float)[:, day]
         cf = np.asarray(self.x.solar_capacity_factor, dtype=float)[:, day]
-        row = [(c, float(w_h @ pue[s]) * h) for c, h, s in standing]
-        row += [(b, float(pue[sites].min()) * e) for b, e in dynamic]
-        row += [(int(fleet.solar[s]), -float(w_h @ cf[s])) for s in sites]
-        row += [(int(fleet.battery_mw[s]), -hours) for s in sites]
-        self.rows.add(present(row), -np.inf, hours * float(cap.sum()))
+        drawn = [(c, float(w_h @ pue[s]) * h) for c, h, s in standing]
+        drawn += [(b, float(pue[sites].min()) * e) for b, e in dynamic]
+        drawn += [(int(fleet.solar[s]), -float(w_h @ cf[s])) for s in sites]
+        battery = [(int(fleet.battery_mw[s]), -hours) for s in sites]
+        cap = fleet.grid_cap_mw[sites]
+        if np.isfinite(cap).all():
+            self.rows.add(present(drawn + battery), -np.inf, hours * float(cap.sum()))
+        wraps = day.size > 1 and bool(np.allclose(w_h, w_h[0]))
+        price = float(self.price_floor[sites][:, year][:, day].min())
+        return [(c, price * v) for c, v in present(drawn if wraps else drawn + battery)]
 
     def matrix(self) -> sp.csr_matrix:
         """The new rows over every column, the existing and the new."""

@@ -133,12 +133,13 @@ def first_master_bound(x: CapacityInputs, serving_relaxation: bool) -> float:
 def test_the_serving_relaxation_is_a_lower_bound_that_knows_the_demand(name: str) -> None:
     """Before any cut, the master with the serving relaxation (models/benders_relaxation.py)
     bounds the plan's optimum from below, and on the scenarios whose demand the installed base
-    cannot meet it is already most of the way there (hand-run 2026-12-04: 28-93 % of the
-    optimum); without it the first bound is the operating floor, 0 here."""
+    cannot meet it is already most of the way there (hand-run 2026-12-04: 86-100 % of the
+    optimum; power_capped_grid, whose base serves its demand, 0.25 %); without it the first
+    bound is the operating floor, 0 here."""
     x = inputs(name, True)
     want = monolith_cost(x)
     with_relaxation = first_master_bound(x, True)
     assert with_relaxation <= want * (1 + 1e-6) + 1e-6
     assert first_master_bound(x, False) == pytest.approx(0.0, abs=1e-6)
-    if name in {"one_site_two_parts", "cn_two_parts", "one_site_video"}:
-        assert with_relaxation >= 0.6 * want
+    if name != "power_capped_grid":
+        assert with_relaxation >= 0.8 * want
