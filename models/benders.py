@@ -66,6 +66,7 @@ class BendersOptions:
     stabilisation: float = 0.5  # lambda of the in-out separation point (1 = none)
     stall_iterations: int = 5  # LP iterations without a better bound before lambda = 1
     serving_relaxation: bool = True  # theta_k bounded by its block's serving (benders_relaxation)
+    core_demand_factor: float = 1.2  # the first in-out core serves this x the demand (1 = none)
     highs_options: dict[str, Any] = field(default_factory=dict)
     on_iteration: Callable[[Iteration], None] | None = None  # told after every round
 
@@ -152,7 +153,7 @@ def add_cuts(master: Master, results: list[SubResult], point: np.ndarray) -> Non
 
 def lp_phase(
     master: Master, runner: Runner, opts: BendersOptions, state: _State, deadline: float,
-    target_gap: float, count_plans: bool, phase: str = "lp",
+    target_gap: float, count_plans: bool, *, phase: str = "lp", lp_upper: float = math.inf,
 ) -> None:  # fmt: skip
     """Benders on the LP master with in-out stabilisation until the LP gap is `target_gap`.
 
@@ -160,7 +161,7 @@ def lp_phase(
     optimum is no bound on the plan (state.lower is left alone) but every slack-free point
     is an integer plan."""
     master.relax_integers(True)
-    lam, stalled, lp_upper, lp_lower = opts.stabilisation, 0, math.inf, -math.inf
+    lam, stalled, lp_lower = opts.stabilisation, 0, -math.inf
     while len(state.history) < opts.max_iterations and time.perf_counter() < deadline:
         t0 = time.perf_counter()
         status, values, objective, _ = master.solve()
@@ -202,6 +203,40 @@ def lp_phase(
             return
 
 
+def roomy_core(
+    master: Master, runner: Runner, opts: BendersOptions, state: _State, count_plans: bool
+) -> float:
+    """The first in-out core: the master's plan for `core_demand_factor` x the demand, which
+    leaves the fleet room for what the serving relaxation cannot see (hours between its peak
+    steps, sites it pools), so it is usually a plan without lost load and a better centre
+    than the first, tight master point. Its cuts are kept; returns its cost if it is a plan."""
+    if opts.core_demand_factor <= 1.0 or master.demand_rows.size == 0:
+        return math.inf
+    t0 = time.perf_counter()
+    master.scale_demand(opts.core_demand_factor)
+    try:
+        status, values, _, _ = master.solve()
+    finally:
+        master.scale_demand(1.0)
+    if status not in OK:
+        return math.inf
+    t1 = time.perf_counter()
+    results, total, slack_free = evaluate(master, runner, values)
+    add_cuts(master, results, values)
+    if slack_free:
+        state.core = values
+        if count_plans and total < state.upper:
+            state.upper, state.best = total, values
+    upper = total if slack_free else math.inf
+    state.record(
+        Iteration(
+            "core", state.lower, upper, t1 - t0, time.perf_counter() - t1, master.n_cuts, slack_free
+        ),
+        opts,
+    )
+    return upper
+
+
 def integer_phases(
     master: Master, runner: Runner, opts: BendersOptions, state: _State, deadline: float
 ) -> None:
@@ -224,7 +259,7 @@ def integer_phases(
         master.fix_integers(fixed)
         state.core = None
         try:
-            lp_phase(master, runner, opts, state, deadline, opts.mip_gap / 4, True, "fixed")
+            lp_phase(master, runner, opts, state, deadline, opts.mip_gap / 4, True, phase="fixed")
         except RuntimeError:
             pass  # a rounding the master cannot complete (e.g. no grid option chosen)
         finally:
@@ -299,7 +334,8 @@ def solve_benders(
     state = _State()
     try:
         lp_gap = opts.mip_gap if x.relax else opts.mip_gap / 4
-        lp_phase(master, runner, opts, state, deadline, lp_gap, count_plans=x.relax)
+        core = roomy_core(master, runner, opts, state, count_plans=x.relax)
+        lp_phase(master, runner, opts, state, deadline, lp_gap, x.relax, lp_upper=core)
         if not x.relax:
             integer_phases(master, runner, opts, state, deadline)
         if state.best is None:

@@ -198,8 +198,10 @@ class Master:
         theta = base.add_columns(
             np.ones(len(floors)), np.asarray(floors), np.full(len(floors), math.inf)
         )
+        self.demand_rows = np.zeros(0, dtype=np.int32)
         if self.serving_relaxation:
-            add_serving_relaxation(base, x, self.blocks, fleet, theta, floors)
+            self.demand_rows = add_serving_relaxation(base, x, self.blocks, fleet, theta, floors)
+            self.demand_lower = base.row_lower[self.demand_rows].copy()
         return MasterIndex(fleet=fleet, theta=theta)
 
     def _grid_option_columns(self, m: pyo.ConcreteModel, col: Any) -> np.ndarray:
@@ -244,6 +246,14 @@ class Master:
         if not relaxed:  # branch and bound runs its own LPs: the LP fallback does not apply
             for option, value in LP_DEFAULTS.items():
                 self.highs.setOptionValue(option, value)
+
+    def scale_demand(self, factor: float) -> None:
+        """Ask the serving relaxation for `factor` x the demand (1 restores it): a master point
+        with room to spare, for the in-out core (models/benders.py). A bound only at 1."""
+        rows = self.demand_rows
+        if rows.size:
+            lower = self.demand_lower * factor
+            self.highs.changeRowsBounds(rows.size, rows, lower, np.full(rows.size, math.inf))
 
     def fix_integers(self, values: np.ndarray | None) -> None:
         """Hold the integer columns at `values` (by their bounds), or free them again (None)."""
@@ -378,9 +388,10 @@ def add_serving_relaxation(
     fleet: dict[str, np.ndarray],
     theta: np.ndarray,
     floors: list[float],
-) -> None:
+) -> np.ndarray:
     """theta_k >= floor_k + the least unserved penalty of block k's fleet (models/
-    benders_relaxation.py): the master meets demand, site by site, before any cut says so."""
+    benders_relaxation.py): the master meets demand, site by site, before any cut says so.
+    Returns the master rows of the relaxation's demand (serve) rows."""
     relax = ServingRelaxation(x, first_column=base.a.shape[1])
     by_site = busiest_blocks(x, blocks)
     for k, block in enumerate(blocks):
@@ -388,7 +399,9 @@ def add_serving_relaxation(
         relax.add_block(block, fleet_k, int(theta[k]), floors[k], k in by_site)
     n_new = relax.next_column - base.a.shape[1]
     base.add_columns(np.zeros(n_new), np.zeros(n_new), np.full(n_new, math.inf))
+    first_row = base.a.shape[0]
     base.add_rows(relax.matrix(), np.asarray(relax.rows.lower), np.asarray(relax.rows.upper))
+    return first_row + np.asarray(relax.demand_rows, dtype=np.int32)
 
 
 @dataclass

@@ -190,6 +190,7 @@ class ServingRelaxation:
         self.price_floor = energy_price_floor(x)
         self.next_column = first_column
         self.rows = Rows([], [], [], [], [])
+        self.demand_rows: list[int] = []  # the serve rows, numbered among `rows`
 
     def column(self) -> int:
         """A new non-negative column; returns its index."""
@@ -289,6 +290,7 @@ class ServingRelaxation:
                         group.cpu_need.append((b, float(self.cpu_need[w, p])))
             unserved[w] = self.column()
             demand = float(w_h @ self.demand[w, year, day])
+            self.demand_rows.append(len(self.rows.lower))
             self.rows.add([*entries, (unserved[w], 1.0)], demand, np.inf)
         bill: list[tuple[int, float]] = []
         for group in placed:
