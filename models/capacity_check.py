@@ -21,6 +21,7 @@ from models.capacity import (
     deadline_rows,
     foreign_parts_bound,
     may_still_wait,
+    serve_scale,
     tpp_cap_windows,
 )
 from models.capacity_cpu_check import (
@@ -212,7 +213,7 @@ def check_solution(x: CapacityInputs, sol: CapacitySolution, tol: float = 1e-6) 
         scale = float(np.max(np.abs(right), initial=1.0))
         require(name, -np.abs(gap), scale)
 
-    check_nonnegative(sol, require)
+    check_nonnegative(x, sol, require)
     servers = sol.servers_bought
     if not x.relax:
         equal("(1) whole servers", servers, np.round(servers))
@@ -274,10 +275,17 @@ NONNEGATIVE = (
 )
 
 
-def check_nonnegative(sol: CapacitySolution, require: Callable[..., None]) -> None:
-    """(0) every decision variable is >= 0."""
+def check_nonnegative(
+    x: CapacityInputs, sol: CapacitySolution, require: Callable[..., None]
+) -> None:
+    """(0) every decision variable is >= 0. Unserved work is checked as both backends hold it,
+    x sigma_w (`serve_scale`): a solver's tolerance on the scaled column is 1/sigma_w times
+    larger in tokens/s (1e-7 of a 1e-3 scale is 1e-4 tokens/s)."""
     for name in NONNEGATIVE:
-        require(f"(0) {name} >= 0", getattr(sol, name))
+        values = np.asarray(getattr(sol, name), dtype=float)
+        if name == "unserved_tokens_per_s" and values.size:
+            values = values * serve_scale(x)[:, None, None]
+        require(f"(0) {name} >= 0", values)
 
 
 def check_costs(x: CapacityInputs, sol: CapacitySolution, equal: Callable[..., None]) -> None:
