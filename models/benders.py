@@ -248,6 +248,7 @@ def integer_phases(
     plan is nearly always within the gap of the LP bound; the MILP master, whose cuts span
     1 to 1e11 (an IT MW worth its lost tokens), is where HiGHS's simplex fails numerically
     (flagship 1: "infeasible" on a master whose IPM optimum is the plan's)."""
+    master.use_interior_point(False)  # the purchases are rounded: a vertex rounds far better
     _, lp_values, _, _ = master.solve()
     mask = master_integer_mask(master)
     for rounding in (np.round, np.ceil):
@@ -334,6 +335,7 @@ def solve_benders(
     state = _State()
     try:
         lp_gap = opts.mip_gap if x.relax else opts.mip_gap / 4
+        master.use_interior_point(x.relax)  # a MILP's rounding wants the simplex's vertices
         core = roomy_core(master, runner, opts, state, count_plans=x.relax)
         lp_phase(master, runner, opts, state, deadline, lp_gap, x.relax, lp_upper=core)
         if not x.relax:

@@ -36,19 +36,25 @@ from models.capacity_pyomo import build
 from models.common import SolveStats
 from models.mps import highs_lp, lp_from_pyomo
 
-# The LP master is solved by interior point without crossover: on p20y10s20d12 its warm dual
-# simplex took 5,000-11,000 iterations and 13-24 s a round, the interior point 7-15 s, and the
-# interior points it returns are better separation points (gap at 10 minutes 14% against 19%;
-# p20y10s10 to 1% in 140 s against 184 s; docs/benchmarks.md). Its objective is the optimum to
-# HiGHS's tolerance (1e-8 relative), far inside any gap the decomposition reports.
-LP_MASTER: dict[str, Any] = {"solver": "ipm", "run_crossover": "off", "presolve": "choose"}
-# Ways to solve the LP master when that does not end optimal: simplex without presolve, then
-# interior point with crossover (HiGHS "unknown" on masters whose cuts span 1e-9..1e11).
-LP_FALLBACKS: tuple[dict[str, Any], ...] = (
-    {"solver": "simplex", "presolve": "off"},
-    {"solver": "ipm", "run_crossover": "on"},
-)
+# In the LP phase the master is solved by interior point without crossover: on p20y10s20d12 its
+# warm dual simplex took 5,000-11,000 iterations and 13-24 s a round, the interior point 7-15 s,
+# and the interior points it returns are better separation points (gap at 10 minutes 14% against
+# 19%; p20y10s10 to 1% in 140 s against 184 s; docs/benchmarks.md). Its objective is the optimum
+# to HiGHS's tolerance (1e-8 relative), far inside any gap the decomposition reports. A MILP
+# plan keeps the simplex throughout (`use_interior_point(False)`): its integer phases round the
+# LP master's purchases, and flagship 1's MILP reached 0.33 % in 36 s that way against 1.36 %
+# (stopped: no rounding reached the gap and the MILP master failed) from the interior-point LP
+# phase, even with a vertex recovered for the rounding.
+LP_INTERIOR: dict[str, Any] = {"solver": "ipm", "run_crossover": "off", "presolve": "choose"}
 LP_DEFAULTS: dict[str, Any] = {"presolve": "choose", "solver": "choose", "run_crossover": "on"}
+# Ways to solve the LP master when it does not end optimal (HiGHS "unknown" on a master whose
+# cuts span 1e-9..1e11, seen on flagship 1): cold simplex without presolve, interior point with
+# crossover, interior point alone (an interior point is as good a separation point).
+LP_FALLBACKS: tuple[dict[str, Any], ...] = (
+    {"presolve": "off"},
+    {"presolve": "choose", "solver": "ipm"},
+    {"solver": "ipm", "run_crossover": "off"},
+)
 SMALL_COEFFICIENT = 1e-9  # cut coefficients below this are dropped (HiGHS would drop them too)
 TOP_LEVEL_FIRST_STAGE = frozenset(
     {
@@ -141,7 +147,8 @@ class Master:
         self.cost[self.index.theta] = 0.0  # first-stage cost only
         self.highs = highspy.Highs()
         self.highs.silent()
-        self.lp_options = {**LP_MASTER, **{k: v for k, v in options.items() if k in LP_MASTER}}
+        self.user_lp = {k: v for k, v in options.items() if k in LP_DEFAULTS}
+        self.lp_options = {**LP_INTERIOR, **self.user_lp}
         for key, value in {**options, **self.lp_options}.items():
             self.highs.setOptionValue(key, value)
         model = highs_lp(
@@ -285,6 +292,14 @@ class Master:
         objective = float(info.objective_function_value)
         bound = float(info.mip_dual_bound) if self.is_mip() else objective
         return status, values, objective, bound
+
+    def use_interior_point(self, interior: bool) -> None:
+        """Solve the LP master by interior point without crossover (True) or by simplex, to a
+        vertex (False), unless the caller's options say otherwise; the fallback starts over."""
+        self.lp_options = {**(LP_INTERIOR if interior else LP_DEFAULTS), **self.user_lp}
+        self.fallback = 0
+        for option, value in self.lp_options.items():
+            self.highs.setOptionValue(option, value)
 
     def _retry_lp(self) -> highspy.HighsModelStatus:
         """The LP master again, cold, by each of `LP_FALLBACKS` in turn; the first that ends
