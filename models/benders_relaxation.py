@@ -90,8 +90,9 @@ class Rows:
 
 
 @dataclass(frozen=True)
-class Fleet:
-    """The master's in-service columns of one period (-1: none) and what they are worth."""
+class PeriodColumns:
+    """The master's in-service columns of one period (-1: none) and what they hold (not the
+    subproblems' Fleet of values: these are column indices)."""
 
     parts: np.ndarray  # (P, S) I[p, s]
     capacity: np.ndarray  # (S,) C[s]
@@ -132,10 +133,10 @@ def energy_price_floor(x: CapacityInputs) -> np.ndarray:
     return np.maximum(net + carbon, 0.0)
 
 
-def period_fleet(x: CapacityInputs, columns: dict[str, np.ndarray], year: int) -> Fleet:
+def period_fleet(x: CapacityInputs, columns: dict[str, np.ndarray], year: int) -> PeriodColumns:
     """Period `year`'s master columns (`columns`: name -> (Y, ...) indices) and grid caps."""
     cores = np.zeros(0) if x.cpu is None else np.asarray(x.cpu.cores_per_server, dtype=float)
-    return Fleet(
+    return PeriodColumns(
         parts=columns["parts"][year],
         capacity=columns["it_capacity_mw"][year],
         solar=columns["solar_mw"][year],
@@ -198,7 +199,7 @@ class ServingRelaxation:
         return self.next_column - 1
 
     def add_block(
-        self, block: Block, fleet: Fleet, theta: int, floor: float, by_site: bool
+        self, block: Block, fleet: PeriodColumns, theta: int, floor: float, by_site: bool
     ) -> None:
         """theta >= floor + the block's least unserved penalty (module docstring), its fleet
         site by site (`by_site`) or pooled over every site (fewer rows, a weaker bound): once
@@ -230,7 +231,7 @@ class ServingRelaxation:
         return sorted(peaks)
 
     def add_step(
-        self, year: int, t: int, fleet: Fleet, groups: list[list[int]]
+        self, year: int, t: int, fleet: PeriodColumns, groups: list[list[int]]
     ) -> list[tuple[int, float]]:
         """The interactive rows at peak step t; the unserved columns' penalty coefficients."""
         unserved, _ = self.serve(self.interactive, np.array([t]), fleet, year, groups)
@@ -240,7 +241,7 @@ class ServingRelaxation:
         self,
         year: int,
         day: np.ndarray,
-        fleet: Fleet,
+        fleet: PeriodColumns,
         groups: list[list[int]],
         workloads: list[int],
         energy: bool = False,
@@ -266,7 +267,7 @@ class ServingRelaxation:
         self,
         workloads: list[int],
         day: np.ndarray,
-        fleet: Fleet,
+        fleet: PeriodColumns,
         year: int,
         groups: list[list[int]],
     ) -> tuple[dict[int, int], list[tuple[int, float]]]:
@@ -299,7 +300,7 @@ class ServingRelaxation:
         return unserved, bill
 
     def group_rows(
-        self, fleet: Fleet, group: Group, when: tuple[int, np.ndarray], w_h: np.ndarray
+        self, fleet: PeriodColumns, group: Group, when: tuple[int, np.ndarray], w_h: np.ndarray
     ) -> list[tuple[int, float]]:
         """A group's busy rows (4), IT capacity row (9)-(10), power-balance row and CPU row (25);
         returns its least energy bill on the steps: p+ (the least net price of any of its sites
