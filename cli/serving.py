@@ -34,6 +34,7 @@ from planner.serving.model import (
 )
 from planner.serving.power import cost_per_million_output_tokens
 from planner.serving.power_cap import load_power_caps
+from planner.serving.request import is_parallel
 from planner.serving.validation import ValidationReport, validate
 from planner.serving.video import VideoEstimate, estimate_video
 from planner.serving.workloads import WorkloadLibrary
@@ -172,7 +173,10 @@ def estimate_cmd(
     ] = None,
     parallel: Annotated[
         str | None,
-        typer.Option(help="tp (tensor parallel) or ep (expert parallel, MoE); default: best."),
+        typer.Option(
+            help="tp (tensor parallel), ep (expert parallel with data-parallel attention) or "
+            "tep (expert parallel with tensor-parallel attention), MoE; default: best."
+        ),
     ] = None,
     power_cap: Annotated[
         float | None,
@@ -322,10 +326,10 @@ def _split(value: str | None) -> Disaggregation | None:
 
 
 def _parallel(value: str | None) -> Any:
-    if value is None or value in ("tp", "ep"):
+    if value is None or is_parallel(value):
         return value
     raise InputError.one(
-        "--parallel", "parallel", f"'{value}' is not a parallel layout.", "use tp or ep."
+        "--parallel", "parallel", f"'{value}' is not a parallel layout.", "use tp, ep or tep."
     )
 
 

@@ -205,3 +205,26 @@ def test_decode_only_speculative_and_layout_options_reach_the_model():
     assert 0.7 * 278 < row["decode_tokens_per_s_per_part"] < 1.3 * 278  # the model's own
     half = _run("--part", "h20", "--workload", "deepseek-r1", "--speculative-tokens", "1")
     assert half.exit_code == 2 and "needs both" in half.output
+
+
+def test_a_layout_that_cannot_be_built_exits_2_naming_parallel():
+    """Expert parallelism needs experts ("tep" for a dense Llama), and "tep"'s all-reduces stay
+    inside one scale-up domain (16 H200 are two HGX servers): each says so, exit 2, no
+    traceback; "ep" across the two servers is served."""
+    dense = _run(
+        "--part", "h200", "--workload", "llama-3.1-70b", "--parallel", "tep",
+        "--parts-per-replica", "2",
+    )  # fmt: skip
+    wide = _run(
+        "--part", "h200", "--workload", "qwen3-235b-a22b", "--parallel", "tep",
+        "--parts-per-replica", "16",
+    )  # fmt: skip
+    for result in (dense, wide):
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert "--parallel" in result.output and "scale-up domain (8 x h200)" in result.output
+    across = _run(
+        "--part", "h200", "--workload", "qwen3-235b-a22b", "--parallel", "ep",
+        "--parts-per-replica", "16", "--format", "json",
+    )  # fmt: skip
+    assert across.exit_code == 0, across.output
+    assert json.loads(across.stdout)["parallel"].startswith("DP16 attention + EP16")

@@ -50,11 +50,11 @@ def test_the_energy_error_splits_into_the_power_and_the_throughput_errors(report
 
 
 def test_energy_figures_as_the_docs_state_them(report):
-    """docs/serving.md, Energy validation: accelerator watts within 10.5% (median), J/token
-    36% (median): the throughput model's share; guarded so a drift shows."""
+    """docs/serving.md, Energy validation: accelerator watts within 12.2% (median), J/token
+    25.8% (median): the throughput model's share; guarded so a drift shows."""
     summary = {s["validation"]: s for s in energy_summary(report)}
-    assert summary["accelerator watts"]["median_abs_error_pct"] <= 12
-    assert summary["J/token, held-out rows"]["median_abs_error_pct"] <= 40
+    assert summary["accelerator watts"]["median_abs_error_pct"] <= 13
+    assert summary["J/token, held-out rows"]["median_abs_error_pct"] <= 28
     assert all("reference engine" in r.note for r in report)  # vLLM 0.11 has no factor on CUDA
 
 

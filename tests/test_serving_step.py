@@ -108,6 +108,61 @@ def test_speculative_decoding_emits_one_plus_p_tokens_per_cycle(
     assert mtp.output_tokens_per_s_per_part == pytest.approx(mtp.decode_tokens_per_s_per_part)
 
 
+def test_tp_attention_with_expert_parallel_moe_is_tp_but_reads_whole_experts(
+    catalogue: Catalogue, library: WorkloadLibrary
+):
+    """Qwen3-235B (128 experts, top 8, 94 MoE layers, 4 KV heads) on 8 x H200 at batch 32:
+    "tep" moves the bytes, FLOPs and all-reduces of "tp" (one copy of the weights, KV held twice)
+    but each part reads whole experts, E/8 of the touched ones, as "ep" does: its expert floor is
+    94 x 128 (1 - (120/128)^32) / 8 x tau_x, one eighth of "tp"'s. "ep" instead holds the dense
+    weights on every part and carries ceil(32 / 8) = 4 sequences per part."""
+    part, workload = catalogue["h200"], library["qwen3-235b-a22b"]
+    eff = Efficiency(
+        1.0, 1.0, 1.0, basis="test", layer_floor_s=0.0, expert_floor_s=3e-6,
+        collective_latency_s=6e-6,
+    )  # fmt: skip
+    base = ServingRequest(1000, 200, precision="fp8", parts_per_replica=8, max_batch=32)
+    tp = estimate(part, workload, _with(base, parallel="tp"), eff)
+    tep = estimate(part, workload, _with(base, parallel="tep"), eff)
+    ep = estimate(part, workload, _with(base, parallel="ep"), eff)
+    touched = 128 * (1 - (120 / 128) ** 32)
+    assert tp.step_terms_s["overhead"] == pytest.approx(94 * touched * 3e-6)
+    assert tep.step_terms_s["overhead"] == pytest.approx(94 * touched / 8 * 3e-6)
+    for term in ("memory", "compute", "interconnect"):
+        assert tep.step_terms_s[term] == pytest.approx(tp.step_terms_s[term], rel=1e-12)
+    assert tep.parallel == "TP8 attention + EP8" and ep.parallel == "DP8 attention + EP8"
+    assert tep.batch == tp.batch == ep.batch == 32
+    assert ep.step_terms_s["interconnect"] != pytest.approx(tep.step_terms_s["interconnect"])
+    # Whole-system layouts only: "tep" needs the all-reduce inside one scale-up domain.
+    from planner.serving.model import layouts
+
+    kinds = {kind for n, kind in layouts(part, workload, ServingRequest(1000, 200), 8) if n > 8}
+    assert "tep" not in kinds and "ep" in kinds
+
+
+def test_attention_runs_at_the_caches_precision_not_the_weights(catalogue: Catalogue, library):
+    """NVFP4 weights on a B200 multiply at the FP4 peak, but attention runs at the KV cache's
+    format: FP8 beside an FP8 cache, BF16 beside a BF16 one; on the Ascend 910C W8A8 GEMMs run at
+    the INT8 peak and attention in 16 bits. sigma_att = F / F_att."""
+    from planner.serving.model import build_replica
+    from planner.serving.precision import choose_precision
+
+    def scale(part_id: str, weights: str, kv: str) -> float:
+        part, workload = catalogue[part_id], library["deepseek-r1"]
+        request = ServingRequest(1000, 200, precision=weights, kv_precision=kv, parallel="ep")
+        chosen = choose_precision(part, workload, request)
+        replica = build_replica(part, workload, request, FLOORS, (8, "ep"), chosen)
+        return replica.attention_flop_scale
+
+    b200 = catalogue["b200"]
+    assert scale("b200", "fp4", "bf16") == pytest.approx(b200.peak("fp4") / b200.peak("bf16"))
+    assert scale("b200", "fp4", "fp8") == pytest.approx(b200.peak("fp4") / b200.peak("fp8"))
+    assert scale("b200", "fp8", "fp8") == 1.0 and scale("b200", "bf16", "fp8") == 1.0
+    c = catalogue["ascend-910c"]
+    assert scale("ascend-910c", "int8", "bf16") == pytest.approx(c.peak("int8") / c.peak("bf16"))
+    assert scale("b200", "fp4", "bf16") > 3.0  # 9 PFLOPS NVFP4 dense against 2.25 BF16
+
+
 def test_tensor_parallel_copies_kv_heads_it_cannot_split(library: WorkloadLibrary):
     """TP8: Llama-3.1-70B's 8 KV heads split evenly (1 copy); Qwen3-235B's 4 are held twice;
     DeepSeek's single MLA latent is held by all 8 parts."""

@@ -36,7 +36,7 @@ SCENARIOS: tuple[str, ...] = (
     "fixed-concurrency",
 )
 PHASES: tuple[str, ...] = ("both", "decode")
-PARALLELS: tuple[str, ...] = ("tp", "ep")
+PARALLELS: tuple[str, ...] = ("tp", "ep", "tep")
 # Scenarios whose TTFT / TPOT are limits the run met (elsewhere they are measured outcomes).
 LATENCY_BOUND_SCENARIOS: tuple[str, ...] = ("server", "interactive")
 COLUMNS: tuple[str, ...] = (
@@ -119,7 +119,8 @@ class Measurement:
     confidence: str = ""
     # Parts in one scale-up domain of the measured system; None = the part's own (its profile)
     scale_up_domain: int | None = None
-    parallel: Parallel | None = None  # the layout the run used ("tp" | "ep"); None = not stated
+    # The layout the run used ("tp" | "ep" | "tep"); None = not stated
+    parallel: Parallel | None = None
     # Parts of the system that only prefill (a disaggregated system measured whole); the rest
     # decode, in replicas of parts_per_replica. None = prefill and decode share the parts.
     prefill_parts: int | None = None

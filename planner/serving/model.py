@@ -103,7 +103,7 @@ def build_replica(
             "scale-up or I/O bandwidth to link them.",
             "add scale_up_bandwidth (and scale_up_domain) or io_bandwidth with their sources.",
         )
-    tensor_parallel = min(parts, domain) if parallel == "tp" else 1
+    tensor_parallel = 1 if parallel == "ep" else min(parts, domain)
     weight_bytes = BYTES_PER_ELEMENT[chosen.weights]
     return Replica(
         parts=parts,
@@ -126,7 +126,22 @@ def build_replica(
         collective_latency_s=eff.collective_latency_s,
         scale_out_latency_s=eff.scale_out_latency_s or eff.collective_latency_s,
         all_to_all_latency_s=eff.all_to_all_latency_s,
+        attention_flop_scale=peak / attention_peak(part, chosen),
     )
+
+
+def attention_peak(part: Part, chosen: Chosen) -> float:
+    """Dense peak the attention products run at, op/s: the KV cache's format where it is fp8
+    and the part multiplies fp8 (FP8 attention kernels), else 16 bits (bf16, else fp16); the
+    weights' compute peak where the part has neither, or where that is slower."""
+    weights = part.peak(chosen.compute_precision)
+    assert weights is not None
+    formats = ("fp8", "bf16", "fp16") if chosen.kv == "fp8" else ("bf16", "fp16")
+    for precision in formats:
+        peak = part.peak(precision)
+        if peak is not None:
+            return min(peak, weights)
+    return weights
 
 
 def achievable_bandwidth(bandwidth_bytes_per_s: float, eff: Efficiency) -> float:
@@ -139,10 +154,10 @@ def achievable_bandwidth(bandwidth_bytes_per_s: float, eff: Efficiency) -> float
 
 
 def weights_held_bytes(workload: WorkloadLike, replica: Replica) -> float:
-    """Weight bytes the replica stores: one copy under "tp"; under "ep" the dense weights on
-    every part (attention is data-parallel) and the routed experts once."""
+    """Weight bytes the replica stores: one copy under "tp" and "tep"; under "ep" the dense
+    weights on every part (attention is data-parallel) and the routed experts once."""
     b_w = replica.weight_bytes_per_param
-    if replica.parallel == "tp":
+    if replica.parallel != "ep":
         return workload.total_params * b_w
     dense = workload.total_params - workload.routed_expert_params
     return (replica.parts * dense + workload.routed_expert_params) * b_w
@@ -282,8 +297,9 @@ def layouts(
     part: Part, workload: WorkloadLike, request: ServingRequest, fewest: int | None
 ) -> list[tuple[int, Parallel]]:
     """Replica sizes and parallel layouts to try: the asked size, else every size from the
-    smallest that fits up to the scale-up domain; "ep" too for a mixture of experts, whose
-    replicas may also span up to EP_DOMAINS domains (expert parallel across servers, as
+    smallest that fits up to the scale-up domain; "ep" and "tep" too for a mixture of experts
+    ("tep" within one domain, its all-reduces need the scale-up link), "ep" replicas may also span
+    up to EP_DOMAINS domains (expert parallel across servers, as
     DeepSeek, SGLang and Ant Group deploy it: the KV cache gains the memory the experts free)."""
     moe = moe_layers(workload) > 0
     if request.parts_per_replica is not None:
@@ -295,10 +311,16 @@ def layouts(
         sizes = [n for n in sizes if n <= largest] or sizes[:1]
         if request.system_parts is not None:
             sizes = [n for n in sizes if n <= request.system_parts] or sizes[:1]
-    kinds: list[Parallel] = ["tp", "ep"] if moe else ["tp"]
-    if request.parallel is not None:
-        kinds = [request.parallel]
-    return [(n, kind) for n in sizes for kind in kinds if kind == "tp" or n > 1]
+    kinds: list[Parallel] = ["tp", "ep", "tep"] if moe else ["tp"]
+    if request.parallel is not None:  # expert parallelism without experts: no layout
+        kinds = [request.parallel] if moe or request.parallel == "tp" else []
+    domain = scale_up_domain(part, request) * part.devices
+    return [
+        (n, kind)
+        for n in sizes
+        for kind in kinds
+        if kind == "tp" or (n > 1 and (kind == "ep" or n * part.devices <= domain))
+    ]
 
 
 def _step_bound(op: Operating) -> Bound:
@@ -405,6 +427,8 @@ def estimate(
     chosen = choose_precision(part, workload, request, efficiency)
     fewest = smallest_fitting_parts(part, workload, request, chosen)
     tried = layouts(part, workload, request, fewest)
+    if not tried:
+        raise _no_layout(part, workload, request)
     best: ServingEstimate | None = None
     for layout in tried:
         got = _estimate_at(part, workload, request, efficiency, layout, chosen)
@@ -415,6 +439,20 @@ def estimate(
     if best is not None:
         return best
     raise _no_fit(part, workload, request, efficiency, tried, fewest, chosen)
+
+
+def _no_layout(part: Part, workload: WorkloadLike, request: ServingRequest) -> InputError:
+    """The asked layout cannot be built at the asked size: "ep" and "tep" need a mixture of
+    experts over more than one part, "tep" a replica inside one scale-up domain."""
+    domain = scale_up_domain(part, request)
+    return InputError.option(
+        "parallel",
+        f"{request.parallel} cannot serve {workload.id} on {request.parts_per_replica} x "
+        f"{part.id}: expert parallelism needs a mixture of experts over 2 or more parts, and "
+        f"tep's all-reduces stay inside one scale-up domain ({domain} x {part.id}).",
+        "use tp, or ep across scale-up domains, or fewer parts per replica.",
+        options=("parallel", "parts_per_replica"),
+    )
 
 
 def _no_fit(

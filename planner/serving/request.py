@@ -18,12 +18,13 @@ from planner.serving.formats import SERVING_PRECISIONS as SERVING_PRECISIONS
 from planner.serving.formats import SIXTEEN_BIT_TWIN as SIXTEEN_BIT_TWIN
 
 Bound = Literal["compute", "memory", "interconnect", "overhead", "latency"]
-Parallel = Literal["tp", "ep"]
+Parallel = Literal["tp", "ep", "tep"]
 
 
 def is_parallel(name: str | None) -> TypeGuard[Parallel]:
-    """Whether `name` is a parallel layout: tensor ("tp") or expert ("ep") parallel."""
-    return name in ("tp", "ep")
+    """Whether `name` is a parallel layout: tensor ("tp"), expert with data-parallel attention
+    ("ep") or expert with tensor-parallel attention ("tep")."""
+    return name in ("tp", "ep", "tep")
 
 
 # The largest batch the model considers per part (device) when no concurrency is asked: in

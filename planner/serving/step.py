@@ -19,9 +19,14 @@ at mean context c:
 - t_comm: tensor-parallel all-reduces (2 per layer, alpha + ring bytes over the scale-up link),
   expert-parallel all-to-alls (dispatch and combine per MoE layer) and pipeline hand-offs.
 
-Two parallel layouts: "tp" splits every matrix over t = min(n, scale-up domain) parts (pipeline
+Three parallel layouts: "tp" splits every matrix over t = min(n, scale-up domain) parts (pipeline
 stages beyond the domain); "ep" (MoE only) keeps attention data-parallel (each part holds the
-dense weights and its own B/n sequences) and spreads the routed experts over all n parts.
+dense weights and its own B/n sequences) and spreads the routed experts over all n parts; "tep"
+(MoE only, within one scale-up domain) splits attention and the dense matrices over the n parts as
+"tp" does and places whole routed experts, E/n on each part, as "ep" does: vLLM's
+`--enable-expert-parallel` and TensorRT-LLM's `--tp n --ep n` without attention DP. Its bytes,
+FLOPs and all-reduces are those of "tp"; only the experts a part reads (and their tau_x) are
+those of "ep".
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ class Replica:
 
     parts: int
     parallel: Parallel
-    tensor_parallel: int  # t: parts sharing each matrix ("ep": 1, attention is data-parallel)
+    tensor_parallel: int  # t: parts sharing each dense matrix ("ep": 1, attention is data-parallel)
     pipeline_stages: int  # s
     domain_parts: int  # parts in one scale-up domain
     weight_bytes_per_param: float
@@ -60,9 +65,16 @@ class Replica:
     collective_latency_s: float  # alpha within the scale-up domain
     scale_out_latency_s: float  # alpha across domains
     all_to_all_latency_s: float = 0.0  # alpha_a2a: the stack's own dispatch/combine cost; 0 = alpha
+    # Peak at the weights' precision / peak at the attention's (>= 1): attention multiplies
+    # queries by cached keys and values at the KV cache's format (fp8) or in 16 bits, never in
+    # the 4-bit or integer formats the weights may use, so its FLOPs cost this many weight FLOPs.
+    attention_flop_scale: float = 1.0
 
     def describe(self) -> str:
-        """The layout as deployments name it, e.g. 'TP8', 'TP8 x PP2', 'DP16 attention + EP16'."""
+        """The layout as deployments name it, e.g. 'TP8', 'TP8 x PP2', 'DP16 attention + EP16',
+        'TP8 attention + EP8'."""
+        if self.parallel == "tep":
+            return f"TP{self.tensor_parallel} attention + EP{self.parts}"
         if self.parallel == "ep":
             where = " across scale-up domains" if self.parts > self.domain_parts else ""
             return f"DP{self.parts} attention + EP{self.parts}{where}"
@@ -173,9 +185,10 @@ def moe_layers(workload: WorkloadLike) -> int:
 
 def experts_read_per_part(workload: WorkloadLike, replica: Replica, tokens: float) -> float:
     """Distinct experts one part reads in one MoE layer: E (1 - (1 - k/E)^tokens), over the n
-    parts under "ep" (each holds E / n of them); under "tp" every part holds a slice of each."""
+    parts under "ep" and "tep" (each holds E / n whole experts); under "tp" every part holds a
+    slice of each."""
     touched = (workload.experts or 0) * experts_touched_fraction(workload, tokens)
-    return touched / replica.parts if replica.parallel == "ep" else touched
+    return touched if replica.parallel == "tp" else touched / replica.parts
 
 
 def kv_replication(workload: WorkloadLike, tensor_parallel: int) -> float:
@@ -195,8 +208,9 @@ def workload_kv_heads(workload: WorkloadLike) -> int:
 
 
 def sequences_per_part(replica: Replica, batch: int) -> float:
-    """Sequences one part carries: all B under "tp" (split by matrix), ceil(B / n) under "ep"."""
-    return batch if replica.parallel == "tp" else math.ceil(batch / replica.parts)
+    """Sequences one part carries: all B under "tp" and "tep" (attention split by head),
+    ceil(B / n) under "ep" (attention data-parallel)."""
+    return math.ceil(batch / replica.parts) if replica.parallel == "ep" else batch
 
 
 def step_kernels(
@@ -209,9 +223,9 @@ def step_kernels(
     touched = experts_touched_fraction(workload, tokens)
     routed_active = workload.active_params - workload.dense_params
     kv = replica.kv_bytes_per_token * context * replica.kv_replication
-    attention = attention_flops_per_token(workload, context)
-    if replica.parallel == "tp":
-        n, mine = replica.parts, tokens  # every part holds 1/n of each matrix, all tokens
+    attention = attention_flops_per_token(workload, context) * replica.attention_flop_scale
+    if replica.parallel != "ep":  # "tp", "tep": 1/n of each matrix (or of the experts), all tokens
+        n, mine = replica.parts, tokens
         dense_bytes = workload.dense_params * b_w / n
         expert_bytes = workload.routed_expert_params * touched * b_w / n
         kv_bytes, attention_flops = batch * kv / n, tokens * attention / n
@@ -258,7 +272,8 @@ def all_to_all_s(workload: WorkloadLike, replica: Replica, tokens_per_part: floa
 
 def collective_s(workload: WorkloadLike, replica: Replica, tokens: float) -> float:
     """All communication of one forward pass over `tokens` tokens of the replica (S2):
-    2 all-reduces per layer ("tp", message tokens x H), 2 all-to-alls per MoE layer ("ep"),
+    2 all-reduces per layer ("tp" and "tep", message tokens x H: after attention and after the
+    experts, whose partial outputs every part sums), 2 all-to-alls per MoE layer ("ep"),
     and (s - 1) pipeline hand-offs over the scale-out link."""
     h = workload.hidden_size
     if replica.parallel == "ep":
@@ -319,7 +334,13 @@ def prefill_s(
             2.0 * tokens * routed_active / n,
             replica.expert_fraction,
         ),
-        Kernel(0.0, tokens * attention_flops_per_token(workload, tokens / 2.0) / n),
+        Kernel(
+            0.0,
+            tokens
+            * attention_flops_per_token(workload, tokens / 2.0)
+            * replica.attention_flop_scale
+            / n,
+        ),
     ]
     memory, compute = rooflines(replica, kernels)
     return memory + compute + collective_s(workload, replica, input_tokens)
