@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from models.capacity import CapacityInputs, CapacitySolution
 from models.capacity_validation import InvalidCapacityInputs
 from models.capacity_validation import check_inputs as check_capacity_inputs
-from models.common import Backend
+from models.common import Backend, SolveStatus
 from models.presolve import parts_to_keep, reduce_parts, restore_parts
 from models.site_energy import InvalidSiteEnergyInputs, SiteEnergyInputs, SiteEnergySolution
 from models.site_energy import check_inputs as check_site_inputs
@@ -21,6 +21,8 @@ from models.solvers import solver_for
 
 if TYPE_CHECKING:  # the backends, and cvxpy, are imported when a model is solved
     from models.highs_warm import BasisStore
+
+RETRY_SEED = 1  # HiGHS's random_seed for the one retry after a solve error (its default is 0)
 
 
 def solve_capacity(
@@ -54,15 +56,31 @@ def solve_capacity(
         raise ValueError(f"unknown backend {backend!r}; use 'cvxpy' or 'pyomo'")
     keep = parts_to_keep(inputs) if presolve_parts else None
     reduced = inputs if keep is None else reduce_parts(inputs, keep)
+    options = options or {}
+    sol = _solve_once(reduced, backend, solver, options, bases)
+    if sol.status == SolveStatus.error and solver == "highs" and "random_seed" not in options:
+        # HiGHS may reject its own MIP incumbent after postsolve ("MIP solver claims optimality,
+        # but with ... primal infeasibilities": ERGO-Code/HiGHS issues 2782 and 2808); its
+        # search is seeded, so one more solve on another seed takes another path. The log file
+        # holds both solves.
+        sol = _solve_once(reduced, backend, solver, {**options, "random_seed": RETRY_SEED}, bases)
+    return sol if keep is None else restore_parts(sol, keep)
+
+
+def _solve_once(
+    inputs: CapacityInputs,
+    backend: Backend,
+    solver: str,
+    options: dict[str, Any],
+    bases: BasisStore | None,
+) -> CapacitySolution:
     if backend == "cvxpy":
         from models.capacity_cvxpy_solve import solve_cvxpy
 
-        sol = solve_cvxpy(reduced, solver=solver, options=options or {}, bases=bases)
-    else:
-        from models.capacity_pyomo_solve import solve_pyomo
+        return solve_cvxpy(inputs, solver=solver, options=options, bases=bases)
+    from models.capacity_pyomo_solve import solve_pyomo
 
-        sol = solve_pyomo(reduced, solver=solver, options=options or {})
-    return sol if keep is None else restore_parts(sol, keep)
+    return solve_pyomo(inputs, solver=solver, options=options)
 
 
 def solve_site_energy(
