@@ -142,12 +142,14 @@ def test_without_a_concurrency_a_large_replica_is_not_capped_at_4096(
 
 def test_latency_figures_are_targets_only_in_server_and_interactive_runs():
     """A single-stream row's TPOT is what it measured at batch 1, not a limit; a server row's is
-    the limit it met."""
+    a target: the run's mean (MLPerf's summary, 143.097 ms on 8 x MI300X), not its p99 limit
+    (200 ms), which the run met at p99 197.874 ms."""
     rows = {m.id: m for m in load_measurements(shipped_measurements())}
     single = rows["sglang-ascend-4x910c-qwen3-32b-bf16-c1-4096-1500"]
     assert single.tpot_ms == pytest.approx(9.46) and single.request().tpot_s is None
     server = rows["mlperf41-amd-8xmi300x-llama2-server"]
-    assert server.request().tpot_s == pytest.approx(0.2)
+    assert server.request().tpot_s == pytest.approx(0.143097)
+    assert "99.00 percentile" not in server.notes and "p99 1604.2 / 197.9 ms" in server.notes
 
 
 def test_accelerator_watts_leave_out_the_server_share(

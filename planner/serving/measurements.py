@@ -159,9 +159,10 @@ class Measurement:
 
     @property
     def latency_targets(self) -> bool:
-        """Whether the row's TTFT and TPOT were limits the run had to meet (a server or
-        interactive run: MLPerf's p99 limits, a deployment tuned to a TPOT) rather than results
-        measured at a batch the concurrency fixed (single-stream, fixed-concurrency, offline)."""
+        """Whether the row's TTFT and TPOT were targets the run had to meet (a server or
+        interactive run, its mean latencies: MLPerf's summary means under its p99 limits, a
+        deployment tuned to a TPOT) rather than results measured at a batch the concurrency
+        fixed (single-stream, fixed-concurrency, offline)."""
         return self.scenario in LATENCY_BOUND_SCENARIOS
 
     def request(self, base: ServingRequest | None = None) -> ServingRequest:
