@@ -99,7 +99,7 @@ def _row(
                 str(path),
                 f"line {line}, parallel",
                 f"'{values['parallel']}' is not a parallel layout.",
-                "write tp or ep.",
+                "write tp, ep or tep.",
             )
         )
     for name in NUMBERS:
