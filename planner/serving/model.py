@@ -298,9 +298,9 @@ def layouts(
 ) -> list[tuple[int, Parallel]]:
     """Replica sizes and parallel layouts to try: the asked size, else every size from the
     smallest that fits up to the scale-up domain; "ep" and "tep" too for a mixture of experts
-    ("tep" within one domain, its all-reduces need the scale-up link), "ep" replicas may also span
-    up to EP_DOMAINS domains (expert parallel across servers, as
-    DeepSeek, SGLang and Ant Group deploy it: the KV cache gains the memory the experts free)."""
+    ("tep" within one domain, its all-reduces need the scale-up link). "ep" replicas may also
+    span up to EP_DOMAINS domains (expert parallel across servers, as DeepSeek, SGLang and Ant
+    Group deploy it: the KV cache gains the memory the experts free)."""
     moe = moe_layers(workload) > 0
     if request.parts_per_replica is not None:
         sizes = [request.parts_per_replica]
@@ -445,11 +445,13 @@ def _no_layout(part: Part, workload: WorkloadLike, request: ServingRequest) -> I
     """The asked layout cannot be built at the asked size: "ep" and "tep" need a mixture of
     experts over more than one part, "tep" a replica inside one scale-up domain."""
     domain = scale_up_domain(part, request)
+    size = request.parts_per_replica
+    where = f"{size} x {part.id}" if size is not None else part.id
     return InputError.option(
         "parallel",
-        f"{request.parallel} cannot serve {workload.id} on {request.parts_per_replica} x "
-        f"{part.id}: expert parallelism needs a mixture of experts over 2 or more parts, and "
-        f"tep's all-reduces stay inside one scale-up domain ({domain} x {part.id}).",
+        f"{request.parallel} cannot serve {workload.id} on {where}: expert parallelism needs a "
+        f"mixture of experts over 2 or more parts, and tep's all-reduces stay inside one "
+        f"scale-up domain ({domain} x {part.id}).",
         "use tp, or ep across scale-up domains, or fewer parts per replica.",
         options=("parallel", "parts_per_replica"),
     )
