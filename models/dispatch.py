@@ -8,6 +8,7 @@ solver is checked first (`models.solvers.solver_for`), so an unknown or missing 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from models.capacity import CapacityInputs, CapacitySolution
@@ -58,13 +59,37 @@ def solve_capacity(
     reduced = inputs if keep is None else reduce_parts(inputs, keep)
     options = options or {}
     sol = _solve_once(reduced, backend, solver, options, bases)
-    if sol.status == SolveStatus.error and solver == "highs" and "random_seed" not in options:
-        # HiGHS may reject its own MIP incumbent after postsolve ("MIP solver claims optimality,
-        # but with ... primal infeasibilities": ERGO-Code/HiGHS issues 2782 and 2808); its
-        # search is seeded, so one more solve on another seed takes another path. The log file
-        # holds both solves.
-        sol = _solve_once(reduced, backend, solver, {**options, "random_seed": RETRY_SEED}, bases)
+    seeded = "random_seed" in options
+    if sol.status == SolveStatus.error and solver.lower() == "highs" and not seeded:
+        sol = _retry_on_another_seed(reduced, backend, solver, options, bases, sol)
     return sol if keep is None else restore_parts(sol, keep)
+
+
+def _retry_on_another_seed(
+    inputs: CapacityInputs,
+    backend: Backend,
+    solver: str,
+    options: dict[str, Any],
+    bases: BasisStore | None,
+    first: CapacitySolution,
+) -> CapacitySolution:
+    """HiGHS may reject its own MIP incumbent after postsolve ("MIP solver claims optimality,
+    but with ... primal infeasibilities": ERGO-Code/HiGHS issues 2782 and 2808); its search is
+    seeded, so one more solve on another seed takes another path, within the time left of the
+    user's limit. The stats add both solves; the log file holds both."""
+    retry = {**options, "random_seed": RETRY_SEED}
+    if "time_limit_s" in options:
+        left = float(options["time_limit_s"]) - first.stats.build_s - first.stats.solve_s
+        if left <= 0:
+            return first
+        retry["time_limit_s"] = left
+    sol = _solve_once(inputs, backend, solver, retry, bases)
+    stats = replace(
+        sol.stats,
+        build_s=sol.stats.build_s + first.stats.build_s,
+        solve_s=sol.stats.solve_s + first.stats.solve_s,
+    )
+    return replace(sol, stats=stats)
 
 
 def _solve_once(

@@ -221,10 +221,38 @@ def test_a_layout_that_cannot_be_built_exits_2_naming_parallel():
     )  # fmt: skip
     for result in (dense, wide):
         assert result.exit_code == 2 and "Traceback" not in result.output
-        assert "--parallel" in result.output and "scale-up domain (8 x h200)" in result.output
+        assert "--parallel" in result.output
+    assert "llama-3.1-70b is dense" in dense.output and "use tp" in dense.output
+    assert "scale-up domain (8 x h200)" in wide.output
     across = _run(
         "--part", "h200", "--workload", "qwen3-235b-a22b", "--parallel", "ep",
         "--parts-per-replica", "16", "--format", "json",
     )  # fmt: skip
     assert across.exit_code == 0, across.output
     assert json.loads(across.stdout)["parallel"].startswith("DP16 attention + EP16")
+
+
+def test_a_measured_row_answers_only_in_its_own_layout_and_size():
+    """TensorRT-LLM's Qwen3-235B row on 8 x H200 ran TP8 attention + EP8: asked for "tp" the
+    model answers (naming the row as the closest), asked for "tep" on 8 parts the row answers."""
+    base = (
+        "--part", "h200", "--workload", "qwen3-235b-a22b", "--precision", "fp8",
+        "--input-tokens", "1000", "--output-tokens", "1000", "--format", "json",
+    )  # fmt: skip
+    tp = json.loads(_run(*base, "--parallel", "tp").stdout)
+    assert tp["source"] == "model"
+    assert tp["closest_measurement"].startswith("trtllm10-8xh200-qwen3-235b-fp8-1000-1000")
+    tep = json.loads(_run(*base, "--parallel", "tep", "--parts-per-replica", "8").stdout)
+    assert tep["source"] == "measured" and tep["parallel"] == "TP8 attention + EP8"
+    assert tep["measurement_id"] == "trtllm10-8xh200-qwen3-235b-fp8-1000-1000"
+
+
+def test_a_model_too_large_for_any_replica_says_so_not_a_layout_error():
+    """A prompt no replica of up to 1,024 parts can hold is a capacity error naming the parts
+    it needs, whatever the layout (the layout error is only for an asked ep or tep)."""
+    result = _run(
+        "--part", "h200", "--workload", "llama-3.1-70b", "--input-tokens", "5000000000",
+        "--output-tokens", "100",
+    )  # fmt: skip
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "1024" in result.output and "expert parallelism" not in result.output

@@ -34,7 +34,8 @@ def same_conditions(m: Measurement, estimate_: ServingEstimate, request: Serving
     and answer within 10%, the same scenario (latency targets, or none offline; a disaggregated
     decode instance or a whole service; the same speculative decoding) and the same concurrency
     (requests in flight per replica; none = as many as fit), the same prefill/decode split and,
-    where the row names it, the same serving engine as the estimate's."""
+    where the row names them and the question asks them, the same serving engine, parallel
+    layout and parts per replica."""
     asked = m.request()
     engine = estimate_.efficiency.engine
     return (
@@ -50,6 +51,12 @@ def same_conditions(m: Measurement, estimate_: ServingEstimate, request: Serving
         and m.concurrency == request.concurrency
         and m.split == request.disaggregated
         and (m.engine is None or not engine or m.engine == engine)
+        and (m.parallel is None or request.parallel is None or m.parallel == request.parallel)
+        and (
+            m.parts_per_replica is None
+            or request.parts_per_replica is None
+            or m.parts_per_replica == request.parts_per_replica
+        )
     )
 
 
@@ -98,11 +105,18 @@ def closest_measurement(
 def apply_measurement(
     est: ServingEstimate, m: Measurement, request: ServingRequest, part: Part
 ) -> ServingEstimate:
-    """The estimate with the measured throughput in place of the model's (watts kept)."""
+    """The estimate with the measured throughput in place of the model's (watts kept), and the
+    measured run's replica size and layout where they differ from the model's choice."""
     out = m.output_tokens_per_s_per_part
     ratio = request.input_tokens / request.output_tokens
+    parts = m.parts_per_replica or est.parts_per_replica
+    layout = est.parallel
+    if parts != est.parts_per_replica or (m.parallel and m.parallel != request.parallel):
+        layout = f"as measured: {m.parallel or 'layout not stated'} on {parts} parts"
     return replace(
         est,
+        parts_per_replica=parts,
+        parallel=layout,
         output_tokens_per_s_per_part=out,
         input_tokens_per_s_per_part=out * ratio,
         total_tokens_per_s_per_part=out * (1 + ratio),

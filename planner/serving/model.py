@@ -427,7 +427,7 @@ def estimate(
     chosen = choose_precision(part, workload, request, efficiency)
     fewest = smallest_fitting_parts(part, workload, request, chosen)
     tried = layouts(part, workload, request, fewest)
-    if not tried:
+    if not tried and request.parallel in ("ep", "tep"):
         raise _no_layout(part, workload, request)
     best: ServingEstimate | None = None
     for layout in tried:
@@ -447,12 +447,17 @@ def _no_layout(part: Part, workload: WorkloadLike, request: ServingRequest) -> I
     domain = scale_up_domain(part, request)
     size = request.parts_per_replica
     where = f"{size} x {part.id}" if size is not None else part.id
+    if moe_layers(workload) == 0:
+        why, fix = f"{workload.id} is dense: expert parallelism needs experts", "use tp."
+    elif size is not None and size < 2:
+        why, fix = "expert parallelism needs 2 or more parts", "ask for 2 or more parts."
+    else:
+        why = f"tep's all-reduces stay inside one scale-up domain ({domain} x {part.id})"
+        fix = "use ep across scale-up domains, or fewer parts per replica."
     return InputError.option(
         "parallel",
-        f"{request.parallel} cannot serve {workload.id} on {where}: expert parallelism needs a "
-        f"mixture of experts over 2 or more parts, and tep's all-reduces stay inside one "
-        f"scale-up domain ({domain} x {part.id}).",
-        "use tp, or ep across scale-up domains, or fewer parts per replica.",
+        f"{request.parallel} cannot serve {workload.id} on {where}: {why}.",
+        fix,
         options=("parallel", "parts_per_replica"),
     )
 
