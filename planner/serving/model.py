@@ -314,12 +314,12 @@ def layouts(
     kinds: list[Parallel] = ["tp", "ep", "tep"] if moe else ["tp"]
     if request.parallel is not None:  # expert parallelism without experts: no layout
         kinds = [request.parallel] if moe or request.parallel == "tp" else []
-    domain = scale_up_domain(part, request) * part.devices
+    domain = scale_up_domain(part, request)
     return [
         (n, kind)
         for n in sizes
         for kind in kinds
-        if kind == "tp" or (n > 1 and (kind == "ep" or n * part.devices <= domain))
+        if kind == "tp" or (n > 1 and (kind == "ep" or n <= domain))
     ]
 
 
