@@ -29,7 +29,9 @@ import numpy as np
 
 from models.benders_inputs import Block, blocks
 from models.benders_master import Master
-from models.benders_sub import SLACK_FREE_MW, Fleet, SubResult
+from models.benders_relaxation import busiest_blocks
+from models.benders_sub import SLACK_FREE_MW, Fleet, Subproblem, SubResult
+from models.benders_whole import hold_whole
 from models.capacity import CapacityInputs, CapacitySolution
 from models.common import SolveStats, SolveStatus
 
@@ -67,6 +69,7 @@ class BendersOptions:
     stall_iterations: int = 5  # LP iterations without a better bound before lambda = 1
     serving_relaxation: bool = True  # theta_k bounded by its block's serving (benders_relaxation)
     core_demand_factor: float = 1.2  # the first in-out core serves this x the demand (1 = none)
+    whole_blocks: str = "none"  # blocks written whole into the master: none, busiest, all
     highs_options: dict[str, Any] = field(default_factory=dict)
     on_iteration: Callable[[Iteration], None] | None = None  # told after every round
 
@@ -145,9 +148,10 @@ def evaluate(
 
 
 def add_cuts(master: Master, results: list[SubResult], point: np.ndarray) -> None:
-    """One optimality cut per subproblem, at the point they were solved."""
+    """One optimality cut per subproblem, at the point they were solved (none for a block the
+    master holds whole: its theta is already exact)."""
     for k, r in enumerate(results):
-        if r.status is SolveStatus.optimal:
+        if r.status is SolveStatus.optimal and k not in master.held:
             master.add_cut(k, r.value, r.gradient, point, r.kind)
 
 
@@ -313,6 +317,19 @@ def milp_phase(
             return
 
 
+def whole_block_indices(x: CapacityInputs, parts: list[Block], which: str) -> list[int]:
+    """The blocks the master holds whole: none; each period's busiest (partial Benders: the
+    block whose peak most shapes the fleet); or all (the monolith, solved in one round)."""
+    match which:
+        case "none":
+            return []
+        case "busiest":
+            return sorted(busiest_blocks(x, parts))
+        case "all":
+            return list(range(len(parts)))
+    raise ValueError(f"whole_blocks must be none, busiest or all, not {which!r}")
+
+
 def master_integer_mask(master: Master) -> np.ndarray:
     """(columns,) True for the master's integer columns (rounded before evaluation)."""
     mask = np.zeros(master.n_cols, dtype=bool)
@@ -331,6 +348,8 @@ def solve_benders(
     deadline = start + opts.time_limit_s
     parts = blocks(x, opts.days_per_block)
     master = Master(x, parts, {"threads": 1, **opts.highs_options}, opts.serving_relaxation)
+    for k in whole_block_indices(x, parts, opts.whole_blocks):
+        hold_whole(master, k, Subproblem(x, parts[k], {"threads": 1, **opts.highs_options}))
     runner = runner_factory(x, parts, {"threads": 1, **opts.highs_options})
     state = _State()
     try:

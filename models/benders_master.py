@@ -160,6 +160,7 @@ class Master:
         self.highs.passModel(model)
         self.n_cuts = 0
         self.fallback = 0  # index into LP_FALLBACKS once the interior point has failed
+        self.held: set[int] = set()  # blocks written whole into the master (benders_whole)
 
     def _in_service(
         self, m: pyo.ConcreteModel, where: dict[int, int], base: _Assembly
