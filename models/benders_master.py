@@ -48,11 +48,12 @@ from models.mps import highs_lp, lp_from_pyomo
 LP_INTERIOR: dict[str, Any] = {"solver": "ipm", "run_crossover": "off", "presolve": "choose"}
 LP_DEFAULTS: dict[str, Any] = {"presolve": "choose", "solver": "choose", "run_crossover": "on"}
 # Ways to solve the LP master when it does not end optimal (HiGHS "unknown" on a master whose
-# cuts span 1e-9..1e11, seen on flagship 1): cold simplex without presolve, interior point with
-# crossover, interior point alone (an interior point is as good a separation point).
+# cuts span 1e-9..1e11, seen on flagship 1; the interior point calling a feasible master with a
+# block held whole "infeasible", power_capped_grid): cold simplex without presolve, interior
+# point with crossover, interior point alone (an interior point is as good a separation point).
 LP_FALLBACKS: tuple[dict[str, Any], ...] = (
-    {"presolve": "off"},
-    {"presolve": "choose", "solver": "ipm"},
+    {"presolve": "off", "solver": "simplex"},  # simplex even when the LP phase runs ipm
+    {"presolve": "choose", "solver": "ipm", "run_crossover": "on"},
     {"solver": "ipm", "run_crossover": "off"},
 )
 SMALL_COEFFICIENT = 1e-9  # cut coefficients below this are dropped (HiGHS would drop them too)

@@ -23,7 +23,11 @@ from models.solvers import solver_for
 if TYPE_CHECKING:  # the backends, and cvxpy, are imported when a model is solved
     from models.highs_warm import BasisStore
 
-RETRY_SEED = 1  # HiGHS's random_seed for the one retry after a solve error (its default is 0)
+# HiGHS's answers to a solve error, tried in turn: another random_seed (its default is 0), then
+# bounds and right-hand sides scaled by 2^-10 (HiGHS's own suggestion on the SEA flagship's capped
+# MILP, whose TPP rows reach 7.9e8: the incumbent it rejected after postsolve was 1.6e-6 off a
+# row of that size, round-off, on every seed)
+RETRIES: tuple[dict[str, Any], ...] = ({"random_seed": 1}, {"user_bound_scale": -10})
 
 
 def solve_capacity(
@@ -59,27 +63,29 @@ def solve_capacity(
     reduced = inputs if keep is None else reduce_parts(inputs, keep)
     options = options or {}
     sol = _solve_once(reduced, backend, solver, options, bases)
-    seeded = "random_seed" in options
-    if sol.status == SolveStatus.error and solver.lower() == "highs" and not seeded:
-        sol = _retry_on_another_seed(reduced, backend, solver, options, bases, sol)
+    for retry in RETRIES:
+        if sol.status != SolveStatus.error or solver.lower() != "highs":
+            break
+        if not retry.keys() & options:  # the user's own setting is not overridden
+            sol = _retry(reduced, backend, solver, {**options, **retry}, bases, sol)
     return sol if keep is None else restore_parts(sol, keep)
 
 
-def _retry_on_another_seed(
+def _retry(
     inputs: CapacityInputs,
     backend: Backend,
     solver: str,
-    options: dict[str, Any],
+    retry: dict[str, Any],
     bases: BasisStore | None,
     first: CapacitySolution,
 ) -> CapacitySolution:
     """HiGHS may reject its own MIP incumbent after postsolve ("MIP solver claims optimality,
-    but with ... primal infeasibilities": ERGO-Code/HiGHS issues 2782 and 2808); its search is
-    seeded, so one more solve on another seed takes another path, within the time left of the
-    user's limit. The stats add both solves; the log file holds both."""
-    retry = {**options, "random_seed": RETRY_SEED}
-    if "time_limit_s" in options:
-        left = float(options["time_limit_s"]) - first.stats.build_s - first.stats.solve_s
+    but with ... primal infeasibilities": ERGO-Code/HiGHS issues 2782 and 2808): solve again with
+    `retry`'s options (another seed takes another path; scaled bounds judge feasibility at the
+    model's own scale), within the time left of the user's limit. The stats add every solve; the
+    log file holds them all."""
+    if "time_limit_s" in retry:
+        left = float(retry["time_limit_s"]) - first.stats.build_s - first.stats.solve_s
         if left <= 0:
             return first
         retry["time_limit_s"] = left

@@ -194,6 +194,39 @@ def test_few_streaming_multiprocessors_cap_the_h20s_bandwidth(catalogue: Catalog
     )
 
 
+def test_a_step_of_fewer_tokens_than_the_gemm_tile_pays_for_the_whole_tile(
+    catalogue: Catalogue, library: WorkloadLibrary
+):
+    """Qwen3-32B bf16 on one H20 at batch 1, peaks reached, Hopper's 64-row tile: the dense
+    GEMMs compute 64 rows, 2 x 64 x P_d FLOPs at 148 TFLOPS, 8.6e-13 s per parameter against
+    5.0e-13 s to read its 2 bytes at 4.0 TB/s: compute-bound. Without the tile (1 row) they are
+    memory-bound. On an H100 (989 TFLOPS, 3.35 TB/s) the 64 rows stay under the weights' read."""
+    from dataclasses import replace
+
+    workload = library["qwen3-32b"]
+    request = ServingRequest(1000, 200, precision="bf16", parts_per_replica=1, max_batch=1)
+    tiled = replace(FLOORS, gemm_tile_rows=64)
+    h20 = estimate(catalogue["h20"], workload, request, tiled)
+    assert h20.step_bound == "compute"
+    assert h20.step_terms_s["compute"] == pytest.approx(
+        2 * 64 * workload.dense_params / catalogue["h20"].peak("bf16"), rel=1e-9
+    )
+    untiled = estimate(catalogue["h20"], workload, request, FLOORS)
+    assert untiled.step_terms_s["compute"] == 0.0 and untiled.step_bound == "memory"
+    assert h20.decode_step_s > 1.5 * untiled.decode_step_s
+    h100 = estimate(catalogue["h100-sxm"], workload, request, tiled)
+    assert h100.step_terms_s["compute"] == 0.0
+
+
+def test_only_hopper_declares_a_gemm_tile(catalogue: Catalogue, stacks):
+    """The tile is a sourced input of the Hopper family (calibration.yaml); parts of families
+    without a published tile compute the rows they have."""
+    assert efficiency_for(catalogue["h20"], stacks).gemm_tile_rows == 64
+    assert efficiency_for(catalogue["h200"], stacks).gemm_tile_rows == 64
+    assert efficiency_for(catalogue["b200"], stacks).gemm_tile_rows == 1
+    assert efficiency_for(catalogue["zhenwu-ppu"], stacks).gemm_tile_rows == 1
+
+
 def _model_vs_row(catalogue: Catalogue, library: WorkloadLibrary, stacks, row_id: str) -> float:
     m = _row(row_id)
     part: Part = catalogue[m.part]

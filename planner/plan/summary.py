@@ -201,18 +201,22 @@ def estimate_share(result: PlanResult) -> dict[str, float]:
 
 
 def _shadow_row(
-    result: PlanResult, kind: str, value: float, what: str, y: int | None, **where: str
-) -> dict[str, Any] | None:
-    """One binding limit, or None when its shadow price is round-off. Where demand is short in
+    result: PlanResult, kind: str, value: float, what: str, y: int | None, size: float,
+    **where: str,
+) -> dict[str, Any] | None:  # fmt: skip
+    """One binding limit, or None when its shadow price is round-off (`size`: the limit's own
+    magnitude, so a price per TPP or per unit of currency is judged by the whole cap or budget,
+    not against the objective alone). Where demand is short in
     its period the price is the penalty's worth of serving more, so the sentence says how much
     more it would serve; elsewhere it is a saving in currency."""
     lp = result.dual_solution
     assert lp is not None
-    if value <= _TOL * max(1.0, abs(lp.objective)) * 1e-3:
-        return None
+    if value * size <= _TOL * max(1.0, abs(lp.objective)) * 1e-3:
+        return None  # the limit's whole worth, price x size, is round-off beside the objective
     cur = result.resolved.currency
     serves = served_instead(result, value, y)
-    worth = serves or f"would save {value:,.2f} {cur}"
+    shown = f"{value:,.2f}" if value >= 1 else f"{value:.3g}"  # a price per TPP is small
+    worth = serves or f"would save {shown} {cur}"
     if y is not None:
         where["period"] = result.resolved.axes.periods[y]
     return {
@@ -224,33 +228,49 @@ def _shadow_row(
     }
 
 
-def _shadow_candidates(result: PlanResult) -> list[tuple[str, float, str, int | None, dict]]:
-    """Every limit with a dual: (kind, value, what one more unit is, period index, where)."""
+Candidate = tuple[str, float, str, int | None, float, dict[str, str]]
+
+
+def _size(limit: float) -> float:
+    """A limit's magnitude for the round-off test: the limit itself, at least 1 (inf: 1)."""
+    return max(1.0, float(limit)) if np.isfinite(limit) else 1.0
+
+
+def _shadow_candidates(result: PlanResult) -> list[Candidate]:
+    """Every limit with a dual: (kind, value, what one more unit is, period index, the limit's
+    size, where)."""
     assert result.dual_solution is not None and result.dual_solution.duals is not None
     d = result.dual_solution.duals
     res = result.resolved
     ax = res.axes
     unit = "part" if res.inputs.domestic_share_basis == "parts" else "TPP"
-    out: list[tuple[str, float, str, int | None, dict]] = []
+    x = res.inputs
+    out: list[Candidate] = []
     for s, site in enumerate(ax.sites):
         for y, year in enumerate(ax.periods):
             what = f"one more MW of grid at {site} in {year}"
-            out.append(("grid_import_cap", d.grid_import_cap_per_mw[s, y], what, y, {"site": site}))
+            size = _size(x.grid_import_cap_mw[s, y])
+            out.append(
+                ("grid_import_cap", d.grid_import_cap_per_mw[s, y], what, y, size, {"site": site})
+            )
         what = f"one more MW of buildable IT capacity at {site}"
-        out.append(("dc_max", d.dc_max_per_mw[s], what, None, {"site": site}))
+        size = _size(x.dc_max_mw[s])
+        out.append(("dc_max", d.dc_max_per_mw[s], what, None, size, {"site": site}))
     for p, part in enumerate(ax.parts):
         for y, year in enumerate(ax.periods):
             what = f"one more {part} available in {year}"
-            out.append(("supply_cap", d.supply_cap_per_part[p, y], what, y, {"part": part}))
+            size = _size(x.supply_cap_parts[p, y])
+            out.append(("supply_cap", d.supply_cap_per_part[p, y], what, y, size, {"part": part}))
     for y, year in enumerate(ax.periods):
         what = f"one more {res.currency} of budget in {year}"
-        out.append(("budget", d.budget_per_currency[y], what, y, {}))
+        out.append(("budget", d.budget_per_currency[y], what, y, _size(x.budget[y]), {}))
         what = f"one {unit} less of required domestic share in {year}"
-        out.append(("domestic_share", d.domestic_share_per_unit[y], what, y, {}))
+        out.append(("domestic_share", d.domestic_share_per_unit[y], what, y, 1.0, {}))
         for g in range(d.tpp_cap_per_tpp.shape[0]):
             country = cap_country(result, g)
             what = f"one more TPP under the {country} country cap in {year}"
-            out.append(("tpp_cap", d.tpp_cap_per_tpp[g, y], what, y, {"country": country}))
+            size = _size(x.tpp_cap[g, y])
+            out.append(("tpp_cap", d.tpp_cap_per_tpp[g, y], what, y, size, {"country": country}))
     return out
 
 
@@ -269,8 +289,8 @@ def binding_constraints(result: PlanResult, limit: int = 8) -> list[dict[str, An
         return []
     rows = [
         row
-        for kind, value, what, y, where in _shadow_candidates(result)
-        if (row := _shadow_row(result, kind, float(value), what, y, **where)) is not None
+        for kind, value, what, y, size, where in _shadow_candidates(result)
+        if (row := _shadow_row(result, kind, float(value), what, y, size, **where)) is not None
     ]
     rows.sort(key=lambda r: -r["shadow_price"])
     return rows[:limit]

@@ -48,6 +48,7 @@ FITTED = (
     "expert_efficiency_fraction",
     "expert_floor_s",
     "unit_bandwidth_bytes_per_s",
+    "gemm_tile_rows",  # an input of the family, read like the fitted figures
 )
 FRACTIONS = (
     "flop_efficiency_fraction",
@@ -100,6 +101,8 @@ class Efficiency:
     # Fixed cost of one expert-parallel dispatch or combine on this stack's kernels; 0 = the
     # collective latency above (docs/serving.md, S2).
     all_to_all_latency_s: float = 0.0
+    # The fewest token rows a dense tensor-core GEMM computes (Hopper: 64); 1 = no padding known
+    gemm_tile_rows: int = 1
     engine: str = ""  # the serving engine the figures describe ("" = stack default, no table)
 
 
@@ -255,6 +258,7 @@ def calibrated(part: Part, base: Efficiency, table: CalibrationTable) -> Efficie
     bandwidth = figures.get("bandwidth_efficiency_fraction")
     expert_share = figures.get("expert_efficiency_fraction")
     per_unit = figures.get("unit_bandwidth_bytes_per_s")
+    tile = figures.get("gemm_tile_rows")
     units = table.compute_units.get(part.id)
     expert = figures.get("expert_floor_s")
     latency = table.latencies.get("collective_latency_s")
@@ -274,6 +278,7 @@ def calibrated(part: Part, base: Efficiency, table: CalibrationTable) -> Efficie
         collective_latency_s=0.0 if latency is None else latency.value,
         scale_out_latency_s=0.0 if scale_out is None else scale_out.value,
         all_to_all_latency_s=0.0 if all_to_all is None else all_to_all.value,
+        gemm_tile_rows=1 if tile is None else int(tile.value),
         basis=f"calibration table {table.path} ({'; '.join(sources)})",
         provenance=MappingProxyType(provenance),
     )

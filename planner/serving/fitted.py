@@ -78,10 +78,15 @@ class DefaultIn(FractionsIn):
 
 
 class FamilyIn(FractionsIn):
-    """The parts of one microarchitecture and stack, with their fitted fractions of peak."""
+    """The parts of one microarchitecture and stack, with their fitted fractions of peak and
+    the fewest token rows their dense tensor-core GEMMs compute (an input, sourced)."""
 
     name: str
     parts: list[str]
+    gemm_tile_rows: Annotated[
+        FigureIn | None,
+        Bounds("", hard=(1, 4_096), typical=(8, 256), what="a count of token rows"),
+    ] = None
 
 
 class StackIn(StrictModel):

@@ -127,6 +127,7 @@ def build_replica(
         scale_out_latency_s=eff.scale_out_latency_s or eff.collective_latency_s,
         all_to_all_latency_s=eff.all_to_all_latency_s,
         attention_flop_scale=peak / attention_peak(part, chosen),
+        gemm_tile_rows=eff.gemm_tile_rows,
     )
 
 

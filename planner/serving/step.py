@@ -69,6 +69,10 @@ class Replica:
     # queries by cached keys and values at the KV cache's format (fp8) or in 16 bits, never in
     # the 4-bit or integer formats the weights may use, so its FLOPs cost this many weight FLOPs.
     attention_flop_scale: float = 1.0
+    # The fewest token rows a dense GEMM computes (the family's tensor-core tile, calibration.yaml;
+    # Hopper 64): fewer tokens on a part still pay that many rows of FLOPs. Expert GEMMs are left
+    # unpadded: fused-MoE kernels take 16-row blocks when tokens <= experts.
+    gemm_tile_rows: int = 1
 
     def describe(self) -> str:
         """The layout as deployments name it, e.g. 'TP8', 'TP8 x PP2', 'DP16 attention + EP16',
@@ -217,7 +221,8 @@ def step_kernels(
     workload: WorkloadLike, replica: Replica, batch: int, per_sequence: float, context: float
 ) -> list[Kernel]:
     """The dense GEMMs, expert GEMMs and attention of one step on one part, for `batch`
-    sequences each verifying `per_sequence` tokens at mean context `context`."""
+    sequences each verifying `per_sequence` tokens at mean context `context`; the dense GEMMs
+    compute at least the family's tile of token rows."""
     b_w = replica.weight_bytes_per_param
     tokens = batch * per_sequence
     touched = experts_touched_fraction(workload, tokens)
@@ -236,8 +241,9 @@ def step_kernels(
         expert_bytes = workload.routed_expert_params * touched * b_w / replica.parts
         kv_bytes = sequences_per_part(replica, batch) * kv
         attention_flops, share = mine * attention, 1.0
+    rows = max(mine, replica.gemm_tile_rows)  # a GEMM computes at least one tile of rows
     return [
-        Kernel(dense_bytes, 2.0 * mine * workload.dense_params * share),
+        Kernel(dense_bytes, 2.0 * rows * workload.dense_params * share),
         Kernel(expert_bytes, 2.0 * mine * routed_active * share, replica.expert_fraction),
         Kernel(kv_bytes, attention_flops),
     ]
