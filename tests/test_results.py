@@ -165,7 +165,10 @@ _SLOW_WRITER = textwrap.dedent(
         # json falls back to str(); this stands for a writer busy mid-way through a run
         def __str__(self):
             print("WRITING", flush=True)
-            time.sleep(60)
+            # short sleeps: a SIGINT that lands on one of pyarrow's threads leaves the main
+            # thread's sleep running, and is acted on when the next one starts
+            for _ in range(600):
+                time.sleep(0.1)
             return "never"
 
     write_run(
