@@ -103,8 +103,3 @@ def monolith_model(master: Master, subs: list[Subproblem]) -> highspy.Highs:
     for k, sub in enumerate(subs):
         hold_whole(master, k, sub, elastic=False)
     return master.highs
-
-
-def is_whole(master: Master, k: int) -> bool:
-    """True when block k's operation is in the master (its cuts would add nothing)."""
-    return k in master.held
