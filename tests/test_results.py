@@ -156,19 +156,20 @@ def test_find_run_by_path_folder_name_or_latest_name(tmp_path: Path) -> None:
 
 _SLOW_WRITER = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     from pathlib import Path
     import pandas as pd
     from planner.results.folders import write_run
+
+    # Ctrl-C as at a terminal: a shell that starts a job in the background without job
+    # control leaves SIGINT ignored in it, and Python then installs no KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     class SlowToSerialise:
         # json falls back to str(); this stands for a writer busy mid-way through a run
         def __str__(self):
             print("WRITING", flush=True)
-            # short sleeps: a SIGINT that lands on one of pyarrow's threads leaves the main
-            # thread's sleep running, and is acted on when the next one starts
-            for _ in range(600):
-                time.sleep(0.1)
+            time.sleep(60)
             return "never"
 
     write_run(
