@@ -67,6 +67,7 @@ def estimate_row(est: ServingEstimate) -> dict[str, Any]:
         "workload": est.workload,
         "precision": est.precision,
         "kv_precision": est.kv_precision,
+        "attention_precision": est.attention_precision,
         "parts_per_replica": est.parts_per_replica,
         "batch": est.batch,
         "prefill_tokens_per_s_per_part": est.prefill_tokens_per_s_per_part,
@@ -145,6 +146,13 @@ def estimate_cmd(
         str | None, typer.Option(help="Weights: bf16, fp16, fp8, int8, fp4, int4.")
     ] = None,
     kv_precision: Annotated[str | None, typer.Option(help="KV cache precision.")] = None,
+    attention_precision: Annotated[
+        str | None,
+        typer.Option(
+            help="Attention projections' weights (default: as the workload's published "
+            "checkpoint keeps them, e.g. bf16 in NVIDIA's NVFP4 DeepSeek-R1; else the weights')."
+        ),
+    ] = None,
     parts_per_replica: Annotated[
         int | None, typer.Option(help="Parts per model replica (default: best that fits).")
     ] = None,
@@ -244,6 +252,7 @@ def estimate_cmd(
         tpot_s=None if tpot_ms is None else tpot_ms / 1e3,
         precision=precision,
         kv_precision=kv_precision,
+        attention_precision=attention_precision,
         parts_per_replica=parts_per_replica,
         economics=economics,
         decode_only=decode_only,

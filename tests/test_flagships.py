@@ -147,9 +147,10 @@ def test_us_battery_is_built_and_grid_stays_within_the_connection(tmp_path: Path
     year = op["year"].astype(str)
     assert (op["grid_import_mw"] <= year.map(cap_mw) + MW_TOL).all()  # every hour
     peak = op.groupby(year)["grid_import_mw"].max()
-    # The interim connection binds in 2026-2027 and the battery carries the afternoon peak (to
-    # within the 0.5% MIP gap the plan is solved to: whole racks may leave a sliver unused).
-    assert peak["2026"] == pytest.approx(40.0, rel=5e-3)
+    # The interim connection binds in 2026 or 2027 and the battery carries the afternoon peak (to
+    # within the 0.5% MIP gap the plan is solved to: whole racks may leave a sliver unused); in
+    # a year it does not bind the battery the later year needs shaves the demand-charged peak.
+    assert max(peak["2026"] / 40.0, peak["2027"] / 60.0) == pytest.approx(1.0, rel=5e-3)
     assert sites["battery_mwh"].max() > 1.0
     interim = op[op["year"].astype(str).isin(["2026", "2027"])]
     assert interim["discharge_mw"].max() > 1.0

@@ -66,6 +66,7 @@ NOT_QUANTITIES = {
     "WorkloadFile.weight_precision",  # a precision name
     "WorkloadFile.kv_precision",
     "WorkloadFile.serving_precisions",
+    "WorkloadFile.attention_precision",  # precision names keyed by precision names
     "TouIn.months",  # month numbers as keys, checked 1..12 by the tariff reader
     "ServerFile.nics",  # text ("8 x ConnectX-7 400 Gb/s")
     "GridOptionIn.available_from",  # a period label

@@ -45,7 +45,8 @@ def stacks():
 def test_a_910c_package_is_two_devices(catalogue: Catalogue, library: WorkloadLibrary):
     """8 x 910C run DeepSeek-R1 as 16 dies (SGLang launches --tp 16 on an 8-card server): each
     die has half the package's INT8 peak (752 TOPS) and HBM (1.6 TB/s), holds the dense weights
-    (data-parallel attention) and 256 / 16 experts; weights held = 16 x 17.1 B + 653.9 B at 1 B."""
+    (data-parallel attention) and 256 / 16 experts; weights held = 16 x 17.1 B + 653.9 B at 1 B,
+    the head and the input table (0.93 B each) at 2 B on every die."""
     part, workload = catalogue["ascend-910c"], library["deepseek-r1"]
     request = ServingRequest(precision="int8")
     chosen = choose_precision(part, workload, request, PEAKS)
@@ -54,8 +55,9 @@ def test_a_910c_package_is_two_devices(catalogue: Catalogue, library: WorkloadLi
     assert replica.flops_per_s == pytest.approx(752e12)
     assert replica.bandwidth_bytes_per_s == pytest.approx(1.6e12)
     dense = workload.total_params - workload.routed_expert_params
+    sixteen_bit = workload.head_params + workload.input_embedding_params
     assert weights_held_bytes(workload, replica) == pytest.approx(
-        16 * dense + workload.routed_expert_params
+        16 * (dense + sixteen_bit) + workload.routed_expert_params
     )
     est = estimate(part, workload, replace(request, parts_per_replica=8, parallel="ep"), PEAKS)
     assert est.parts_per_replica == 8  # rates and watts stay per package
@@ -95,8 +97,9 @@ def test_the_ascend_all_to_all_costs_its_measured_fixed_time(
 
 def test_prefill_reads_the_weights_once_per_chunk(catalogue: Catalogue, library: WorkloadLibrary):
     """Qwen3-8B bf16 on one H100 at a boundless peak (memory-bound prefill): a 1,024-token prompt
-    in 8,192-token chunks reads 1/8 of the weights, 8.19 GB x 2 B / 8 / 3.35 TB/s = 611 us; read
-    whole (chunk = prompt) it costs eight times that."""
+    in 8,192-token chunks reads 1/8 of the weights read per pass (7.57 B: the 0.62 B input table
+    is looked up), 7.57 B x 2 B / 8 / 3.35 TB/s = 565 us; read whole (chunk = prompt) it costs
+    eight times that."""
     part, workload = catalogue["h100-sxm"], library["qwen3-8b"]
     request = ServingRequest(1024, 100, precision="bf16")
     chosen = choose_precision(part, workload, request, PEAKS)
@@ -104,7 +107,8 @@ def test_prefill_reads_the_weights_once_per_chunk(catalogue: Catalogue, library:
         build_replica(part, workload, request, PEAKS, (1, "tp"), chosen), flops_per_s=1e30
     )
     chunked = prefill_s(workload, replica, 1024, 8192)
-    expected = workload.dense_params * 2 / 8 / 3.35e12
+    expected = (workload.dense_params - workload.input_embedding_params) * 2 / 8 / 3.35e12
+    assert expected == pytest.approx(565e-6, rel=1e-3)
     assert chunked == pytest.approx(expected, rel=1e-6)
     assert prefill_s(workload, replica, 1024, 1024) == pytest.approx(8 * expected, rel=1e-6)
 

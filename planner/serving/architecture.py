@@ -21,6 +21,9 @@ class ParamCounts:
     active: float
     dense: float
     routed_experts: float
+    attention: float = 0.0  # the attention projections of every layer (within dense)
+    head: float = 0.0  # the output head, vocab x hidden (within dense; the table itself if tied)
+    input_embedding: float = 0.0  # an untied input table (within dense): looked up, not read
 
 
 def ffn_params(hidden_size: int, ffn_size: int, ffn: Ffn = "swiglu") -> int:
@@ -144,4 +147,7 @@ def decoder_params(s: DecoderShape) -> ParamCounts:
         active=float(dense + active_routed),
         dense=float(dense),
         routed_experts=float(routed),
+        attention=float(s.layers * attention),
+        head=float(s.vocab_size * s.hidden_size),
+        input_embedding=float(0 if s.tied_embeddings else s.vocab_size * s.hidden_size),
     )

@@ -29,8 +29,19 @@ def _same_target(ms: float | None, s: float | None) -> bool:
     return (ms is None and s is None) or (ms is not None and s is not None and _close(s * 1e3, ms))
 
 
+def _same_projections(m: Measurement, est: ServingEstimate, request: ServingRequest) -> bool:
+    """Whether the row's attention projections are the estimate's: both as the checkpoint is
+    published, or the row's named precision is the one the estimate used unasked."""
+    if m.attention_precision is None:
+        return request.attention_precision is None
+    return request.attention_precision in (None, m.attention_precision) and (
+        m.attention_precision == est.attention_precision
+    )
+
+
 def same_conditions(m: Measurement, estimate_: ServingEstimate, request: ServingRequest) -> bool:
-    """Whether a row answers the estimate's question: same part, workload and precision, prompt
+    """Whether a row answers the estimate's question: same part, workload and precision (the
+    attention projections' too), prompt
     and answer within 10%, the same scenario (latency targets, or none offline; a disaggregated
     decode instance or a whole service; the same speculative decoding) and the same concurrency
     (requests in flight per replica; none = as many as fit), the same prefill/decode split and,
@@ -42,6 +53,7 @@ def same_conditions(m: Measurement, estimate_: ServingEstimate, request: Serving
         m.part == estimate_.part
         and m.workload == estimate_.workload
         and m.precision == estimate_.precision
+        and _same_projections(m, estimate_, request)
         and _close(request.input_tokens, m.input_tokens)
         and _close(request.output_tokens, m.output_tokens)
         and _same_target(None if asked.ttft_s is None else asked.ttft_s * 1e3, request.ttft_s)

@@ -70,6 +70,7 @@ COLUMNS: tuple[str, ...] = (
     "prefill_parts",
     "engine",
     "out_of_scope",
+    "attention_precision",
 )
 REQUIRED: tuple[str, ...] = (
     "id",
@@ -128,6 +129,9 @@ class Measurement:
     # Why the row measures conditions the model cannot represent (kept, listed, not fitted or
     # scored); None = in scope.
     out_of_scope: str | None = None
+    # The attention projections' weights where the run kept them apart from the other weights'
+    # precision otherwise than the workload's published checkpoint does; None = as published.
+    attention_precision: str | None = None
 
     @property
     def speculative(self) -> Speculative | None:
@@ -178,6 +182,7 @@ class Measurement:
             tpot_s=None if self.tpot_ms is None or not targets else self.tpot_ms / 1e3,
             precision=self.precision,
             kv_precision=self.kv_precision,
+            attention_precision=self.attention_precision,
             parts_per_replica=self.parts_per_replica,
             system_parts=self.accelerators,
             max_batch=self.concurrency if self.concurrency is not None else base.max_batch,
@@ -260,6 +265,7 @@ class _RowReader:
             self.problem("scenario", "is empty.", f"use one of: {', '.join(SCENARIOS)}.")
         precision = self.choice("precision", SERVING_PRECISIONS, "serving precision")
         kv = self.choice("kv_precision", SERVING_PRECISIONS, "serving precision")
+        projections = self.choice("attention_precision", SERVING_PRECISIONS, "serving precision")
         phase = self.choice("phase", PHASES, "phase")
         parallel = self.choice("parallel", PARALLELS, "parallel layout")
         values = {
@@ -291,6 +297,7 @@ class _RowReader:
             scenario=scenario or "",
             precision=precision or "",
             kv_precision=kv,
+            attention_precision=projections,
             source_url=self.text("source_url"),
             notes=self.text("notes"),
             path=self.path,

@@ -48,11 +48,15 @@ from planner.serving.request import (
     WorkloadLike,
 )
 from planner.serving.step import (
+    HEAD_BYTES_PER_PARAM,
     Replica,
     Step,
+    attention_params,
     decode_step,
     experts_touched_fraction,
+    head_params,
     kv_replication,
+    looked_up_params,
     moe_layers,
     prefill_s,
     weights_touched_bytes,
@@ -128,7 +132,25 @@ def build_replica(
         all_to_all_latency_s=eff.all_to_all_latency_s,
         attention_flop_scale=peak / attention_peak(part, chosen),
         gemm_tile_rows=eff.gemm_tile_rows,
+        projection_bytes_per_param=BYTES_PER_ELEMENT[chosen.attention_precision],
+        projection_flop_scale=peak / projection_peak(part, chosen),
+        head_flop_scale=peak / sixteen_bit_peak(part, peak),
     )
+
+
+def sixteen_bit_peak(part: Part, weights_peak: float) -> float:
+    """Dense peak a 16-bit matrix (the output head) multiplies at, op/s: bf16, else fp16; the
+    weights' where the part lists neither or where that is slower."""
+    peak = part.peak("bf16") or part.peak("fp16")
+    return weights_peak if peak is None else min(peak, weights_peak)
+
+
+def projection_peak(part: Part, chosen: Chosen) -> float:
+    """Dense peak the attention projections multiply at, op/s (the weights' where they share
+    the weights' precision)."""
+    peak = part.peak(chosen.attention_compute_precision)
+    assert peak is not None  # choose_precision checked it
+    return peak
 
 
 def attention_peak(part: Part, chosen: Chosen) -> float:
@@ -156,12 +178,19 @@ def achievable_bandwidth(bandwidth_bytes_per_s: float, eff: Efficiency) -> float
 
 def weights_held_bytes(workload: WorkloadLike, replica: Replica) -> float:
     """Weight bytes the replica stores: one copy under "tp" and "tep"; under "ep" the dense
-    weights on every part (attention is data-parallel) and the routed experts once."""
+    weights on every part (attention is data-parallel) and the routed experts once. The
+    attention projections at their own bytes per parameter, the output head and the embedding
+    table at 16 bits."""
     b_w = replica.weight_bytes_per_param
+    b_p = replica.projection_bytes_per_param or b_w
+    sixteen = head_params(workload) + looked_up_params(workload)
+    # beyond the weights' bytes: projections at theirs, head and embedding table at 16 bits
+    extra = attention_params(workload) * (b_p - b_w) + sixteen * (HEAD_BYTES_PER_PARAM - b_w)
     if replica.parallel != "ep":
-        return workload.total_params * b_w
+        return workload.total_params * b_w + extra
     dense = workload.total_params - workload.routed_expert_params
-    return (replica.parts * dense + workload.routed_expert_params) * b_w
+    held = (replica.parts * dense + workload.routed_expert_params) * b_w
+    return held + replica.parts * extra
 
 
 def memory_batch_limit(workload: WorkloadLike, replica: Replica, request: ServingRequest) -> int:
@@ -352,6 +381,7 @@ def _estimate_at(
         workload=workload.id,
         precision=chosen.weights,
         kv_precision=chosen.kv,
+        attention_precision=chosen.attention_precision,
         parts_per_replica=parts,
         batch=op.batch,
         prefill_tokens_per_s_per_part=request.input_tokens / op.prefill_s / parts,

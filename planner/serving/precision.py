@@ -33,11 +33,23 @@ class Chosen:
     kv: str
     basis: str
     compute: str = ""  # the precision whose dense peak the compute term uses ("" = weights)
+    attention: str = ""  # the attention projections' weights ("" = the other weights')
+    attention_compute: str = ""  # the precision whose peak they multiply at ("" = compute)
 
     @property
     def compute_precision(self) -> str:
         """The precision whose dense peak the compute term uses (the weights' when not set)."""
         return self.compute or self.weights
+
+    @property
+    def attention_precision(self) -> str:
+        """The attention projections' weight precision (the other weights' when not set)."""
+        return self.attention or self.weights
+
+    @property
+    def attention_compute_precision(self) -> str:
+        """The precision whose dense peak the attention projections multiply at."""
+        return self.attention_compute or self.compute_precision
 
 
 def served_precisions(part: Part) -> list[str]:
@@ -148,4 +160,26 @@ def choose_precision(
         raise _unserved(part, weights)
     if compute != weights:
         basis += f"; {weights} weights multiplied at {compute} ({part.id} lists no {weights} peak)"
-    return Chosen(weights, kv_precision_for(weights, request, eff), basis, compute)
+    attention, attention_compute, why = projections(part, workload, request, weights)
+    kv = kv_precision_for(weights, request, eff)
+    return Chosen(weights, kv, basis + why, compute, attention, attention_compute)
+
+
+def projections(
+    part: Part, workload: WorkloadLike, request: ServingRequest, weights: str
+) -> tuple[str, str, str]:
+    """The attention projections' precision, the one they multiply at, and the reason: the
+    request's, else the published checkpoint's at `weights` (the workload's
+    attention_precision), else the weights'."""
+    asked = request.attention_precision
+    if asked is not None:
+        _check_name(asked, "attention_precision", "serving precision")
+    kept = getattr(workload, "attention_precision_at", None)
+    attention = asked or (kept(weights) if callable(kept) else weights)
+    if attention == weights:
+        return weights, "", ""
+    compute = compute_precision(part, attention)
+    if compute is None:
+        raise _unserved(part, attention)
+    why = "asked" if asked else f"as {workload.id}'s published {weights} checkpoint keeps them"
+    return attention, compute, f"; attention projections at {attention} ({why})"

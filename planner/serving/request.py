@@ -155,6 +155,9 @@ class ServingRequest:
     tpot_s: float | None = None
     precision: str | None = None  # weights; None = the best the part and the workload allow
     kv_precision: str | None = None  # None = fp8 for 8-bit or 4-bit weights, else the weights'
+    # The attention projections' weights; None = as the workload's published checkpoint at the
+    # weights' precision keeps them (its attention_precision), else the weights'.
+    attention_precision: str | None = None
     parts_per_replica: int | None = None  # None = the best of the replicas that fit
     system_parts: int | None = None  # parts the whole system has (caps a replica); None = any
     # Share of the memory the weights leave that is kept out of the KV cache (activations, runtime
@@ -221,6 +224,7 @@ class ServingEstimate:
     speculative_tokens_per_step: float = 1.0
     # The accelerator alone (its own power sensor), W; watts_per_part adds the server's share.
     accelerator_watts_per_part: float = 0.0
+    attention_precision: str = ""  # the attention projections' weights ("" = precision's)
 
     @property
     def accelerator_joules_per_output_token(self) -> float:

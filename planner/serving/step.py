@@ -37,6 +37,12 @@ from dataclasses import dataclass
 from planner.serving.request import Bound, Parallel, WorkloadLike
 
 ACTIVATION_BYTES = 2.0  # activations exchanged between parts travel in bf16
+# The output head (lm_head) and the embedding table stay in 16 bits in quantised checkpoints:
+# NVIDIA ModelOpt's default configs disable '*lm_head*' (modelopt/torch/quantization/config.py,
+# _default_disabled_quantizer_cfg) and quantise only linear layers; DeepSeek-V3's inference code
+# builds its head at the default dtype (inference/model.py); Huawei's msModelSlim keeps the last
+# layer unquantised by default (QuantConfig disable_last_layer=True).
+HEAD_BYTES_PER_PARAM = 2.0
 COMBINE_BYTES = 2.0  # expert outputs return in bf16 (DeepEP's combine)
 
 
@@ -73,6 +79,13 @@ class Replica:
     # Hopper 64): fewer tokens on a part still pay that many rows of FLOPs. Expert GEMMs are left
     # unpadded: fused-MoE kernels take 16-row blocks when tokens <= experts.
     gemm_tile_rows: int = 1
+    # The attention projections' bytes per parameter where a checkpoint keeps them apart from
+    # the other weights (NVIDIA's NVFP4 DeepSeek-R1: BF16); 0 = the weights'. Their FLOPs cost
+    # peak at the weights' compute / peak at theirs, in weight FLOPs.
+    projection_bytes_per_param: float = 0.0
+    projection_flop_scale: float = 1.0
+    # Peak at the weights' compute precision / the 16-bit peak the output head multiplies at.
+    head_flop_scale: float = 1.0
 
     def describe(self) -> str:
         """The layout as deployments name it, e.g. 'TP8', 'TP8 x PP2', 'DP16 attention + EP16',
@@ -217,6 +230,49 @@ def sequences_per_part(replica: Replica, batch: int) -> float:
     return math.ceil(batch / replica.parts) if replica.parallel == "ep" else batch
 
 
+def attention_params(workload: WorkloadLike) -> float:
+    """The attention projections of every layer (within the dense parameters; 0 when unknown)."""
+    return float(getattr(workload, "attention_params", 0.0) or 0.0)
+
+
+def head_params(workload: WorkloadLike) -> float:
+    """The output head, vocab x hidden (within the dense parameters; 0 when unknown)."""
+    return float(getattr(workload, "head_params", 0.0) or 0.0)
+
+
+def looked_up_params(workload: WorkloadLike) -> float:
+    """An untied input embedding table (within the dense parameters): a step gathers one row
+    per token from it and never reads it whole (0 when tied or unknown)."""
+    return float(getattr(workload, "input_embedding_params", 0.0) or 0.0)
+
+
+def dense_kernels(
+    workload: WorkloadLike, replica: Replica, rows: float, share: float,
+    reads: float = 1.0, head_rows: float | None = None,
+) -> list[Kernel]:  # fmt: skip
+    """The dense GEMMs of `rows` token rows (the head's of `head_rows`, default the same) on
+    `share` of each dense matrix, the weights read `reads` times: the attention projections at
+    their own precision, the output head at 16 bits (quantised checkpoints keep it so), both
+    with FLOPs at their own peak; the other dense weights at the weights' precision. The input
+    embedding is a lookup: neither read nor multiplied."""
+    projections, head = attention_params(workload), head_params(workload)
+    rest = workload.dense_params - projections - head - looked_up_params(workload)
+    b_w = replica.weight_bytes_per_param
+    b_p = replica.projection_bytes_per_param or b_w
+    at_head = rows if head_rows is None else head_rows
+    return [
+        Kernel(rest * b_w * share * reads, 2.0 * rows * rest * share),
+        Kernel(
+            projections * b_p * share * reads,
+            2.0 * rows * projections * share * replica.projection_flop_scale,
+        ),
+        Kernel(
+            head * HEAD_BYTES_PER_PARAM * share * reads,
+            2.0 * at_head * head * share * replica.head_flop_scale,
+        ),
+    ]
+
+
 def step_kernels(
     workload: WorkloadLike, replica: Replica, batch: int, per_sequence: float, context: float
 ) -> list[Kernel]:
@@ -231,19 +287,17 @@ def step_kernels(
     attention = attention_flops_per_token(workload, context) * replica.attention_flop_scale
     if replica.parallel != "ep":  # "tp", "tep": 1/n of each matrix (or of the experts), all tokens
         n, mine = replica.parts, tokens
-        dense_bytes = workload.dense_params * b_w / n
         expert_bytes = workload.routed_expert_params * touched * b_w / n
         kv_bytes, attention_flops = batch * kv / n, tokens * attention / n
         share = 1.0 / n
     else:
         mine = sequences_per_part(replica, batch) * per_sequence  # its own sequences
-        dense_bytes = workload.dense_params * b_w
         expert_bytes = workload.routed_expert_params * touched * b_w / replica.parts
         kv_bytes = sequences_per_part(replica, batch) * kv
         attention_flops, share = mine * attention, 1.0
     rows = max(mine, replica.gemm_tile_rows)  # a GEMM computes at least one tile of rows
     return [
-        Kernel(dense_bytes, 2.0 * rows * workload.dense_params * share),
+        *dense_kernels(workload, replica, rows, share),
         Kernel(expert_bytes, 2.0 * mine * routed_active * share, replica.expert_fraction),
         Kernel(kv_bytes, attention_flops),
     ]
@@ -334,7 +388,8 @@ def prefill_s(
     tokens, b_w = input_tokens, replica.weight_bytes_per_param
     reads = tokens / chunk_tokens  # weight reads this prompt's share of the chunks costs
     kernels = [
-        Kernel(workload.dense_params * b_w * reads / n, 2.0 * tokens * workload.dense_params / n),
+        # logits for each prompt's last token only
+        *dense_kernels(workload, replica, tokens, 1.0 / n, reads, head_rows=1.0),
         Kernel(
             workload.routed_expert_params * b_w * reads / n,
             2.0 * tokens * routed_active / n,

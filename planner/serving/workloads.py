@@ -132,6 +132,9 @@ class WorkloadFile(StrictModel):
     # Precisions the model is published or publicly served in, each with its source
     # (docs/workloads.md); the serving model picks the best one a part allows.
     serving_precisions: list[FigureIn] = []
+    # Where a published checkpoint keeps its attention projections at another precision than
+    # its other weights: weights' precision -> the projections' (e.g. fp4: bf16), each sourced.
+    attention_precision: dict[str, FigureIn] = {}
     video: VideoIn | None = None
     sources: dict[str, SourceIn] = {}
 
@@ -178,6 +181,17 @@ class Workload:
     shape: DecoderShape | None = field(default=None, compare=False, repr=False)
     video: VideoClip | None = None
     serving_precisions: tuple[str, ...] = ()  # () = the weight precision alone
+    attention_params: float = 0.0  # the attention projections of every layer (within dense)
+    head_params: float = 0.0  # the output head (within dense)
+    input_embedding_params: float = 0.0  # an untied input table (within dense), looked up
+    # (weights' precision, attention projections' precision) where a published checkpoint
+    # keeps its projections apart, e.g. NVIDIA's NVFP4 DeepSeek-R1: (("fp4", "bf16"),)
+    attention_precisions: tuple[tuple[str, str], ...] = ()
+
+    def attention_precision_at(self, weights: str) -> str:
+        """The precision the published checkpoint at `weights` keeps its attention projections
+        in: its own entry, else the weights'."""
+        return dict(self.attention_precisions).get(weights, weights)
 
     def kv_bytes_per_token(self, kv_bytes_per_element: float) -> float:
         """KV-cache bytes one token of context holds, over all layers.
@@ -285,6 +299,39 @@ class _WorkloadLoader(FigureReader):
             )
             return default
         return value
+
+    def precisions(
+        self,
+    ) -> tuple[Precision, Precision, tuple[str, ...], tuple[tuple[str, str], ...]]:
+        """Weights', KV cache's, the published serving precisions (the weights' alone when none
+        is listed) and the (weights, attention projections) pairs."""
+        r = self.raw
+        weights = self.precision("weight_precision", r.weight_precision, "bf16")
+        kv = self.precision("kv_precision", r.kv_precision, weights)
+        served = tuple(
+            self.precision(f"serving_precisions[{i}]", f, weights)
+            for i, f in enumerate(r.serving_precisions)
+        )
+        return weights, kv, served or (weights,), self.attention_precisions(weights)
+
+    def attention_precisions(self, default: Precision) -> tuple[tuple[str, str], ...]:
+        """The `attention_precision` entries as (weights, projections) pairs, each a precision."""
+        pairs = []
+        for weights, figure in self.raw.attention_precision.items():
+            field = f"attention_precision.{weights}"
+            if not is_precision(weights):
+                self.problems.append(
+                    Problem(
+                        str(self.path),
+                        field,
+                        f"'{weights}' is not a precision.",
+                        "key each entry by the weights' precision, one of: "
+                        f"{', '.join(PRECISIONS)}.",
+                    )
+                )
+                continue
+            pairs.append((weights, self.precision(field, figure, default)))
+        return tuple(pairs)
 
     def shape(self) -> DecoderShape:
         a, llm = self.raw.architecture, self.raw.kind == "llm"
@@ -423,12 +470,7 @@ class _WorkloadLoader(FigureReader):
         published = self.published_totals()
         if shape_complete:
             self.check_shape(s)
-        weight_precision = self.precision("weight_precision", r.weight_precision, "bf16")
-        kv_precision = self.precision("kv_precision", r.kv_precision, weight_precision)
-        served = tuple(
-            self.precision(f"serving_precisions[{i}]", f, weight_precision)
-            for i, f in enumerate(r.serving_precisions)
-        )
+        weight_precision, kv_precision, served, kept = self.precisions()
         if self.problems:
             raise InputError(self.problems)
         counts = decoder_params(s) if clip is None else dit_params(s, clip)
@@ -465,7 +507,11 @@ class _WorkloadLoader(FigureReader):
             hf_repo=r.hf_repo,
             shape=s,
             video=clip,
-            serving_precisions=served or (weight_precision,),
+            serving_precisions=served,
+            attention_params=counts.attention,
+            head_params=counts.head,
+            input_embedding_params=counts.input_embedding,
+            attention_precisions=kept,
         )
 
 

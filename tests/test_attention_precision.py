@@ -1,0 +1,159 @@
+"""Issue 12: attention projections and the output head at their own precision (docs/serving.md
+S2, Precisions).
+
+NVIDIA's NVFP4 DeepSeek-R1 checkpoints quantise only the MLP GEMMs; every MLA projection stays
+BF16. The serving model reads those 11.4 B parameters at 2 bytes and multiplies them at the BF16
+peak, and a checkpoint whose projections share the weights' precision is served as before. The
+output head stays 16-bit in every quantised checkpoint; the input embedding is a lookup."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.app import app
+from planner.catalogue.parts import Catalogue
+from planner.errors import InputError
+from planner.serving.efficiency import Efficiency
+from planner.serving.evidence import same_conditions
+from planner.serving.measurements import load_measurements, shipped_measurements
+from planner.serving.model import ServingRequest, build_replica, estimate, weights_held_bytes
+from planner.serving.precision import choose_precision
+from planner.serving.step import decode_step, prefill_s, step_kernels
+from planner.serving.workloads import WorkloadLibrary, load_workload
+
+PEAKS = Efficiency(1.0, 1.0, 1.0, basis="test")
+# One MLA block of DeepSeek-R1 (hidden 7168, 128 heads, q rank 1536, kv rank 512, head dims
+# 128 nope + 64 rope, v 128): q down + norm + q up, kv down (latent + rope key) + norm + kv up,
+# output projection.
+MLA_BLOCK = (
+    7168 * 1536 + 1536 + 1536 * 128 * 192
+    + 7168 * 576 + 512 + 512 * 128 * 256
+    + 128 * 128 * 7168
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return Catalogue.load()
+
+
+@pytest.fixture(scope="module")
+def library() -> WorkloadLibrary:
+    return WorkloadLibrary.load()
+
+
+def test_deepseek_r1_projections_are_61_mla_blocks(library: WorkloadLibrary):
+    """187,107,328 parameters a layer, 11.41 B over 61 layers; the NVFP4 checkpoint keeps them
+    in bf16, the FP8 one in fp8."""
+    r1 = library["deepseek-r1"]
+    assert MLA_BLOCK == 187_107_328
+    assert r1.attention_params == 61 * MLA_BLOCK
+    assert r1.attention_precision_at("fp4") == "bf16"
+    assert r1.attention_precision_at("fp8") == "fp8"
+    assert library["llama-3.1-70b"].attention_precision_at("fp4") == "fp4"
+
+
+def test_the_nvfp4_checkpoint_reads_and_multiplies_projections_in_bf16(
+    catalogue: Catalogue, library: WorkloadLibrary
+):
+    """8 x B200 under "ep", batch 64, one token each: a part holds every dense weight and runs
+    its own 8 sequences (64 rows, no tile on Blackwell). The projections' kernel reads
+    11.41 B x 2 bytes and does 2 x 8 x 11.41 B FLOPs x 4 (9,000 / 2,250 TFLOPS); the other dense
+    weights read at half a byte and multiply at the FP4 rate."""
+    part, r1 = catalogue["b200"], library["deepseek-r1"]
+    request = ServingRequest(precision="fp4")
+    chosen = choose_precision(part, r1, request, PEAKS)
+    assert chosen.attention_precision == "bf16" and "attention projections at bf16" in chosen.basis
+    replica = build_replica(part, r1, request, PEAKS, (8, "ep"), chosen)
+    assert replica.projection_bytes_per_param == 2.0
+    assert replica.projection_flop_scale == pytest.approx(4.0)
+    rest, projections, head, *_ = step_kernels(r1, replica, 64, 1.0, 1000.0)
+    p_p, table = 61 * MLA_BLOCK, 129_280 * 7168  # projections; head = input table (untied)
+    assert r1.head_params == r1.input_embedding_params == table
+    assert projections.bytes == pytest.approx(2.0 * p_p)
+    assert projections.flops == pytest.approx(4.0 * 2.0 * 8 * p_p)
+    assert head.bytes == pytest.approx(2.0 * table)  # the head stays 16-bit
+    assert head.flops == pytest.approx(4.0 * 2.0 * 8 * table)
+    assert rest.bytes == pytest.approx(0.5 * (r1.dense_params - p_p - 2 * table))
+    assert rest.flops == pytest.approx(2.0 * 8 * (r1.dense_params - p_p - 2 * table))
+    dense = r1.total_params - r1.routed_expert_params
+    assert weights_held_bytes(r1, replica) == pytest.approx(
+        0.5 * (8 * dense + r1.routed_expert_params) + 8 * 1.5 * (p_p + 2 * table)
+    )
+
+
+def test_projections_at_the_weights_precision_change_nothing(
+    catalogue: Catalogue, library: WorkloadLibrary
+):
+    """Asked at fp4, the projections share the weights' intensity: the split into two kernels
+    gives the same step and prefill as a workload with no projections counted apart."""
+    part, r1 = catalogue["b200"], library["deepseek-r1"]
+    request = ServingRequest(precision="fp4", attention_precision="fp4")
+    chosen = choose_precision(part, r1, request, PEAKS)
+    assert chosen.attention_precision == "fp4" and "attention" not in chosen.basis
+    whole = replace(r1, attention_params=0.0)
+    for layout in ((8, "ep"), (8, "tp")):
+        replica = build_replica(part, r1, request, PEAKS, layout, chosen)  # type: ignore[arg-type]
+        for batch in (1, 64, 4096):
+            split = decode_step(r1, replica, batch, 2000.0).total_s
+            assert split == pytest.approx(decode_step(whole, replica, batch, 2000.0).total_s)
+        assert prefill_s(r1, replica, 1024, 8192) == pytest.approx(
+            prefill_s(whole, replica, 1024, 8192)
+        )
+
+
+def test_bf16_projections_make_the_b200_deepseek_run_slower(
+    catalogue: Catalogue, library: WorkloadLibrary
+):
+    """At TensorRT-LLM's max-throughput point (c7168, 1K/2K) the published checkpoint's BF16
+    projections cost tokens/s against all-FP4; the estimate says which it used."""
+    part, r1 = catalogue["b200"], library["deepseek-r1"]
+    base = ServingRequest(
+        input_tokens=1024, output_tokens=2048, precision="fp4", kv_precision="fp8",
+        parts_per_replica=8, parallel="ep", max_batch=7168,
+    )  # fmt: skip
+    published = estimate(part, r1, base, PEAKS)
+    all_fp4 = estimate(part, r1, replace(base, attention_precision="fp4"), PEAKS)
+    assert published.attention_precision == "bf16" and all_fp4.attention_precision == "fp4"
+    assert published.output_tokens_per_s_per_part < 0.9 * all_fp4.output_tokens_per_s_per_part
+
+
+def test_a_row_matches_only_with_the_same_projections(
+    catalogue: Catalogue, library: WorkloadLibrary
+):
+    """SGLang's GB200 NVFP4 row kept the projections near FP4 (its attention_precision column):
+    it answers a question asked at fp4 projections, not one at the checkpoint's bf16."""
+    rows = {m.id: m for m in load_measurements(shipped_measurements())}
+    m = rows["sglang-gb200p2-48xgb200-dsr1-nvfp4-decode-bs1408"]
+    assert m.attention_precision == "fp4"
+    part, r1 = catalogue["gb200"], library["deepseek-r1"]
+    asked = m.request()
+    est = estimate(part, r1, asked, PEAKS)
+    assert est.attention_precision == "fp4" and same_conditions(m, est, asked)
+    default = replace(asked, attention_precision=None)
+    assert not same_conditions(m, estimate(part, r1, default, PEAKS), default)
+
+
+def test_a_card_with_a_wrong_key_names_the_field(tmp_path: Path, library: WorkloadLibrary):
+    text = library["deepseek-r1"].path.read_text(encoding="utf-8")
+    bad = tmp_path / "deepseek-r1.yaml"
+    bad.write_text(text.replace("  fp4: {value: bf16", "  fp5: {value: bf16", 1), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_workload(bad)
+    assert "attention_precision.fp5" in str(err.value)
+
+
+def test_cli_reports_and_checks_the_projections_precision():
+    runner = CliRunner()
+    args = ["serving", "estimate", "--part", "b200", "--workload", "deepseek-r1"]
+    args += ["--precision", "fp4", "--concurrency", "64", "-f", "json"]
+    got = runner.invoke(app, args)
+    assert got.exit_code == 0, got.output
+    assert json.loads(got.stdout)["attention_precision"] == "bf16"
+    bad = runner.invoke(app, [*args, "--attention-precision", "fp3"])
+    assert bad.exit_code == 2 and "--attention-precision" in bad.output and "fp3" in bad.output
