@@ -166,7 +166,8 @@ def experts_touched_fraction(workload: WorkloadLike, tokens: float) -> float:
 
 
 def weights_touched_bytes(workload: WorkloadLike, tokens: float, bytes_per_param: float) -> float:
-    """Weight bytes one decode step of `tokens` tokens reads: dense + routed x touched (S2)."""
+    """Weight bytes one decode step of `tokens` tokens reads, every weight at `bytes_per_param`:
+    dense + routed x touched (S2; the step itself reads each module at its own precision)."""
     routed = workload.routed_expert_params * experts_touched_fraction(workload, tokens)
     return (workload.dense_params + routed) * bytes_per_param
 
