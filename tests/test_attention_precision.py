@@ -157,3 +157,42 @@ def test_cli_reports_and_checks_the_projections_precision():
     assert json.loads(got.stdout)["attention_precision"] == "bf16"
     bad = runner.invoke(app, [*args, "--attention-precision", "fp3"])
     assert bad.exit_code == 2 and "--attention-precision" in bad.output and "fp3" in bad.output
+
+
+@pytest.mark.parametrize(("text", "field"), [("fp32", "value"), ("fp6", "value")])
+def test_a_card_projection_precision_must_be_served(
+    tmp_path: Path, library: WorkloadLibrary, text: str, field: str
+):
+    """A card's projections at a format no stack serves is the card's error, not a crash."""
+    card = library["deepseek-r1"].path.read_text(encoding="utf-8")
+    bad = tmp_path / "deepseek-r1.yaml"
+    bad.write_text(card.replace("  fp4: {value: bf16", f"  fp4: {{value: {text}", 1), "utf-8")
+    with pytest.raises(InputError) as err:
+        load_workload(bad)
+    assert f"attention_precision.fp4.{field}" in str(err.value)
+
+
+def test_fp16_weights_multiply_their_head_at_the_fp16_peak(
+    catalogue: Catalogue, library: WorkloadLibrary
+):
+    """On a part whose fp16 and bf16 peaks differ (Ascend 910B), fp16 weights' head runs at the
+    fp16 peak: a head scale of 1."""
+    part = catalogue["ascend-910b"]
+    assert part.peak("fp16") != part.peak("bf16")
+    request = ServingRequest(precision="fp16")
+    chosen = choose_precision(part, library["qwen3-32b"], request, PEAKS)
+    replica = build_replica(part, library["qwen3-32b"], request, PEAKS, (8, "tp"), chosen)
+    assert replica.head_flop_scale == pytest.approx(1.0)
+
+
+def test_the_fewest_parts_count_the_head_and_projections_as_held(
+    catalogue: Catalogue, library: WorkloadLibrary
+):
+    """DeepSeek-R1 fp8 on H20: 7 parts do not hold it once the 16-bit head and input table are
+    counted, so the error asks for more than 7."""
+    with pytest.raises(InputError) as err:
+        estimate(
+            catalogue["h20"], library["deepseek-r1"],
+            ServingRequest(precision="fp8", parts_per_replica=7), PEAKS,
+        )  # fmt: skip
+    assert "needs at least 7 parts" not in str(err.value)

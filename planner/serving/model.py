@@ -134,14 +134,16 @@ def build_replica(
         gemm_tile_rows=eff.gemm_tile_rows,
         projection_bytes_per_param=BYTES_PER_ELEMENT[chosen.attention_precision],
         projection_flop_scale=peak / projection_peak(part, chosen),
-        head_flop_scale=peak / sixteen_bit_peak(part, peak),
+        head_flop_scale=peak / sixteen_bit_peak(part, peak, chosen.compute_precision),
     )
 
 
-def sixteen_bit_peak(part: Part, weights_peak: float) -> float:
-    """Dense peak a 16-bit matrix (the output head) multiplies at, op/s: bf16, else fp16; the
-    weights' where the part lists neither or where that is slower."""
-    peak = part.peak("bf16") or part.peak("fp16")
+def sixteen_bit_peak(part: Part, weights_peak: float, weights: str = "") -> float:
+    """Dense peak a 16-bit matrix (the output head) multiplies at, op/s: the weights' own format
+    where they are 16-bit, else bf16, else fp16; the weights' where the part lists neither or
+    where that is slower."""
+    order = ("fp16", "bf16") if weights == "fp16" else ("bf16", "fp16")
+    peak = part.peak(order[0]) or part.peak(order[1])
     return weights_peak if peak is None else min(peak, weights_peak)
 
 
@@ -316,7 +318,13 @@ def smallest_fitting_parts(
     """Fewest parts whose memory holds the weights plus one sequence's KV cache in (1 - r) of
     what the weights leave."""
     memory = require(part, part.memory_bytes, "memory_capacity", "memory capacity")
-    weights = workload.total_params * BYTES_PER_ELEMENT[chosen.weights]
+    b_w, b_p = BYTES_PER_ELEMENT[chosen.weights], BYTES_PER_ELEMENT[chosen.attention_precision]
+    sixteen = head_params(workload) + looked_up_params(workload)
+    weights = (  # as weights_held_bytes counts one copy: projections at theirs, head at 16 bits
+        workload.total_params * b_w
+        + attention_params(workload) * (b_p - b_w)
+        + sixteen * (HEAD_BYTES_PER_PARAM - b_w)
+    )
     kv = workload.kv_bytes_per_token(BYTES_PER_ELEMENT[chosen.kv])
     sequence = kv * (request.input_tokens + request.output_tokens)
     parts = math.ceil((weights + sequence / (1.0 - request.memory_reserve_fraction)) / memory)

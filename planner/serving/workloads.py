@@ -24,6 +24,7 @@ from planner.provenance import FigureIn, FigureReader, Provenance, SourceIn
 from planner.schema import Bounds, StrictModel
 from planner.serving.architecture import DecoderShape, Ffn, ParamCounts, decoder_params
 from planner.serving.dit import VideoClip, dit_flops_per_video_s, dit_params
+from planner.serving.formats import SERVING_PRECISIONS
 from planner.yamlio import by_id, load_layers, read_yaml, reading_past, validate_collecting
 
 Kind = Literal["llm", "video"]
@@ -319,18 +320,29 @@ class _WorkloadLoader(FigureReader):
         pairs = []
         for weights, figure in self.raw.attention_precision.items():
             field = f"attention_precision.{weights}"
-            if not is_precision(weights):
+            if weights not in SERVING_PRECISIONS or not is_precision(weights):
                 self.problems.append(
                     Problem(
                         str(self.path),
                         field,
                         f"'{weights}' is not a precision.",
                         "key each entry by the weights' precision, one of: "
-                        f"{', '.join(PRECISIONS)}.",
+                        f"{', '.join(SERVING_PRECISIONS)}.",
                     )
                 )
                 continue
-            pairs.append((weights, self.precision(field, figure, default)))
+            kept = self.precision(field, figure, weights)  # null: as the weights
+            if kept not in SERVING_PRECISIONS:
+                self.problems.append(
+                    Problem(
+                        str(self.path),
+                        f"{field}.value",
+                        f"'{kept}' is not a serving precision.",
+                        f"use one of: {', '.join(SERVING_PRECISIONS)}.",
+                    )
+                )
+                continue
+            pairs.append((weights, kept))
         return tuple(pairs)
 
     def shape(self) -> DecoderShape:
