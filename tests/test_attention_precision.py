@@ -19,7 +19,7 @@ from cli.app import app
 from planner.catalogue.parts import Catalogue
 from planner.errors import InputError
 from planner.serving.efficiency import Efficiency
-from planner.serving.evidence import same_conditions
+from planner.serving.evidence import published_projections, same_conditions
 from planner.serving.measurements import load_measurements, shipped_measurements
 from planner.serving.model import ServingRequest, build_replica, estimate, weights_held_bytes
 from planner.serving.precision import choose_precision
@@ -126,17 +126,37 @@ def test_bf16_projections_make_the_b200_deepseek_run_slower(
 def test_a_row_matches_only_with_the_same_projections(
     catalogue: Catalogue, library: WorkloadLibrary
 ):
-    """SGLang's GB200 NVFP4 row kept the projections near FP4 (its attention_precision column):
-    it answers a question asked at fp4 projections, not one at the checkpoint's bf16."""
+    """SGLang's GB200 NVFP4 row ran the projections nearest FP8 (its attention_precision
+    column): it answers a question asked at fp8 projections, not one at the checkpoint's bf16."""
     rows = {m.id: m for m in load_measurements(shipped_measurements())}
     m = rows["sglang-gb200p2-48xgb200-dsr1-nvfp4-decode-bs1408"]
-    assert m.attention_precision == "fp4"
+    assert m.attention_precision == "fp8"
     part, r1 = catalogue["gb200"], library["deepseek-r1"]
     asked = m.request()
     est = estimate(part, r1, asked, PEAKS)
-    assert est.attention_precision == "fp4" and same_conditions(m, est, asked)
+    published = published_projections(r1, m)
+    assert est.attention_precision == "fp8" and same_conditions(m, est, asked, published)
     default = replace(asked, attention_precision=None)
-    assert not same_conditions(m, estimate(part, r1, default, PEAKS), default)
+    assert not same_conditions(m, estimate(part, r1, default, PEAKS), default, published)
+
+
+def test_a_row_as_published_answers_a_question_that_names_its_precision(
+    catalogue: Catalogue, library: WorkloadLibrary
+):
+    """A row with no projections' column ran the checkpoint as published (bf16 projections
+    for DeepSeek-R1 at fp4): asking for bf16, or its twin fp16, is the same question, asking
+    for fp4 is not; unasked, it matches."""
+    rows = {m.id: m for m in load_measurements(shipped_measurements())}
+    m = rows["trtllm-dsr1blog-8xb200-fp4-maxtput-c7168-kvfp8"]
+    assert m.attention_precision is None
+    part, r1 = catalogue["b200"], library["deepseek-r1"]
+    published = published_projections(r1, m)
+    assert published == "bf16"
+    for asked_at, matches in ((None, True), ("bf16", True), ("fp16", True), ("fp4", False)):
+        asked = replace(m.request(), attention_precision=asked_at)
+        est = estimate(part, r1, asked, PEAKS)
+        assert same_conditions(m, est, asked, published) is matches, asked_at
+    assert not same_conditions(m, estimate(part, r1, m.request(), PEAKS), m.request())
 
 
 def test_a_card_with_a_wrong_key_names_the_field(tmp_path: Path, library: WorkloadLibrary):
@@ -196,3 +216,20 @@ def test_the_fewest_parts_count_the_head_and_projections_as_held(
             ServingRequest(precision="fp8", parts_per_replica=7), PEAKS,
         )  # fmt: skip
     assert "needs at least 7 parts" not in str(err.value)
+
+
+def test_a_part_without_the_cards_projection_precision_names_the_checkpoint(
+    catalogue: Catalogue, library: WorkloadLibrary
+):
+    """The B30A lists no bf16 peak: DeepSeek-R1 at fp4 (projections bf16 as published) cannot
+    be served there, and the error says the card's checkpoint chose bf16, not the user; asked at
+    fp4 projections it serves."""
+    part, r1 = catalogue["b30a"], library["deepseek-r1"]
+    assert part.peak("bf16") is None and part.peak("fp16") is None
+    request = ServingRequest(1000, 1000, precision="fp4")
+    with pytest.raises(InputError) as err:
+        estimate(part, r1, request, PEAKS)
+    assert "published fp4 checkpoint keeps its attention projections at bf16" in str(err.value)
+    assert "peak_dense.bf16" in str(err.value)
+    est = estimate(part, r1, replace(request, attention_precision="fp4"), PEAKS)
+    assert est.attention_precision == "fp4" and est.output_tokens_per_s_per_part > 0

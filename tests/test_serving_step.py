@@ -9,8 +9,9 @@ import pytest
 from planner.catalogue.parts import Catalogue, Part
 from planner.serving.efficiency import Efficiency, efficiency_for, load_stacks
 from planner.serving.measurements import load_measurements, shipped_measurements
-from planner.serving.model import ServingRequest, Speculative, estimate
+from planner.serving.model import ServingRequest, Speculative, decode_cycle, estimate
 from planner.serving.request import SERVING_PRECISIONS
+from planner.serving.step import Replica, decode_step, head_s
 from planner.serving.workloads import Workload, WorkloadLibrary
 
 FLOORS = Efficiency(1.0, 1.0, 1.0, basis="test", layer_floor_s=30e-6, collective_latency_s=6e-6)
@@ -106,6 +107,31 @@ def test_speculative_decoding_emits_one_plus_p_tokens_per_cycle(
     )
     assert plain.decode_step_s < mtp.decode_step_s < 2 * plain.decode_step_s
     assert mtp.output_tokens_per_s_per_part == pytest.approx(mtp.decode_tokens_per_s_per_part)
+
+
+def test_each_draft_token_pays_one_layer_and_the_whole_shared_head(library: WorkloadLibrary):
+    """DeepSeek-R1's MTP module drafts with the target's output head (7168 x 129,280 at 2 bytes,
+    1.853 GB): on TP8 at 4.8 TB/s each part reads 231.7 MB of it per draft token, 48.3 us, where
+    a 1/61 share of the step would charge 0.8 us. A cycle of one draft costs the q = 2 step,
+    then 1/61 of the rest of a plain step, then the head."""
+    workload = library["deepseek-r1"]
+    replica = Replica(
+        parts=8, parallel="tp", tensor_parallel=8, pipeline_stages=1, domain_parts=8,
+        weight_bytes_per_param=1.0, dispatch_bytes=1.0, kv_bytes_per_token=70272.0,
+        kv_replication=8.0, flops_per_s=989e12, bandwidth_bytes_per_s=4.8e12,
+        link_bytes_per_s=450e9, scale_out_bytes_per_s=50e9, usable_memory_bytes=1e12,
+        layer_floor_s=0.0, expert_fraction=1.0, expert_floor_s=0.0, collective_latency_s=0.0,
+        scale_out_latency_s=0.0,
+    )  # fmt: skip
+    head = 7168 * 129_280 * 2.0 / 8 / 4.8e12
+    assert head == pytest.approx(48.3e-6, rel=1e-3)
+    assert head_s(workload, replica, 4) == pytest.approx(head, rel=1e-12)
+    request = ServingRequest(4096, 1536, precision="fp8", speculative=Speculative(1, 0.85))
+    step, cycle_s, tokens = decode_cycle(workload, replica, request, 4)
+    plain = decode_step(workload, replica, 4, 4096 + 768).total_s
+    assert step.total_s == decode_step(workload, replica, 4, 4096 + 768, 2.0).total_s
+    assert cycle_s == pytest.approx(step.total_s + (plain - head) / 61 + head, rel=1e-12)
+    assert tokens == pytest.approx(1.85)
 
 
 def test_tp_attention_with_expert_parallel_moe_is_tp_but_reads_whole_experts(

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from planner.catalogue.parts import Catalogue, Part
 from planner.serving.efficiency import Efficiency
 from planner.serving.fitted import CalibrationTable
+from planner.serving.formats import SIXTEEN_BIT_TWIN
 from planner.serving.measurements import (
     MATCH_TOLERANCE_FRACTION,
     Measurement,
@@ -29,17 +30,26 @@ def _same_target(ms: float | None, s: float | None) -> bool:
     return (ms is None and s is None) or (ms is not None and s is not None and _close(s * 1e3, ms))
 
 
-def _same_projections(m: Measurement, est: ServingEstimate, request: ServingRequest) -> bool:
-    """Whether the row's attention projections are the estimate's: both as the checkpoint is
-    published, or the row's named precision is the one the estimate used unasked."""
-    if m.attention_precision is None:
-        return request.attention_precision is None
-    return request.attention_precision in (None, m.attention_precision) and (
-        m.attention_precision == est.attention_precision
-    )
+def _projections(precision: str) -> str:
+    """A projections' precision with the 16-bit twins (bf16, fp16) as one: same bytes, and a
+    row naming either answers a question asked at the other."""
+    return "bf16" if precision in SIXTEEN_BIT_TWIN else precision
 
 
-def same_conditions(m: Measurement, estimate_: ServingEstimate, request: ServingRequest) -> bool:
+def _same_projections(m: Measurement, est: ServingEstimate, published: str | None) -> bool:
+    """Whether the row's attention projections are the estimate's. A row with no named
+    precision ran the checkpoint as published: at `published` (the workload card's choice at
+    the row's weights' precision, the weights' own when None)."""
+    ran = m.attention_precision or published or m.precision
+    return _projections(ran) == _projections(est.attention_precision or est.precision)
+
+
+def same_conditions(
+    m: Measurement,
+    estimate_: ServingEstimate,
+    request: ServingRequest,
+    published: str | None = None,
+) -> bool:
     """Whether a row answers the estimate's question: same part, workload and precision (the
     attention projections' too), prompt
     and answer within 10%, the same scenario (latency targets, or none offline; a disaggregated
@@ -53,7 +63,7 @@ def same_conditions(m: Measurement, estimate_: ServingEstimate, request: Serving
         m.part == estimate_.part
         and m.workload == estimate_.workload
         and m.precision == estimate_.precision
-        and _same_projections(m, estimate_, request)
+        and _same_projections(m, estimate_, published)
         and _close(request.input_tokens, m.input_tokens)
         and _close(request.output_tokens, m.output_tokens)
         and _same_target(None if asked.ttft_s is None else asked.ttft_s * 1e3, request.ttft_s)
@@ -73,11 +83,31 @@ def same_conditions(m: Measurement, estimate_: ServingEstimate, request: Serving
 
 
 def matching_measurement(
-    measurements: Sequence[Measurement], estimate_: ServingEstimate, request: ServingRequest
+    measurements: Sequence[Measurement],
+    estimate_: ServingEstimate,
+    request: ServingRequest,
+    workload: WorkloadLike | None = None,
 ) -> Measurement | None:
-    """The first row measured under the estimate's conditions (`same_conditions`). A row measured
-    at concurrency 1 answers only a question asked at concurrency 1."""
-    return next((m for m in measurements if same_conditions(m, estimate_, request)), None)
+    """The first row measured under the estimate's conditions (`same_conditions`; a row that
+    names no projections' precision ran them as `workload`'s card says). A row measured at
+    concurrency 1 answers only a question asked at concurrency 1."""
+    return next(
+        (
+            m
+            for m in measurements
+            if same_conditions(m, estimate_, request, published_projections(workload, m))
+        ),
+        None,
+    )
+
+
+def published_projections(workload: WorkloadLike | None, m: Measurement) -> str | None:
+    """The attention projections' precision of the checkpoint a row ran, as published: the
+    workload card's choice at the row's weights' precision (None when the card is unknown)."""
+    if workload is None or workload.id != m.workload:
+        return None
+    kept = getattr(workload, "attention_precision_at", None)
+    return kept(m.precision) if callable(kept) else None
 
 
 def _load(c: int | None) -> str:
@@ -150,6 +180,7 @@ class Evidence:
 
     measurements: list[Measurement]
     table: CalibrationTable | None = None
+    workloads: Mapping[str, WorkloadLike] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -160,13 +191,15 @@ class Evidence:
         stacks: Mapping[str, Efficiency] | None = None,
     ) -> Evidence:
         """Read the measurements (the shipped file by default); `stacks` carries the table."""
-        del catalogue, workloads  # kept for callers of the earlier signature
+        del catalogue  # kept for callers of the earlier signature
         table = getattr(stacks, "calibration", None)
-        return cls(load_measurements(path or shipped_measurements()), table)
+        rows = load_measurements(path or shipped_measurements())
+        return cls(rows, table, dict(workloads or {}))
 
     def apply(self, est: ServingEstimate, part: Part, request: ServingRequest) -> ServingEstimate:
         """The measured throughput where a row matches, else the model with its error band."""
-        m = matching_measurement(self.measurements, est, request)
+        workload = self.workloads.get(est.workload)
+        m = matching_measurement(self.measurements, est, request, workload)
         if m is not None:
             return apply_measurement(est, m, request, part)
         band = None if self.table is None else self.table.error_band(part.id)

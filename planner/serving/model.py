@@ -12,7 +12,8 @@ sequences (context c = input + output / 2 on average while decoding):
 - (S5) batch: the largest B meeting memory, TTFT and TPOT; without targets, the memory limit;
 - (S6) power and cost per part (`power.py`);
 - (S7) speculative decoding: each cycle verifies 1 + k tokens per sequence and drafts k, and
-  emits a = 1 + p + ... + p^k tokens: t_cycle = t_step(q = 1 + k) + k t_step(q = 1) / l.
+  emits a = 1 + p + ... + p^k tokens: t_cycle = t_step(q = 1 + k) + k ((t_step(q = 1) - t_head)
+  / l + t_head), each draft one layer and the target's output head.
 
 `estimate(part, workload, request, efficiency)` is the pure function the capacity plan calls; it
 tries the replica sizes and parallel layouts that fit and keeps the most output tokens/s per part.
@@ -55,6 +56,7 @@ from planner.serving.step import (
     decode_step,
     experts_touched_fraction,
     head_params,
+    head_s,
     kv_replication,
     looked_up_params,
     moe_layers,
@@ -238,8 +240,10 @@ def decode_cycle(
         step = decode_step(workload, replica, batch, context)
         return step, step.total_s, 1.0
     step = decode_step(workload, replica, batch, context, 1.0 + spec.draft_tokens)
-    one_layer_s = decode_step(workload, replica, batch, context).total_s / workload.layers
-    return step, step.total_s + spec.draft_tokens * one_layer_s, spec.tokens_per_step
+    head = head_s(workload, replica, batch)
+    body_s = decode_step(workload, replica, batch, context).total_s - head
+    draft_s = body_s / workload.layers + head  # one layer, then the shared head's logits
+    return step, step.total_s + spec.draft_tokens * draft_s, spec.tokens_per_step
 
 
 def operate(

@@ -179,7 +179,17 @@ def projections(
     if attention == weights:
         return weights, "", ""
     compute = compute_precision(part, attention)
-    if compute is None:
+    if compute is None and attention in SIXTEEN_BIT_TWIN:
+        compute = compute_precision(part, SIXTEEN_BIT_TWIN[attention])  # same bytes
+    if compute is None and asked:
         raise _unserved(part, attention)
+    if compute is None:
+        raise InputError.one(
+            part.path,
+            f"peak_dense.{attention}",
+            f"{workload.id}'s published {weights} checkpoint keeps its attention projections at "
+            f"{attention}, and {part.id} has no dense {attention} throughput.",
+            f"ask for the projections at {weights} (attention_precision), or add the figure.",
+        )
     why = "asked" if asked else f"as {workload.id}'s published {weights} checkpoint keeps them"
     return attention, compute, f"; attention projections at {attention} ({why})"

@@ -43,6 +43,7 @@ ACTIVATION_BYTES = 2.0  # activations exchanged between parts travel in bf16
 # builds its head at the default dtype (inference/model.py); Huawei's msModelSlim keeps the last
 # layer unquantised by default (QuantConfig disable_last_layer=True).
 HEAD_BYTES_PER_PARAM = 2.0
+HEAD_KERNEL = 2  # the head's place in step_kernels: rest, projections, head, experts, KV
 COMBINE_BYTES = 2.0  # expert outputs return in bf16 (DeepEP's combine)
 
 
@@ -302,6 +303,15 @@ def step_kernels(
         Kernel(expert_bytes, 2.0 * mine * routed_active * share, replica.expert_fraction),
         Kernel(kv_bytes, attention_flops),
     ]
+
+
+def head_s(workload: WorkloadLike, replica: Replica, batch: int) -> float:
+    """Seconds of one part's output-head GEMM for `batch` sequences, one token each, at its
+    roofline: the logits of a step, and of each token a draft module drafts with the target's
+    head (DeepSeek's MTP module shares it; S7)."""
+    head = step_kernels(workload, replica, batch, 1.0, 0.0)[HEAD_KERNEL]
+    memory, compute = rooflines(replica, [head])
+    return memory + compute
 
 
 def all_reduce_s(replica: Replica, tokens: float) -> float:
