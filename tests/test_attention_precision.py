@@ -233,3 +233,16 @@ def test_a_part_without_the_cards_projection_precision_names_the_checkpoint(
     assert "peak_dense.bf16" in str(err.value)
     chosen = choose_precision(part, r1, replace(request, attention_precision="fp4"), PEAKS)
     assert chosen.attention_precision == "fp4" and chosen.weights == "fp4"
+
+
+def test_asked_projections_must_be_a_precision_the_stack_serves():
+    """ROCm serves fp8 and 16-bit weights, not int8: int8 projections on an MI300X are refused
+    with the stack's table named (exit 2), as int8 weights are."""
+    result = CliRunner().invoke(
+        app,
+        ["serving", "estimate", "--part", "mi300x", "--workload", "llama-3.1-70b",
+         "--attention-precision", "int8"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "stacks.rocm.weights" in result.output
+    assert "does not serve int8 attention projections" in result.output

@@ -109,20 +109,40 @@ def test_speculative_decoding_emits_one_plus_p_tokens_per_cycle(
     assert mtp.output_tokens_per_s_per_part == pytest.approx(mtp.decode_tokens_per_s_per_part)
 
 
+def _tp8(expert_fraction: float = 1.0) -> Replica:
+    """Eight H200-like parts in TP8 at fp8, rates at their peaks, no fixed costs."""
+    return Replica(
+        parts=8, parallel="tp", tensor_parallel=8, pipeline_stages=1, domain_parts=8,
+        weight_bytes_per_param=1.0, dispatch_bytes=1.0, kv_bytes_per_token=70272.0,
+        kv_replication=8.0, flops_per_s=989e12, bandwidth_bytes_per_s=4.8e12,
+        link_bytes_per_s=450e9, scale_out_bytes_per_s=50e9, usable_memory_bytes=1e12,
+        layer_floor_s=0.0, expert_fraction=expert_fraction, expert_floor_s=0.0,
+        collective_latency_s=0.0, scale_out_latency_s=0.0,
+    )  # fmt: skip
+
+
+def test_expert_gemms_lose_flop_efficiency_but_stream_their_weights(library: WorkloadLibrary):
+    """e_x = 0.5 halves the expert GEMMs' FLOP rate and leaves their weight reads at the
+    part's bandwidth: Mixtral at batch 4 (memory-bound experts) steps exactly as fast as at
+    e_x = 1; at batch 8,192 (compute-bound experts) the step grows by the expert FLOPs,
+    2 x 8,192 x (12.88 B active - 1.61 B dense) / 8 at 989 TFLOPS = 23.3 ms."""
+    mixtral = library["mixtral-8x7b"]
+    small = [decode_step(mixtral, _tp8(e), 4, 1000.0) for e in (1.0, 0.5)]
+    assert small[1].total_s == pytest.approx(small[0].total_s, rel=1e-12)
+    big = [decode_step(mixtral, _tp8(e), 8192, 1000.0) for e in (1.0, 0.5)]
+    routed_active = mixtral.active_params - mixtral.dense_params
+    expert_flop_s = 2.0 * 8192 * routed_active / 8 / 989e12
+    assert expert_flop_s == pytest.approx(23.3e-3, rel=0.01)
+    assert big[1].compute_s - big[0].compute_s == pytest.approx(expert_flop_s, rel=1e-9)
+
+
 def test_each_draft_token_pays_one_layer_and_the_whole_shared_head(library: WorkloadLibrary):
     """DeepSeek-R1's MTP module drafts with the target's output head (7168 x 129,280 at 2 bytes,
     1.853 GB): on TP8 at 4.8 TB/s each part reads 231.7 MB of it per draft token, 48.3 us, where
     a 1/61 share of the step would charge 0.8 us. A cycle of one draft costs the q = 2 step,
     then 1/61 of the rest of a plain step, then the head."""
     workload = library["deepseek-r1"]
-    replica = Replica(
-        parts=8, parallel="tp", tensor_parallel=8, pipeline_stages=1, domain_parts=8,
-        weight_bytes_per_param=1.0, dispatch_bytes=1.0, kv_bytes_per_token=70272.0,
-        kv_replication=8.0, flops_per_s=989e12, bandwidth_bytes_per_s=4.8e12,
-        link_bytes_per_s=450e9, scale_out_bytes_per_s=50e9, usable_memory_bytes=1e12,
-        layer_floor_s=0.0, expert_fraction=1.0, expert_floor_s=0.0, collective_latency_s=0.0,
-        scale_out_latency_s=0.0,
-    )  # fmt: skip
+    replica = _tp8()
     head = 7168 * 129_280 * 2.0 / 8 / 4.8e12
     assert head == pytest.approx(48.3e-6, rel=1e-3)
     assert head_s(workload, replica, 4) == pytest.approx(head, rel=1e-12)

@@ -4,7 +4,7 @@ Free parameters, all physical and few:
 
 - a default FLOP fraction e_f, bandwidth fraction e_bw and per-layer launch floor tau;
 - the fixed cost tau_x of each expert a part reads in a step and the share e_x of the dense
-  kernels' efficiency grouped expert GEMMs reach, and the memory bandwidth b_unit one SM can
+  GEMMs' FLOP efficiency grouped expert GEMMs reach, and the memory bandwidth b_unit one SM can
   pull (one each for all parts);
 - per part family with rows (e.g. NVIDIA Hopper): log offsets of e_f and e_bw from the default;
 - per software stack with rows: a log offset of tau from the default;

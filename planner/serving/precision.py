@@ -135,6 +135,19 @@ def _no_precision(part: Part, workload: WorkloadLike, eff: Efficiency | None) ->
     )
 
 
+def _require_served(part: Part, precision: str, eff: Efficiency | None, what: str) -> None:
+    """Refuse `what` at a precision the part's stack does not serve."""
+    served = eff.served_weights if eff is not None else ()
+    if not served or precision in served:
+        return
+    raise InputError.one(
+        "workload_profiles/serving/precisions.yaml",
+        f"stacks.{part.software_stack}.weights",
+        f"the {part.software_stack} stack of {part.id} does not serve {precision} {what}.",
+        f"serve at {' or '.join(served)}.",
+    )
+
+
 def choose_precision(
     part: Part, workload: WorkloadLike, request: ServingRequest, eff: Efficiency | None = None
 ) -> Chosen:
@@ -142,13 +155,7 @@ def choose_precision(
     if request.precision is not None:
         _check_name(request.precision, "precision", "serving precision")
         weights, basis = request.precision, "asked"
-        if eff is not None and eff.served_weights and weights not in eff.served_weights:
-            raise InputError.one(
-                "workload_profiles/serving/precisions.yaml",
-                f"stacks.{part.software_stack}.weights",
-                f"the {part.software_stack} stack of {part.id} does not serve {weights} weights.",
-                f"serve at {' or '.join(eff.served_weights)}.",
-            )
+        _require_served(part, weights, eff, "weights")
     else:
         best = candidates(part, workload, eff)
         if not best:
@@ -160,13 +167,17 @@ def choose_precision(
         raise _unserved(part, weights)
     if compute != weights:
         basis += f"; {weights} weights multiplied at {compute} ({part.id} lists no {weights} peak)"
-    attention, attention_compute, why = projections(part, workload, request, weights)
+    attention, attention_compute, why = projections(part, workload, request, weights, eff)
     kv = kv_precision_for(weights, request, eff)
     return Chosen(weights, kv, basis + why, compute, attention, attention_compute)
 
 
 def projections(
-    part: Part, workload: WorkloadLike, request: ServingRequest, weights: str
+    part: Part,
+    workload: WorkloadLike,
+    request: ServingRequest,
+    weights: str,
+    eff: Efficiency | None = None,
 ) -> tuple[str, str, str]:
     """The attention projections' precision, the one they multiply at, and the reason: the
     request's, else the published checkpoint's at `weights` (the workload's
@@ -174,6 +185,7 @@ def projections(
     asked = request.attention_precision
     if asked is not None:
         _check_name(asked, "attention_precision", "serving precision")
+        _require_served(part, asked, eff, "attention projections")
     kept = getattr(workload, "attention_precision_at", None)
     attention = asked or (kept(weights) if callable(kept) else weights)
     if attention == weights:
