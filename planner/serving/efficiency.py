@@ -87,7 +87,7 @@ class Efficiency:
     # Fixed costs per decode step (docs/serving.md, S2): launch/sync floor per layer, latency of
     # one collective inside the scale-up domain and across domains, s. 0 = none.
     layer_floor_s: float = 0.0
-    expert_fraction: float = 1.0  # e_x: grouped expert GEMMs' share of e_f (their reads at e_bw)
+    expert_fraction: float = 1.0  # e_x: grouped expert GEMMs' share of e_f and e_bw
     # Memory bandwidth one compute unit (SM) can pull, and the part's units: achievable bandwidth
     # is min(BW e_bw, units x per-unit), 0 units = no such cap (docs/serving.md, S2).
     compute_units: int = 0

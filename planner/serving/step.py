@@ -5,7 +5,7 @@ at a batch of B sequences, each verifying q tokens per step (q = 1 without specu
 at mean context c:
 
     t_step = l tau + l_moe X tau_x
-             + sum over kernels of max(bytes / (BW e_bw), flops / (F e_f e)) + t_comm
+             + sum over kernels of max(bytes / (BW e_bw e), flops / (F e_f e)) + t_comm
 
 - l tau: the launch and synchronisation floor, tau per layer (kernel launches, norms, routing:
   the small kernels that never reach a roofline);
@@ -13,10 +13,9 @@ at mean context c:
   experts are read by one part in each MoE layer, each costing tau_x beyond its bytes (a grouped
   GEMM's per-expert tile ramp): it grows with the batch until every expert is touched;
 - kernels: the dense matrices (always read; e = 1), the routed experts (the touched share of
-  them; e = e_x, the share of the dense GEMMs' FLOP efficiency grouped expert GEMMs reach: few
-  token rows per expert pad their tiles; their weights stream at the dense e_bw) and attention
-  (the KV cache read, QK and AV products; e = 1). Each runs at its own roofline: a memory-bound
-  attention does not hide under a compute-bound GEMM;
+  them; e = e_x, the share of the dense kernels' efficiency grouped expert GEMMs reach) and
+  attention (the KV cache read, QK and AV products; e = 1). Each runs at its own roofline: a
+  memory-bound attention does not hide under a compute-bound GEMM;
 - t_comm: tensor-parallel all-reduces (2 per layer, alpha + ring bytes over the scale-up link),
   expert-parallel all-to-alls (dispatch and combine per MoE layer) and pipeline hand-offs.
 
@@ -68,7 +67,7 @@ class Replica:
     scale_out_bytes_per_s: float  # per part, one direction
     usable_memory_bytes: float  # per replica
     layer_floor_s: float  # tau
-    expert_fraction: float  # e_x, grouped expert GEMMs' share of e_f
+    expert_fraction: float  # e_x, grouped expert GEMMs' share of e_f and e_bw
     expert_floor_s: float  # tau_x, per expert read per MoE layer
     collective_latency_s: float  # alpha within the scale-up domain
     scale_out_latency_s: float  # alpha across domains
@@ -137,15 +136,15 @@ class Kernel:
 
     bytes: float
     flops: float
-    flop_efficiency: float = 1.0  # x the part's e_f (e_x for expert GEMMs); bytes at e_bw
+    efficiency: float = 1.0  # x the part's e_f and e_bw (e_x for expert GEMMs)
 
 
 def rooflines(replica: Replica, kernels: list[Kernel]) -> tuple[float, float]:
     """(seconds bound by memory, seconds bound by compute) of kernels run one after another."""
     memory = compute = 0.0
     for k in kernels:
-        t_mem = k.bytes / replica.bandwidth_bytes_per_s
-        t_flop = k.flops / (replica.flops_per_s * k.flop_efficiency)
+        t_mem = k.bytes / (replica.bandwidth_bytes_per_s * k.efficiency)
+        t_flop = k.flops / (replica.flops_per_s * k.efficiency)
         if t_mem >= t_flop:
             memory += t_mem
         else:

@@ -144,7 +144,7 @@ def leave_one_out(result: Fit) -> dict[str, float]:
         if leverage[i] < HIGH_LEVERAGE:
             out[case.m.id] = float(linear[i])
             continue
-        refit = fit([c for c in result.cases if c is not case], start=result)
+        refit = fit([c for c in result.cases if c is not case])
         out[case.m.id] = log_error(case, refit.params.efficiency(case))
     return out
 
@@ -157,7 +157,7 @@ def leave_one_part_out(result: Fit) -> dict[str, float]:
         hidden = [c for c in result.cases if c.part.id == part]
         if not kept:
             continue
-        refit = fit(kept, start=result)
+        refit = fit(kept)
         for case in hidden:
             out[case.m.id] = log_error(case, refit.params.efficiency(case))
     return out
