@@ -185,16 +185,6 @@ def attention_flops_per_token(workload: WorkloadLike, context_tokens: float) -> 
     return 4.0 * workload.layers * workload.attention_heads * workload.head_dim * context_tokens
 
 
-def decode_flops_per_token(workload: WorkloadLike, context_tokens: float) -> float:
-    """2 x active params + attention over the context, per generated token."""
-    return 2.0 * workload.active_params + attention_flops_per_token(workload, context_tokens)
-
-
-def prefill_flops(workload: WorkloadLike, input_tokens: int) -> float:
-    """FLOPs to prefill one prompt: per token 2 x active + causal attention (mean context L/2)."""
-    return input_tokens * decode_flops_per_token(workload, input_tokens / 2.0)
-
-
 def moe_layers(workload: WorkloadLike) -> int:
     """Layers with routed experts (0 for a dense model)."""
     if not workload.experts or workload.routed_expert_params <= 0:
