@@ -19,7 +19,7 @@ from cli.app import app
 from planner.catalogue.parts import Catalogue
 from planner.errors import InputError
 from planner.serving.efficiency import Efficiency
-from planner.serving.evidence import published_projections, same_conditions
+from planner.serving.evidence import closest_measurement, published_projections, same_conditions
 from planner.serving.measurements import load_measurements, shipped_measurements
 from planner.serving.model import ServingRequest, build_replica, estimate, weights_held_bytes
 from planner.serving.precision import choose_precision
@@ -246,3 +246,16 @@ def test_asked_projections_must_be_a_precision_the_stack_serves():
     assert result.exit_code == 2
     assert "stacks.rocm.weights" in result.output
     assert "does not serve int8 attention projections" in result.output
+
+
+def test_the_closest_row_names_its_projections(catalogue: Catalogue, library: WorkloadLibrary):
+    """A model answer points at the nearest row; where that row ran its projections apart from
+    the weights, the pointer says so (SGLang's GB200 NVFP4 row: fp4 weights, fp8 projections)."""
+    rows = load_measurements(shipped_measurements())
+    request = ServingRequest(1000, 300, precision="fp4", max_batch=2000, parts_per_replica=48)
+    est = estimate(catalogue["gb200"], library["deepseek-r1"], request, PEAKS)
+    nearest = closest_measurement(rows, est, request)
+    assert nearest is not None
+    assert nearest.startswith(
+        "sglang-gb200p2-48xgb200-dsr1-nvfp4-decode-bs1408 (fp4, projections fp8,"
+    )

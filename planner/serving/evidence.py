@@ -136,9 +136,10 @@ def closest_measurement(
         return None
     m = min(rows, key=distance)
     phase = ", decode only" if m.decode_only else ""
+    projections = f", projections {m.attention_precision}" if m.attention_precision else ""
     return (
-        f"{m.id} ({m.precision}, {m.input_tokens}/{m.output_tokens} tokens, concurrency "
-        f"{_load(m.concurrency)}, {m.scenario}{phase}; asked: {estimate_.precision}, "
+        f"{m.id} ({m.precision}{projections}, {m.input_tokens}/{m.output_tokens} tokens, "
+        f"concurrency {_load(m.concurrency)}, {m.scenario}{phase}; asked: {estimate_.precision}, "
         f"{request.input_tokens}/{request.output_tokens}, concurrency "
         f"{_load(request.concurrency)}): {m.output_tokens_per_s_per_part:,.0f} tok/s per part"
     )
