@@ -40,7 +40,9 @@ from models.mps import highs_lp, lp_from_pyomo
 # warm dual simplex took 5,000-11,000 iterations and 13-24 s a round, the interior point 7-15 s,
 # and the interior points it returns are better separation points (gap at 10 minutes 14% against
 # 19%; p20y10s10 to 1% in 140 s against 184 s; docs/benchmarks.md). Its objective is the optimum
-# to HiGHS's tolerance (1e-8 relative), far inside any gap the decomposition reports. A MILP
+# only to its tolerances, which cuts spanning 1 to 1e11 stretch (0.1% above the true optimum on
+# flexible_connection), so the bound the LP phase reports is the same master re-solved to a
+# vertex (`certify_bound` in models/benders.py). A MILP
 # plan keeps the simplex throughout (`use_interior_point(False)`): its integer phases round the
 # LP master's purchases, and flagship 1's MILP reached 0.33 % in 36 s that way against 1.36 %
 # (stopped: no rounding reached the gap and the MILP master failed) from the interior-point LP
@@ -294,6 +296,11 @@ class Master:
         objective = float(info.objective_function_value)
         bound = float(info.mip_dual_bound) if self.is_mip() else objective
         return status, values, objective, bound
+
+    @property
+    def interior(self) -> bool:
+        """True while the LP master is solved by interior point without crossover."""
+        return self.lp_options.get("run_crossover") == "off"
 
     def use_interior_point(self, interior: bool) -> None:
         """Solve the LP master by interior point without crossover (True) or by simplex, to a
