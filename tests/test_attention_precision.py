@@ -21,7 +21,13 @@ from planner.errors import InputError
 from planner.serving.efficiency import Efficiency
 from planner.serving.evidence import closest_measurement, published_projections, same_conditions
 from planner.serving.measurements import load_measurements, shipped_measurements
-from planner.serving.model import ServingRequest, build_replica, estimate, weights_held_bytes
+from planner.serving.model import (
+    ServingRequest,
+    build_replica,
+    estimate,
+    sixteen_bit_peak,
+    weights_held_bytes,
+)
 from planner.serving.precision import choose_precision
 from planner.serving.step import decode_step, prefill_s, step_kernels
 from planner.serving.workloads import WorkloadLibrary, load_workload
@@ -259,3 +265,17 @@ def test_the_closest_row_names_its_projections(catalogue: Catalogue, library: Wo
     assert nearest.startswith(
         "sglang-gb200p2-48xgb200-dsr1-nvfp4-decode-bs1408 (fp4, projections fp8,"
     )
+
+
+def test_the_head_multiplies_at_its_own_16_bit_peak(catalogue: Catalogue):
+    """On the B300, int8 is cut to 150 TOPS beside 2,250 TFLOPS of bf16: an int8 checkpoint's
+    16-bit head multiplies at bf16's peak, 15x faster than its weights (scale 150 / 2,250), as
+    its projections would; on the H100 the bf16 head of fp8 weights costs 2x (1,979 / 989.5)."""
+    b300, h100 = catalogue["b300"], catalogue["h100-sxm"]
+    int8, bf16 = b300.peak("int8"), b300.peak("bf16")
+    assert int8 is not None and bf16 is not None
+    assert sixteen_bit_peak(b300, int8, "int8") == bf16
+    assert int8 / sixteen_bit_peak(b300, int8, "int8") == pytest.approx(150 / 2250)
+    fp8 = h100.peak("fp8")
+    assert fp8 is not None
+    assert fp8 / sixteen_bit_peak(h100, fp8, "fp8") == pytest.approx(2.0, rel=0.01)
