@@ -41,14 +41,18 @@ from models.mps import highs_lp, lp_from_pyomo
 # and the interior points it returns are better separation points (gap at 10 minutes 14% against
 # 19%; p20y10s10 to 1% in 140 s against 184 s; docs/benchmarks.md). Its objective is the optimum
 # only to its tolerances, which cuts spanning 1 to 1e11 stretch (0.1% above the true optimum on
-# flexible_connection), so the bound the LP phase reports is the same master re-solved to a
-# vertex (`certify_bound` in models/benders.py). A MILP
+# flexible_connection), so the bound the LP phase reports is the same master solved again by the
+# simplex, to a vertex (`certify_bound` in models/benders.py). A MILP
 # plan keeps the simplex throughout (`use_interior_point(False)`): its integer phases round the
 # LP master's purchases, and flagship 1's MILP reached 0.33 % in 36 s that way against 1.36 %
 # (stopped: no rounding reached the gap and the MILP master failed) from the interior-point LP
 # phase, even with a vertex recovered for the rounding.
 LP_INTERIOR: dict[str, Any] = {"solver": "ipm", "run_crossover": "off", "presolve": "choose"}
 LP_DEFAULTS: dict[str, Any] = {"presolve": "choose", "solver": "choose", "run_crossover": "on"}
+# The LP master to a vertex, to check a bound: HiGHS's choice for an LP, the simplex, from where
+# the interior point left it (p20y10s10's last master: 10 s; crossover from the interior point
+# took 231 s, the simplex after clearing the solver 27 s).
+VERTEX: dict[str, Any] = LP_DEFAULTS
 # Ways to solve the LP master when it does not end optimal (HiGHS "unknown" on a master whose
 # cuts span 1e-9..1e11, seen on flagship 1; the interior point calling a feasible master with a
 # block held whole "infeasible", power_capped_grid): cold simplex without presolve, interior
@@ -296,6 +300,30 @@ class Master:
         objective = float(info.objective_function_value)
         bound = float(info.mip_dual_bound) if self.is_mip() else objective
         return status, values, objective, bound
+
+    def solve_to_vertex(
+        self, time_limit_s: float = math.inf
+    ) -> tuple[highspy.HighsModelStatus, float]:
+        """The LP master by the simplex: its optimum at a vertex, exact to the simplex's
+        tolerances (the bound an interior point without crossover only approximates), within
+        `time_limit_s`. The master's own options are restored after."""
+        for option, value in {**VERTEX, "time_limit": time_limit_s}.items():
+            self.highs.setOptionValue(option, value)
+        try:
+            self.highs.run()
+            if self.highs.getModelStatus() not in (
+                highspy.HighsModelStatus.kOptimal,
+                highspy.HighsModelStatus.kTimeLimit,
+            ):
+                self.highs.clearSolver()
+                for option, value in LP_FALLBACKS[0].items():  # the simplex, cold
+                    self.highs.setOptionValue(option, value)
+                self.highs.run()
+            status = self.highs.getModelStatus()
+            return status, float(self.highs.getInfo().objective_function_value)
+        finally:
+            for option, value in {**self.lp_options, "time_limit": math.inf}.items():
+                self.highs.setOptionValue(option, value)
 
     @property
     def interior(self) -> bool:
