@@ -51,7 +51,7 @@ LP_INTERIOR: dict[str, Any] = {"solver": "ipm", "run_crossover": "off", "presolv
 LP_DEFAULTS: dict[str, Any] = {"presolve": "choose", "solver": "choose", "run_crossover": "on"}
 # The LP master to a vertex, to check a bound: HiGHS's choice for an LP, the simplex, from where
 # the interior point left it (p20y10s10's last master: 10 s; crossover from the interior point
-# took 231 s, the simplex after clearing the solver 27 s).
+# took 231 s).
 VERTEX: dict[str, Any] = LP_DEFAULTS
 # Ways to solve the LP master when it does not end optimal (HiGHS "unknown" on a master whose
 # cuts span 1e-9..1e11, seen on flagship 1; the interior point calling a feasible master with a
