@@ -49,10 +49,6 @@ from models.mps import highs_lp, lp_from_pyomo
 # phase, even with a vertex recovered for the rounding.
 LP_INTERIOR: dict[str, Any] = {"solver": "ipm", "run_crossover": "off", "presolve": "choose"}
 LP_DEFAULTS: dict[str, Any] = {"presolve": "choose", "solver": "choose", "run_crossover": "on"}
-# The LP master to a vertex, to check a bound: HiGHS's choice for an LP, the simplex, from where
-# the interior point left it (p20y10s10's last master: 10 s; crossover from the interior point
-# took 231 s).
-VERTEX: dict[str, Any] = LP_DEFAULTS
 # Ways to solve the LP master when it does not end optimal (HiGHS "unknown" on a master whose
 # cuts span 1e-9..1e11, seen on flagship 1; the interior point calling a feasible master with a
 # block held whole "infeasible", power_capped_grid): cold simplex without presolve, interior
@@ -304,10 +300,11 @@ class Master:
     def solve_to_vertex(
         self, time_limit_s: float = math.inf
     ) -> tuple[highspy.HighsModelStatus, float]:
-        """The LP master by the simplex: its optimum at a vertex, exact to the simplex's
-        tolerances (the bound an interior point without crossover only approximates), within
-        `time_limit_s`. The master's own options are restored after."""
-        for option, value in {**VERTEX, "time_limit": time_limit_s}.items():
+        """The LP master by the simplex (HiGHS's LP defaults, from where the interior point left
+        it: 10 s on p20y10s10's last master, where crossover took 231 s): its optimum at a
+        vertex, exact to the simplex's tolerances (the bound an interior point without crossover
+        only approximates), within `time_limit_s`. The master's own options are restored after."""
+        for option, value in {**LP_DEFAULTS, "time_limit": time_limit_s}.items():
             self.highs.setOptionValue(option, value)
         try:
             self.highs.run()

@@ -181,16 +181,20 @@ def achievable_bandwidth(bandwidth_bytes_per_s: float, eff: Efficiency) -> float
     return reach
 
 
+def bytes_beyond_weights(workload: WorkloadLike, b_w: float, b_p: float) -> float:
+    """Bytes one copy of the model holds beyond total params x b_w: the attention projections
+    at their own b_p, the output head and the input embedding table at 16 bits."""
+    sixteen = head_params(workload) + looked_up_params(workload)
+    return attention_params(workload) * (b_p - b_w) + sixteen * (HEAD_BYTES_PER_PARAM - b_w)
+
+
 def weights_held_bytes(workload: WorkloadLike, replica: Replica) -> float:
     """Weight bytes the replica stores: one copy under "tp" and "tep"; under "ep" the dense
     weights on every part (attention is data-parallel) and the routed experts once. The
     attention projections at their own bytes per parameter, the output head and the embedding
     table at 16 bits."""
     b_w = replica.weight_bytes_per_param
-    b_p = replica.projection_bytes_per_param or b_w
-    sixteen = head_params(workload) + looked_up_params(workload)
-    # beyond the weights' bytes: projections at theirs, head and embedding table at 16 bits
-    extra = attention_params(workload) * (b_p - b_w) + sixteen * (HEAD_BYTES_PER_PARAM - b_w)
+    extra = bytes_beyond_weights(workload, b_w, replica.projection_bytes_per_param or b_w)
     if replica.parallel != "ep":
         return workload.total_params * b_w + extra
     dense = workload.total_params - workload.routed_expert_params
@@ -324,12 +328,7 @@ def smallest_fitting_parts(
     what the weights leave."""
     memory = require(part, part.memory_bytes, "memory_capacity", "memory capacity")
     b_w, b_p = BYTES_PER_ELEMENT[chosen.weights], BYTES_PER_ELEMENT[chosen.attention_precision]
-    sixteen = head_params(workload) + looked_up_params(workload)
-    weights = (  # as weights_held_bytes counts one copy: projections at theirs, head at 16 bits
-        workload.total_params * b_w
-        + attention_params(workload) * (b_p - b_w)
-        + sixteen * (HEAD_BYTES_PER_PARAM - b_w)
-    )
+    weights = workload.total_params * b_w + bytes_beyond_weights(workload, b_w, b_p)
     kv = workload.kv_bytes_per_token(BYTES_PER_ELEMENT[chosen.kv])
     sequence = kv * (request.input_tokens + request.output_tokens)
     parts = math.ceil((weights + sequence / (1.0 - request.memory_reserve_fraction)) / memory)
