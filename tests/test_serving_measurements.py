@@ -45,12 +45,12 @@ def test_the_shipped_set_covers_the_parts_that_matter(report):
 
 
 def test_validation_figures_as_the_docs_state_them(report):
-    """docs/serving.md, Validation: in-sample median |error| 9.7%, leave-one-out 10.7%,
-    leave-one-part-out 13.0% (target 15%: met), guarded so a drift shows. The +-40% bound is
+    """docs/serving.md, Validation: in-sample median |error| 9.8%, leave-one-out 10.8%,
+    leave-one-part-out 12.4% (target 15%: met), guarded so a drift shows. The +-40% bound is
     NOT met by 7 in-scope rows (named in docs/serving.md): a ratchet, so none is added."""
-    assert report.median("error_fraction") <= 0.098
-    assert report.median("loo_error_fraction") <= 0.108
-    assert report.median("lopo_error_fraction") <= 0.131
+    assert report.median("error_fraction") <= 0.099
+    assert report.median("loo_error_fraction") <= 0.109
+    assert report.median("lopo_error_fraction") <= 0.126
     beyond = [
         r.id for r in report.rows if r.lopo_error_fraction and abs(r.lopo_error_fraction) > 0.4
     ]
@@ -89,17 +89,27 @@ def test_rows_the_model_cannot_reproduce_say_why(report):
 
 
 def test_the_shipped_table_is_the_fit_of_the_shipped_rows(report, world):
-    """calibration.yaml must be refitted whenever the rows or the model change."""
-    table = world[2].calibration
-    fit = report.fit
-    assert fit is not None
-    hopper = table.families["hopper"]
-    assert hopper["bandwidth_efficiency_fraction"].value == pytest.approx(
-        fit.params.bandwidth["hopper"], rel=0.02
-    )
-    assert table.default["layer_floor_s"].value == pytest.approx(
-        fit.params.floor_s["default"], rel=0.02
-    )
+    """calibration.yaml must be refitted whenever the rows or the model change: every modelled
+    row estimated with the shipped table, as a plan reads it, is within 3% of the fresh fit's
+    figure (the median within 0.5%). Predictions, not the parameters, are compared: the default
+    fractions and floor are a hub the families hang on, weakly identified, and move by 10% between
+    builds of the numerical libraries where no row's figure moves by more than a few percent."""
+    catalogue, workloads, stacks = world
+    shifts = []
+    rows = {m.id: m for m in load_measurements(shipped_measurements())}
+    for row in report.rows:
+        if row.model_tokens_per_s_per_part is None or row.error_fraction is None:
+            continue
+        m = rows[row.id]
+        part = catalogue[m.part]
+        eff = efficiency_for(part, stacks, m.engine)
+        shipped = estimate(part, workloads[m.workload], m.request(), eff)
+        shifts.append(
+            abs(shipped.output_tokens_per_s_per_part / row.model_tokens_per_s_per_part - 1)
+        )
+    assert len(shifts) == len([r for r in report.rows if r.error_fraction is not None])
+    assert max(shifts) <= 0.03, max(shifts)
+    assert sorted(shifts)[len(shifts) // 2] <= 0.005
 
 
 def test_calibrate_writes_a_table_that_loads_and_changes_the_estimate(world, tmp_path: Path):
