@@ -53,7 +53,7 @@ def test_holding_the_busiest_blocks_tightens_the_first_bound_and_keeps_it_a_boun
     want = monolith_cost(x)
     busiest = whole_block_indices(x, blocks(x), "busiest")
     plain, partial = lp_bound(x, []), lp_bound(x, busiest)
-    assert plain <= partial * (1 + 1e-9) + 1e-6
+    assert plain <= partial * (1 + 1e-7) + 1e-6  # two LP optima, each to HiGHS's 1e-7
     assert partial <= want * (1 + 1e-6) + 1e-6
     assert lp_bound(x, list(range(len(blocks(x))))) == pytest.approx(want, rel=1e-6)
 
