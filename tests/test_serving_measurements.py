@@ -90,10 +90,11 @@ def test_rows_the_model_cannot_reproduce_say_why(report):
 
 def test_the_shipped_table_is_the_fit_of_the_shipped_rows(report, world):
     """calibration.yaml must be refitted whenever the rows or the model change: every modelled
-    row estimated with the shipped table, as a plan reads it, is within 3% of the fresh fit's
-    figure (the median within 0.5%). Predictions, not the parameters, are compared: the default
-    fractions and floor are a hub the families hang on, weakly identified, and move by 10% between
-    builds of the numerical libraries where no row's figure moves by more than a few percent."""
+    row estimated with the shipped table, as a plan reads it, is within 2.5% of the fresh fit's
+    figure (the median within 0.3%). Predictions, not the parameters, are compared: the default
+    fractions and floor are a hub the families hang on, weakly identified, and moved 11% between
+    builds of the numerical libraries (docs/serving.md, item 14) while the rows' figures moved at
+    most 1.9% (median 0.17%); the refitted table is within 0.02%."""
     catalogue, workloads, stacks = world
     shifts = []
     rows = {m.id: m for m in load_measurements(shipped_measurements())}
@@ -108,8 +109,8 @@ def test_the_shipped_table_is_the_fit_of_the_shipped_rows(report, world):
             abs(shipped.output_tokens_per_s_per_part / row.model_tokens_per_s_per_part - 1)
         )
     assert len(shifts) == len([r for r in report.rows if r.error_fraction is not None])
-    assert max(shifts) <= 0.03, max(shifts)
-    assert sorted(shifts)[len(shifts) // 2] <= 0.005
+    assert max(shifts) <= 0.025, max(shifts)
+    assert sorted(shifts)[len(shifts) // 2] <= 0.003
 
 
 def test_calibrate_writes_a_table_that_loads_and_changes_the_estimate(world, tmp_path: Path):
