@@ -29,8 +29,18 @@ class SubproblemSet:
         return self.built[k]
 
     def solve(self, work: dict[int, Fleet]) -> dict[int, SubResult]:
-        """Each subproblem k at its fleet."""
-        return {k: self.get(k).solve(fleet) for k, fleet in work.items()}
+        """Each subproblem k at its fleet; one never solved starts from the basis of the last
+        solved subproblem of its period (`Subproblem.start_from`)."""
+        out = {}
+        last: dict[int, Subproblem] = {}  # period -> the last subproblem of it solved here
+        for k, fleet in work.items():
+            sub = self.get(k)
+            sibling = last.get(sub.block.year)
+            if sibling is not None:
+                sub.start_from(sibling)
+            out[k] = sub.solve(fleet)
+            last[sub.block.year] = sub
+        return out
 
     def operations(self, work: dict[int, Fleet]) -> dict[int, CapacitySolution]:
         """Each subproblem k's full solution at its fleet."""

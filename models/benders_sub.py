@@ -287,6 +287,16 @@ class Subproblem:
         cols, values = np.concatenate(idx).astype(np.int32), np.concatenate(val)
         self.highs.changeColsBounds(len(cols), cols, values, values)
 
+    def start_from(self, sibling: Subproblem) -> None:
+        """Take a sibling's last basis as the first start of a subproblem never solved: the
+        days of one period share their rows and columns (only prices, demand and sunshine
+        differ), so a basis optimal on one day is a near start on the next, where a cold
+        start pays presolve and the crash on every block of the first round."""
+        shape = (self.lp.num_col_, self.lp.num_row_)
+        same_shape = (sibling.lp.num_col_, sibling.lp.num_row_) == shape
+        if self.basis is None and sibling.basis is not None and same_shape:
+            self.basis = sibling.basis
+
     def load(self) -> None:
         """Put this subproblem in the process's shared solver, warm from its last basis."""
         if _LOADED.get(id(self.highs)) == self.token:

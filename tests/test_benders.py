@@ -143,3 +143,36 @@ def test_the_serving_relaxation_is_a_lower_bound_that_knows_the_demand(name: str
     assert first_master_bound(x, False) == pytest.approx(0.0, abs=1e-6)
     if name != "power_capped_grid":
         assert with_relaxation >= 0.8 * want
+
+
+def test_a_subproblem_started_from_a_sibling_day_finds_the_same_optimum_and_a_valid_cut() -> None:
+    """The first round starts each day from the basis of a day of its period already solved
+    (the same rows and columns, other prices and demand): the optimum is the cold one, and the
+    cut's slope still bounds the operating cost at another fleet from below."""
+    from dataclasses import fields
+
+    import numpy as np
+
+    from models.benders_sub import Fleet, Subproblem
+    from planner.bench.plan import plan_inputs
+
+    x = plan_inputs("p3y2s2d3", relax=True)
+    parts = blocks(x)
+    assert parts[0].year == parts[1].year
+    master = Master(x, parts, {"threads": 1}, True)
+    _, values, _, _ = master.solve()
+    fleet = master.fleet(values, 0)
+    first, cold, warm = (Subproblem(x, parts[k], {"threads": 1}) for k in (0, 1, 1))
+    first.solve(fleet)
+    warm.start_from(first)
+    assert warm.basis is first.basis
+    a, b = cold.solve(fleet), warm.solve(fleet)
+    assert a.slack_mw == b.slack_mw == 0.0, "a plan: the cut is an optimality cut"
+    assert b.value == pytest.approx(a.value, rel=1e-9)
+    more = Fleet(**{f.name: 1.5 * np.asarray(getattr(fleet, f.name)) for f in fields(Fleet)})
+    there = cold.solve(more).value
+    slope = sum(
+        float(np.sum(np.asarray(getattr(b.gradient, f.name)) * 0.5 * getattr(fleet, f.name)))
+        for f in fields(Fleet)
+    )
+    assert there >= b.value + slope - 1e-6 * abs(b.value)
