@@ -98,6 +98,7 @@ class PeriodColumns:
     capacity: np.ndarray  # (S,) C[s]
     solar: np.ndarray  # (S,) S[s]
     battery_mw: np.ndarray  # (S,) B[s]
+    battery_mwh: np.ndarray  # (S,) E[s]
     cpu: np.ndarray  # (C, S) J[c, s]
     grid_cap_mw: np.ndarray  # (S,) G[s]
     cores: np.ndarray  # (C,) K_c, cores of one CPU server
@@ -141,6 +142,7 @@ def period_fleet(x: CapacityInputs, columns: dict[str, np.ndarray], year: int) -
         capacity=columns["it_capacity_mw"][year],
         solar=columns["solar_mw"][year],
         battery_mw=columns["battery_mw"][year],
+        battery_mwh=columns["battery_mwh"][year],
         cpu=columns["cpu_servers"][year],
         grid_cap_mw=np.asarray(x.grid_import_cap_mw, dtype=float)[:, year],
         cores=cores,
@@ -171,6 +173,10 @@ class Group:
     sites: np.ndarray
     busy: dict[int, list[int]]  # part -> busy columns
     cpu_need: list[tuple[int, float]]  # (busy column, CPU cores it needs)
+
+
+BANDS = 4  # price bands a day, per site, in which the busy load is placed (`busy_placement`)
+BILLS = 3  # bounds on a day's energy bill: the least price, hourly by battery MW, by MWh
 
 
 class ServingRelaxation:
@@ -212,13 +218,13 @@ class ServingRelaxation:
         peaks: list[tuple[int, float]] = []
         for t in self.peak_steps(block.year, steps):
             peaks += self.add_step(block.year, int(t), fleet, groups)
-        shared: list[tuple[int, float]] = []
+        shared: list[list[tuple[int, float]]] = [[] for _ in range(BILLS)]
         for day in days:
-            peaks += self.add_day(block.year, day, fleet, groups, self.deferrable)
-            shared += self.add_day(
-                block.year, day, fleet, groups, self.interactive + self.deferrable, energy=True
-            )
-        for penalty in (peaks, shared):
+            peaks += self.add_day(block.year, day, fleet, groups, self.deferrable)[0]
+            every = self.interactive + self.deferrable
+            for i, bill in enumerate(self.add_day(block.year, day, fleet, groups, every, True)):
+                shared[i] += bill
+        for penalty in (peaks, *shared):
             self.rows.add([(theta, 1.0), *[(c, -v) for c, v in penalty]], floor, np.inf)
 
     def peak_steps(self, year: int, steps: np.ndarray) -> list[int]:
@@ -245,23 +251,26 @@ class ServingRelaxation:
         groups: list[list[int]],
         workloads: list[int],
         energy: bool = False,
-    ) -> list[tuple[int, float]]:
+    ) -> list[list[tuple[int, float]]]:
         """The day-total rows of `workloads` on one day (steps `day`), sharing the fleet's
-        part-hours; their penalty coefficients, and with `energy` the least energy bill of the
-        day's operation. A workload with a deadline counts its day unweighted (eq. 6b), so it
-        is kept only where the day's weights are equal, when the two totals agree; an
-        interactive one's hourly rows (5) sum to the weighted total."""
+        part-hours; their penalty coefficients, and with `energy` one list per bound on the
+        day's energy bill (`group_rows`), each with the penalty added. A workload with a
+        deadline counts its day unweighted (eq. 6b), so it is kept only where the day's weights
+        are equal, when the two totals agree; an interactive one's hourly rows (5) sum to the
+        weighted total."""
         w_h = np.asarray(self.x.weight_h, dtype=float)[day]
         equal = bool(np.allclose(w_h, w_h[0]))
         work = [w for w in workloads if equal or not self.due[w]]
         if not work or w_h[0] <= 0:
-            return []
-        unserved, bill = self.serve(work, day, fleet, year, groups)
+            return [[] for _ in range(BILLS)]
+        unserved, bills = self.serve(work, day, fleet, year, groups)
         # pi[w, t] = per unit x w_t x 3,600: the penalty per weighted unit is pi / w_t
         per_weighted = {w: float(self.penalty[w, day[0]] / w_h[0]) for w in work}
         pv = float(self.pv[year])
         out = [(u, pv * per_weighted[w]) for w, u in unserved.items()]
-        return out + [(c, pv * v) for c, v in bill] if energy else out
+        if not energy:
+            return [out]
+        return [out + [(c, pv * v) for c, v in bill] for bill in bills]
 
     def serve(
         self,
@@ -270,11 +279,11 @@ class ServingRelaxation:
         fleet: PeriodColumns,
         year: int,
         groups: list[list[int]],
-    ) -> tuple[dict[int, int], list[tuple[int, float]]]:
+    ) -> tuple[dict[int, int], list[list[tuple[int, float]]]]:
         """Serve rows of one peak step (`day` one step, weight 1) or of one day (`day` its
         steps, busy columns in weighted part-hours), then each group's busy, IT, power and CPU
-        rows; returns each workload's unserved column and the least energy bill (undiscounted)
-        of the steps' operation."""
+        rows; returns each workload's unserved column and the bounds on the energy bill
+        (undiscounted) of the steps' operation (`group_rows`)."""
         w_h = np.ones(1) if day.size == 1 else np.asarray(self.x.weight_h, dtype=float)[day]
         placed = [Group(np.asarray(g), {}, []) for g in groups]
         unserved = {}
@@ -293,20 +302,23 @@ class ServingRelaxation:
             demand = float(w_h @ self.demand[w, year, day])
             self.demand_rows.append(len(self.rows.lower))
             self.rows.add([*entries, (unserved[w], 1.0)], demand, np.inf)
-        bill: list[tuple[int, float]] = []
+        bills: list[list[tuple[int, float]]] = [[] for _ in range(BILLS)]
         for group in placed:
             if group.busy:
-                bill += self.group_rows(fleet, group, (year, day), w_h)
-        return unserved, bill
+                for i, bill in enumerate(self.group_rows(fleet, group, (year, day), w_h)):
+                    bills[i] += bill
+        return unserved, bills
 
     def group_rows(
         self, fleet: PeriodColumns, group: Group, when: tuple[int, np.ndarray], w_h: np.ndarray
-    ) -> list[tuple[int, float]]:
+    ) -> list[list[tuple[int, float]]]:
         """A group's busy rows (4), IT capacity row (9)-(10), power-balance row and CPU row (25);
-        returns its least energy bill on the steps: p+ (the least net price of any of its sites
-        and steps, `energy_price_floor`) x the MWh its IT load draws beyond solar. Over a whole
-        day of equal weights the battery only loses energy (its charge wraps, eq. 12), so it is
-        left out; otherwise its MW are counted as supply."""
+        returns BILLS lower bounds on its energy bill on the steps. The least: p+ (the least net
+        price of any of its sites and steps, `energy_price_floor`) x the MWh its IT load draws
+        beyond solar; over a whole day of equal weights the battery only loses energy (its
+        charge wraps, eq. 12), so it is left out; otherwise its MW are counted as supply. The
+        hourly ones (`hourly_bills`): the standing load and solar at each site's own hourly
+        prices, the battery's worth bounded by its MW or by its MWh."""
         year, day = when
         hours = float(w_h.sum())
         sites = group.sites
@@ -333,11 +345,103 @@ class ServingRelaxation:
         drawn += [(int(fleet.solar[s]), -float(w_h @ cf[s])) for s in sites]
         battery = [(int(fleet.battery_mw[s]), -hours) for s in sites]
         cap = fleet.grid_cap_mw[sites]
-        if np.isfinite(cap).all():
-            self.rows.add(present(drawn + battery), -np.inf, hours * float(cap.sum()))
         wraps = day.size > 1 and bool(np.allclose(w_h, w_h[0]))
-        price = float(self.price_floor[sites][:, year][:, day].min())
-        return [(c, price * v) for c, v in present(drawn if wraps else drawn + battery)]
+        supply = drawn if wraps else drawn + battery  # a wrapping day's battery gives no MWh
+        if np.isfinite(cap).all():
+            self.rows.add(present(supply), -np.inf, hours * float(cap.sum()))
+        prices = self.price_floor[sites][:, year][:, day]  # (sites, steps)
+        price = float(prices.min())
+        least = [(c, price * v) for c, v in present(supply)]
+        busy = self.busy_placement(fleet, sites, prices * pue[sites], w_h, dynamic)
+        hourly = self.hourly_bills(fleet, sites, prices, (pue, cf, w_h), wraps)
+        return [least, *[busy + bill for bill in hourly]]
+
+    def busy_placement(
+        self,
+        fleet: PeriodColumns,
+        sites: np.ndarray,
+        per_it_mwh: np.ndarray,
+        w_h: np.ndarray,
+        dynamic: list[tuple[int, float]],
+    ) -> list[tuple[int, float]]:
+        """The least bill of the busy load (MWh above idle, `dynamic`), placed site by site in
+        price bands: each site's steps sorted by its price per IT MWh p[s,t] pue[s,t] and cut
+        into BANDS groups, y[s,b] the busy MWh placed in band b at its least price, at most
+        the band's hours x the MW its parts draw above idle when all busy:
+            sum_{s,b} y[s,b] >= sum e_p busy_p,   y[s,b] <= H_b sum_p (a_p - idle_p) I[p,s]
+        Valid: any hourly placement of the busy load costs at least this (each MWh at no less
+        than its band's least price, and at most the parts' full draw in any hour)."""
+        full = np.maximum(np.asarray(self.x.active_w, float) - np.asarray(self.x.idle_w, float), 0)
+        placed: list[tuple[int, float]] = []
+        bill: list[tuple[int, float]] = []
+        for i, s in enumerate(sites):
+            order = np.argsort(per_it_mwh[i], kind="stable")
+            for band in np.array_split(order, min(BANDS, order.size)):
+                y = self.column()
+                room = [(int(fleet.parts[q, s]), -float(w_h[band].sum()) * full[q] * MW_PER_W)
+                        for q in range(fleet.parts.shape[0])]  # fmt: skip
+                self.rows.add(present([(y, 1.0), *room]), -np.inf, 0.0)
+                placed.append((y, 1.0))
+                bill.append((y, float(per_it_mwh[i][band].min())))
+        self.rows.add(placed + [(b, -e) for b, e in dynamic], 0.0, np.inf)
+        return bill
+
+    def hourly_bills(
+        self,
+        fleet: PeriodColumns,
+        sites: np.ndarray,
+        prices: np.ndarray,
+        profiles: tuple[np.ndarray, np.ndarray, np.ndarray],
+        wraps: bool,
+    ) -> list[list[tuple[int, float]]]:
+        """Two bounds on the bill of the standing load, solar and battery at each site's own
+        hourly net prices p[s,t] (`energy_price_floor`), the busy load's left to the caller, as
+        (column, currency per unit). imports[s,t] >= pue[s,t] (h I + busy) + charge - cf[s,t] S
+        - discharge, no export (eq. 2-3), so the bill sum_t w_t p[s,t] imports[s,t] is at least
+        sum_t w_t p[s,t] (pue[s,t] h I - cf[s,t] S) less the battery's worth R = sum_t w_t
+        p[s,t] (discharge - charge), bounded two ways. By its MW: discharge <= B every step,
+        and over a day that wraps (equal weights, eq. 12) every MWh discharged was charged at
+        no less than min_t p / (charge x discharge efficiency), so R <= sum_t w_t (p[s,t] -
+        that)+ B (without the wrap, sum_t w_t p B, the charge taken as free). By its MWh, on a
+        wrapping day: discharge - charge <= -(soc_t - soc_t-1) at any efficiency <= 1, so
+        R <= w sum_t soc_t (p_t+1 - p_t) <= w E sum_t (p_t+1 - p_t)+, the day's cyclic rises
+        (a battery of E MWh can gain at most E on every rise of the price)."""
+        pue, cf, w_h = profiles
+        x = self.x
+        trip = float(x.charge_efficiency_fraction * x.discharge_efficiency_fraction)
+        by_mw: list[tuple[int, float]] = []
+        by_mwh: list[tuple[int, float]] = []
+        for i, s in enumerate(sites):
+            p = prices[i]
+            per_standing_mw = float(w_h @ (p * pue[s]))
+            base = [
+                (int(fleet.parts[q, s]), per_standing_mw * float(self.standing[q]))
+                for q in range(fleet.parts.shape[0])
+            ]
+            base += self.solar_worth(fleet, int(s), w_h @ (p * cf[s]), w_h @ (p * pue[s]), p @ w_h)
+            worth = np.maximum(p - p.min() / trip, 0.0) if wraps else p
+            by_mw += [*base, (int(fleet.battery_mw[s]), -float(w_h @ worth))]
+            if wraps:
+                rises = float(np.maximum(np.roll(p, -1) - p, 0.0).sum())
+                by_mwh += [*base, (int(fleet.battery_mwh[s]), -float(w_h[0]) * rises)]
+        return [present(by_mw), present(by_mwh) if wraps else present(by_mw)]
+
+    def solar_worth(
+        self, fleet: PeriodColumns, s: int, per_solar_mw: float, per_it_mw: float, per_mw: float
+    ) -> list[tuple[int, float]]:
+        """The solar term of `hourly_bills`, -u with u a new column: solar used displaces
+        imports worth sum_t w_t p[s,t] used[s,t], used <= cf[s,t] S (eq. 5) and, with no export,
+        used <= the site's draw, pue[s,t] IT + charge <= pue[s,t] C + B; so u <= `per_solar_mw`
+        S and u <= `per_it_mw` C + `per_mw` B (without the second, solar past the load would
+        lower the bound and the master would buy it to escape the row)."""
+        solar, it, battery = (int(fleet.solar[s]), int(fleet.capacity[s]), int(fleet.battery_mw[s]))
+        if solar < 0 or it < 0:
+            return []
+        u = self.column()
+        self.rows.add([(u, 1.0), (solar, -float(per_solar_mw))], -np.inf, 0.0)
+        self.rows.add(present([(u, 1.0), (it, -float(per_it_mw)), (battery, -float(per_mw))]),
+                      -np.inf, 0.0)  # fmt: skip
+        return [(u, -1.0)]
 
     def matrix(self) -> sp.csr_matrix:
         """The new rows over every column, the existing and the new."""
