@@ -51,10 +51,12 @@ holds beside the elastic subproblems' cuts (models/benders_sub.py).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import linprog
 
 from models.benders_inputs import Block
 from models.capacity import (
@@ -166,6 +168,38 @@ def busiest_blocks(x: CapacityInputs, blocks: list[Block]) -> set[int]:
     return {k for _, k in best.values()}
 
 
+PLANE_POINTS = [(1.0, 1.0 / h, k / h) for h in (1.0, 2.0, 4.0, 8.0) for k in (0.25, 1.0, 4.0)]
+
+
+@functools.lru_cache(maxsize=4096)
+def worth_planes(
+    prices: bytes, pue: bytes, eta: tuple[float, float]
+) -> list[tuple[float, float, float]]:
+    """Planes (l, m, n) with R(E, B, C) <= l E + m B + n C for every E, B, C >= 0: the duals
+    of the battery's day of arbitrage (`ServingRelaxation.battery_worth`) solved at
+    PLANE_POINTS (E MWh, B MW, C IT MW), per unit of the day's weight. Arguments as bytes of
+    float arrays so that the sites and days sharing a tariff share the work."""
+    p, f = np.frombuffer(prices), np.frombuffer(pue)
+    n = p.size
+    eye = sp.identity(n, format="csr")
+    zero = sp.csr_matrix((n, n))
+    back = sp.csr_matrix((np.ones(n), (np.arange(n), np.roll(np.arange(n), 1))), shape=(n, n))
+    a_eq = sp.hstack([-eta[0] * eye, eye / eta[1], eye - back])  # columns: c, d, soc
+    a_ub = sp.vstack([sp.hstack([zero, zero, eye]), sp.hstack([eye, zero, zero]),
+                      sp.hstack([zero, eye, zero]), sp.hstack([-eye, eye, zero])])  # fmt: skip
+    planes = set()
+    for e, b, c in PLANE_POINTS:
+        rhs = np.concatenate([np.full(n, e), np.full(2 * n, b), f * c])
+        cost = np.concatenate([p, -p, np.zeros(n)])  # minimise -(worth)
+        res = linprog(cost, A_ub=a_ub, b_ub=rhs, A_eq=a_eq, b_eq=np.zeros(n), method="highs")
+        if res.status != 0:
+            raise RuntimeError(f"the battery's day of arbitrage ended {res.message}")
+        dual = -np.asarray(res.ineqlin.marginals)
+        plane = (dual[:n].sum(), dual[n : 3 * n].sum(), float(dual[3 * n :] @ f))
+        planes.add(tuple(round(float(v), 9) for v in plane))
+    return sorted(planes)
+
+
 @dataclass
 class Group:
     """Sites whose fleet is pooled in one set of rows, and the busy columns placed on them."""
@@ -176,7 +210,7 @@ class Group:
 
 
 BANDS = 4  # price bands a day, per site, in which the busy load is placed (`busy_placement`)
-BILLS = 3  # bounds on a day's energy bill: the least price, hourly by battery MW, by MWh
+BILLS = 2  # bounds on a day's energy bill: the least price; hourly, the battery by its worth
 
 
 class ServingRelaxation:
@@ -407,10 +441,7 @@ class ServingRelaxation:
         R <= w sum_t soc_t (p_t+1 - p_t) <= w E sum_t (p_t+1 - p_t)+, the day's cyclic rises
         (a battery of E MWh can gain at most E on every rise of the price)."""
         pue, cf, w_h = profiles
-        x = self.x
-        trip = float(x.charge_efficiency_fraction * x.discharge_efficiency_fraction)
-        by_mw: list[tuple[int, float]] = []
-        by_mwh: list[tuple[int, float]] = []
+        hourly: list[tuple[int, float]] = []
         for i, s in enumerate(sites):
             p = prices[i]
             per_standing_mw = float(w_h @ (p * pue[s]))
@@ -419,12 +450,36 @@ class ServingRelaxation:
                 for q in range(fleet.parts.shape[0])
             ]
             base += self.solar_worth(fleet, int(s), w_h @ (p * cf[s]), w_h @ (p * pue[s]), p @ w_h)
-            worth = np.maximum(p - p.min() / trip, 0.0) if wraps else p
-            by_mw += [*base, (int(fleet.battery_mw[s]), -float(w_h @ worth))]
             if wraps:
-                rises = float(np.maximum(np.roll(p, -1) - p, 0.0).sum())
-                by_mwh += [*base, (int(fleet.battery_mwh[s]), -float(w_h[0]) * rises)]
-        return [present(by_mw), present(by_mwh) if wraps else present(by_mw)]
+                hourly += [*base, *self.battery_worth(fleet, int(s), p, pue[s], float(w_h[0]))]
+            else:  # no wrap: every MWh discharged may have been charged for free
+                hourly += [*base, (int(fleet.battery_mw[s]), -float(w_h @ p))]
+        return [present(hourly)]
+
+    def battery_worth(
+        self, fleet: PeriodColumns, s: int, p: np.ndarray, pue: np.ndarray, w: float
+    ) -> list[tuple[int, float]]:
+        """-w R, R a new column: the most a battery of E MWh and B MW at a site of C IT MW
+        can earn on a wrapping day at prices p by moving imports, R(E, B, C) = max sum_t p_t
+        (d_t - c_t) over soc_t = soc_t-1 + eta_c c_t - d_t / eta_d, soc <= E, c, d <= B and
+        d_t - c_t <= pue_t C (no export: it displaces at most the site's draw). R is concave
+        and of degree one, so each dual solution is a plane above it: R <= l E + m B + n C
+        (`worth_planes`, at a few durations and sizes)."""
+        cols = (int(fleet.battery_mwh[s]), int(fleet.battery_mw[s]), int(fleet.capacity[s]))
+        if cols[0] < 0 and cols[1] < 0:
+            return []
+        r = self.column()
+        eta = (
+            float(self.x.charge_efficiency_fraction),
+            float(self.x.discharge_efficiency_fraction),
+        )
+        for plane in worth_planes(p.tobytes(), pue.tobytes(), eta):
+            self.rows.add(
+                present([(r, 1.0), *[(c, -k) for c, k in zip(cols, plane, strict=True)]]),
+                -np.inf,
+                0.0,
+            )
+        return [(r, -w)]
 
     def solar_worth(
         self, fleet: PeriodColumns, s: int, per_solar_mw: float, per_it_mw: float, per_mw: float
