@@ -209,7 +209,7 @@ class Group:
     cpu_need: list[tuple[int, float]]  # (busy column, CPU cores it needs)
 
 
-BANDS = 4  # price bands a day, per site, in which the busy load is placed (`busy_placement`)
+PRICE_LEVELS = 16  # most prices at which the busy load's least bill is bounded (`busy_placement`)
 BILLS = 2  # bounds on a day's energy bill: the least price; hourly, the battery by its worth
 
 
@@ -232,6 +232,7 @@ class ServingRelaxation:
         self.next_column = first_column
         self.rows = Rows([], [], [], [], [])
         self.demand_rows: list[int] = []  # the serve rows, numbered among `rows`
+        self.sums: dict[bytes, int] = {}  # `site_sum`'s columns
 
     def column(self) -> int:
         """A new non-negative column; returns its index."""
@@ -274,7 +275,7 @@ class ServingRelaxation:
         self, year: int, t: int, fleet: PeriodColumns, groups: list[list[int]]
     ) -> list[tuple[int, float]]:
         """The interactive rows at peak step t; the unserved columns' penalty coefficients."""
-        unserved, _ = self.serve(self.interactive, np.array([t]), fleet, year, groups)
+        unserved, _ = self.serve(self.interactive, np.array([t]), fleet, year, groups, False)
         return [(u, float(self.pv[year] * self.penalty[w, t])) for w, u in unserved.items()]
 
     def add_day(
@@ -297,7 +298,7 @@ class ServingRelaxation:
         work = [w for w in workloads if equal or not self.due[w]]
         if not work or w_h[0] <= 0:
             return [[] for _ in range(BILLS)]
-        unserved, bills = self.serve(work, day, fleet, year, groups)
+        unserved, bills = self.serve(work, day, fleet, year, groups, energy)
         # pi[w, t] = per unit x w_t x 3,600: the penalty per weighted unit is pi / w_t
         per_weighted = {w: float(self.penalty[w, day[0]] / w_h[0]) for w in work}
         pv = float(self.pv[year])
@@ -313,6 +314,7 @@ class ServingRelaxation:
         fleet: PeriodColumns,
         year: int,
         groups: list[list[int]],
+        energy: bool,
     ) -> tuple[dict[int, int], list[list[tuple[int, float]]]]:
         """Serve rows of one peak step (`day` one step, weight 1) or of one day (`day` its
         steps, busy columns in weighted part-hours), then each group's busy, IT, power and CPU
@@ -339,12 +341,17 @@ class ServingRelaxation:
         bills: list[list[tuple[int, float]]] = [[] for _ in range(BILLS)]
         for group in placed:
             if group.busy:
-                for i, bill in enumerate(self.group_rows(fleet, group, (year, day), w_h)):
+                for i, bill in enumerate(self.group_rows(fleet, group, (year, day), w_h, energy)):
                     bills[i] += bill
         return unserved, bills
 
     def group_rows(
-        self, fleet: PeriodColumns, group: Group, when: tuple[int, np.ndarray], w_h: np.ndarray
+        self,
+        fleet: PeriodColumns,
+        group: Group,
+        when: tuple[int, np.ndarray],
+        w_h: np.ndarray,
+        energy: bool,
     ) -> list[list[tuple[int, float]]]:
         """A group's busy rows (4), IT capacity row (9)-(10), power-balance row and CPU row (25);
         returns BILLS lower bounds on its energy bill on the steps. The least: p+ (the least net
@@ -383,12 +390,25 @@ class ServingRelaxation:
         supply = drawn if wraps else drawn + battery  # a wrapping day's battery gives no MWh
         if np.isfinite(cap).all():
             self.rows.add(present(supply), -np.inf, hours * float(cap.sum()))
+        if not energy:  # the bill's rows only where a theta row prices them
+            return [[] for _ in range(BILLS)]
         prices = self.price_floor[sites][:, year][:, day]  # (sites, steps)
         price = float(prices.min())
         least = [(c, price * v) for c, v in present(supply)]
         busy = self.busy_placement(fleet, sites, prices * pue[sites], w_h, dynamic)
         hourly = self.hourly_bills(fleet, sites, prices, (pue, cf, w_h), wraps)
         return [least, *[busy + bill for bill in hourly]]
+
+    def site_sum(self, fleet: PeriodColumns, s: int, per_part: np.ndarray) -> int:
+        """A column equal to sum_p per_part[p] I[p, s] for the period of `fleet`, made once and
+        shared by every block of the period: the rows that use it carry one entry in place of
+        one a part (fewer nonzeros, less fill in the interior point's factors)."""
+        key = fleet.parts[:, s].tobytes() + np.asarray(per_part, float).tobytes()
+        if key not in self.sums:
+            col = self.sums[key] = self.column()
+            terms = [(int(fleet.parts[q, s]), -float(v)) for q, v in enumerate(per_part)]
+            self.rows.add(present([(col, 1.0), *terms]), 0.0, 0.0)
+        return self.sums[key]
 
     def busy_placement(
         self,
@@ -398,27 +418,34 @@ class ServingRelaxation:
         w_h: np.ndarray,
         dynamic: list[tuple[int, float]],
     ) -> list[tuple[int, float]]:
-        """The least bill of the busy load (MWh above idle, `dynamic`), placed site by site in
-        price bands: each site's steps sorted by its price per IT MWh p[s,t] pue[s,t] and cut
-        into BANDS groups, y[s,b] the busy MWh placed in band b at its least price, at most
-        the band's hours x the MW its parts draw above idle when all busy:
-            sum_{s,b} y[s,b] >= sum e_p busy_p,   y[s,b] <= H_b sum_p (a_p - idle_p) I[p,s]
-        Valid: any hourly placement of the busy load costs at least this (each MWh at no less
-        than its band's least price, and at most the parts' full draw in any hour)."""
+        """z, the least bill of the busy load D = sum e_p busy_p (MWh above idle, `dynamic`)
+        placed hour by hour over the sites, each site s drawing at most Q_s = sum_p (a_p -
+        idle_p) I[p,s] MW above idle in any step, at c[s,t] = p[s,t] pue[s,t] an IT MWh:
+            min sum c[s,t] y[s,t]  s.t.  sum y = D,  0 <= y[s,t] <= w_t Q_s
+        whose LP dual is max over pi of pi D - sum_s Q_s G_s(pi), G_s(pi) = sum_t w_t (pi -
+        c[s,t])+, concave in pi with its kinks at the c's: so z >= pi D - sum_s G_s(pi) Q_s
+        at every distinct c (at most PRICE_LEVELS of them, evenly among the sorted values)
+        bounds the bill from below, and equals the least bill when every level is kept."""
         full = np.maximum(np.asarray(self.x.active_w, float) - np.asarray(self.x.idle_w, float), 0)
-        placed: list[tuple[int, float]] = []
-        bill: list[tuple[int, float]] = []
-        for i, s in enumerate(sites):
-            order = np.argsort(per_it_mwh[i], kind="stable")
-            for band in np.array_split(order, min(BANDS, order.size)):
-                y = self.column()
-                room = [(int(fleet.parts[q, s]), -float(w_h[band].sum()) * full[q] * MW_PER_W)
-                        for q in range(fleet.parts.shape[0])]  # fmt: skip
-                self.rows.add(present([(y, 1.0), *room]), -np.inf, 0.0)
-                placed.append((y, 1.0))
-                bill.append((y, float(per_it_mwh[i][band].min())))
-        self.rows.add(placed + [(b, -e) for b, e in dynamic], 0.0, np.inf)
-        return bill
+        levels = np.unique(per_it_mwh)
+        if levels.size > PRICE_LEVELS:
+            levels = levels[np.linspace(0, levels.size - 1, PRICE_LEVELS).round().astype(int)]
+        busy_mwh = self.column()
+        self.rows.add([(busy_mwh, 1.0), *[(b, -e) for b, e in dynamic]], 0.0, np.inf)
+        room = [self.site_sum(fleet, int(s), full * MW_PER_W) for s in sites]
+        z = self.column()
+        for pi in levels:
+            below = np.maximum(pi - per_it_mwh, 0.0) @ w_h  # (sites,) G_s(pi)
+            self.rows.add(
+                [
+                    (z, 1.0),
+                    (busy_mwh, -float(pi)),
+                    *[(q, float(g)) for q, g in zip(room, below, strict=True)],
+                ],
+                0.0,
+                np.inf,
+            )
+        return [(z, 1.0)]
 
     def hourly_bills(
         self,
@@ -468,17 +495,17 @@ class ServingRelaxation:
         cols = (int(fleet.battery_mwh[s]), int(fleet.battery_mw[s]), int(fleet.capacity[s]))
         if cols[0] < 0 and cols[1] < 0:
             return []
-        r = self.column()
         eta = (
             float(self.x.charge_efficiency_fraction),
             float(self.x.discharge_efficiency_fraction),
         )
-        for plane in worth_planes(p.tobytes(), pue.tobytes(), eta):
-            self.rows.add(
-                present([(r, 1.0), *[(c, -k) for c, k in zip(cols, plane, strict=True)]]),
-                -np.inf,
-                0.0,
-            )
+        planes = worth_planes(p.tobytes(), pue.tobytes(), eta)
+        if not any(any(plane) for plane in planes):  # a flat price: nothing to move
+            return []
+        r = self.column()
+        for plane in planes:
+            entries = [(c, -k) for c, k in zip(cols, plane, strict=True)]
+            self.rows.add(present([(r, 1.0), *entries]), -np.inf, 0.0)
         return [(r, -w)]
 
     def solar_worth(
