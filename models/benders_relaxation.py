@@ -206,7 +206,7 @@ def worth_planes(
     a_eq = sp.hstack([-eta[0] * eye, eye / eta[1], eye - back])  # columns: c, d, soc
     a_ub = sp.vstack([sp.hstack([zero, zero, eye]), sp.hstack([eye, zero, zero]),
                       sp.hstack([zero, eye, zero]), sp.hstack([-eye, eye, zero])])  # fmt: skip
-    planes = set()
+    planes: dict[tuple[float, ...], tuple[float, float, float]] = {}  # rounded: a key only
     for e, b, c in PLANE_POINTS:
         rhs = np.concatenate([np.full(n, e), np.full(2 * n, b), f * c])
         cost = np.concatenate([p, -p, np.zeros(n)])  # minimise -(worth)
@@ -214,9 +214,9 @@ def worth_planes(
         if res.status != 0:
             raise RuntimeError(f"the battery's day of arbitrage ended {res.message}")
         dual = -np.asarray(res.ineqlin.marginals)
-        plane = (dual[:n].sum(), dual[n : 3 * n].sum(), float(dual[3 * n :] @ f))
-        planes.add(tuple(round(float(v), 9) for v in plane))
-    return sorted(planes)
+        plane = (float(dual[:n].sum()), float(dual[n : 3 * n].sum()), float(dual[3 * n :] @ f))
+        planes.setdefault(tuple(round(v, 9) for v in plane), plane)
+    return sorted(planes.values())
 
 
 @dataclass

@@ -82,7 +82,7 @@ def test_the_batterys_worth_lies_under_every_plane_and_on_one_at_each_point() ->
     sizes = list(PLANE_POINTS) + [tuple(RNG.uniform(0.1, 5.0, 3)) for _ in range(10)]
     for e, b, c in sizes:
         worth = arbitrage(prices, pue, e, b, c)
-        least = min(l * e + m * b + n * c for l, m, n in planes)
+        least = min(lam * e + mu * b + nu * c for lam, mu, nu in planes)
         assert worth <= least + 1e-6 * (1 + abs(least))
         if (e, b, c) in PLANE_POINTS:
             assert least == pytest.approx(worth, rel=1e-6, abs=1e-6)
