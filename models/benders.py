@@ -30,6 +30,7 @@ import numpy as np
 from models.benders_inputs import Block, blocks
 from models.benders_master import Master
 from models.benders_relaxation import busiest_blocks
+from models.benders_rounding import repair
 from models.benders_sub import SLACK_FREE_MW, Fleet, Subproblem, SubResult
 from models.benders_whole import hold_whole
 from models.capacity import CapacityInputs, CapacitySolution
@@ -301,7 +302,9 @@ def integer_phases(
             return
         if time.perf_counter() >= deadline:
             return
-        fixed = rounding(lp_values[mask] - 1e-9 if rounding is np.ceil else lp_values[mask])
+        relaxed = lp_values[mask]
+        rounded = rounding(relaxed - 1e-9 if rounding is np.ceil else relaxed)
+        fixed = repair(rounded, relaxed, master.whole_rows, master.integer_bounds)
         master.fix_integers(fixed)
         state.core = None
         try:

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from models.benders_inputs import Block, master_inputs, subproblem_inputs
 from models.benders_relaxation import ServingRelaxation, busiest_blocks, period_fleet
+from models.benders_rounding import whole_rows
 from models.benders_sub import FLEET_FIELDS, Fleet
 from models.capacity import (
     CapacityInputs,
@@ -146,6 +147,7 @@ class Master:
         self.integer = np.asarray(base.integer, dtype=bool)
         on = np.flatnonzero(self.integer)
         self.integer_bounds = (base.col_lower[on].copy(), base.col_upper[on].copy())
+        self.whole_rows = whole_rows(base.a, base.row_lower, base.row_upper, self.integer)
         self.cost = base.cost.copy()
         self.cost[self.index.theta] = 0.0  # first-stage cost only
         self.highs = highspy.Highs()
