@@ -177,6 +177,9 @@ def busiest_blocks(x: CapacityInputs, blocks: list[Block]) -> set[int]:
     return {k for _, k in best.values()}
 
 
+BILLS = 2  # bounds on a day's energy bill: the least price; hourly, the battery by its worth
+PRICE_LEVELS = 16  # most prices at which the busy load's least bill is bounded (`busy_placement`)
+# (E MWh, B MW, C IT MW) at which the battery's worth is tangent: 1-8 h, IT 1/4-4x the battery
 PLANE_POINTS = [(1.0, 1.0 / h, k / h) for h in (1.0, 2.0, 4.0, 8.0) for k in (0.25, 1.0, 4.0)]
 
 
@@ -226,10 +229,6 @@ class Group:
     sites: np.ndarray
     busy: dict[int, list[int]]  # part -> busy columns
     cpu_need: list[tuple[int, float]]  # (busy column, CPU cores it needs)
-
-
-PRICE_LEVELS = 16  # most prices at which the busy load's least bill is bounded (`busy_placement`)
-BILLS = 2  # bounds on a day's energy bill: the least price; hourly, the battery by its worth
 
 
 class ServingRelaxation:
