@@ -287,8 +287,9 @@ def integer_phases(
     master: Master, runner: Runner, opts: BendersOptions, state: _State, deadline: float
 ) -> None:
     """Integer plans against the LP phase's bound: the LP master's purchases rounded (to the
-    nearest, then up) and held while Benders re-optimises the rest; the MILP master on the
-    accumulated cuts only if neither rounding reaches the gap.
+    nearest, then up; repaired on the rows of whole servers, models/benders_rounding.py) and
+    held while Benders re-optimises the rest; the MILP master on the accumulated cuts only if
+    neither rounding reaches the gap.
 
     Purchases count servers by the hundred or thousand in a national plan, so a rounded LP
     plan is nearly always within the gap of the LP bound; the MILP master, whose cuts span
