@@ -132,6 +132,11 @@ def standing_mw_per_part(x: CapacityInputs) -> np.ndarray:
     return (np.asarray(x.idle_w, float) + np.asarray(x.server_overhead_w, float)) * MW_PER_W
 
 
+def busy_room_mw_per_part(x: CapacityInputs) -> np.ndarray:
+    """(P,) the most MW above idle an installed part draws in any step: all busy, uncapped."""
+    return np.maximum(np.asarray(x.active_w, float) - np.asarray(x.idle_w, float), 0.0) * MW_PER_W
+
+
 def energy_price_floor(x: CapacityInputs) -> np.ndarray:
     """(S, Y, T) p+: the least a MWh imported can cost net of the site's subsidy at its most,
     carbon included, never below 0 (negative prices are the operating floor's, eq. 17)."""
@@ -240,6 +245,7 @@ class ServingRelaxation:
         self.pv = np.asarray(x.discount_fraction * x.duration_years, dtype=float)
         self.dynamic = dynamic_mw_per_part(x)
         self.standing = standing_mw_per_part(x)
+        self.busy_room = busy_room_mw_per_part(x)
         n_w, n_p = self.rate.shape
         self.cpu_need = np.zeros((n_w, n_p)) if x.cpu is None else cpu_work_per_busy_part(x)
         deferrable = np.asarray(x.deferrable, dtype=bool)
@@ -445,10 +451,9 @@ class ServingRelaxation:
         c[s,t])+, concave in pi with its kinks at the c's: so z >= pi D - sum_s G_s(pi) Q_s
         at every distinct c (at most PRICE_LEVELS of them, evenly among the sorted values)
         bounds the bill from below, and equals the least bill when every level is kept."""
-        full = np.maximum(np.asarray(self.x.active_w, float) - np.asarray(self.x.idle_w, float), 0)
         busy_mwh = self.column()
         self.rows.add([(busy_mwh, 1.0), *[(b, -e) for b, e in dynamic]], 0.0, np.inf)
-        room = [self.site_sum(fleet, int(s), full * MW_PER_W) for s in sites]
+        room = [self.site_sum(fleet, int(s), self.busy_room) for s in sites]
         z = self.column()
         for pi, below in price_levels(per_it_mwh, w_h):
             terms = [(q, float(g)) for q, g in zip(room, below, strict=True)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from models.benders_relaxation import PLANE_POINTS, price_levels, worth_planes
@@ -60,7 +59,7 @@ def arbitrage(prices: np.ndarray, pue: np.ndarray, e_mwh: float, b_mw: float, c_
     net_discharge = np.hstack([-eye, eye, 0 * eye])
     res = linprog(
         cost,
-        A_ub=sp.csr_matrix(net_discharge),
+        A_ub=net_discharge,
         b_ub=pue * c_mw,
         A_eq=balance,
         b_eq=np.zeros(n),
