@@ -292,9 +292,9 @@ def integer_phases(
     neither rounding reaches the gap.
 
     Purchases count servers by the hundred or thousand in a national plan, so a rounded LP
-    plan is nearly always within the gap of the LP bound; the MILP master, whose cuts span
-    1 to 1e11 (an IT MW worth its lost tokens), is where HiGHS's simplex fails numerically
-    (flagship 1: "infeasible" on a master whose IPM optimum is the plan's)."""
+    plan is nearly always within the gap of the LP bound; where a rounding cannot fit (flagship
+    1: a host CPU server rounded up breaks an IT MW cap the LP fills), the MILP master settles
+    which server gives way."""
     master.use_interior_point(False)  # the purchases are rounded: a vertex rounds far better
     _, lp_values, _, _ = master.solve()
     mask = master_integer_mask(master)
@@ -322,16 +322,28 @@ def integer_phases(
                 raise
 
 
+def to_milp(master: Master, mip_rel_gap: float) -> None:
+    """Turn the LP master into the MILP master on the cuts binding at the LP optimum (found by
+    solving the LP again: the last solve may be a rounding's, where other cuts bind)."""
+    master.relax_integers(True)
+    master.fix_integers(None)
+    master.solve()
+    master.drop_slack_cuts()
+    master.relax_integers(False)
+    master.highs.setOptionValue("mip_rel_gap", mip_rel_gap)
+    # HiGHS's MILP presolve returned a wrong optimum on masters whose cuts span 1 to 1e13 (lost
+    # tokens priced per part against capex): tests/test_benders.py keeps the case
+    master.highs.setOptionValue("presolve", "off")
+    # a cut's row holds ~1e10 CNY: its last bit (~1e-5) failed HiGHS's absolute feasibility check
+    # (1e-6) and an optimal MILP master ended kSolveError; 1e-4 CNY is exact for a plan's cost
+    master.highs.setOptionValue("mip_feasibility_tolerance", 1e-4)
+
+
 def milp_phase(
     master: Master, runner: Runner, opts: BendersOptions, state: _State, deadline: float
 ) -> None:
     """Plain Benders on the MILP master until the gap to the best plan is within `mip_gap`."""
-    master.drop_slack_cuts()
-    master.relax_integers(False)
-    master.highs.setOptionValue("mip_rel_gap", opts.mip_gap / 4)
-    # HiGHS's MILP presolve returned a wrong optimum on masters whose cuts span 1 to 1e13 (lost
-    # tokens priced per part against capex): tests/test_benders.py keeps the case
-    master.highs.setOptionValue("presolve", "off")
+    to_milp(master, opts.mip_gap / 4)
     while len(state.history) < opts.max_iterations and time.perf_counter() < deadline:
         t0 = time.perf_counter()
         master.highs.setOptionValue("time_limit", max(1.0, deadline - t0))
