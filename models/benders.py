@@ -11,8 +11,9 @@ lower bound, c'x + sum_k V_k at any slack-free point an upper bound (docs/capaci
 "Decomposition").
 
 Convergence: multi-cut (one theta per subproblem); in-out stabilisation in the LP phase (cuts
-are separated at lambda x^ + (1 - lambda) x_core, the core moving to each better point;
-lambda = 1 once the bound stalls); then the MILP master on the accumulated cuts, plain Benders,
+are separated at lambda x^ + (1 - lambda) x_core, and at a second lambda nearer the core, the
+deeper cut at x^ kept per block and the core moving to each better point; lambda = 1 once the
+bound stalls); then the MILP master on the accumulated cuts, plain Benders,
 until the gap between the best slack-free plan and the master's bound is within `mip_gap`.
 """
 
@@ -71,6 +72,7 @@ class BendersOptions:
     serving_relaxation: bool = True  # theta_k bounded by its block's serving (benders_relaxation)
     core_demand_factor: float = 1.2  # the first in-out core serves this x the demand (1 = none)
     whole_blocks: str = "none"  # blocks written whole into the master: none, busiest, all
+    extra_lambda: float = 0.25  # a second separation point this near the core (0 = none)
     highs_options: dict[str, Any] = field(default_factory=dict)
     on_iteration: Callable[[Iteration], None] | None = None  # told after every round
 
@@ -156,6 +158,44 @@ def add_cuts(master: Master, results: list[SubResult], point: np.ndarray) -> Non
             master.add_cut(k, r.value, r.gradient, point, r.kind)
 
 
+def separate(
+    master: Master, runner: Runner, values: np.ndarray, points: list[np.ndarray]
+) -> tuple[float, np.ndarray]:
+    """Every subproblem at each separation point; the cut deepest at the master's point
+    `values` kept per block; returns the cheapest plan among the points (inf if none is a plan:
+    every point then needed slack) and that point."""
+    best: tuple[float, np.ndarray] = (math.inf, points[0])
+    found = []
+    for at in points:
+        results, total, slack_free = evaluate(master, runner, at)
+        found.append((results, at))
+        if slack_free and total < best[0]:
+            best = (total, at)
+    add_deepest_cuts(master, found, values)
+    return best
+
+
+def add_deepest_cuts(
+    master: Master, found: list[tuple[list[SubResult], np.ndarray]], q: np.ndarray
+) -> None:
+    """Of the cuts each block gave at several points, the one deepest at the master's point q."""
+    if len(found) == 1:
+        add_cuts(master, *found[0])
+        return
+    for k in range(len(master.blocks)):
+        if k in master.held:
+            continue
+        usable = [(r[k], at) for r, at in found if r[k].status is SolveStatus.optimal]
+        if not usable:
+            continue
+        if any(r.kind != "optimality" for r, _ in usable):
+            for r, at in usable:
+                master.add_cut(k, r.value, r.gradient, at, r.kind)
+            continue
+        r, at = max(usable, key=lambda u: master.cut_at(k, u[0].value, u[0].gradient, u[1], q))
+        master.add_cut(k, r.value, r.gradient, at, r.kind)
+
+
 def lp_phase(
     master: Master, runner: Runner, opts: BendersOptions, state: _State, deadline: float,
     target_gap: float, count_plans: bool, *, phase: str = "lp", lp_upper: float = math.inf,
@@ -183,14 +223,13 @@ def lp_phase(
         if stalled >= opts.stall_iterations:
             lam = 1.0
         core = values if state.core is None else state.core
-        point = lam * values + (1.0 - lam) * core
-        results, total, slack_free = evaluate(master, runner, point)
-        add_cuts(master, results, point)
-        if slack_free and total < lp_upper:
-            lp_upper, state.core = total, point
+        lams = [lam, opts.extra_lambda] if opts.extra_lambda > 0 and lam < 1.0 else [lam]
+        total, at = separate(master, runner, values, [a * values + (1 - a) * core for a in lams])
+        if total < lp_upper:
+            lp_upper, state.core = total, at
             if count_plans and total < state.upper:
-                state.upper, state.best = total, point
-        elif state.core is None:
+                state.upper, state.best = total, at
+        if state.core is None:
             state.core = values
         state.record(
             Iteration(
@@ -200,7 +239,7 @@ def lp_phase(
                 t1 - t0,
                 time.perf_counter() - t1,
                 master.n_cuts,
-                slack_free,
+                math.isfinite(total),
             ),
             opts,
         )

@@ -404,6 +404,17 @@ class Master:
         stats = SolveStats(0.0, 0.0, None, None)
         return read_solution(self.model, replace(self.x_master, relax=False), stats, "highs")
 
+    def cut_at(self, k: int, value: float, gradient: Fleet, at: np.ndarray, q: np.ndarray) -> float:
+        """The optimality cut V + g'(q - q^) of block k, taken at q^ = `at`, evaluated at `q`."""
+        year = self.blocks[k].year
+        out = value
+        for name in FLEET_FIELDS:
+            ix = self.index.fleet[name][year].ravel()
+            g = np.asarray(getattr(gradient, name), dtype=float).ravel()
+            on = (ix >= 0) & (np.abs(g) > SMALL_COEFFICIENT)
+            out += float(g[on] @ (q[ix[on]] - at[ix[on]]))
+        return out
+
     def add_cut(
         self, k: int, value: float, gradient: Fleet, at: np.ndarray, kind: str = "optimality"
     ) -> None:

@@ -46,3 +46,35 @@ def test_the_milp_master_keeps_the_cuts_binding_at_the_lp_optimum(name: str) -> 
         assert relaxed == pytest.approx(lp_bound, rel=1e-9)
     finally:
         runner.close()
+
+
+def test_a_cut_evaluated_off_the_master_equals_its_row_in_the_master() -> None:
+    """`Master.cut_at` (which of two cuts of a block to keep, models/benders.py
+    `add_deepest_cuts`) against the row `add_cut` writes: theta_k >= lower - sum(coef q), the
+    row read back from HiGHS, at the point the cut was taken and at another."""
+    x = resolve(load_scenario(TINY / "subsidy_choice.yaml"), relax=True).inputs
+    parts = blocks(x)
+    master = Master(x, parts, {"threads": 1}, True)
+    runner = InProcessRunner(x, parts, {"threads": 1})
+    try:
+        _, at, _, _ = master.solve()
+        master.scale_demand(1.5)
+        _, q, _, _ = master.solve()
+        assert not np.allclose(at, q)
+        k = 0
+        result = runner.solve([master.fleet(at, b.year) for b in master.blocks])[k]
+        master.add_cut(k, result.value, result.gradient, at, result.kind)
+        row = master.highs.getNumRow() - 1
+        _, _, lower, _, _ = master.highs.getRows(1, np.array([row], dtype=np.int32))
+        _, _, index, value = master.highs.getRowsEntries(1, np.array([row], dtype=np.int32))
+        theta = int(master.index.theta[k])
+        others = [(int(i), float(v)) for i, v in zip(index, value, strict=True) if i != theta]
+        for point in (at, q):
+            written = float(lower[0]) - sum(v * point[i] for i, v in others)
+            got = master.cut_at(k, result.value, result.gradient, at, point)
+            assert got == pytest.approx(written, rel=1e-9, abs=1e-6)
+        assert master.cut_at(k, result.value, result.gradient, at, at) == pytest.approx(
+            result.value, rel=1e-12
+        )
+    finally:
+        runner.close()
