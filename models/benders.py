@@ -11,8 +11,8 @@ lower bound, c'x + sum_k V_k at any slack-free point an upper bound (docs/capaci
 "Decomposition").
 
 Convergence: multi-cut (one theta per subproblem); in-out stabilisation in the LP phase (cuts
-are separated at lambda x^ + (1 - lambda) x_core, and at a second lambda nearer the core, the
-deeper cut at x^ kept per block and the core moving to each better point; lambda = 1 once the
+are separated at lambda x^ + (1 - lambda) x_core, and at two lambdas nearer the core, the
+deepest cut at x^ kept per block and the core moving to each better point; lambda = 1 once the
 bound stalls); then the MILP master on the accumulated cuts, plain Benders,
 until the gap between the best slack-free plan and the master's bound is within `mip_gap`.
 """
@@ -72,7 +72,7 @@ class BendersOptions:
     serving_relaxation: bool = True  # theta_k bounded by its block's serving (benders_relaxation)
     core_demand_factor: float = 1.2  # the first in-out core serves this x the demand (1 = none)
     whole_blocks: str = "none"  # blocks written whole into the master: none, busiest, all
-    extra_lambda: float = 0.25  # a second separation point this near the core (0 = none)
+    extra_lambdas: tuple[float, ...] = (0.25, 0.1)  # more separation points, nearer the core
     highs_options: dict[str, Any] = field(default_factory=dict)
     on_iteration: Callable[[Iteration], None] | None = None  # told after every round
 
@@ -223,7 +223,7 @@ def lp_phase(
         if stalled >= opts.stall_iterations:
             lam = 1.0
         core = values if state.core is None else state.core
-        lams = [lam, opts.extra_lambda] if opts.extra_lambda > 0 and lam < 1.0 else [lam]
+        lams = [lam, *opts.extra_lambdas] if lam < 1.0 else [lam]
         total, at = separate(master, runner, values, [a * values + (1 - a) * core for a in lams])
         if total < lp_upper:
             lp_upper, state.core = total, at

@@ -404,44 +404,40 @@ class Master:
         stats = SolveStats(0.0, 0.0, None, None)
         return read_solution(self.model, replace(self.x_master, relax=False), stats, "highs")
 
-    def cut_at(self, k: int, value: float, gradient: Fleet, at: np.ndarray, q: np.ndarray) -> float:
-        """The optimality cut V + g'(q - q^) of block k, taken at q^ = `at`, evaluated at `q`."""
+    def cut_terms(self, k: int, gradient: Fleet) -> tuple[np.ndarray, np.ndarray]:
+        """The in-service columns of block k's period that a cut's gradient touches (those of
+        coefficient above `SMALL_COEFFICIENT`), and the gradient on them."""
         year = self.blocks[k].year
-        out = value
+        cols, coef = [], []
         for name in FLEET_FIELDS:
             ix = self.index.fleet[name][year].ravel()
             g = np.asarray(getattr(gradient, name), dtype=float).ravel()
             on = (ix >= 0) & (np.abs(g) > SMALL_COEFFICIENT)
-            out += float(g[on] @ (q[ix[on]] - at[ix[on]]))
-        return out
+            cols.append(ix[on])
+            coef.append(g[on])
+        return np.concatenate(cols).astype(np.int32), np.concatenate(coef)
+
+    def cut_at(self, k: int, value: float, gradient: Fleet, at: np.ndarray, q: np.ndarray) -> float:
+        """The optimality cut V + g'(q - q^) of block k, taken at q^ = `at`, evaluated at `q`."""
+        cols, g = self.cut_terms(k, gradient)
+        return value + float(g @ (q[cols] - at[cols]))
 
     def add_cut(
         self, k: int, value: float, gradient: Fleet, at: np.ndarray, kind: str = "optimality"
     ) -> None:
         """Optimality: theta_k >= V + g'(q - q^); feasibility: 0 >= F + g'(q - q^), scaled so
         its largest coefficient is 1 (q the period's in-service columns)."""
-        year = self.blocks[k].year
-        cols: list[int] = []
-        coef: list[float] = []
-        rhs = value
-        for name in FLEET_FIELDS:
-            ix = self.index.fleet[name][year].ravel()
-            g = np.asarray(getattr(gradient, name), dtype=float).ravel()
-            on = (ix >= 0) & (np.abs(g) > SMALL_COEFFICIENT)
-            cols.extend(ix[on].tolist())
-            coef.extend((-g[on]).tolist())
-            rhs -= float(g[on] @ at[ix[on]])
+        cols, g = self.cut_terms(k, gradient)
+        coef, rhs = -g, value - float(g @ at[cols])
         if kind == "optimality":
-            cols.append(int(self.index.theta[k]))
-            coef.append(1.0)
-        elif coef:
-            scale = max(abs(c) for c in coef)
-            coef, rhs = [c / scale for c in coef], rhs / scale
+            cols = np.append(cols, np.int32(self.index.theta[k]))
+            coef = np.append(coef, 1.0)
+        elif coef.size:
+            scale = float(np.abs(coef).max())
+            coef, rhs = coef / scale, rhs / scale
         else:
             return  # lost load that no fleet quantity changes: nothing to cut
-        status = self.highs.addRow(
-            rhs, math.inf, len(cols), np.array(cols, dtype=np.int32), np.array(coef)
-        )
+        status = self.highs.addRow(rhs, math.inf, cols.size, cols.astype(np.int32), coef)
         if status == highspy.HighsStatus.kError:
             raise RuntimeError(f"HiGHS refused cut {self.n_cuts}: a coefficient beyond its limits")
         self.n_cuts += 1
