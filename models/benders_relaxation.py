@@ -39,7 +39,9 @@ Rows, per group of sites (each site of a period's busiest block alone, else all 
         sum_p (W_d h_p I[p,s,y] + e_p sum_w b[w,p,s]) <= W_d C[s,y]
         sum_p (sum_t w_t pue[s,t] h_p I + min_t pue[s,t] e_p sum_w b)
             <= W_d G + sum_t w_t cf[s,t] S + W_d B
-    and in both, CPU work at the same sites: sum_{w,p} kappa_w k[w,p] b <= W sum_c K_c J[c,s,y] (25)
+    and in both, CPU work at the same sites: sum_{w,p} kappa_w k[w,p] b <= W sum_c K_c J (25),
+    and the CPU servers' draw in the IT and power rows (26): P^idle_c J[c,s] while installed,
+    and min_c (P^act_c - P^idle_c) / K_c per busy core the busy parts need
 
 k the scaled rates, D the scaled demand and pi the penalty per scaled unit and step
 (`scaled_serve_data`), pv_y the period's discounted years, h_p the standing MW of an installed
@@ -52,9 +54,11 @@ Why it is valid: V_k is the energy bill net of subsidy, carbon and the unserved 
 other term being non-negative; the bill is at least floor_k (negative prices at the import cap)
 plus p+ times the MWh imported, which is at least E_d; the unserved penalty over the block is
 at least that of the peak steps alone (interactive) and of each day's total (any); relaxing
-equalities to >=, leaving out CPU power, charging and every other workload class can only lower
-the least penalty; and interactive and deferrable work each get the whole fleet here, so the sum
-of their two minima is at most the minimum of their sum. The bound is on the plan itself, so it
+equalities to >=, leaving out charging, the CPU servers' power from the bills and every other
+workload class can only lower the least penalty (and a CPU server draws at least its idle MW,
+a busy core at least the cheapest server's MW per core); and interactive and deferrable work
+each get the whole fleet here, so the sum of their two minima is at most the minimum of their
+sum. The bound is on the plan itself, so it
 holds beside the elastic subproblems' cuts (models/benders_sub.py).
 """
 
@@ -148,6 +152,17 @@ def energy_price_floor(x: CapacityInputs) -> np.ndarray:
         * np.asarray(x.carbon_price_per_t, float)[None, :, None]
     )
     return np.maximum(net + carbon, 0.0)
+
+
+def cpu_server_draw(x: CapacityInputs) -> tuple[np.ndarray, float]:
+    """(C,) each CPU server's idle MW, and the least MW above idle per busy core of any server
+    type (eq. 26: (P^act - P^idle) / K over c); none without CPU servers."""
+    if x.cpu is None:
+        return np.zeros(0), 0.0
+    idle = np.asarray(x.cpu.idle_w, dtype=float) * MW_PER_W
+    above = (np.asarray(x.cpu.active_w, dtype=float) - idle / MW_PER_W) * MW_PER_W
+    per_core = above / np.asarray(x.cpu.cores_per_server, dtype=float)
+    return idle, float(per_core.min(initial=np.inf)) if per_core.size else 0.0
 
 
 def period_fleet(x: CapacityInputs, columns: dict[str, np.ndarray], year: int) -> PeriodColumns:
@@ -248,6 +263,7 @@ class ServingRelaxation:
         self.busy_room = busy_room_mw_per_part(x)
         n_w, n_p = self.rate.shape
         self.cpu_need = np.zeros((n_w, n_p)) if x.cpu is None else cpu_work_per_busy_part(x)
+        self.cpu_idle_mw, self.cpu_mw_per_core = cpu_server_draw(x)
         deferrable = np.asarray(x.deferrable, dtype=bool)
         self.interactive = np.flatnonzero(~deferrable).tolist()
         self.deferrable = np.flatnonzero(deferrable).tolist()
@@ -397,7 +413,12 @@ class ServingRelaxation:
             for p in range(fleet.parts.shape[0])
             for s in sites
         ]
-        it_row = [(c, hours * h) for c, h, _ in standing] + dynamic
+        # the CPU servers' draw (26): idle while installed, and at least the cheapest server's
+        # MW per busy core for the cores the busy parts need (capacity rows; bills leave it out)
+        standing += [(int(fleet.cpu[c, s]), float(self.cpu_idle_mw[c]), s)
+                     for c in range(fleet.cores.size) for s in sites]  # fmt: skip
+        cpu_busy = [(b, need * self.cpu_mw_per_core) for b, need in group.cpu_need]
+        it_row = [(c, hours * h) for c, h, _ in standing] + dynamic + cpu_busy
         it_row += [(int(c), -hours) for c in fleet.capacity[sites]]
         self.rows.add(present(it_row), -np.inf, 0.0)
         if group.cpu_need and fleet.cores.size:
@@ -407,7 +428,7 @@ class ServingRelaxation:
         pue = np.asarray(self.x.pue, dtype=float)[:, day]
         cf = np.asarray(self.x.solar_capacity_factor, dtype=float)[:, day]
         drawn = [(c, float(w_h @ pue[s]) * h) for c, h, s in standing]
-        drawn += [(b, float(pue[sites].min()) * e) for b, e in dynamic]
+        drawn += [(b, float(pue[sites].min()) * e) for b, e in dynamic + cpu_busy]
         drawn += [(int(fleet.solar[s]), -float(w_h @ cf[s])) for s in sites]
         battery = [(int(fleet.battery_mw[s]), -hours) for s in sites]
         cap = fleet.grid_cap_mw[sites]

@@ -1,7 +1,9 @@
-"""The MILP master of the decomposition (models/benders.py, `to_milp`): built on the cuts that bind
-at the LP optimum, whatever point the master was last solved at, so its relaxation keeps the LP
-phase's bound. Flagship 1 found the case: after the rounded plans the cuts were judged at the
-last rounding's point, the MILP master's bound fell 1.4% under the LP's and the loop stalled."""
+"""The Benders master (models/benders.py, benders_master.py, benders_relaxation.py): the MILP
+master (`to_milp`) built on the cuts that bind at the LP optimum, whatever point the master was
+last solved at, so its relaxation keeps the LP phase's bound (flagship 1 found the case: after
+the rounded plans the cuts were judged at the last rounding's point, the MILP master's bound fell
+1.4% under the LP's and the loop stalled); a cut's value off the master's point, which picks the
+deepest of a block's cuts; and the CPU servers' draw in the serving relaxation."""
 
 from __future__ import annotations
 
@@ -78,3 +80,44 @@ def test_a_cut_evaluated_off_the_master_equals_its_row_in_the_master() -> None:
         )
     finally:
         runner.close()
+
+
+def test_cpu_servers_draw_in_the_relaxation_and_the_bound_stays_below_the_optimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CPU servers' idle and busy draw now count in the relaxation's IT and power rows
+    (models/benders_relaxation.py, `cpu_server_draw`). On the two-site, two-year problem with
+    CPU servers of tests/test_capacity_cpu.py they raise the first master's bound (753.7
+    against 593.9 without them), which stays under the monolith's optimum, and the
+    decomposition reaches that optimum."""
+    from dataclasses import replace
+
+    import models.benders_relaxation as relaxation
+    from models.benders import solve_benders
+    from models.dispatch import solve_capacity
+    from tests.test_capacity_cpu import cpu
+    from tests.test_capacity_model import tiny
+
+    x = tiny(
+        n_parts=2, n_sites=2, n_years=2, n_steps=4,
+        tokens_per_s_per_part=np.array([[100.0, 200.0], [150.0, 120.0]]),
+        demand_tokens_per_s=np.array([[[300, 500, 200, 400], [600, 800, 300, 700]],
+                                      [[200, 200, 100, 300], [400, 100, 300, 500]]], float),
+        deferrable=np.array([False, True]),
+        idle_w=np.array([50.0, 80.0]), active_w=np.array([300.0, 500.0]),
+        price_per_mwh=np.tile(np.array([20.0, 60.0, 40.0, 30.0]), (2, 2, 1)),
+        discount_fraction=np.array([1.0, 0.9]), horizon_end_discount_fraction=0.85,
+        cpu=cpu(n_sites=2, n_years=2, core_s_per_token=np.array([0.02, 0.005]),
+                allowed=np.ones((2, 2, 2), dtype=bool)),
+    )  # fmt: skip
+    x = replace(x, relax=True)
+    want = float(solve_capacity(x, backend="pyomo", solver="highs").objective)
+    _, _, first_bound, _ = Master(x, blocks(x), {"threads": 1}, True).solve()
+    assert first_bound <= want * (1 + 1e-9)
+    with monkeypatch.context() as m:
+        m.setattr(relaxation, "cpu_server_draw", lambda _x: (np.zeros(2), 0.0))
+        _, _, without, _ = Master(x, blocks(x), {"threads": 1}, True).solve()
+    assert without < first_bound * (1 - 0.1)
+    result = solve_benders(x, InProcessRunner, BendersOptions(mip_gap=1e-5))
+    assert result.lower_bound <= want * (1 + 1e-9)
+    assert result.solution.objective == pytest.approx(want, rel=2e-5)
