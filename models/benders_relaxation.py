@@ -54,8 +54,8 @@ Why it is valid: V_k is the energy bill net of subsidy, carbon and the unserved 
 other term being non-negative; the bill is at least floor_k (negative prices at the import cap)
 plus p+ times the MWh imported, which is at least E_d; the unserved penalty over the block is
 at least that of the peak steps alone (interactive) and of each day's total (any); relaxing
-equalities to >=, leaving out charging, the CPU servers' power from the bills and every other
-workload class can only lower the least penalty (and a CPU server draws at least its idle MW,
+equalities to >=, leaving out charging, the CPU servers' power from the hourly bill (c) and every
+other workload class can only lower the least penalty (and a CPU server draws at least its idle MW,
 a busy core at least the cheapest server's MW per core); and interactive and deferrable work
 each get the whole fleet here, so the sum of their two minima is at most the minimum of their
 sum. The bound is on the plan itself, so it
@@ -160,7 +160,7 @@ def cpu_server_draw(x: CapacityInputs) -> tuple[np.ndarray, float]:
     if x.cpu is None:
         return np.zeros(0), 0.0
     idle = np.asarray(x.cpu.idle_w, dtype=float) * MW_PER_W
-    above = (np.asarray(x.cpu.active_w, dtype=float) - idle / MW_PER_W) * MW_PER_W
+    above = (np.asarray(x.cpu.active_w, dtype=float) - np.asarray(x.cpu.idle_w)) * MW_PER_W
     per_core = above / np.asarray(x.cpu.cores_per_server, dtype=float)
     return idle, float(per_core.min(initial=np.inf)) if per_core.size else 0.0
 
@@ -414,7 +414,8 @@ class ServingRelaxation:
             for s in sites
         ]
         # the CPU servers' draw (26): idle while installed, and at least the cheapest server's
-        # MW per busy core for the cores the busy parts need (capacity rows; bills leave it out)
+        # MW per busy core for the cores the busy parts need (IT, power and least-price bill
+        # rows; the hourly bill of row (c) leaves it out)
         standing += [(int(fleet.cpu[c, s]), float(self.cpu_idle_mw[c]), s)
                      for c in range(fleet.cores.size) for s in sites]  # fmt: skip
         cpu_busy = [(b, need * self.cpu_mw_per_core) for b, need in group.cpu_need]
