@@ -86,31 +86,17 @@ def test_cpu_servers_draw_in_the_relaxation_and_the_bound_stays_below_the_optimu
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """CPU servers' idle and busy draw now count in the relaxation's IT and power rows
-    (models/benders_relaxation.py, `cpu_server_draw`). On the two-site, two-year problem with
-    CPU servers of tests/test_capacity_cpu.py they raise the first master's bound (753.7
-    against 593.9 without them), which stays under the monolith's optimum, and the
-    decomposition reaches that optimum."""
+    (models/benders_relaxation.py, `cpu_server_draw`). On `mixed_problem` of
+    tests/test_capacity_cpu.py they raise the first master's bound from 596.8 to 819.0, which
+    stays under the monolith's optimum (868.9), and the decomposition reaches that optimum."""
     from dataclasses import replace
 
     import models.benders_relaxation as relaxation
     from models.benders import solve_benders
     from models.dispatch import solve_capacity
-    from tests.test_capacity_cpu import cpu
-    from tests.test_capacity_model import tiny
+    from tests.test_capacity_cpu import mixed_problem
 
-    x = tiny(
-        n_parts=2, n_sites=2, n_years=2, n_steps=4,
-        tokens_per_s_per_part=np.array([[100.0, 200.0], [150.0, 120.0]]),
-        demand_tokens_per_s=np.array([[[300, 500, 200, 400], [600, 800, 300, 700]],
-                                      [[200, 200, 100, 300], [400, 100, 300, 500]]], float),
-        deferrable=np.array([False, True]),
-        idle_w=np.array([50.0, 80.0]), active_w=np.array([300.0, 500.0]),
-        price_per_mwh=np.tile(np.array([20.0, 60.0, 40.0, 30.0]), (2, 2, 1)),
-        discount_fraction=np.array([1.0, 0.9]), horizon_end_discount_fraction=0.85,
-        cpu=cpu(n_sites=2, n_years=2, core_s_per_token=np.array([0.02, 0.005]),
-                allowed=np.ones((2, 2, 2), dtype=bool)),
-    )  # fmt: skip
-    x = replace(x, relax=True)
+    x = replace(mixed_problem(), relax=True)
     want = float(solve_capacity(x, backend="pyomo", solver="highs").objective)
     _, _, first_bound, _ = Master(x, blocks(x), {"threads": 1}, True).solve()
     assert first_bound <= want * (1 + 1e-9)

@@ -122,12 +122,11 @@ def test_cpu_servers_retire_and_count_in_the_budget(backend: str) -> None:
     assert tight.unserved_tokens_per_s[0, 1, 0] == pytest.approx(100.0, rel=1e-9)
 
 
-def test_backends_agree_on_a_mixed_problem() -> None:
+def mixed_problem() -> CapacityInputs:
     """Two sites, two years, four steps, a deferrable and an interactive workload with different
-    CPU needs, lead times and resale: cvxpy and Pyomo agree (LP to 1e-7, MILP to its gap)."""
-    t = 4
-    x = tiny(
-        n_parts=2, n_sites=2, n_years=2, n_steps=t,
+    CPU needs (0.02 and 0.005 core-s/token), server Y a year's lead time, resale."""
+    return tiny(
+        n_parts=2, n_sites=2, n_years=2, n_steps=4,
         tokens_per_s_per_part=np.array([[100.0, 200.0], [150.0, 120.0]]),
         demand_tokens_per_s=np.array([[[300, 500, 200, 400], [600, 800, 300, 700]],
                                       [[200, 200, 100, 300], [400, 100, 300, 500]]], float),
@@ -139,6 +138,11 @@ def test_backends_agree_on_a_mixed_problem() -> None:
                 lead_time_years=np.array([0.0, 1.0]),
                 allowed=np.ones((2, 2, 2), dtype=bool)),
     )  # fmt: skip
+
+
+def test_backends_agree_on_a_mixed_problem() -> None:
+    """`mixed_problem`: cvxpy and Pyomo agree (LP to 1e-7, MILP to its gap)."""
+    x = mixed_problem()
     for relax, rel in ((True, 1e-7), (False, 1e-6)):
         xs = replace(x, relax=relax)
         a = solve(xs, backend="cvxpy", options={"mip_gap": 1e-9})
