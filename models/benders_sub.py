@@ -156,50 +156,84 @@ def fixed_columns(m: pyo.ConcreteModel, form: Any, x: CapacityInputs) -> Columns
     return cols
 
 
-def elastic_columns(form: Any, x: CapacityInputs) -> tuple[sp.csc_matrix, np.ndarray]:
+@dataclass(frozen=True)
+class RowLabel:
+    """A compiled row's constraint: its family's name, its index, and its block's index (the
+    site, for rows in a site's energy block; None for top-level rows)."""
+
+    name: str
+    index: Any
+    block_index: Any
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A subproblem's LP as Pyomo's compiler gives it (no slack columns yet), the label of each
+    row and where each fleet quantity sits among its columns."""
+
+    lp: highspy.HighsLp
+    rows: tuple[RowLabel, ...]
+    columns: Columns
+
+
+def row_labels(form: Any) -> tuple[RowLabel, ...]:
+    """Each compiled row's label (what the slack and peak columns below need of the model)."""
+    return tuple(
+        RowLabel(con.parent_component().local_name, con.index(), con.parent_block().index())
+        for con, _ in form.rows
+    )
+
+
+def compile_block(x: CapacityInputs) -> Compiled:
+    """A subproblem's inputs built by the capacity model's Pyomo families and compiled."""
+    model = build(x)
+    lp, form = lp_from_pyomo(model)
+    return Compiled(lp, row_labels(form), fixed_columns(model, form, x))
+
+
+def elastic_columns(
+    rows: tuple[RowLabel, ...], x: CapacityInputs
+) -> tuple[sp.csc_matrix, np.ndarray]:
     """Two slack columns (+1, -1) on every power balance and IT capacity row, and their cost:
     the lost-load value x the step's hours x the period's discounted years, per MW."""
-    rows, costs = [], []
+    at, costs = [], []
     per_mwh = (
         LOST_LOAD_FACTOR
         * lost_load_value_per_mwh(x)
         * float(x.discount_fraction[0] * x.duration_years[0])
     )
-    for i, (con, _) in enumerate(form.rows):
-        name = con.parent_component().local_name
-        if name in ELASTIC_ROWS:
-            index = con.index()
-            step = index if name == "power_balance" else index[2]
-            rows.append(i)
+    for i, row in enumerate(rows):
+        if row.name in ELASTIC_ROWS:
+            step = row.index if row.name == "power_balance" else row.index[2]
+            at.append(i)
             costs.append(per_mwh * max(float(x.weight_h[step]), 1e-3))
-    n = len(rows)
+    n = len(at)
     data = np.concatenate([np.ones(n), -np.ones(n)])
-    matrix = sp.csc_matrix(
-        (data, (np.tile(rows, 2), np.arange(2 * n))), shape=(len(form.rows), 2 * n)
-    )
+    matrix = sp.csc_matrix((data, (np.tile(at, 2), np.arange(2 * n))), shape=(len(rows), 2 * n))
     return matrix, np.tile(np.asarray(costs, dtype=float), 2)
 
 
 def peak_excess_columns(
-    form: Any, a: sp.csr_matrix, peak_cols: np.ndarray, x_full: CapacityInputs, block: Block
-) -> tuple[sp.csc_matrix, np.ndarray]:
+    rows: tuple[RowLabel, ...], a: sp.csr_matrix, peak_cols: np.ndarray, x_full: CapacityInputs,
+    block: Block,
+) -> tuple[sp.csc_matrix, np.ndarray]:  # fmt: skip
     """One column per (site, billing period) letting imports exceed the master's peak, at the
     period's demand charge per MW: V becomes min over a higher peak of charge x excess + V, so
     a cut's slope in the peak is at most the charge (a real plan: the peak raised, paid for)."""
     pv_opex = float(x_full.discount_fraction[block.year] * x_full.duration_years[block.year])
     n_s, n_b = peak_cols.shape
-    rows, cols, vals = [], [], []
-    for i, (con, _) in enumerate(form.rows):
-        if con.parent_component().local_name != "demand_peak":
+    at, cols, vals = [], [], []
+    for i, row in enumerate(rows):
+        if row.name != "demand_peak":
             continue
-        s = con.parent_block().index()[0]
-        b = int(x_full.billing_period[block.steps[con.index()]])
-        rows.append(i)
+        s = row.block_index[0]
+        b = int(x_full.billing_period[block.steps[row.index]])
+        at.append(i)
         cols.append(s * n_b + b)
         vals.append(a[i, peak_cols[s, b]] if peak_cols[s, b] >= 0 else 0.0)
     charge = x_full.demand_charge_per_mw_month[:, block.year]
     cost = pv_opex * charge[:, None] * x_full.billing_period_months[None, :]
-    matrix = sp.csc_matrix((vals, (rows, cols)), shape=(len(form.rows), n_s * n_b))
+    matrix = sp.csc_matrix((vals, (at, cols)), shape=(len(rows), n_s * n_b))
     return matrix, cost.ravel()
 
 
@@ -225,13 +259,19 @@ def shared_solver(options: dict[str, Any]) -> highspy.Highs:
 class Subproblem:
     """A period's operation on some days, compiled once into HiGHS and re-solved warm."""
 
-    def __init__(self, x_full: CapacityInputs, block: Block, options: dict[str, Any]):
+    def __init__(
+        self, x_full: CapacityInputs, block: Block, options: dict[str, Any],
+        compiled: Compiled | None = None,
+    ):  # fmt: skip
+        """`compiled`: the block's LP already compiled (a period's template stamped with the
+        day, models/benders_template.py); None compiles it by Pyomo here."""
         start = time.perf_counter()
         self.block = block
         self.x = subproblem_inputs(x_full, block)
-        model = build(self.x)
-        lp, form = lp_from_pyomo(model)
-        self.columns = fixed_columns(model, form, self.x)
+        if compiled is None:
+            compiled = compile_block(self.x)
+        lp = compiled.lp
+        self.columns = compiled.columns
         fixed = np.concatenate([ix[ix >= 0].ravel() for ix in self.columns.index.values()])
         a = sp.csr_matrix(
             (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_),
@@ -242,9 +282,9 @@ class Subproblem:
         only_fixed = np.asarray((a.astype(bool) @ free.astype(float)) == 0).ravel()
         row_lower, row_upper = np.array(lp.row_lower_), np.array(lp.row_upper_)
         row_lower[only_fixed], row_upper[only_fixed] = -math.inf, math.inf  # the master's rows
-        slack, slack_cost = elastic_columns(form, self.x)
+        slack, slack_cost = elastic_columns(compiled.rows, self.x)
         excess, excess_cost = peak_excess_columns(
-            form, a, self.columns.index["peak_import_mw"], x_full, block
+            compiled.rows, a, self.columns.index["peak_import_mw"], x_full, block
         )
         self.n_model_cols = lp.num_col_
         self.n_slack = slack.shape[1]
@@ -408,6 +448,8 @@ class Subproblem:
         values = self.highs.getSolution().col_value
         model = build(self.x)
         _, form = lp_from_pyomo(model)
+        if len(form.columns) != self.n_model_cols:
+            raise RuntimeError(f"block {self.block.key}: its model no longer has the LP's columns")
         for var, value in zip(form.columns, values[: self.n_model_cols], strict=True):
             var.set_value(value, skip_validation=True)
         for var, expr in form.eliminated_vars:

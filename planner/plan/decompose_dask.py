@@ -2,9 +2,9 @@
 
 Each worker keeps the subproblems it has built (a module-level cache keyed by the run, living in
 the worker process), so a subproblem is built once and re-solved warm from its last basis while
-its worker lives. Subproblem k is sent to worker k mod n of the workers alive at each round,
-with other workers allowed: a worker that dies costs the rebuild of its subproblems on another
-worker, never the answer (an LP's optimal value does not depend on where it is solved).
+its worker lives. Subproblem k is sent to the worker `block_owners` names among those alive at
+each round, with other workers allowed: a worker that dies costs the rebuild of its subproblems
+on another worker, never the answer (an LP's optimal value does not depend on where it is solved).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from models.benders_inputs import Block
-from models.benders_runner import SubproblemSet
+from models.benders_runner import SubproblemSet, block_owners
 from models.benders_sub import Fleet, SubResult
 from models.capacity import CapacityInputs, CapacitySolution
 
@@ -56,7 +56,7 @@ class DaskRunner:
         """Subproblem k's worker: the one that built it while it lives, else the next alive."""
         owner = self.owners.get(k)
         if owner not in workers:
-            owner = self.owners[k] = workers[k % len(workers)]
+            owner = self.owners[k] = workers[block_owners(self.blocks, len(workers))[k]]
         return owner
 
     def _ask(self, kind: str, fleets: list[Fleet]) -> list[Any]:

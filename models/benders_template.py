@@ -1,0 +1,208 @@
+"""The subproblem LPs of a plan period's representative days from three Pyomo builds, not one per
+day (models/benders_sub.py builds and compiles a block in about 1.3 s; p20y10s20d12 has 240).
+
+The days of one period differ in two things only: the hours each step stands for, the same for
+every step of a day (the days of the year it represents), and the sun (the solar capacity factor
+per site and step); a day whose other inputs differ from the template's is built by Pyomo. Every
+number of the compiled LP (costs, bounds, matrix values, the offset) is then b x W^a x f[s,t]^c,
+a and c in {0, 1}: b a constant, W the day's hours per step, f the sun at one site and step.
+Two probes name each number's form: P1 with W = 1 and f = 1 everywhere gives b; P2 with W = 2 and
+f a label 3 + (i + 1/2)/n distinct for each of the n (site, step) cells, so P2/P1 is 1 (constant),
+2 (the hours), a label in (3, 4) (that cell's sun) or twice a label, in (6, 8) (both). A number
+of any other form (a sum of such terms, a power) or a probe whose sparsity differs from the other
+leaves the period to Pyomo. The template is checked on the period's first day, which Pyomo builds
+anyway: stamped with that day's hours and sun it must equal Pyomo's LP to 1e-12, or the period's
+days are all built by Pyomo. Stamping a day is numpy on the LP's arrays (milliseconds).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, replace
+from typing import Any
+
+import highspy
+import numpy as np
+
+from models.benders_sub import Compiled, compile_block
+from models.capacity import CapacityInputs
+
+DAY_FIELDS = frozenset({"weight_h", "day", "solar_capacity_factor"})  # what differs between days
+LABEL_LOW = 3.0  # P2's sun labels lie in (3, 4): apart from 1 and 2, and doubled in (6, 8)
+MATCH_RTOL = 1e-9  # a ratio P2/P1 names a form when within this of it
+CHECK_RTOL = 1e-12  # the stamped first day against Pyomo's
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """One LP vector's numbers as b x W^hours x f.flat[sun] (sun -1: no sun factor)."""
+
+    base: np.ndarray
+    hours: np.ndarray  # bool
+    sun: np.ndarray  # int, -1 where the number holds no sun
+
+    def at(self, hours_per_step: float, sun: np.ndarray) -> np.ndarray:
+        """The vector for a day of `hours_per_step` hours a step and sun `sun` (S, T)."""
+        out = np.where(self.hours, self.base * hours_per_step, self.base)
+        on = self.sun >= 0
+        out[on] = out[on] * sun.ravel()[self.sun[on]]
+        return out
+
+
+def labels(shape: tuple[int, ...]) -> np.ndarray:
+    """P2's sun: a value in (3, 4) distinct for each cell, in row-major order."""
+    n = int(np.prod(shape))
+    return (LABEL_LOW + (np.arange(n) + 0.5) / n).reshape(shape)
+
+
+def stamp_of(p1: np.ndarray, p2: np.ndarray, n_cells: int) -> Stamp | None:
+    """Each number's form from its two probes (module docstring); None if one has no such form."""
+    p1, p2 = np.asarray(p1, dtype=float), np.asarray(p2, dtype=float)
+    fixed = (p1 == p2) | ~np.isfinite(p1) | (p1 == 0.0)
+    if not np.array_equal(p1[fixed], p2[fixed], equal_nan=True):
+        return None
+    ratio = np.divide(p2, p1, out=np.ones_like(p1), where=~fixed)
+    hours = np.isclose(ratio, 2.0, rtol=MATCH_RTOL, atol=0.0) | (ratio > 2 * LABEL_LOW)
+    sunny = ratio / np.where(hours, 2.0, 1.0)
+    has_sun = sunny > LABEL_LOW
+    cell = (sunny - LABEL_LOW) * n_cells - 0.5
+    index = np.rint(cell).astype(int)
+    constant = np.isclose(sunny, 1.0, rtol=MATCH_RTOL, atol=0.0)
+    named = np.isclose(cell, index, rtol=0.0, atol=1e-3) & (index >= 0) & (index < n_cells)
+    if not np.all(np.where(has_sun, named, constant)):
+        return None
+    return Stamp(p1, hours & ~fixed, np.where(has_sun & ~fixed, index, -1))
+
+
+@dataclass(frozen=True)
+class DayTemplate:
+    """A period's subproblem LP with its days' hours and sun left open."""
+
+    x: CapacityInputs  # the first day's subproblem inputs: what every other day must share
+    first: Compiled  # Pyomo's LP of the first day: its rows, columns and sparsity
+    vectors: dict[str, Stamp]  # col_cost_, col_lower_, col_upper_, row_lower_, row_upper_, value_
+    offset: Stamp
+
+    def fits(self, x: CapacityInputs) -> bool:
+        """Whether a day's subproblem inputs are this template's but for its hours and sun."""
+        return day_variants(x, self.x)
+
+    def compiled(self, x: CapacityInputs) -> Compiled:
+        """The LP of the day `x` (which `fits`), stamped: the first day's rows and columns."""
+        hours, sun = float(x.weight_h[0]), np.asarray(x.solar_capacity_factor, dtype=float)
+        lp, v = self.first.lp, {k: s.at(hours, sun) for k, s in self.vectors.items()}
+        out = highspy.HighsLp()
+        out.num_row_, out.num_col_ = lp.num_row_, lp.num_col_
+        out.col_cost_, out.col_lower_, out.col_upper_ = (
+            v["col_cost_"],
+            v["col_lower_"],
+            v["col_upper_"],
+        )
+        out.row_lower_, out.row_upper_ = v["row_lower_"], v["row_upper_"]
+        out.offset_ = float(self.offset.at(hours, sun)[0])
+        out.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        out.a_matrix_.start_ = lp.a_matrix_.start_
+        out.a_matrix_.index_ = lp.a_matrix_.index_
+        out.a_matrix_.value_ = v["value_"]
+        return replace(self.first, lp=out)
+
+
+def uniform_hours(x: CapacityInputs) -> bool:
+    """Every step of the block stands for the same positive hours (one representative day)."""
+    w = np.asarray(x.weight_h, dtype=float)
+    return w.size > 0 and bool(np.all(w == w[0])) and w[0] > 0
+
+
+def day_variants(a: CapacityInputs, b: CapacityInputs) -> bool:
+    """Two subproblems' inputs that one template stamps: the same but for `DAY_FIELDS`, each
+    with the same hours at every step."""
+    return (
+        uniform_hours(a)
+        and uniform_hours(b)
+        and all(
+            f.name in DAY_FIELDS or same(getattr(a, f.name), getattr(b, f.name))
+            for f in dataclasses.fields(a)
+        )
+    )
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal inputs: arrays element by element, dataclasses field by field."""
+    if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
+        return all(same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        floats = a.dtype.kind == "f" and b.dtype.kind == "f"
+        return a.shape == b.shape and np.array_equal(a, b, equal_nan=floats)
+    return bool(a == b)
+
+
+LP_VECTORS = ("col_cost_", "col_lower_", "col_upper_", "row_lower_", "row_upper_")
+
+
+def lp_vectors(lp: highspy.HighsLp) -> dict[str, np.ndarray]:
+    """An LP's numbers by name (the matrix's values as `value_`), and its offset."""
+    out = {k: np.asarray(getattr(lp, k), dtype=float) for k in LP_VECTORS}
+    out["value_"] = np.asarray(lp.a_matrix_.value_, dtype=float)
+    out["offset_"] = np.array([float(lp.offset_)])
+    return out
+
+
+def same_sparsity(a: highspy.HighsLp, b: highspy.HighsLp) -> bool:
+    """Same rows, columns and nonzero pattern."""
+    return (a.num_row_, a.num_col_) == (b.num_row_, b.num_col_) and all(
+        np.array_equal(getattr(a.a_matrix_, k), getattr(b.a_matrix_, k))
+        for k in ("start_", "index_")
+    )
+
+
+def equal_lps(a: highspy.HighsLp, b: highspy.HighsLp) -> bool:
+    """The same LP to `CHECK_RTOL` (explicit zeros aside: a stamped night leaves sun at 0)."""
+    va, vb = lp_vectors(a), lp_vectors(b)
+    if any(
+        not np.allclose(va[k], vb[k], rtol=CHECK_RTOL, atol=0.0, equal_nan=True)
+        for k in (*LP_VECTORS, "offset_")
+    ):
+        return False
+    ma, mb = matrix(a), matrix(b)
+    if ma.shape != mb.shape:
+        return False
+    diff = abs(ma - mb)
+    return bool(diff.max() <= CHECK_RTOL * max(abs(ma).max(), 1.0)) if diff.nnz else True
+
+
+def matrix(lp: highspy.HighsLp) -> Any:
+    """The LP's matrix, rows x columns, zeros dropped."""
+    import scipy.sparse as sp
+
+    a = lp.a_matrix_
+    m = sp.csc_matrix((a.value_, a.index_, a.start_), shape=(lp.num_row_, lp.num_col_))
+    m.eliminate_zeros()
+    return m
+
+
+def make_template(x: CapacityInputs, first: Compiled) -> DayTemplate | None:
+    """The period's template from its first day (compiled by Pyomo) and two probes; None where
+    the days cannot be stamped (module docstring), leaving them to Pyomo."""
+    if not uniform_hours(x):
+        return None
+    w = np.asarray(x.weight_h, dtype=float)
+    shape = np.shape(x.solar_capacity_factor)
+    one = replace(x, weight_h=np.ones_like(w), solar_capacity_factor=np.ones(shape))
+    two = replace(x, weight_h=np.full_like(w, 2.0), solar_capacity_factor=labels(shape))
+    p1, p2 = compile_block(one).lp, compile_block(two).lp
+    if not (
+        same_sparsity(p1, p2)
+        and (p1.num_row_, p1.num_col_) == (first.lp.num_row_, first.lp.num_col_)
+    ):
+        return None
+    n_cells = int(np.prod(shape))
+    v1, v2 = lp_vectors(p1), lp_vectors(p2)
+    stamps = {k: stamp_of(v1[k], v2[k], n_cells) for k in v1}
+    if any(s is None for s in stamps.values()):
+        return None
+    offset = stamps.pop("offset_")
+    assert offset is not None
+    probe = replace(first, lp=p1)  # the probes' sparsity: a stamped night keeps its zeros
+    template = DayTemplate(x, probe, {k: s for k, s in stamps.items() if s is not None}, offset)
+    return template if equal_lps(template.compiled(x).lp, first.lp) else None

@@ -1,0 +1,88 @@
+"""Subproblems stamped from a period's template (models/benders_template.py) are the LPs Pyomo
+compiles for each day, and solve to the same values and cuts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.benders_inputs import blocks, subproblem_inputs
+from models.benders_master import Master
+from models.benders_runner import SubproblemSet, block_owners
+from models.benders_sub import Subproblem, compile_block
+from models.benders_template import equal_lps, labels, make_template, stamp_of
+from planner.bench.plan import plan_inputs
+
+
+def test_each_numbers_form_is_read_off_the_two_probes() -> None:
+    """P1 (hours 1, sun 1) and P2 (hours 2, sun labelled): constant, hours, sun, both; a sum of
+    forms has none, and the template is refused."""
+    n = 4
+    label = labels((2, 2)).ravel()
+    p1 = np.array([5.0, 3.0, -0.5, 7.0, 0.0, np.inf])
+    p2 = np.array([5.0, 6.0, -0.5 * label[2], 14.0 * label[1], 0.0, np.inf])
+    stamp = stamp_of(p1, p2, n)
+    assert stamp is not None
+    np.testing.assert_array_equal(stamp.hours, [False, True, False, True, False, False])
+    np.testing.assert_array_equal(stamp.sun, [-1, -1, 2, 1, -1, -1])
+    sun = np.array([[0.1, 0.2], [0.3, 0.4]])
+    np.testing.assert_allclose(stamp.at(10.0, sun), [5.0, 30.0, -0.15, 14.0, 0.0, np.inf])
+    affine = np.array([5.0, 6.0, 1.0 + 2.0 * label[0]])  # 1 + 2 f: not a product
+    assert stamp_of(np.array([5.0, 3.0, 3.0]), affine, n) is None
+    assert stamp_of(np.array([0.0]), np.array([1.0]), n) is None  # a number that appears
+
+
+@pytest.fixture(scope="module")
+def case() -> tuple:
+    """A resized flagship with weekday and weekend days in each of two periods."""
+    x = plan_inputs("p3y2s2d6", relax=True)
+    return x, blocks(x)
+
+
+def test_every_stamped_day_is_the_lp_pyomo_compiles(case: tuple) -> None:
+    """Each period's first day is compiled by Pyomo and made a template; every other day the
+    template fits is stamped, and equals Pyomo's own LP for that day to 1e-12."""
+    x, parts = case
+    templates = []
+    stamped = 0
+    for block in parts:
+        xb = subproblem_inputs(x, block)
+        template = next((t for t in templates if t.fits(xb)), None)
+        if template is None:
+            made = make_template(xb, compile_block(xb))
+            assert made is not None, f"block {block.key}: no template"
+            templates.append(made)
+            continue
+        assert equal_lps(template.compiled(xb).lp, compile_block(xb).lp), block.key
+        stamped += 1
+    assert len(templates) == 4, "weekdays and weekends of two periods"
+    assert stamped == len(parts) - 4
+
+
+def test_a_stamped_subproblem_solves_as_the_compiled_one(case: tuple) -> None:
+    """At the master's first point, a stamped subproblem's value, slack and cut equal those of
+    the same block compiled by Pyomo; the set stamps all but one block per kind of day."""
+    x, parts = case
+    master = Master(x, parts, {"threads": 1}, True)
+    _, values, _, _ = master.solve()
+    subs = SubproblemSet(x, parts, {"threads": 1})
+    work = {k: master.fleet(values, b.year) for k, b in enumerate(parts)}
+    got = subs.solve(work)
+    assert len(subs.templates) == 4
+    for k in (1, 7, 13, 23):
+        want = Subproblem(x, parts[k], {"threads": 1}).solve(work[k])
+        assert got[k].value == pytest.approx(want.value, rel=1e-9)
+        assert got[k].slack_mw == pytest.approx(want.slack_mw, abs=1e-9)
+        np.testing.assert_allclose(
+            got[k].gradient.parts, want.gradient.parts, rtol=1e-7, atol=1e-6 * abs(want.value)
+        )
+
+
+def test_each_worker_holds_a_run_of_days_of_every_period() -> None:
+    """Blocks cut per period into consecutive runs, one per worker, turning each period so
+    every worker holds as many weekdays as weekends; all workers busy."""
+    x = plan_inputs("p3y2s2d6", relax=True)
+    parts = blocks(x)
+    owners = block_owners(parts, 2)
+    assert owners == [0] * 6 + [1] * 6 + [1] * 6 + [0] * 6
+    assert sorted(set(block_owners(parts, 5))) == [0, 1, 2, 3, 4]
