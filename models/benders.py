@@ -32,7 +32,8 @@ from models.benders_inputs import Block, blocks
 from models.benders_master import Master
 from models.benders_relaxation import busiest_blocks
 from models.benders_rounding import repair
-from models.benders_sub import SLACK_FREE_MW, Fleet, Subproblem, SubResult
+from models.benders_separation import Lookahead, add_cuts, evaluate, separate
+from models.benders_sub import Fleet, Subproblem, SubResult
 from models.benders_whole import hold_whole
 from models.capacity import CapacityInputs, CapacitySolution
 from models.common import SolveStats, SolveStatus
@@ -73,6 +74,7 @@ class BendersOptions:
     core_demand_factor: float = 1.2  # the first in-out core serves this x the demand (1 = none)
     whole_blocks: str = "none"  # blocks written whole into the master: none, busiest, all
     extra_lambdas: tuple[float, ...] = (0.25, 0.1)  # more separation points, nearer the core
+    overlap: bool = True  # the extra points' passes run while the master solves the next round
     highs_options: dict[str, Any] = field(default_factory=dict)
     on_iteration: Callable[[Iteration], None] | None = None  # told after every round
 
@@ -131,71 +133,6 @@ class _State:
             opts.on_iteration(iteration)
 
 
-def evaluate(
-    master: Master, runner: Runner, point: np.ndarray
-) -> tuple[list[SubResult], float, bool]:
-    """Every subproblem at a master point: results, total cost (first stage + operation), and
-    whether it is a plan (no subproblem needed slack)."""
-    fleets = [master.fleet(point, b.year) for b in master.blocks]
-    results = runner.solve(fleets)
-    solved = [r.status is SolveStatus.optimal for r in results]
-    if not any(solved):
-        raise RuntimeError(f"every subproblem ended {results[0].status}")
-    # a subproblem that fails numerically gives no cut this round and the point is no plan
-    total = master.first_stage_cost(point) + sum(
-        r.value if r.kind == "optimality" and ok else math.inf
-        for r, ok in zip(results, solved, strict=True)
-    )
-    slack_free = all(solved) and all(r.slack_mw <= SLACK_FREE_MW for r in results)
-    return results, total, slack_free
-
-
-def add_cuts(master: Master, results: list[SubResult], point: np.ndarray) -> None:
-    """One optimality cut per subproblem, at the point they were solved (none for a block the
-    master holds whole: its theta is already exact)."""
-    for k, r in enumerate(results):
-        if r.status is SolveStatus.optimal and k not in master.held:
-            master.add_cut(k, r.value, r.gradient, point, r.kind)
-
-
-def separate(
-    master: Master, runner: Runner, values: np.ndarray, points: list[np.ndarray]
-) -> tuple[float, np.ndarray]:
-    """Every subproblem at each separation point; the cut deepest at the master's point
-    `values` kept per block; returns the cheapest plan among the points (inf if none is a plan:
-    every point then needed slack) and that point."""
-    best: tuple[float, np.ndarray] = (math.inf, points[0])
-    found = []
-    for at in points:
-        results, total, slack_free = evaluate(master, runner, at)
-        found.append((results, at))
-        if slack_free and total < best[0]:
-            best = (total, at)
-    add_deepest_cuts(master, found, values)
-    return best
-
-
-def add_deepest_cuts(
-    master: Master, found: list[tuple[list[SubResult], np.ndarray]], q: np.ndarray
-) -> None:
-    """Of the cuts each block gave at several points, the one deepest at the master's point q."""
-    if len(found) == 1:
-        add_cuts(master, *found[0])
-        return
-    for k in range(len(master.blocks)):
-        if k in master.held:
-            continue
-        usable = [(r[k], at) for r, at in found if r[k].status is SolveStatus.optimal]
-        if not usable:
-            continue
-        if any(r.kind != "optimality" for r, _ in usable):
-            for r, at in usable:
-                master.add_cut(k, r.value, r.gradient, at, r.kind)
-            continue
-        r, at = max(usable, key=lambda u: master.cut_at(k, u[0].value, u[0].gradient, u[1], q))
-        master.add_cut(k, r.value, r.gradient, at, r.kind)
-
-
 def lp_phase(
     master: Master, runner: Runner, opts: BendersOptions, state: _State, deadline: float,
     target_gap: float, count_plans: bool, *, phase: str = "lp", lp_upper: float = math.inf,
@@ -207,45 +144,70 @@ def lp_phase(
     is an integer plan."""
     master.relax_integers(True)
     lam, stalled, lp_lower = opts.stabilisation, 0, -math.inf
-    while len(state.history) < opts.max_iterations and time.perf_counter() < deadline:
-        t0 = time.perf_counter()
-        status, values, objective, _ = master.solve()
-        if status not in OK:
-            raise RuntimeError(f"the LP master ended {status}")
-        t1 = time.perf_counter()
-        if objective > lp_lower + 1e-9 * max(1.0, abs(objective)):
-            stalled = 0
-        else:
-            stalled += 1
-        lp_lower = max(lp_lower, objective)
-        if phase == "lp":
-            state.lower = max(state.lower, objective)
-        if stalled >= opts.stall_iterations:
-            lam = 1.0
-        core = values if state.core is None else state.core
-        lams = [lam, *opts.extra_lambdas] if lam < 1.0 else [lam]
-        total, at = separate(master, runner, values, [a * values + (1 - a) * core for a in lams])
-        if total < lp_upper:
-            lp_upper, state.core = total, at
-            if count_plans and total < state.upper:
-                state.upper, state.best = total, at
-        if state.core is None:
-            state.core = values
-        state.record(
-            Iteration(
-                phase,
-                state.lower,
-                lp_upper,
-                t1 - t0,
-                time.perf_counter() - t1,
-                master.n_cuts,
-                math.isfinite(total),
-            ),
-            opts,
-        )
-        if converged(master, state, phase, objective, lp_upper, target_gap):
-            return
+    ahead = Lookahead() if opts.overlap and opts.extra_lambdas else None
+    try:
+        while len(state.history) < opts.max_iterations and time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            status, values, objective, _ = master.solve()
+            if status not in OK:
+                raise RuntimeError(f"the LP master ended {status}")
+            t1 = time.perf_counter()
+            found = ahead.collect(master) if ahead is not None else (math.inf, None)
+            lp_upper = take_plan(state, *found, lp_upper, count_plans)
+            stalled = 0 if objective > lp_lower + 1e-9 * max(1.0, abs(objective)) else stalled + 1
+            lp_lower = max(lp_lower, objective)
+            if phase == "lp":
+                state.lower = max(state.lower, objective)
+            if stalled >= opts.stall_iterations:
+                lam = 1.0
+            core = values if state.core is None else state.core
+            lams = [lam, *opts.extra_lambdas] if lam < 1.0 else [lam]
+            points = [a * values + (1 - a) * core for a in lams]
+            total, at = separate_round(master, runner, values, points, ahead)
+            lp_upper = take_plan(state, total, at, lp_upper, count_plans)
+            if state.core is None:
+                state.core = values
+            plan = math.isfinite(min(total, found[0]))
+            round_s = time.perf_counter() - t1
+            state.record(
+                Iteration(phase, state.lower, lp_upper, t1 - t0, round_s, master.n_cuts, plan),
+                opts,
+            )
+            if converged(master, state, phase, objective, lp_upper, target_gap):
+                return
+    finally:
+        if ahead is not None:
+            take_plan(state, *ahead.collect(master), lp_upper, count_plans)
+            ahead.close()
     certify_bound(master, state, phase, EXHAUSTED_VERTEX_S)
+
+
+def separate_round(
+    master: Master, runner: Runner, values: np.ndarray, points: list[np.ndarray],
+    ahead: Lookahead | None,
+) -> tuple[float, np.ndarray]:  # fmt: skip
+    """The round's separation: every point now, the deepest cut per block kept; or, with a
+    lookahead, the first point now and the rest on its thread while the master solves again.
+    Returns the cheapest plan found now (inf if none) and its point."""
+    if ahead is None or len(points) == 1:
+        total, at, _ = separate(master, runner, values, points)
+        return total, at
+    total, at, found = separate(master, runner, values, points[:1])
+    ahead.start(master, runner, points[1:], values, found)
+    return total, at
+
+
+def take_plan(
+    state: _State, total: float, at: np.ndarray | None, lp_upper: float, count_plans: bool
+) -> float:
+    """A plan found at `at` costing `total`: the core moves to it if it is the phase's cheapest
+    (and it is the best plan if plans count in this phase). Returns the phase's best cost."""
+    if at is None or not total < lp_upper:
+        return lp_upper
+    state.core = at
+    if count_plans and total < state.upper:
+        state.upper, state.best = total, at
+    return total
 
 
 def converged(

@@ -107,3 +107,43 @@ def test_cpu_servers_draw_in_the_relaxation_and_the_bound_stays_below_the_optimu
     result = solve_benders(x, InProcessRunner, BendersOptions(mip_gap=1e-5))
     assert result.lower_bound <= want * (1 + 1e-9)
     assert result.solution.objective == pytest.approx(want, rel=2e-5)
+
+
+def test_the_lookahead_adds_the_cuts_deeper_than_the_first_pass_and_its_best_plan() -> None:
+    """The passes nearer the core run on a thread (models/benders_separation.py `Lookahead`):
+    the first pass's cuts go in at once, one per block; when collected, a later point's cut goes
+    in only for the blocks where it is deeper at the master's point than the first pass's, and
+    the cheapest plan among the later points comes back. Checked against the same points
+    solved in the same order by a second runner."""
+    from models.benders import separate_round
+    from models.benders_separation import Lookahead, deepest_kept, evaluate
+    from planner.bench.plan import plan_inputs
+
+    x = plan_inputs("p3y2s2d3", relax=True)
+    parts = blocks(x)
+    master = Master(x, parts, {"threads": 1}, True)
+    _, values, _, _ = master.solve()
+    points = [a * values + (1 - a) * 1.5 * values for a in (0.5, 0.25, 0.1)]
+    n0 = master.n_cuts
+    ahead = Lookahead()
+    runner = InProcessRunner(x, parts, {"threads": 1})
+    separate_round(master, runner, values, points, ahead)
+    assert master.n_cuts == n0 + len(parts)
+    total, at = ahead.collect(master)
+    ahead.close()
+    again = InProcessRunner(x, parts, {"threads": 1})
+    seen = [evaluate(master, again, p) for p in points]
+    kept = [(seen[0][0], points[0])]
+    deeper = sum(
+        max(master.cut_at(k, r[k].value, r[k].gradient, p, values) for (r, _, _), p in
+            zip(seen[1:], points[1:], strict=True))
+        > deepest_kept(master, k, kept, values)
+        for k in range(len(parts))
+    )  # fmt: skip
+    assert 0 < deeper < len(parts), "some blocks' later cuts are deeper, not all"
+    assert master.n_cuts == n0 + len(parts) + deeper
+    plans = [(t, i) for i, (_, t, free) in enumerate(seen[1:], start=1) if free]
+    assert plans, "a roomier point is a plan"
+    best_total, best_i = min(plans)
+    assert total == pytest.approx(best_total, rel=1e-9)
+    assert at is not None and np.array_equal(at, points[best_i])
