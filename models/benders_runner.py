@@ -84,7 +84,8 @@ class SubproblemSet:
 
     def operations(self, work: dict[int, Fleet]) -> dict[int, CapacitySolution]:
         """Each subproblem k's full solution at its fleet."""
-        return {k: self.get(k).operation(fleet) for k, fleet in work.items()}
+        peers = tuple(work)
+        return {k: self.get(k, peers).operation(fleet) for k, fleet in work.items()}
 
 
 def block_owners(blocks: list[Block], n: int) -> list[int]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -166,14 +167,20 @@ class RowLabel:
     block_index: Any
 
 
+# reads a block's operation off its LP's column values (None: read it through Pyomo instead)
+Reader = Callable[[np.ndarray, CapacityInputs, SolveStats], "CapacitySolution | None"]
+
+
 @dataclass(frozen=True)
 class Compiled:
     """A subproblem's LP as Pyomo's compiler gives it (no slack columns yet), the label of each
-    row and where each fleet quantity sits among its columns."""
+    row, where each fleet quantity sits among its columns, and how to read its operation back
+    other than by building its Pyomo model again (a stamped day's template, if any)."""
 
     lp: highspy.HighsLp
     rows: tuple[RowLabel, ...]
     columns: Columns
+    reader: Reader | None = None
 
 
 def row_labels(form: Any) -> tuple[RowLabel, ...]:
@@ -271,7 +278,7 @@ class Subproblem:
         if compiled is None:
             compiled = compile_block(self.x)
         lp = compiled.lp
-        self.columns = compiled.columns
+        self.columns, self.reader = compiled.columns, compiled.reader
         fixed = np.concatenate([ix[ix >= 0].ravel() for ix in self.columns.index.values()])
         a = sp.csr_matrix(
             (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_),
@@ -446,6 +453,11 @@ class Subproblem:
 
         result = self.solve(fleet)
         values = self.highs.getSolution().col_value
+        stats = SolveStats(self.build_s, result.seconds, result.iterations, None)
+        if self.reader is not None:
+            read = self.reader(np.asarray(values[: self.n_model_cols]), self.x, stats)
+            if read is not None:
+                return read
         model = build(self.x)
         _, form = lp_from_pyomo(model)
         if len(form.columns) != self.n_model_cols:
@@ -454,5 +466,4 @@ class Subproblem:
             var.set_value(value, skip_validation=True)
         for var, expr in form.eliminated_vars:
             var.set_value(pyo.value(expr), skip_validation=True)
-        stats = SolveStats(self.build_s, result.seconds, result.iterations, None)
         return read_solution(model, replace(self.x, relax=False), stats, "highs")

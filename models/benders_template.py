@@ -25,7 +25,12 @@ import highspy
 import numpy as np
 
 from models.benders_sub import Compiled, compile_block
-from models.capacity import CapacityInputs
+from models.capacity import CapacityCosts as Costs
+from models.capacity import CapacityInputs, CapacitySolution
+from models.capacity_pyomo import build
+from models.capacity_pyomo_solve import read_solution
+from models.common import SolveStats
+from models.mps import lp_from_pyomo
 
 DAY_FIELDS = frozenset({"weight_h", "day", "solar_capacity_factor"})  # what differs between days
 LABEL_LOW = 3.0  # P2's sun labels lie in (3, 4): apart from 1 and 2, and doubled in (6, 8)
@@ -74,7 +79,7 @@ def stamp_of(p1: np.ndarray, p2: np.ndarray, n_cells: int) -> Stamp | None:
     return Stamp(p1, hours & ~fixed, np.where(has_sun & ~fixed, index, -1))
 
 
-@dataclass(frozen=True)
+@dataclass
 class DayTemplate:
     """A period's subproblem LP with its days' hours and sun left open."""
 
@@ -82,6 +87,37 @@ class DayTemplate:
     first: Compiled  # Pyomo's LP of the first day: its rows, columns and sparsity
     vectors: dict[str, Stamp]  # col_cost_, col_lower_, col_upper_, row_lower_, row_upper_, value_
     offset: Stamp
+    model: Any = None  # the first day's Pyomo model and compiled form, built to read operations
+
+    @property
+    def costs_in_hours(self) -> bool:
+        """Every cost of the LP is proportional to the day's hours and holds no sun: then a
+        day's costs are the first day's model's at its values, scaled by the hours' ratio."""
+        cost, offset = self.vectors["col_cost_"], self.offset
+        return all(bool(np.all((s.base == 0) | (s.hours & (s.sun < 0)))) for s in (cost, offset))
+
+    def read(
+        self, values: np.ndarray, x: CapacityInputs, stats: SolveStats
+    ) -> CapacitySolution | None:
+        """A stamped day's operation at its LP's column values, read through the first day's
+        Pyomo model (built once, on first use): its variables take the day's values, its costs
+        are scaled by the day's hours over the first day's. None where that would not be the
+        day's own reading (costs not in proportion to hours, variables the compiler removed)."""
+        if not self.costs_in_hours:
+            return None
+        if self.model is None:
+            model = build(self.x)
+            self.model = (model, lp_from_pyomo(model)[1])
+        model, form = self.model
+        if form.eliminated_vars or len(form.columns) != values.shape[0]:
+            return None
+        for var, value in zip(form.columns, values, strict=True):
+            var.set_value(float(value), skip_validation=True)
+        read = read_solution(model, replace(x, relax=False), stats, "highs")
+        assert read.costs is not None, "a read solution carries its costs"
+        ratio = float(x.weight_h[0]) / float(self.x.weight_h[0])
+        costs = {f.name: getattr(read.costs, f.name) * ratio for f in dataclasses.fields(Costs)}
+        return replace(read, costs=replace(read.costs, **costs), objective=read.objective * ratio)
 
     def fits(self, x: CapacityInputs) -> bool:
         """Whether a day's subproblem inputs are this template's but for its hours and sun."""
@@ -104,7 +140,7 @@ class DayTemplate:
         out.a_matrix_.start_ = lp.a_matrix_.start_
         out.a_matrix_.index_ = lp.a_matrix_.index_
         out.a_matrix_.value_ = v["value_"]
-        return replace(self.first, lp=out)
+        return replace(self.first, lp=out, reader=self.read)
 
 
 def uniform_hours(x: CapacityInputs) -> bool:

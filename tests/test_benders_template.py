@@ -86,3 +86,32 @@ def test_each_worker_holds_a_run_of_days_of_every_period() -> None:
     owners = block_owners(parts, 2)
     assert owners == [0] * 6 + [1] * 6 + [1] * 6 + [0] * 6
     assert sorted(set(block_owners(parts, 5))) == [0, 1, 2, 3, 4]
+
+
+def test_a_stamped_days_operation_reads_as_pyomos(case: tuple) -> None:
+    """A stamped day's operation is read through its template's first-day model (costs scaled
+    by the hours): the arrays and costs equal those read through the day's own Pyomo model."""
+    from dataclasses import fields
+
+    from models.capacity import CapacityCosts
+
+    x, parts = case
+    master = Master(x, parts, {"threads": 1}, True)
+    _, values, _, _ = master.solve()
+    subs = SubproblemSet(x, parts, {"threads": 1})
+    k = 4  # a weekday stamped from day 0's template, with other hours
+    work = {j: master.fleet(values, parts[j].year) for j in range(6)}
+    stamped = subs.operations(work)[k]
+    assert subs.built[k].reader is not None, "block 4 is stamped"
+    assert x.weight_h[parts[k].steps[0]] != x.weight_h[parts[0].steps[0]]
+    own = Subproblem(x, parts[k], {"threads": 1}).operation(work[k])
+    for name in ("parts_busy", "grid_import_mw", "unserved_tokens_per_s", "soc_mwh"):
+        np.testing.assert_allclose(
+            getattr(stamped, name), getattr(own, name), rtol=1e-7, atol=1e-6, err_msg=name
+        )
+    assert stamped.costs is not None and own.costs is not None
+    for f in fields(CapacityCosts):
+        np.testing.assert_allclose(
+            getattr(stamped.costs, f.name), getattr(own.costs, f.name), rtol=1e-9, err_msg=f.name
+        )
+    assert stamped.costs.energy > 0
