@@ -15,7 +15,7 @@ from models.benders_sub import Fleet, Subproblem, SubResult, compile_block
 from models.benders_template import DayTemplate, day_variants, make_template
 from models.capacity import CapacityInputs, CapacitySolution
 
-TEMPLATE_PEERS = 2  # a template (two extra Pyomo builds) is made for at least this many days
+TEMPLATE_PEERS = 3  # a template costs two probe builds: made only where it saves a build
 
 
 class SubproblemSet:
