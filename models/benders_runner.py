@@ -15,7 +15,7 @@ from models.benders_sub import Fleet, Subproblem, SubResult, compile_block
 from models.benders_template import DayTemplate, day_variants, make_template
 from models.capacity import CapacityInputs, CapacitySolution
 
-TEMPLATE_PEERS = 3  # a template costs two probe builds: made only where it saves a build
+TEMPLATE_PEERS = 4  # a template costs three probe builds: made only where it saves a build
 
 
 class SubproblemSet:

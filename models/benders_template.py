@@ -1,19 +1,23 @@
-"""The subproblem LPs of a plan period's representative days from three Pyomo builds, not one per
+"""The subproblem LPs of a plan period's representative days from four Pyomo builds, not one per
 day (models/benders_sub.py builds and compiles a block in about 1.3 s; p20y10s20d12 has 240).
 
-The days of one period differ in two things only: the hours each step stands for, the same for
-every step of a day (the days of the year it represents), and the sun (the solar capacity factor
-per site and step); a day whose other inputs differ from the template's is built by Pyomo. Every
-number of the compiled LP (costs, bounds, matrix values, the offset) is then b x W^a x f[s,t]^c,
-a and c in {0, 1}: b a constant, W the day's hours per step, f the sun at one site and step.
-Two probes name each number's form: P1 with W = 1 and f = 1 everywhere gives b; P2 with W = 2 and
-f a label 3 + (i + 1/2)/n distinct for each of the n (site, step) cells, so P2/P1 is 1 (constant),
-2 (the hours), a label in (3, 4) (that cell's sun) or twice a label, in (6, 8) (both). A number
-of any other form (a sum of such terms, a power) or a probe whose sparsity differs from the other
-leaves the period to Pyomo. The template is checked on the period's first day, which Pyomo builds
-anyway: stamped with that day's hours and sun it must equal Pyomo's LP to 1e-12, or the period's
-days are all built by Pyomo. Stamping a day is numpy on the LP's arrays (milliseconds).
-"""
+The days of one period differ in the hours each step stands for (the same for every step of a
+day: the days of the year it represents), the sun (the solar capacity factor per site and step)
+and on some days the energy price (per site and step); a day whose other inputs (its demand,
+say) differ is built by Pyomo or makes a template of its own. Every number of the compiled LP
+(costs, bounds, matrix values, the offset) is then W^a x f[s,t]^c x b (a, c in {0, 1}) or, for
+a number holding a price, W^a x (b + m p[s,t]) (the energy bill: price plus carbon, times
+hours): W the day's hours per step, f the sun and p the price at one site and step. Three probes
+name each number's form: P1 with W = 1 and sun and price 1 everywhere; P0, P1 at price 0 (a
+number that moves holds a price: b is P0, m is P1 - P0); P2 with W = 2, the sun labelled
+3 + (i + 1/2)/n distinct for each of the n (site, step) cells and the price likewise in (10, 11).
+For a number without price P2/P1 is 1 (constant), 2 (the hours), a label in (3, 4) (that cell's
+sun) or twice one, in (6, 8); for one with a price (P2/2^a - b)/m is a price label for exactly
+one a. A number of any other form (a product of two cells, a power) or probes of different
+sparsity leave the kind of day to Pyomo. The template is checked on its first day, which Pyomo
+builds anyway: stamped with that day's hours, sun and prices it must equal Pyomo's LP to 1e-12,
+or the days of its kind are built by Pyomo. Stamping a day is numpy on the LP's arrays
+(milliseconds)."""
 
 from __future__ import annotations
 
@@ -32,51 +36,88 @@ from models.capacity_pyomo_solve import read_solution
 from models.common import SolveStats
 from models.mps import lp_from_pyomo
 
-DAY_FIELDS = frozenset({"weight_h", "day", "solar_capacity_factor"})  # what differs between days
+DAY_FIELDS = frozenset(
+    {"weight_h", "day", "solar_capacity_factor", "price_per_mwh"}
+)  # what differs between days
 LABEL_LOW = 3.0  # P2's sun labels lie in (3, 4): apart from 1 and 2, and doubled in (6, 8)
+PRICE_LOW = 10.0  # P2's price labels lie in (10, 11)
 MATCH_RTOL = 1e-9  # a ratio P2/P1 names a form when within this of it
 CHECK_RTOL = 1e-12  # the stamped first day against Pyomo's
 
 
 @dataclass(frozen=True)
 class Stamp:
-    """One LP vector's numbers as b x W^hours x f.flat[sun] (sun -1: no sun factor)."""
+    """One LP vector's numbers as W^hours x (b + m x p.flat[price]) x f.flat[sun]: sun -1 where
+    a number holds no sun, price -1 (and m 0) where it holds no price."""
 
     base: np.ndarray
     hours: np.ndarray  # bool
     sun: np.ndarray  # int, -1 where the number holds no sun
+    slope: np.ndarray  # m, per unit of the price
+    price: np.ndarray  # int, -1 where the number holds no price
 
-    def at(self, hours_per_step: float, sun: np.ndarray) -> np.ndarray:
-        """The vector for a day of `hours_per_step` hours a step and sun `sun` (S, T)."""
-        out = np.where(self.hours, self.base * hours_per_step, self.base)
+    def at(self, hours_per_step: float, sun: np.ndarray, price: np.ndarray) -> np.ndarray:
+        """The vector for a day of `hours_per_step` hours a step, sun (S, T), price (S, 1, T)."""
+        out = np.array(self.base, dtype=float)
+        on = self.price >= 0
+        out[on] = out[on] + self.slope[on] * np.asarray(price, dtype=float).ravel()[self.price[on]]
+        out = np.where(self.hours, out * hours_per_step, out)
         on = self.sun >= 0
-        out[on] = out[on] * sun.ravel()[self.sun[on]]
+        out[on] = out[on] * np.asarray(sun, dtype=float).ravel()[self.sun[on]]
         return out
 
 
-def labels(shape: tuple[int, ...]) -> np.ndarray:
-    """P2's sun: a value in (3, 4) distinct for each cell, in row-major order."""
+def labels(shape: tuple[int, ...], low: float = LABEL_LOW) -> np.ndarray:
+    """P2's values of a day field: distinct in (low, low + 1), one per cell, row-major."""
     n = int(np.prod(shape))
-    return (LABEL_LOW + (np.arange(n) + 0.5) / n).reshape(shape)
+    return (low + (np.arange(n) + 0.5) / n).reshape(shape)
 
 
-def stamp_of(p1: np.ndarray, p2: np.ndarray, n_cells: int) -> Stamp | None:
-    """Each number's form from its two probes (module docstring); None if one has no such form."""
+def cell_of(label: np.ndarray, low: float, n_cells: int) -> np.ndarray:
+    """The cell a P2 label names (-1 where it names none)."""
+    cell = (label - low) * n_cells - 0.5
+    index = np.rint(np.where(np.isfinite(cell), cell, -1.0)).astype(int)
+    named = np.isclose(cell, index, rtol=0.0, atol=1e-3) & (index >= 0) & (index < n_cells)
+    return np.where(named & (label > low) & (label < low + 1), index, -1)
+
+
+def stamp_of(
+    p1: np.ndarray, p2: np.ndarray, n_cells: int, p0: np.ndarray | None = None,
+    n_prices: int = 0,
+) -> Stamp | None:  # fmt: skip
+    """Each number's form from its probes (module docstring; `p0` the probe at price 0, which
+    names the numbers holding a price); None if one has no such form."""
     p1, p2 = np.asarray(p1, dtype=float), np.asarray(p2, dtype=float)
-    fixed = (p1 == p2) | ~np.isfinite(p1) | (p1 == 0.0)
+    slope = np.zeros_like(p1)
+    if p0 is not None:
+        p0 = np.asarray(p0, dtype=float)
+        both = np.isfinite(p1) & np.isfinite(p0)
+        slope = np.subtract(p1, p0, out=np.zeros_like(p1), where=both)
+    priced = slope != 0.0
+    fixed = ((p1 == p2) | ~np.isfinite(p1) | (p1 == 0.0)) & ~priced
     if not np.array_equal(p1[fixed], p2[fixed], equal_nan=True):
         return None
-    ratio = np.divide(p2, p1, out=np.ones_like(p1), where=~fixed)
+    ratio = np.divide(p2, p1, out=np.ones_like(p1), where=~fixed & ~priced)
     hours = np.isclose(ratio, 2.0, rtol=MATCH_RTOL, atol=0.0) | (ratio > 2 * LABEL_LOW)
     sunny = ratio / np.where(hours, 2.0, 1.0)
     has_sun = sunny > LABEL_LOW
-    cell = (sunny - LABEL_LOW) * n_cells - 0.5
-    index = np.rint(cell).astype(int)
+    sun = cell_of(sunny, LABEL_LOW, n_cells)
     constant = np.isclose(sunny, 1.0, rtol=MATCH_RTOL, atol=0.0)
-    named = np.isclose(cell, index, rtol=0.0, atol=1e-3) & (index >= 0) & (index < n_cells)
-    if not np.all(np.where(has_sun, named, constant)):
+    ok = fixed | np.where(has_sun, sun >= 0, constant)
+    base, price = np.where(priced, p0 if p0 is not None else p1, p1), np.full(p1.shape, -1)
+    if priced.any():
+        safe = np.where(priced, slope, 1.0)
+        at_one = cell_of((p2 - base) / safe, PRICE_LOW, n_prices)  # W^0
+        at_two = cell_of((p2 / 2.0 - base) / safe, PRICE_LOW, n_prices)  # W^1
+        one_form = (at_one >= 0) != (at_two >= 0)
+        ok = np.where(priced, one_form, ok)
+        hours = np.where(priced, at_two >= 0, hours)
+        price = np.where(priced, np.maximum(at_one, at_two), -1)
+        sun = np.where(priced, -1, sun)
+    if not np.all(ok):
         return None
-    return Stamp(p1, hours & ~fixed, np.where(has_sun & ~fixed, index, -1))
+    return Stamp(base, hours & ~fixed, np.where(has_sun & ~fixed & ~priced, sun, -1),
+                 np.where(priced, slope, 0.0), price)  # fmt: skip
 
 
 @dataclass
@@ -103,7 +144,7 @@ class DayTemplate:
         Pyomo model (built once, on first use): its variables take the day's values, its costs
         are scaled by the day's hours over the first day's. None where that would not be the
         day's own reading (costs not in proportion to hours, variables the compiler removed)."""
-        if not self.costs_in_hours:
+        if not self.costs_in_hours or not same(x.price_per_mwh, self.x.price_per_mwh):
             return None
         if self.model is None:
             model = build(self.x)
@@ -125,8 +166,8 @@ class DayTemplate:
 
     def compiled(self, x: CapacityInputs) -> Compiled:
         """The LP of the day `x` (which `fits`), stamped: the first day's rows and columns."""
-        hours, sun = float(x.weight_h[0]), np.asarray(x.solar_capacity_factor, dtype=float)
-        lp, v = self.first.lp, {k: s.at(hours, sun) for k, s in self.vectors.items()}
+        hours, sun, price = float(x.weight_h[0]), x.solar_capacity_factor, x.price_per_mwh
+        lp, v = self.first.lp, {k: s.at(hours, sun, price) for k, s in self.vectors.items()}
         out = highspy.HighsLp()
         out.num_row_, out.num_col_ = lp.num_row_, lp.num_col_
         out.col_cost_, out.col_lower_, out.col_upper_ = (
@@ -135,7 +176,7 @@ class DayTemplate:
             v["col_upper_"],
         )
         out.row_lower_, out.row_upper_ = v["row_lower_"], v["row_upper_"]
-        out.offset_ = float(self.offset.at(hours, sun)[0])
+        out.offset_ = float(self.offset.at(hours, sun, price)[0])
         out.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         out.a_matrix_.start_ = lp.a_matrix_.start_
         out.a_matrix_.index_ = lp.a_matrix_.index_
@@ -218,23 +259,31 @@ def matrix(lp: highspy.HighsLp) -> Any:
 
 
 def make_template(x: CapacityInputs, first: Compiled) -> DayTemplate | None:
-    """The period's template from its first day (compiled by Pyomo) and two probes; None where
+    """The period's template from its first day (compiled by Pyomo) and three probes; None where
     the days cannot be stamped (module docstring), leaving them to Pyomo."""
     if not uniform_hours(x):
         return None
     w = np.asarray(x.weight_h, dtype=float)
-    shape = np.shape(x.solar_capacity_factor)
-    one = replace(x, weight_h=np.ones_like(w), solar_capacity_factor=np.ones(shape))
-    two = replace(x, weight_h=np.full_like(w, 2.0), solar_capacity_factor=labels(shape))
-    p1, p2 = compile_block(one).lp, compile_block(two).lp
+    shape, prices = np.shape(x.solar_capacity_factor), np.shape(x.price_per_mwh)
+    one = replace(
+        x, weight_h=np.ones_like(w), solar_capacity_factor=np.ones(shape),
+        price_per_mwh=np.ones(prices),
+    )  # fmt: skip
+    two = replace(
+        x, weight_h=np.full_like(w, 2.0), solar_capacity_factor=labels(shape),
+        price_per_mwh=labels(prices, PRICE_LOW),
+    )  # fmt: skip
+    free = replace(one, price_per_mwh=np.zeros(prices))
+    p1, p2, p0 = (compile_block(probe).lp for probe in (one, two, free))
     if not (
         same_sparsity(p1, p2)
+        and same_sparsity(p1, p0)
         and (p1.num_row_, p1.num_col_) == (first.lp.num_row_, first.lp.num_col_)
     ):
         return None
-    n_cells = int(np.prod(shape))
-    v1, v2 = lp_vectors(p1), lp_vectors(p2)
-    stamps = {k: stamp_of(v1[k], v2[k], n_cells) for k in v1}
+    n_cells, n_prices = int(np.prod(shape)), int(np.prod(prices))
+    v1, v2, v0 = lp_vectors(p1), lp_vectors(p2), lp_vectors(p0)
+    stamps = {k: stamp_of(v1[k], v2[k], n_cells, v0[k], n_prices) for k in v1}
     if any(s is None for s in stamps.values()):
         return None
     offset = stamps.pop("offset_")

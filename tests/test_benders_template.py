@@ -3,6 +3,8 @@ compiles for each day, and solve to the same values and cuts."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from models.benders_inputs import blocks, subproblem_inputs
 from models.benders_master import Master
 from models.benders_runner import SubproblemSet, block_owners
 from models.benders_sub import Subproblem, compile_block
-from models.benders_template import equal_lps, labels, make_template, stamp_of
+from models.benders_template import PRICE_LOW, equal_lps, labels, make_template, stamp_of
 from planner.bench.plan import plan_inputs
 
 
@@ -26,10 +28,34 @@ def test_each_numbers_form_is_read_off_the_two_probes() -> None:
     np.testing.assert_array_equal(stamp.hours, [False, True, False, True, False, False])
     np.testing.assert_array_equal(stamp.sun, [-1, -1, 2, 1, -1, -1])
     sun = np.array([[0.1, 0.2], [0.3, 0.4]])
-    np.testing.assert_allclose(stamp.at(10.0, sun), [5.0, 30.0, -0.15, 14.0, 0.0, np.inf])
+    np.testing.assert_allclose(
+        stamp.at(10.0, sun, np.ones(4)), [5.0, 30.0, -0.15, 14.0, 0.0, np.inf]
+    )
     affine = np.array([5.0, 6.0, 1.0 + 2.0 * label[0]])  # 1 + 2 f: not a product
     assert stamp_of(np.array([5.0, 3.0, 3.0]), affine, n) is None
     assert stamp_of(np.array([0.0]), np.array([1.0]), n) is None  # a number that appears
+
+
+def test_a_number_holding_a_price_is_read_off_the_price_free_probe() -> None:
+    """The energy bill, hours x (carbon + price): P0 (price 0) gives the carbon, P1 - P0 the
+    slope, P2 names the price's cell and the hours; a price times the sun has no form."""
+    price = labels((2, 1, 2), PRICE_LOW).ravel()
+    sun = labels((2, 2)).ravel()
+    p0 = np.array([30.0, 0.0, 4.0])
+    p1 = np.array([130.0, 1.0, 4.0])
+    p2 = np.array([2 * (30.0 + 100.0 * price[3]), price[0], 4.0 * sun[1]])
+    stamp = stamp_of(p1, p2, 4, p0, 4)
+    assert stamp is not None
+    np.testing.assert_array_equal(stamp.price, [3, 0, -1])
+    np.testing.assert_array_equal(stamp.hours, [True, False, False])
+    np.testing.assert_array_equal(stamp.sun, [-1, -1, 1])
+    day_sun = np.array([[0.1, 0.2], [0.3, 0.4]])
+    day_price = np.array([[[500.0, 600.0]], [[700.0, 800.0]]])
+    np.testing.assert_allclose(
+        stamp.at(10.0, day_sun, day_price), [10 * (30 + 100 * 800), 500.0, 0.8]
+    )
+    both = np.array([2 * (30.0 + 100.0 * price[3]) * sun[0]])
+    assert stamp_of(p1[:1], both, 4, p0[:1], 4) is None
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +83,11 @@ def test_every_stamped_day_is_the_lp_pyomo_compiles(case: tuple) -> None:
         stamped += 1
     assert len(templates) == 4, "weekdays and weekends of two periods"
     assert stamped == len(parts) - 4
+    day = subproblem_inputs(x, parts[1])
+    scale = np.linspace(0.5, 1.7, day.price_per_mwh.shape[0])[:, None, None]
+    dearer = replace(day, price_per_mwh=day.price_per_mwh * scale + 3.0)
+    assert templates[0].fits(dearer), "a day of other prices is stamped"
+    assert equal_lps(templates[0].compiled(dearer).lp, compile_block(dearer).lp)
 
 
 def test_a_stamped_subproblem_solves_as_the_compiled_one(case: tuple) -> None:
