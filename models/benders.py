@@ -23,7 +23,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
 import highspy
 import numpy as np
@@ -32,8 +32,8 @@ from models.benders_inputs import Block, blocks
 from models.benders_master import Master
 from models.benders_relaxation import busiest_blocks
 from models.benders_rounding import repair
-from models.benders_separation import Lookahead, add_cuts, evaluate, separate
-from models.benders_sub import Fleet, Subproblem, SubResult
+from models.benders_separation import Lookahead, Runner, add_cuts, evaluate, separate
+from models.benders_sub import Subproblem
 from models.benders_whole import hold_whole
 from models.capacity import CapacityInputs, CapacitySolution
 from models.common import SolveStats, SolveStatus
@@ -45,19 +45,6 @@ MIP_STOPPED = {
     highspy.HighsModelStatus.kSolutionLimit,
     highspy.HighsModelStatus.kInterrupt,
 }
-
-
-class Runner(Protocol):
-    """Solves subproblems where it likes: `solve` returns one result per fleet, block order."""
-
-    def solve(self, fleets: list[Fleet]) -> list[SubResult]:
-        """Each subproblem's value and cut at its fleet, in block order."""
-
-    def operations(self, fleets: list[Fleet]) -> list[CapacitySolution]:
-        """Each block's operation at its fleet, as capacity solutions on the block's axes."""
-
-    def close(self) -> None:
-        """Release the workers or solvers the runner holds."""
 
 
 @dataclass(frozen=True)

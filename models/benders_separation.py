@@ -13,16 +13,28 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from models.benders_master import Master
-from models.benders_sub import SLACK_FREE_MW, SubResult
+from models.benders_sub import SLACK_FREE_MW, Fleet, SubResult
+from models.capacity import CapacitySolution
 from models.common import SolveStatus
 
-if TYPE_CHECKING:
-    from models.benders import Runner
+
+class Runner(Protocol):
+    """Solves subproblems where it likes: `solve` returns one result per fleet, block order."""
+
+    def solve(self, fleets: list[Fleet]) -> list[SubResult]:
+        """Each subproblem's value and cut at its fleet, in block order."""
+
+    def operations(self, fleets: list[Fleet]) -> list[CapacitySolution]:
+        """Each block's operation at its fleet, as capacity solutions on the block's axes."""
+
+    def close(self) -> None:
+        """Release the workers or solvers the runner holds."""
+
 
 Found = list[tuple[list[SubResult], np.ndarray]]  # each point's results, and the point
 
