@@ -34,6 +34,7 @@ def report(world):
     return validate(load_measurements(shipped_measurements()), catalogue, workloads, stacks)
 
 
+@pytest.mark.slow
 def test_the_shipped_set_covers_the_parts_that_matter(report):
     """Issue 12: at least 60 modelled rows across at least 8 parts, Ascend 910C, H20 and H800
     among them, and at least 10 at batch 1 or low concurrency."""
@@ -44,13 +45,15 @@ def test_the_shipped_set_covers_the_parts_that_matter(report):
     assert sum(r.low_concurrency for r in modelled) >= 10
 
 
+@pytest.mark.slow
 def test_validation_figures_as_the_docs_state_them(report):
-    """docs/serving.md, Validation: in-sample median |error| 8.7%, leave-one-out 10.2%,
-    leave-one-part-out 11.0% (target 15%: met), guarded so a drift shows. The +-40% bound is
+    """docs/serving.md, Validation: in-sample median |error| 8.8%, leave-one-out 10.0%,
+    leave-one-part-out 11.9% (target 15%: met), guarded so a drift shows; the fit is the same
+    on every machine (tests/test_serving_calibration_determinism.py). The +-40% bound is
     NOT met by 6 in-scope rows (named in docs/serving.md): a ratchet, so none is added."""
-    assert report.median("error_fraction") <= 0.088
-    assert report.median("loo_error_fraction") <= 0.103
-    assert report.median("lopo_error_fraction") <= 0.111
+    assert report.median("error_fraction") <= 0.0885
+    assert report.median("loo_error_fraction") <= 0.100
+    assert report.median("lopo_error_fraction") <= 0.1195
     beyond = [
         r.id for r in report.rows if r.lopo_error_fraction and abs(r.lopo_error_fraction) > 0.4
     ]
@@ -59,6 +62,7 @@ def test_validation_figures_as_the_docs_state_them(report):
     assert len(ascend) <= 3, ascend  # 14 before the dies, engines and all-to-all (issue 12)
 
 
+@pytest.mark.slow
 def test_low_concurrency_rows_and_deepseek_on_h200_hold_when_their_part_is_hidden(report):
     """Issue 12 targets, leave-one-part-out: at least 10 batch-1 / low-concurrency rows within
     +-30% (48 of 52 are: a ratchet); DeepSeek-R1 on 8 x H200 at maximum throughput within
@@ -70,6 +74,7 @@ def test_low_concurrency_rows_and_deepseek_on_h200_hold_when_their_part_is_hidde
     assert r1.lopo_error_fraction is not None and abs(r1.lopo_error_fraction) <= 0.28
 
 
+@pytest.mark.slow
 def test_rows_the_model_cannot_reproduce_say_why(report):
     """Rows without a published acceptance rate, and the four out-of-scope rows with their
     reason; nothing else is left out."""
@@ -89,6 +94,7 @@ def test_rows_the_model_cannot_reproduce_say_why(report):
     assert len(notes) == 7  # 3 unpublished acceptances + 4 out of scope
 
 
+@pytest.mark.slow
 def test_the_shipped_table_is_the_fit_of_the_shipped_rows(report, world):
     """calibration.yaml must be refitted whenever the rows or the model change: every modelled
     row estimated with the shipped table, as a plan reads it, is within 2.5% of the fresh fit's

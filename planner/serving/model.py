@@ -252,11 +252,18 @@ def decode_cycle(
 
 
 def operate(
-    workload: WorkloadLike, replica: Replica, request: ServingRequest, batch: int
+    workload: WorkloadLike,
+    replica: Replica,
+    request: ServingRequest,
+    batch: int,
+    prefill: float | None = None,
 ) -> Operating:
-    """(S4) continuous batching at `batch`: prefills interleave with decode cycles."""
+    """(S4) continuous batching at `batch`: prefills interleave with decode cycles. `prefill`:
+    one prompt's prefill seconds when the caller has them (they do not depend on the batch)."""
     step, cycle, emitted = decode_cycle(workload, replica, request, batch)
-    pf = prefill_s(workload, replica, request.input_tokens, request.prefill_chunk_tokens)
+    pf = prefill
+    if pf is None:
+        pf = prefill_s(workload, replica, request.input_tokens, request.prefill_chunk_tokens)
     out = request.output_tokens
     decode = out / emitted * cycle
     busy = decode if request.decode_only else batch * pf + decode
@@ -287,19 +294,20 @@ def choose_batch(
     limit = memory_batch_limit(workload, replica, request)
     if limit < 1:
         return None
-    best = operate(workload, replica, request, limit)
+    pf = prefill_s(workload, replica, request.input_tokens, request.prefill_chunk_tokens)
+    best = operate(workload, replica, request, limit, pf)
     if _meets(best, request):
         return best
-    if not _meets(operate(workload, replica, request, 1), request):
+    if not _meets(operate(workload, replica, request, 1, pf), request):
         return None
     low, high = 1, limit  # low meets, high does not
     while high - low > 1:
         mid = (low + high) // 2
-        if _meets(operate(workload, replica, request, mid), request):
+        if _meets(operate(workload, replica, request, mid, pf), request):
             low = mid
         else:
             high = mid
-    return replace(operate(workload, replica, request, low), latency_limited=True)
+    return replace(operate(workload, replica, request, low, pf), latency_limited=True)
 
 
 def scale_up_domain(part: Part, request: ServingRequest) -> int:
