@@ -45,10 +45,10 @@ PRIOR_WEIGHT = 0.1
 FRACTION_BOUNDS = (0.02, 1.0)
 FLOOR_BOUNDS_S = (1e-7, 1e-3)
 FAILED_LOG_ERROR = math.log(1e-3)  # a row the model cannot serve counts as 1000x too slow
-# The fit's vector and residuals are snapped to these grids at every evaluation, so rounding that
-# differs between machines (BLAS kernels, SIMD log/exp) cannot steer the path across the model's
-# kinks: unsnapped, one AVX2 and one AVX-512 machine gave leave-one-part-out medians of 12.3 % and
-# 11.1 % from the same rows.
+# The fit's vector and residuals are snapped to these grids at every evaluation, and its steps are
+# exact (SVD), so rounding that differs between machines (BLAS kernels) cannot steer its path
+# across the model's kinks: with LSMR's steps, CI's machine scored leave-one-part-out 12.3 % and
+# ours 11.0 % from the same rows (docs/serving.md, Validation item 23).
 X_DECIMALS = 9
 RESIDUAL_DECIMALS = 12
 DIFF_STEP = 1e-3  # relative forward-difference step: wide enough to see past the model's kinks
