@@ -291,8 +291,8 @@ def forward_jacobian(
     bounds: tuple[np.ndarray, np.ndarray],
     rows: Sequence[np.ndarray],
 ) -> np.ndarray:
-    """Forward differences of `residuals` at x, a step of DIFF_STEP x max(1, |x_j|) away from
-    the nearer bound, one evaluation per column group."""
+    """Forward differences of `residuals` at x: a step of DIFF_STEP x max(1, |x_j|) in the sign
+    of x_j, reversed where it would cross a bound; one evaluation per column group."""
     f0 = residuals(x)
     step = DIFF_STEP * np.where(x >= 0, 1.0, -1.0) * np.maximum(1.0, np.abs(x))
     lower, upper = bounds
@@ -312,8 +312,8 @@ def fit(cases: Sequence[Case]) -> Fit:
     refits the same way: warm-started from the full fit, the trust region shrank to nothing on
     the model's kinks (integer batches and layouts) and returned the full fit unmoved, so a
     hidden part scored its in-sample error. The trust-region steps are dense and exact (SVD of
-    a 26-column Jacobian), not LSMR's iterations, and x and the residuals are snapped to a grid:
-    the same rows fit the same on every machine."""
+    a Jacobian of at most 26 columns), not LSMR's iterations, and x and the residuals are
+    snapped to a grid: the same rows fit the same on every machine."""
     layout = _layout(cases)
     known: dict[tuple[int, Efficiency], float] = {}  # a Jacobian column moves few rows' figures
 
