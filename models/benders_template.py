@@ -27,6 +27,7 @@ from typing import Any
 
 import highspy
 import numpy as np
+import scipy.sparse as sp
 
 from models.benders_sub import Compiled, compile_block
 from models.capacity import CapacityCosts as Costs
@@ -122,7 +123,7 @@ def stamp_of(
 
 @dataclass
 class DayTemplate:
-    """A period's subproblem LP with its days' hours and sun left open."""
+    """A period's subproblem LP with its days' hours, sun and prices left open."""
 
     x: CapacityInputs  # the first day's subproblem inputs: what every other day must share
     first: Compiled  # Pyomo's LP of the first day: its rows, columns and sparsity
@@ -161,7 +162,7 @@ class DayTemplate:
         return replace(read, costs=replace(read.costs, **costs), objective=read.objective * ratio)
 
     def fits(self, x: CapacityInputs) -> bool:
-        """Whether a day's subproblem inputs are this template's but for its hours and sun."""
+        """Whether a day's subproblem inputs are this template's but for `DAY_FIELDS`."""
         return day_variants(x, self.x)
 
     def compiled(self, x: CapacityInputs) -> Compiled:
@@ -250,8 +251,6 @@ def equal_lps(a: highspy.HighsLp, b: highspy.HighsLp) -> bool:
 
 def matrix(lp: highspy.HighsLp) -> Any:
     """The LP's matrix, rows x columns, zeros dropped."""
-    import scipy.sparse as sp
-
     a = lp.a_matrix_
     m = sp.csc_matrix((a.value_, a.index_, a.start_), shape=(lp.num_row_, lp.num_col_))
     m.eliminate_zeros()

@@ -52,11 +52,12 @@ class DaskRunner:
     def _workers(self) -> list[str]:
         return sorted(self.client.scheduler_info()["workers"])
 
-    def _owner(self, k: int, workers: list[str]) -> str:
-        """Subproblem k's worker: the one that built it while it lives, else the next alive."""
+    def _owner(self, k: int, workers: list[str], table: list[int]) -> str:
+        """Subproblem k's worker: the one that built it while it lives, else the one `table`
+        (`block_owners` over the workers alive) names."""
         owner = self.owners.get(k)
         if owner not in workers:
-            owner = self.owners[k] = workers[block_owners(self.blocks, len(workers))[k]]
+            owner = self.owners[k] = workers[table[k]]
         return owner
 
     def _ask(self, kind: str, fleets: list[Fleet]) -> list[Any]:
@@ -67,8 +68,9 @@ class DaskRunner:
             if not workers:
                 raise RuntimeError("the Dask cluster has no workers left")
             shares: dict[str, dict[int, Fleet]] = {}
+            table = block_owners(self.blocks, len(workers))
             for k, fleet in todo.items():
-                shares.setdefault(self._owner(k, workers), {})[k] = fleet
+                shares.setdefault(self._owner(k, workers, table), {})[k] = fleet
             futures = {
                 w: self.client.submit(
                     _work_on_worker,
