@@ -11,10 +11,11 @@ lower bound, c'x + sum_k V_k at any slack-free point an upper bound (docs/capaci
 "Decomposition").
 
 Convergence: multi-cut (one theta per subproblem); in-out stabilisation in the LP phase (cuts
-are separated at lambda x^ + (1 - lambda) x_core, and at two lambdas nearer the core, the
-deepest cut at x^ kept per block and the core moving to each better point; lambda = 1 once the
-bound stalls); then the MILP master on the accumulated cuts, plain Benders,
-until the gap between the best slack-free plan and the master's bound is within `mip_gap`.
+are separated at lambda x^ + (1 - lambda) x_core, and at the master's own point x^ (on a thread
+beside the next master solve), the deepest cut at x^ kept per block and the core moving to each
+better point; lambda = 1 once the bound stalls); then the MILP master on the accumulated cuts,
+plain Benders, until the gap between the best slack-free plan and the master's bound is within
+`mip_gap`.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class BendersOptions:
     serving_relaxation: bool = True  # theta_k bounded by its block's serving (benders_relaxation)
     core_demand_factor: float = 1.2  # the first in-out core serves this x the demand (1 = none)
     whole_blocks: str = "none"  # blocks written whole into the master: none, busiest, all
-    extra_lambdas: tuple[float, ...] = (0.25, 0.1)  # more separation points, nearer the core
+    extra_lambdas: tuple[float, ...] = (1.0,)  # more separation points; 1 = x^ itself
     overlap: bool = True  # the extra points' passes run while the master solves the next round
     highs_options: dict[str, Any] = field(default_factory=dict)
     on_iteration: Callable[[Iteration], None] | None = None  # told after every round

@@ -1,12 +1,14 @@
 """Separation in the Benders loop (models/benders.py): the subproblems solved at master points,
-the cuts kept, the plans found; and the passes at the points nearer the core run on a thread
-while the master solves its next round (`Lookahead`).
+the cuts kept, the plans found; and the passes at the extra points run on a thread while the
+master solves its next round (`Lookahead`).
 
 The in-out loop separates at lambda x^ + (1 - lambda) x_core for lambda 0.5 and, by default,
-0.25 and 0.1: the first pass's cuts raise the bound, the others mostly find plans (the core
-moves to the cheapest). The master's interior-point solve uses one core and the subproblems'
-workers wait on it; run beside it, the two extra passes take the idle core, and their cuts join
-the master a round later, where deeper at x^ than the first pass's.
+at the master's own point x^ (lambda 1): the first pass's cuts steady the bound, the second's
+are the deepest at x^, and its plan, where cheaper, moves the core early (the cheapest plans of
+later rounds are the lambda-0.5 points about that core). The master's interior-point solve
+uses one core and the subproblems' workers wait on it; run beside it, the extra pass takes the
+idle core, and its cuts join the master a round later, where deeper at x^ than the first
+pass's.
 """
 
 from __future__ import annotations
@@ -128,9 +130,9 @@ def deepest_kept(master: Master, k: int, kept: Found, q: np.ndarray) -> float:
 
 
 class Lookahead:
-    """Passes at the points nearer the core, on a thread while the master solves the next
-    round: `start` them after the first pass, `collect` after the master (cuts deeper than the
-    first pass's added then; returns the cheapest plan they found)."""
+    """Passes at the extra points, on a thread while the master solves the next round:
+    `start` them after the first pass, `collect` after the master (cuts deeper than the first
+    pass's added then; returns the cheapest plan they found)."""
 
     def __init__(self) -> None:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="benders-lookahead")
