@@ -93,6 +93,7 @@ def estimate_row(est: ServingEstimate) -> dict[str, Any]:
         **{f"step_{k}_ms": v * 1e3 for k, v in est.step_terms_s.items()},
         "source": est.source,
         "measurement_id": est.measurement_id,
+        "model_output_tokens_per_s_per_part": est.model_output_tokens_per_s_per_part,
         "closest_measurement": est.closest_measurement,
         "concurrency": est.concurrency,
         "error_band_fraction": est.error_band_fraction,

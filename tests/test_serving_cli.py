@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -256,3 +257,35 @@ def test_a_model_too_large_for_any_replica_says_so_not_a_layout_error():
     )  # fmt: skip
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "1024" in result.output and "expert parallelism" not in result.output
+
+
+def test_a_measured_answer_keeps_the_models_own_rate_beside_it(tmp_path):
+    """DeepSeek-R1 at 1,024 in flight on 8 x H200 (TensorRT-LLM's max-throughput row): the
+    measured 1,436 tok/s per part answers, and `model_output_tokens_per_s_per_part` is what the
+    model alone answers to the same question (the shipped rows less that one), so a planner sees
+    both, and that the latencies beside the measured rate are the model's."""
+    ask = (
+        "--part", "h200", "--workload", "deepseek-r1", "--precision", "fp8",
+        "--kv-precision", "bf16", "--input-tokens", "1024", "--output-tokens", "2048",
+        "--concurrency", "1024", "--parts-per-replica", "8", "--parallel", "ep",
+        "--format", "json",
+    )  # fmt: skip
+    shipped = _run(*ask)
+    assert shipped.exit_code == 0, shipped.output
+    measured = json.loads(shipped.stdout)
+    assert measured["source"] == "measured"
+    assert measured["output_tokens_per_s_per_part"] == pytest.approx(11489.2671 / 8)
+    lines = (Path(__file__).parents[1] / "workload_profiles/measurements.csv").read_text()
+    kept = [line for line in lines.splitlines() if "trtllm-dsr1blog-8xh200-fp8-maxtput" not in line]
+    fewer = tmp_path / "measurements.csv"
+    fewer.write_text("\n".join(kept) + "\n")
+    alone = _run(*ask, "--measurements", str(fewer))
+    assert alone.exit_code == 0, alone.output
+    model = json.loads(alone.stdout)
+    assert model["source"] == "model"
+    assert model["model_output_tokens_per_s_per_part"] == model["output_tokens_per_s_per_part"]
+    assert measured["model_output_tokens_per_s_per_part"] == pytest.approx(
+        model["output_tokens_per_s_per_part"], rel=1e-12
+    )
+    assert measured["tpot_ms"] == pytest.approx(model["tpot_ms"], rel=1e-12)
+    assert measured["model_output_tokens_per_s_per_part"] > measured["output_tokens_per_s_per_part"]

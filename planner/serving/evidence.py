@@ -148,8 +148,9 @@ def closest_measurement(
 def apply_measurement(
     est: ServingEstimate, m: Measurement, request: ServingRequest, part: Part
 ) -> ServingEstimate:
-    """The estimate with the measured throughput in place of the model's (watts kept), and the
-    measured run's replica size and layout where they differ from the model's choice."""
+    """The estimate with the measured throughput in place of the model's (watts kept; the
+    model's own rate kept beside it), and the measured run's replica size and layout where they
+    differ from the model's choice."""
     out = m.output_tokens_per_s_per_part
     ratio = request.input_tokens / request.output_tokens
     parts = m.parts_per_replica or est.parts_per_replica
@@ -169,6 +170,7 @@ def apply_measurement(
         ),
         source="measured",
         measurement_id=m.id,
+        replaced_model_tokens_per_s_per_part=est.output_tokens_per_s_per_part,
         error_band_fraction=0.0,
         error_band_basis=f"measured ({m.id}, {m.source_url})",
     )

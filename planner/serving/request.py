@@ -225,6 +225,15 @@ class ServingEstimate:
     # The accelerator alone (its own power sensor), W; watts_per_part adds the server's share.
     accelerator_watts_per_part: float = 0.0
     attention_precision: str = ""  # the attention projections' weights ("" = precision's)
+    # With a measured answer, the model's own output rate at the asked conditions: the batch,
+    # phase rates, latencies and step terms beside it stay the model's. None = the model answered.
+    replaced_model_tokens_per_s_per_part: float | None = None
+
+    @property
+    def model_output_tokens_per_s_per_part(self) -> float:
+        """The model's output tokens/s per part, whether or not a measured row answered."""
+        replaced = self.replaced_model_tokens_per_s_per_part
+        return self.output_tokens_per_s_per_part if replaced is None else replaced
 
     @property
     def accelerator_joules_per_output_token(self) -> float:
