@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -16,6 +17,11 @@ from models.benders_template import DayTemplate, day_variants, make_template
 from models.capacity import CapacityInputs, CapacitySolution
 
 TEMPLATE_PEERS = 4  # a template costs three probe builds: made only where it saves a build
+# Workers yield the CPU to the parent: the master's interior point (one thread) is each round's
+# critical path and the lookahead's pass runs beside it. On p20y10s20d12 (2 processes, 2 cores)
+# the master took 57-78 s at rounds 3-6 in place of 70-86 s and the pass beside it 56-63 s in
+# place of 42-48 s; the sixth round ended at 648 s in place of 689 s (docs/benchmarks.md).
+WORKER_NICENESS = 10
 
 
 class SubproblemSet:
@@ -128,7 +134,10 @@ class InProcessRunner:
 def _serve(
     conn: Connection, x: CapacityInputs, blocks: list[Block], options: dict[str, Any]
 ) -> None:
-    """A worker process: answer ("solve" | "operations", {k: fleet}) until told to stop."""
+    """A worker process: answer ("solve" | "operations", {k: fleet}) until told to stop, at a
+    lower CPU priority than the parent (`WORKER_NICENESS`, where the system has one)."""
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
     subproblems = SubproblemSet(x, blocks, options)
     while True:
         kind, work = conn.recv()
