@@ -146,3 +146,26 @@ def test_a_stamped_days_operation_reads_as_pyomos(case: tuple) -> None:
             getattr(stamped.costs, f.name), getattr(own.costs, f.name), rtol=1e-9, err_msg=f.name
         )
     assert stamped.costs.energy > 0
+
+
+def test_blocks_built_ahead_solve_as_blocks_built_on_their_first_solve(case: tuple) -> None:
+    """A worker builds its blocks while the parent solves the first master (ProcessRunner):
+    built ahead with the peers its first solve will have, the set makes the same templates and
+    answers the same; a block whose build fails is left unbuilt and fails when solved."""
+    x, parts = case
+    master = Master(x, parts, {"threads": 1}, True)
+    _, values, _, _ = master.solve()
+    work = {k: master.fleet(values, b.year) for k, b in enumerate(parts)}
+    ahead = SubproblemSet(x, parts, {"threads": 1})
+    ahead.build(list(work))
+    assert sorted(ahead.built) == sorted(work) and len(ahead.templates) == 4
+    ahead.build([len(parts)])  # a block that does not exist: its build fails, quietly
+    assert len(ahead.built) == len(work)
+    lazy = SubproblemSet(x, parts, {"threads": 1})
+    got, want = ahead.solve(work), lazy.solve(work)
+    assert len(lazy.templates) == 4
+    for k in work:
+        assert got[k].value == pytest.approx(want[k].value, rel=1e-12)
+        assert got[k].slack_mw == pytest.approx(want[k].slack_mw, abs=1e-9)
+    with pytest.raises(IndexError):
+        ahead.solve({len(parts): work[0]})
