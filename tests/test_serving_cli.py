@@ -275,8 +275,12 @@ def test_a_measured_answer_keeps_the_models_own_rate_beside_it(tmp_path):
     measured = json.loads(shipped.stdout)
     assert measured["source"] == "measured"
     assert measured["output_tokens_per_s_per_part"] == pytest.approx(11489.2671 / 8)
-    lines = (Path(__file__).parents[1] / "workload_profiles/measurements.csv").read_text()
-    kept = [line for line in lines.splitlines() if "trtllm-dsr1blog-8xh200-fp8-maxtput" not in line]
+    shipped_csv = (Path(__file__).parents[1] / "workload_profiles/measurements.csv").read_text()
+    kept = [
+        line
+        for line in shipped_csv.splitlines()
+        if "trtllm-dsr1blog-8xh200-fp8-maxtput" not in line
+    ]
     fewer = tmp_path / "measurements.csv"
     fewer.write_text("\n".join(kept) + "\n")
     alone = _run(*ask, "--measurements", str(fewer))
