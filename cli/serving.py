@@ -284,7 +284,7 @@ def capped_row(
     for key in (
         "prefill_tokens_per_s_per_part", "decode_tokens_per_s_per_part",
         "output_tokens_per_s_per_part", "input_tokens_per_s_per_part",
-        "total_tokens_per_s_per_part",
+        "total_tokens_per_s_per_part", "model_output_tokens_per_s_per_part",
     ):  # fmt: skip
         out[key] = None if row[key] is None else row[key] * tau
     output_tps = out["output_tokens_per_s_per_part"] or 0.0

@@ -178,17 +178,24 @@ class ProcessRunner:
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_serve, args=(child, x, blocks, options), daemon=True)
             proc.start()
+            child.close()  # the worker's end lives in the worker: its exit is the pipe's end
             self.pipes.append(parent)
             self.procs.append(proc)
         for w, pipe in enumerate(self.pipes):  # built while the parent solves its first master
             pipe.send(("build", [k for k in range(len(blocks)) if self.owner[k] == w]))
 
     def _ask(self, kind: str, fleets: list[Fleet]) -> list[Any]:
-        for w, pipe in enumerate(self.pipes):
-            pipe.send((kind, {k: f for k, f in enumerate(fleets) if self.owner[k] == w}))
+        """Each worker's share of `fleets`, answered in block order. Every worker's answer is
+        read before any failure is raised, so a caller that carries on after one (the integer
+        phases do) is not handed the failed round's answers; a worker that died raises too."""
+        try:
+            for w, pipe in enumerate(self.pipes):
+                pipe.send((kind, {k: f for k, f in enumerate(fleets) if self.owner[k] == w}))
+            answers = [pipe.recv() for pipe in self.pipes]
+        except (EOFError, OSError) as error:
+            raise RuntimeError(f"a subproblem worker stopped: {error!r}") from error
         merged: dict[int, Any] = {}
-        for pipe in self.pipes:
-            status, answer = pipe.recv()
+        for status, answer in answers:
             if status != "ok":
                 raise RuntimeError(f"a subproblem worker failed: {answer}")
             merged.update(answer)

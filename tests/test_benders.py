@@ -199,3 +199,45 @@ def test_reading_a_subproblems_operation_keeps_no_pyomo_model() -> None:
     assert float(np.sum(first.it_power_mw)) > 0, "the block serves demand"
     held = [v for v in vars(sub).values() if isinstance(v, pyo.Block | pyo.Var)]
     assert held == [], f"the subproblem still holds {held}"
+
+
+def _runner_case() -> tuple:
+    """A resized flagship's blocks and the fleets of two master points (its first optimum, and
+    that point's quantities 1.1x)."""
+    from planner.bench.plan import plan_inputs
+
+    x = plan_inputs("p3y2s2d6", relax=True)
+    parts = blocks(x)
+    master = Master(x, parts, {"threads": 1}, True)
+    _, values, _, _ = master.solve()
+    return x, parts, [[master.fleet(v, b.year) for b in parts] for v in (values, 1.1 * values)]
+
+
+def test_after_a_worker_fails_the_next_answers_are_the_next_rounds() -> None:
+    """The first worker read fails a round (a fleet it cannot read) and the other answers it:
+    the runner raises, and the next round's answers are that round's, not the failed round's
+    left unread in the other worker's pipe."""
+    x, parts, (fleets, roomier) = _runner_case()
+    runner = ProcessRunner(x, parts, {"threads": 1}, workers=2)
+    try:
+        broken = [None if runner.owner[k] == 0 else f for k, f in enumerate(fleets)]
+        with pytest.raises(RuntimeError, match="worker failed"):
+            runner.solve(broken)  # type: ignore[arg-type]
+        got = runner.solve(roomier)
+    finally:
+        runner.close()
+    want = InProcessRunner(x, parts, {"threads": 1}).solve(roomier)
+    assert [r.value for r in got] == pytest.approx([r.value for r in want], rel=1e-9)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_wait() -> None:
+    """A worker killed between rounds (out of memory, say): the next round raises at once."""
+    x, parts, (fleets, _) = _runner_case()
+    runner = ProcessRunner(x, parts, {"threads": 1}, workers=2)
+    try:
+        runner.procs[0].kill()
+        runner.procs[0].join(timeout=10)
+        with pytest.raises(RuntimeError, match="worker stopped"):
+            runner.solve(fleets)
+    finally:
+        runner.close()

@@ -293,3 +293,10 @@ def test_a_measured_answer_keeps_the_models_own_rate_beside_it(tmp_path):
     )
     assert measured["tpot_ms"] == pytest.approx(model["tpot_ms"], rel=1e-12)
     assert measured["model_output_tokens_per_s_per_part"] > measured["output_tokens_per_s_per_part"]
+    capped = json.loads(_run(*ask, "--power-cap", "0.7").stdout)  # both rates scale by the cap
+    assert capped["output_tokens_per_s_per_part"] < measured["output_tokens_per_s_per_part"]
+    assert capped["model_output_tokens_per_s_per_part"] / capped[
+        "output_tokens_per_s_per_part"
+    ] == pytest.approx(
+        measured["model_output_tokens_per_s_per_part"] / measured["output_tokens_per_s_per_part"]
+    )
