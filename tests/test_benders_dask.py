@@ -64,3 +64,39 @@ def test_a_dask_cluster_returns_the_local_plan_and_survives_a_killed_worker(
     assert len(history.iterations) > 3, "rounds went on after the kill"
     assert survived.objective == pytest.approx(local.objective, rel=2 * GAP)
     assert survived.status.value == "optimal"
+
+
+def test_the_runner_survives_every_worker_it_started_with_being_replaced(
+    cluster: LoopbackCluster,
+) -> None:
+    """Both workers that built the subproblems are killed and a new one joins: the next round
+    rebuilds them there from inputs sent again (a broadcast input would have died with them)
+    and answers what one process does."""
+    from distributed import Client
+
+    from models.benders_inputs import blocks
+    from models.benders_master import Master
+    from models.benders_runner import InProcessRunner
+    from planner.plan.decompose_dask import DaskRunner
+
+    x = inputs("flexible_connection")
+    parts = blocks(x)
+    master = Master(x, parts, {"threads": 1}, True)
+    _, values, _, _ = master.solve()
+    fleets = [master.fleet(values, b.year) for b in parts]
+    roomier = [master.fleet(1.1 * values, b.year) for b in parts]
+    with Client(cluster.address, timeout=30) as client:
+        runner = DaskRunner(client, x, parts, {"threads": 1})
+        first = runner.solve(fleets)
+        cluster.add_worker()
+        cluster.wait_for_workers(3)
+        for worker in cluster.workers[:2]:
+            worker.kill()
+            worker.wait(timeout=30)
+        got = runner.solve(roomier)
+        runner.close()
+    here = InProcessRunner(x, parts, {"threads": 1})
+    assert [r.value for r in first] == pytest.approx(
+        [r.value for r in here.solve(fleets)], rel=1e-9
+    )
+    assert [r.value for r in got] == pytest.approx([r.value for r in here.solve(roomier)], rel=1e-9)

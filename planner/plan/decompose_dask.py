@@ -5,11 +5,17 @@ the worker process), so a subproblem is built once and re-solved warm from its l
 its worker lives. Subproblem k is sent to the worker `block_owners` names among those alive at
 each round, with other workers allowed: a worker that dies costs the rebuild of its subproblems
 on another worker, never the answer (an LP's optimal value does not depend on where it is solved).
+
+The plan's inputs go to a worker once, with the first work it is given, scattered to it alone
+and released once it holds them: no task depends on a replica the cluster may drop. (A
+broadcast is not kept: Dask's memory manager drops a key's extra replicas while no task waits
+on it, so a broadcast input could live on one worker only, and be lost with it.)
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from typing import Any
 
@@ -20,17 +26,29 @@ from models.capacity import CapacityInputs, CapacitySolution
 
 _SETS: dict[str, SubproblemSet] = {}  # in each worker process: run id -> its subproblems
 RESUBMITS = 3  # a share of the work is sent again this often when its worker is lost
+RESUBMIT_WAIT_S = 1.0  # before the first resubmission, doubled before each next: the scheduler
+# learns of a lost worker when its connection drops, and a listed worker may be gone
+
+
+class NoInputsHere(RuntimeError):
+    """Work reached a worker that holds no subproblems of the run and was sent no inputs (it
+    was moved off a lost worker): it is sent again with them."""
 
 
 def _work_on_worker(
-    run: str, x: CapacityInputs, blocks: list[Block], options: dict[str, Any], kind: str,
+    run: str, x: CapacityInputs | None, blocks: list[Block], options: dict[str, Any], kind: str,
     work: dict[int, Fleet],
-) -> dict[int, Any]:  # fmt: skip
-    """On a worker: solve ("solve") or read out ("operations") subproblems k at their fleets."""
+) -> tuple[str, dict[int, Any]]:  # fmt: skip
+    """On a worker: solve ("solve") or read out ("operations") subproblems k at their fleets;
+    returns the worker's address beside the answers."""
+    from distributed import get_worker
+
     subproblems = _SETS.get(run)
     if subproblems is None:
+        if x is None:
+            raise NoInputsHere(run)
         subproblems = _SETS[run] = SubproblemSet(x, blocks, options)
-    return getattr(subproblems, kind)(work)
+    return get_worker().address, getattr(subproblems, kind)(work)
 
 
 def _forget(run: str) -> None:
@@ -44,10 +62,10 @@ class DaskRunner:
     def __init__(
         self, client: Any, x: CapacityInputs, blocks: list[Block], options: dict[str, Any]
     ):
-        self.client, self.blocks, self.options = client, blocks, options
+        self.client, self.x, self.blocks, self.options = client, x, blocks, options
         self.run = uuid.uuid4().hex
         self.owners: dict[int, str] = {}
-        self.x = client.scatter(x, broadcast=True, hash=False)
+        self.holding: set[str] = set()  # workers known to hold this run's subproblem set
 
     def _workers(self) -> list[str]:
         return sorted(self.client.scheduler_info()["workers"])
@@ -60,42 +78,56 @@ class DaskRunner:
             owner = self.owners[k] = workers[table[k]]
         return owner
 
+    def _inputs_for(self, worker: str) -> Any:
+        """None for a worker holding the run's set; else the inputs, scattered to it alone."""
+        if worker in self.holding:
+            return None
+        return self.client.scatter(self.x, workers=[worker], hash=False)
+
     def _ask(self, kind: str, fleets: list[Fleet]) -> list[Any]:
         merged: dict[int, Any] = {}
         todo = dict(enumerate(fleets))
-        for _attempt in range(RESUBMITS + 1):
+        errors: list[str] = []
+        for attempt in range(RESUBMITS + 1):
+            if attempt:
+                time.sleep(RESUBMIT_WAIT_S * 2 ** (attempt - 1))
             workers = self._workers()
             if not workers:
                 raise RuntimeError("the Dask cluster has no workers left")
+            self.holding &= set(workers)
             shares: dict[str, dict[int, Fleet]] = {}
             table = block_owners(self.blocks, len(workers))
             for k, fleet in todo.items():
                 shares.setdefault(self._owner(k, workers, table), {})[k] = fleet
-            futures = {
-                w: self.client.submit(
-                    _work_on_worker,
-                    self.run,
-                    self.x,
-                    self.blocks,
-                    self.options,
-                    kind,
-                    share,
-                    workers=[w],
-                    allow_other_workers=True,
-                    pure=False,
-                )
-                for w, share in shares.items()
-            }
+            futures = {}
+            for w, share in shares.items():
+                try:
+                    inputs = self._inputs_for(w)
+                except Exception as error:  # the worker left between the listing and now
+                    errors.append(f"{w}: {type(error).__name__}: {error}")
+                    continue
+                futures[w] = self.client.submit(
+                    _work_on_worker, self.run, inputs, self.blocks, self.options, kind, share,
+                    workers=[w], allow_other_workers=True, pure=False,
+                )  # fmt: skip
             for w, future in futures.items():
                 try:
-                    merged.update(future.result())
-                except Exception:  # a lost worker (KilledWorker, comm error): send it again
+                    worker, answers = future.result()
+                except Exception as error:  # a lost worker (KilledWorker, comm error): send again
+                    errors.append(f"{w}: {type(error).__name__}: {error}")
+                    self.holding.discard(w)
                     continue
+                merged.update(answers)
+                self.holding.add(worker)
                 for k in shares[w]:
                     todo.pop(k)
+                    self.owners[k] = worker
+            del futures  # the inputs scattered this attempt are released with their work
             if not todo:
                 return [merged[k] for k in range(len(fleets))]
-        raise RuntimeError(f"{len(todo)} subproblems failed on every attempt")
+        raise RuntimeError(
+            f"{len(todo)} subproblems failed on every attempt: " + "; ".join(errors[-4:])
+        )
 
     def solve(self, fleets: list[Fleet]) -> list[SubResult]:
         """One result per fleet, in block order, solved on the cluster's workers."""
