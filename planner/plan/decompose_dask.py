@@ -84,6 +84,41 @@ class DaskRunner:
             return None
         return self.client.scatter(self.x, workers=[worker], hash=False)
 
+    def _submit(
+        self, kind: str, shares: dict[str, dict[int, Fleet]], errors: list[str]
+    ) -> dict[str, Any]:
+        """One task per worker's share, the inputs with it where the worker has none."""
+        futures = {}
+        for w, share in shares.items():
+            try:
+                inputs = self._inputs_for(w)
+            except Exception as error:  # the worker left between the listing and now
+                errors.append(f"{w}: {type(error).__name__}: {error}")
+                continue
+            futures[w] = self.client.submit(
+                _work_on_worker, self.run, inputs, self.blocks, self.options, kind, share,
+                workers=[w], allow_other_workers=True, pure=False,
+            )  # fmt: skip
+        return futures
+
+    def _collect(
+        self, futures: dict[str, Any], shares: dict[str, dict[int, Fleet]],
+        merged: dict[int, Any], todo: dict[int, Fleet], errors: list[str],
+    ) -> None:  # fmt: skip
+        """Each share's answers into `merged` and out of `todo`; a lost share stays to do."""
+        for w, future in futures.items():
+            try:
+                worker, answers = future.result()
+            except Exception as error:  # a lost worker (KilledWorker, comm error): send again
+                errors.append(f"{w}: {type(error).__name__}: {error}")
+                self.holding.discard(w)
+                continue
+            merged.update(answers)
+            self.holding.add(worker)
+            for k in shares[w]:
+                todo.pop(k)
+                self.owners[k] = worker
+
     def _ask(self, kind: str, fleets: list[Fleet]) -> list[Any]:
         merged: dict[int, Any] = {}
         todo = dict(enumerate(fleets))
@@ -99,30 +134,8 @@ class DaskRunner:
             table = block_owners(self.blocks, len(workers))
             for k, fleet in todo.items():
                 shares.setdefault(self._owner(k, workers, table), {})[k] = fleet
-            futures = {}
-            for w, share in shares.items():
-                try:
-                    inputs = self._inputs_for(w)
-                except Exception as error:  # the worker left between the listing and now
-                    errors.append(f"{w}: {type(error).__name__}: {error}")
-                    continue
-                futures[w] = self.client.submit(
-                    _work_on_worker, self.run, inputs, self.blocks, self.options, kind, share,
-                    workers=[w], allow_other_workers=True, pure=False,
-                )  # fmt: skip
-            for w, future in futures.items():
-                try:
-                    worker, answers = future.result()
-                except Exception as error:  # a lost worker (KilledWorker, comm error): send again
-                    errors.append(f"{w}: {type(error).__name__}: {error}")
-                    self.holding.discard(w)
-                    continue
-                merged.update(answers)
-                self.holding.add(worker)
-                for k in shares[w]:
-                    todo.pop(k)
-                    self.owners[k] = worker
-            del futures  # the inputs scattered this attempt are released with their work
+            # the inputs scattered for this attempt are released with its futures
+            self._collect(self._submit(kind, shares, errors), shares, merged, todo, errors)
             if not todo:
                 return [merged[k] for k in range(len(fleets))]
         raise RuntimeError(
