@@ -161,7 +161,8 @@ def lp_phase(
                 Iteration(phase, state.lower, lp_upper, t1 - t0, round_s, master.n_cuts, plan),
                 opts,
             )
-            if converged(master, state, phase, objective, lp_upper, target_gap):
+            check_s = max(EXHAUSTED_VERTEX_S, deadline - time.perf_counter())
+            if converged(master, state, phase, objective, lp_upper, target_gap, check_s):
                 return
     finally:
         if ahead is not None:
@@ -199,15 +200,18 @@ def take_plan(
 
 
 def converged(
-    master: Master, state: _State, phase: str, objective: float, upper: float, target_gap: float
-) -> bool:
+    master: Master, state: _State, phase: str, objective: float, upper: float, target_gap: float,
+    check_s: float = math.inf,
+) -> bool:  # fmt: skip
     """Whether the LP master's `objective` is within `target_gap` of `upper`, by a certified
-    bound: an interior-point objective is checked at a vertex first (`certify_bound`)."""
+    bound: an interior-point objective is checked at a vertex first (`certify_bound`), within
+    `check_s` (the run's time left, or EXHAUSTED_VERTEX_S if more: on the national master with
+    7,646 cuts an unlimited check was still running 20 minutes past the run's limit)."""
     if relative_gap(objective, upper) > target_gap:
         return False
     if not master.interior:
         return True
-    if relative_gap(certify_bound(master, state, phase), upper) <= target_gap:
+    if relative_gap(certify_bound(master, state, phase, check_s), upper) <= target_gap:
         return True
     master.use_interior_point(False)  # its vertices separate to better plans near the end
     return False

@@ -241,3 +241,25 @@ def test_a_worker_that_dies_is_an_error_not_a_wait() -> None:
             runner.solve(fleets)
     finally:
         runner.close()
+
+
+def test_the_vertex_check_of_a_converged_bound_keeps_to_the_runs_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An interior-point bound within the gap is checked at a vertex, and that check is given
+    the run's time left (or a minute, if more), never unlimited: on the national case an
+    unlimited check ran 20 minutes past the run's limit. The real check runs; its limits are
+    recorded."""
+    limits: list[float] = []
+    real = Master.solve_to_vertex
+
+    def recorded(self: Master, time_limit_s: float = float("inf")) -> tuple:
+        limits.append(time_limit_s)
+        return real(self, time_limit_s)
+
+    monkeypatch.setattr(Master, "solve_to_vertex", recorded)
+    x = inputs("flexible_connection", True)
+    result = solve_benders(x, InProcessRunner, BendersOptions(mip_gap=GAP, time_limit_s=300.0))
+    assert limits, "the interior-point bound was checked at a vertex"
+    assert max(limits) <= 300.0, f"a vertex check was given {max(limits)} s"
+    assert result.gap <= GAP * (1 + 1e-9)
