@@ -206,7 +206,7 @@ def converged(
     """Whether the LP master's `objective` is within `target_gap` of `upper`, by a certified
     bound: an interior-point objective is checked at a vertex first (`certify_bound`), within
     `check_s` (the run's time left, or EXHAUSTED_VERTEX_S if more: on the national master with
-    7,646 cuts an unlimited check was still running 20 minutes past the run's limit)."""
+    7,646 cuts an unlimited check was still running 18 minutes past the run's limit)."""
     if relative_gap(objective, upper) > target_gap:
         return False
     if not master.interior:

@@ -248,7 +248,7 @@ def test_the_vertex_check_of_a_converged_bound_keeps_to_the_runs_time(
 ) -> None:
     """An interior-point bound within the gap is checked at a vertex, and that check is given
     the run's time left (or a minute, if more), never unlimited: on the national case an
-    unlimited check ran 20 minutes past the run's limit. The real check runs; its limits are
+    unlimited check ran 18 minutes past the run's limit. The real check runs; its limits are
     recorded."""
     limits: list[float] = []
     real = Master.solve_to_vertex
