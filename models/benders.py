@@ -201,7 +201,7 @@ def take_plan(
 
 def converged(
     master: Master, state: _State, phase: str, objective: float, upper: float, target_gap: float,
-    check_s: float = math.inf,
+    check_s: float,
 ) -> bool:  # fmt: skip
     """Whether the LP master's `objective` is within `target_gap` of `upper`, by a certified
     bound: an interior-point objective is checked at a vertex first (`certify_bound`), within

@@ -201,16 +201,21 @@ def test_reading_a_subproblems_operation_keeps_no_pyomo_model() -> None:
     assert held == [], f"the subproblem still holds {held}"
 
 
-def _runner_case() -> tuple:
-    """A resized flagship's blocks and the fleets of two master points (its first optimum, and
-    that point's quantities 1.1x)."""
-    from planner.bench.plan import plan_inputs
-
-    x = plan_inputs("p3y2s2d6", relax=True)
+def master_fleets(x: CapacityInputs) -> tuple:
+    """The plan's blocks and the fleets of two master points (its first optimum, and that
+    point's quantities 1.1x), for runners to answer."""
     parts = blocks(x)
     master = Master(x, parts, {"threads": 1}, True)
     _, values, _, _ = master.solve()
-    return x, parts, [[master.fleet(v, b.year) for b in parts] for v in (values, 1.1 * values)]
+    return parts, [[master.fleet(v, b.year) for b in parts] for v in (values, 1.1 * values)]
+
+
+def _runner_case() -> tuple:
+    """A resized flagship, its blocks and two master points' fleets (`master_fleets`)."""
+    from planner.bench.plan import plan_inputs
+
+    x = plan_inputs("p3y2s2d6", relax=True)
+    return (x, *master_fleets(x))
 
 
 def test_after_a_worker_fails_the_next_answers_are_the_next_rounds() -> None:

@@ -74,17 +74,12 @@ def test_the_runner_survives_every_worker_it_started_with_being_replaced(
     and answers what one process does."""
     from distributed import Client
 
-    from models.benders_inputs import blocks
-    from models.benders_master import Master
     from models.benders_runner import InProcessRunner
     from planner.plan.decompose_dask import DaskRunner
+    from tests.test_benders import master_fleets
 
     x = inputs("flexible_connection")
-    parts = blocks(x)
-    master = Master(x, parts, {"threads": 1}, True)
-    _, values, _, _ = master.solve()
-    fleets = [master.fleet(values, b.year) for b in parts]
-    roomier = [master.fleet(1.1 * values, b.year) for b in parts]
+    parts, (fleets, roomier) = master_fleets(x)
     with Client(cluster.address, timeout=30) as client:
         runner = DaskRunner(client, x, parts, {"threads": 1})
         first = runner.solve(fleets)
