@@ -13,7 +13,8 @@ lower bound, c'x + sum_k V_k at any slack-free point an upper bound (docs/capaci
 Convergence: multi-cut (one theta per subproblem); in-out stabilisation in the LP phase (cuts
 are separated at lambda x^ + (1 - lambda) x_core, and at the master's own point x^ (on a thread
 beside the next master solve), the deepest cut at x^ kept per block and the core moving to each
-better point; lambda = 1 once the bound stalls); then the MILP master on the accumulated cuts,
+better point; lambda = 1 once the bound stalls; cuts slack for `retire_cuts_after` rounds leave
+the master for a pool, models/benders_cuts.py); then the MILP master on the accumulated cuts,
 plain Benders, until the gap between the best slack-free plan and the master's bound is within
 `mip_gap`.
 """
@@ -61,6 +62,7 @@ class BendersOptions:
     serving_relaxation: bool = True  # theta_k bounded by its block's serving (benders_relaxation)
     core_demand_factor: float = 1.2  # the first in-out core serves this x the demand (1 = none)
     whole_blocks: str = "none"  # blocks written whole into the master: none, busiest, all
+    retire_cuts_after: int = 3  # rounds slack before a cut leaves the LP master (0 = never)
     extra_lambdas: tuple[float, ...] = (1.0,)  # more separation points; 1 = x^ itself
     overlap: bool = True  # the extra points' passes run while the master solves the next round
     highs_options: dict[str, Any] = field(default_factory=dict)
@@ -133,10 +135,16 @@ def lp_phase(
     master.relax_integers(True)
     lam, stalled, lp_lower = opts.stabilisation, 0, -math.inf
     ahead = Lookahead() if opts.overlap and opts.extra_lambdas else None
+    values = None
     try:
         while len(state.history) < opts.max_iterations and time.perf_counter() < deadline:
             t0 = time.perf_counter()
+            retire_cuts(master, values, opts.retire_cuts_after)
+            master.limit_time(deadline - t0)
             status, values, objective, _ = master.solve()
+            master.limit_time(math.inf)
+            if status == highspy.HighsModelStatus.kTimeLimit:
+                break  # the run's time is up: the bound and plan stay the last round's
             if status not in OK:
                 raise RuntimeError(f"the LP master ended {status}")
             t1 = time.perf_counter()
@@ -169,6 +177,16 @@ def lp_phase(
             take_plan(state, *ahead.collect(master), lp_upper, count_plans)
             ahead.close()
     certify_bound(master, state, phase, EXHAUSTED_VERTEX_S)
+
+
+def retire_cuts(master: Master, last: np.ndarray | None, rounds: int) -> None:
+    """Before a round's master solve, the cuts slack at the last round's point for `rounds`
+    rounds running leave the master, and pooled cuts that point violates come back
+    (models/benders_cuts.py). Done here, not after the solve, so the master a convergence check
+    certifies holds every cut the solve that claimed convergence had (retired after that solve,
+    they left p20y10s10's check a bound below the interior point's)."""
+    if rounds and last is not None:
+        master.retire_slack_cuts(last, rounds)
 
 
 def separate_round(
@@ -211,10 +229,12 @@ def converged(
         return False
     if not master.interior:
         return True
-    if relative_gap(certify_bound(master, state, phase, check_s), upper) <= target_gap:
+    bound = certify_bound(master, state, phase, check_s)
+    if relative_gap(bound, upper) <= target_gap:
         return True
-    master.use_interior_point(False)  # its vertices separate to better plans near the end
-    return False
+    if math.isfinite(bound):  # the vertex shows the gap open: its vertices separate better
+        master.use_interior_point(False)
+    return False  # a check out of time stays on the interior point (national: 906 s a simplex)
 
 
 EXHAUSTED_VERTEX_S = 60.0  # a stopped LP phase checks its bound at a vertex this long at most
@@ -227,8 +247,9 @@ def certify_bound(
     interior point: without crossover its objective is the optimum only to its tolerances, which
     a master whose cuts span 1 to 1e11 stretches past any gap (flexible_connection: 0.1% above
     the plan's true optimum). The simplex, to a vertex (10 s on p20y10s10's last master, where
-    crossover from the interior point took 231 s); the last master is the tightest, so its optimum
-    replaces every bound before it. Returns the certified bound (-inf if it failed or ran past
+    crossover from the interior point took 231 s); its optimum replaces every bound before it
+    (the master holds every cut the solve that claimed convergence had: cuts retire only before
+    a solve). Returns the certified bound (-inf if it failed or ran past
     `time_limit_s`, the bound then staying the interior point's; the state's bound when the
     master was already solved to a vertex). A phase stopped by its time or round limit gives the
     check EXHAUSTED_VERTEX_S: on the national master (28,000 rows) a vertex took over 3 minutes."""
@@ -339,7 +360,7 @@ def milp_phase(
     to_milp(master, opts.mip_gap / 4)
     while len(state.history) < opts.max_iterations and time.perf_counter() < deadline:
         t0 = time.perf_counter()
-        master.highs.setOptionValue("time_limit", max(1.0, deadline - t0))
+        master.limit_time(max(1.0, deadline - t0))
         status, values, _objective, bound = master.solve()
         if status not in OK | MIP_STOPPED or not np.isfinite(values).all():
             raise RuntimeError(f"the MILP master ended {status}")

@@ -21,6 +21,7 @@ import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 
+from models.benders_cuts import Cut, CutBook
 from models.benders_inputs import Block, master_inputs, subproblem_inputs
 from models.benders_relaxation import ServingRelaxation, busiest_blocks, period_fleet
 from models.benders_rounding import whole_rows
@@ -59,6 +60,7 @@ LP_FALLBACKS: tuple[dict[str, Any], ...] = (
     {"presolve": "choose", "solver": "ipm", "run_crossover": "on"},
     {"solver": "ipm", "run_crossover": "off"},
 )
+OPTIMAL, TIME_LIMIT = highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit
 SMALL_COEFFICIENT = 1e-9  # cut coefficients below this are dropped (HiGHS would drop them too)
 TOP_LEVEL_FIRST_STAGE = frozenset(
     {
@@ -163,7 +165,7 @@ class Master:
             kind = highspy.HighsVarType
             model.integrality_ = [kind.kInteger if i else kind.kContinuous for i in base.integer]
         self.highs.passModel(model)
-        self.n_cuts = 0
+        self.cuts = CutBook()  # the cut rows, the master's last rows, in order
         self.fallback = 0  # index into LP_FALLBACKS once the interior point has failed
         self.held: set[int] = set()  # blocks written whole into the master (benders_whole)
 
@@ -291,7 +293,7 @@ class Master:
         than optimal (HiGHS "unknown", seen on flagship 1) is retried by `LP_FALLBACKS`."""
         self.highs.run()
         status = self.highs.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal and not self.is_mip():
+        if status not in (OPTIMAL, TIME_LIMIT) and not self.is_mip():
             status = self._retry_lp()
         info = self.highs.getInfo()
         values = np.asarray(self.highs.getSolution().col_value)
@@ -306,8 +308,9 @@ class Master:
         it: 10 s on p20y10s10's last master, where crossover took 231 s): its optimum at a
         vertex, exact to the simplex's tolerances (the bound an interior point without crossover
         only approximates), within `time_limit_s`. The master's own options are restored after."""
-        for option, value in {**LP_DEFAULTS, "time_limit": time_limit_s}.items():
+        for option, value in LP_DEFAULTS.items():
             self.highs.setOptionValue(option, value)
+        self.limit_time(time_limit_s)
         try:
             self.highs.run()
             if self.highs.getModelStatus() not in (
@@ -321,8 +324,17 @@ class Master:
             status = self.highs.getModelStatus()
             return status, float(self.highs.getInfo().objective_function_value)
         finally:
-            for option, value in {**self.lp_options, "time_limit": math.inf}.items():
+            for option, value in self.lp_options.items():
                 self.highs.setOptionValue(option, value)
+            self.limit_time(math.inf)
+
+    def limit_time(self, seconds: float) -> None:
+        """Let the master's next solves run `seconds` more. HiGHS compares its time_limit with
+        the instance's run time summed over every solve, so a limit set as a duration stops at
+        once a master that has already solved for longer (the national master's vertex check,
+        given 429 s after 1,500 s of interior-point rounds, stopped at once)."""
+        limit = self.highs.getRunTime() + seconds if math.isfinite(seconds) else math.inf
+        self.highs.setOptionValue("time_limit", limit)
 
     @property
     def interior(self) -> bool:
@@ -376,6 +388,11 @@ class Master:
             )
         return Fleet(**out)
 
+    @property
+    def n_cuts(self) -> int:
+        """Cut rows in the master now (retired ones not counted)."""
+        return len(self.cuts.rows)
+
     def drop_slack_cuts(self, relative: float = 1e-4) -> int:
         """Delete the cuts not binding at the last solution (slack above `relative` of their
         right-hand side): valid cuts dropped keep the bound valid, and the steep cuts of the
@@ -387,11 +404,29 @@ class Master:
         activity = np.asarray(solution.row_value)[first:]
         lower = np.asarray(self.highs.getLp().row_lower_)[first:]
         slack = activity - lower
-        drop = np.flatnonzero(slack > relative * np.maximum(np.abs(lower), 1.0)) + first
+        loose = slack > relative * np.maximum(np.abs(lower), 1.0)
+        self._delete_cuts(~loose)
+        return int(loose.sum())
+
+    def retire_slack_cuts(self, values: np.ndarray, rounds: int) -> tuple[int, int]:
+        """At the master's solution `values`: the cuts slack `rounds` rounds running leave for
+        the pool, and the pooled cuts `values` violates come back (models/benders_cuts.py).
+        Returns how many left and how many came back."""
+        self.cuts.grow_older(values)
+        keep = self.cuts.retire(rounds)
+        self._delete_cuts(keep, booked=True)
+        back = self.cuts.violated(values)
+        for cut in back:
+            self._add_row(cut)
+        return int((~keep).sum()), len(back)
+
+    def _delete_cuts(self, keep: np.ndarray, booked: bool = False) -> None:
+        """Delete the cut rows where `keep` is False (the book already knows if `booked`)."""
+        drop = np.flatnonzero(~keep) + self.highs.getNumRow() - keep.size
         if drop.size:
             self.highs.deleteRows(len(drop), drop.astype(np.int32))
-            self.n_cuts -= int(drop.size)
-        return int(drop.size)
+        if not booked:
+            self.cuts.keep(keep)
 
     def first_stage_solution(self, values: np.ndarray) -> CapacitySolution:
         """The master point as a plan's first-stage arrays and costs (operation left at zero)."""
@@ -429,18 +464,24 @@ class Master:
         its largest coefficient is 1 (q the period's in-service columns)."""
         cols, g = self.cut_terms(k, gradient)
         coef, rhs = -g, value - float(g @ at[cols])
+        theta = -1
         if kind == "optimality":
-            cols = np.append(cols, np.int32(self.index.theta[k]))
+            theta = int(self.index.theta[k])
+            cols = np.append(cols, np.int32(theta))
             coef = np.append(coef, 1.0)
         elif coef.size:
             scale = float(np.abs(coef).max())
             coef, rhs = coef / scale, rhs / scale
         else:
             return  # lost load that no fleet quantity changes: nothing to cut
-        status = self.highs.addRow(rhs, math.inf, cols.size, cols.astype(np.int32), coef)
+        self._add_row(Cut(theta, cols.astype(np.int32), coef, rhs))
+
+    def _add_row(self, cut: Cut) -> None:
+        """A cut as the master's last row."""
+        status = self.highs.addRow(cut.rhs, math.inf, cut.cols.size, cut.cols, cut.coef)
         if status == highspy.HighsStatus.kError:
             raise RuntimeError(f"HiGHS refused cut {self.n_cuts}: a coefficient beyond its limits")
-        self.n_cuts += 1
+        self.cuts.add(cut)
 
 
 def add_serving_relaxation(

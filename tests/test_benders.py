@@ -4,13 +4,15 @@ and as a MILP, and the assembled plan passes the independent checker equation by
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import highspy
 import pytest
 
-from models.benders import BendersOptions, solve_benders
+from models.benders import BendersOptions, _State, converged, solve_benders
 from models.benders_inputs import blocks, unknown_fields
-from models.benders_master import Master
+from models.benders_master import OPTIMAL, Master
 from models.benders_runner import InProcessRunner, ProcessRunner
 from models.capacity import CapacityInputs
 from models.capacity_check import check_solution
@@ -268,3 +270,35 @@ def test_the_vertex_check_of_a_converged_bound_keeps_to_the_runs_time(
     assert limits, "the interior-point bound was checked at a vertex"
     assert max(limits) <= 300.0, f"a vertex check was given {max(limits)} s"
     assert result.gap <= GAP * (1 + 1e-9)
+
+
+def test_a_master_that_has_solved_longer_than_its_limit_still_gets_that_limit() -> None:
+    """HiGHS compares time_limit with the instance's run time summed over every solve: a vertex
+    check given 429 s after 1,500 s of national rounds stopped at once and the run went on by
+    simplex (906 s a master). `limit_time` counts from now."""
+    x = inputs("flexible_connection", True)
+    master = Master(x, blocks(x), {"threads": 1}, True)
+    master.solve()
+    while master.highs.getRunTime() < 0.3:
+        master.highs.clearSolver()
+        master.solve()
+    status, _ = master.solve_to_vertex(time_limit_s=0.2)
+    assert status == highspy.HighsModelStatus.kOptimal
+
+
+@pytest.mark.parametrize(
+    "check, on_interior",
+    [((highspy.HighsModelStatus.kTimeLimit, math.nan), True), ((OPTIMAL, 0.0), False)],
+    ids=["out-of-time", "gap-open"],
+)
+def test_a_vertex_check_out_of_time_keeps_the_interior_point(
+    monkeypatch: pytest.MonkeyPatch, check: tuple, on_interior: bool
+) -> None:
+    """Only a vertex that shows the gap open moves the LP master to the simplex; a check that
+    ran out of time leaves it on the interior point (the national master by simplex: 906 s)."""
+    x = inputs("flexible_connection", True)
+    master = Master(x, blocks(x), {"threads": 1}, True)
+    master.use_interior_point(True)
+    monkeypatch.setattr(Master, "solve_to_vertex", lambda self, time_limit_s: check)
+    assert not converged(master, _State(), "lp", 100.0, 100.0, 0.01, check_s=60.0)
+    assert master.interior is on_interior
