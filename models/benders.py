@@ -234,7 +234,8 @@ def converged(
         return True
     if math.isfinite(bound):  # the vertex shows the gap open: its vertices separate better
         master.use_interior_point(False)
-    return False  # a check out of time stays on the interior point (national: 906 s a simplex)
+    return False  # a check that did not finish stays on the interior point (national: 906 s a
+    # simplex master); one that ended HiGHS "unknown" (p20y10s10) is tried again next round
 
 
 EXHAUSTED_VERTEX_S = 60.0  # a stopped LP phase checks its bound at a vertex this long at most

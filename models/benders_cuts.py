@@ -7,8 +7,7 @@ at 2,391 cuts, 172 s at 7,646), while a block's theta rests on one or two of its
 point. A cut slack for `rounds` rounds running leaves the master for the pool; the master with
 fewer valid cuts is still a relaxation, so its optimum stays a lower bound. A pooled cut that the
 master's next point violates comes back, so the master does not wander back into a region it
-had already cut off (Benders cut management as in Magnanti and Wong's practice and in
-PyPSA/GenX-style decompositions that purge inactive cuts).
+had already cut off.
 """
 
 from __future__ import annotations
