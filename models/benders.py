@@ -31,7 +31,7 @@ import highspy
 import numpy as np
 
 from models.benders_inputs import Block, blocks
-from models.benders_master import Master
+from models.benders_master import TIME_LIMIT, Master
 from models.benders_relaxation import busiest_blocks
 from models.benders_rounding import repair
 from models.benders_separation import Lookahead, Runner, add_cuts, evaluate, separate
@@ -143,7 +143,7 @@ def lp_phase(
             master.limit_time(deadline - t0)
             status, values, objective, _ = master.solve()
             master.limit_time(math.inf)
-            if status == highspy.HighsModelStatus.kTimeLimit:
+            if status == TIME_LIMIT:
                 break  # the run's time is up: the bound and plan stay the last round's
             if status not in OK:
                 raise RuntimeError(f"the LP master ended {status}")

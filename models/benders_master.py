@@ -313,10 +313,7 @@ class Master:
         self.limit_time(time_limit_s)
         try:
             self.highs.run()
-            if self.highs.getModelStatus() not in (
-                highspy.HighsModelStatus.kOptimal,
-                highspy.HighsModelStatus.kTimeLimit,
-            ):
+            if self.highs.getModelStatus() not in (OPTIMAL, TIME_LIMIT):
                 self.highs.clearSolver()
                 for option, value in LP_FALLBACKS[0].items():  # the simplex, cold
                     self.highs.setOptionValue(option, value)
@@ -405,7 +402,8 @@ class Master:
         lower = np.asarray(self.highs.getLp().row_lower_)[first:]
         slack = activity - lower
         loose = slack > relative * np.maximum(np.abs(lower), 1.0)
-        self._delete_cuts(~loose)
+        self._delete_cut_rows(~loose)
+        self.cuts.keep(~loose)
         return int(loose.sum())
 
     def retire_slack_cuts(self, values: np.ndarray, rounds: int) -> tuple[int, int]:
@@ -414,19 +412,17 @@ class Master:
         Returns how many left and how many came back."""
         self.cuts.grow_older(values)
         keep = self.cuts.retire(rounds)
-        self._delete_cuts(keep, booked=True)
+        self._delete_cut_rows(keep)
         back = self.cuts.violated(values)
         for cut in back:
             self._add_row(cut)
         return int((~keep).sum()), len(back)
 
-    def _delete_cuts(self, keep: np.ndarray, booked: bool = False) -> None:
-        """Delete the cut rows where `keep` is False (the book already knows if `booked`)."""
+    def _delete_cut_rows(self, keep: np.ndarray) -> None:
+        """Delete from HiGHS the cut rows (the master's last) where `keep` is False."""
         drop = np.flatnonzero(~keep) + self.highs.getNumRow() - keep.size
         if drop.size:
             self.highs.deleteRows(len(drop), drop.astype(np.int32))
-        if not booked:
-            self.cuts.keep(keep)
 
     def first_stage_solution(self, values: np.ndarray) -> CapacitySolution:
         """The master point as a plan's first-stage arrays and costs (operation left at zero)."""
