@@ -188,7 +188,18 @@ def test_milp_plan_reads_duals_from_its_lp_relaxation() -> None:
 
 def test_flagship_loads_with_a_note_for_every_unknown() -> None:
     res = resolve(load_scenario(ROOT / "scenarios" / "cn_maas_2026.yaml"))
-    assert any("demand_charge_per_mw_month is unknown" in n for n in res.notes)
+    assert not any("demand_charge_per_mw_month is unknown" in n for n in res.notes)
+    # NDRC's fourth-period 110 kV maximum-demand charges, CNY per kW-month x 1,000 (ndrc-td-2026)
+    charge = dict(zip(res.axes.sites, res.inputs.demand_charge_per_mw_month[:, 0], strict=True))
+    assert charge == pytest.approx(
+        {
+            "inner-mongolia-horinger": 31_200,
+            "hebei-zhangjiakou": 34_600,
+            "zhejiang-hangzhou": 40_800,
+            "guangdong-zhongshan": 31_000,
+            "guizhou-guian": 31_000,
+        }
+    )
     assert res.inputs.tokens_per_s_per_part.shape == (3, 6)  # chat, agents, video; 6 parts
     assert res.inputs.video is not None and res.inputs.video.tolist() == [False, False, True]
     # the subsidy provinces' sites (Inner Mongolia, Guizhou) are state funded: a forced price

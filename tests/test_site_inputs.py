@@ -101,8 +101,17 @@ def test_guangdong_time_of_use_by_hour_and_month(guangdong: Site) -> None:
     assert jul_15[15] == jul_15[16] == pytest.approx(1464.77)
     assert jul_15[10] == pytest.approx(1171.81)
     assert price[304, 11] == pytest.approx(1171.81)  # 1 November: peak again
-    assert guangdong.demand_charge_per_mw_month == 0  # unknown -> 0, and said so
-    assert any("demand_charge" in u for u in guangdong.unknowns)
+    # Guangdong's 35-110 kV maximum-demand charge, 31.0 CNY per kW-month (ndrc-td-2026)
+    assert guangdong.demand_charge_per_mw_month == pytest.approx(31_000)
+    assert not any("demand_charge" in u for u in guangdong.unknowns)
+
+
+def test_an_unknown_demand_charge_is_zero_and_said_so(tmp_path: Path) -> None:
+    data = raw(SITES / "guangdong_zhongshan.yaml")
+    data["grid"]["demand_charge_per_mw_month"] = {"value": None, "note": "not found"}
+    site = load_site(write_site(tmp_path, data))
+    assert site.demand_charge_per_mw_month == 0
+    assert any("demand_charge" in u for u in site.unknowns)
 
 
 def test_carolina_reads_the_load_csv(carolina: Site) -> None:
