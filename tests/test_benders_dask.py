@@ -95,3 +95,23 @@ def test_the_runner_survives_every_worker_it_started_with_being_replaced(
         [r.value for r in here.solve(fleets)], rel=1e-9
     )
     assert [r.value for r in got] == pytest.approx([r.value for r in here.solve(roomier)], rel=1e-9)
+
+
+def test_the_runner_sees_every_live_worker_while_the_client_refreshes_its_cache(
+    cluster: LoopbackCluster,
+) -> None:
+    """The client refreshes its cached scheduler identity (without the worker list) on a timer;
+    listing workers from that cache read an empty list on a live two-worker cluster when a
+    refresh landed mid-call, and a plan failed with "no workers left" (CI, stop 42). Here the
+    timer runs every millisecond and every listing must still name both workers."""
+    import dask
+    from distributed import Client
+
+    from planner.plan.decompose_dask import DaskRunner
+
+    x = inputs("flexible_connection")
+    every_ms = {"distributed.client.scheduler-info-interval": "1ms"}
+    with dask.config.set(every_ms), Client(cluster.address, timeout=30) as client:
+        runner = DaskRunner(client, x, [], {"threads": 1})
+        seen = {len(runner._workers()) for _ in range(400)}
+    assert seen == {2}

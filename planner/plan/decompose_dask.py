@@ -68,7 +68,10 @@ class DaskRunner:
         self.holding: set[str] = set()  # workers known to hold this run's subproblem set
 
     def _workers(self) -> list[str]:
-        return sorted(self.client.scheduler_info()["workers"])
+        """The workers the scheduler lists now. (Not `scheduler_info()`: the client refreshes
+        that cache every 2 s without the worker list, and a refresh landing between its own
+        fetch and its return gives an empty list on a live cluster.)"""
+        return sorted(self.client.nthreads())
 
     def _owner(self, k: int, workers: list[str], table: list[int]) -> str:
         """Subproblem k's worker: the one that built it while it lives, else the one `table`
