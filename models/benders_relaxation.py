@@ -42,6 +42,10 @@ Rows, per group of sites (each site of a period's busiest block alone, else all 
     and in both, CPU work at the same sites: sum_{w,p} kappa_w k[w,p] b <= W sum_c K_c J (25),
     and the CPU servers' draw in the IT and power rows (26): P^idle_c J[c,s] while installed,
     and min_c (P^act_c - P^idle_c) / K_c per busy core the busy parts need
+    billed peaks, where the sites pay a demand charge, with the power row's imports (hours H:
+    1 at a step, W_d over a day) and the sites' peak columns M[s,b] of the billing period b:
+        imports <= H (sum_s M[s,b] + X),  X >= 0 priced in the theta row at the least of the
+        sites' charges for b (pv_y x charge x months), one X per group and b in a theta row
 
 k the scaled rates, D the scaled demand and pi the penalty per scaled unit and step
 (`scaled_serve_data`), pv_y the period's discounted years, h_p the standing MW of an installed
@@ -56,7 +60,9 @@ plus p+ times the MWh imported, which is at least E_d; the unserved penalty over
 at least that of the peak steps alone (interactive) and of each day's total (any); relaxing
 equalities to >=, leaving out charging, the CPU servers' power from the hourly bill (c) and every
 other workload class can only lower the least penalty (and a CPU server draws at least its idle MW,
-a busy core at least the cheapest server's MW per core); and interactive and deferrable work
+a busy core at least the cheapest server's MW per core); the block's operation pays each
+site's import above its billed peak once, at its charge (models/benders_sub.py,
+`peak_excess_columns`), at least X's price; and interactive and deferrable work
 each get the whole fleet here, so the sum of their two minima is at most the minimum of their
 sum. The bound is on the plan itself, so it
 holds beside the elastic subproblems' cuts (models/benders_sub.py).
@@ -117,6 +123,7 @@ class PeriodColumns:
     cpu: np.ndarray  # (C, S) J[c, s]
     grid_cap_mw: np.ndarray  # (S,) G[s]
     cores: np.ndarray  # (C,) K_c, cores of one CPU server
+    peak: np.ndarray  # (S, B) the billed peak import M[s, b] of each billing period
 
 
 def dynamic_mw_per_part(x: CapacityInputs) -> np.ndarray:
@@ -177,6 +184,7 @@ def period_fleet(x: CapacityInputs, columns: dict[str, np.ndarray], year: int) -
         cpu=columns["cpu_servers"][year],
         grid_cap_mw=np.asarray(x.grid_import_cap_mw, dtype=float)[:, year],
         cores=cores,
+        peak=columns["peak_import_mw"][year],
     )
 
 
@@ -269,6 +277,10 @@ class ServingRelaxation:
         self.deferrable = np.flatnonzero(deferrable).tolist()
         self.due = deadline_rows(x)
         self.price_floor = energy_price_floor(x)
+        months = np.asarray(x.billing_period_months, dtype=float)
+        charge = np.asarray(x.demand_charge_per_mw_month, dtype=float)
+        self.excess_price = self.pv[None, :, None] * charge[:, :, None] * months[None, None, :]
+        self.excess: dict[tuple[tuple[int, ...], int], int] = {}  # `billed_peak_rows`' columns
         self.next_column = first_column
         self.rows = Rows([], [], [], [], [])
         self.demand_rows: list[int] = []  # the serve rows, numbered among `rows`
@@ -293,12 +305,16 @@ class ServingRelaxation:
         peaks: list[tuple[int, float]] = []
         for t in self.peak_steps(block.year, steps):
             peaks += self.add_step(block.year, int(t), fleet, groups)
-        shared: list[list[tuple[int, float]]] = [[] for _ in range(BILLS)]
         for day in days:
             peaks += self.add_day(block.year, day, fleet, groups, self.deferrable)[0]
+        peaks += self.take_excess(block.year)
+        shared: list[list[tuple[int, float]]] = [[] for _ in range(BILLS)]
+        for day in days:
             every = self.interactive + self.deferrable
             for i, bill in enumerate(self.add_day(block.year, day, fleet, groups, every, True)):
                 shared[i] += bill
+        excess = self.take_excess(block.year)
+        shared = [bill + excess for bill in shared]
         for penalty in (peaks, *shared):
             self.rows.add([(theta, 1.0), *[(c, -v) for c, v in penalty]], floor, np.inf)
 
@@ -437,6 +453,7 @@ class ServingRelaxation:
         supply = drawn if wraps else drawn + battery  # a wrapping day's battery gives no MWh
         if np.isfinite(cap).all():
             self.rows.add(present(supply), -np.inf, hours * float(cap.sum()))
+        self.billed_peak_rows(fleet, sites, (year, day), hours, present(supply))
         if not energy:  # the bill's rows only where a theta row prices them
             return [[] for _ in range(BILLS)]
         prices = self.price_floor[sites][:, year][:, day]  # (sites, steps)
@@ -445,6 +462,48 @@ class ServingRelaxation:
         busy = self.busy_placement(fleet, sites, prices * pue[sites], w_h, dynamic)
         hourly = self.hourly_bills(fleet, sites, prices, (pue, cf, w_h), wraps)
         return [least, *[busy + bill for bill in hourly]]
+
+    def billed_peak_rows(
+        self,
+        fleet: PeriodColumns,
+        sites: np.ndarray,
+        when: tuple[int, np.ndarray],
+        hours: float,
+        supply: list[tuple[int, float]],
+    ) -> None:
+        """The imports the group's load needs (`supply`, MWh over the steps' `hours`) within its
+        sites' billed peaks M[s, b] of the steps' billing period b, or above them by X MW:
+            supply <= hours (sum_s M[s, b] + X)
+        X one column per group and billing period among the rows of one theta row, priced there
+        at the least of the sites' demand charges for the period (`take_excess`). Valid: a
+        block's operation pays each site's excess over its peak, max_t (imports - M)+, once at
+        its charge (`peak_excess_columns`), and hours x that excess bounds the steps' imports
+        above the peak, summed over sites, from above. Without it the master, which pays for M
+        and sees no load needing it, buys no peak and every day pays its imports' charge."""
+        year, day = when
+        billing = np.unique(np.asarray(self.x.billing_period)[day])
+        if billing.size != 1 or not supply:
+            return
+        b = int(billing[0])
+        peaks = fleet.peak[sites, b]
+        price = float(self.excess_price[sites, year, b].min())
+        if (peaks < 0).any() or price <= 0:
+            return
+        key = (tuple(int(s) for s in sites), b)
+        if key not in self.excess:
+            self.excess[key] = self.column()
+        over = [(int(m), -hours) for m in peaks] + [(self.excess[key], -hours)]
+        self.rows.add(supply + over, -np.inf, 0.0)
+
+    def take_excess(self, year: int) -> list[tuple[int, float]]:
+        """The excess columns of `billed_peak_rows` since the last call, each at its group's
+        least demand charge for the billing period (present value); starts a new set."""
+        out = [
+            (col, float(self.excess_price[list(sites), year, b].min()))
+            for (sites, b), col in self.excess.items()
+        ]
+        self.excess = {}
+        return out
 
     def site_sum(self, fleet: PeriodColumns, s: int, per_part: np.ndarray) -> int:
         """A column equal to sum_p per_part[p] I[p, s] for the period of `fleet`, made once and
