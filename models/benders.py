@@ -282,12 +282,12 @@ def roomy_core(
     if status not in OK:
         return math.inf
     t1 = time.perf_counter()
-    results, total, slack_free, plan = evaluate(master, runner, values)
+    results, total, slack_free = evaluate(master, runner, values)
     add_cuts(master, results, values)
     if slack_free:
-        state.core = plan
+        state.core = values
         if count_plans and total < state.upper:
-            state.upper, state.best = total, plan
+            state.upper, state.best = total, values
     upper = total if slack_free else math.inf
     state.record(
         Iteration(
@@ -368,10 +368,10 @@ def milp_phase(
         t1 = time.perf_counter()
         state.lower = max(state.lower, bound)
         point = np.where(master_integer_mask(master), np.round(values), values)
-        results, total, slack_free, plan = evaluate(master, runner, point)
+        results, total, slack_free = evaluate(master, runner, point)
         add_cuts(master, results, point)
         if slack_free and total < state.upper:
-            state.upper, state.best = total, plan
+            state.upper, state.best = total, point
             master.highs.setSolution(highspy.HighsSolution())  # the next start is found anew
         state.record(
             Iteration(

@@ -375,14 +375,6 @@ class Master:
         """Capex less credits, and the billing peaks' demand charges, of a master point."""
         return float(self.cost @ values[: self.cost.shape[0]])
 
-    def with_peaks_raised(self, values: np.ndarray, raise_mw: np.ndarray) -> np.ndarray:
-        """A master point with each period's billed peaks raised by `raise_mw` (Y, S, B)."""
-        cols = self.index.fleet["peak_import_mw"]
-        out = values.copy()
-        on = cols >= 0
-        out[cols[on]] += raise_mw[on]
-        return out
-
     def fleet(self, values: np.ndarray, year: int) -> Fleet:
         """The in-service quantities of period `year` at a master point."""
         out = {}

@@ -43,35 +43,21 @@ Found = list[tuple[list[SubResult], np.ndarray]]  # each point's results, and th
 
 def evaluate(
     master: Master, runner: Runner, point: np.ndarray
-) -> tuple[list[SubResult], float, bool, np.ndarray]:
-    """Every subproblem at a master point: results, the cost of the plan they make (first stage
-    + operation), whether it is a plan (no subproblem needed slack), and that plan's master
-    point (`with_billed_peaks`)."""
+) -> tuple[list[SubResult], float, bool]:
+    """Every subproblem at a master point: results, total cost (first stage + operation), and
+    whether it is a plan (no subproblem needed slack)."""
     fleets = [master.fleet(point, b.year) for b in master.blocks]
     results = runner.solve(fleets)
     solved = [r.status is SolveStatus.optimal for r in results]
     if not any(solved):
         raise RuntimeError(f"every subproblem ended {results[0].status}")
-    slack_free = all(solved) and all(r.slack_mw <= SLACK_FREE_MW for r in results)
     # a subproblem that fails numerically gives no cut this round and the point is no plan
-    if not all(solved) or any(r.kind != "optimality" for r in results):
-        return results, math.inf, slack_free, point
-    plan = with_billed_peaks(master, point, results)
-    operation = sum(r.value - r.excess_cost for r in results)
-    return results, master.first_stage_cost(plan) + operation, slack_free, plan
-
-
-def with_billed_peaks(master: Master, point: np.ndarray, results: list[SubResult]) -> np.ndarray:
-    """The point with each billing period's peak raised to the most any of its blocks imported
-    (their excess over the point's peak, `peak_excess_columns`). Each block pays its own excess
-    at the demand charge, so at a point whose peaks are short the blocks' values count the same
-    MW once a day; the plan with the peaks raised runs the same operation within them and pays
-    the charge once: the plan a point stands for, and the upper bound it gives."""
-    raise_mw = np.zeros(master.index.fleet["peak_import_mw"].shape)  # (Y, S, B)
-    for block, r in zip(master.blocks, results, strict=True):
-        if r.peak_excess_mw.size:
-            raise_mw[block.year] = np.maximum(raise_mw[block.year], r.peak_excess_mw)
-    return master.with_peaks_raised(point, raise_mw) if raise_mw.any() else point
+    total = master.first_stage_cost(point) + sum(
+        r.value if r.kind == "optimality" and ok else math.inf
+        for r, ok in zip(results, solved, strict=True)
+    )
+    slack_free = all(solved) and all(r.slack_mw <= SLACK_FREE_MW for r in results)
+    return results, total, slack_free
 
 
 def add_cuts(master: Master, results: list[SubResult], point: np.ndarray) -> None:
@@ -90,10 +76,10 @@ def solve_at(
     best: tuple[float, np.ndarray] = (math.inf, points[0])
     found: Found = []
     for at in points:
-        results, total, slack_free, plan = evaluate(master, runner, at)
+        results, total, slack_free = evaluate(master, runner, at)
         found.append((results, at))
         if slack_free and total < best[0]:
-            best = (total, plan)
+            best = (total, at)
     return best[0], best[1], found
 
 

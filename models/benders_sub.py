@@ -87,9 +87,6 @@ class SubResult:
     iterations: int
     status: SolveStatus = SolveStatus.optimal
     kind: str = "optimality"  # or "feasibility": value is the lost load F(q), MW
-    # imports above the master's billed peaks, (S, B) MW, and what `value` pays for them
-    peak_excess_mw: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
-    excess_cost: float = 0.0
 
 
 @dataclass
@@ -440,16 +437,12 @@ class Subproblem:
             )
             gradient[name] = g * self.columns.scale[name]
         extra = np.asarray(solution.col_value)[self.n_model_cols :]
-        excess = extra[self.n_slack :]
-        scale = self.columns.scale["peak_import_mw"]
         return SubResult(
             value=float(info.objective_function_value),
             gradient=Fleet(**gradient),
             slack_mw=float(np.sum(extra[: self.n_slack])),
             seconds=seconds,
             iterations=int(info.simplex_iteration_count),
-            peak_excess_mw=excess.reshape(scale.shape) / np.where(scale > 0, scale, 1.0),
-            excess_cost=float(excess @ self.cost[self.n_model_cols + self.n_slack :]),
         )
 
     def operation(self, fleet: Fleet) -> CapacitySolution:

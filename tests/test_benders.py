@@ -17,7 +17,6 @@ from models.benders_inputs import blocks, unknown_fields
 from models.benders_master import OPTIMAL, Master
 from models.benders_relaxation import ServingRelaxation
 from models.benders_runner import InProcessRunner, ProcessRunner
-from models.benders_separation import evaluate
 from models.capacity import CapacityInputs
 from models.capacity_check import check_solution
 from models.dispatch import solve_capacity
@@ -187,40 +186,6 @@ def test_with_demand_charges_the_decomposed_plan_costs_what_the_monolith_does(na
     assert result.solution.objective == pytest.approx(want, rel=2 * GAP, abs=1e-3)
     assert result.solution.costs is not None and result.solution.costs.demand_charges > 0
     assert check_solution(x, result.solution) == []
-
-
-def test_a_point_short_of_its_billed_peaks_stands_for_the_plan_with_them_raised(
-    tmp_path: Path,
-) -> None:
-    """At a master point whose billed peaks are zero each block pays its own imports' demand
-    charge, so the blocks' values count the same MW once a day. The plan the point stands for
-    (`with_billed_peaks`) raises each peak to the most any block imported and pays the charge
-    once: cheaper, and solved again at its own point no block imports above its peaks and the
-    plan costs no more than was claimed for it."""
-    text = (TINY / "cn_two_parts.yaml").read_text()
-    assert "representative_days: 1" in text
-    (tmp_path / "three_days.yaml").write_text(
-        text.replace("representative_days: 1", "representative_days: 3")
-    )  # three blocks a period, one billing period
-    scenario = load_scenario(tmp_path / "three_days.yaml")
-    x = charged(resolve(scenario, relax=True).inputs)
-    parts = blocks(x)
-    assert len(parts) == 3 * x.shape[3]
-    master = Master(x, parts, {"threads": 1}, True)
-    master.relax_integers(True)
-    _status, values, _objective, _bound = master.solve()
-    peaks = master.index.fleet["peak_import_mw"]
-    short = values.copy()
-    short[peaks[peaks >= 0]] = 0.0
-    runner = InProcessRunner(x, parts, {"threads": 1})
-    results, total, slack_free, plan = evaluate(master, runner, short)
-    assert slack_free
-    every_day = master.first_stage_cost(short) + sum(r.value for r in results)
-    assert total < every_day * (1 - 1e-3)
-    assert (plan[peaks[peaks >= 0]] > 0).any()
-    again, total_again, _, _ = evaluate(master, runner, plan)
-    assert max(float(r.peak_excess_mw.max(initial=0.0)) for r in again) <= 1e-6
-    assert total_again <= total * (1 + 1e-9) + 1e-6
 
 
 def test_a_subproblem_started_from_a_sibling_day_finds_the_same_optimum_and_a_valid_cut() -> None:

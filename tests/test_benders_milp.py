@@ -135,15 +135,15 @@ def test_the_lookahead_adds_the_cuts_deeper_than_the_first_pass_and_its_best_pla
     seen = [evaluate(master, again, p) for p in points]
     kept = [(seen[0][0], points[0])]
     deeper = sum(
-        max(master.cut_at(k, r[k].value, r[k].gradient, p, values) for (r, _, _, _), p in
+        max(master.cut_at(k, r[k].value, r[k].gradient, p, values) for (r, _, _), p in
             zip(seen[1:], points[1:], strict=True))
         > deepest_kept(master, k, kept, values)
         for k in range(len(parts))
     )  # fmt: skip
     assert 0 < deeper < len(parts), "some blocks' later cuts are deeper, not all"
     assert master.n_cuts == n0 + len(parts) + deeper
-    plans = [(t, i) for i, (_, t, free, _) in enumerate(seen[1:], start=1) if free]
+    plans = [(t, i) for i, (_, t, free) in enumerate(seen[1:], start=1) if free]
     assert plans, "a roomier point is a plan"
     best_total, best_i = min(plans)
     assert total == pytest.approx(best_total, rel=1e-9)
-    assert at is not None and np.array_equal(at, seen[best_i][3])  # its plan: no charges here
+    assert at is not None and np.array_equal(at, points[best_i])
