@@ -70,13 +70,12 @@ holds beside the elastic subproblems' cuts (models/benders_sub.py).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
+from models.benders_bill import price_levels, worth_planes
 from models.benders_inputs import Block
 from models.capacity import (
     MW_PER_W,
@@ -206,48 +205,6 @@ def busiest_blocks(x: CapacityInputs, blocks: list[Block]) -> set[int]:
 
 
 BILLS = 2  # bounds on a day's energy bill: the least price; hourly, the battery by its worth
-PRICE_LEVELS = 16  # most prices at which the busy load's least bill is bounded (`busy_placement`)
-# (E MWh, B MW, C IT MW) at which the battery's worth is tangent: 1-8 h, IT 1/4-4x the battery
-PLANE_POINTS = [(1.0, 1.0 / h, k / h) for h in (1.0, 2.0, 4.0, 8.0) for k in (0.25, 1.0, 4.0)]
-
-
-def price_levels(per_it_mwh: np.ndarray, w_h: np.ndarray) -> list[tuple[float, np.ndarray]]:
-    """(pi, G(pi)) at each distinct price c[s,t] (at most PRICE_LEVELS, evenly among the sorted
-    ones), G_s(pi) = sum_t w_t (pi - c[s,t])+ per site: the planes of the busy load's least
-    hourly bill, max over pi of pi D - sum_s G_s(pi) Q_s (`ServingRelaxation.busy_placement`)."""
-    levels = np.unique(per_it_mwh)
-    if levels.size > PRICE_LEVELS:
-        levels = levels[np.linspace(0, levels.size - 1, PRICE_LEVELS).round().astype(int)]
-    return [(float(pi), np.maximum(pi - per_it_mwh, 0.0) @ w_h) for pi in levels]
-
-
-@functools.lru_cache(maxsize=4096)
-def worth_planes(
-    prices: bytes, pue: bytes, eta: tuple[float, float]
-) -> list[tuple[float, float, float]]:
-    """Planes (l, m, n) with R(E, B, C) <= l E + m B + n C for every E, B, C >= 0: the duals
-    of the battery's day of arbitrage (`ServingRelaxation.battery_worth`) solved at
-    PLANE_POINTS (E MWh, B MW, C IT MW), per unit of the day's weight. Arguments as bytes of
-    float arrays so that the sites and days sharing a tariff share the work."""
-    p, f = np.frombuffer(prices), np.frombuffer(pue)
-    n = p.size
-    eye = sp.identity(n, format="csr")
-    zero = sp.csr_matrix((n, n))
-    back = sp.csr_matrix((np.ones(n), (np.arange(n), np.roll(np.arange(n), 1))), shape=(n, n))
-    a_eq = sp.hstack([-eta[0] * eye, eye / eta[1], eye - back])  # columns: c, d, soc
-    a_ub = sp.vstack([sp.hstack([zero, zero, eye]), sp.hstack([eye, zero, zero]),
-                      sp.hstack([zero, eye, zero]), sp.hstack([-eye, eye, zero])])  # fmt: skip
-    planes: dict[tuple[float, ...], tuple[float, float, float]] = {}  # rounded: a key only
-    for e, b, c in PLANE_POINTS:
-        rhs = np.concatenate([np.full(n, e), np.full(2 * n, b), f * c])
-        cost = np.concatenate([p, -p, np.zeros(n)])  # minimise -(worth)
-        res = linprog(cost, A_ub=a_ub, b_ub=rhs, A_eq=a_eq, b_eq=np.zeros(n), method="highs")
-        if res.status != 0:
-            raise RuntimeError(f"the battery's day of arbitrage ended {res.message}")
-        dual = -np.asarray(res.ineqlin.marginals)
-        plane = (float(dual[:n].sum()), float(dual[n : 3 * n].sum()), float(dual[3 * n :] @ f))
-        planes.setdefault(tuple(round(v, 9) for v in plane), plane)
-    return sorted(planes.values())
 
 
 @dataclass
@@ -448,12 +405,9 @@ class ServingRelaxation:
         drawn += [(b, float(pue[sites].min()) * e) for b, e in dynamic + cpu_busy]
         drawn += [(int(fleet.solar[s]), -float(w_h @ cf[s])) for s in sites]
         battery = [(int(fleet.battery_mw[s]), -hours) for s in sites]
-        cap = fleet.grid_cap_mw[sites]
         wraps = day.size > 1 and bool(np.allclose(w_h, w_h[0]))
         supply = drawn if wraps else drawn + battery  # a wrapping day's battery gives no MWh
-        if np.isfinite(cap).all():
-            self.rows.add(present(supply), -np.inf, hours * float(cap.sum()))
-        self.billed_peak_rows(fleet, sites, (year, day), hours, present(supply))
+        self.import_rows(fleet, sites, when, hours, present(supply))
         if not energy:  # the bill's rows only where a theta row prices them
             return [[] for _ in range(BILLS)]
         prices = self.price_floor[sites][:, year][:, day]  # (sites, steps)
@@ -462,6 +416,22 @@ class ServingRelaxation:
         busy = self.busy_placement(fleet, sites, prices * pue[sites], w_h, dynamic)
         hourly = self.hourly_bills(fleet, sites, prices, (pue, cf, w_h), wraps)
         return [least, *[busy + bill for bill in hourly]]
+
+    def import_rows(
+        self,
+        fleet: PeriodColumns,
+        sites: np.ndarray,
+        when: tuple[int, np.ndarray],
+        hours: float,
+        supply: list[tuple[int, float]],
+    ) -> None:
+        """The imports the group's load needs (`supply`, MWh over the steps' `hours`) within
+        the sites' grid caps (the power-balance row, left out where a cap is infinite) and
+        within their billed peaks (`billed_peak_rows`)."""
+        cap = fleet.grid_cap_mw[sites]
+        if np.isfinite(cap).all():
+            self.rows.add(supply, -np.inf, hours * float(cap.sum()))
+        self.billed_peak_rows(fleet, sites, when, hours, supply)
 
     def billed_peak_rows(
         self,

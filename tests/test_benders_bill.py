@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from models.benders_relaxation import PLANE_POINTS, price_levels, worth_planes
+from models.benders_bill import PLANE_POINTS, price_levels, worth_planes
 
 ETA = (0.95, 0.92)
 RNG = np.random.default_rng(7)
