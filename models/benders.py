@@ -92,6 +92,9 @@ class BendersResult:
     iterations: list[Iteration]
     blocks: int
     wall_s: float
+    # the bound is a vertex's (simplex or MILP master) or was checked at one; False: an interior
+    # point's objective, accurate to its tolerances only (`certify_bound` ran out of time)
+    bound_at_vertex: bool = True
 
     @property
     def gap(self) -> float:
@@ -115,6 +118,12 @@ class _State:
     best: np.ndarray | None = None
     core: np.ndarray | None = None
     history: list[Iteration] = field(default_factory=list)
+    at_vertex: bool = True  # `lower` is a vertex's bound (`BendersResult.bound_at_vertex`)
+
+    def raise_bound(self, bound: float, at_vertex: bool) -> None:
+        """A master's optimum (or MILP bound) raises the plan's bound if it is higher."""
+        if bound > self.lower:
+            self.lower, self.at_vertex = bound, at_vertex
 
     def record(self, iteration: Iteration, opts: BendersOptions) -> None:
         """Keep one round's figures and tell the caller, if it asked to be told."""
@@ -153,7 +162,7 @@ def lp_phase(
             stalled = 0 if objective > lp_lower + 1e-9 * max(1.0, abs(objective)) else stalled + 1
             lp_lower = max(lp_lower, objective)
             if phase == "lp":
-                state.lower = max(state.lower, objective)
+                state.raise_bound(objective, not master.interior)
             if stalled >= opts.stall_iterations:
                 lam = 1.0
             core = values if state.core is None else state.core
@@ -260,7 +269,7 @@ def certify_bound(
     if status not in OK:
         return -math.inf
     if phase == "lp":
-        state.lower = objective
+        state.lower, state.at_vertex = objective, True
     return objective
 
 
@@ -366,7 +375,7 @@ def milp_phase(
         if status not in OK | MIP_STOPPED or not np.isfinite(values).all():
             raise RuntimeError(f"the MILP master ended {status}")
         t1 = time.perf_counter()
-        state.lower = max(state.lower, bound)
+        state.raise_bound(bound, True)
         point = np.where(master_integer_mask(master), np.round(values), values)
         results, total, slack_free = evaluate(master, runner, point)
         add_cuts(master, results, point)
@@ -437,8 +446,9 @@ def solve_benders(
     finally:
         runner.close()
     return BendersResult(
-        solution, state.lower, state.upper, state.history, len(parts), time.perf_counter() - start
-    )
+        solution, state.lower, state.upper, state.history, len(parts),
+        time.perf_counter() - start, state.at_vertex,
+    )  # fmt: skip
 
 
 # --- the plan's arrays from the master and the subproblems ----------------------------------------

@@ -20,6 +20,7 @@ from models.benders_runner import InProcessRunner, ProcessRunner
 from models.capacity import CapacityInputs
 from models.capacity_check import check_solution
 from models.dispatch import solve_capacity
+from planner.plan.decompose import bound_note, decomposition_log
 from planner.plan.resolve import resolve
 from planner.plan.scenario import load_scenario
 
@@ -54,7 +55,24 @@ def test_the_decomposed_plan_costs_what_the_monolith_does(name: str, relax: bool
     assert result.lower_bound <= want * (1 + 1e-6) + 1e-6, "the master's bound is a lower bound"
     assert result.solution.objective == pytest.approx(want, rel=2 * GAP, abs=1e-3)
     assert result.gap <= GAP * (1 + 1e-9)
+    assert result.bound_at_vertex, "a converged run's bound was checked at a vertex"
     assert check_solution(x, result.solution) == []
+
+
+def test_a_bound_whose_vertex_check_ran_out_says_it_is_an_interior_points(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The LP master of an LP plan is solved by interior point; where the check at a vertex
+    cannot finish (the national master), the plan's bound stays the interior point's and the
+    run's log and notes say so, not "exact"."""
+    x = inputs("one_site_two_parts", True)
+    out_of_time = (highspy.HighsModelStatus.kTimeLimit, math.nan)
+    monkeypatch.setattr(Master, "solve_to_vertex", lambda self, time_limit_s: out_of_time)
+    result = solve_benders(x, InProcessRunner, BendersOptions(mip_gap=GAP, max_iterations=6))
+    assert not result.bound_at_vertex
+    assert math.isfinite(result.lower_bound) and result.lower_bound <= monolith_cost(x) * (1 + 1e-6)
+    assert "not checked at a vertex" in decomposition_log(result)
+    assert "a vertex's" in bound_note(dataclasses.replace(result, bound_at_vertex=True))
 
 
 def test_every_input_field_is_either_sliced_or_known_to_need_no_slicing() -> None:
@@ -115,6 +133,7 @@ def test_plan_method_decompose_gives_the_monolith_plan_and_says_how_it_was_solve
     assert split["net_present_cost"] == pytest.approx(auto["net_present_cost"], rel=2e-4)
     assert 0 <= split["mip_gap"] <= 1e-4
     assert "Benders decomposition:" in (tmp_path / "run1" / "solver.log").read_text()
+    assert "the bound is a vertex's" in split["notes"][0]
 
 
 def test_a_scheduler_that_is_not_an_address_is_refused_before_anything_is_written(

@@ -133,12 +133,23 @@ def solve_decomposed(
     return replace(sol, status=status, stats=stats, backend="pyomo", solver="highs"), result
 
 
+def bound_note(result: BendersResult) -> str:
+    """Where the decomposition's bound comes from, for the run's notes and log."""
+    if result.bound_at_vertex:
+        return "the bound is a vertex's (simplex or MILP master): exact to the solver's tolerances"
+    return (
+        "the bound is the master's interior-point optimum, not checked at a vertex (the check "
+        "ran out of time): accurate to the interior point's tolerances only, so the gap is too"
+    )
+
+
 def decomposition_log(result: BendersResult) -> str:
     """The decomposition's own log, kept in the run folder beside the solver's."""
     lines = [
         f"Benders decomposition: {result.blocks} subproblems, {len(result.iterations)} rounds, "
         f"{result.wall_s:.1f} s; bound {result.lower_bound:.6g}, plan {result.upper_bound:.6g}, "
-        f"gap {result.gap:.4%}"
+        f"gap {result.gap:.4%}",
+        bound_note(result),
     ]
     lines += [iteration_line(n, it) for n, it in enumerate(result.iterations, start=1)]
     return "\n".join(lines) + "\n"

@@ -17,7 +17,13 @@ from models.capacity_validation import InvalidCapacityInputs
 from models.common import Backend, SolveStatus
 from models.dispatch import solve_capacity as solve
 from planner.errors import InfeasiblePlan, InputError, Problem
-from planner.plan.decompose import Method, choose_method, decomposition_log, solve_decomposed
+from planner.plan.decompose import (
+    Method,
+    bound_note,
+    choose_method,
+    decomposition_log,
+    solve_decomposed,
+)
 from planner.plan.resolve import PlanAxes, ResolvedPlan, resolve
 from planner.plan.result import PlanResult
 from planner.plan.scenario import Scenario
@@ -101,8 +107,8 @@ def solve_decomposed_plan(
         duals_from_relaxation=False,
         solver_log=decomposition_log(history),
         method=Method.decompose.value,
-        method_note=f"{why}; no shadow prices (no single LP holds every row: solve as one "
-        "problem for them)",
+        method_note=f"{why}; {bound_note(history)}; no shadow prices (no single LP holds every "
+        "row: solve as one problem for them)",
     )
 
 
