@@ -288,7 +288,8 @@ class ServingRelaxation:
         self, year: int, t: int, fleet: PeriodColumns, groups: list[list[int]]
     ) -> list[tuple[int, float]]:
         """The interactive rows at peak step t; the unserved columns' penalty coefficients."""
-        unserved, _ = self.serve(self.interactive, np.array([t]), fleet, year, groups, False)
+        when = (year, np.array([t]), np.ones(1))  # one step in MW: weight 1
+        unserved, _ = self.serve(self.interactive, when, fleet, groups, False)
         return [(u, float(self.pv[year] * self.penalty[w, t])) for w, u in unserved.items()]
 
     def add_day(
@@ -311,7 +312,7 @@ class ServingRelaxation:
         work = [w for w in workloads if equal or not self.due[w]]
         if not work or w_h[0] <= 0:
             return [[] for _ in range(BILLS)]
-        unserved, bills = self.serve(work, day, fleet, year, groups, energy)
+        unserved, bills = self.serve(work, (year, day, w_h), fleet, groups, energy)
         # pi[w, t] = per unit x w_t x 3,600: the penalty per weighted unit is pi / w_t
         per_weighted = {w: float(self.penalty[w, day[0]] / w_h[0]) for w in work}
         pv = float(self.pv[year])
@@ -323,17 +324,17 @@ class ServingRelaxation:
     def serve(
         self,
         workloads: list[int],
-        day: np.ndarray,
+        when: tuple[int, np.ndarray, np.ndarray],
         fleet: PeriodColumns,
-        year: int,
         groups: list[list[int]],
         energy: bool,
     ) -> tuple[dict[int, int], list[list[tuple[int, float]]]]:
-        """Serve rows of one peak step (`day` one step, weight 1) or of one day (`day` its
-        steps, busy columns in weighted part-hours), then each group's busy, IT, power and CPU
-        rows; returns each workload's unserved column and the bounds on the energy bill
-        (undiscounted) of the steps' operation (`group_rows`)."""
-        w_h = np.ones(1) if day.size == 1 else np.asarray(self.x.weight_h, dtype=float)[day]
+        """Serve rows of one peak step (`when` = (year, [t], [1]): MW, weight 1) or of one day
+        ((year, its steps, their weights w_h): busy columns in weighted part-hours, even for a
+        day of one step), then each group's busy, IT, power and CPU rows; returns each
+        workload's unserved column and the bounds on the energy bill (undiscounted) of the
+        steps' operation (`group_rows`)."""
+        year, day, w_h = when
         placed = [Group(np.asarray(g), {}, []) for g in groups]
         unserved = {}
         for w in workloads:

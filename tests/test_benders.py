@@ -362,3 +362,47 @@ def test_a_vertex_check_out_of_time_keeps_the_interior_point(
     monkeypatch.setattr(Master, "solve_to_vertex", lambda self, time_limit_s: check)
     assert not converged(master, _State(), "lp", 100.0, 100.0, 0.01, check_s=60.0)
     assert master.interior is on_interior
+
+
+def test_the_vertex_check_scales_the_master_as_highs_advises_and_restores_it() -> None:
+    """The powers of two HiGHS's own warnings advised for p20y10s10's master with demand
+    charges (costs to 5e7: -6; bounds to 6e10: -16), with which its crossover ends optimal
+    where unscaled it ended in error; the master's options are its own again after the check,
+    and the check's vertex is the simplex's optimum."""
+    from models.benders_master import power_of_two_above
+
+    assert power_of_two_above(np.array([1.0, 5e7])) == 6
+    assert power_of_two_above(np.array([20.0, 6e10])) == 16
+    assert power_of_two_above(np.array([1e6])) == 0 and power_of_two_above(np.array([])) == 0
+    x = inputs("flexible_connection", True)
+    master = Master(x, blocks(x), {"threads": 1}, True)
+    master.use_interior_point(True)
+    scales = master.vertex_scales()
+    assert scales["user_objective_scale"] < 0 and scales["user_bound_scale"] <= 0
+    status, vertex = master.solve_to_vertex()
+    assert status == OPTIMAL
+    for option in scales:
+        assert master.highs.getOptionValue(option)[1] == 0
+    assert master.highs.getOptionValue("run_crossover")[1] == "off"
+    master.use_interior_point(False)
+    _, _, simplex, _ = master.solve()
+    assert vertex == pytest.approx(simplex, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["one_site_two_parts", "one_site_video", "flexible_connection"])
+def test_a_day_of_one_step_is_bounded_at_its_weight(name: str) -> None:
+    """A representative day of one step, standing for less than an hour: the relaxation's day
+    rows weigh it by its weight, as the subproblem does, not as a peak step (weight 1), which
+    priced its unserved work and energy at 1 / w_t times their worth and bounded the plan
+    above its optimum (found in review, 2026-12-06). Checked against the monolith's optimum,
+    and the decomposition reaches it."""
+    x = inputs(name, True)
+    n_t = x.shape[4]
+    one_step_days = dataclasses.replace(
+        x, day=np.arange(n_t), prev_step=np.arange(n_t), weight_h=np.asarray(x.weight_h) / 1000
+    )
+    want = monolith_cost(one_step_days)
+    assert first_master_bound(one_step_days, True) <= want * (1 + 1e-6) + 1e-6
+    result = solve_benders(one_step_days, InProcessRunner, BendersOptions(mip_gap=GAP))
+    assert result.lower_bound <= want * (1 + 1e-6) + 1e-6
+    assert result.solution.objective == pytest.approx(want, rel=2 * GAP, abs=1e-3)
