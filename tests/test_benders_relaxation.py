@@ -59,7 +59,8 @@ def test_each_blocks_relaxed_bound_is_at_most_its_cost_at_a_fixed_point(point: t
         (master_columns(master, "peak_import_mw"), point[2]),
     ]
     for cols, factor in fixed:
-        master.highs.changeColsBounds(cols.size, cols, optimum[cols] * factor, optimum[cols] * factor)
+        at = optimum[cols] * factor
+        master.highs.changeColsBounds(cols.size, cols, at, at)
     _, values, _, _ = master.solve()
     checked = 0
     for k, block in enumerate(parts):
