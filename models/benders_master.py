@@ -13,6 +13,7 @@ touches one period's quantities only, and theta_k >= its lower bound for each su
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -182,6 +183,7 @@ class Master:
         self.cuts = CutBook()  # the cut rows, the master's last rows, in order
         self.fallback = 0  # index into LP_FALLBACKS once the interior point has failed
         self.held: set[int] = set()  # blocks written whole into the master (benders_whole)
+        self.last_solve_s = 0.0  # the last `solve`'s first run, s (a vertex check repeats it)
 
     def _in_service(
         self, m: pyo.ConcreteModel, where: dict[int, int], base: _Assembly
@@ -305,7 +307,9 @@ class Master:
 
         Cuts priced at the lost-load penalty make the master badly scaled; an LP answer other
         than optimal (HiGHS "unknown", seen on flagship 1) is retried by `LP_FALLBACKS`."""
+        start = time.perf_counter()
         self.highs.run()
+        self.last_solve_s = time.perf_counter() - start
         status = self.highs.getModelStatus()
         if status not in (OPTIMAL, TIME_LIMIT) and not self.is_mip():
             status = self._retry_lp()

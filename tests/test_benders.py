@@ -12,7 +12,7 @@ import highspy
 import numpy as np
 import pytest
 
-from models.benders import BendersOptions, _State, converged, solve_benders
+from models.benders import BendersOptions, _State, certify_bound, converged, solve_benders
 from models.benders_inputs import blocks, unknown_fields
 from models.benders_master import OPTIMAL, Master
 from models.benders_relaxation import ServingRelaxation
@@ -406,3 +406,24 @@ def test_a_day_of_one_step_is_bounded_at_its_weight(name: str) -> None:
     result = solve_benders(one_step_days, InProcessRunner, BendersOptions(mip_gap=GAP))
     assert result.lower_bound <= want * (1 + 1e-6) + 1e-6
     assert result.solution.objective == pytest.approx(want, rel=2 * GAP, abs=1e-3)
+
+
+def test_a_vertex_check_that_cannot_finish_in_its_time_is_not_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check repeats the master's interior point from scratch (then crosses over), so where
+    the last master solve alone took longer than the check's time it cannot finish: the
+    national run's closing 60 s check, which needs about 135 s, is skipped, not run out."""
+    x = inputs("flexible_connection", True)
+    master = Master(x, blocks(x), {"threads": 1}, True)
+    master.use_interior_point(True)
+    master.solve()
+    assert master.last_solve_s > 0
+
+    def started(self: Master, time_limit_s: float = math.inf) -> tuple:
+        raise AssertionError("a check that cannot finish was started")
+
+    monkeypatch.setattr(Master, "solve_to_vertex", started)
+    state = _State(lower=1.0, at_vertex=False)
+    assert certify_bound(master, state, "lp", master.last_solve_s / 2) == -math.inf
+    assert state.lower == 1.0 and not state.at_vertex
