@@ -93,7 +93,7 @@ class BendersResult:
     blocks: int
     wall_s: float
     # the bound is a vertex's (simplex or MILP master) or was checked at one; False: an interior
-    # point's objective, accurate to its tolerances only (`certify_bound` ran out of time)
+    # point's objective, accurate to its tolerances only (`certify_bound` could not finish)
     bound_at_vertex: bool = True
 
     @property

@@ -73,6 +73,7 @@ def test_a_bound_whose_vertex_check_ran_out_says_it_is_an_interior_points(
     assert math.isfinite(result.lower_bound) and result.lower_bound <= monolith_cost(x) * (1 + 1e-6)
     assert "not checked at a vertex" in decomposition_log(result)
     assert "a vertex's" in bound_note(dataclasses.replace(result, bound_at_vertex=True))
+    assert "no bound" in bound_note(dataclasses.replace(result, lower_bound=-math.inf))
 
 
 def test_every_input_field_is_either_sliced_or_known_to_need_no_slicing() -> None:

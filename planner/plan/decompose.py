@@ -135,11 +135,14 @@ def solve_decomposed(
 
 def bound_note(result: BendersResult) -> str:
     """Where the decomposition's bound comes from, for the run's notes and log."""
+    if not math.isfinite(result.lower_bound):
+        return "no bound: the master gave none within the time"
     if result.bound_at_vertex:
         return "the bound is a vertex's (simplex or MILP master): exact to the solver's tolerances"
     return (
         "the bound is the master's interior-point optimum, not checked at a vertex (the check "
-        "ran out of time): accurate to the interior point's tolerances only, so the gap is too"
+        "could not finish in the time left): accurate to the interior point's tolerances only, "
+        "so the gap is too"
     )
 
 
