@@ -450,7 +450,9 @@ class ServingRelaxation:
         block's operation pays each site's excess over its peak, max_t (imports - M)+, once at
         its charge (`peak_excess_columns`), and hours x that excess bounds the steps' imports
         above the peak, summed over sites, from above. Without it the master, which pays for M
-        and sees no load needing it, buys no peak and every day pays its imports' charge."""
+        and sees no load needing it, buys no peak and every day pays its imports' charge. Left
+        out (valid, weaker): steps that span two billing periods, and a group with a site that
+        pays no charge or has no peak column (one pooled X cannot price it)."""
         year, day = when
         billing = np.unique(np.asarray(self.x.billing_period)[day])
         if billing.size != 1 or not supply:
