@@ -322,13 +322,11 @@ class Master:
     def solve_to_vertex(
         self, time_limit_s: float = math.inf
     ) -> tuple[highspy.HighsModelStatus, float]:
-        """The LP master's optimum at a vertex, exact to the simplex's tolerances (the bound an
-        interior point without crossover only approximates), within `time_limit_s`: the interior
-        point again with crossover, from scratch, the master's costs and bounds scaled by
-        `vertex_scales`; the simplex, scaled, if that fails. Unscaled, with demand charges
-        (cuts to 6e10 CNY, costs to 5e7), HiGHS's simplex and crossover both ended in error
-        after 30-50 s on p20y10s10's last master, where scaled they end optimal (crossover 7.9 s
-        in all, 453 crossover iterations). The master's own options are restored after."""
+        """The LP master's optimum at a vertex (the bound an interior point only approximates)
+        within `time_limit_s`: the interior point with crossover from scratch, costs and bounds
+        scaled by `vertex_scales`, else the simplex so scaled. Unscaled, with demand charges,
+        HiGHS's simplex and crossover ended in error after 30-50 s on p20y10s10's last master;
+        scaled, crossover ends optimal in 7.9 s. The master's own options are restored after."""
         scales = self.vertex_scales()
         self.highs.clearSolver()
         self.limit_time(time_limit_s)
