@@ -137,12 +137,15 @@ def bound_note(result: BendersResult) -> str:
     """Where the decomposition's bound comes from, for the run's notes and log."""
     if not math.isfinite(result.lower_bound):
         return "no bound: the master gave none within the time"
-    if result.bound_at_vertex:
-        return "the bound is a vertex's (simplex or MILP master): exact to the solver's tolerances"
+    if result.bound_certified:
+        return (
+            "the bound is certified: a vertex's (simplex or MILP master) or the weak-duality "
+            "bound of the interior point's row prices, which no solver tolerance enters"
+        )
     return (
-        "the bound is the master's interior-point optimum, not checked at a vertex (the check "
-        "could not finish in the time left): accurate to the interior point's tolerances only, "
-        "so the gap is too"
+        "the bound is the master's interior-point optimum, not certified (its row prices gave no "
+        "finite bound and the check at a vertex could not finish in the time left): accurate to "
+        "the interior point's tolerances only, so the gap is too"
     )
 
 
