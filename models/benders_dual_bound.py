@@ -14,14 +14,20 @@ hundredths of a second where crossover to a vertex takes 8-135 s.
 Where a column's needed bound is infinite (a reduced cost d_j < 0 on a column with no upper
 bound, or d_j > 0 on one with no lower bound) the sum is -inf. The master's relaxation columns
 (unserved work, busy parts, imports) have no upper bound and an interior point leaves their
-reduced costs at about -1e-8 instead of 0 (1,816 of 15,480 columns on p20y10s10), so the prices
-are first repaired: each such column's price gap is closed by moving the price of one of its rows
-toward zero (or across it, where the row allows the other sign), the row with the largest
-coefficient first, which changes the bound by the row's bound times that move (about 1e-8 of it).
+reduced costs at about -1e-8 instead of 0 (297 of 15,480 columns on p20y10s10 beyond rounding),
+so the prices are first repaired (`repair_prices`): each such column's gap is closed by moving
+the prices of its rows, each only as far as its sign allows, the rows where the move leaves no
+other such column open first; the bound moves by each row's bound times its price's move
+(about 1e-8 of it).
 Neumaier and Shcherbina ("Safe bounds in linear and mixed-integer linear programming", Math.
 Program. 99, 2004) make the same argument for bounds safe from rounding; here the solver's
-tolerances are what is guarded against, and a margin of a few units in the last place of every
-term covers the rounding of this sum.
+tolerances are what is guarded against: a margin of a few units in the last place of every term
+covers the rounding of this sum, and a reduced cost within the rounding of its own sum counts as
+0, which on a column with no bound is exact only to that rounding (1e-16 of the column's terms).
+
+Where the repair leaves a column open the bound is -inf and the caller falls back to a vertex
+(models/benders.py, `master_bound`): flexible_connection's last masters have in-service columns
+defined through chains of equality rows that the row-by-row repair goes round.
 """
 
 from __future__ import annotations
@@ -183,11 +189,19 @@ def dual_bound(lp: LpArrays, prices: np.ndarray) -> float:
     row_side = np.where(y > 0, lp.row_lower, np.where(y < 0, lp.row_upper, 0.0))
     row_terms = np.where(y != 0, y * row_side, 0.0)
     col_terms = np.where(reduced != 0, reduced * at, 0.0)
-    magnitude = abs(np.abs(lp.matrix).T @ np.abs(y)) + np.abs(lp.cost)
+    # the rounding of every term, and of the reduced costs `reduced_costs` took as 0 on
+    # columns with a finite bound: each within ROUNDING_MARGIN of |c_j| + sum_i |a_ij y_i|
+    magnitude = np.abs(lp.matrix).T @ np.abs(y) + np.abs(lp.cost)
+    size = np.maximum(_finite_abs(lp.col_lower), _finite_abs(lp.col_upper))
     margin = ROUNDING_MARGIN * (
-        math.fsum(np.abs(row_terms)) + math.fsum(magnitude * np.abs(at)) + abs(lp.offset)
+        math.fsum(np.abs(row_terms)) + math.fsum(magnitude * size) + abs(lp.offset)
     )
     return lp.offset + math.fsum(row_terms) + math.fsum(col_terms) - margin
+
+
+def _finite_abs(values: np.ndarray) -> np.ndarray:
+    """|v| where finite, else 0."""
+    return np.where(np.isfinite(values), np.abs(values), 0.0)
 
 
 def highs_dual_bound(highs: highspy.Highs) -> float:
