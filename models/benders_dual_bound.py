@@ -17,8 +17,9 @@ bound, or d_j > 0 on one with no lower bound) the sum is -inf. The master's rela
 reduced costs at about -1e-8 instead of 0 (297 of 15,480 columns on p20y10s10 beyond rounding),
 so the prices are first repaired (`repair_prices`): each such column's gap is closed by moving
 the prices of its rows, each only as far as its sign allows, the rows where the move leaves no
-other such column open first; the bound moves by each row's bound times its price's move
-(about 1e-8 of it).
+other such column open first, then rows not moved before (in-service columns defined through
+chains of equality rows otherwise send the repair round in circles: flexible_connection); the
+bound moves by each row's bound times its price's move (about 1e-8 of it).
 Neumaier and Shcherbina ("Safe bounds in linear and mixed-integer linear programming", Math.
 Program. 99, 2004) make the same argument for bounds safe from rounding; here the solver's
 tolerances are what is guarded against: a margin of a few units in the last place of every term
@@ -26,8 +27,7 @@ covers the rounding of this sum, and a reduced cost within the rounding of its o
 0, which on a column with no bound is exact only to that rounding (1e-16 of the column's terms).
 
 Where the repair leaves a column open the bound is -inf and the caller falls back to a vertex
-(models/benders.py, `master_bound`): flexible_connection's last masters have in-service columns
-defined through chains of equality rows that the row-by-row repair goes round.
+(models/benders.py, `master_bound`).
 """
 
 from __future__ import annotations
@@ -111,31 +111,34 @@ def repair_prices(lp: LpArrays, prices: np.ndarray) -> np.ndarray:
     REPAIR_PASSES sweeps are done). A column j with d_j < 0 and no upper bound needs sum_i a_ij
     y_i lowered by -d_j (and the mirror for d_j > 0 without a lower bound), taken from its rows
     whose prices may move that way, each as far as its sign allows: first the rows where the
-    move sends no other such column the wrong way, then the largest |a_ij| (the smallest move).
-    A defined column and the columns it is defined from share equality rows: moved blindly, a
-    row fixing one spoils the other and the repair goes round in circles (flexible_connection)."""
+    move sends no other such column the wrong way, then rows not moved before, then the largest
+    |a_ij| (the smallest move). A defined column and the columns it is defined from share
+    equality rows: without the preference for unmoved rows, a row fixing one spoils the other
+    and the repair goes round in circles (flexible_connection's last masters)."""
     y = prices.copy()
     rows = lp.matrix.tocsr()
+    moved = np.zeros(y.size, dtype=bool)
     for _ in range(REPAIR_PASSES):
         reduced = lp.cost - lp.matrix.T @ y
         bad = np.flatnonzero(~np.isfinite(needed_bounds(lp, reduced_costs(lp, y))))
         if bad.size == 0:
             break
         for j in bad:
-            close_gap(lp, rows, y, reduced, int(j))
+            close_gap(lp, rows, y, reduced, int(j), moved)
     return y
 
 
 def close_gap(
-    lp: LpArrays, rows: sp.csr_matrix, y: np.ndarray, reduced: np.ndarray, j: int
-) -> None:
+    lp: LpArrays, rows: sp.csr_matrix, y: np.ndarray, reduced: np.ndarray, j: int,
+    moved: np.ndarray,
+) -> None:  # fmt: skip
     """Move the prices of column j's rows (y and `reduced` updated in place) to bring d_j to 0."""
     start, end = lp.matrix.indptr[j], lp.matrix.indptr[j + 1]
     members, coefficients = lp.matrix.indices[start:end], lp.matrix.data[start:end]
     wanted = float(reduced[j])  # sum_i a_ij dy_i must equal d_j
     moves = [_room(lp, y, int(i), wanted / a) for i, a in zip(members, coefficients, strict=True)]
     harm = [_harm(lp, rows, reduced, int(i), d, j) for i, d in zip(members, moves, strict=True)]
-    for k in np.lexsort((-np.abs(coefficients), harm)):
+    for k in np.lexsort((-np.abs(coefficients), moved[members], harm)):
         if wanted == 0.0:
             break
         i, a = int(members[k]), float(coefficients[k])
@@ -143,6 +146,7 @@ def close_gap(
         if delta == 0.0:
             continue
         y[i] += delta
+        moved[i] = True
         begin, stop = rows.indptr[i], rows.indptr[i + 1]
         reduced[rows.indices[begin:stop]] -= rows.data[begin:stop] * delta
         wanted -= a * delta

@@ -83,9 +83,10 @@ def test_an_interior_points_bound_is_certified_by_its_prices_without_a_vertex(
 ) -> None:
     """With the weak-duality bound of the interior point's row prices, a converged LP run
     needs no vertex: none is started, and its certified bound lies under the monolith's
-    optimum and within the gap of its plan. (On flexible_connection the repair of the prices
-    does not close every gap in the last rounds, and the vertex check runs as before.)"""
-    x = inputs("subsidy_choice", True)
+    optimum and within the gap of its plan. flexible_connection's last masters hold in-service
+    columns defined through chains of equality rows, which a repair moving one row's price at a
+    time without preferring unmoved rows went round (a vertex check ran there)."""
+    x = inputs("flexible_connection", True)
 
     def started(self: Master, time_limit_s: float = math.inf) -> tuple:
         raise AssertionError("a vertex check was started")
