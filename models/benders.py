@@ -194,8 +194,8 @@ def lp_phase(
 
 def master_bound(master: Master, objective: float) -> tuple[float, bool]:
     """The LP master's bound this round and whether it is certified: a vertex's objective, or,
-    after an interior point, the weak-duality bound of its row prices (0.03 s on p20y10s10's
-    master, 0.17 s on the national one, where a vertex took 8 s and 135 s), else its objective,
+    after an interior point, the weak-duality bound of its row prices (0.17 s on p20y10s10's
+    master, 1.2 s on the national one, where a vertex took 8 s and 135 s), else its objective,
     uncertified (-inf never: the objective stands when the prices give no finite bound)."""
     if not master.interior:
         return objective, True
