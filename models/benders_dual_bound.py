@@ -57,12 +57,15 @@ class LpArrays:
 
     @classmethod
     def of(cls, lp: highspy.HighsLp) -> LpArrays:
-        """The arrays of a HiGHS LP (its infinity becomes numpy's)."""
+        """The arrays of a HiGHS LP (its infinity becomes numpy's; its matrix held by column or
+        by row, as HiGHS has it)."""
         a = lp.a_matrix_
         shape = (lp.num_row_, lp.num_col_)
-        matrix = sp.csc_matrix(
-            (np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)), shape=shape
-        )
+        parts = (np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_))
+        by_row = a.format_ == highspy.MatrixFormat.kRowwise
+        matrix = (
+            sp.csr_matrix(parts, shape=shape) if by_row else sp.csc_matrix(parts, shape=shape)
+        ).tocsc()
         return cls(
             cost=_inf(lp.col_cost_),
             col_lower=_inf(lp.col_lower_),
@@ -212,6 +215,7 @@ def _finite_abs(values: np.ndarray) -> np.ndarray:
 def highs_dual_bound(highs: highspy.Highs) -> float:
     """The weak-duality bound of the LP a HiGHS instance last solved, at its row duals (any
     duals: an interior point stopped early gives a valid, weaker bound); -inf without them."""
-    if not highs.getSolution().dual_valid:
+    solution = highs.getSolution()
+    if not solution.dual_valid:
         return -math.inf
-    return dual_bound(LpArrays.of(highs.getLp()), np.asarray(highs.getSolution().row_dual))
+    return dual_bound(LpArrays.of(highs.getLp()), np.asarray(solution.row_dual))

@@ -112,3 +112,17 @@ def test_a_benders_master_by_interior_point_is_bounded_within_its_tolerance() ->
     _, _, vertex, _ = master.solve()
     assert bound <= vertex + 1e-9 * abs(vertex)
     assert bound == pytest.approx(vertex, rel=1e-7)
+
+
+def test_a_highs_lp_held_by_row_reads_as_the_same_matrix() -> None:
+    """HiGHS may hold its matrix row-wise; the arrays are the same LP either way."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.addCols(2, np.array([1.0, 2.0]), np.zeros(2), np.full(2, highspy.kHighsInf), 0, [], [], [])
+    h.addRows(1, np.array([1.0]), np.array([highspy.kHighsInf]), 2, [0], [0, 1], [1.0, 3.0])
+    lp = h.getLp()
+    by_column = LpArrays.of(lp).matrix.toarray()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = [0, 2], [0, 1], [1.0, 3.0]
+    assert np.array_equal(LpArrays.of(lp).matrix.toarray(), by_column)
+    assert np.array_equal(by_column, [[1.0, 3.0]])
