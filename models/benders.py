@@ -35,8 +35,15 @@ from models.benders_inputs import Block, blocks
 from models.benders_master import TIME_LIMIT, Master
 from models.benders_relaxation import busiest_blocks
 from models.benders_rounding import repair
-from models.benders_separation import Lookahead, Runner, add_cuts, evaluate, separate
+from models.benders_separation import (
+    Lookahead,
+    Runner,
+    add_cuts,
+    evaluate,
+    separate,
+)
 from models.benders_sub import Subproblem
+from models.benders_trim import PlanTrim, Trimmer
 from models.benders_whole import hold_whole
 from models.capacity import CapacityInputs, CapacitySolution
 from models.common import SolveStats, SolveStatus
@@ -66,6 +73,7 @@ class BendersOptions:
     retire_cuts_after: int = 3  # rounds slack before a cut leaves the LP master (0 = never)
     extra_lambdas: tuple[float, ...] = (1.0,)  # more separation points; 1 = x^ itself
     overlap: bool = True  # the extra points' passes run while the master solves the next round
+    trim_plans: bool = True  # LP plans trimmed to their operation's use (models/benders_trim)
     highs_options: dict[str, Any] = field(default_factory=dict)
     on_iteration: Callable[[Iteration], None] | None = None  # told after every round
 
@@ -146,6 +154,7 @@ def lp_phase(
     master.relax_integers(True)
     lam, stalled, lp_lower = opts.stabilisation, 0, -math.inf
     ahead = Lookahead() if opts.overlap and opts.extra_lambdas else None
+    trim = plan_trim(master, state) if opts.trim_plans and phase == "lp" else None
     values = None
     try:
         while len(state.history) < opts.max_iterations and time.perf_counter() < deadline:
@@ -171,18 +180,19 @@ def lp_phase(
             core = values if state.core is None else state.core
             lams = [lam, *opts.extra_lambdas] if lam < 1.0 else [lam]
             points = [a * values + (1 - a) * core for a in lams]
-            total, at = separate_round(master, runner, values, points, ahead)
+            total, at = separate_round(master, runner, values, points, ahead, trim)
             lp_upper = take_plan(state, total, at, lp_upper, count_plans)
+            upper = lp_upper if trim is None else min(lp_upper, state.upper)  # trimmed plans
             if state.core is None:
                 state.core = values
             plan = math.isfinite(min(total, found[0]))
             round_s = time.perf_counter() - t1
             state.record(
-                Iteration(phase, state.lower, lp_upper, t1 - t0, round_s, master.n_cuts, plan),
+                Iteration(phase, state.lower, upper, t1 - t0, round_s, master.n_cuts, plan),
                 opts,
             )
             check_s = max(EXHAUSTED_VERTEX_S, deadline - time.perf_counter())
-            if converged(master, state, phase, certified, lp_upper, target_gap, check_s):
+            if converged(master, state, phase, certified, upper, target_gap, check_s):
                 return
     finally:
         if ahead is not None:
@@ -190,6 +200,16 @@ def lp_phase(
             ahead.close()
     if not state.certified:
         certify_bound(master, state, phase, EXHAUSTED_VERTEX_S)
+
+
+def plan_trim(master: Master, state: _State) -> PlanTrim | None:
+    """Trimming of LP plans to their operation's use, its plans told to `state` (None for an
+    integer plan: a trim moves purchases off whole servers)."""
+    if not master.x.relax:
+        return None
+    years = [b.year for b in master.blocks]
+    trimmer = Trimmer(master.highs.getLp(), master.index.theta, master.index.fleet)
+    return PlanTrim(trimmer, years, master.cost, take_best(state))
 
 
 def master_bound(master: Master, objective: float) -> tuple[float, bool]:
@@ -215,17 +235,30 @@ def retire_cuts(master: Master, last: np.ndarray | None, rounds: int) -> None:
 
 def separate_round(
     master: Master, runner: Runner, values: np.ndarray, points: list[np.ndarray],
-    ahead: Lookahead | None,
+    ahead: Lookahead | None, trim: PlanTrim | None = None,
 ) -> tuple[float, np.ndarray]:  # fmt: skip
     """The round's separation: every point now, the deepest cut per block kept; or, with a
     lookahead, the first point now and the rest on its thread while the master solves again.
-    Returns the cheapest plan found now (inf if none) and its point."""
-    if ahead is None or len(points) == 1:
-        total, at, _ = separate(master, runner, values, points)
-        return total, at
-    total, at, found = separate(master, runner, values, points[:1])
-    ahead.start(master, runner, points[1:], values, found)
+    With `trim`, each pass's cheapest plan is trimmed to its operation's use and counted
+    without a pass (models/benders_trim.py). Returns the cheapest plan found now (inf if none)
+    and its point."""
+    first = points if ahead is None or len(points) == 1 else points[:1]
+    total, at, found = separate(master, runner, values, first)
+    if trim is not None:
+        trim(found, total, at)
+    if ahead is not None and len(points) > 1:
+        ahead.start(master, runner, points[1:], values, found, trim)
     return total, at
+
+
+def take_best(state: _State) -> Callable[[float, np.ndarray], None]:
+    """Told of a plan and its cost: the best plan if cheaper (the core stays)."""
+
+    def take(total: float, at: np.ndarray) -> None:
+        if total < state.upper:
+            state.upper, state.best = total, at
+
+    return take
 
 
 def take_plan(

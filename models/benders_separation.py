@@ -14,6 +14,7 @@ pass's.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
@@ -39,6 +40,8 @@ class Runner(Protocol):
 
 
 Found = list[tuple[list[SubResult], np.ndarray]]  # each point's results, and the point
+# told of a pass's results, its cheapest plan's cost and point (models/benders_trim.PlanTrim)
+Inspect = Callable[[Found, float, np.ndarray], None]
 
 
 def evaluate(
@@ -139,14 +142,16 @@ class Lookahead:
         self.pending: Future[tuple[float, np.ndarray, Found]] | None = None
         self.q: np.ndarray | None = None
         self.kept: Found = []
+        self.inspect: Inspect | None = None
 
     def start(
         self, master: Master, runner: Runner, points: list[np.ndarray], q: np.ndarray,
-        kept: Found,
+        kept: Found, inspect: Inspect | None = None,
     ) -> None:  # fmt: skip
         """Solve every subproblem at `points` on the thread (the runner is the thread's until
-        `collect`); q the master's point they separate, `kept` the first pass's results."""
-        self.q, self.kept = q, kept
+        `collect`); q the master's point they separate, `kept` the first pass's results;
+        `inspect` told of the passes' results and cheapest plan at `collect`."""
+        self.q, self.kept, self.inspect = q, kept, inspect
         self.pending = self.pool.submit(solve_at, master, runner, points)
 
     def collect(self, master: Master) -> tuple[float, np.ndarray | None]:
@@ -158,6 +163,8 @@ class Lookahead:
         total, at, found = pending.result()
         assert self.q is not None
         add_deepest_cuts(master, found, self.q, self.kept)
+        if self.inspect is not None:
+            self.inspect(found, total, at)
         return total, at
 
     def close(self) -> None:

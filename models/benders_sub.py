@@ -32,6 +32,7 @@ import pyomo.environ as pyo
 import scipy.sparse as sp
 
 from models.benders_inputs import Block, subproblem_inputs
+from models.benders_trim import LeastUse
 from models.capacity import (
     MW_PER_W,
     SECONDS_PER_HOUR,
@@ -87,6 +88,9 @@ class SubResult:
     iterations: int
     status: SolveStatus = SolveStatus.optimal
     kind: str = "optimality"  # or "feasibility": value is the lost load F(q), MW
+    # the least trimmable fleet quantities the solution's operation needs (models/benders_trim)
+    needed: dict[str, np.ndarray] | None = None
+    excess_cost: float = 0.0  # of the value: imports above the master's peaks, at their charge
 
 
 @dataclass
@@ -303,10 +307,15 @@ class Subproblem:
         )
         self.all_cols = np.arange(self.cost.shape[0], dtype=np.int32)
         self.slack_cols = np.arange(lp.num_col_, lp.num_col_ + self.n_slack, dtype=np.int32)
+        matrix = sp.hstack([a.tocsc(), slack, excess]).tocsc()
+        self.least_use = LeastUse(
+            matrix, row_lower, row_upper, self.columns.index, self.columns.scale,
+            np.arange(lp.num_col_ + self.n_slack, matrix.shape[1]),
+        )  # fmt: skip
         self.lp = highs_lp(
             cost=self.cost,
             offset=float(lp.offset_),
-            a_matrix=sp.hstack([a.tocsc(), slack, excess]),
+            a_matrix=matrix,
             row_lower=row_lower,
             row_upper=row_upper,
             col_lower=np.concatenate([np.array(lp.col_lower_), np.zeros(n_extra)]),
@@ -436,13 +445,18 @@ class Subproblem:
                 else np.zeros(ix.shape)
             )
             gradient[name] = g * self.columns.scale[name]
-        extra = np.asarray(solution.col_value)[self.n_model_cols :]
+        values = np.asarray(solution.col_value)
+        extra = values[self.n_model_cols :]
         return SubResult(
             value=float(info.objective_function_value),
             gradient=Fleet(**gradient),
             slack_mw=float(np.sum(extra[: self.n_slack])),
             seconds=seconds,
             iterations=int(info.simplex_iteration_count),
+            needed=self.least_use.needed(values, np.asarray(solution.row_value)),
+            excess_cost=float(
+                self.cost[self.n_model_cols + self.n_slack :] @ extra[self.n_slack :]
+            ),
         )
 
     def operation(self, fleet: Fleet) -> CapacitySolution:
