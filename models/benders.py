@@ -35,13 +35,7 @@ from models.benders_inputs import Block, blocks
 from models.benders_master import TIME_LIMIT, Master
 from models.benders_relaxation import busiest_blocks
 from models.benders_rounding import repair
-from models.benders_separation import (
-    Lookahead,
-    Runner,
-    add_cuts,
-    evaluate,
-    separate,
-)
+from models.benders_separation import Lookahead, Runner, add_cuts, evaluate, separate
 from models.benders_sub import Subproblem
 from models.benders_trim import PlanTrim, Trimmer
 from models.benders_whole import hold_whole
@@ -129,6 +123,13 @@ class _State:
     core: np.ndarray | None = None
     history: list[Iteration] = field(default_factory=list)
     certified: bool = True  # `lower` is certified (`BendersResult.bound_certified`)
+    priced: tuple[float, np.ndarray | None] = (math.inf, None)  # the best plan a pass priced
+    trimmed: bool = False  # `best` is a trimmed plan, counted but not priced (benders_trim)
+
+    def take_trimmed(self, total: float, at: np.ndarray) -> None:
+        """A trimmed plan and its count (models/benders_trim.PlanTrim): best if cheaper."""
+        if total < self.upper:
+            self.upper, self.best, self.trimmed = total, at, True
 
     def raise_bound(self, bound: float, certified: bool) -> None:
         """A master's optimum (or MILP bound) raises the plan's bound if it is higher."""
@@ -209,7 +210,18 @@ def plan_trim(master: Master, state: _State) -> PlanTrim | None:
         return None
     years = [b.year for b in master.blocks]
     trimmer = Trimmer(master.highs.getLp(), master.index.theta, master.index.fleet)
-    return PlanTrim(trimmer, years, master.cost, take_best(state))
+    return PlanTrim(trimmer, years, master.cost, state.take_trimmed)
+
+
+def confirm_trimmed(master: Master, runner: Runner, state: _State) -> None:
+    """The best plan, trimmed and counted without a pass, priced once before it is assembled:
+    should it need slack after all (the solvers' tolerances), the best plan a pass priced
+    stands in for it."""
+    assert state.best is not None
+    _, total, slack_free = evaluate(master, runner, state.best)
+    own = (total, state.best) if slack_free else state.priced
+    state.upper, state.best = min(own, state.priced, key=lambda plan: plan[0])
+    state.trimmed = False
 
 
 def master_bound(master: Master, objective: float) -> tuple[float, bool]:
@@ -251,16 +263,6 @@ def separate_round(
     return total, at
 
 
-def take_best(state: _State) -> Callable[[float, np.ndarray], None]:
-    """Told of a plan and its cost: the best plan if cheaper (the core stays)."""
-
-    def take(total: float, at: np.ndarray) -> None:
-        if total < state.upper:
-            state.upper, state.best = total, at
-
-    return take
-
-
 def take_plan(
     state: _State, total: float, at: np.ndarray | None, lp_upper: float, count_plans: bool
 ) -> float:
@@ -269,8 +271,10 @@ def take_plan(
     if at is None or not total < lp_upper:
         return lp_upper
     state.core = at
+    if count_plans and total < state.priced[0]:
+        state.priced = (total, at)
     if count_plans and total < state.upper:
-        state.upper, state.best = total, at
+        state.upper, state.best, state.trimmed = total, at, False
     return total
 
 
@@ -348,7 +352,7 @@ def roomy_core(
     if slack_free:
         state.core = values
         if count_plans and total < state.upper:
-            state.upper, state.best = total, values
+            state.upper, state.best, state.priced = total, values, (total, values)
     upper = total if slack_free else math.inf
     state.record(
         Iteration(
@@ -492,6 +496,8 @@ def solve_benders(
         lp_phase(master, runner, opts, state, deadline, lp_gap, x.relax, lp_upper=core)
         if not x.relax:
             integer_phases(master, runner, opts, state, deadline)
+        if state.trimmed:
+            confirm_trimmed(master, runner, state)
         if state.best is None:
             raise RuntimeError("no plan without lost load was found within the limits")
         solution = assemble(x, master, runner, state.best, time.perf_counter() - start)

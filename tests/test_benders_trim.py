@@ -11,7 +11,7 @@ from models.benders_inputs import blocks
 from models.benders_master import Master
 from models.benders_runner import InProcessRunner
 from models.benders_sub import FLEET_FIELDS, Subproblem
-from models.benders_trim import HELD, TRIMMED, LeastUse, Trimmer
+from models.benders_trim import HELD, TRIMMED, LeastUse, PlanTrim, Trimmer
 from models.capacity import CapacityInputs
 from planner.bench.plan import plan_inputs
 
@@ -129,3 +129,24 @@ def test_trimming_leaves_the_rounds_bounds_alone_and_only_lowers_the_plans_cost(
     )
     got = runs[True]
     assert got.solution.objective <= got.upper_bound * (1 + 1e-9)
+
+
+def test_a_trimmed_best_plan_that_needs_slack_after_all_gives_way_to_the_best_priced_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trimmed plan is counted, not priced, so the loop prices its best plan once before
+    assembling it; if that plan needed slack after all, the best plan a pass priced stands.
+    Here every trim is made to tell of an empty fleet at half the plan's cost."""
+    from models.capacity_check import check_solution
+
+    def bogus(self: PlanTrim, found: list, total: float, at: np.ndarray | None) -> None:
+        if at is not None and np.isfinite(total):
+            self.told(0.5 * total, np.zeros_like(at))
+
+    monkeypatch.setattr(PlanTrim, "__call__", bogus)
+    x = plan_inputs("p3y2s2d3", relax=True)
+    result = solve_benders(x, InProcessRunner, BendersOptions(mip_gap=1e-3, max_iterations=4))
+    assert result.upper_bound == pytest.approx(result.solution.objective, rel=1e-6)
+    assert result.upper_bound >= result.lower_bound, "the bogus count is gone"
+    assert float(np.sum(result.solution.parts_installed)) > 0, "not the empty fleet"
+    assert check_solution(x, result.solution) == []
