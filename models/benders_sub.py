@@ -447,13 +447,17 @@ class Subproblem:
             gradient[name] = g * self.columns.scale[name]
         values = np.asarray(solution.col_value)
         extra = values[self.n_model_cols :]
+        slack = float(np.sum(extra[: self.n_slack]))
         return SubResult(
             value=float(info.objective_function_value),
             gradient=Fleet(**gradient),
-            slack_mw=float(np.sum(extra[: self.n_slack])),
+            slack_mw=slack,
             seconds=seconds,
             iterations=int(info.simplex_iteration_count),
-            needed=self.least_use.needed(values, np.asarray(solution.row_value)),
+            # read only where the solution is a plan's (a trim never reads the others)
+            needed=self.least_use.needed(values, np.asarray(solution.row_value))
+            if slack <= SLACK_FREE_MW
+            else None,
             excess_cost=float(
                 self.cost[self.n_model_cols + self.n_slack :] @ extra[self.n_slack :]
             ),

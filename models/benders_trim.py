@@ -57,7 +57,7 @@ class LeastUse:
         self.excess_cols = excess_cols
         # one entry per trimmable column (field, flat position), its nonzeros flattened
         self.field: list[tuple[str, int]] = []
-        cols, entry = [], []
+        cols = []
         for name in TRIMMED:
             flat = index[name].ravel()
             for pos in np.flatnonzero(flat >= 0):
@@ -68,9 +68,7 @@ class LeastUse:
             [float(scale[name].ravel()[pos]) for name, pos in self.field], dtype=float
         )
         sub = matrix[:, self.cols].tocsc()
-        for e in range(self.cols.size):
-            entry += [e] * (sub.indptr[e + 1] - sub.indptr[e])
-        self.entry = np.asarray(entry, dtype=np.int64)
+        self.entry = np.repeat(np.arange(self.cols.size), np.diff(sub.indptr))
         self.rows, self.coef = sub.indices, sub.data
         lower, upper = row_lower[self.rows], row_upper[self.rows]
         # each nonzero's bound that limits its column from below (nan where none does)
