@@ -35,6 +35,11 @@ TRIMMED = ("it_capacity_mw", "battery_mwh", "battery_mw", "peak_import_mw")  # a
 HELD = ("parts", "cpu_servers", "domestic_only", "grid_option")  # as at the point
 AT_LEAST = ("solar_mw",)  # more solar leaves the operation feasible, less does not
 RAISED = ("peak_import_mw",)  # may rise above the point: imports above it were paid as excess
+# A need is read off a solution feasible to HiGHS's tolerances (about 1e-7 a row), so a plan held
+# exactly at it can need slack again: on p20y10s10 an IT MW trimmed 6e-7 MW below the plan's left
+# a period's blocks 1.07e-6 MW short (`SLACK_FREE_MW` 1e-6), and the count stood above a plan
+# that was none. Each positive need keeps this margin (MW, or relative where larger).
+NEED_MARGIN_MW, NEED_MARGIN = 1e-5, 1e-6
 
 
 class LeastUse:
@@ -140,9 +145,12 @@ class Trimmer:
         for name, need in needs.items():
             ix = self.fleet[name]
             on = ix >= 0
+            kept = np.where(
+                need[on] > 0, need[on] + np.maximum(NEED_MARGIN_MW, NEED_MARGIN * need[on]), 0.0
+            )
             # a need read off row activities may pass the point's quantity by the solver's
             # tolerance: held to it, except where the operation paid for more (peaks)
-            least = need[on] if name in RAISED else np.minimum(need[on], point[ix[on]])
+            least = kept if name in RAISED else np.minimum(kept, point[ix[on]])
             lower[ix[on]] = np.maximum(lower[ix[on]], least)
         return lower, np.maximum(upper, lower)
 
@@ -166,6 +174,12 @@ class Trimmer:
             return None
         out = np.array(point, dtype=float)
         out[: self.n_cols] = np.asarray(self.highs.getSolution().col_value)
+        # in-service columns are defined by equality rows, so the LP leaves them up to its
+        # feasibility tolerance below their bounds (p20y10s10: IT MW 9e-8, solar 9e-8 MW),
+        # enough to leave the blocks short: the fleet the blocks see is held to its bounds
+        for ix in self.fleet.values():
+            on = ix[ix >= 0]
+            out[on] = np.maximum(out[on], lower[on])
         return out
 
 
