@@ -36,9 +36,9 @@ HELD = ("parts", "cpu_servers", "domestic_only", "grid_option")  # as at the poi
 AT_LEAST = ("solar_mw",)  # more solar leaves the operation feasible, less does not
 RAISED = ("peak_import_mw",)  # may rise above the point: imports above it were paid as excess
 # A need is read off a solution feasible to HiGHS's tolerances (about 1e-7 a row), so a plan held
-# exactly at it can need slack again: on p20y10s10 an IT MW trimmed 6e-7 MW below the plan's left
-# a period's blocks 1.07e-6 MW short (`SLACK_FREE_MW` 1e-6), and the count stood above a plan
-# that was none. Each positive need keeps this margin (MW, or relative where larger).
+# exactly at it can need slack again (`SLACK_FREE_MW`, 1e-6 MW over a block: on p20y10s10 a
+# period's blocks needed 1.07e-6 at a trimmed plan, and its count stood for a plan that was none).
+# Each positive need keeps this margin (MW, or relative where larger).
 NEED_MARGIN_MW, NEED_MARGIN = 1e-5, 1e-6
 
 
