@@ -162,9 +162,11 @@ def test_trimming_leaves_the_rounds_bounds_alone_and_only_lowers_the_plans_cost(
 def test_a_trimmed_best_plan_that_needs_slack_after_all_gives_way_to_the_best_priced_plan(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A trimmed plan is counted, not priced, so the loop prices its best plan once before
-    assembling it; if that plan needed slack after all, the best plan a pass priced stands.
-    Here every trim is made to tell of an empty fleet at half the plan's cost."""
+    """A trimmed plan is counted, not priced, so a count that would close the gap is priced
+    before the loop stops on it, and the best plan once more before it is assembled; if that
+    plan needed slack after all, the best plan a pass priced stands and the loop goes on. Here
+    every trim is made to tell of an empty fleet at half the plan's cost: no round may end
+    on it (each would have, its count under the bound)."""
     from models.capacity_check import check_solution
 
     def bogus(self: PlanTrim, found: list, total: float, at: np.ndarray | None) -> None:
@@ -176,5 +178,7 @@ def test_a_trimmed_best_plan_that_needs_slack_after_all_gives_way_to_the_best_pr
     result = solve_benders(x, InProcessRunner, BendersOptions(mip_gap=1e-3, max_iterations=4))
     assert result.upper_bound == pytest.approx(result.solution.objective, rel=1e-6)
     assert result.upper_bound >= result.lower_bound, "the bogus count is gone"
+    assert all(it.upper_bound >= it.lower_bound for it in result.iterations), "no round on it"
+    assert len(result.iterations) == 4 or result.gap <= 1e-3
     assert float(np.sum(result.solution.parts_installed)) > 0, "not the empty fleet"
     assert check_solution(x, result.solution) == []
