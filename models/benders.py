@@ -227,15 +227,16 @@ def confirm_trimmed(master: Master, runner: Runner, state: _State) -> None:
 
 
 def round_upper(
-    master: Master, runner: Runner, state: _State, passes: tuple[Lookahead | None, Any],
-    lp_upper: float, closing: tuple[float, float],
+    master: Master, runner: Runner, state: _State,
+    passes: tuple[Lookahead | None, PlanTrim | None], lp_upper: float,
+    closing: tuple[float, float],
 ) -> tuple[float, float]:  # fmt: skip
     """The phase's best priced plan and the round's upper bound: that plan, or with a trim
     (`passes` = (lookahead, trim)) a counted trimmed plan where cheaper. A count that would
     close the gap (`closing` = (bound, target gap)) is priced first (`confirm_trimmed`, the
     lookahead's pass collected before, the runner being its thread's until then), so the loop
-    stops on a plan a pass has priced, and a count that was no plan (the national run of stop
-    46: 1.21 % reported where the count had said 0.98 %) lets it go on."""
+    stops on a plan a pass has priced, and a count that was no plan (a national run of stop
+    46's code: 1.21 % reported where the count had said 0.98 %) lets it go on."""
     ahead, trim = passes
     if trim is None:
         return lp_upper, lp_upper
