@@ -128,6 +128,8 @@ def test_a_trimmed_fleet_never_falls_below_its_bounds_and_keeps_a_margin_over_it
     for name, ix in master.index.fleet.items():
         on = ix[ix >= 0]
         assert np.all(trimmed[on] >= lower[on]), name
+        if name in TRIMMED and name != "peak_import_mw":
+            assert np.all(trimmed[on] <= point[on] + 1e-6), name
     ix = master.index.fleet["peak_import_mw"]
     on = (ix >= 0) & (needs["peak_import_mw"] > 0)
     assert on.any()
