@@ -154,6 +154,18 @@ class Trimmer:
             lower[ix[on]] = np.maximum(lower[ix[on]], least)
         return lower, np.maximum(upper, lower)
 
+    def period_needs(
+        self, years: list[int], needed: list[dict[str, np.ndarray] | None]
+    ) -> dict[str, np.ndarray]:
+        """Each period's need of every trimmed field, the most of its blocks' (name -> (Y,
+        *shape)); `needed` each block's, in the order of `years`, none of them None."""
+        needs = {name: np.zeros(self.fleet[name].shape) for name in TRIMMED}
+        for year, need in zip(years, needed, strict=True):
+            assert need is not None
+            for name in TRIMMED:
+                needs[name][year] = np.maximum(needs[name][year], need[name])
+        return needs
+
     def point(
         self, point: np.ndarray, years: list[int], needed: list[dict[str, np.ndarray] | None]
     ) -> np.ndarray | None:
@@ -161,12 +173,7 @@ class Trimmer:
         each period's need the most of its blocks'."""
         if any(n is None for n in needed):
             return None
-        needs = {name: np.zeros(self.fleet[name].shape) for name in TRIMMED}
-        for year, need in zip(years, needed, strict=True):
-            assert need is not None
-            for name in TRIMMED:
-                needs[name][year] = np.maximum(needs[name][year], need[name])
-        lower, upper = self.bounds(point, needs)
+        lower, upper = self.bounds(point, self.period_needs(years, needed))
         cols = np.arange(self.n_cols, dtype=np.int32)
         self.highs.changeColsBounds(self.n_cols, cols, lower, upper)
         self.highs.run()

@@ -78,16 +78,26 @@ def priced(x: CapacityInputs, master: Master, point: np.ndarray) -> tuple[float,
     return master.first_stage_cost(point) + sum(r.value for r in results), results
 
 
+def trim(
+    master: Master, point: np.ndarray, results: list
+) -> tuple[Trimmer, np.ndarray, dict[str, np.ndarray]]:
+    """The plan at `point` trimmed to the needs of its blocks' `results`: the trimmer, the
+    trimmed point and each period's needs."""
+    trimmer = Trimmer(master.highs.getLp(), master.index.theta, master.index.fleet)
+    years = [b.year for b in master.blocks]
+    needed = [r.needed for r in results]
+    trimmed = trimmer.point(point, years, needed)
+    assert trimmed is not None
+    return trimmer, trimmed, trimmer.period_needs(years, needed)
+
+
 def test_a_trimmed_plan_keeps_its_fleet_and_what_its_operation_needs_and_costs_less() -> None:
     """The blended plan trimmed: the same parts, CPU servers and choices, at least the need of
     every trimmed quantity and no more than the plan held (peaks may rise to the imports paid
     as excess), and it costs less, first stage and operation priced again by the blocks."""
     x, master, point = blended_point()
     cost, results = priced(x, master, point)
-    trimmer = Trimmer(master.highs.getLp(), master.index.theta, master.index.fleet)
-    years = [b.year for b in master.blocks]
-    trimmed = trimmer.point(point, years, [r.needed for r in results])
-    assert trimmed is not None
+    _, trimmed, _ = trim(master, point, results)
     for name in HELD:
         ix = master.index.fleet[name]
         on = ix >= 0
@@ -116,14 +126,7 @@ def test_a_trimmed_fleet_never_falls_below_its_bounds_and_keeps_a_margin_over_it
     positive need with `NEED_MARGIN_MW` to spare, and no more than the plan (peaks excepted)."""
     x, master, point = blended_point()
     _, results = priced(x, master, point)
-    trimmer = Trimmer(master.highs.getLp(), master.index.theta, master.index.fleet)
-    years = [b.year for b in master.blocks]
-    trimmed = trimmer.point(point, years, [r.needed for r in results])
-    assert trimmed is not None
-    needs = {name: np.zeros(master.index.fleet[name].shape) for name in TRIMMED}
-    for year, r in zip(years, results, strict=True):
-        for name in TRIMMED:
-            needs[name][year] = np.maximum(needs[name][year], r.needed[name])
+    trimmer, trimmed, needs = trim(master, point, results)
     lower, _ = trimmer.bounds(point, needs)
     for name, ix in master.index.fleet.items():
         on = ix[ix >= 0]
