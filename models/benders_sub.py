@@ -48,6 +48,11 @@ from models.solvers import map_highs_status
 LOST_LOAD_FACTOR = 10.0  # slack MWh priced at 10x the most a MWh can earn or save the plan
 ELASTIC_ROWS = frozenset({"power_balance", "it_capacity_limit"})
 SLACK_FREE_MW = 1e-6  # slack below this (MW, summed over a subproblem) counts as none
+# The plan's operation is read from a solve without simplex scaling, warm from the basis: HiGHS
+# holds its tolerances (1e-7) on the scaled rows, and with them flexible_connection's assembled
+# plan ran 0.0012 of 851 installed parts busier than installed (1.4e-6 of them, beyond the
+# checker's 1e-6; rows of 5e6 tokens/s beside rows of parts). Unscaled, every row held to 4e-9.
+UNSCALED = {"simplex_scale_strategy": 0}
 # A subproblem that does not end optimal is solved again cold: without presolve, then by
 # interior point with crossover (a HiGHS "solve error" on the national case, round 13)
 RETRIES: tuple[dict[str, Any], ...] = ({"presolve": "off"}, {"solver": "ipm"})
@@ -463,13 +468,26 @@ class Subproblem:
             ),
         )
 
+    def _solve_unscaled(self, fleet: Fleet) -> SubResult:
+        """`solve` without simplex scaling (`UNSCALED`), warm from the last basis, so the rows hold
+        to HiGHS's tolerance as written; scaled again, as every pass solves, if that fails."""
+        defaults = {name: self.highs.getOptionValue(name)[1] for name in UNSCALED}
+        for name, value in UNSCALED.items():
+            self.highs.setOptionValue(name, value)
+        try:
+            result = self.solve(fleet)
+        finally:
+            for name, value in defaults.items():
+                self.highs.setOptionValue(name, value)
+        return result if result.status is SolveStatus.optimal else self.solve(fleet)
+
     def operation(self, fleet: Fleet) -> CapacitySolution:
         """The subproblem's full solution at `fleet`, as capacity-model arrays on its own axes
         (one period, its steps), for assembling the plan. The Pyomo model is built for the
         reading and let go after it: kept, a worker's 120 models of p20y10s20d12 held 2.6 GB."""
         from models.capacity_pyomo_solve import read_solution
 
-        result = self.solve(fleet)
+        result = self._solve_unscaled(fleet)
         values = self.highs.getSolution().col_value
         stats = SolveStats(self.build_s, result.seconds, result.iterations, None)
         if self.reader is not None:
