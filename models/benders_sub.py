@@ -477,8 +477,8 @@ class Subproblem:
         try:
             result = self.solve(fleet)
         finally:
-            for name, value in defaults.items():
-                self.highs.setOptionValue(name, value)
+            for name, default in defaults.items():
+                self.highs.setOptionValue(name, default)
         return result if result.status is SolveStatus.optimal else self.solve(fleet)
 
     def operation(self, fleet: Fleet) -> CapacitySolution:
