@@ -175,9 +175,11 @@ def test_halving_the_h20_supply_cap_shifts_the_mix_and_raises_cost(cn_base: Plan
 
 
 def test_milp_plan_reads_duals_from_its_lp_relaxation() -> None:
+    """With at most 12 H20 a year (the relaxation would buy 15.6, the MILP 16: two servers) the
+    cap binds in the LP relaxation the duals are read from."""
     data = raw(CN)
     for label in data["parts"][0]["supply_cap_parts"]:
-        data["parts"][0]["supply_cap_parts"][label]["value"] = 16
+        data["parts"][0]["supply_cap_parts"][label]["value"] = 12
     result = plan(data, CN, relax=False)
     s = summary(result)
     assert s["duals_from_lp_relaxation"] is True
