@@ -187,6 +187,15 @@ def estimate_cmd(
             "tep (expert parallel with tensor-parallel attention), MoE; default: best."
         ),
     ] = None,
+    attention_tensor_parallel: Annotated[
+        int | None,
+        typer.Option(
+            "--attention-tp",
+            min=1,
+            help="With --parallel ep: devices per data-parallel attention group, attention "
+            "split among them by head (SGLang's --tp-size / --dp-size); default 1.",
+        ),
+    ] = None,
     power_cap: Annotated[
         float | None,
         typer.Option(
@@ -259,6 +268,7 @@ def estimate_cmd(
         decode_only=decode_only,
         speculative=_speculative(speculative_tokens, acceptance),
         parallel=_parallel(parallel),
+        attention_tensor_parallel=attention_tensor_parallel,
         max_batch=concurrency,
         disaggregated=_split(prefill_decode),
         scale_up_domain_parts=scale_up_domain,

@@ -161,9 +161,13 @@ def test_a_stamped_days_operation_reads_as_pyomos(case: tuple) -> None:
             getattr(stamped, name), getattr(own, name), rtol=1e-7, atol=1e-6, err_msg=name
         )
     assert stamped.costs is not None and own.costs is not None
-    for f in fields(CapacityCosts):
-        np.testing.assert_allclose(
-            getattr(stamped.costs, f.name), getattr(own.costs, f.name), rtol=1e-9, err_msg=f.name
+    for f in fields(CapacityCosts):  # atol: a cost that is nought to the solver's tolerance
+        np.testing.assert_allclose(  # (unserved_penalty -3.9e-6 against -3.9e-6 + 2e-10)
+            getattr(stamped.costs, f.name),
+            getattr(own.costs, f.name),
+            rtol=1e-9,
+            atol=1e-6,
+            err_msg=f.name,
         )
     assert stamped.costs.energy > 0
 

@@ -50,8 +50,8 @@ def test_the_energy_error_splits_into_the_power_and_the_throughput_errors(report
 
 
 def test_energy_figures_as_the_docs_state_them(report):
-    """docs/serving.md, Energy validation: accelerator watts within 15.4% (median), J/token
-    25.6% (median; 12.2% and 22.9% before the MLPerf rows' prompts, docs/serving.md item 26):
+    """docs/serving.md, Energy validation: accelerator watts within 15.0% (median), J/token
+    25.6% (median; 12.2% and 22.9% before docs/serving.md Validation items 26-27's refit):
     the throughput model's share; guarded so a drift shows. The runs are read with vLLM's own
     CUDA factor (GPUStack's vLLM 0.11.0 rows), so no row falls back."""
     summary = {s["validation"]: s for s in energy_summary(report)}

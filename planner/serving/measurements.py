@@ -71,6 +71,7 @@ COLUMNS: tuple[str, ...] = (
     "engine",
     "out_of_scope",
     "attention_precision",
+    "attention_tp",
 )
 REQUIRED: tuple[str, ...] = (
     "id",
@@ -132,6 +133,9 @@ class Measurement:
     # The attention projections' weights where the run kept them apart from the other weights'
     # precision otherwise than the workload's published checkpoint does; None = as published.
     attention_precision: str | None = None
+    # "ep": devices per data-parallel attention group (the launch line's --tp-size over
+    # --dp-size); None = 1, attention wholly data-parallel.
+    attention_tp: int | None = None
 
     @property
     def speculative(self) -> Speculative | None:
@@ -190,6 +194,7 @@ class Measurement:
             speculative=self.speculative,
             scale_up_domain_parts=self.scale_up_domain,
             parallel=self.parallel,
+            attention_tensor_parallel=self.attention_tp,
             disaggregated=self.split,
         )
 
@@ -279,6 +284,7 @@ class _RowReader:
             "output_tokens_per_s": self.number("output_tokens_per_s", required=True),
             "scale_up_domain": self.count("scale_up_domain"),
             "prefill_parts": self.count("prefill_parts"),
+            "attention_tp": self.count("attention_tp"),
         }
         tokens, acceptance = self.speculative()
         prefill, parts = values["prefill_parts"], values["accelerators"]

@@ -110,6 +110,7 @@ def build_replica(
             "add scale_up_bandwidth (and scale_up_domain) or io_bandwidth with their sources.",
         )
     tensor_parallel = 1 if parallel == "ep" else min(parts, domain)
+    attention = attention_group(part, workload, request, parts) if parallel == "ep" else 1
     weight_bytes = BYTES_PER_ELEMENT[chosen.weights]
     return Replica(
         parts=parts,
@@ -120,7 +121,7 @@ def build_replica(
         weight_bytes_per_param=weight_bytes,
         dispatch_bytes=min(weight_bytes, 2.0) if weight_bytes >= 1 else 1.0,
         kv_bytes_per_token=workload.kv_bytes_per_token(BYTES_PER_ELEMENT[chosen.kv]),
-        kv_replication=kv_replication(workload, tensor_parallel),
+        kv_replication=kv_replication(workload, max(tensor_parallel, attention)),
         flops_per_s=peak * eff.flop_fraction / d,
         bandwidth_bytes_per_s=achievable_bandwidth(bandwidth, eff) / d,
         link_bytes_per_s=link / 2.0 * eff.interconnect_fraction,
@@ -137,7 +138,26 @@ def build_replica(
         projection_bytes_per_param=BYTES_PER_ELEMENT[chosen.attention_precision],
         projection_flop_scale=peak / projection_peak(part, chosen),
         head_flop_scale=peak / sixteen_bit_peak(part, peak, chosen.compute_precision),
+        attention_parallel=attention,
     )
+
+
+def attention_group(
+    part: Part, workload: WorkloadLike, request: ServingRequest, devices: int
+) -> int:
+    """Devices per data-parallel attention group of an "ep" replica of `devices` (SGLang's
+    --tp-size over --dp-size): the request's, else 1. It must divide the replica and fit in one
+    scale-up domain, whose link carries its all-reduces."""
+    a = request.attention_tensor_parallel or 1
+    domain = scale_up_domain(part, request) * part.devices
+    if devices % a or a > domain:
+        raise InputError.option(
+            "attention_tensor_parallel",
+            f"attention groups of {a} devices do not divide a replica of {devices} {part.id} "
+            f"devices within its scale-up domain of {domain} ({workload.id}).",
+            "give a power of two that divides the replica, or set parts per replica.",
+        )
+    return a
 
 
 def sixteen_bit_peak(part: Part, weights_peak: float, weights: str = "") -> float:
@@ -198,8 +218,11 @@ def weights_held_bytes(workload: WorkloadLike, replica: Replica) -> float:
     if replica.parallel != "ep":
         return workload.total_params * b_w + extra
     dense = workload.total_params - workload.routed_expert_params
-    held = (replica.parts * dense + workload.routed_expert_params) * b_w
-    return held + replica.parts * extra
+    held = (replica.parts * dense + workload.routed_expert_params) * b_w + replica.parts * extra
+    # attention groups of a parts hold one copy of the projections between them
+    split = 1.0 - 1.0 / replica.attention_parallel
+    b_p = replica.projection_bytes_per_param or b_w
+    return held - replica.parts * attention_params(workload) * b_p * split
 
 
 def memory_batch_limit(workload: WorkloadLike, replica: Replica, request: ServingRequest) -> int:
@@ -365,11 +388,14 @@ def layouts(
     if request.parallel is not None:  # expert parallelism without experts: no layout
         kinds = [request.parallel] if moe or request.parallel == "tp" else []
     domain = scale_up_domain(part, request)
+    a = request.attention_tensor_parallel or 1  # devices per attention group ("ep")
     return [
         (n, kind)
         for n in sizes
         for kind in kinds
-        if kind == "tp" or (n > 1 and (kind == "ep" or n <= domain))
+        if kind == "tp"
+        or (kind == "tep" and 1 < n <= domain)
+        or (kind == "ep" and n > 1 and (n * part.devices) % a == 0 and a <= domain * part.devices)
     ]
 
 
@@ -502,6 +528,12 @@ def _no_layout(part: Part, workload: WorkloadLike, request: ServingRequest) -> I
         why, fix = f"{workload.id} is dense: expert parallelism needs experts", "use tp."
     elif size is not None and size < 2:
         why, fix = "expert parallelism needs 2 or more parts", "ask for 2 or more parts."
+    elif request.parallel == "ep" and (request.attention_tensor_parallel or 1) > 1:
+        why = (
+            f"attention groups of {request.attention_tensor_parallel} devices must divide the "
+            f"replica's devices ({part.devices} a part) and fit in one scale-up domain"
+        )
+        fix = "give a power of two that divides the replica (e.g. 2 or 4), or another size."
     else:
         why = f"tep's all-reduces stay inside one scale-up domain ({domain} x {part.id})"
         fix = "use ep across scale-up domains, or fewer parts per replica."
@@ -509,7 +541,7 @@ def _no_layout(part: Part, workload: WorkloadLike, request: ServingRequest) -> I
         "parallel",
         f"{request.parallel} cannot serve {workload.id} on {where}: {why}.",
         fix,
-        options=("parallel", "parts_per_replica"),
+        options=("parallel", "parts_per_replica", "attention_tensor_parallel"),
     )
 
 

@@ -174,6 +174,9 @@ class ServingRequest:
     # the replica (or decode_only). Rates are then per part of the whole system (S8).
     disaggregated: Disaggregation | None = None
     parallel: Parallel | None = None  # None = the better of tensor and expert parallel
+    # "ep": devices per data-parallel attention group, its attention split among them by head
+    # (SGLang's --tp-size / --dp-size); None = 1, attention wholly data-parallel.
+    attention_tensor_parallel: int | None = None
     # Parts in one scale-up domain of the serving system; None = the part's (its profile).
     scale_up_domain_parts: int | None = None
     economics: Economics = field(default_factory=Economics)

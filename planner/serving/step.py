@@ -87,6 +87,9 @@ class Replica:
     projection_flop_scale: float = 1.0
     # Peak at the weights' compute precision / the 16-bit peak the output head multiplies at.
     head_flop_scale: float = 1.0
+    # "ep": parts sharing one data-parallel attention group, its projections and heads split
+    # among them (SGLang's --tp n --dp-size n/a); 1 = attention wholly data-parallel.
+    attention_parallel: int = 1
 
     def describe(self) -> str:
         """The layout as deployments name it, e.g. 'TP8', 'TP8 x PP2', 'DP16 attention + EP16',
@@ -95,7 +98,9 @@ class Replica:
             return f"TP{self.tensor_parallel} attention + EP{self.parts}"
         if self.parallel == "ep":
             where = " across scale-up domains" if self.parts > self.domain_parts else ""
-            return f"DP{self.parts} attention + EP{self.parts}{where}"
+            a = self.attention_parallel
+            group = f" (TP{a} each)" if a > 1 else ""
+            return f"DP{self.parts // a} attention{group} + EP{self.parts}{where}"
         text = f"TP{self.tensor_parallel}"
         return text + (f" x PP{self.pipeline_stages}" if self.pipeline_stages > 1 else "")
 
@@ -222,6 +227,12 @@ def sequences_per_part(replica: Replica, batch: int) -> float:
     return math.ceil(batch / replica.parts) if replica.parallel == "ep" else batch
 
 
+def sequences_per_group(replica: Replica, batch: int) -> float:
+    """Sequences one attention group of a parts carries under "ep": ceil(B / (n / a)); each of
+    its parts attends over all of them with 1/a of the heads."""
+    return math.ceil(batch * replica.attention_parallel / replica.parts)
+
+
 def attention_params(workload: WorkloadLike) -> float:
     """The attention projections of every layer (within the dense parameters; 0 when unknown)."""
     return float(getattr(workload, "attention_params", 0.0) or 0.0)
@@ -282,14 +293,20 @@ def step_kernels(
         expert_bytes = workload.routed_expert_params * touched * b_w / n
         kv_bytes, attention_flops = batch * kv / n, tokens * attention / n
         share = 1.0 / n
-    else:
-        mine = sequences_per_part(replica, batch) * per_sequence  # its own sequences
+    else:  # "ep": its own sequences through the MLPs and head; its group's through attention
+        mine = sequences_per_part(replica, batch) * per_sequence
+        a = replica.attention_parallel
+        group = sequences_per_group(replica, batch)
         expert_bytes = workload.routed_expert_params * touched * b_w / replica.parts
-        kv_bytes = sequences_per_part(replica, batch) * kv
-        attention_flops, share = mine * attention, 1.0
+        kv_bytes, attention_flops = group * kv / a, group * per_sequence * attention / a
+        share = 1.0
     rows = max(mine, replica.gemm_tile_rows)  # a GEMM computes at least one tile of rows
+    dense = dense_kernels(workload, replica, rows, share)
+    if replica.parallel == "ep" and replica.attention_parallel > 1:
+        group_rows = max(group * per_sequence, replica.gemm_tile_rows)
+        dense[1] = dense_kernels(workload, replica, group_rows, 1.0 / a)[1]
     return [
-        *dense_kernels(workload, replica, rows, share),
+        *dense,
         Kernel(expert_bytes, 2.0 * mine * routed_active * share, replica.expert_fraction),
         Kernel(kv_bytes, attention_flops),
     ]
@@ -304,10 +321,10 @@ def head_s(workload: WorkloadLike, replica: Replica, batch: int) -> float:
     return memory + compute
 
 
-def all_reduce_s(replica: Replica, tokens: float) -> float:
-    """One ring all-reduce of `tokens` bf16 activations over the tensor-parallel group:
-    alpha + 2 (t - 1) / t x message / link."""
-    t = replica.tensor_parallel
+def all_reduce_s(replica: Replica, tokens: float, group: int | None = None) -> float:
+    """One ring all-reduce of `tokens` bf16 activations over the tensor-parallel group (or a
+    `group` of that many parts): alpha + 2 (t - 1) / t x message / link."""
+    t = replica.tensor_parallel if group is None else group
     if t <= 1:
         return 0.0
     message = tokens * ACTIVATION_BYTES
@@ -334,12 +351,16 @@ def all_to_all_s(workload: WorkloadLike, replica: Replica, tokens_per_part: floa
 def collective_s(workload: WorkloadLike, replica: Replica, tokens: float) -> float:
     """All communication of one forward pass over `tokens` tokens of the replica (S2):
     2 all-reduces per layer ("tp" and "tep", message tokens x H: after attention and after the
-    experts, whose partial outputs every part sums), 2 all-to-alls per MoE layer ("ep"),
-    and (s - 1) pipeline hand-offs over the scale-out link."""
+    experts, whose partial outputs every part sums), 2 all-to-alls per MoE layer ("ep") and,
+    with attention groups of a > 1 parts, one all-reduce per layer of the group's tokens within
+    each (its heads' outputs summed), and (s - 1) pipeline hand-offs over the scale-out link."""
     h = workload.hidden_size
     if replica.parallel == "ep":
         moe = moe_layers(workload)
-        return moe * all_to_all_s(workload, replica, tokens / replica.parts) if moe else 0.0
+        seconds = moe * all_to_all_s(workload, replica, tokens / replica.parts) if moe else 0.0
+        a = replica.attention_parallel  # each layer's attention output summed in its group
+        group_tokens = tokens * a / replica.parts
+        return seconds + workload.layers * all_reduce_s(replica, group_tokens * h, a)
     if replica.tensor_parallel > 1 and replica.link_bytes_per_s <= 0:
         return math.inf
     if replica.pipeline_stages > 1 and replica.scale_out_bytes_per_s <= 0:
