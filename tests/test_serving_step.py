@@ -296,7 +296,7 @@ def _model_vs_row(catalogue: Catalogue, library: WorkloadLibrary, stacks, row_id
         ("qwen3speed-1xh20-qwen3-8b-bf16-in1", 0.30),  # batch 1, one H20
         ("qwen3speed-8xh20-qwen3-235b-a22b-bf16-in1", 0.30),  # batch 1, MoE TP8 (issue: 5x)
         ("trtllm10-2xh100-llama33-70b-fp8-1000-1000", 0.25),  # saturation, dense
-        # saturation, DeepSeek-R1: +29.1% with the shipped table and in-sample, +26.1% with the
+        # saturation, DeepSeek-R1: +28.8% with the shipped table and in-sample, +26.0% with the
         # H200 hidden (issue 12 asks 25%: not met; +26.6% before docs/serving.md item 26)
         ("trtllm-dsr1blog-8xh200-fp8-maxtput-c1024", 0.30),
         ("mlperf41-nvidia-8xh200-llama2-offline", 0.25),  # saturation, compute-bound
