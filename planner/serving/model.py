@@ -142,22 +142,22 @@ def build_replica(
     )
 
 
+def attention_groups_fit(part: Part, request: ServingRequest, devices: int) -> bool:
+    """Whether the request's attention groups (devices each, "ep"; SGLang's --tp-size over
+    --dp-size) divide a replica of `devices` and fit in one scale-up domain, whose link carries
+    their all-reduces."""
+    a = request.attention_tensor_parallel or 1
+    return devices % a == 0 and a <= scale_up_domain(part, request) * part.devices
+
+
 def attention_group(
     part: Part, workload: WorkloadLike, request: ServingRequest, devices: int
 ) -> int:
-    """Devices per data-parallel attention group of an "ep" replica of `devices` (SGLang's
-    --tp-size over --dp-size): the request's, else 1. It must divide the replica and fit in one
-    scale-up domain, whose link carries its all-reduces."""
-    a = request.attention_tensor_parallel or 1
-    domain = scale_up_domain(part, request) * part.devices
-    if devices % a or a > domain:
-        raise InputError.option(
-            "attention_tensor_parallel",
-            f"attention groups of {a} devices do not divide a replica of {devices} {part.id} "
-            f"devices within its scale-up domain of {domain} ({workload.id}).",
-            "give a power of two that divides the replica, or set parts per replica.",
-        )
-    return a
+    """Devices per data-parallel attention group of an "ep" replica of `devices`: the
+    request's, else 1 (`layouts` offers only replicas they fit)."""
+    if not attention_groups_fit(part, request, devices):
+        raise _no_layout(part, workload, replace(request, parallel="ep"))
+    return request.attention_tensor_parallel or 1
 
 
 def sixteen_bit_peak(part: Part, weights_peak: float, weights: str = "") -> float:
@@ -388,14 +388,13 @@ def layouts(
     if request.parallel is not None:  # expert parallelism without experts: no layout
         kinds = [request.parallel] if moe or request.parallel == "tp" else []
     domain = scale_up_domain(part, request)
-    a = request.attention_tensor_parallel or 1  # devices per attention group ("ep")
     return [
         (n, kind)
         for n in sizes
         for kind in kinds
         if kind == "tp"
         or (kind == "tep" and 1 < n <= domain)
-        or (kind == "ep" and n > 1 and (n * part.devices) % a == 0 and a <= domain * part.devices)
+        or (kind == "ep" and n > 1 and attention_groups_fit(part, request, n * part.devices))
     ]
 
 
