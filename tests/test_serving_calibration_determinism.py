@@ -51,5 +51,5 @@ def test_the_fit_is_the_same_whichever_kernels_the_machine_picks() -> None:
     other = fit_in_a_process(
         {"OPENBLAS_CORETYPE": "Sandybridge", "NPY_DISABLE_CPU_FEATURES": "AVX2,FMA3"}
     )
-    assert len(default["x"]) == 20  # 6 global, 4 families x 2, 2 stacks, 4 engines
+    assert len(default["x"]) == 23  # 7 global, 4 families x 2, 2 stacks x 2, 4 engines
     assert default == other

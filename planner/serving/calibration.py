@@ -7,17 +7,19 @@ Free parameters, all physical and few:
   kernels' efficiency grouped expert GEMMs reach, and the memory bandwidth b_unit one SM can
   pull (one each for all parts);
 - per part family with rows (e.g. NVIDIA Hopper): log offsets of e_f and e_bw from the default;
-- per software stack with rows: a log offset of tau from the default;
+- per software stack with rows: log offsets of tau and of delta from the default, delta the
+  synchronisation each further peer adds to one collective of the stack's library (an
+  all-reduce over t parts waits alpha + delta (t - 1), alpha sourced);
 - per serving engine on a stack (e.g. SGLang on CANN) other than the stack's reference engine
   (`reference_engines` in the table): a log speed factor s, the engine's kernels reaching s times
   the reference's fractions of peak with fixed costs 1 / s as long.
 
 (C1) They minimise the sum over rows of log(model / measured)^2 plus (C2) weak pulls
 0.1 x log(e_f / 0.5), 0.1 x log(e_bw / 0.7), 0.1 x log(tau / 20 us), 0.1 x log(tau_x / 2 us),
-0.1 x log(e_x), 0.1 x log(b_unit / 20 GB/s) and 0.1 x each offset (0.5 x a family's bandwidth
-offset, `PRIOR_WEIGHT_BANDWIDTH`): a parameter the rows barely reach stays near its anchor
-instead of wandering (regularisation, not figures). Latencies of
-collectives and the interconnect fraction are sourced, not fitted.
+0.1 x log(e_x), 0.1 x log(b_unit / 20 GB/s), 0.1 x log(delta / 0.5 us) and 0.1 x each offset
+(0.5 x a family's bandwidth offset, `PRIOR_WEIGHT_BANDWIDTH`): a parameter the rows barely reach
+stays near its anchor instead of wandering (regularisation, not figures). The collectives'
+latencies alpha and the interconnect fraction are sourced, not fitted.
 `write_calibration` turns a fit into the calibration table (`fitted.py`).
 """
 
@@ -42,6 +44,9 @@ PRIOR_BANDWIDTH_FRACTION = 0.7
 PRIOR_LAYER_FLOOR_S = 20e-6
 PRIOR_EXPERT_FLOOR_S = 2e-6
 PRIOR_UNIT_BANDWIDTH = 20e9  # B/s per SM
+# Each further peer of a collective: NVLink's custom all-reduce grows from 3.7-4.5 us at TP2 to
+# 5.7-7.8 us at TP8 (SGLang PR 2904), about 0.44 us a peer; the anchor, not a figure.
+PRIOR_PEER_LATENCY_S = 0.5e-6
 PRIOR_WEIGHT = 0.1
 # A family's bandwidth offset is pulled 5x as hard: most families' rows run at large batch, where
 # the launch floor and the bandwidth share trade freely, and at 0.1 the CDNA 3 pair drifted to
@@ -59,7 +64,7 @@ X_DECIMALS = 9
 RESIDUAL_DECIMALS = 12
 DIFF_STEP = 1e-3  # relative forward-difference step: wide enough to see past the model's kinks
 # Global parameters, in the fit's vector: log e_f, log e_bw, log tau, log tau_x, log e_x,
-# log per-unit bandwidth.
+# log per-unit bandwidth, log delta.
 ANCHORS = (
     math.log(PRIOR_FLOP_FRACTION),
     math.log(PRIOR_BANDWIDTH_FRACTION),
@@ -67,6 +72,7 @@ ANCHORS = (
     math.log(PRIOR_EXPERT_FLOOR_S),
     0.0,
     math.log(PRIOR_UNIT_BANDWIDTH),
+    math.log(PRIOR_PEER_LATENCY_S),
 )
 GLOBALS = len(ANCHORS)
 
@@ -118,6 +124,7 @@ class Parameters:
     flop: Mapping[str, float]  # "default" and families
     bandwidth: Mapping[str, float]
     floor_s: Mapping[str, float]  # "default" and stacks
+    peer_latency_s: Mapping[str, float]  # delta: "default" and stacks
     expert_floor_s: float
     expert_fraction: float
     unit_bandwidth_bytes_per_s: float
@@ -133,12 +140,14 @@ class Parameters:
         """`base` with the fitted figures of its family, stack and engine ("stack/engine")."""
         family = family if family is not None and family in self.flop else "default"
         stack = stack if stack in self.floor_s else "default"
+        peer = self.peer_latency_s.get(stack, self.peer_latency_s["default"])
         speed = self.engine_speed.get(engine or "", 1.0)
         return replace(
             base,
             flop_fraction=min(1.0, self.flop[family] * speed),
             bandwidth_fraction=min(1.0, self.bandwidth[family] * speed),
             layer_floor_s=self.floor_s[stack] / speed,
+            collective_peer_latency_s=peer,  # the stack's collective library, not the engine's
             expert_floor_s=self.expert_floor_s,
             expert_fraction=self.expert_fraction,
             unit_bandwidth_bytes_per_s=self.unit_bandwidth_bytes_per_s,
@@ -171,20 +180,21 @@ class Layout:
 
     @property
     def size(self) -> int:
-        """The length of x: global anchors, two per family, one per stack and per engine."""
-        return GLOBALS + 2 * len(self.families) + len(self.stacks) + len(self.engines)
+        """The length of x: global anchors, two per family, two per stack, one per engine."""
+        return GLOBALS + 2 * len(self.families) + 2 * len(self.stacks) + len(self.engines)
 
     def engine_column(self, engine: str) -> int:
         """Where an engine's log speed factor sits in x."""
-        return GLOBALS + 2 * len(self.families) + len(self.stacks) + self.engines.index(engine)
+        start = GLOBALS + 2 * len(self.families) + 2 * len(self.stacks)
+        return start + self.engines.index(engine)
 
     def family_column(self, family: str) -> int:
         """Where a family's log FLOP and bandwidth offsets sit in x (two columns)."""
         return GLOBALS + 2 * self.families.index(family)
 
     def stack_column(self, stack: str) -> int:
-        """Where a stack's log layer-floor offset sits in x."""
-        return GLOBALS + 2 * len(self.families) + self.stacks.index(stack)
+        """Where a stack's log layer-floor and peer-latency offsets sit in x (two columns)."""
+        return GLOBALS + 2 * len(self.families) + 2 * self.stacks.index(stack)
 
     def columns(self, case: Case) -> list[int]:
         """The parameters one row depends on."""
@@ -193,7 +203,8 @@ class Layout:
             i = self.family_column(case.family)
             cols += [i, i + 1]
         if case.stack in self.stacks:
-            cols.append(self.stack_column(case.stack))
+            i = self.stack_column(case.stack)
+            cols += [i, i + 1]
         if case.engine in self.engines:
             cols.append(self.engine_column(case.engine))
         return cols
@@ -201,11 +212,13 @@ class Layout:
     def parameters(self, x: np.ndarray) -> Parameters:
         """The fitted figures a vector x of log values and log offsets stands for."""
         flop, bandwidth, floor = {"default": x[0]}, {"default": x[1]}, {"default": x[2]}
+        peer = {"default": x[6]}
         for family in self.families:
             i = self.family_column(family)
             flop[family], bandwidth[family] = x[0] + x[i], x[1] + x[i + 1]
         for stack in self.stacks:
-            floor[stack] = x[2] + x[self.stack_column(stack)]
+            i = self.stack_column(stack)
+            floor[stack], peer[stack] = x[2] + x[i], x[6] + x[i + 1]
 
         def clip(v: dict[str, float], low: float, high: float) -> dict[str, float]:
             return {k: min(high, max(low, math.exp(value))) for k, value in v.items()}
@@ -214,6 +227,7 @@ class Layout:
             clip(flop, *FRACTION_BOUNDS),
             clip(bandwidth, *FRACTION_BOUNDS),
             clip(floor, 0.0, 1.0),
+            clip(peer, 0.0, 1.0),
             expert_floor_s=math.exp(x[3]),
             expert_fraction=min(1.0, math.exp(x[4])),
             unit_bandwidth_bytes_per_s=math.exp(x[5]),
@@ -261,8 +275,10 @@ def _bounds(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     upper = np.full(layout.size, 3.0)
     floor_low, floor_high = (math.log(v) for v in FLOOR_BOUNDS_S)
     fraction_low = math.log(FRACTION_BOUNDS[0])
-    lower[:GLOBALS] = [fraction_low, fraction_low, floor_low, floor_low, math.log(0.05), 21.0]
-    upper[:GLOBALS] = [0.0, 0.0, floor_high, floor_high, 0.0, math.log(1e12)]
+    lower[:GLOBALS] = [
+        fraction_low, fraction_low, floor_low, floor_low, math.log(0.05), 21.0, floor_low
+    ]  # fmt: skip
+    upper[:GLOBALS] = [0.0, 0.0, floor_high, floor_high, 0.0, math.log(1e12), floor_high]
     return lower, upper
 
 
@@ -320,7 +336,7 @@ def fit(cases: Sequence[Case]) -> Fit:
     refits the same way: warm-started from the full fit, the trust region shrank to nothing on
     the model's kinks (integer batches and layouts) and returned the full fit unmoved, so a
     hidden part scored its in-sample error. The trust-region steps are dense and exact (SVD of
-    a Jacobian of at most 26 columns), not LSMR's iterations, and x and the residuals are
+    a Jacobian of a few dozen columns), not LSMR's iterations, and x and the residuals are
     snapped to a grid: the same rows fit the same on every machine."""
     layout = _layout(cases)
     known: dict[tuple[int, Efficiency], float] = {}  # a Jacobian column moves few rows' figures

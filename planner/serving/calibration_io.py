@@ -88,6 +88,9 @@ def calibration_yaml(report: ValidationReport, table: CalibrationTable, source_n
         "unit_bandwidth_bytes_per_s": _figure(
             p.unit_bandwidth_bytes_per_s, unit_rows, "rows of parts with known SMs", source_name
         ),
+        "collective_peer_latency_s": _figure(
+            p.peer_latency_s["default"], total, "all rows", source_name
+        ),
     }
     for family, block in data.get("families", {}).items():
         for name in ("flop_efficiency_fraction", "bandwidth_efficiency_fraction"):
@@ -99,7 +102,12 @@ def calibration_yaml(report: ValidationReport, table: CalibrationTable, source_n
                 p.bandwidth[family], n, family, source_name
             )
     data["stacks"] = {
-        stack: {"layer_floor_s": _figure(p.floor_s[stack], n, f"{stack} rows", source_name)}
+        stack: {
+            "layer_floor_s": _figure(p.floor_s[stack], n, f"{stack} rows", source_name),
+            "collective_peer_latency_s": _figure(
+                p.peer_latency_s[stack], n, f"{stack} rows", source_name
+            ),
+        }
         for stack, n in sorted(stacks.items())
     }
     engines = _engine_counts(result)

@@ -48,6 +48,7 @@ FITTED = (
     "expert_efficiency_fraction",
     "expert_floor_s",
     "unit_bandwidth_bytes_per_s",
+    "collective_peer_latency_s",
     "gemm_tile_rows",  # an input of the family, read like the fitted figures
 )
 FRACTIONS = (
@@ -97,6 +98,7 @@ class Efficiency:
     unit_bandwidth_bytes_per_s: float = 0.0
     expert_floor_s: float = 0.0  # fixed cost of each expert a part reads in one step
     collective_latency_s: float = 0.0
+    collective_peer_latency_s: float = 0.0  # delta: each further peer of a collective (S2)
     scale_out_latency_s: float = 0.0
     # Fixed cost of one expert-parallel dispatch or combine on this stack's kernels; 0 = the
     # collective latency above (docs/serving.md, S2).
@@ -262,6 +264,7 @@ def calibrated(part: Part, base: Efficiency, table: CalibrationTable) -> Efficie
     units = table.compute_units.get(part.id)
     expert = figures.get("expert_floor_s")
     latency = table.latencies.get("collective_latency_s")
+    peer = figures.get("collective_peer_latency_s")
     scale_out = table.latencies.get("scale_out_latency_s")
     all_to_all = table.all_to_all_latencies.get(part.software_stack)
     if all_to_all is not None:
@@ -276,6 +279,7 @@ def calibrated(part: Part, base: Efficiency, table: CalibrationTable) -> Efficie
         unit_bandwidth_bytes_per_s=0.0 if per_unit is None else per_unit.value,
         expert_floor_s=0.0 if expert is None else expert.value,
         collective_latency_s=0.0 if latency is None else latency.value,
+        collective_peer_latency_s=0.0 if peer is None else peer.value,
         scale_out_latency_s=0.0 if scale_out is None else scale_out.value,
         all_to_all_latency_s=0.0 if all_to_all is None else all_to_all.value,
         gemm_tile_rows=1 if tile is None else int(tile.value),

@@ -7,9 +7,10 @@
   unless its family or stack has its own;
 - `families`: the parts of one microarchitecture and serving stack (e.g. NVIDIA Hopper) and, where
   the measurements reach them, their own FLOP and bandwidth fractions;
-- `stacks`: the per-layer launch/synchronisation floor of a software stack, where fitted;
+- `stacks`: the per-layer launch/synchronisation floor of a software stack and the
+  synchronisation each further peer adds to one of its collectives (delta), where fitted;
 - `collective_latency_s`, `scale_out_latency_s`: the latency of one collective inside a scale-up
-  domain and across domains (sourced, not fitted);
+  domain and across domains (sourced, not fitted; an all-reduce over t parts adds delta (t - 1));
 - `expert_all_to_all_latency_s`: per software stack, the fixed cost of one expert-parallel
   dispatch or combine where its stack's kernels are measured to differ from the generic
   collective latency (sourced, not fitted; e.g. DeepEP-Ascend on the A3);
@@ -75,6 +76,7 @@ class DefaultIn(FractionsIn):
         Bounds("", hard=(0, 1e13), typical=(1e9, 1e12), what="a bandwidth in bytes/s"),
     ] = None
     expert_floor_s: Annotated[FigureIn | None, FLOOR_S] = None
+    collective_peer_latency_s: Annotated[FigureIn | None, FLOOR_S] = None
 
 
 class FamilyIn(FractionsIn):
@@ -90,9 +92,11 @@ class FamilyIn(FractionsIn):
 
 
 class StackIn(StrictModel):
-    """A software stack's per-layer launch and synchronisation floor, seconds."""
+    """A software stack's per-layer launch and synchronisation floor and the synchronisation
+    each further peer adds to one collective (its library's), seconds."""
 
     layer_floor_s: Annotated[FigureIn, FLOOR_S]
+    collective_peer_latency_s: Annotated[FigureIn | None, FLOOR_S] = None
 
 
 class EngineIn(StrictModel):

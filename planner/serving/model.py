@@ -139,6 +139,7 @@ def build_replica(
         projection_flop_scale=peak / projection_peak(part, chosen),
         head_flop_scale=peak / sixteen_bit_peak(part, peak, chosen.compute_precision),
         attention_parallel=attention,
+        collective_peer_latency_s=eff.collective_peer_latency_s,
     )
 
 

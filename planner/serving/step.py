@@ -72,6 +72,9 @@ class Replica:
     collective_latency_s: float  # alpha within the scale-up domain
     scale_out_latency_s: float  # alpha across domains
     all_to_all_latency_s: float = 0.0  # alpha_a2a: the stack's own dispatch/combine cost; 0 = alpha
+    # delta: each further peer's synchronisation in one collective (fitted per stack); an
+    # all-reduce over t parts waits alpha + delta (t - 1).
+    collective_peer_latency_s: float = 0.0
     # Peak at the weights' precision / peak at the attention's (>= 1): attention multiplies
     # queries by cached keys and values at the KV cache's format (fp8) or in 16 bits, never in
     # the 4-bit or integer formats the weights may use, so its FLOPs cost this many weight FLOPs.
@@ -322,13 +325,15 @@ def head_s(workload: WorkloadLike, replica: Replica, batch: int) -> float:
 
 
 def all_reduce_s(replica: Replica, tokens: float, group: int | None = None) -> float:
-    """One ring all-reduce of `tokens` bf16 activations over the tensor-parallel group (or a
-    `group` of that many parts): alpha + 2 (t - 1) / t x message / link."""
+    """One all-reduce of `tokens` bf16 activations over the tensor-parallel group (or a `group`
+    of that many parts): alpha + delta (t - 1) + 2 (t - 1) / t x message / link (a ring's
+    bytes; each further peer adds its synchronisation delta)."""
     t = replica.tensor_parallel if group is None else group
     if t <= 1:
         return 0.0
     message = tokens * ACTIVATION_BYTES
-    return replica.collective_latency_s + 2.0 * (t - 1) / t * message / replica.link_bytes_per_s
+    latency = replica.collective_latency_s + replica.collective_peer_latency_s * (t - 1)
+    return latency + 2.0 * (t - 1) / t * message / replica.link_bytes_per_s
 
 
 def all_to_all_s(workload: WorkloadLike, replica: Replica, tokens_per_part: float) -> float:
