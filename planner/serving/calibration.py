@@ -140,14 +140,14 @@ class Parameters:
         """`base` with the fitted figures of its family, stack and engine ("stack/engine")."""
         family = family if family is not None and family in self.flop else "default"
         stack = stack if stack in self.floor_s else "default"
-        peer = self.peer_latency_s.get(stack, self.peer_latency_s["default"])
         speed = self.engine_speed.get(engine or "", 1.0)
         return replace(
             base,
             flop_fraction=min(1.0, self.flop[family] * speed),
             bandwidth_fraction=min(1.0, self.bandwidth[family] * speed),
             layer_floor_s=self.floor_s[stack] / speed,
-            collective_peer_latency_s=peer,  # the stack's collective library, not the engine's
+            # the stack's collective library's, not the engine's: no speed factor
+            collective_peer_latency_s=self.peer_latency_s[stack],
             expert_floor_s=self.expert_floor_s,
             expert_fraction=self.expert_fraction,
             unit_bandwidth_bytes_per_s=self.unit_bandwidth_bytes_per_s,
