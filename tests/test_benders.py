@@ -420,6 +420,29 @@ def test_a_price_bound_short_of_its_objective_is_checked_at_a_vertex(
     assert checks == [60.0] and state.lower == 100.0 and state.certified
 
 
+@pytest.mark.parametrize(("first", "tries"), [(100.5, 2), (100.2, 1)])
+def test_a_rounding_short_of_a_quarter_of_the_gap_leaves_the_other_its_try(
+    monkeypatch: pytest.MonkeyPatch, first: float, tries: int
+) -> None:
+    """At a 1% gap over a bound of 100, a nearest rounding whose plan costs 100.5 (within the
+    gap, not within its quarter) lets the up rounding try (flagship 1: 0.79% with demand
+    unserved, then 0.46% with it served); one at 100.2 stops there. No MILP master either way."""
+    x = inputs("cn_two_parts", False)
+    master = Master(x, blocks(x), {"threads": 1}, True)
+    state = _State(lower=100.0)
+    tried: list[str] = []
+
+    def fixed_phase(master: Master, runner: object, opts: BendersOptions, state: _State,
+                    deadline: float, target: float, count: bool, **_: object) -> None:  # fmt: skip
+        tried.append("fixed")
+        state.upper = min(state.upper, first if len(tried) == 1 else 100.4)
+
+    monkeypatch.setattr(benders, "lp_phase", fixed_phase)
+    monkeypatch.setattr(benders, "milp_phase", lambda *a: tried.append("milp"))
+    benders.integer_phases(master, None, BendersOptions(mip_gap=0.01), state, math.inf)
+    assert tried == ["fixed"] * tries
+
+
 def test_the_vertex_check_scales_the_master_as_highs_advises_and_restores_it() -> None:
     """The powers of two HiGHS's own warnings advised for p20y10s10's master with demand
     charges (costs to 5e7: -6; bounds to 6e10: -16), with which its crossover ends optimal
