@@ -23,8 +23,8 @@ HEADER = """\
 # Serving calibration table (docs/serving.md, "Calibration"; loaded by planner/serving/fitted.py).
 # Written by `planner serving calibrate {source}`: a least-squares fit of log(model / measured)
 # over {rows} rows of {parts} parts; do not edit the fitted values by hand, refit instead.
-# Families, compute units and collective latencies are inputs (sourced), kept from the table
-# the fit started from.
+# Families, compute units and the collectives' latencies alpha are inputs (sourced), kept from
+# the table the fit started from; each stack's per-peer delta is fitted.
 """
 
 
