@@ -353,7 +353,8 @@ def certify_bound(
     status, objective = master.solve_to_vertex(time_limit_s)
     if status not in OK:
         return -math.inf
-    if phase == "lp":
+    if phase == "lp" and (objective > state.lower or not state.certified):
+        # a master with cuts retired since an earlier certified bound may sit lower: keep that
         state.lower, state.certified = objective, True
     return objective
 
@@ -406,7 +407,7 @@ def integer_phases(
     which server gives way. Each rounding's plan is re-optimised to a quarter of the gap; one
     that ends short of that leaves the other rounding its try, the cheaper plan kept (flagship 1
     after docs/serving.md item 29: rounded to the nearest, 0.79 % with 6.6e6 video-seconds
-    unserved at their penalty; rounded up, 0.46 % with its demand served)."""
+    unserved at their penalty; rounded up, 0.46 %, a cheaper plan with 5.2e6 still unserved)."""
     master.use_interior_point(False)  # the purchases are rounded: a vertex rounds far better
     _, lp_values, _, _ = master.solve()
     mask = master_integer_mask(master)

@@ -425,8 +425,8 @@ def test_a_rounding_short_of_a_quarter_of_the_gap_leaves_the_other_its_try(
     monkeypatch: pytest.MonkeyPatch, first: float, tries: int
 ) -> None:
     """At a 1% gap over a bound of 100, a nearest rounding whose plan costs 100.5 (within the
-    gap, not within its quarter) lets the up rounding try (flagship 1: 0.79% with demand
-    unserved, then 0.46% with it served); one at 100.2 stops there. No MILP master either way."""
+    gap, not within its quarter) lets the up rounding try (flagship 1: 0.79%, then a cheaper
+    plan at 0.46%); one at 100.2 stops there. No MILP master either way."""
     x = inputs("cn_two_parts", False)
     master = Master(x, blocks(x), {"threads": 1}, True)
     state = _State(lower=100.0)

@@ -31,7 +31,7 @@ def test_the_master_with_every_block_whole_is_the_monolith(name: str, relax: boo
     highs.setOptionValue("mip_rel_gap", GAP / 10)
     # the formulation is the question, not the LP algorithm: the interior point the LP master
     # runs by default called power_capped_grid's LP infeasible after the serving refit of
-    # docs/serving.md item 29 (the master's own solves retry with the simplex, RETRIES)
+    # docs/serving.md item 29 (the master's own solves fall back to the simplex: LP_FALLBACKS)
     highs.setOptionValue("solver", "simplex")
     highs.run()
     got = highs.getInfo().objective_function_value

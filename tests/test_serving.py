@@ -161,8 +161,9 @@ def _no_table(stacks: Stacks) -> Stacks:
     return bare
 
 
-def test_a_part_without_a_serving_block_uses_its_stack_default(h100: Part):
-    """Without the calibration table: the stack default; with it: the family's fit."""
+def test_a_part_without_a_serving_block_uses_its_stack_default(h100: Part, catalogue: Catalogue):
+    """Without the calibration table: the stack default; with it: the family's fit, and each
+    stack's own per-peer collective latency (CUDA's and CANN's, docs/serving.md item 29)."""
     stacks = load_stacks()
     eff = efficiency_for(_without_serving_block(h100), _no_table(stacks))
     assert eff == stacks["cuda"]
@@ -178,6 +179,11 @@ def test_a_part_without_a_serving_block_uses_its_stack_default(h100: Part):
     assert fitted.bandwidth_fraction == hopper["bandwidth_efficiency_fraction"].value
     assert fitted.layer_floor_s == table.stacks["cuda"]["layer_floor_s"].value
     assert fitted.collective_latency_s == pytest.approx(6e-6)
+    peer = table.stacks["cuda"]["collective_peer_latency_s"].value
+    assert fitted.collective_peer_latency_s == peer > 0
+    ascend = efficiency_for(catalogue["ascend-910c"], stacks)
+    cann = table.stacks["cann"]["collective_peer_latency_s"].value
+    assert ascend.collective_peer_latency_s == cann > peer
     assert fitted.compute_units == 132
 
 

@@ -51,7 +51,8 @@ PRIOR_WEIGHT = 0.1
 # A family's bandwidth offset is pulled 5x as hard: most families' rows run at large batch, where
 # the launch floor and the bandwidth share trade freely, and at 0.1 the CDNA 3 pair drifted to
 # 0.40 of its HBM with a 107 us floor (docs/serving.md, Validation item 28), which cut the MI300X's
-# chat rate in the national case by 71%; at 0.5 it is 0.78 and 62 us.
+# chat rate in the national case by 71%; at 0.5 it was 0.78 and 62 us, and with AMD's low-batch
+# rows (item 29), which see both ends, 0.57 and 48 us.
 PRIOR_WEIGHT_BANDWIDTH = 0.5
 FRACTION_BOUNDS = (0.02, 1.0)
 FLOOR_BOUNDS_S = (1e-7, 1e-3)

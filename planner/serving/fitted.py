@@ -100,7 +100,7 @@ class StackIn(StrictModel):
 
 
 class EngineIn(StrictModel):
-    """A serving engine's speed against its stack's reference engine (SGLang on CANN: 0.59)."""
+    """A serving engine's speed against its stack's reference engine (SGLang on CANN: 0.57)."""
 
     speed_factor: Annotated[
         FigureIn, Bounds("", hard=(0, 100), typical=(0.1, 10), low_open=True, what="a speed factor")
