@@ -326,14 +326,19 @@ def head_s(workload: WorkloadLike, replica: Replica, batch: int) -> float:
 
 def all_reduce_s(replica: Replica, tokens: float, group: int | None = None) -> float:
     """One all-reduce of `tokens` bf16 activations over the tensor-parallel group (or a `group`
-    of that many parts): alpha + delta (t - 1) + 2 (t - 1) / t x message / link (a ring's
-    bytes; each further peer adds its synchronisation delta)."""
+    of that many parts), by the faster of the two exchanges custom all-reduce kernels choose
+    between by size: one-shot, each part reading every peer's whole message (one
+    synchronisation, (t - 1) x message), and two-shot, a reduce-scatter then an all-gather (two
+    synchronisations, a ring's 2 (t - 1) / t x message). A synchronisation waits
+    alpha + delta (t - 1): each further peer adds its delta."""
     t = replica.tensor_parallel if group is None else group
     if t <= 1:
         return 0.0
     message = tokens * ACTIVATION_BYTES
-    latency = replica.collective_latency_s + replica.collective_peer_latency_s * (t - 1)
-    return latency + 2.0 * (t - 1) / t * message / replica.link_bytes_per_s
+    sync = replica.collective_latency_s + replica.collective_peer_latency_s * (t - 1)
+    one_shot = sync + (t - 1) * message / replica.link_bytes_per_s
+    two_shot = 2.0 * sync + 2.0 * (t - 1) / t * message / replica.link_bytes_per_s
+    return min(one_shot, two_shot)
 
 
 def all_to_all_s(workload: WorkloadLike, replica: Replica, tokens_per_part: float) -> float:
