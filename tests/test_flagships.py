@@ -115,8 +115,10 @@ def test_sea_diffusion_caps_bind_and_cost_more() -> None:
     # Default rules (auto): the Diffusion rule is rescinded, no cap applies in 2026-2029.
     assert DIFFUSION + "/diffusion-tier2" not in free["rules"]
     assert DIFFUSION + "/diffusion-tier2" in capped["rules"]
-    # The demand is sized so that the cap matters: uncapped, Singapore buys more than the cap.
-    assert max(tpp_bought(free, "singapore-west", tpp).values()) > 1.2 * cap
+    # The demand is sized so that the cap matters: uncapped, Singapore buys more than the cap
+    # (1.16 x it in its busiest period with the serving table of docs/serving.md item 30, above
+    # 1.2 x with the tables before it: each refit moves the parts' rates and so the mix).
+    assert max(tpp_bought(free, "singapore-west", tpp).values()) > 1.1 * cap
     # Capped, every period's Singapore purchases stay within the cap (the buyer's country).
     for period, bought in tpp_bought(capped, "singapore-west", tpp).items():
         assert bought <= cap * (1 + 1e-6), period
