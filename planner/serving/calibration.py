@@ -8,8 +8,9 @@ Free parameters, all physical and few:
   pull (one each for all parts);
 - per part family with rows (e.g. NVIDIA Hopper): log offsets of e_f and e_bw from the default;
 - per software stack with rows: log offsets of tau and of delta from the default, delta the
-  synchronisation each further peer adds to one collective of the stack's library (an
-  all-reduce over t parts waits alpha + delta (t - 1), alpha sourced);
+  synchronisation each further peer adds to one collective of the stack's library (a
+  synchronisation over t parts waits alpha + delta (t - 1), alpha sourced; a one-shot
+  all-reduce waits one, a two-shot one two);
 - per serving engine on a stack (e.g. SGLang on CANN) other than the stack's reference engine
   (`reference_engines` in the table): a log speed factor s, the engine's kernels reaching s times
   the reference's fractions of peak with fixed costs 1 / s as long.

@@ -16,7 +16,8 @@ at mean context c:
   them; e = e_x, the share of the dense kernels' efficiency grouped expert GEMMs reach) and
   attention (the KV cache read, QK and AV products; e = 1). Each runs at its own roofline: a
   memory-bound attention does not hide under a compute-bound GEMM;
-- t_comm: tensor-parallel all-reduces (2 per layer, alpha + ring bytes over the scale-up link),
+- t_comm: tensor-parallel all-reduces (2 per layer, each one-shot or two-shot, whichever is
+  faster: one synchronisation and every peer's message, or two and a ring's bytes),
   expert-parallel all-to-alls (dispatch and combine per MoE layer) and pipeline hand-offs.
 
 Three parallel layouts: "tp" splits every matrix over t = min(n, scale-up domain) parts (pipeline
@@ -72,8 +73,9 @@ class Replica:
     collective_latency_s: float  # alpha within the scale-up domain
     scale_out_latency_s: float  # alpha across domains
     all_to_all_latency_s: float = 0.0  # alpha_a2a: the stack's own dispatch/combine cost; 0 = alpha
-    # delta: each further peer's synchronisation in one collective (fitted per stack); an
-    # all-reduce over t parts waits alpha + delta (t - 1).
+    # delta: each further peer's synchronisation in one collective (fitted per stack); a
+    # synchronisation over t parts waits alpha + delta (t - 1), a one-shot all-reduce one of
+    # them, a two-shot one two.
     collective_peer_latency_s: float = 0.0
     # Peak at the weights' precision / peak at the attention's (>= 1): attention multiplies
     # queries by cached keys and values at the KV cache's format (fp8) or in 16 bits, never in
