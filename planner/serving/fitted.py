@@ -10,7 +10,8 @@
 - `stacks`: the per-layer launch/synchronisation floor of a software stack and the
   synchronisation each further peer adds to one of its collectives (delta), where fitted;
 - `collective_latency_s`, `scale_out_latency_s`: the latency of one collective inside a scale-up
-  domain and across domains (sourced, not fitted; an all-reduce over t parts adds delta (t - 1));
+  domain and across domains (sourced, not fitted; each synchronisation over t parts adds
+  delta (t - 1): a one-shot all-reduce waits one, a two-shot one two);
 - `expert_all_to_all_latency_s`: per software stack, the fixed cost of one expert-parallel
   dispatch or combine where its stack's kernels are measured to differ from the generic
   collective latency (sourced, not fitted; e.g. DeepEP-Ascend on the A3);
