@@ -11,17 +11,11 @@ import typer
 from cli.completion import complete_part, complete_workload
 from cli.options import FormatOpt, ProfilesOpt
 from cli.render import OutputFormat, emit
+from cli.serving_checks import collectives_report, energy_report, pct
 from planner.catalogue.parts import Catalogue, Part
 from planner.errors import InputError
-from planner.serving.calibration import Case, resolve_case
 from planner.serving.calibration_io import write_calibration
 from planner.serving.efficiency import efficiency_for, load_stacks
-from planner.serving.energy import (
-    energy_summary,
-    load_energy_measurements,
-    shipped_energy_measurements,
-    validate_energy,
-)
 from planner.serving.evidence import Evidence
 from planner.serving.measurements import load_measurements, shipped_measurements
 from planner.serving.model import (
@@ -361,10 +355,6 @@ def _emit_row(row: dict[str, Any], fmt: OutputFormat, title: str) -> None:
     emit(row if fmt is OutputFormat.json else [row], fmt)
 
 
-def _pct(value: float | None) -> float | None:
-    return None if value is None else value * 100
-
-
 SUMMARY_KINDS = (
     ("in-sample", "error_fraction"),
     ("leave-one-out", "loo_error_fraction"),
@@ -379,10 +369,10 @@ def summary_rows(report: ValidationReport) -> list[dict[str, Any]]:
         {
             "validation": label,
             "rows": len(report.errors(name)),
-            "median_abs_error_pct": _pct(report.median(name)),
-            "max_abs_error_pct": _pct(report.maximum(name)),
+            "median_abs_error_pct": pct(report.median(name)),
+            "max_abs_error_pct": pct(report.maximum(name)),
             "low_concurrency_rows": len(report.errors(name, low_concurrency=True)),
-            "low_concurrency_max_abs_error_pct": _pct(report.maximum(name, low_concurrency=True)),
+            "low_concurrency_max_abs_error_pct": pct(report.maximum(name, low_concurrency=True)),
         }
         for label, name in SUMMARY_KINDS
     ]
@@ -411,9 +401,9 @@ def validation_rows(report: ValidationReport) -> list[dict[str, Any]]:
             "precision": r.precision,
             "measured_tokens_per_s_per_part": r.measured_tokens_per_s_per_part,
             "model_tokens_per_s_per_part": r.model_tokens_per_s_per_part,
-            "error_pct": _pct(r.error_fraction),
-            "loo_error_pct": _pct(r.loo_error_fraction),
-            "lopo_error_pct": _pct(r.lopo_error_fraction),
+            "error_pct": pct(r.error_fraction),
+            "loo_error_pct": pct(r.loo_error_fraction),
+            "lopo_error_pct": pct(r.lopo_error_fraction),
             "low_concurrency": r.low_concurrency,
             "bound": r.bound,
             "parallel": r.parallel,
@@ -432,46 +422,6 @@ def _report(measurements: Path | None, profiles: Any, leave_out: bool) -> Valida
     rows = load_measurements(measurements or shipped_measurements())
     stacks = load_stacks(overlays)
     return validate(rows, catalogue, {w.id: w for w in library}, stacks, leave_out=leave_out)
-
-
-def _energy_report(
-    csv_path: Path | None, profiles: Any, leave_out: bool, fmt: OutputFormat
-) -> None:
-    """`validate --energy`: the energy rows against the model, then the summary (E1-E3)."""
-    overlays = profiles or ()
-    catalogue = Catalogue.load(overlays)
-    workloads = {w.id: w for w in WorkloadLibrary.load(overlays)}
-    stacks = load_stacks(overlays)
-    rows = load_energy_measurements(csv_path or shipped_energy_measurements())
-    cases: list[Case] = []
-    if leave_out:
-        resolved = (
-            resolve_case(m, catalogue, workloads, stacks)
-            for m in load_measurements(shipped_measurements())
-        )
-        cases = [c for c in resolved if isinstance(c, Case)]
-    report = validate_energy(rows, catalogue, workloads, stacks, cases)
-    table = [
-        {
-            "id": r.id,
-            "part": r.part,
-            "measured_j_per_token": r.measured_joules_per_output_token,
-            "model_j_per_token": r.model_joules_per_output_token,
-            "j_error_pct": _pct(r.joules_error_fraction),
-            "lopo_j_error_pct": _pct(r.lopo_joules_error_fraction),
-            "watts_error_pct": _pct(r.watts_error_fraction),
-            "tokens_error_pct": _pct(r.tokens_error_fraction),
-            "note": r.note,
-        }
-        for r in report
-    ]
-    summary = energy_summary(report)
-    if fmt is OutputFormat.json:
-        emit({"rows": table, "summary": summary}, fmt)
-        return
-    emit(table, fmt, title="model vs measured GPU energy (J per output token, per part)")
-    if fmt is OutputFormat.table:
-        emit(summary, fmt, title="|error| summary, percent")
 
 
 CsvArg = Annotated[
@@ -498,13 +448,28 @@ def validate_cmd(
             "ML.ENERGY rows, or the CSV given): held-out and leave-one-part-out.",
         ),
     ] = False,
+    collectives: Annotated[
+        bool,
+        typer.Option(
+            "--collectives",
+            help="Validate the all-reduce, dispatch and combine times against timed "
+            "collectives instead (the shipped microbenchmarks, or the CSV given).",
+        ),
+    ] = False,
     fmt: FormatOpt = OutputFormat.table,
     profiles: ProfilesOpt = None,
 ) -> None:
     """Fit the model to the measurements, then each row in-sample, left out and with its part
     left out: the errors and the summary (median and max |error| each way)."""
+    if energy and collectives:
+        raise InputError.option(
+            "--energy", "--energy and --collectives validate different files.", "give one of them."
+        )
     if energy:
-        _energy_report(measurements, profiles, leave_out, fmt)
+        energy_report(measurements, profiles, leave_out, fmt)
+        return
+    if collectives:
+        collectives_report(measurements, profiles, fmt)
         return
     report = _report(measurements, profiles, leave_out)
     if fmt is OutputFormat.json:

@@ -230,6 +230,25 @@ def test_scale_up_domains(catalogue: Catalogue) -> None:
     assert catalogue["mlu370-x8"].scale_up_domain_parts == 4
 
 
+def test_full_mesh_fabrics(catalogue: Catalogue) -> None:
+    """xGMI and MLU-Link wire each part to each peer; NVSwitch and UB switch; the 910B's HCCS
+    mesh is taken as switched until a timing decides (its profile's note)."""
+    meshes = {p.id for p in catalogue.parts.values() if p.scale_up_mesh}
+    assert meshes == {"mi300x", "mi325x", "mi355x", "mlu370-x8"}
+
+
+def test_an_unknown_topology_names_the_field(tmp_path: Path) -> None:
+    data = template()
+    data["scale_up_topology"] = {
+        "value": "ring", "source": "nvidia-h100-datasheet", "confidence": "datasheet"
+    }
+    path = write_part(tmp_path, data, "h100-sxm")
+    problem = only_problem(load_problems(tmp_path), path)
+    assert problem.field == "scale_up_topology.value"
+    assert "'ring' is not a scale-up topology" in problem.problem
+    assert "mesh" in problem.fix
+
+
 def test_select_filters_vendor_and_kind(catalogue: Catalogue) -> None:
     assert {p.id for p in catalogue.select(vendor="AMD")} == set(SHIPPED_IDS["amd"])
     assert {p.id for p in catalogue.select(kind="npu")} == {

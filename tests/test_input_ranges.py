@@ -55,6 +55,7 @@ TINY = REPO / "scenarios/tiny/one_site_two_parts.yaml"
 NOT_QUANTITIES = {
     "PartFile.launch_date",  # a date
     "PartFile.process_node",  # text ('4N')
+    "PartFile.scale_up_topology",  # text: mesh or switch
     "PriceIn.value",  # the figure itself; ranged where PartFile uses it (unit_price)
     "FigureIn.value",  # the figure itself; ranged where each schema uses it
     "ListFigureIn.value",  # likewise

@@ -150,6 +150,10 @@ class PartFile(StrictModel):
         Bounds("", hard=(1, 1_000_000), typical=(1, 16_384), what="parts in a scale-up domain"),
     ]  # shipped 1 to 8,192 (an Ascend 950 SuperPoD)
     io_bandwidth: Annotated[FigureIn, BANDWIDTH_GB_S]  # shipped 64 to 768 GB/s
+    # "mesh": each part links straight to each peer of its domain over its own share of the
+    # scale-up bandwidth (AMD's xGMI, Cambricon's MLU-Link bridge); "switch" or absent:
+    # every part reaches any peer at its whole scale-up bandwidth (NVSwitch, UB switches).
+    scale_up_topology: FigureIn | None = None
     tdp: Annotated[
         FigureIn,
         Bounds("W", hard=(0, 20_000), typical=(10, 3_000), low_open=True, what="a TDP"),
@@ -226,8 +230,22 @@ class Part:
     path: Path
     integrated_circuits: int = 1  # ICs 3A090 assesses separately (TPP per IC)
     devices: int = 1  # dies the serving runtime sees as separate devices (each 1/devices of it)
+    # True: a full mesh, each of the domain's d - 1 peers over 1 / (d - 1) of the scale-up link
+    scale_up_mesh: bool = False
     sold_to_groups: tuple[str, ...] | None = None  # None: the open market
     provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def device_link_bytes_per_s(self) -> float:
+        """One device's share of the scale-up link (else of the I/O link), B/s both directions
+        together as datasheets quote them; 0 where neither is known."""
+        link = self.scale_up_bandwidth_bytes_per_s or self.io_bandwidth_bytes_per_s or 0.0
+        return link / self.devices
+
+    @property
+    def mesh_peers(self) -> int:
+        """Peers each device of a full-mesh domain links to straight (0: switched)."""
+        return (self.scale_up_domain_parts or 1) * self.devices - 1 if self.scale_up_mesh else 0
 
     def domestic_for(self, buyer_country: str) -> bool:
         """A part counts as domestic for a buyer when it was designed in the buyer's country."""
@@ -296,6 +314,23 @@ class _PartReader(FigureReader):
         )
         return {n: self.fraction(f"serving.{n}", getattr(serving, n)) for n in names}
 
+    def topology_is_mesh(self) -> bool:
+        """Whether the scale-up fabric is a full mesh ("mesh") rather than switched."""
+        figure = self.raw.scale_up_topology
+        if figure is None:
+            return False
+        value = self.text("scale_up_topology", figure)
+        if value not in (None, "mesh", "switch"):
+            self.problems.append(
+                Problem(
+                    str(self.path),
+                    "scale_up_topology.value",
+                    f"'{value}' is not a scale-up topology.",
+                    "write mesh (each part wired to each peer) or switch.",
+                )
+            )
+        return value == "mesh"
+
     def part(self) -> Part:
         r = self.raw
         circuits = self.number("integrated_circuits", r.integrated_circuits, integer=True)
@@ -328,6 +363,7 @@ class _PartReader(FigureReader):
             **self.serving_fractions(),
             integrated_circuits=int(circuits or 1),
             devices=int(devices or 1),
+            scale_up_mesh=self.topology_is_mesh(),
             path=self.path,
             provenance=MappingProxyType(self.provenance),
         )

@@ -99,7 +99,7 @@ def build_replica(
     peak = part.peak(chosen.compute_precision)
     assert peak is not None
     domain = scale_up_domain(part, request) * d
-    link = (part.scale_up_bandwidth_bytes_per_s or part.io_bandwidth_bytes_per_s or 0.0) / d
+    link = part.device_link_bytes_per_s
     scale_out = (part.io_bandwidth_bytes_per_s or link * d) / d
     if parts > 1 and link <= 0:
         raise InputError.one(
@@ -140,6 +140,7 @@ def build_replica(
         head_flop_scale=peak / sixteen_bit_peak(part, peak, chosen.compute_precision),
         attention_parallel=attention,
         collective_peer_latency_s=eff.collective_peer_latency_s,
+        mesh_peers=domain - 1 if part.scale_up_mesh else 0,  # a mesh of the request's domain
     )
 
 

@@ -77,6 +77,8 @@ class Replica:
     # synchronisation over t parts waits alpha + delta (t - 1), a one-shot all-reduce one of
     # them, a two-shot one two.
     collective_peer_latency_s: float = 0.0
+    # A full-mesh domain's peers per part (each over 1 / peers of the link); 0 = switched
+    mesh_peers: int = 0
     # Peak at the weights' precision / peak at the attention's (>= 1): attention multiplies
     # queries by cached keys and values at the KV cache's format (fp8) or in 16 bits, never in
     # the 4-bit or integer formats the weights may use, so its FLOPs cost this many weight FLOPs.
@@ -328,19 +330,50 @@ def head_s(workload: WorkloadLike, replica: Replica, batch: int) -> float:
 
 def all_reduce_s(replica: Replica, tokens: float, group: int | None = None) -> float:
     """One all-reduce of `tokens` bf16 activations over the tensor-parallel group (or a `group`
-    of that many parts), by the faster of the two exchanges custom all-reduce kernels choose
-    between by size: one-shot, each part reading every peer's whole message (one
-    synchronisation, (t - 1) x message), and two-shot, a reduce-scatter then an all-gather (two
-    synchronisations, a ring's 2 (t - 1) / t x message). A synchronisation waits
-    alpha + delta (t - 1): each further peer adds its delta."""
+    of that many parts): `all_reduce_time_s` at the replica's latencies and link."""
     t = replica.tensor_parallel if group is None else group
+    return all_reduce_time_s(
+        t,
+        tokens * ACTIVATION_BYTES,
+        replica.collective_latency_s,
+        replica.collective_peer_latency_s,
+        group_link_bytes_per_s(replica.link_bytes_per_s, t, replica.mesh_peers),
+    )
+
+
+def group_link_bytes_per_s(link_bytes_per_s: float, group: int, mesh_peers: int) -> float:
+    """The link a collective over `group` parts reaches on each: the whole link behind a
+    switch (`mesh_peers` 0), the group - 1 of its `mesh_peers` peer links in a full mesh."""
+    if mesh_peers <= 0:
+        return link_bytes_per_s
+    return link_bytes_per_s * min(group - 1, mesh_peers) / mesh_peers
+
+
+def all_reduce_time_s(
+    parts: int, message_bytes: float, alpha_s: float, delta_s: float, link_bytes_per_s: float
+) -> float:
+    """One all-reduce of a `message_bytes` message on each of `parts` parts, by the faster of
+    the two exchanges custom all-reduce kernels choose between by size: one-shot, each part
+    reading every peer's whole message (one synchronisation, (t - 1) x message), and two-shot,
+    a reduce-scatter then an all-gather (two synchronisations, a ring's 2 (t - 1) / t x
+    message). A synchronisation waits alpha + delta (t - 1): each further peer adds its delta;
+    the link is one part's, one direction."""
+    t = parts
     if t <= 1:
         return 0.0
-    message = tokens * ACTIVATION_BYTES
-    sync = replica.collective_latency_s + replica.collective_peer_latency_s * (t - 1)
-    one_shot = sync + (t - 1) * message / replica.link_bytes_per_s
-    two_shot = 2.0 * sync + 2.0 * (t - 1) / t * message / replica.link_bytes_per_s
+    sync = alpha_s + delta_s * (t - 1)
+    one_shot = sync + (t - 1) * message_bytes / link_bytes_per_s
+    two_shot = 2.0 * sync + 2.0 * (t - 1) / t * message_bytes / link_bytes_per_s
     return min(one_shot, two_shot)
+
+
+def exchange_time_s(
+    parts: int, sent_bytes: float, latency_s: float, link_bytes_per_s: float
+) -> float:
+    """One expert-parallel dispatch or combine inside a scale-up domain: each of `parts` parts
+    sends `sent_bytes` (its tokens x k routes x hidden x bytes), a share (n - 1) / n of it to
+    other parts, over its link (one direction) after a fixed `latency_s`."""
+    return latency_s + sent_bytes * (parts - 1) / parts / link_bytes_per_s
 
 
 def all_to_all_s(workload: WorkloadLike, replica: Replica, tokens_per_part: float) -> float:
@@ -350,7 +383,8 @@ def all_to_all_s(workload: WorkloadLike, replica: Replica, tokens_per_part: floa
     k = workload.experts_per_token or 0
     per_token = k * workload.hidden_size * (replica.dispatch_bytes + COMBINE_BYTES)
     inside = min(n, replica.domain_parts)
-    near = tokens_per_part * per_token * (inside - 1) / n / replica.link_bytes_per_s
+    link = group_link_bytes_per_s(replica.link_bytes_per_s, inside, replica.mesh_peers)
+    near = tokens_per_part * per_token * (inside - 1) / n / link if inside > 1 else 0.0
     far = 0.0
     latency = replica.collective_latency_s
     if n > replica.domain_parts:
