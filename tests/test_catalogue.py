@@ -240,7 +240,9 @@ def test_full_mesh_fabrics(catalogue: Catalogue) -> None:
 def test_an_unknown_topology_names_the_field(tmp_path: Path) -> None:
     data = template()
     data["scale_up_topology"] = {
-        "value": "ring", "source": "nvidia-h100-datasheet", "confidence": "datasheet"
+        "value": "ring",
+        "source": "nvidia-h100-datasheet",
+        "confidence": "datasheet",
     }
     path = write_part(tmp_path, data, "h100-sxm")
     problem = only_problem(load_problems(tmp_path), path)

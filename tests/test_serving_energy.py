@@ -50,14 +50,14 @@ def test_the_energy_error_splits_into_the_power_and_the_throughput_errors(report
 
 
 def test_energy_figures_as_the_docs_state_them(report):
-    """docs/serving.md, Energy validation: accelerator watts within 16.2% (median), J/token
-    25.8% (median; 14.7% and 25.2% before docs/serving.md Validation item 30's one-shot
-    all-reduces, which lengthen the collectives, time the model counts at idle power, S6):
+    """docs/serving.md, Energy validation: accelerator watts within 16.8% (median), J/token
+    24.8% (median; 16.2% and 25.8% before docs/serving.md Validation item 32's timed dispatch
+    and combine, which lengthen the collectives, time the model counts at idle power, S6):
     the throughput model's share; guarded so a drift shows. The runs are read with vLLM's own
     CUDA factor (GPUStack's vLLM 0.11.0 rows), so no row falls back."""
     summary = {s["validation"]: s for s in energy_summary(report)}
-    assert summary["accelerator watts"]["median_abs_error_pct"] <= 16.3
-    assert summary["J/token, held-out rows"]["median_abs_error_pct"] <= 25.9
+    assert summary["accelerator watts"]["median_abs_error_pct"] <= 16.9
+    assert summary["J/token, held-out rows"]["median_abs_error_pct"] <= 24.9
     assert not any("reference engine" in r.note for r in report)
 
 

@@ -47,37 +47,36 @@ def test_the_shipped_set_covers_the_parts_that_matter(report):
 
 @pytest.mark.slow
 def test_validation_figures_as_the_docs_state_them(report):
-    """docs/serving.md, Validation: in-sample median |error| 6.9%, leave-one-out 8.6%,
-    leave-one-part-out 10.9% (target 15%: met), guarded so a drift shows; the fit is the same
-    on every machine (tests/test_serving_calibration_determinism.py). Leave-one-out rose 8.4 ->
-    8.6% with one-shot and two-shot all-reduces (item 30) while the other two fell; said there.
-    The +-40% bound is NOT met by 9 in-scope rows (named in docs/serving.md; 9 before item 30,
-    not all the same): a ratchet, so none is added."""
+    """docs/serving.md, Validation: in-sample median |error| 6.9%, leave-one-out 8.5%,
+    leave-one-part-out 10.8% (target 15%: met), guarded so a drift shows; the fit is the same
+    on every machine (tests/test_serving_calibration_determinism.py). The +-40% bound is NOT
+    met by 8 in-scope rows (named in docs/serving.md; 9 before each stack's timed dispatch and
+    combine, item 32): a ratchet, so none is added."""
     assert report.median("error_fraction") <= 0.0690
-    assert report.median("loo_error_fraction") <= 0.0862
-    assert report.median("lopo_error_fraction") <= 0.1095
+    assert report.median("loo_error_fraction") <= 0.0850
+    assert report.median("lopo_error_fraction") <= 0.1085
     beyond = [
         r.id for r in report.rows if r.lopo_error_fraction and abs(r.lopo_error_fraction) > 0.4
     ]
-    assert len(beyond) <= 9, beyond
+    assert len(beyond) <= 8, beyond
     ascend = [i for i in beyond if i.startswith("sglang-ascend")]
-    assert len(ascend) <= 3, ascend  # 14 before the dies, engines and all-to-all (issue 12)
+    assert len(ascend) <= 2, ascend  # 14 before the dies, engines and all-to-all (issue 12)
 
 
 @pytest.mark.slow
 def test_low_concurrency_rows_and_deepseek_on_h200_hold_when_their_part_is_hidden(report):
     """Issue 12 targets: every batch-1 / low-concurrency row within +-30% in-sample (63 of 63
-    since each collective peer's latency, docs/serving.md item 29; the 910C's 18K-prompt row was
-    +48%), and with its part hidden at least 10 (58 of 63 are: four H20 batch-1 rows and that
-    18K row are not; a ratchet); DeepSeek-R1 on 8 x H200 at maximum throughput with the H200
-    hidden: +26.9% since item 30 (+18.1% before; the target is +-25%, not met; the shipped
-    table's in-sample figure is +30.3%, tests/test_serving_step.py). A ratchet."""
+    since each collective peer's latency, docs/serving.md item 29; worst +25% since item 32),
+    and with its part hidden at least 10 (59 of 63 are: three H20 batch-1 rows and the 910C's
+    18K-prompt row are not; a ratchet); DeepSeek-R1 on 8 x H200 at maximum throughput with the
+    H200 hidden: +24.0% since item 32 (+26.9% before; the shipped table's in-sample figure,
+    +27.9%, is outside the +-25% asked: tests/test_serving_step.py). A ratchet."""
     low = [r for r in report.rows if r.low_concurrency and r.error_fraction is not None]
-    assert max(abs(r.error_fraction) for r in low) <= 0.30
+    assert max(abs(r.error_fraction) for r in low) <= 0.26
     held = [r for r in low if r.lopo_error_fraction is not None]
-    assert sum(abs(r.lopo_error_fraction) <= 0.30 for r in held) >= 58
+    assert sum(abs(r.lopo_error_fraction) <= 0.30 for r in held) >= 59
     r1 = next(r for r in report.rows if r.id == "trtllm-dsr1blog-8xh200-fp8-maxtput-c1024")
-    assert r1.lopo_error_fraction is not None and abs(r1.lopo_error_fraction) <= 0.27
+    assert r1.lopo_error_fraction is not None and abs(r1.lopo_error_fraction) <= 0.245
 
 
 @pytest.mark.slow
