@@ -59,13 +59,8 @@ def energy_report(csv_path: Path | None, profiles: Any, leave_out: bool, fmt: Ou
         }
         for r in report
     ]
-    summary = energy_summary(report)
-    if fmt is OutputFormat.json:
-        emit({"rows": table, "summary": summary}, fmt)
-        return
-    emit(table, fmt, title="model vs measured GPU energy (J per output token, per part)")
-    if fmt is OutputFormat.table:
-        emit(summary, fmt, title="|error| summary, percent")
+    title = "model vs measured GPU energy (J per output token, per part)"
+    emit_check(table, energy_summary(report), fmt, title, "|error| summary, percent")
 
 
 def collectives_report(csv_path: Path | None, profiles: Any, fmt: OutputFormat) -> None:
@@ -90,10 +85,20 @@ def collectives_report(csv_path: Path | None, profiles: Any, fmt: OutputFormat) 
         }
         for r in report
     ]
-    summary = collectives_summary(report)
+    title = "model vs timed collectives (microseconds per call)"
+    emit_check(
+        table, collectives_summary(report), fmt, title, "|error| by stack and collective, percent"
+    )
+
+
+def emit_check(
+    table: list[dict[str, Any]], summary: list[dict[str, object]], fmt: OutputFormat,
+    title: str, summary_title: str,
+) -> None:  # fmt: skip
+    """A check's rows, then its summary (tables); one object with both in JSON."""
     if fmt is OutputFormat.json:
         emit({"rows": table, "summary": summary}, fmt)
         return
-    emit(table, fmt, title="model vs timed collectives (microseconds per call)")
+    emit(table, fmt, title=title)
     if fmt is OutputFormat.table:
-        emit(summary, fmt, title="|error| by stack and collective, percent")
+        emit(summary, fmt, title=summary_title)

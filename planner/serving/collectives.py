@@ -21,8 +21,6 @@ the g - 1 of its d - 1 peer links a group of g devices uses.
 
 from __future__ import annotations
 
-import csv
-import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from planner.catalogue.parts import Catalogue, Part
+from planner.csvio import commented_csv_rows, positive_number
 from planner.errors import InputError, Problem
 from planner.paths import shipped_dir
 from planner.serving.efficiency import Efficiency, efficiency_for
@@ -78,32 +77,29 @@ def _row(
         )
         ok = False
     for name in NUMBERS:
-        text = (row.get(name) or "").strip()
-        try:
-            number = float(text)
-        except ValueError:
-            number = math.nan
-        if not number > 0 or (name == "devices" and (number < 2 or number != int(number))):
-            want = "a whole number of devices >= 2" if name == "devices" else "a number > 0"
+        number = positive_number(row, name, path, line, problems)
+        if number is None:
+            ok = False
+        elif name == "devices" and (number < 2 or number != int(number)):
             problems.append(
-                Problem(str(path), f"line {line}, {name}", f"'{text}' is not {want}.", "")
+                Problem(
+                    str(path),
+                    f"line {line}, devices",
+                    f"'{row.get(name, '').strip()}' is not a whole number of devices >= 2.",
+                    "",
+                )
             )
             ok = False
-            continue
-        values[name] = int(number) if name == "devices" else number
+        else:
+            values[name] = int(number) if name == "devices" else number
     return values if ok else None
 
 
 def load_collective_measurements(path: Path) -> list[CollectiveMeasurement]:
     """Read the collective rows (comment lines skipped); every problem is reported at once."""
-    if not path.is_file():
-        raise InputError.one(path, "", "file not found.", "check the path.")
-    with path.open(encoding="utf-8", newline="") as fh:
-        numbered = [(n, line) for n, line in enumerate(fh, start=1) if not line.startswith("#")]
     problems: list[Problem] = []
     rows = []
-    reader = csv.DictReader(line for _, line in numbered)
-    for (line, _), row in zip(numbered[1:], reader, strict=False):
+    for line, row in commented_csv_rows(path):
         got = _row(row, path, line, problems)
         if got is not None:
             got["collective"] = cast(Collective, got["collective"])

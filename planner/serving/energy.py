@@ -20,8 +20,6 @@ parameter and the throughput calibration is fitted to `measurements.csv` only.
 
 from __future__ import annotations
 
-import csv
-import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.catalogue.parts import Catalogue
+from planner.csvio import commented_csv_rows, positive_number
 from planner.errors import InputError, PlannerError, Problem
 from planner.paths import shipped_dir
 from planner.serving.calibration import Case, Parameters, fit
@@ -103,30 +102,17 @@ def _row(
             )
         )
     for name in NUMBERS:
-        text = (row.get(name) or "").strip()
-        try:
-            number = float(text)
-        except ValueError:
-            number = math.nan
-        if not number > 0:
-            problems.append(
-                Problem(str(path), f"line {line}, {name}", f"'{text}' is not a number > 0.", "")
-            )
-            continue
-        values[name] = round(number) if name in NUMBERS[:5] else number
+        number = positive_number(row, name, path, line, problems)
+        if number is not None:
+            values[name] = round(number) if name in NUMBERS[:5] else number
     return values if layout_known and len(values) == len(TEXT) + len(NUMBERS) else None
 
 
 def load_energy_measurements(path: Path) -> list[EnergyMeasurement]:
     """Read the energy rows (comment lines skipped); every problem is reported at once."""
-    if not path.is_file():
-        raise InputError.one(path, "", "file not found.", "check the path.")
-    with path.open(encoding="utf-8", newline="") as fh:
-        numbered = [(n, line) for n, line in enumerate(fh, start=1) if not line.startswith("#")]
     problems: list[Problem] = []
     rows = []
-    reader = csv.DictReader(line for _, line in numbered)
-    for (line, _), row in zip(numbered[1:], reader, strict=False):
+    for line, row in commented_csv_rows(path):
         got = _row(row, path, line, problems)
         if got is not None:
             rows.append(EnergyMeasurement(**got))
