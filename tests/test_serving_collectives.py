@@ -101,6 +101,7 @@ def test_a_bad_timing_names_its_file_line_and_field(tmp_path: Path):
     row = next(csv.reader([source[header + 1]]))
     row[fields.index("collective")] = "broadcast"
     row[fields.index("devices")] = "1"
+    row[fields.index("graphs")] = "maybe"
     bad = tmp_path / "c.csv"
     with bad.open("w", newline="") as fh:
         writer = csv.writer(fh)
@@ -111,6 +112,7 @@ def test_a_bad_timing_names_its_file_line_and_field(tmp_path: Path):
     text = str(info.value)
     assert f"{bad}: line 2, collective: 'broadcast' is not a collective" in text
     assert f"{bad}: line 2, devices: '1' is not a whole number of devices >= 2" in text
+    assert f"{bad}: line 2, graphs: 'maybe' does not say whether graphs hid the launch" in text
 
 
 def test_validate_collectives_cli_prints_rows_and_the_summary():

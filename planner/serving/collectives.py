@@ -36,6 +36,7 @@ from planner.serving.step import all_reduce_time_s, exchange_time_s, group_link_
 
 Collective = Literal["all_reduce", "dispatch", "combine"]
 COLLECTIVES: tuple[Collective, ...] = ("all_reduce", "dispatch", "combine")
+GRAPHS = ("yes", "no", "unknown")  # whether CUDA or HIP graphs hid the kernel launch
 NUMBERS = ("devices", "message_bytes", "measured_us")
 TEXT = ("id", "part", "collective", "library", "graphs", "source_url", "confidence")
 
@@ -73,6 +74,16 @@ def _row(
                 f"line {line}, collective",
                 f"'{values['collective']}' is not a collective the model charges.",
                 f"write one of {', '.join(COLLECTIVES)}.",
+            )
+        )
+        ok = False
+    if values["graphs"] not in GRAPHS:
+        problems.append(
+            Problem(
+                str(path),
+                f"line {line}, graphs",
+                f"'{values['graphs']}' does not say whether graphs hid the launch.",
+                f"write one of {', '.join(GRAPHS)}.",
             )
         )
         ok = False
