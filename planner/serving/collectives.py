@@ -66,43 +66,24 @@ def _row(
     row: Mapping[str, str], path: Path, line: int, problems: list[Problem]
 ) -> dict[str, Any] | None:
     values: dict[str, Any] = {name: (row.get(name) or "").strip() for name in TEXT}
-    ok = True
+    found: list[tuple[str, str, str]] = []  # (field, what is wrong, the fix)
     if values["collective"] not in COLLECTIVES:
-        problems.append(
-            Problem(
-                str(path),
-                f"line {line}, collective",
-                f"'{values['collective']}' is not a collective the model charges.",
-                f"write one of {', '.join(COLLECTIVES)}.",
-            )
-        )
-        ok = False
+        what = f"'{values['collective']}' is not a collective the model charges."
+        found.append(("collective", what, f"write one of {', '.join(COLLECTIVES)}."))
     if values["graphs"] not in GRAPHS:
-        problems.append(
-            Problem(
-                str(path),
-                f"line {line}, graphs",
-                f"'{values['graphs']}' does not say whether graphs hid the launch.",
-                f"write one of {', '.join(GRAPHS)}.",
-            )
-        )
-        ok = False
+        what = f"'{values['graphs']}' does not say whether graphs hid the launch."
+        found.append(("graphs", what, f"write one of {', '.join(GRAPHS)}."))
+    ok = not found
     for name in NUMBERS:
         number = positive_number(row, name, path, line, problems)
-        if number is None:
+        ok = ok and number is not None
+        if number is not None and name == "devices" and (number < 2 or number != int(number)):
+            what = f"'{row.get(name, '').strip()}' is not a whole number of devices >= 2."
+            found.append(("devices", what, ""))
             ok = False
-        elif name == "devices" and (number < 2 or number != int(number)):
-            problems.append(
-                Problem(
-                    str(path),
-                    f"line {line}, devices",
-                    f"'{row.get(name, '').strip()}' is not a whole number of devices >= 2.",
-                    "",
-                )
-            )
-            ok = False
-        else:
+        elif number is not None:
             values[name] = int(number) if name == "devices" else number
+    problems.extend(Problem(str(path), f"line {line}, {f}", w, fix) for f, w, fix in found)
     return values if ok else None
 
 
