@@ -373,6 +373,8 @@ def exchange_time_s(
     """One expert-parallel dispatch or combine inside a scale-up domain: each of `parts` parts
     sends `sent_bytes` (its tokens x k routes x hidden x bytes), a share (n - 1) / n of it to
     other parts, over its link (one direction) after a fixed `latency_s`."""
+    if parts <= 1:
+        return latency_s
     return latency_s + sent_bytes * (parts - 1) / parts / link_bytes_per_s
 
 
@@ -381,17 +383,21 @@ def all_to_all_s(workload: WorkloadLike, replica: Replica, tokens_per_part: floa
     (n - 1) / n of them on other parts; the part beyond the scale-up domain crosses scale-out."""
     n = replica.parts
     k = workload.experts_per_token or 0
-    per_token = k * workload.hidden_size * (replica.dispatch_bytes + COMBINE_BYTES)
+    routes = tokens_per_part * k * workload.hidden_size  # elements each part sends
     inside = min(n, replica.domain_parts)
     link = group_link_bytes_per_s(replica.link_bytes_per_s, inside, replica.mesh_peers)
-    near = tokens_per_part * per_token * (inside - 1) / n / link if inside > 1 else 0.0
     far = 0.0
     latency = replica.collective_latency_s
     if n > replica.domain_parts:
-        far = tokens_per_part * per_token * (n - inside) / n / replica.scale_out_bytes_per_s
+        far_bytes = routes * (replica.dispatch_bytes + COMBINE_BYTES) * (n - inside) / n
+        far = far_bytes / replica.scale_out_bytes_per_s
         latency = replica.scale_out_latency_s
     latency = max(latency, replica.all_to_all_latency_s)
-    return 2.0 * latency + near + far
+    # inside the domain: the inside / n of the routes that land there, exchanged among `inside`
+    share = inside / n
+    dispatch = exchange_time_s(inside, routes * replica.dispatch_bytes * share, latency, link)
+    combine = exchange_time_s(inside, routes * COMBINE_BYTES * share, latency, link)
+    return dispatch + combine + far
 
 
 def collective_s(workload: WorkloadLike, replica: Replica, tokens: float) -> float:
