@@ -8,6 +8,10 @@ Knobs:
 - `demand.growth`: raises each workload's growth over the first period to the power k,
   D'(t) = D(t0) x (D(t) / D(t0))^k: 0 holds demand flat, 1 leaves it, 2 squares each multiple
   (a sixfold year becomes a 36-fold one). It applies to every growth form alike;
+- `serving.band`: takes every modelled serving rate r (tokens/s of a part) at r / (1 - k e), e
+  the part family's error band (the largest |leave-one-part-out error| of its measured rows,
+  calibration.yaml), -1 <= k <= 1: -1 puts each rate as far below the model as the family's
+  worst held-out row lay above it, +1 as far above; video rates carry no band and stay;
 - `sample`: the index of a Monte Carlo draw (recorded with the case, changes nothing).
 
 Paths are dotted keys into the YAML; list items are picked by their `name`, `part` or `workload`
@@ -33,7 +37,7 @@ from planner.plan.scenario import Scenario, parse_scenario
 from planner.yamlio import read_yaml
 
 ParamValue = float | str
-KNOBS: tuple[str, ...] = ("regime", "demand.scale", "demand.growth", "sample")
+KNOBS: tuple[str, ...] = ("regime", "demand.scale", "demand.growth", "serving.band", "sample")
 _ITEM_KEYS = ("name", "part", "workload")
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
@@ -165,4 +169,18 @@ def apply_overrides(path: Path, params: Mapping[str, ParamValue]) -> tuple[Scena
             scenario = scale_demand(scenario, float(value))
         elif name == "demand.growth":
             scenario = scale_growth(scenario, float(value))
+        elif name == "serving.band":
+            scenario = with_serving_band(scenario, float(value), path)
     return scenario, regime
+
+
+def with_serving_band(scenario: Scenario, k: float, path: Path) -> Scenario:
+    """The scenario with its serving rates taken at k times their error band (-1 <= k <= 1)."""
+    if not -1.0 <= k <= 1.0:
+        raise InputError.one(
+            str(path),
+            "serving.band",
+            f"is {k:g}; it counts error bands (the worst held-out error of each part family).",
+            "give a number from -1 (every modelled rate at its band's low edge) to 1.",
+        )
+    return replace(scenario, serving_band=k)

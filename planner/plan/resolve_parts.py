@@ -201,20 +201,53 @@ def serving_rates(
             tpot_s=latency.tpot_ms / 1e3 if isinstance(latency, Interactive) else None,
             precision=spec.precision,
         )
+        serve = partial(token_rate, workload, request, stacks, r.scenario.serving_band)
         fill_serving_row(
-            r, (w, at, name), parts, partial(token_rate, workload, request, stacks), rate, busy_w,
+            r, (w, at, name), parts, serve, rate, busy_w,
             f"no candidate part can serve '{name}' at its latency targets.",
             "relax demand latency targets, lower the precision, or add a part.",
         )  # fmt: skip
+    note_serving_band(r, parts, stacks)
     return rate, busy_w.max(axis=0)
 
 
 def token_rate(
-    workload: Any, request: ServingRequest, stacks: Any, part: Part
+    workload: Any, request: ServingRequest, stacks: Any, k: float, part: Part
 ) -> tuple[float, float]:
-    """(tokens/s per busy part, input + output; watts per part with its host share)."""
+    """(tokens/s per busy part, input + output; watts per part with its host share), the rate
+    taken at `k` times the part family's error band (`serving_band_factor`)."""
     est = estimate(part, workload, request, efficiency_for(part, stacks))
-    return est.total_tokens_per_s_per_part, est.watts_per_part
+    factor = serving_band_factor(k, error_band_of(stacks, part))
+    return est.total_tokens_per_s_per_part * factor, est.watts_per_part
+
+
+def error_band_of(stacks: Any, part: Part) -> float:
+    """The part family's error band: the largest |leave-one-part-out error| of its rows in the
+    calibration table (0 without a table)."""
+    table = getattr(stacks, "calibration", None)
+    band = None if table is None else table.error_band(part.id)
+    return 0.0 if band is None else band[0]
+
+
+def serving_band_factor(k: float, band: float) -> float:
+    """A modelled rate's multiplier at k error bands: the model's error is model / measured - 1,
+    so a rate e too high in truth is r / (1 + e), one e too low r / (1 - e); k = -1 and +1 are
+    those edges (|k| <= 1 and e < 1, so the factor is finite and positive)."""
+    return 1.0 / (1.0 - k * band)
+
+
+def note_serving_band(r: Resolver, parts: list[Part], stacks: Any) -> None:
+    """Say, when the `serving.band` knob is set, how far each part's rates were moved."""
+    k = r.scenario.serving_band
+    if k == 0.0:
+        return
+    moved = ", ".join(
+        f"{p.id} x{serving_band_factor(k, error_band_of(stacks, p)):.2f}" for p in parts
+    )
+    r.notes.append(
+        f"serving.band = {k:g}: every modelled token rate taken at {k:g} error bands ({moved}); "
+        "video rates carry no band and are as modelled."
+    )
 
 
 def video_rate(

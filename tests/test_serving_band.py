@@ -1,0 +1,88 @@
+"""The `serving.band` knob: a plan's serving rates taken at k times their error band.
+
+Each part family's band is the largest |leave-one-part-out error| of its measured rows
+(calibration.yaml, `error_bands`); the model's error is model / measured - 1, so the rate a
+part would have if the model were as far off as the worst held-out row is r / (1 - k e)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cli.app import app
+from models.capacity_check import check_solution
+from planner.errors import InputError
+from planner.plan.overrides import apply_overrides
+from planner.plan.solve import ResolvedPlan, resolve, solve_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = ROOT / "scenarios" / "tiny" / "subsidy_choice.yaml"  # H20 and Zhenwu PPU, one workload
+TABLE = ROOT / "workload_profiles" / "serving" / "calibration.yaml"
+
+
+def band_of(family: str) -> float:
+    """The family's error band as the shipped calibration table writes it."""
+    return float(yaml.safe_load(TABLE.read_text())["error_bands"][family]["value"])
+
+
+def banded(k: float) -> ResolvedPlan:
+    return resolve(apply_overrides(SCENARIO, {"serving.band": k})[0])
+
+
+@pytest.fixture(scope="module")
+def base() -> ResolvedPlan:
+    return resolve(apply_overrides(SCENARIO, {})[0])
+
+
+@pytest.mark.parametrize("k", [-1.0, -0.5, 1.0])
+def test_each_rate_moves_by_its_own_family_band(base: ResolvedPlan, k: float) -> None:
+    """The H20 (Hopper, band 0.359) and the Zhenwu PPU (no family of its own: the default's
+    0.753) move apart: at k = -1 to 1/1.359 = 0.736 and 1/1.753 = 0.570 of their rates."""
+    ratio = banded(k).inputs.tokens_per_s_per_part / base.inputs.tokens_per_s_per_part
+    expected = [1.0 / (1.0 - k * band_of("hopper")), 1.0 / (1.0 - k * band_of("default"))]
+    assert ratio[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_zero_is_the_model_and_says_nothing(base: ResolvedPlan) -> None:
+    plan = banded(0.0)
+    assert (plan.inputs.tokens_per_s_per_part == base.inputs.tokens_per_s_per_part).all()
+    assert not any("serving.band" in note for note in plan.notes)
+
+
+def test_the_plan_says_how_far_each_part_moved() -> None:
+    notes = [n for n in banded(-1.0).notes if "serving.band" in n]
+    assert len(notes) == 1 and "h20 x0.74" in notes[0] and "zhenwu-ppu x0.57" in notes[0]
+
+
+def test_slower_rates_cost_more(base: ResolvedPlan) -> None:
+    """At the band's low edge the same demand needs more parts: the optimum cannot fall, and on
+    this scenario it rises (every part serves fewer tokens, none is free)."""
+    low = banded(-1.0)
+    costs = []
+    for plan in (base, low):
+        result = solve_plan(plan, backend="pyomo", mip_gap=1e-9, duals=False)
+        assert check_solution(plan.inputs, result.solution) == []
+        costs.append(result.solution.objective)
+    assert costs[1] > costs[0] * 1.05
+
+
+@pytest.mark.parametrize("k", [-1.5, 2.0])
+def test_a_band_beyond_one_is_an_input_error(k: float) -> None:
+    with pytest.raises(InputError) as err:
+        apply_overrides(SCENARIO, {"serving.band": k})
+    problem = err.value.problems[0]
+    assert problem.field == "serving.band" and problem.file == str(SCENARIO)
+    assert "from -1" in problem.fix
+
+
+def test_cli_refuses_it_with_exit_2_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(
+        app, ["plan", str(SCENARIO), "--set", "serving.band=3", "--out", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "serving.band" in result.output and "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
