@@ -411,9 +411,7 @@ class Scenario:
     raw: ScenarioFile
     path: Path
     demand: DemandProjection
-    # k of the `serving.band` knob: every modelled serving rate r taken at r / (1 - k e), e its
-    # part family's error band (the largest |leave-one-part-out error|, calibration.yaml); 0 = as
-    # modelled, -1 = as far below as the worst held-out row was above, +1 the other way
+    # k of the `serving.band` knob (planner/plan/overrides.py): modelled rates r at r / (1 - k e)
     serving_band: float = 0.0
 
     @property
