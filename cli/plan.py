@@ -321,6 +321,7 @@ def plan(
         )
         sink.phase("writing", "the run folder")
         data = summary(result)
+        data["settings"] = parse_settings(settings or [])  # the run's `--set` what-ifs
         folder = write_plan_run(out, result, data)
         page = None
         if report:

@@ -6,6 +6,7 @@ part would have if the model were as far off as the worst held-out row is r / (1
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,24 @@ def test_cli_refuses_it_with_exit_2_and_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "serving.band" in result.output and "Traceback" not in result.output
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("knob", ["serving.band", "demand.scale", "demand.growth"])
+def test_a_knob_that_is_not_a_number_is_an_input_error(knob: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app, ["plan", str(SCENARIO), "--set", f"{knob}=abc", "--out", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"{knob}: is 'abc', not a number" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_the_run_records_its_settings(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["plan", str(SCENARIO), "--set", "serving.band=-0.5", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"] == {"serving.band": -0.5}
+    assert any("serving.band = -0.5" in note for note in summary["notes"])

@@ -166,12 +166,22 @@ def apply_overrides(path: Path, params: Mapping[str, ParamValue]) -> tuple[Scena
         if name == "regime":
             regime = str(value)
         elif name == "demand.scale":
-            scenario = scale_demand(scenario, float(value))
+            scenario = scale_demand(scenario, knob_number(name, value, path))
         elif name == "demand.growth":
-            scenario = scale_growth(scenario, float(value))
+            scenario = scale_growth(scenario, knob_number(name, value, path))
         elif name == "serving.band":
-            scenario = with_serving_band(scenario, float(value), path)
+            scenario = with_serving_band(scenario, knob_number(name, value, path), path)
     return scenario, regime
+
+
+def knob_number(name: str, value: ParamValue, path: Path) -> float:
+    """A numeric knob's value as a number; anything else is an input error naming the knob."""
+    try:
+        return float(value)
+    except ValueError:
+        raise InputError.one(
+            str(path), name, f"is {value!r}, not a number.", f"give a number, e.g. {name}=1."
+        ) from None
 
 
 def with_serving_band(scenario: Scenario, k: float, path: Path) -> Scenario:
