@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -17,6 +18,8 @@ from cli.app import app
 from models.capacity_check import check_solution
 from planner.errors import InputError
 from planner.plan.overrides import apply_overrides
+from planner.plan.resolve_parts import band_factors
+from planner.plan.resolver import Resolver
 from planner.plan.solve import ResolvedPlan, resolve, solve_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,3 +111,31 @@ def test_the_run_records_its_settings(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["settings"] == {"serving.band": -0.5}
     assert any("serving.band = -0.5" in note for note in summary["notes"])
+
+
+class _Band:
+    """A calibration table whose every family has the same error band."""
+
+    def __init__(self, band: float) -> None:
+        self.band = band
+
+    def error_band(self, part_id: str) -> tuple[float, str]:
+        return self.band, "test"
+
+
+def test_an_upper_edge_beyond_reach_is_a_problem_not_a_division_by_zero(
+    base: ResolvedPlan,
+) -> None:
+    """A band of 100% or more (a calibration overlay may write one) has no upper edge at k = 1:
+    the resolver names the knob and the largest k that works."""
+    scenario = apply_overrides(SCENARIO, {"serving.band": 1.0})[0]
+    r = Resolver(scenario)
+    stacks = SimpleNamespace(calibration=_Band(1.25))
+    parts = [SimpleNamespace(id="h20"), SimpleNamespace(id="zhenwu-ppu")]
+    assert band_factors(r, parts, stacks) == {}  # type: ignore[arg-type]
+    assert [p.field for p in r.problems] == ["serving.band", "serving.band"]
+    assert "below 0.80" in r.problems[0].fix
+    r = Resolver(apply_overrides(SCENARIO, {"serving.band": -1.0})[0])
+    factors = band_factors(r, parts, stacks)  # type: ignore[arg-type]
+    assert factors == {"h20": pytest.approx(1 / 2.25), "zhenwu-ppu": pytest.approx(1 / 2.25)}
+    assert not r.problems

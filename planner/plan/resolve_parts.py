@@ -164,6 +164,7 @@ def serving_rates(
     """(W, P) tokens/s per busy part (input + output) and (P,) busy watts per part (no host),
     with the serving stacks' efficiencies (`planner.serving.efficiency.load_stacks`)."""
     demand = r.scenario.demand
+    factors = band_factors(r, parts, stacks)
     by_name = {s.workload: (i, s) for i, s in enumerate(r.raw.serving)}
     rate = np.zeros((len(demand.workload_names), len(parts)))
     busy_w = np.zeros((len(demand.workload_names), len(parts)))
@@ -201,24 +202,22 @@ def serving_rates(
             tpot_s=latency.tpot_ms / 1e3 if isinstance(latency, Interactive) else None,
             precision=spec.precision,
         )
-        serve = partial(token_rate, workload, request, stacks, r.scenario.serving_band)
+        serve = partial(token_rate, workload, request, stacks, factors)
         fill_serving_row(
             r, (w, at, name), parts, serve, rate, busy_w,
             f"no candidate part can serve '{name}' at its latency targets.",
             "relax demand latency targets, lower the precision, or add a part.",
         )  # fmt: skip
-    note_serving_band(r, parts, stacks)
     return rate, busy_w.max(axis=0)
 
 
 def token_rate(
-    workload: Any, request: ServingRequest, stacks: Any, k: float, part: Part
+    workload: Any, request: ServingRequest, stacks: Any, factors: dict[str, float], part: Part
 ) -> tuple[float, float]:
     """(tokens/s per busy part, input + output; watts per part with its host share), the rate
-    taken at `k` times the part family's error band (`serving_band_factor`)."""
+    times the part's `serving.band` factor (`band_factors`)."""
     est = estimate(part, workload, request, efficiency_for(part, stacks))
-    factor = serving_band_factor(k, error_band_of(stacks, part))
-    return est.total_tokens_per_s_per_part * factor, est.watts_per_part
+    return est.total_tokens_per_s_per_part * factors.get(part.id, 1.0), est.watts_per_part
 
 
 def error_band_of(stacks: Any, part: Part) -> float:
@@ -229,25 +228,33 @@ def error_band_of(stacks: Any, part: Part) -> float:
     return 0.0 if band is None else band[0]
 
 
-def serving_band_factor(k: float, band: float) -> float:
-    """A modelled rate's multiplier at k error bands: the model's error is model / measured - 1,
-    so a rate e too high in truth is r / (1 + e), one e too low r / (1 - e); k = -1 and +1 are
-    those edges (|k| <= 1 and e < 1, so the factor is finite and positive)."""
-    return 1.0 / (1.0 - k * band)
-
-
-def note_serving_band(r: Resolver, parts: list[Part], stacks: Any) -> None:
-    """Say, when the `serving.band` knob is set, how far each part's rates were moved."""
+def band_factors(r: Resolver, parts: list[Part], stacks: Any) -> dict[str, float]:
+    """Each part's modelled-rate multiplier at the scenario's k error bands (the `serving.band`
+    knob): the model's error is model / measured - 1, so a rate e too high in truth is r / (1 + e)
+    and one e too low r / (1 - e); k = -1 and +1 are those edges, r / (1 - k e) in between. An
+    edge beyond reach (k e >= 1: a band of 100% or more) is a problem; the plan's notes say how
+    far each part moved."""
     k = r.scenario.serving_band
     if k == 0.0:
-        return
-    moved = ", ".join(
-        f"{p.id} x{serving_band_factor(k, error_band_of(stacks, p)):.2f}" for p in parts
-    )
+        return {}
+    factors: dict[str, float] = {}
+    for part in parts:
+        band = error_band_of(stacks, part)
+        if k * band >= 1.0:
+            r.problem(
+                "serving.band",
+                f"at {k:g} bands {part.id}'s rate has no upper edge (its family's band is "
+                f"{band:.0%}: the model may be that much too slow, and then any rate fits).",
+                f"give serving.band below {1.0 / band:.2f}.",
+            )
+            continue
+        factors[part.id] = 1.0 / (1.0 - k * band)
+    moved = ", ".join(f"{p} x{f:.2f}" for p, f in factors.items())
     r.notes.append(
         f"serving.band = {k:g}: every modelled token rate taken at {k:g} error bands ({moved}); "
         "video rates carry no band and are as modelled."
     )
+    return factors
 
 
 def video_rate(
