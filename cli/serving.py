@@ -53,6 +53,9 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1e3
 
 
+LATENCY_FLAGS = {"ttft_s": "--ttft-ms", "tpot_s": "--tpot-ms"}
+
+
 def estimate_row(est: ServingEstimate) -> dict[str, Any]:
     """The documented JSON of one estimate (docs/cli.md)."""
     eff = est.efficiency
@@ -267,7 +270,10 @@ def estimate_cmd(
         disaggregated=_split(prefill_decode),
         scale_up_domain_parts=scale_up_domain,
     )
-    est = estimate(p, w, request, efficiency_for(p, stacks, engine))
+    try:
+        est = estimate(p, w, request, efficiency_for(p, stacks, engine))
+    except InputError as exc:  # the request names its targets in seconds, the flags in ms
+        raise exc.with_flags(LATENCY_FLAGS) from exc
     evidence = Evidence.load(measurements, catalogue, {x.id: x for x in library}, stacks)
     row = estimate_row(evidence.apply(est, p, request))
     if power_cap is not None:

@@ -87,6 +87,15 @@ def test_unreachable_latency_target_exits_2_with_best_achievable():
     assert "best achievable is TPOT" in result.output
 
 
+@pytest.mark.parametrize("flag", ["--ttft-ms", "--tpot-ms"])
+def test_a_latency_target_not_above_zero_names_the_flag_typed(flag):
+    """The request holds its targets in seconds (ttft_s); the error speaks of the flag in ms."""
+    result = _run("--part", "h100-sxm", "--workload", "llama-2-70b", flag, "0")
+    assert result.exit_code == 2
+    assert f"{flag}: the request needs a positive latency target" in result.output
+    assert "_s:" not in result.output and "Traceback" not in result.output
+
+
 def test_unknown_workload_suggests_a_name():
     result = _run("--part", "h100-sxm", "--workload", "llama-2-70")
     assert result.exit_code == 2
