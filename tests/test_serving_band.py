@@ -21,6 +21,8 @@ from planner.plan.overrides import apply_overrides
 from planner.plan.resolve_parts import band_factors
 from planner.plan.resolver import Resolver
 from planner.plan.solve import ResolvedPlan, resolve, solve_plan
+from planner.results.folders import read_run
+from planner.results.plan_story import plan_story
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "tiny" / "subsidy_choice.yaml"  # H20 and Zhenwu PPU, one workload
@@ -111,6 +113,7 @@ def test_the_run_records_its_settings(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["settings"] == {"serving.band": -0.5}
     assert any("serving.band = -0.5" in note for note in summary["notes"])
+    assert plan_story(read_run(out)).startswith("A what-if of the scenario (serving.band = -0.5).")
 
 
 class _Band:

@@ -347,6 +347,17 @@ def idle_site_sentences(run: Run) -> list[str]:
     return sentences
 
 
+def what_if_sentence(summary: Mapping[str, Any]) -> str:
+    """The run's `--set` overrides, said first: a what-if is not the scenario as written."""
+    settings = summary.get("settings")
+    if not isinstance(settings, dict) or not settings:
+        return ""
+    named = ", ".join(
+        f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in settings.items()
+    )
+    return f"A what-if of the scenario ({named})."
+
+
 def plan_story(run: Run) -> str:
     """The one-paragraph account of a plan run (empty for runs that are not plans)."""
     if run.kind != "plan":
@@ -354,6 +365,7 @@ def plan_story(run: Run) -> str:
     purchases, caps = _table(run, "purchases"), _table(run, "site_capacities")
     prices = _table(run, "shadow_prices")
     sentences = [
+        what_if_sentence(run.summary),
         bought_sentence(purchases) if purchases is not None else "",
         capacity_sentence(caps) if caps is not None and "year" in caps.columns else "",
         cost_sentence(run.summary),
