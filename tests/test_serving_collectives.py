@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from replicas import bare_replica
 from typer.testing import CliRunner
 
 from cli.app import app
@@ -23,7 +24,7 @@ from planner.serving.collectives import (
     validate_collectives,
 )
 from planner.serving.efficiency import efficiency_for, load_stacks
-from planner.serving.step import Replica, all_reduce_s, all_to_all_s, group_link_bytes_per_s
+from planner.serving.step import all_reduce_s, all_to_all_s, group_link_bytes_per_s
 
 
 def _timing(part: str, kind: str, devices: int, size: float) -> CollectiveMeasurement:
@@ -66,14 +67,7 @@ def test_an_mi300x_all_reduce_over_two_gpus_uses_one_xgmi_link():
 def test_a_replica_on_a_mesh_splits_its_link_by_group():
     """The step's all-reduce and all-to-all see the same mesh share: TP2 on a mesh of 8 at 1/7
     of the link, an EP4 all-to-all at 3/7 of it."""
-    replica = Replica(
-        parts=2, parallel="tp", tensor_parallel=2, pipeline_stages=1, domain_parts=8,
-        weight_bytes_per_param=1.0, dispatch_bytes=1.0, kv_bytes_per_token=0.0,
-        kv_replication=1.0, flops_per_s=1e15, bandwidth_bytes_per_s=1e12,
-        link_bytes_per_s=700e9, scale_out_bytes_per_s=50e9, usable_memory_bytes=1e11,
-        layer_floor_s=0.0, expert_fraction=1.0, expert_floor_s=0.0,
-        collective_latency_s=0.0, scale_out_latency_s=0.0, mesh_peers=7,
-    )  # fmt: skip
+    replica = bare_replica(parts=2, tensor_parallel=2, link_bytes_per_s=700e9, mesh_peers=7)
     tokens = 2**20 / 2  # a 1 MiB message
     assert all_reduce_s(replica, tokens) == pytest.approx(2**20 / 100e9)
     assert all_reduce_s(replica, tokens, group=8) == pytest.approx(1.75 * 2**20 / 700e9)

@@ -5,13 +5,14 @@ and at saturation."""
 from __future__ import annotations
 
 import pytest
+from replicas import bare_replica
 
 from planner.catalogue.parts import Catalogue, Part
 from planner.serving.efficiency import Efficiency, efficiency_for, load_stacks
 from planner.serving.measurements import load_measurements, shipped_measurements
 from planner.serving.model import ServingRequest, Speculative, decode_cycle, estimate
 from planner.serving.request import SERVING_PRECISIONS
-from planner.serving.step import Replica, decode_step, head_s
+from planner.serving.step import decode_step, head_s
 from planner.serving.workloads import Workload, WorkloadLibrary
 
 FLOORS = Efficiency(1.0, 1.0, 1.0, basis="test", layer_floor_s=30e-6, collective_latency_s=6e-6)
@@ -129,18 +130,6 @@ def test_speculative_decoding_emits_one_plus_p_tokens_per_cycle(
     assert mtp.output_tokens_per_s_per_part == pytest.approx(mtp.decode_tokens_per_s_per_part)
 
 
-def _tp8(expert_fraction: float = 1.0) -> Replica:
-    """Eight H200-like parts in TP8 at fp8, rates at their peaks, no fixed costs."""
-    return Replica(
-        parts=8, parallel="tp", tensor_parallel=8, pipeline_stages=1, domain_parts=8,
-        weight_bytes_per_param=1.0, dispatch_bytes=1.0, kv_bytes_per_token=70272.0,
-        kv_replication=8.0, flops_per_s=989e12, bandwidth_bytes_per_s=4.8e12,
-        link_bytes_per_s=450e9, scale_out_bytes_per_s=50e9, usable_memory_bytes=1e12,
-        layer_floor_s=0.0, expert_fraction=expert_fraction, expert_floor_s=0.0,
-        collective_latency_s=0.0, scale_out_latency_s=0.0,
-    )  # fmt: skip
-
-
 def test_expert_gemms_reach_e_x_of_the_dense_rates(library: WorkloadLibrary):
     """e_x = 0.5 halves the expert GEMMs' bandwidth and FLOP rate alike: Mixtral at batch 4
     reads 1 - (6/8)^4 = 68.4% of its 45.1 B routed parameters at fp8 over 8 parts, 3.85 GB per
@@ -148,11 +137,11 @@ def test_expert_gemms_reach_e_x_of_the_dense_rates(library: WorkloadLibrary):
     (compute-bound experts) by the expert FLOPs, 2 x 8,192 x (12.88 B - 1.61 B) / 8 at 989
     TFLOPS = 23.3 ms."""
     mixtral = library["mixtral-8x7b"]
-    small = [decode_step(mixtral, _tp8(e), 4, 1000.0) for e in (1.0, 0.5)]
+    small = [decode_step(mixtral, bare_replica(expert_fraction=e), 4, 1000.0) for e in (1.0, 0.5)]
     read_s = mixtral.routed_expert_params * (1 - (6 / 8) ** 4) / 8 / 4.8e12
     assert read_s == pytest.approx(0.80e-3, rel=0.01)
     assert small[1].memory_s - small[0].memory_s == pytest.approx(read_s, rel=1e-9)
-    big = [decode_step(mixtral, _tp8(e), 8192, 1000.0) for e in (1.0, 0.5)]
+    big = [decode_step(mixtral, bare_replica(expert_fraction=e), 8192, 1000.0) for e in (1.0, 0.5)]
     routed_active = mixtral.active_params - mixtral.dense_params
     expert_flop_s = 2.0 * 8192 * routed_active / 8 / 989e12
     assert expert_flop_s == pytest.approx(23.3e-3, rel=0.01)
@@ -165,7 +154,7 @@ def test_each_draft_token_pays_one_layer_and_the_whole_shared_head(library: Work
     a 1/61 share of the step would charge 0.8 us. A cycle of one draft costs the q = 2 step,
     then 1/61 of the rest of a plain step, then the head."""
     workload = library["deepseek-r1"]
-    replica = _tp8()
+    replica = bare_replica()
     head = 7168 * 129_280 * 2.0 / 8 / 4.8e12
     assert head == pytest.approx(48.3e-6, rel=1e-3)
     assert head_s(workload, replica, 4) == pytest.approx(head, rel=1e-12)
@@ -360,14 +349,9 @@ def test_an_all_reduce_takes_the_faster_of_one_shot_and_two_shot():
     synchronisation equals 5.25 messages' transfer: 17 us x 100 GB/s / 5.25 = 323,810 B."""
     from planner.serving.step import all_reduce_s
 
-    replica = Replica(
-        parts=8, parallel="tp", tensor_parallel=8, pipeline_stages=1, domain_parts=8,
-        weight_bytes_per_param=1.0, dispatch_bytes=1.0, kv_bytes_per_token=0.0,
-        kv_replication=1.0, flops_per_s=1e15, bandwidth_bytes_per_s=1e12,
-        link_bytes_per_s=100e9, scale_out_bytes_per_s=50e9, usable_memory_bytes=1e11,
-        layer_floor_s=0.0, expert_fraction=1.0, expert_floor_s=0.0,
-        collective_latency_s=10e-6, scale_out_latency_s=20e-6, collective_peer_latency_s=1e-6,
-    )  # fmt: skip
+    replica = bare_replica(
+        link_bytes_per_s=100e9, collective_latency_s=10e-6, collective_peer_latency_s=1e-6
+    )
     assert all_reduce_s(replica, 65_536 / 2) == pytest.approx(17e-6 + 7 * 65_536 / 100e9)
     assert all_reduce_s(replica, 4 * 2**20 / 2) == pytest.approx(34e-6 + 1.75 * 4 * 2**20 / 100e9)
     crossover = 17e-6 * 100e9 / 5.25
