@@ -90,8 +90,13 @@ MATCH_TOLERANCE_FRACTION = 0.10
 
 
 def shipped_measurements() -> Path:
-    """The measurements file that ships with the planner."""
+    """The measurements file that ships with the planner (the calibration is fitted to it)."""
     return shipped_dir("workload_profiles") / "measurements.csv"
+
+
+def shipped_test_measurements() -> Path:
+    """The shipped test set: measurements no calibration is fitted to (V5)."""
+    return shipped_dir("workload_profiles") / "test_measurements.csv"
 
 
 @dataclass(frozen=True)
