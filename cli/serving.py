@@ -442,6 +442,10 @@ def _report(
 
 CsvArg = Annotated[
     Path | None,
+    typer.Argument(help="Measurements CSV (default: the shipped file).", dir_okay=False),
+]
+ValidateCsvArg = Annotated[
+    Path | None,
     typer.Argument(
         help="Measurements CSV (default: the shipped file; with --as-shipped, the test set).",
         dir_okay=False,
@@ -451,7 +455,7 @@ CsvArg = Annotated[
 
 @app.command("validate")
 def validate_cmd(
-    measurements: CsvArg = None,
+    measurements: ValidateCsvArg = None,
     leave_out: Annotated[
         bool,
         typer.Option(
@@ -480,8 +484,8 @@ def validate_cmd(
         typer.Option(
             "--as-shipped",
             help="Predict each row with the shipped calibration table, nothing refitted: how "
-            "the model a plan reads fares on measurements it was never fitted to (default: the "
-            "shipped test set, workload_profiles/test_measurements.csv).",
+            "the model a plan reads fares on measurements it was never fitted to (by default "
+            "the shipped test set).",
         ),
     ] = False,
     fmt: FormatOpt = OutputFormat.table,
