@@ -426,15 +426,19 @@ def validation_rows(report: ValidationReport) -> list[dict[str, Any]]:
     ]
 
 
+def _world(profiles: Any) -> tuple[Catalogue, dict[str, Any], Any]:
+    """The catalogue, the workload library by id and the serving stacks, overlays applied."""
+    overlays = profiles or ()
+    library = {w.id: w for w in WorkloadLibrary.load(overlays)}
+    return Catalogue.load(overlays), library, load_stacks(overlays)
+
+
 def _report(
     measurements: Path | None, profiles: Any, leave_out: bool, as_shipped: bool = False
 ) -> ValidationReport:
-    overlays = profiles or ()
-    catalogue = Catalogue.load(overlays)
-    library = {w.id: w for w in WorkloadLibrary.load(overlays)}
+    catalogue, library, stacks = _world(profiles)
     default = shipped_test_measurements() if as_shipped else shipped_measurements()
     rows = load_measurements(measurements or default)
-    stacks = load_stacks(overlays)
     if as_shipped:
         return predict(rows, catalogue, library, stacks)
     return validate(rows, catalogue, library, stacks, leave_out=leave_out)
@@ -530,10 +534,12 @@ def calibrate_cmd(
     profiles: ProfilesOpt = None,
 ) -> None:
     """Fit the efficiencies and fixed costs to the measurements and write the calibration table
-    to OUT/workload_profiles/serving/calibration.yaml (error bands from leave-one-part-out)."""
+    to OUT/workload_profiles/serving/calibration.yaml (error bands from leave-one-part-out and
+    from the shipped test set scored at the fit)."""
     source = measurements or shipped_measurements()
     report = _report(source, profiles, True)
-    table = load_stacks(profiles or ()).calibration
+    catalogue, library, stacks = _world(profiles)
+    table = stacks.calibration
     if table is None or report.fit is None:
         raise InputError.one(
             source,
@@ -541,5 +547,7 @@ def calibrate_cmd(
             "nothing to fit: no calibration table to start from, or no row the model can serve.",
             "check workload_profiles/serving/calibration.yaml and the rows' part and workload.",
         )
-    target = write_calibration(report, table, out, source.name)
+    tests = load_measurements(shipped_test_measurements())
+    tested = predict(tests, catalogue, library, stacks, params=report.fit.params)
+    target = write_calibration(report, table, out, source.name, tested)
     emit(summary_rows(report), fmt, title=f"calibrated: {target} (use --profiles {out})")

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
+from planner.plan.headline import share_text
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "scenarios" / "tiny" / "one_site_two_parts.yaml"
@@ -149,3 +150,13 @@ def test_estimate_shares_are_of_gross_spending() -> None:
         cpu_resale_credit=1.0,
     )  # fmt: skip
     assert gross_spending(costs) == 122.0  # 80 + 30 + 10 + 2; no penalty, no credits
+
+
+@pytest.mark.parametrize(
+    ("fraction", "text"),
+    [(0.4, "40%"), (0.1, "10%"), (0.034, "3.4%"), (0.00895, "0.90%"), (0.0012, "0.12%")],
+)
+def test_a_small_shortfall_does_not_read_zero(fraction: float, text: str) -> None:
+    """A plan short by 0.09% of a workload said "leaves up to 0% of its demand unserved" under
+    DEMAND NOT MET (flagship 1 at serving.band = -1): small shares keep two figures."""
+    assert share_text(fraction) == text

@@ -1,8 +1,9 @@
 """The `serving.band` knob: a plan's serving rates taken at k times their error band.
 
-Each part family's band is the largest |leave-one-part-out error| of its measured rows
-(calibration.yaml, `error_bands`); the model's error is model / measured - 1, so the rate a
-part would have if the model were as far off as the worst held-out row is r / (1 - k e)."""
+Each part family's band, for dense models and for mixtures of experts, is the largest factor f
+by which a held-out row of it missed, either way (leave-one-part-out and the test set;
+calibration.yaml, `error_bands`, written as f - 1): the rate a part would have if the model were
+as far off as the worst held-out row is r f^k."""
 
 from __future__ import annotations
 
@@ -45,11 +46,13 @@ def base() -> ResolvedPlan:
 
 @pytest.mark.parametrize("k", [-1.0, -0.5, 1.0])
 def test_each_rate_moves_by_its_own_family_band(base: ResolvedPlan, k: float) -> None:
-    """The H20 (Hopper, band 0.359) and the Zhenwu PPU (no family of its own: the default's
-    0.753) move apart: at k = -1 to 1/1.359 = 0.736 and 1/1.753 = 0.570 of their rates."""
+    """Qwen3-30B-A3B (a mixture of experts) on the H20 (Hopper's MoE band, 1.0: a test row 2x
+    too fast) and on the Zhenwu PPU (no family of its own: the default's MoE band, 1.77: a test
+    row 2.77x too slow) move apart: at k = -1 to 1/2 and 1/2.77 of their rates."""
     ratio = banded(k).inputs.tokens_per_s_per_part / base.inputs.tokens_per_s_per_part
-    expected = [1.0 / (1.0 - k * band_of("hopper")), 1.0 / (1.0 - k * band_of("default"))]
+    expected = [(1.0 + band_of("hopper-moe")) ** k, (1.0 + band_of("default-moe")) ** k]
     assert ratio[0] == pytest.approx(expected, rel=1e-12)
+    assert band_of("hopper-moe") == 1.0 and band_of("default-moe") == 1.77
 
 
 def test_zero_is_the_model_and_says_nothing(base: ResolvedPlan) -> None:
@@ -60,7 +63,8 @@ def test_zero_is_the_model_and_says_nothing(base: ResolvedPlan) -> None:
 
 def test_the_plan_says_how_far_each_part_moved() -> None:
     notes = [n for n in banded(-1.0).notes if "serving.band" in n]
-    assert len(notes) == 1 and "h20 x0.74" in notes[0] and "zhenwu-ppu x0.57" in notes[0]
+    assert len(notes) == 1 and "h20 x0.64 (MoE x0.50)" in notes[0]
+    assert "zhenwu-ppu x0.58 (MoE x0.36)" in notes[0]
 
 
 def test_slower_rates_cost_more(base: ResolvedPlan) -> None:
@@ -117,28 +121,38 @@ def test_the_run_records_its_settings(tmp_path: Path) -> None:
 
 
 class _Band:
-    """A calibration table whose every family has the same error band."""
+    """A calibration table whose every family has the same error band, dense and MoE apart."""
 
-    def __init__(self, band: float) -> None:
-        self.band = band
+    def __init__(self, dense: float, moe: float) -> None:
+        self.bands = {False: dense, True: moe}
 
-    def error_band(self, part_id: str) -> tuple[float, str]:
-        return self.band, "test"
+    def error_band(self, part_id: str, moe: bool = False) -> tuple[float, str]:
+        return self.bands[moe], "test"
 
 
-def test_an_upper_edge_beyond_reach_is_a_problem_not_a_division_by_zero(
-    base: ResolvedPlan,
-) -> None:
-    """A band of 100% or more (a calibration overlay may write one) has no upper edge at k = 1:
-    the resolver names the knob and the largest k that works."""
-    scenario = apply_overrides(SCENARIO, {"serving.band": 1.0})[0]
-    r = Resolver(scenario)
-    stacks = SimpleNamespace(calibration=_Band(1.25))
+def test_a_band_of_100_percent_or_more_has_both_edges() -> None:
+    """A miss of 2.25x (a band of 1.25) either way: k = 1 takes the rate at 2.25x, k = -1 at
+    1 / 2.25, with no singularity (the band is a factor, not a linear error)."""
+    stacks = SimpleNamespace(calibration=_Band(0.1, 1.25))
     parts = [SimpleNamespace(id="h20"), SimpleNamespace(id="zhenwu-ppu")]
-    assert band_factors(r, parts, stacks) == {}  # type: ignore[arg-type]
-    assert [p.field for p in r.problems] == ["serving.band", "serving.band"]
-    assert "below 0.80" in r.problems[0].fix
-    r = Resolver(apply_overrides(SCENARIO, {"serving.band": -1.0})[0])
-    factors = band_factors(r, parts, stacks)  # type: ignore[arg-type]
-    assert factors == {"h20": pytest.approx(1 / 2.25), "zhenwu-ppu": pytest.approx(1 / 2.25)}
-    assert not r.problems
+    for k, moe_factor in ((1.0, 2.25), (-1.0, 1 / 2.25), (-0.5, 1 / 1.5)):
+        r = Resolver(apply_overrides(SCENARIO, {"serving.band": k})[0])
+        factors = band_factors(r, parts, stacks)  # type: ignore[arg-type]
+        assert factors[("h20", True)] == pytest.approx(moe_factor)
+        assert factors[("zhenwu-ppu", False)] == pytest.approx(1.1**k)
+        assert not r.problems
+
+
+def test_a_table_without_bands_by_kind_gives_its_family_band_to_both() -> None:
+    """A calibration overlay written before the MoE bands has one band a family: MoE workloads
+    take it too, so older overlays keep working."""
+    from planner.serving.efficiency import load_stacks
+
+    table = load_stacks().calibration
+    assert table is not None
+    old = type(table)(**{**vars(table), "error_bands": {
+        k: v for k, v in table.error_bands.items() if not k.endswith("-moe")
+    }})  # fmt: skip
+    assert old.error_band("h20", moe=True) == old.error_band("h20", moe=False)
+    assert table.error_band("h20", moe=True)[0] == 1.0
+    assert table.error_band("h20", moe=False)[0] == pytest.approx(0.561)

@@ -64,6 +64,25 @@ def test_validation_figures_as_the_docs_state_them(report):
 
 
 @pytest.mark.slow
+def test_the_shipped_error_bands_are_the_held_out_misses(report, world):
+    """calibration.yaml's error bands are what `calibrate` writes from this fit: leave-one-part-
+    out and the shipped test set scored at the fit, by family and kind (fitted.py)."""
+    from planner.serving.calibration_io import error_bands
+    from planner.serving.measurements import shipped_test_measurements
+    from planner.serving.validation import predict
+
+    catalogue, workloads, stacks = world
+    tests = load_measurements(shipped_test_measurements())
+    tested = predict(tests, catalogue, workloads, stacks, params=report.fit.params)
+    table = stacks.calibration
+    bands = error_bands(report, table.family_of, tested)
+    assert {k: float(f"{b.value:.3g}") for k, b in bands.items()} == {
+        k: f.value for k, f in table.error_bands.items()
+    }
+    assert bands["hopper-moe"].row == "trtllmdev-8xh200-dsr1-fp8-1024-1024"
+
+
+@pytest.mark.slow
 def test_low_concurrency_rows_and_deepseek_on_h200_hold_when_their_part_is_hidden(report):
     """Issue 12 targets: every batch-1 / low-concurrency row within +-30% in-sample (63 of 63
     since each collective peer's latency, docs/serving.md item 29; worst +25% since item 32),

@@ -100,3 +100,30 @@ def test_a_row_on_an_engine_without_a_factor_is_a_note_not_a_failure(world, tmp_
     assert got[first.split(",")[0]].error_fraction is not None
     assert got["odd-1xb200-llama33-70b-fp4-1000-1000"].error_fraction is None
     assert "lmdeploy" in got["odd-1xb200-llama33-70b-fp4-1000-1000"].note
+
+
+def test_error_bands_are_miss_factors_by_family_and_kind():
+    """A row 2x too fast and one 2x too slow set the same band (1.0); dense and MoE rows set
+    their own; a test row the fit saw is not held out, so it sets nothing."""
+    from planner.serving.calibration_io import error_bands
+    from planner.serving.validation import ValidationReport, ValidationRow
+
+    def row(i: str, part: str, moe: bool, **errors: float) -> ValidationRow:
+        return ValidationRow(i, part, "w", "offline", "fp8", 1.0, moe=moe, **errors)  # type: ignore[arg-type]
+
+    fitted = ValidationReport([
+        row("a", "h20", False, lopo_error_fraction=1.0),
+        row("b", "h20", True, lopo_error_fraction=-0.5),
+        row("c", "h100-sxm", True, lopo_error_fraction=0.2),
+    ])  # fmt: skip
+    late = [
+        row("t", "h100-sxm", True, error_fraction=-0.6),
+        row("a", "h20", False, error_fraction=9),
+    ]
+    tested = ValidationReport(late, as_shipped=True)
+    bands = error_bands(fitted, {"h20": "hopper", "h100-sxm": "hopper"}, tested)
+    assert bands["hopper"].value == pytest.approx(1.0) and bands["hopper"].row == "a"
+    assert bands["hopper-moe"].value == pytest.approx(1.5)  # 1 / 0.4 = 2.5x too slow
+    assert bands["hopper-moe"].scored == "test set"
+    assert bands["default"].value == pytest.approx(1.0)
+    assert bands["default-moe"].value == pytest.approx(1.5)

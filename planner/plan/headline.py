@@ -129,6 +129,14 @@ def reasons(binding: list[dict[str, Any]], periods: tuple[str, ...], limit: int 
     return why
 
 
+def share_text(fraction: float) -> str:
+    """A share as a percent with two figures where it is small: a 0.12% shortfall must not
+    read "0%" in a line that says demand is not met."""
+    if fraction >= 0.1:
+        return f"{fraction:.0%}"
+    return f"{fraction:.1%}" if fraction >= 0.01 else f"{fraction:.2%}"
+
+
 def verdict(result: PlanResult, binding: list[dict[str, Any]]) -> str:
     """One line a manager reads first: demand met, or what is short, when, and why."""
     short = shortfalls(result)
@@ -139,7 +147,8 @@ def verdict(result: PlanResult, binding: list[dict[str, Any]]) -> str:
         why = reasons(binding, s.periods)
         because = f"; binding: {', '.join(why)}" if why else ""
         parts.append(
-            f"{s.workload} leaves up to {s.worst_share_fraction:.0%} of its demand unserved in "
+            f"{s.workload} leaves up to {share_text(s.worst_share_fraction)} of its demand "
+            f"unserved in "
             f"{_span(s.periods)} ({s.units:.3g} {s.unit} over the plan){because}"
         )
     return "DEMAND NOT MET: " + "; ".join(parts)

@@ -8,10 +8,10 @@ Knobs:
 - `demand.growth`: raises each workload's growth over the first period to the power k,
   D'(t) = D(t0) x (D(t) / D(t0))^k: 0 holds demand flat, 1 leaves it, 2 squares each multiple
   (a sixfold year becomes a 36-fold one). It applies to every growth form alike;
-- `serving.band`: takes every modelled serving rate r (tokens/s of a part) at r / (1 - k e), e
-  the part family's error band (the largest |leave-one-part-out error| of its measured rows,
-  calibration.yaml), -1 <= k <= 1: -1 puts each rate as far below the model as the family's
-  worst held-out row lay above it, +1 as far above; video rates carry no band and stay;
+- `serving.band`: takes every modelled serving rate r (tokens/s of a part) at r f^k, f the part
+  family's largest held-out miss factor for the workload's kind, dense or mixture of experts
+  (leave-one-part-out and the test set; calibration.yaml `error_bands`), -1 <= k <= 1: -1 puts
+  each rate a factor f below the model, +1 a factor f above; video rates carry no band and stay;
 - `sample`: the index of a Monte Carlo draw (recorded with the case, changes nothing).
 
 Paths are dotted keys into the YAML; list items are picked by their `name`, `part` or `workload`
@@ -190,7 +190,7 @@ def with_serving_band(scenario: Scenario, k: float, path: Path) -> Scenario:
         raise InputError.one(
             str(path),
             "serving.band",
-            f"is {k:g}; it counts error bands (the worst held-out error of each part family).",
+            f"is {k:g}; it counts error bands (the worst held-out miss of each part family).",
             "give a number from -1 (every modelled rate at its band's low edge) to 1.",
         )
     return replace(scenario, serving_band=k)

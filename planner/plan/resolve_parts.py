@@ -22,6 +22,7 @@ from planner.plan.resolver import Resolver, exchange_rate
 from planner.plan.server_bills import ServerBills
 from planner.serving.efficiency import Stacks, efficiency_for
 from planner.serving.model import ServingRequest, estimate
+from planner.serving.step import is_moe
 from planner.serving.video import estimate_video
 from planner.serving.workloads import WorkloadLibrary
 
@@ -211,45 +212,44 @@ def serving_rates(
     return rate, busy_w.max(axis=0)
 
 
+BandFactors = dict[tuple[str, bool], float]  # (part id, mixture of experts) -> multiplier
+
+
 def token_rate(
-    workload: Any, request: ServingRequest, stacks: Any, factors: dict[str, float], part: Part
+    workload: Any, request: ServingRequest, stacks: Any, factors: BandFactors, part: Part
 ) -> tuple[float, float]:
     """(tokens/s per busy part, input + output; watts per part with its host share), the rate
-    times the part's `serving.band` factor (`band_factors`)."""
+    times the part's `serving.band` factor for the workload's kind (`band_factors`)."""
     est = estimate(part, workload, request, efficiency_for(part, stacks))
-    return est.total_tokens_per_s_per_part * factors.get(part.id, 1.0), est.watts_per_part
+    factor = factors.get((part.id, is_moe(workload)), 1.0)
+    return est.total_tokens_per_s_per_part * factor, est.watts_per_part
 
 
-def error_band_of(stacks: Any, part: Part) -> float:
-    """The part family's error band: the largest |leave-one-part-out error| of its rows in the
-    calibration table (0 without a table)."""
+def error_band_of(stacks: Any, part: Part, moe: bool) -> float:
+    """The part family's error band for dense models or mixtures of experts: its held-out rows'
+    largest miss factor less 1 (calibration table; 0 without a table)."""
     table = getattr(stacks, "calibration", None)
-    band = None if table is None else table.error_band(part.id)
+    band = None if table is None else table.error_band(part.id, moe)
     return 0.0 if band is None else band[0]
 
 
-def band_factors(r: Resolver, parts: list[Part], stacks: Any) -> dict[str, float]:
-    """Each part's modelled-rate multiplier at the scenario's k error bands (the `serving.band`
-    knob): the model's error is model / measured - 1, so a rate e too high in truth is r / (1 + e)
-    and one e too low r / (1 - e); k = -1 and +1 are those edges, r / (1 - k e) in between. An
-    edge beyond reach (k e >= 1: a band of 100% or more) is a problem; the plan's notes say how
-    far each part moved."""
+def band_factors(r: Resolver, parts: list[Part], stacks: Any) -> BandFactors:
+    """Each part's modelled-rate multiplier for dense and MoE models at the scenario's k error
+    bands (the `serving.band` knob): the family's held-out rows missed by up to a factor
+    f = 1 + band either way, so k = -1 takes a rate at r / f, k = +1 at r f, r f^k between;
+    the plan's notes say how far each part moved."""
     k = r.scenario.serving_band
     if k == 0.0:
         return {}
-    factors: dict[str, float] = {}
-    for part in parts:
-        band = error_band_of(stacks, part)
-        if k * band >= 1.0:
-            r.problem(
-                "serving.band",
-                f"at {k:g} bands {part.id}'s rate has no upper edge (its family's band is "
-                f"{band:.0%}: the model may be that much too slow, and then any rate fits).",
-                f"give serving.band below {1.0 / band:.2f}.",
-            )
-            continue
-        factors[part.id] = 1.0 / (1.0 - k * band)
-    moved = ", ".join(f"{p} x{f:.2f}" for p, f in factors.items())
+    factors: BandFactors = {
+        (part.id, moe): (1.0 + error_band_of(stacks, part, moe)) ** k
+        for part in parts
+        for moe in (False, True)
+    }
+    moved = ", ".join(
+        f"{part.id} x{factors[(part.id, False)]:.2f} (MoE x{factors[(part.id, True)]:.2f})"
+        for part in parts
+    )
     r.notes.append(
         f"serving.band = {k:g}: every modelled token rate taken at {k:g} error bands ({moved}); "
         "video rates carry no band and are as modelled."

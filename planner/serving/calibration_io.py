@@ -3,12 +3,14 @@
 `write_calibration` takes the fit of `validate` and the table it started from (for the families,
 compute units, latencies and sources, which are not fitted) and writes
 `DIR/workload_profiles/serving/calibration.yaml`, atomically, with every fitted figure's note
-naming the rows behind it and the error bands from leave-one-part-out.
+naming the rows behind it and the error bands from leave-one-part-out and the test set.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import yaml
 from planner.atomic import atomic_write_text
 from planner.serving.calibration import Fit
 from planner.serving.fitted import CALIBRATION_FILE, CalibrationTable
-from planner.serving.validation import ValidationReport
+from planner.serving.validation import ValidationReport, ValidationRow
 
 HEADER = """\
 # Serving calibration table (docs/serving.md, "Calibration"; loaded by planner/serving/fitted.py).
@@ -54,21 +56,53 @@ def _engine_counts(result: Fit) -> dict[str, int]:
     return counts
 
 
-def error_bands(report: ValidationReport, family_of: Mapping[str, str]) -> dict[str, float]:
-    """Largest |leave-one-part-out error| per family (and over all rows, as `default`)."""
-    bands: dict[str, float] = {}
-    for row in report.rows:
-        if row.lopo_error_fraction is None:
-            continue
-        err = abs(row.lopo_error_fraction)
-        for key in (family_of.get(row.part), "default"):
-            if key is not None:
-                bands[key] = max(bands.get(key, 0.0), err)
+@dataclass(frozen=True)
+class Band:
+    """An error band: the largest miss factor less 1, and the held-out row that set it."""
+
+    value: float
+    row: str
+    error_fraction: float  # that row's model / measured - 1
+    scored: str  # "leave-one-part-out" or "test set"
+
+
+def held_out_errors(
+    report: ValidationReport, tested: ValidationReport | None
+) -> list[tuple[ValidationRow, float, str]]:
+    """Every held-out error: each fitted row with its part left out, each test row at the fit
+    (a test row the fit saw is skipped)."""
+    out = [(r, r.lopo_error_fraction, "leave-one-part-out") for r in report.rows]
+    fitted = {r.id for r in report.rows}
+    if tested is not None:
+        out += [(r, r.error_fraction, "test set") for r in tested.rows if r.id not in fitted]
+    return [(r, e, how) for r, e, how in out if e is not None]
+
+
+def error_bands(
+    report: ValidationReport, family_of: Mapping[str, str], tested: ValidationReport | None = None
+) -> dict[str, Band]:
+    """Per family and kind of model ("hopper", "hopper-moe"; "default", "default-moe" over all
+    rows) the largest factor by which a held-out row missed, either way, less 1: a row 2x too
+    fast and one 2x too slow both give 1.0 (fitted.py, `error_bands`)."""
+    bands: dict[str, Band] = {}
+    for row, err, how in held_out_errors(report, tested):
+        miss = math.exp(abs(math.log1p(err))) - 1.0
+        suffix = "-moe" if row.moe else ""
+        for family in (family_of.get(row.part), "default"):
+            key = None if family is None else family + suffix
+            if key is not None and miss > bands.get(key, Band(-1.0, "", 0.0, "")).value:
+                bands[key] = Band(miss, row.id, err, how)
     return bands
 
 
-def calibration_yaml(report: ValidationReport, table: CalibrationTable, source_name: str) -> str:
-    """The table's YAML: the starting table's inputs with the fitted figures put in."""
+def calibration_yaml(
+    report: ValidationReport,
+    table: CalibrationTable,
+    source_name: str,
+    tested: ValidationReport | None = None,
+) -> str:
+    """The table's YAML: the starting table's inputs with the fitted figures put in; the error
+    bands from leave-one-part-out and the test set `tested` scored at the fit."""
     result = report.fit
     assert result is not None
     data = yaml.safe_load(table.path.read_text(encoding="utf-8"))
@@ -117,12 +151,13 @@ def calibration_yaml(report: ValidationReport, table: CalibrationTable, source_n
     }
     data["error_bands"] = {
         key: {
-            "value": float(f"{value:.3g}"),
+            "value": float(f"{band.value:.3g}"),
             "source": "fit",
             "confidence": "measured",
-            "note": f"largest |leave-one-part-out error| of the {key} rows",
+            "note": f"largest miss factor of the {key} rows held out, less 1: {band.row} "
+            f"({band.error_fraction:+.1%}, {band.scored})",
         }
-        for key, value in sorted(error_bands(report, table.family_of).items())
+        for key, band in sorted(error_bands(report, table.family_of, tested).items())
     }
     parts = len({c.part.id for c in result.cases})
     header = HEADER.format(source=source_name, rows=total, parts=parts)
@@ -130,10 +165,15 @@ def calibration_yaml(report: ValidationReport, table: CalibrationTable, source_n
 
 
 def write_calibration(
-    report: ValidationReport, table: CalibrationTable, out_dir: Path, source_name: str
+    report: ValidationReport,
+    table: CalibrationTable,
+    out_dir: Path,
+    source_name: str,
+    tested: ValidationReport | None = None,
 ) -> Path:
-    """Write `out_dir/workload_profiles/serving/calibration.yaml` atomically; return its path."""
+    """Write `out_dir/workload_profiles/serving/calibration.yaml` atomically; return its path.
+    `tested`: the test set scored at the fit (its errors widen the bands)."""
     target = out_dir / "workload_profiles" / CALIBRATION_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = calibration_yaml(report, table, source_name)
+    text = calibration_yaml(report, table, source_name, tested)
     return atomic_write_text(target, text)

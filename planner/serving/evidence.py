@@ -20,6 +20,7 @@ from planner.serving.measurements import (
 )
 from planner.serving.power import cost_per_million_output_tokens
 from planner.serving.request import MAX_BATCH, ServingEstimate, ServingRequest, WorkloadLike
+from planner.serving.step import is_moe
 
 
 def _close(a: float, b: float) -> bool:
@@ -205,7 +206,8 @@ class Evidence:
         m = matching_measurement(self.measurements, est, request, workload)
         if m is not None:
             return apply_measurement(est, m, request, part)
-        band = None if self.table is None else self.table.error_band(part.id)
+        moe = workload is not None and is_moe(workload)
+        band = None if self.table is None else self.table.error_band(part.id, moe)
         nearest = closest_measurement(self.measurements, est, request)
         return replace(
             est,

@@ -21,8 +21,11 @@
   describe (an input: e.g. TensorRT-LLM on CUDA, CloudMatrix-Infer on CANN);
 - `engines`: per other engine on a stack ("cann/sglang"), the fitted speed factor s: its kernels
   reach s times the reference's fractions of peak, its fixed costs take 1 / s as long;
-- `error_bands`: per family (and `default`), the largest |leave-one-part-out error| of its rows:
-  the error an estimate for a part of that family without its own measurements should expect.
+- `error_bands`: per family and kind of model (`hopper` for dense models, `hopper-moe` for
+  mixtures of experts; `default` and `default-moe` over every row), the largest factor f by which
+  a held-out row missed, either way (leave-one-part-out and the test set scored at the fit),
+  written as f - 1: an estimate for a part of that family without its own measurements may be
+  f times too fast or too slow; at k bands (`serving.band`) a rate r is taken at r f^k.
 
 An overlay (`--profiles DIR`, `DIR/workload_profiles/serving/calibration.yaml`) replaces the table
 whole: that is where `planner serving calibrate --out DIR` writes its fit.
@@ -170,10 +173,13 @@ class CalibrationTable:
             return self.stacks[stack][name], f"stack '{stack}'"
         return self.default.get(name), "default"
 
-    def error_band(self, part_id: str) -> tuple[float, str] | None:
-        """The |leave-one-part-out error| bound for the part's family, else the default's."""
+    def error_band(self, part_id: str, moe: bool = False) -> tuple[float, str] | None:
+        """The band (f - 1, module docstring) of the part's family for a dense model or a
+        mixture of experts, else the default's; a table without bands by kind (written before
+        them) gives the family's one band for both."""
         family = self.family_of.get(part_id)
-        for key in (family, "default"):
+        kinds = (f"{family}-moe", "default-moe") if moe else ()
+        for key in (*kinds, family, "default"):
             if key is not None and key in self.error_bands:
                 band = self.error_bands[key]
                 return band.value, f"{band.provenance.note or key} ({self.path.name})"

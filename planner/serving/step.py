@@ -204,6 +204,11 @@ def moe_layers(workload: WorkloadLike) -> int:
     return workload.moe_layers or workload.layers
 
 
+def is_moe(workload: WorkloadLike) -> bool:
+    """True for a mixture-of-experts model (routed experts in some layers)."""
+    return moe_layers(workload) > 0
+
+
 def experts_read_per_part(workload: WorkloadLike, replica: Replica, tokens: float) -> float:
     """Distinct experts one part reads in one MoE layer: E (1 - (1 - k/E)^tokens), over the n
     parts under "ep" and "tep" (each holds E / n whole experts); under "tp" every part holds a

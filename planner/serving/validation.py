@@ -24,6 +24,7 @@ from planner.errors import InputError
 from planner.serving.calibration import (
     Case,
     Fit,
+    Parameters,
     fit,
     leave_one_out_log_errors,
     log_error,
@@ -33,6 +34,7 @@ from planner.serving.calibration import (
 from planner.serving.efficiency import Efficiency, efficiency_for
 from planner.serving.measurements import Measurement
 from planner.serving.request import ServingEstimate, WorkloadLike
+from planner.serving.step import is_moe
 
 ERROR_NAMES = ("error_fraction", "loo_error_fraction", "lopo_error_fraction")
 HIGH_LEVERAGE = 0.2  # rows above it are left out by a refit, not the linearised formula
@@ -59,6 +61,7 @@ class ValidationRow:
     parallel: str = ""
     low_concurrency: bool = False
     note: str = ""
+    moe: bool = False  # the workload is a mixture of experts
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,7 @@ def _row(
         precision=m.precision,
         measured_tokens_per_s_per_part=m.output_tokens_per_s_per_part,
         low_concurrency=m.low_concurrency,
+        moe=is_moe(case.workload),
     )
     if isinstance(got, str):
         return replace(measured, note=got)
@@ -246,14 +250,20 @@ def predict(
     catalogue: Catalogue,
     workloads: Mapping[str, WorkloadLike],
     stacks: Mapping[str, Efficiency],
+    params: Parameters | None = None,
 ) -> ValidationReport:
-    """(V5) each row at the shipped calibration table's figures, nothing refitted: on rows the
-    table was not fitted to, the most honest of the errors (a test set); on the rows it was
-    fitted to, the in-sample errors again."""
+    """(V5) each row at the shipped calibration table's figures (or at a fit's `params`),
+    nothing refitted: on rows the table was not fitted to, the most honest of the errors (a
+    test set); on the rows it was fitted to, the in-sample errors again."""
     rows = []
     for m in measurements:
         case = resolve_case(m, catalogue, workloads, stacks)
-        eff = case if isinstance(case, str) else shipped_efficiency(case, stacks)
+        if isinstance(case, str):
+            eff: Efficiency | str = case
+        elif params is not None:
+            eff = params.efficiency(case)
+        else:
+            eff = shipped_efficiency(case, stacks)
         if isinstance(case, str) or isinstance(eff, str):
             note = case if isinstance(case, str) else str(eff)
             rows.append(ValidationRow(m.id, m.part, m.workload, m.scenario, m.precision,
