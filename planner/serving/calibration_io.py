@@ -95,6 +95,22 @@ def error_bands(
     return bands
 
 
+def error_band_entries(
+    report: ValidationReport, family_of: Mapping[str, str], tested: ValidationReport | None
+) -> dict[str, dict[str, Any]]:
+    """The table's `error_bands` entries, each naming the held-out row that set it."""
+    return {
+        key: {
+            "value": float(f"{band.value:.3g}"),
+            "source": "fit",
+            "confidence": "measured",
+            "note": f"largest miss factor of the {key} rows held out, less 1: {band.row} "
+            f"({band.error_fraction:+.1%}, {band.scored})",
+        }
+        for key, band in sorted(error_bands(report, family_of, tested).items())
+    }
+
+
 def calibration_yaml(
     report: ValidationReport,
     table: CalibrationTable,
@@ -149,16 +165,7 @@ def calibration_yaml(
         key: {"speed_factor": _figure(p.engine_speed[key], n, f"{key} rows", source_name)}
         for key, n in sorted(engines.items())
     }
-    data["error_bands"] = {
-        key: {
-            "value": float(f"{band.value:.3g}"),
-            "source": "fit",
-            "confidence": "measured",
-            "note": f"largest miss factor of the {key} rows held out, less 1: {band.row} "
-            f"({band.error_fraction:+.1%}, {band.scored})",
-        }
-        for key, band in sorted(error_bands(report, table.family_of, tested).items())
-    }
+    data["error_bands"] = error_band_entries(report, table.family_of, tested)
     parts = len({c.part.id for c in result.cases})
     header = HEADER.format(source=source_name, rows=total, parts=parts)
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
