@@ -77,8 +77,16 @@ def test_cli_as_shipped_reports_one_summary_row():
     result = CliRunner().invoke(app, ["serving", "validate", "--as-shipped", "--format", "json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    assert [s["validation"] for s in out["summary"]] == ["as shipped, no refit"]
+    assert [s["validation"] for s in out["summary"]] == [
+        "as shipped, no refit",
+        "as shipped, dense models",
+        "as shipped, mixtures of experts",
+    ]
     assert out["summary"][0]["rows"] == 81 and 19.0 <= out["median_abs_error_pct"] <= 20.0
+    dense, moe = out["summary"][1:]
+    assert (dense["rows"], moe["rows"]) == (20, 61)
+    assert dense["median_abs_error_pct"] < 5.0 < 20.0 < moe["median_abs_error_pct"] < 27.0
+    assert "loo_median_abs_error_pct" not in out
     assert all(r["lopo_error_pct"] is None for r in out["rows"])
 
 
