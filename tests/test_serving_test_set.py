@@ -123,6 +123,7 @@ def test_error_bands_are_miss_factors_by_family_and_kind():
         row("a", "h20", False, lopo_error_fraction=1.0),
         row("b", "h20", True, lopo_error_fraction=-0.5),
         row("c", "h100-sxm", True, lopo_error_fraction=0.2),
+        row("d", "h100-sxm", True, lopo_error_fraction=1e-3 - 1.0),  # could not be served
     ])  # fmt: skip
     late = [
         row("t", "h100-sxm", True, error_fraction=-0.6),

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from planner.atomic import atomic_write_text
-from planner.serving.calibration import Fit
+from planner.serving.calibration import FAILED_LOG_ERROR, Fit
 from planner.serving.fitted import CALIBRATION_FILE, CalibrationTable
 from planner.serving.validation import ValidationReport, ValidationRow
 
@@ -70,12 +70,14 @@ def held_out_errors(
     report: ValidationReport, tested: ValidationReport | None
 ) -> list[tuple[ValidationRow, float, str]]:
     """Every held-out error: each fitted row with its part left out, each test row at the fit
-    (a test row the fit saw is skipped)."""
+    (a test row the fit saw is skipped, and so is a row the model could not serve at all,
+    which the fit counts 1000x too slow: that is no estimate, not a miss to widen a band by)."""
     out = [(r, r.lopo_error_fraction, "leave-one-part-out") for r in report.rows]
     fitted = {r.id for r in report.rows}
     if tested is not None:
         out += [(r, r.error_fraction, "test set") for r in tested.rows if r.id not in fitted]
-    return [(r, e, how) for r, e, how in out if e is not None]
+    failed = math.expm1(FAILED_LOG_ERROR) + 1e-9
+    return [(r, e, how) for r, e, how in out if e is not None and e > failed]
 
 
 def error_bands(
