@@ -403,8 +403,9 @@ def _summary(report: ValidationReport) -> dict[str, float | int | None]:
     out: dict[str, float | int | None] = {
         "parts": len({r.part for r in report.rows if r.error_fraction is not None}),
     }
-    rows = summary_rows(report)[:1] if report.as_shipped else summary_rows(report)
-    for row, prefix in zip(rows, ("", "loo_", "lopo_"), strict=False):
+    rows = summary_rows(report)
+    prefixes = ("",) if report.as_shipped else ("", "loo_", "lopo_")
+    for row, prefix in zip(rows[: len(prefixes)], prefixes, strict=True):
         out[f"{prefix}median_abs_error_pct"] = row["median_abs_error_pct"]
         out[f"{prefix}max_abs_error_pct"] = row["max_abs_error_pct"]
         out[f"{prefix}low_concurrency_max_abs_error_pct"] = row["low_concurrency_max_abs_error_pct"]
@@ -547,8 +548,8 @@ def calibrate_cmd(
     to OUT/workload_profiles/serving/calibration.yaml (error bands from leave-one-part-out and
     from the shipped test set scored at the fit)."""
     source = measurements or shipped_measurements()
-    report = _report(source, profiles, True)
     catalogue, library, stacks = _world(profiles)
+    report = validate(load_measurements(source), catalogue, library, stacks, leave_out=True)
     table = stacks.calibration
     if table is None or report.fit is None:
         raise InputError.one(

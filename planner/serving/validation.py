@@ -170,6 +170,13 @@ def leave_one_part_out(result: Fit) -> dict[str, float]:
     return out
 
 
+def unmodelled(m: Measurement, note: str) -> ValidationRow:
+    """A row the model cannot score, with why."""
+    return ValidationRow(
+        m.id, m.part, m.workload, m.scenario, m.precision, m.output_tokens_per_s_per_part, note=note
+    )
+
+
 def _row(
     case: Case, got: ServingEstimate | str, errors: Mapping[str, float | None]
 ) -> ValidationRow:
@@ -224,8 +231,7 @@ def validate(
     rows = []
     for m, case in resolved:
         if isinstance(case, str):
-            rows.append(ValidationRow(m.id, m.part, m.workload, m.scenario, m.precision,
-                                      m.output_tokens_per_s_per_part, note=case))  # fmt: skip
+            rows.append(unmodelled(m, case))
             continue
         assert result is not None
         eff = result.params.efficiency(case)
@@ -265,9 +271,7 @@ def predict(
         else:
             eff = shipped_efficiency(case, stacks)
         if isinstance(case, str) or isinstance(eff, str):
-            note = case if isinstance(case, str) else str(eff)
-            rows.append(ValidationRow(m.id, m.part, m.workload, m.scenario, m.precision,
-                                      m.output_tokens_per_s_per_part, note=note))  # fmt: skip
+            rows.append(unmodelled(m, case if isinstance(case, str) else str(eff)))
             continue
         got = model_for(case, eff)
         error = None if isinstance(got, str) else log_error(case, eff)
