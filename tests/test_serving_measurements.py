@@ -80,7 +80,7 @@ def test_the_shipped_error_bands_are_the_held_out_misses(report, world):
     assert {k: float(f"{b.value:.3g}") for k, b in bands.items()} == {
         k: f.value for k, f in table.error_bands.items()
     }
-    assert bands["hopper-moe"].row == "trtllmdev-8xh200-dsr1-fp8-1000-1000"
+    assert bands["hopper-moe"].row == "trtllmdev-8xh200-dsr1-fp8-1024-1024"
 
 
 @pytest.mark.slow
