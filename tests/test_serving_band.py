@@ -55,6 +55,33 @@ def test_each_rate_moves_by_its_own_family_band(base: ResolvedPlan, k: float) ->
     assert band_of("hopper-moe") == 0.841 and band_of("default-moe") == 1.76
 
 
+def test_one_family_moves_alone(base: ResolvedPlan) -> None:
+    """`serving.band.hopper = -1` takes the H20 (Hopper) to the low edge of Hopper's bands and
+    leaves the Zhenwu PPU (no fitted family) as modelled; a family's own k overrides
+    `serving.band` for its parts: with `serving.band = 0.5` beside `serving.band.default = -1`
+    the H20 rises by half a Hopper band and the PPU falls by a whole default one."""
+    hopper = band_of("hopper-moe"), band_of("default-moe")
+    for params, (k_h20, k_ppu) in (
+        ({"serving.band.hopper": -1.0}, (-1.0, 0.0)),
+        ({"serving.band": 0.5, "serving.band.default": -1.0}, (0.5, -1.0)),
+    ):
+        plan = resolve(apply_overrides(SCENARIO, params)[0])
+        ratio = plan.inputs.tokens_per_s_per_part / base.inputs.tokens_per_s_per_part
+        expected = [(1.0 + hopper[0]) ** k_h20, (1.0 + hopper[1]) ** k_ppu]
+        assert ratio[0] == pytest.approx(expected, rel=1e-12)
+        (note,) = [n for n in plan.notes if "serving.band" in n]
+        assert all(f"{knob} = {v:g}" in note for knob, v in params.items())
+
+
+def test_a_family_the_table_does_not_know_is_an_input_error(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["plan", str(SCENARIO), "--set", "serving.band.hoper=-1", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "serving.band.hoper" in result.output and "hopper" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
 def test_zero_is_the_model_and_says_nothing(base: ResolvedPlan) -> None:
     plan = banded(0.0)
     assert (plan.inputs.tokens_per_s_per_part == base.inputs.tokens_per_s_per_part).all()

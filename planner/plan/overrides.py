@@ -12,6 +12,10 @@ Knobs:
   family's largest held-out miss factor for the workload's kind, dense or mixture of experts
   (leave-one-part-out and the test set; calibration.yaml `error_bands`), -1 <= k <= 1: -1 puts
   each rate a factor f below the model, +1 a factor f above; video rates carry no band and stay;
+- `serving.band.<family>` (`serving.band.hopper`, `serving.band.blackwell`, ...;
+  `serving.band.default` for parts of no fitted family): the same for one part family's parts
+  alone, over `serving.band`, so families can be moved apart (Blackwell at its high edge, Hopper
+  at its low one);
 - `sample`: the index of a Monte Carlo draw (recorded with the case, changes nothing).
 
 Paths are dotted keys into the YAML; list items are picked by their `name`, `part` or `workload`
@@ -38,6 +42,7 @@ from planner.yamlio import read_yaml
 
 ParamValue = float | str
 KNOBS: tuple[str, ...] = ("regime", "demand.scale", "demand.growth", "serving.band", "sample")
+FAMILY_BAND = "serving.band."  # serving.band.<family>: one part family's k
 _ITEM_KEYS = ("name", "part", "workload")
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
@@ -92,7 +97,7 @@ def check_parameter(
 ) -> Problem | None:
     """A problem when `name` is neither a knob nor a numeric path of this scenario; `field` is
     where `name` was written (a parameter the caller passed, with `option`)."""
-    if name in KNOBS:
+    if is_knob(name):
         return None
     try:
         set_path(data, name, 1.0)
@@ -101,7 +106,8 @@ def check_parameter(
             str(path),
             field,
             f"parameter '{name}' cannot be varied: {exc}.",
-            f"use a knob ({', '.join(KNOBS)}) or a dotted path to a number in the scenario, "
+            f"use a knob ({', '.join(KNOBS)}, {FAMILY_BAND}<family>) or a dotted path to a "
+            "number in the scenario, "
             "e.g. sites.<name>.pue or parts.<part>.price_per_part.",
             option=option,
         )
@@ -146,7 +152,7 @@ def apply_overrides(path: Path, params: Mapping[str, ParamValue]) -> tuple[Scena
     regime: str | None = None
     problems: list[Problem] = []
     for name, value in params.items():
-        if name in KNOBS:
+        if is_knob(name):
             continue
         try:
             data = set_path(data, name, float(value))
@@ -165,13 +171,23 @@ def apply_overrides(path: Path, params: Mapping[str, ParamValue]) -> tuple[Scena
     for name, value in params.items():
         if name == "regime":
             regime = str(value)
-        elif name == "demand.scale":
-            scenario = scale_demand(scenario, knob_number(name, value, path))
-        elif name == "demand.growth":
-            scenario = scale_growth(scenario, knob_number(name, value, path))
-        elif name == "serving.band":
-            scenario = with_serving_band(scenario, knob_number(name, value, path), path)
+        elif name != "sample" and is_knob(name):
+            scenario = with_knob(scenario, name, knob_number(name, value, path), path)
     return scenario, regime
+
+
+def with_knob(scenario: Scenario, name: str, k: float, path: Path) -> Scenario:
+    """The scenario with one numeric knob (demand or serving band) applied."""
+    if name == "demand.scale":
+        return scale_demand(scenario, k)
+    if name == "demand.growth":
+        return scale_growth(scenario, k)
+    return with_serving_band(scenario, k, path, name)
+
+
+def is_knob(name: str) -> bool:
+    """Whether `name` is a knob the planner defines (not a path into the scenario file)."""
+    return name in KNOBS or (name.startswith(FAMILY_BAND) and len(name) > len(FAMILY_BAND))
 
 
 def knob_number(name: str, value: ParamValue, path: Path) -> float:
@@ -184,13 +200,20 @@ def knob_number(name: str, value: ParamValue, path: Path) -> float:
         ) from None
 
 
-def with_serving_band(scenario: Scenario, k: float, path: Path) -> Scenario:
-    """The scenario with its serving rates taken at k times their error band (-1 <= k <= 1)."""
+def with_serving_band(
+    scenario: Scenario, k: float, path: Path, knob: str = "serving.band"
+) -> Scenario:
+    """The scenario with its serving rates taken at k times their error band (-1 <= k <= 1):
+    every part's (`serving.band`) or one family's (`serving.band.<family>`)."""
     if not -1.0 <= k <= 1.0:
         raise InputError.one(
             str(path),
-            "serving.band",
+            knob,
             f"is {k:g}; it counts error bands (the worst held-out miss of each part family).",
             "give a number from -1 (every modelled rate at its band's low edge) to 1.",
         )
-    return replace(scenario, serving_band=k)
+    if knob == "serving.band":
+        return replace(scenario, serving_band=k)
+    family = knob.removeprefix(FAMILY_BAND)
+    others = tuple(kv for kv in scenario.serving_band_by_family if kv[0] != family)
+    return replace(scenario, serving_band_by_family=(*others, (family, k)))

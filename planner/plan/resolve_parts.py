@@ -235,14 +235,17 @@ def error_band_of(stacks: Any, part: Part, moe: bool) -> float:
 
 def band_factors(r: Resolver, parts: list[Part], stacks: Any) -> BandFactors:
     """Each part's modelled-rate multiplier for dense and MoE models at the scenario's k error
-    bands (the `serving.band` knob): the family's held-out rows missed by up to a factor
-    f = 1 + band either way, so k = -1 takes a rate at r / f, k = +1 at r f, r f^k between;
-    the plan's notes say how far each part moved."""
+    bands (the `serving.band` knob, or `serving.band.<family>` for one part family): the
+    family's held-out rows missed by up to a factor f = 1 + band either way, so k = -1 takes a
+    rate at r / f, k = +1 at r f, r f^k between; the plan's notes say how far each part moved."""
     k = r.scenario.serving_band
-    if k == 0.0:
+    by_family = dict(r.scenario.serving_band_by_family)
+    if k == 0.0 and not by_family:
         return {}
+    family_of = family_lookup(r, stacks, by_family)
+    ks = {part.id: by_family.get(family_of(part.id), k) for part in parts}
     factors: BandFactors = {
-        (part.id, moe): (1.0 + error_band_of(stacks, part, moe)) ** k
+        (part.id, moe): (1.0 + error_band_of(stacks, part, moe)) ** ks[part.id]
         for part in parts
         for moe in (False, True)
     }
@@ -250,11 +253,33 @@ def band_factors(r: Resolver, parts: list[Part], stacks: Any) -> BandFactors:
         f"{part.id} x{factors[(part.id, False)]:.2f} (MoE x{factors[(part.id, True)]:.2f})"
         for part in parts
     )
-    r.notes.append(
-        f"serving.band = {k:g}: every modelled token rate taken at {k:g} error bands ({moved}); "
-        "video rates carry no band and are as modelled."
-    )
+    if not by_family:
+        said = f"serving.band = {k:g}: every modelled token rate taken at {k:g} error bands"
+    else:
+        knobs = [f"serving.band.{f} = {v:g}" for f, v in sorted(by_family.items())]
+        said = ", ".join(([f"serving.band = {k:g}"] if k else []) + knobs) + (
+            ": each modelled token rate taken at its part family's k error bands"
+            + ("" if k else " (0 for the other families)")
+        )
+    r.notes.append(f"{said} ({moved}); video rates carry no band and are as modelled.")
     return factors
+
+
+def family_lookup(r: Resolver, stacks: Any, by_family: dict[str, float]) -> Callable[[str], str]:
+    """Part id -> its calibration family ("default" for a part of none); a `serving.band.<f>`
+    naming no family of the table is an input error."""
+    table = getattr(stacks, "calibration", None)
+    family_of = dict(getattr(table, "family_of", None) or {})
+    known = {*family_of.values(), "default"}
+    unknown = sorted(set(by_family) - known)
+    if unknown:
+        raise InputError.one(
+            str(r.scenario.path),
+            f"serving.band.{unknown[0]}",
+            "names no part family of the calibration table.",
+            f"use one of {', '.join(sorted(known))} (serving.band moves every family).",
+        )
+    return lambda part_id: family_of.get(part_id, "default")
 
 
 def video_rate(

@@ -411,8 +411,10 @@ class Scenario:
     raw: ScenarioFile
     path: Path
     demand: DemandProjection
-    # k of the `serving.band` knob (planner/plan/overrides.py): modelled rates r at r / (1 - k e)
+    # k of the `serving.band` knob (planner/plan/overrides.py): modelled rates r at r f^k, f a
+    # part family's held-out miss factor; `serving.band.<family>` sets one family's k apart
     serving_band: float = 0.0
+    serving_band_by_family: tuple[tuple[str, float], ...] = ()
 
     @property
     def name(self) -> str:

@@ -184,8 +184,8 @@ def _vary_value_problems(vary: Mapping[str, Sequence[ParamValue]]) -> list[Probl
         if name != "regime" and not all(isinstance(v, float) for v in values):
             fix = "give numbers, e.g. 0.5,1,2."
             out.append(Problem("", "vary", f"'{name}' takes numbers only.", fix, option=True))
-        elif name == "serving.band" and not all(-1.0 <= float(v) <= 1.0 for v in values):
-            text, fix = "'serving.band' counts error bands, from -1 to 1.", "e.g. -1,-0.5,0,0.5."
+        elif name.startswith("serving.band") and not all(-1.0 <= float(v) <= 1.0 for v in values):
+            text, fix = f"'{name}' counts error bands, from -1 to 1.", "e.g. -1,-0.5,0,0.5."
             out.append(Problem("", "vary", text, fix, option=True))
     return out
 
