@@ -56,10 +56,10 @@ from planner.plan.resolver import (
     plan_years,
     read_video_penalty,
 )
-from planner.plan.scenario import Scenario, ScenarioFile
+from planner.plan.scenario import Scenario, ScenarioFile, ServingIn
 from planner.plan.server_bills import ServerBills
 from planner.rules import RegimeLibrary
-from planner.serving.workloads import WorkloadLibrary
+from planner.serving.power_cap import power_caps_file
 from planner.sites.reader import BatteryFigures
 from planner.timeseries import HOURS_PER_DAY, TimeAxis, weekday_and_weekend
 
@@ -399,7 +399,7 @@ def resolve(
     `libraries`: the profiles of `overlays` already loaded (None: read from their files)."""
     r, raw, demand = Resolver(scenario), scenario.raw, scenario.demand
     libs = Libraries.load(overlays) if libraries is None else libraries
-    library, regimes, (tau, duration) = libs.workloads, libs.regimes, plan_years(r)
+    regimes, (tau, duration) = libs.regimes, plan_years(r)
     parts, rate_wp, busy_w = parts_and_rates(r, libs, tau, float(tau[-1] + duration[-1]))
     rules = read_rules(r, parts.parts, mid_dates(r, duration), regimes, regime or raw.rules.regime)
     check_prices(r, parts, rules)
@@ -443,7 +443,8 @@ def resolve(
         power_subsidy_fraction=subsidy,
         regimes=rules.rule_ids,
         notes=tuple(r.notes),
-        profile_files=_profile_files(parts, demand.workload_names, library, regimes, rules),
+        profile_files=_profile_files(parts, raw.serving, libs, regimes, rules)
+        + ((power_caps_file(overlays),) if raw.power_capping else ()),
         flex=FlexTable(option_names, cap_basis),
     )
 
@@ -477,14 +478,17 @@ def single_numbers(r: Resolver, raw: ScenarioFile) -> dict[str, Any]:
 
 def _profile_files(
     parts: PartsTable,
-    workloads: Sequence[str],
-    library: WorkloadLibrary,
+    serving: Sequence[ServingIn],
+    libs: Libraries,
     regimes: RegimeLibrary,
     rules: RulesTable,
 ) -> tuple[Path, ...]:
-    """The profile, server and rule files a plan rests on, so a run records their hashes."""
+    """The profile, server, workload, serving-table and rule files a plan rests on, so a run
+    records their hashes (and a sweep solves a case again when one changes)."""
     files = [p.path for p in parts.parts] + list(parts.server_files)
-    files += [library.workloads[w].path for w in workloads if w in library.workloads]
+    workloads = libs.workloads.workloads
+    files += [workloads[s.profile].path for s in serving if s.profile in workloads]
+    files += list(libs.stacks.files)
     snapshots = {rule.split("/", 1)[0] for rule in rules.rule_ids}
     files += [regimes.regimes[i].path for i in sorted(snapshots) if i in regimes.regimes]
     return tuple(dict.fromkeys(files))

@@ -36,8 +36,8 @@ from planner.errors import InputError, Problem
 from planner.paths import search_dirs
 from planner.provenance import FigureIn, Provenance, SourceIn, resolve_source
 from planner.schema import StrictModel
-from planner.serving.fitted import CalibrationTable, load_calibration
-from planner.serving.served import Served, load_precisions
+from planner.serving.fitted import CalibrationTable, calibration_file, load_calibration
+from planner.serving.served import Served, load_precisions, precisions_file
 from planner.yamlio import read_yaml, validate
 
 STACKS_FILE = "software_stacks.yaml"
@@ -127,6 +127,7 @@ class Stacks(dict[str, Efficiency]):
 
     calibration: CalibrationTable | None = None
     precisions: dict[str, Served] = {}  # noqa: RUF012 - set per instance by load_stacks
+    files: tuple[Path, ...] = ()  # what they were read from (a run records their hashes)
 
 
 def load_stacks(overlays: Sequence[Path] = ()) -> Stacks:
@@ -180,7 +181,16 @@ def load_stacks(overlays: Sequence[Path] = ()) -> Stacks:
                 )
     if problems:
         raise InputError(problems)
+    stacks.files = stack_files(overlays)
     return stacks
+
+
+def stack_files(overlays: Sequence[Path] = ()) -> tuple[Path, ...]:
+    """The files the stacks, the calibration table and the precisions table are read from."""
+    folders = search_dirs("hardware_profiles", overlays)
+    files = [f / STACKS_FILE for f in folders if (f / STACKS_FILE).is_file()]
+    files += [p for p in (calibration_file(overlays), precisions_file(overlays)) if p is not None]
+    return tuple(files)
 
 
 def efficiency_for(

@@ -273,11 +273,17 @@ def read_calibration(path: Path) -> CalibrationTable:
     return table
 
 
-def load_calibration(overlays: Sequence[Path] = ()) -> CalibrationTable | None:
-    """The calibration table of the last folder that has one (overlays replace it whole)."""
+def calibration_file(overlays: Sequence[Path] = ()) -> Path | None:
+    """The calibration table's file: the last folder's that has one (overlays replace it)."""
     found = None
     for folder in search_dirs("workload_profiles", overlays):
         path = folder / CALIBRATION_FILE
         if path.is_file():
             found = path
+    return found
+
+
+def load_calibration(overlays: Sequence[Path] = ()) -> CalibrationTable | None:
+    """The calibration table of the last folder that has one (overlays replace it whole)."""
+    found = calibration_file(overlays)
     return None if found is None else read_calibration(found)

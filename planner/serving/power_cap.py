@@ -205,7 +205,12 @@ def read_power_caps(path: Path) -> PowerCapTable:
     return PowerCapTable(tuple(series), path)
 
 
+def power_caps_file(overlays: Sequence[Path] = ()) -> Path:
+    """The power-cap table's file: the shipped one, or the last overlay's."""
+    found = [d / POWER_CAPS_FILE for d in search_dirs("workload_profiles", overlays)]
+    return [p for p in found if p.is_file()][-1]
+
+
 def load_power_caps(overlays: Sequence[Path] = ()) -> PowerCapTable:
     """The shipped table, or the last overlay's (an overlay replaces it whole)."""
-    found = [d / POWER_CAPS_FILE for d in search_dirs("workload_profiles", overlays)]
-    return read_power_caps([p for p in found if p.is_file()][-1])
+    return read_power_caps(power_caps_file(overlays))

@@ -76,10 +76,16 @@ def read_precisions(path: Path) -> dict[str, Served]:
     return out
 
 
-def load_precisions(overlays: Sequence[Path] = ()) -> dict[str, Served]:
-    """The precisions table of the last folder that has one ({} when none does)."""
+def precisions_file(overlays: Sequence[Path] = ()) -> Path | None:
+    """The precisions table's file: the last folder's that has one (overlays replace it)."""
     found = None
     for folder in search_dirs("workload_profiles", overlays):
         if (folder / PRECISIONS_FILE).is_file():
             found = folder / PRECISIONS_FILE
+    return found
+
+
+def load_precisions(overlays: Sequence[Path] = ()) -> dict[str, Served]:
+    """The precisions table of the last folder that has one ({} when none does)."""
+    found = precisions_file(overlays)
     return {} if found is None else read_precisions(found)

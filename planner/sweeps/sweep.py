@@ -8,12 +8,13 @@ client unpacks it atomically into `DIR/cases/<case>/`, so workers need the scena
 files at the same paths but no shared output folder.
 
 A case's id hashes the scenario file's content, its parameters and the solve options, so a rerun
-of the same sweep into the same folder skips every case whose run folder is complete and solves
-the rest (failed ones included). A case whose worker dies is resubmitted up to `retries` times,
-then recorded as failed with the error; an input or infeasibility error is recorded at once (it
-would fail again). The sweep's table (`sweep.parquet`, one row per case) and manifest
-(`sweep.json`) are rewritten atomically after every case; docs/sweeps.md documents both. One
-sweep at a time may write a folder (planner.sweeps.lock).
+of the same sweep into the same folder skips every case whose run folder is complete and was
+solved with its input files as they are now (`planner.results.inputs_check`), and solves the rest
+(failed ones included). A case whose worker dies is resubmitted up to `retries` times, then
+recorded as failed with the error; an input or infeasibility error is recorded at once (it would
+fail again). The sweep's table (`sweep.parquet`, one row per case) and manifest (`sweep.json`) are
+rewritten atomically after every case; docs/sweeps.md documents both. One sweep at a time may
+write a folder (planner.sweeps.lock).
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ from planner.results.folders import (
     SWEEP_TABLE,
     file_sha256,
     is_complete_run,
-    read_run,
     to_json,
 )
+from planner.results.inputs_check import StaleRun, read_current_run
 from planner.results.integrity import DamagedRun
 from planner.sweeps.lock import sweep_lock
 from planner.yamlio import read_yaml
@@ -380,8 +381,8 @@ def _case_row(folder: Path, case: SweepCase, parameters: Sequence[str]) -> dict[
     row: dict[str, Any] = dict.fromkeys((*ID_COLUMNS, *parameters, *HEADLINE))
     row.update(case=case.case, **{p: case.params.get(p) for p in parameters})
     try:
-        summary = read_run(run_dir, checksums=False).summary if is_complete_run(run_dir) else None
-    except DamagedRun as exc:  # solved again by the next run of the sweep
+        summary = read_current_run(run_dir).summary if is_complete_run(run_dir) else None
+    except (DamagedRun, StaleRun) as exc:  # solved again by the next run of the sweep
         row.update(status="pending", error=str(exc))
         return row
     if summary is not None:
