@@ -411,10 +411,9 @@ class Scenario:
     raw: ScenarioFile
     path: Path
     demand: DemandProjection
-    # k of the `serving.band` knob (planner/plan/overrides.py): modelled rates r at r f^k, f a
-    # part family's held-out miss factor; `serving.band.<family>` sets one family's k apart
+    # k of the `serving.band` knobs (planner/plan/overrides.py): modelled rates r at r f^k
     serving_band: float = 0.0
-    serving_band_by_family: tuple[tuple[str, float], ...] = ()
+    serving_band_by_family: tuple[tuple[str, float], ...] = ()  # `serving.band.<family>`
 
     @property
     def name(self) -> str:
