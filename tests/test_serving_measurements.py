@@ -47,19 +47,18 @@ def test_the_shipped_set_covers_the_parts_that_matter(report):
 
 @pytest.mark.slow
 def test_validation_figures_as_the_docs_state_them(report):
-    """docs/serving.md, Validation: in-sample median |error| 6.7%, leave-one-out 8.0%,
-    leave-one-part-out 10.7% (target 15%: met), guarded so a drift shows; the fit is the same
-    on every machine (tests/test_serving_calibration_determinism.py). The +-40% bound is NOT
-    met by 9 in-scope rows (named in docs/serving.md; 8 before item 37 corrected a row's MTP
-    steps, which moved the A100's Mixtral 5000/500 from -39.8% to -40.9%): a ratchet, so none
-    is added."""
+    """docs/serving.md, Validation: in-sample median |error| 6.7%, leave-one-out 8.5%,
+    leave-one-part-out 11.3% (target 15%: met; 8.0% and 10.7% before item 40 sliced the expert
+    tile cost under "tp"), guarded so a drift shows; the fit is the same on every machine
+    (tests/test_serving_calibration_determinism.py). The +-40% bound is NOT met by 8 in-scope
+    rows (named in docs/serving.md; 9 before item 40): a ratchet, so none is added."""
     assert report.median("error_fraction") <= 0.0675
-    assert report.median("loo_error_fraction") <= 0.0805
-    assert report.median("lopo_error_fraction") <= 0.1075
+    assert report.median("loo_error_fraction") <= 0.0855
+    assert report.median("lopo_error_fraction") <= 0.1135
     beyond = [
         r.id for r in report.rows if r.lopo_error_fraction and abs(r.lopo_error_fraction) > 0.4
     ]
-    assert len(beyond) <= 9, beyond
+    assert len(beyond) <= 8, beyond
     ascend = [i for i in beyond if i.startswith("sglang-ascend")]
     assert len(ascend) <= 2, ascend  # 14 before the dies, engines and all-to-all (issue 12)
 
@@ -85,20 +84,19 @@ def test_the_shipped_error_bands_are_the_held_out_misses(report, world):
 
 @pytest.mark.slow
 def test_low_concurrency_rows_and_deepseek_on_h200_hold_when_their_part_is_hidden(report):
-    """Issue 12 targets: every batch-1 / low-concurrency row within +-30% in-sample (62 of 63
-    since item 37 corrected a row's MTP steps: the 910C's 18K-prompt batch-1 row is at +30.9%;
-    63 of 63 and worst +25% before), and with its part hidden at least 10 (59 of 63 are: three
-    H20 batch-1 rows and the 910C's 18K-prompt row are not; a ratchet); DeepSeek-R1 on 8 x H200
-    at maximum throughput with the H200 hidden: +23.9% (+24.0% before item 37; the shipped
-    table's in-sample figure, +27.4%, is outside the +-25% asked: tests/test_serving_step.py).
-    A ratchet."""
+    """Issue 12 targets: every batch-1 / low-concurrency row within +-30% in-sample (63 of 63,
+    worst 24%, since item 40; 62 of 63 after item 37, the 910C's 18K-prompt row at +30.9%),
+    and with its part hidden at least 10 (57 of 63 are; 59 before item 40; a ratchet);
+    DeepSeek-R1 on 8 x H200 at maximum throughput with the H200 hidden: +23.0% (+23.9% before
+    item 40; the shipped table's in-sample figure, +25.2%, is just outside the +-25% asked:
+    tests/test_serving_step.py). A ratchet."""
     low = [r for r in report.rows if r.low_concurrency and r.error_fraction is not None]
-    assert max(abs(r.error_fraction) for r in low) <= 0.31
-    assert sum(abs(r.error_fraction) <= 0.30 for r in low) >= 62
+    assert max(abs(r.error_fraction) for r in low) <= 0.24
+    assert sum(abs(r.error_fraction) <= 0.30 for r in low) == len(low) == 63
     held = [r for r in low if r.lopo_error_fraction is not None]
-    assert sum(abs(r.lopo_error_fraction) <= 0.30 for r in held) >= 59
+    assert sum(abs(r.lopo_error_fraction) <= 0.30 for r in held) >= 57
     r1 = next(r for r in report.rows if r.id == "trtllm-dsr1blog-8xh200-fp8-maxtput-c1024")
-    assert r1.lopo_error_fraction is not None and abs(r1.lopo_error_fraction) <= 0.245
+    assert r1.lopo_error_fraction is not None and abs(r1.lopo_error_fraction) <= 0.235
 
 
 @pytest.mark.slow

@@ -210,11 +210,12 @@ def is_moe(workload: WorkloadLike) -> bool:
 
 
 def experts_read_per_part(workload: WorkloadLike, replica: Replica, tokens: float) -> float:
-    """Distinct experts one part reads in one MoE layer: E (1 - (1 - k/E)^tokens), over the n
-    parts under "ep" and "tep" (each holds E / n whole experts); under "tp" every part holds a
-    slice of each."""
+    """A part's share of the experts one MoE layer touches, E (1 - (1 - k/E)^tokens), in whole
+    experts' worth of tiles: over the n parts under "ep" and "tep" (each holds E / n whole
+    experts), over the t of the tensor-parallel group under "tp" (each holds a t-th slice of
+    every expert, so a t-th of its tiles)."""
     touched = (workload.experts or 0) * experts_touched_fraction(workload, tokens)
-    return touched if replica.parallel == "tp" else touched / replica.parts
+    return touched / (replica.tensor_parallel if replica.parallel == "tp" else replica.parts)
 
 
 def kv_replication(workload: WorkloadLike, tensor_parallel: int) -> float:
