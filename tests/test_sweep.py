@@ -121,6 +121,7 @@ def test_cases_are_the_grid_times_the_samples_with_stable_ids() -> None:
         (SweepSpec(TINY, vary={"demand.scale": ["high"]}), "takes numbers only"),
         (SweepSpec(TINY, vary={"serving.band": [0.0, 1.5]}), "counts error bands, from -1 to 1"),
         (SweepSpec(TINY, vary={"serving.band.hopper": [-2.0]}), "'serving.band.hopper' counts"),
+        (SweepSpec(TINY, vary={"serving.band.hoper": [-1.0]}), "one of ada, ampere"),
         (SweepSpec(FLAGSHIP, samples=4), "declares no distributions"),
         (SweepSpec(TINY), "nothing to sweep"),
     ],

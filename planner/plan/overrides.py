@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ import numpy as np
 
 from planner.errors import InputError, Problem
 from planner.plan.scenario import Scenario, parse_scenario
+from planner.serving.fitted import load_calibration
 from planner.yamlio import read_yaml
 
 ParamValue = float | str
@@ -217,3 +218,26 @@ def with_serving_band(
     family = knob.removeprefix(FAMILY_BAND)
     others = tuple(kv for kv in scenario.serving_band_by_family if kv[0] != family)
     return replace(scenario, serving_band_by_family=(*others, (family, k)))
+
+
+def vary_problems(
+    vary: Mapping[str, Sequence[ParamValue]], overlays: Sequence[Path]
+) -> list[Problem]:
+    """A sweep grid's values: numbers but for the regime's; error bands within [-1, 1]; each
+    `serving.band.<family>` a family of the calibration table the cases will read."""
+    out = []
+    for name, values in vary.items():
+        if name != "regime" and not all(isinstance(v, float) for v in values):
+            fix = "give numbers, e.g. 0.5,1,2."
+            out.append(Problem("", "vary", f"'{name}' takes numbers only.", fix, option=True))
+        elif name.startswith("serving.band") and not all(-1.0 <= float(v) <= 1.0 for v in values):
+            text, fix = f"'{name}' counts error bands, from -1 to 1.", "e.g. -1,-0.5,0,0.5."
+            out.append(Problem("", "vary", text, fix, option=True))
+    families = [n.removeprefix(FAMILY_BAND) for n in vary if n.startswith(FAMILY_BAND)]
+    table = load_calibration(overlays) if families else None
+    known = {*(table.family_of.values() if table else ()), "default"}
+    for family in (f for f in families if f not in known):
+        text = f"'{FAMILY_BAND}{family}' names no part family of the calibration table."
+        fix = f"use one of {', '.join(sorted(known))}."
+        out.append(Problem("", "vary", text, fix, option=True))
+    return out

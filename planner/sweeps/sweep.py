@@ -43,7 +43,7 @@ from models.common import Backend
 from planner.atomic import atomic_write, atomic_write_text, replace_dir, temp_sibling
 from planner.dask_cluster import dask_client
 from planner.errors import InputError, PlannerError, Problem
-from planner.plan.overrides import ParamValue, apply_overrides, check_parameter
+from planner.plan.overrides import ParamValue, apply_overrides, check_parameter, vary_problems
 from planner.plan.scenario import UncertainIn, load_scenario
 from planner.results.folders import (
     CASES,
@@ -178,19 +178,6 @@ def case_id(scenario_sha256: str, params: Mapping[str, ParamValue], options: Map
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def _vary_value_problems(vary: Mapping[str, Sequence[ParamValue]]) -> list[Problem]:
-    """Each grid's values: numbers but for the regime's, and error bands within [-1, 1]."""
-    out = []
-    for name, values in vary.items():
-        if name != "regime" and not all(isinstance(v, float) for v in values):
-            fix = "give numbers, e.g. 0.5,1,2."
-            out.append(Problem("", "vary", f"'{name}' takes numbers only.", fix, option=True))
-        elif name.startswith("serving.band") and not all(-1.0 <= float(v) <= 1.0 for v in values):
-            text, fix = f"'{name}' counts error bands, from -1 to 1.", "e.g. -1,-0.5,0,0.5."
-            out.append(Problem("", "vary", text, fix, option=True))
-    return out
-
-
 def _check_spec(spec: SweepSpec, data: Mapping[str, Any], dists: Sequence[UncertainIn]) -> None:
     path = spec.scenario
     problems = [
@@ -201,7 +188,7 @@ def _check_spec(spec: SweepSpec, data: Mapping[str, Any], dists: Sequence[Uncert
         for i, d in enumerate(dists)
         if (p := check_parameter(d.parameter, path, data, f"uncertainty[{i}].parameter"))
     ]
-    problems += _vary_value_problems(spec.vary)
+    problems += vary_problems(spec.vary, spec.overlays)
     if spec.samples and not dists:
         problems.append(
             Problem(
