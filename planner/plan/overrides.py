@@ -38,7 +38,7 @@ import numpy as np
 
 from planner.errors import InputError, Problem
 from planner.plan.scenario import Scenario, parse_scenario
-from planner.serving.fitted import load_calibration
+from planner.serving.fitted import band_families, load_calibration
 from planner.yamlio import read_yaml
 
 ParamValue = float | str
@@ -234,8 +234,7 @@ def vary_problems(
             text, fix = f"'{name}' counts error bands, from -1 to 1.", "e.g. -1,-0.5,0,0.5."
             out.append(Problem("", "vary", text, fix, option=True))
     families = [n.removeprefix(FAMILY_BAND) for n in vary if n.startswith(FAMILY_BAND)]
-    table = load_calibration(overlays) if families else None
-    known = {*(table.family_of.values() if table else ()), "default"}
+    known = band_families(load_calibration(overlays)) if families else set()
     for family in (f for f in families if f not in known):
         text = f"'{FAMILY_BAND}{family}' names no part family of the calibration table."
         fix = f"use one of {', '.join(sorted(known))}."

@@ -270,7 +270,7 @@ def family_lookup(r: Resolver, stacks: Any, by_family: dict[str, float]) -> Call
     naming no family of the table is an input error."""
     table = getattr(stacks, "calibration", None)
     family_of = dict(getattr(table, "family_of", None) or {})
-    known = {*family_of.values(), "default"}
+    known = {*family_of.values(), "default"}  # as fitted.band_families (tables may be stand-ins)
     unknown = sorted(set(by_family) - known)
     if unknown:
         raise InputError.one(

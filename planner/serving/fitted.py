@@ -273,6 +273,11 @@ def read_calibration(path: Path) -> CalibrationTable:
     return table
 
 
+def band_families(table: CalibrationTable | None) -> set[str]:
+    """The part families a `serving.band.<family>` knob may name: the table's and "default"."""
+    return {*(table.family_of.values() if table is not None else ()), "default"}
+
+
 def calibration_file(overlays: Sequence[Path] = ()) -> Path | None:
     """The calibration table's file: the last folder's that has one (overlays replace it)."""
     found = None
