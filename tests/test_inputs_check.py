@@ -47,6 +47,35 @@ def test_a_plan_records_the_workload_and_serving_tables_its_rates_rest_on(tmp_pa
     assert (ROOT / "workload_profiles/serving/power_caps.yaml").resolve() in capped_paths
 
 
+def test_a_plan_records_its_demand_csv_and_day_shape_files(tmp_path: Path) -> None:
+    """Demand read from a CSV and a day shape read from a file (shipped or the user's) set the
+    load the plan serves: the run records each, and editing the CSV makes the run stale."""
+    scenario = tmp_path / "tiny.yaml"
+    text = TINY.read_text()
+    flat = (
+        "      tokens_per_day: 1.0e+10\n"
+        "      growth: {kind: exponential, annual_growth_fraction: 0.0}\n"
+    )
+    assert flat in text
+    text = text.replace(flat, "      growth: {kind: csv, file: chat.csv}\n      shape: day.csv\n")
+    scenario.write_text(text)
+    (tmp_path / "chat.csv").write_text("period,tokens_per_day\n2026,1.0e10\n2027,1.0e10\n")
+    hours = "".join(f"{h},{1 + (h >= 8)},1\n" for h in range(24))
+    (tmp_path / "day.csv").write_text("hour,weekday,weekend\n" + hours)
+    folder = plan_into(scenario, tmp_path / "run")
+    paths = {Path(str(i["path"])).resolve() for i in read_run(folder).inputs}
+    assert {(tmp_path / "chat.csv").resolve(), (tmp_path / "day.csv").resolve()} <= paths
+    (tmp_path / "chat.csv").write_text("period,tokens_per_day\n2026,2.0e10\n2027,2.0e10\n")
+    with pytest.raises(StaleRun, match=r"chat\.csv"):
+        read_current_run(folder)
+    shipped = scenario.read_text().replace("shape: day.csv", "shape: azure-conv-2024")
+    scenario.write_text(shipped)
+    paths = {
+        Path(str(i["path"])).resolve() for i in read_run(plan_into(scenario, tmp_path / "s")).inputs
+    }
+    assert (ROOT / "demand_shapes/azure-conv-2024.yaml").resolve() in paths
+
+
 def test_a_run_is_current_until_an_input_changes(tmp_path: Path) -> None:
     scenario = tmp_path / "tiny.yaml"
     shutil.copy(TINY, scenario)

@@ -361,14 +361,17 @@ def _csv(
     check: DemandChecker,
     column: str = "tokens_per_day",
 ) -> np.ndarray | None:
-    path = Path(growth.file)
-    if not path.is_absolute():
-        path = file.parent / path
     try:
-        return read_demand_csv(path, horizon, column)
+        return read_demand_csv(demand_csv_path(growth, file), horizon, column)
     except InputError as exc:
         check.problems.extend(exc.problems)
         return None
+
+
+def demand_csv_path(growth: CsvIn, file: Path) -> Path:
+    """The CSV a `kind: csv` growth names, relative to the file that names it."""
+    path = Path(growth.file)
+    return path if path.is_absolute() else file.parent / path
 
 
 def workload_tokens(

@@ -28,6 +28,7 @@ import numpy as np
 
 from planner.demand.growth import (
     DemandChecker,
+    demand_csv_path,
     exponential_tokens_per_day,
     geometric_interpolation,
     logistic_tokens_per_day,
@@ -37,6 +38,7 @@ from planner.demand.growth import (
 from planner.demand.horizon import Horizon, build_horizon
 from planner.demand.schema import (
     BatchIn,
+    CsvIn,
     DemandFile,
     DemandIn,
     DemandUnit,
@@ -99,6 +101,7 @@ class DemandProjection:
     weekday_share_fraction: np.ndarray | None = None  # (W, 24)
     weekend_share_fraction: np.ndarray | None = None  # (W, 24)
     shape_sources: tuple[str, ...] = ()  # per workload: the shape's id and source
+    files: tuple[Path, ...] = ()  # the CSV and shape files read (a run records their hashes)
 
     def __post_init__(self) -> None:
         if self.video_s_per_day is None:
@@ -309,7 +312,19 @@ def project_demand(spec: DemandIn, file: Path, prefix: str = "demand.") -> Deman
         weekday_share_fraction=np.vstack([d.weekday_share_fraction for d in day_shapes]),
         weekend_share_fraction=np.vstack([d.weekend_share_fraction for d in day_shapes]),
         shape_sources=tuple(f"{d.id}: {d.source}" for d in day_shapes),
+        files=_files_read(spec, file, day_shapes),
     )
+
+
+def _files_read(spec: DemandIn, file: Path, day_shapes: list[DayShape]) -> tuple[Path, ...]:
+    """The demand CSVs and shape files a projection rests on, each once, in workload order."""
+    csvs = [
+        demand_csv_path(w.growth, file).resolve()
+        for w in spec.workloads
+        if isinstance(w.growth, CsvIn)
+    ]
+    shapes = [d.file.resolve() for d in day_shapes if d.file is not None]
+    return tuple(dict.fromkeys(csvs + shapes))
 
 
 def parse_demand(data: Any, file: Path) -> DemandIn:

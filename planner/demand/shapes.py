@@ -67,6 +67,7 @@ class DayShape:
     weekend: np.ndarray  # (24,) same unit as weekday
     source: str  # title and address, one line
     confidence: str
+    file: Path | None = None  # the file it was read from; None = written in the scenario
 
     @property
     def mean_day(self) -> float:
@@ -122,7 +123,7 @@ def checked_shape(
         raise _problem(file, "weekday", "the day holds no load.", "give some load > 0.")
     for array in (wd, we):
         array.setflags(write=False)
-    return DayShape(shape_id, wd, we, source, confidence)
+    return DayShape(shape_id, wd, we, source, confidence, file)
 
 
 def read_shape_yaml(path: Path) -> DayShape:

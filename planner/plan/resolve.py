@@ -93,7 +93,7 @@ class ResolvedPlan:
     power_subsidy_fraction: np.ndarray  # (S, Y) cut applied to the energy price (forced)
     regimes: tuple[str, ...]  # rule ids that decided purchases, for the record
     notes: tuple[str, ...]  # unknowns and simplifications, in words
-    profile_files: tuple[Path, ...] = ()  # part, workload and rule files used (run records)
+    profile_files: tuple[Path, ...] = ()  # part, workload, rule and demand files (run records)
     flex: FlexTable | None = None  # grid option names and power-cap curve basis (eqs. 19-21)
 
     @property
@@ -444,7 +444,8 @@ def resolve(
         regimes=rules.rule_ids,
         notes=tuple(r.notes),
         profile_files=_profile_files(parts, raw.serving, libs, regimes, rules)
-        + ((power_caps_file(overlays),) if raw.power_capping else ()),
+        + ((power_caps_file(overlays),) if raw.power_capping else ())
+        + demand.files,
         flex=FlexTable(option_names, cap_basis),
     )
 
