@@ -36,37 +36,44 @@ def test_no_test_row_is_fitted():
     """A test row in the fitted file would be scored on data it was fitted to."""
     fitted = {m.id for m in load_measurements(shipped_measurements())}
     tested = {m.id for m in load_measurements(TEST_SET)}
-    assert len(tested) == 125 and not fitted & tested
+    assert len(tested) == 147 and not fitted & tested
 
 
 def test_the_test_set_as_shipped(test_set):
     """docs/serving.md, Validation (V5): TensorRT-LLM's newer performance overview and three
-    results on the 910C and H20, the SGLang cookbook's Qwen3-235B sweep on 8 x B200, never
-    fitted (dstack's DeepSeek-R1 runs on engines of early 2025 kept, not scored). Dense
-    Llama-3.3-70B on five parts within +-12% at every length (median 4.0%); the MoE rows are
-    where the model fails: median 25%, 22 rows beyond +-40%. DeepSeek-R1 at the batch
-    trtllm-bench gave itself (384 a rank at 1K/1K): +81% on H200, -40 to -62% on B200 and GB200;
-    Qwen3-30B-A3B at 1,024/32,768 -64% and -66%; Qwen3-235B on 8 x B200 under TP8 +3% at one
-    sequence, -20% at 14 and +2% at 90 (-23%, -68% and -61% before item 40 sliced the expert
-    tile cost under "tp", a change those rows motivated); the 910C's DeepSeek-R1 -10% and -12%,
-    the H20's DeepSeek-V3 +13%. Guarded both ways so a change to the model or the table that
-    moves them shows."""
+    results on the 910C and H20, the SGLang cookbook's Qwen3-235B and DeepSeek-R1 sweeps on
+    8 x B200, never fitted (dstack's DeepSeek-R1 runs on engines of early 2025, the cookbook's
+    ShareGPT runs and its DeepSeek-V3.1 on MI300X, on an engine the ROCm stack has no factor
+    for, kept, not scored). Dense Llama-3.3-70B on five parts within +-9% at every length
+    (median 4.3%); the MoE rows are where the model fails: median 26%, 22 rows beyond +-40%.
+    DeepSeek-R1 at the batch trtllm-bench gave itself (384 a rank at 1K/1K): +82% on H200, -62%
+    on GB200 at 1K/8K; Qwen3-235B on 8 x B200 under TP8 +3% at one sequence, -21% at 14 and +1%
+    at 90; DeepSeek-R1 under TP8 on 8 x B200 +41% at one sequence (a 6.5 ms modelled step
+    against 9.2 ms measured), -16 to +15% at 14-92; the 910C's DeepSeek-R1 -12% and -14%, the
+    H20's DeepSeek-V3 +13%. Guarded both ways so a change to the model or the table that moves
+    them shows (item 41's refit moved each by at most 2 points)."""
     rows = [r for r in test_set.rows if r.error_fraction is not None]
-    assert len(rows) == 90 and test_set.fit is None and test_set.as_shipped
+    assert len(rows) == 99 and test_set.fit is None and test_set.as_shipped
     dense = [r for r in rows if r.workload == "llama-3.1-70b"]
-    assert len(dense) == 20 and max(abs(r.error_fraction) for r in dense) <= 0.12
-    assert 0.162 <= test_set.median("error_fraction") <= 0.172
+    assert len(dense) == 20 and max(abs(r.error_fraction) for r in dense) <= 0.09
+    assert 0.155 <= test_set.median("error_fraction") <= 0.165
     china = {r.id: r.error_fraction for r in rows if r.id.startswith("test-")}
-    assert len(china) == 3 and sorted(round(e, 2) for e in china.values()) == [-0.12, -0.1, 0.13]
+    assert len(china) == 3 and sorted(round(e, 2) for e in china.values()) == [-0.14, -0.12, 0.13]
     beyond = [r.id for r in rows if abs(r.error_fraction) > 0.4]
     assert len(beyond) == 22, beyond
     r1 = {r.id.removeprefix("trtllmdev-"): r for r in rows if "dsr1-fp" in r.id}
     h200, gb200 = r1["8xh200-dsr1-fp8-1024-1024"], r1["4xgb200-dsr1-fp4-1024-8192"]
     assert h200.batch == 3072  # 384 a rank (trtllm-bench's own), not memory's 4,031
-    assert h200.error_fraction == pytest.approx(0.811, abs=0.01)
-    assert gb200.error_fraction == pytest.approx(-0.620, abs=0.01)
+    assert h200.error_fraction == pytest.approx(0.823, abs=0.01)
+    assert gb200.error_fraction == pytest.approx(-0.622, abs=0.01)
     sweep = {r.batch: r.error_fraction for r in rows if "qwen3-235b-bf16-1000-1000" in r.id}
-    assert sweep == pytest.approx({1: 0.033, 14: -0.204, 90: 0.020}, abs=0.01)
+    assert sweep == pytest.approx({1: 0.026, 14: -0.215, 90: 0.006}, abs=0.01)
+    ds = {r.batch: r.error_fraction for r in rows if "deepseek-r1-fp8-1000-1000" in r.id}
+    assert ds == pytest.approx({1: 0.412, 14: 0.084, 92: 0.148}, abs=0.01)
+    rocm = [r for r in test_set.rows if "8xmi300x-deepseek-v3.1" in r.id]
+    assert len(rocm) == 9 and all("no speed factor for serving engine" in r.note for r in rocm)
+    unscored = [r for r in test_set.rows if "sharegpt" in r.id]
+    assert len(unscored) == 4 and all("out of scope" in r.note for r in unscored)
     kept = [r for r in test_set.rows if r.id.startswith("dstack-")]
     assert len(kept) == 30 and all(r.error_fraction is None for r in kept)
 
@@ -74,14 +81,15 @@ def test_the_test_set_as_shipped(test_set):
 @pytest.mark.slow
 def test_the_shipped_table_reproduces_its_own_fit(world):
     """On the fitted rows, the shipped table's figures give the fit's in-sample errors: the
-    table is the fit of measurements.csv (to the table's rounding, 0.1 points)."""
+    table is the fit of measurements.csv (to the table's rounding, 0.15 points: a latency-bound
+    batch may move by one sequence, as GB200's MLPerf interactive row does, 295 -> 296)."""
     rows = load_measurements(shipped_measurements())
     fitted = {r.id: r.error_fraction for r in validate(rows, *world, leave_out=False).rows}
     shipped = {r.id: r.error_fraction for r in predict(rows, *world).rows}
     assert fitted.keys() == shipped.keys()
     both = [(fitted[i], shipped[i]) for i in fitted if fitted[i] is not None]
     assert len(both) == 165 and all(shipped[i] is not None for i in fitted if fitted[i])
-    assert max(abs(a - b) for a, b in both) < 1e-3
+    assert max(abs(a - b) for a, b in both) < 1.5e-3
 
 
 def test_cli_as_shipped_reports_one_summary_row():
@@ -94,10 +102,10 @@ def test_cli_as_shipped_reports_one_summary_row():
         "as shipped, dense models",
         "as shipped, mixtures of experts",
     ]
-    assert out["summary"][0]["rows"] == 90 and 16.2 <= out["median_abs_error_pct"] <= 17.2
+    assert out["summary"][0]["rows"] == 99 and 15.5 <= out["median_abs_error_pct"] <= 16.5
     dense, moe = out["summary"][1:]
-    assert (dense["rows"], moe["rows"]) == (20, 70)
-    assert dense["median_abs_error_pct"] < 4.5 < 20.0 < moe["median_abs_error_pct"] < 25.5
+    assert (dense["rows"], moe["rows"]) == (20, 79)
+    assert dense["median_abs_error_pct"] < 4.5 < 20.0 < moe["median_abs_error_pct"] < 27.0
     assert "loo_median_abs_error_pct" not in out
     assert all(r["lopo_error_pct"] is None for r in out["rows"])
 
@@ -148,3 +156,23 @@ def test_error_bands_are_miss_factors_by_family_and_kind():
     assert bands["hopper-moe"].scored == "test set"
     assert bands["default"].value == pytest.approx(1.0)
     assert bands["default-moe"].value == pytest.approx(1.5)
+
+
+def test_a_fit_refuses_an_engine_it_has_no_factor_for_as_the_shipped_table_does(world):
+    """The error bands score the test set at the fit's figures: a row on an engine the fit
+    never saw (here SGLang on CANN, for a fit to the B200's rows) is refused there too, as
+    `--as-shipped` refuses it, rather than read at the stack's reference engine (which once set
+    CDNA 3's MoE band from SGLang's DeepSeek on the MI300X, +260%: docs/serving.md item 42)."""
+    rows = load_measurements(shipped_measurements())
+    b200 = [m for m in rows if m.part == "b200"]
+    params = validate(b200, *world, leave_out=False).fit.params
+    ascend = [
+        m for m in rows if m.part == "ascend-910c" and m.engine == "sglang" and m.unmodelled is None
+    ][:2]
+    hopper = [m for m in rows if m.part == "b200" and m.unmodelled is None][:1]
+    got = predict(ascend + hopper, *world, params=params).rows
+    assert all(
+        r.error_fraction is None and "'sglang' on the cann stack in this fit" in r.note
+        for r in got[:2]
+    )
+    assert got[2].error_fraction is not None

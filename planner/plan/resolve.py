@@ -443,9 +443,8 @@ def resolve(
         power_subsidy_fraction=subsidy,
         regimes=rules.rule_ids,
         notes=tuple(r.notes),
-        profile_files=_profile_files(parts, raw.serving, libs, regimes, rules)
-        + ((power_caps_file(overlays),) if raw.power_capping else ())
-        + demand.files,
+        profile_files=_profile_files(parts, raw.serving, libs, regimes, rules, demand.files)
+        + ((power_caps_file(overlays),) if raw.power_capping else ()),
         flex=FlexTable(option_names, cap_basis),
     )
 
@@ -483,13 +482,14 @@ def _profile_files(
     libs: Libraries,
     regimes: RegimeLibrary,
     rules: RulesTable,
+    demand_files: tuple[Path, ...],
 ) -> tuple[Path, ...]:
-    """The profile, server, workload, serving-table and rule files a plan rests on, so a run
-    records their hashes (and a sweep solves a case again when one changes)."""
+    """The profile, server, workload, serving-table, rule and demand files a plan rests on, so
+    a run records their hashes (and a sweep solves a case again when one changes)."""
     files = [p.path for p in parts.parts] + list(parts.server_files)
     workloads = libs.workloads.workloads
     files += [workloads[s.profile].path for s in serving if s.profile in workloads]
     files += list(libs.stacks.files)
     snapshots = {rule.split("/", 1)[0] for rule in rules.rule_ids}
     files += [regimes.regimes[i].path for i in sorted(snapshots) if i in regimes.regimes]
-    return tuple(dict.fromkeys(files))
+    return tuple(dict.fromkeys(files + list(demand_files)))

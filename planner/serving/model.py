@@ -53,6 +53,7 @@ from planner.serving.step import (
     Replica,
     Step,
     attention_params,
+    attention_rounds,
     decode_step,
     experts_touched_fraction,
     head_params,
@@ -314,8 +315,9 @@ def _meets(op: Operating, request: ServingRequest) -> bool:
 def choose_batch(
     workload: WorkloadLike, replica: Replica, request: ServingRequest
 ) -> Operating | None:
-    """(S5) the largest batch within memory meeting TTFT and TPOT (both rise with the batch);
-    None when even a batch of 1 misses a target or the weights do not fit."""
+    """(S5) the largest batch within memory meeting TTFT and TPOT (both rise with the batch), or
+    that batch cut to whole attention rounds if that serves more; None when even a batch of 1
+    misses a target or the weights do not fit."""
     limit = memory_batch_limit(workload, replica, request)
     if limit < 1:
         return None
@@ -332,7 +334,9 @@ def choose_batch(
             low = mid
         else:
             high = mid
-    return replace(operate(workload, replica, request, low, pf), latency_limited=True)
+    whole = low - low % attention_rounds(replica)  # a part-full last round may serve less
+    ops = [operate(workload, replica, request, b, pf) for b in sorted({low, whole})[::-1] if b]
+    return replace(max(ops, key=lambda op: op.output_tokens_per_s), latency_limited=True)
 
 
 def scale_up_domain(part: Part, request: ServingRequest) -> int:

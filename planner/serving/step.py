@@ -246,6 +246,12 @@ def sequences_per_group(replica: Replica, batch: int) -> float:
     return math.ceil(batch * replica.attention_parallel / replica.parts)
 
 
+def attention_rounds(replica: Replica) -> int:
+    """Data-parallel attention groups of a replica ("ep": n / a; else 1). A step costs its
+    fullest group's, so a batch past a whole multiple of them pays a round for a few sequences."""
+    return replica.parts // replica.attention_parallel if replica.parallel == "ep" else 1
+
+
 def attention_params(workload: WorkloadLike) -> float:
     """The attention projections of every layer (within the dense parameters; 0 when unknown)."""
     return float(getattr(workload, "attention_params", 0.0) or 0.0)
