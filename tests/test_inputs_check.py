@@ -45,6 +45,13 @@ def test_a_plan_records_the_workload_and_serving_tables_its_rates_rest_on(tmp_pa
     )
     capped_paths = {Path(str(i["path"])).resolve() for i in capped.inputs}
     assert (ROOT / "workload_profiles/serving/power_caps.yaml").resolve() in capped_paths
+    flexible = read_run(
+        plan_into(find_scenario("scenarios/tiny/flexible_connection.yaml"), tmp_path / "f")
+    )
+    flexible_paths = {Path(str(i["path"])).resolve() for i in flexible.inputs}
+    assert (
+        ROOT / "scenarios/sites/duke_energy_carolinas_load_2024.yaml"
+    ).resolve() in flexible_paths
 
 
 def test_a_plan_records_its_demand_csv_and_day_shape_files(tmp_path: Path) -> None:

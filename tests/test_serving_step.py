@@ -8,9 +8,10 @@ import pytest
 from replicas import bare_replica
 
 from planner.catalogue.parts import Catalogue, Part
+from planner.serving.batching import decode_cycle
 from planner.serving.efficiency import Efficiency, efficiency_for, load_stacks
 from planner.serving.measurements import load_measurements, shipped_measurements
-from planner.serving.model import ServingRequest, Speculative, decode_cycle, estimate
+from planner.serving.model import ServingRequest, Speculative, estimate
 from planner.serving.request import SERVING_PRECISIONS
 from planner.serving.step import decode_step, head_s
 from planner.serving.workloads import Workload, WorkloadLibrary
@@ -306,7 +307,7 @@ def _model_vs_row(catalogue: Catalogue, library: WorkloadLibrary, stacks, row_id
         ("qwen3speed-1xh20-qwen3-8b-bf16-in1", 0.30),  # batch 1, one H20
         ("qwen3speed-8xh20-qwen3-235b-a22b-bf16-in1", 0.30),  # batch 1, MoE TP8 (issue: 5x)
         ("trtllm10-2xh100-llama33-70b-fp8-1000-1000", 0.25),  # saturation, dense
-        # saturation, DeepSeek-R1: +26.1% with the shipped table and in-sample, +22.9% with the
+        # saturation, DeepSeek-R1: +26.2% with the shipped table and in-sample, +23.1% with the
         # H200 hidden (issue 12 asks 25%: not met by the shipped table; +25.2% before item 41's
         # refit, +27.4% before item 40, +30.3% before each stack's timed dispatch and combine,
         # docs/serving.md item 32)

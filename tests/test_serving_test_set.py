@@ -44,19 +44,19 @@ def test_the_test_set_as_shipped(test_set):
     results on the 910C and H20, the SGLang cookbook's Qwen3-235B and DeepSeek-R1 sweeps on
     8 x B200, never fitted (dstack's DeepSeek-R1 runs on engines of early 2025, the cookbook's
     ShareGPT runs and its DeepSeek-V3.1 on MI300X, on an engine the ROCm stack has no factor
-    for, kept, not scored). Dense Llama-3.3-70B on five parts within +-9% at every length
-    (median 4.3%); the MoE rows are where the model fails: median 26%, 22 rows beyond +-40%.
+    for, kept, not scored). Dense Llama-3.3-70B on five parts within +-10% at every length
+    (median 3.8%); the MoE rows are where the model fails: median 27%, 22 rows beyond +-40%.
     DeepSeek-R1 at the batch trtllm-bench gave itself (384 a rank at 1K/1K): +82% on H200, -62%
-    on GB200 at 1K/8K; Qwen3-235B on 8 x B200 under TP8 +3% at one sequence, -21% at 14 and +1%
+    on GB200 at 1K/8K; Qwen3-235B on 8 x B200 under TP8 +2% at one sequence, -22% at 14 and -1%
     at 90; DeepSeek-R1 under TP8 on 8 x B200 +41% at one sequence (a 6.5 ms modelled step
-    against 9.2 ms measured), -16 to +15% at 14-92; the 910C's DeepSeek-R1 -12% and -14%, the
+    against 9.2 ms measured), -17 to +13% at 14-92; the 910C's DeepSeek-R1 -12% and -14%, the
     H20's DeepSeek-V3 +13%. Guarded both ways so a change to the model or the table that moves
     them shows (item 41's refit moved each by at most 2 points)."""
     rows = [r for r in test_set.rows if r.error_fraction is not None]
     assert len(rows) == 99 and test_set.fit is None and test_set.as_shipped
     dense = [r for r in rows if r.workload == "llama-3.1-70b"]
-    assert len(dense) == 20 and max(abs(r.error_fraction) for r in dense) <= 0.09
-    assert 0.155 <= test_set.median("error_fraction") <= 0.165
+    assert len(dense) == 20 and max(abs(r.error_fraction) for r in dense) <= 0.10
+    assert 0.16 <= test_set.median("error_fraction") <= 0.17
     china = {r.id: r.error_fraction for r in rows if r.id.startswith("test-")}
     assert len(china) == 3 and sorted(round(e, 2) for e in china.values()) == [-0.14, -0.12, 0.13]
     beyond = [r.id for r in rows if abs(r.error_fraction) > 0.4]
@@ -65,11 +65,11 @@ def test_the_test_set_as_shipped(test_set):
     h200, gb200 = r1["8xh200-dsr1-fp8-1024-1024"], r1["4xgb200-dsr1-fp4-1024-8192"]
     assert h200.batch == 3072  # 384 a rank (trtllm-bench's own), not memory's 4,031
     assert h200.error_fraction == pytest.approx(0.823, abs=0.01)
-    assert gb200.error_fraction == pytest.approx(-0.622, abs=0.01)
+    assert gb200.error_fraction == pytest.approx(-0.625, abs=0.01)
     sweep = {r.batch: r.error_fraction for r in rows if "qwen3-235b-bf16-1000-1000" in r.id}
-    assert sweep == pytest.approx({1: 0.026, 14: -0.215, 90: 0.006}, abs=0.01)
+    assert sweep == pytest.approx({1: 0.022, 14: -0.222, 90: -0.005}, abs=0.01)
     ds = {r.batch: r.error_fraction for r in rows if "deepseek-r1-fp8-1000-1000" in r.id}
-    assert ds == pytest.approx({1: 0.412, 14: 0.084, 92: 0.148}, abs=0.01)
+    assert ds == pytest.approx({1: 0.406, 14: 0.072, 92: 0.133}, abs=0.01)
     rocm = [r for r in test_set.rows if "8xmi300x-deepseek-v3.1" in r.id]
     assert len(rocm) == 9 and all("no speed factor for serving engine" in r.note for r in rocm)
     unscored = [r for r in test_set.rows if "sharegpt" in r.id]
@@ -102,7 +102,7 @@ def test_cli_as_shipped_reports_one_summary_row():
         "as shipped, dense models",
         "as shipped, mixtures of experts",
     ]
-    assert out["summary"][0]["rows"] == 99 and 15.5 <= out["median_abs_error_pct"] <= 16.5
+    assert out["summary"][0]["rows"] == 99 and 16.0 <= out["median_abs_error_pct"] <= 17.0
     dense, moe = out["summary"][1:]
     assert (dense["rows"], moe["rows"]) == (20, 79)
     assert dense["median_abs_error_pct"] < 4.5 < 20.0 < moe["median_abs_error_pct"] < 27.0
@@ -169,8 +169,9 @@ def test_a_fit_refuses_an_engine_it_has_no_factor_for_as_the_shipped_table_does(
     ascend = [
         m for m in rows if m.part == "ascend-910c" and m.engine == "sglang" and m.unmodelled is None
     ][:2]
-    hopper = [m for m in rows if m.part == "b200" and m.unmodelled is None][:1]
-    got = predict(ascend + hopper, *world, params=params).rows
+    reference = [m for m in rows if m.part == "b200" and m.unmodelled is None][:1]
+    assert len(ascend) == 2 and len(reference) == 1
+    got = predict(ascend + reference, *world, params=params).rows
     assert all(
         r.error_fraction is None and "'sglang' on the cann stack in this fit" in r.note
         for r in got[:2]

@@ -103,17 +103,17 @@ def test_the_subsidy_is_offered_to_the_private_guizhou_site(resolved: ResolvedPl
 
 
 def test_with_the_subsidy_the_site_runs_domestic_parts_only(resolved: ResolvedPlan) -> None:
-    """Qwen3-30B-A3B at bf16 (the scenario pins it): 7,463 tok/s per H20, 5,087 per Zhenwu. Per
-    token/s over three years with every part busy, the H20 costs (4,600 + 3 x 10.95 x 689 W) /
-    7,463 = 3.65 USD and the Zhenwu (4,000 + 3 x 10.95 x 708 W) / 5,087 = 5.36 USD at full
-    price, 3.07 USD with half the power bill. 11 H20 (d = 0) carry 1.3% more than the 81,019
-    tok/s asked and cost about 298,161 USD; 16 Zhenwu with the subsidy (d = 1), 0.5% more,
-    about 249,551 USD: 64,000 + 1/2 x 3 x 10.95 x (16 x 360 W + 347.63 W x 15.93 busy). The
-    enumeration over both counts and d confirms it."""
+    """Qwen3-30B-A3B at bf16 (the scenario pins it): 7,460 tok/s per H20, 5,037 per Zhenwu. Per
+    token/s over three years with every part busy, the H20 costs (4,600 + 3 x 10.95 x 690 W) /
+    7,460 = 3.65 USD and the Zhenwu (4,000 + 3 x 10.95 x 708 W) / 5,037 = 5.41 USD at full
+    price, 3.10 USD with half the power bill. 11 H20 (d = 0) carry 1.3% more than the 81,019
+    tok/s asked and cost about 298,269 USD; 17 Zhenwu with the subsidy (d = 1; 16 would be 0.5%
+    short), 5.7% more, about 260,423 USD: 68,000 + 1/2 x 3 x 10.95 x (17 x 360 W + 347.86 W x
+    16.08 busy). The enumeration over both counts and d confirms it."""
     result = planned(resolved)
     cost, (n_h20, n_zhenwu), domestic_only = cost_by_enumeration(resolved.inputs)
-    assert domestic_only and n_h20 == 0 and n_zhenwu == 16
-    assert cost == pytest.approx(249_551, rel=1e-4)
+    assert domestic_only and n_h20 == 0 and n_zhenwu == 17
+    assert cost == pytest.approx(260_423, rel=1e-4)
     sol = result.solution
     assert sol.objective == pytest.approx(cost, rel=1e-9)
     np.testing.assert_allclose(sol.parts_bought.sum(axis=(1, 2)), [0, n_zhenwu], atol=1e-6)
@@ -130,15 +130,15 @@ def test_with_the_subsidy_the_site_runs_domestic_parts_only(resolved: ResolvedPl
 
 
 def test_a_subsidy_too_small_to_matter_flips_the_choice(small: ResolvedPlan) -> None:
-    """At a 5% cut the Zhenwu fleet costs 64,000 + 0.95 x 371,102 = about 416,547 USD, more than
-    11 H20 at about 298,161 USD (11 x 7,463 tok/s covers the 81,019 asked): the site buys the
+    """At a 5% cut the Zhenwu fleet costs 68,000 + 0.95 x 384,847 = about 433,604 USD, more than
+    11 H20 at about 298,269 USD (11 x 7,460 tok/s covers the 81,019 asked): the site buys the
     H20 and forgoes the subsidy (d = 0)."""
     assert small.inputs.subsidy_choice_fraction is not None
     np.testing.assert_allclose(small.inputs.subsidy_choice_fraction, 0.05)
     result = planned(small)
     cost, (n_h20, n_zhenwu), domestic_only = cost_by_enumeration(small.inputs)
     assert not domestic_only and (n_h20, n_zhenwu) == (11, 0)
-    assert cost == pytest.approx(298_161, rel=1e-4)
+    assert cost == pytest.approx(298_269, rel=1e-4)
     sol = result.solution
     assert sol.objective == pytest.approx(cost, rel=1e-9)
     np.testing.assert_allclose(sol.parts_bought.sum(axis=(1, 2)), [11, 0], atol=1e-6)
@@ -157,7 +157,7 @@ def test_cvxpy_and_pyomo_agree(resolved: ResolvedPlan, relax: bool) -> None:
     tol = 1e-6 if relax else 1e-8
     assert a.solution.objective == pytest.approx(b.solution.objective, rel=tol)
     if relax:  # the relaxation can only be cheaper than the MILP optimum
-        assert a.solution.objective <= 249_551 * (1 + 1e-4)
+        assert a.solution.objective <= 260_423 * (1 + 1e-4)
     else:
         np.testing.assert_allclose(a.solution.domestic_only, b.solution.domestic_only)
 
@@ -188,11 +188,11 @@ def test_the_checker_catches_a_rebate_beside_a_foreign_part(resolved: ResolvedPl
 
 def test_big_m_counts_the_parts_the_demand_can_keep_busy(resolved: ResolvedPlan) -> None:
     """M from eq. (18): a batch day's 24 x D tokens could all be served in one hour, so at most
-    ceil(24 x 81,019 / 7,463) = ceil(260.53) = 261 H20 are ever busy; one cohort a year, each
+    ceil(24 x 81,019 / 7,460) = ceil(260.66) = 261 H20 are ever busy; one cohort a year, each
     alive to 2028: M = 261, 522, 783. The 1 MW site would hold 1e6 / 360 W = 2,777 standing
     H20 (no bind); a 4.5 kW site holds 4,500 / 360 = 12.5, which binds."""
     x = resolved.inputs
-    assert peak_busy_parts(x)[0] == pytest.approx(24 * 81_018.5 / 7_463.41, rel=1e-4)
+    assert peak_busy_parts(x)[0] == pytest.approx(24 * 81_018.5 / 7_459.66, rel=1e-4)
     np.testing.assert_allclose(foreign_parts_bound(x), [[261, 522, 783]])
     tight = replace(x, dc_max_mw=np.array([0.0045]), dc_existing_mw=np.array([0.0]))
     np.testing.assert_allclose(foreign_parts_bound(tight), [[12.5, 12.5, 12.5]])

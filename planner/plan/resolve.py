@@ -56,7 +56,7 @@ from planner.plan.resolver import (
     plan_years,
     read_video_penalty,
 )
-from planner.plan.scenario import Scenario, ScenarioFile, ServingIn
+from planner.plan.scenario import Scenario, ScenarioFile
 from planner.plan.server_bills import ServerBills
 from planner.rules import RegimeLibrary
 from planner.serving.power_cap import power_caps_file
@@ -443,7 +443,7 @@ def resolve(
         power_subsidy_fraction=subsidy,
         regimes=rules.rule_ids,
         notes=tuple(r.notes),
-        profile_files=_profile_files(parts, raw.serving, libs, regimes, rules, demand.files)
+        profile_files=_profile_files(r, parts, libs, regimes, rules)
         + ((power_caps_file(overlays),) if raw.power_capping else ()),
         flex=FlexTable(option_names, cap_basis),
     )
@@ -477,19 +477,19 @@ def single_numbers(r: Resolver, raw: ScenarioFile) -> dict[str, Any]:
 
 
 def _profile_files(
+    r: Resolver,
     parts: PartsTable,
-    serving: Sequence[ServingIn],
     libs: Libraries,
     regimes: RegimeLibrary,
     rules: RulesTable,
-    demand_files: tuple[Path, ...],
 ) -> tuple[Path, ...]:
-    """The profile, server, workload, serving-table, rule and demand files a plan rests on, so
-    a run records their hashes (and a sweep solves a case again when one changes)."""
+    """The profile, server, workload, serving-table, rule, demand and regional-load files a
+    plan rests on, so a run records their hashes (and a sweep solves a case again when one
+    changes)."""
     files = [p.path for p in parts.parts] + list(parts.server_files)
     workloads = libs.workloads.workloads
-    files += [workloads[s.profile].path for s in serving if s.profile in workloads]
+    files += [workloads[s.profile].path for s in r.raw.serving if s.profile in workloads]
     files += list(libs.stacks.files)
     snapshots = {rule.split("/", 1)[0] for rule in rules.rule_ids}
     files += [regimes.regimes[i].path for i in sorted(snapshots) if i in regimes.regimes]
-    return tuple(dict.fromkeys(files + list(demand_files)))
+    return tuple(dict.fromkeys(files + list(r.scenario.demand.files) + r.files_read))

@@ -87,6 +87,7 @@ def read_regional_loads(r: Resolver) -> dict[str, np.ndarray]:
                       "give one mean MW per local hour for each month.")  # fmt: skip
             continue
         out[site.name] = hourly_load(raw.monthly_hourly_mw, r.raw.weather_year)
+        r.files_read.append(path.resolve())
     return out
 
 

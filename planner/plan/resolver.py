@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ class Resolver:
         self.reader = FieldReader(scenario.path, scenario.raw.sources, scenario.raw.currency)
         self.notes: list[str] = []
         self.horizon = scenario.demand.horizon
+        self.files_read: list[Path] = []  # data files beside the scenario (a run records them)
 
     @property
     def problems(self) -> list[Problem]:

@@ -10,6 +10,7 @@ sequences (context c = input + output / 2 on average while decoding):
   replica = B L_out / busy(B); TPOT = busy / L_out; TTFT = t_pf + t_cycle. A disaggregated decode
   instance (`decode_only`) drops the B t_pf term (prefill runs on other parts);
 - (S5) batch: the largest B meeting memory, TTFT and TPOT; without targets, the memory limit;
+  at its fullest rounds under data-parallel attention (`batching.py`, with S4 and S7);
 - (S6) power and cost per part (`power.py`);
 - (S7) speculative decoding: each cycle verifies 1 + k tokens per sequence and drafts k, and
   emits a = 1 + p + ... + p^k tokens: t_cycle = t_step(q = 1 + k) + k ((t_step(q = 1) - t_head)
@@ -22,10 +23,11 @@ tries the replica sizes and parallel layouts that fit and keeps the most output 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from planner.catalogue.parts import Part
 from planner.errors import InputError, Problem
+from planner.serving.batching import Operating, choose_batch, operate
 from planner.serving.disaggregation import disaggregated_estimate
 from planner.serving.efficiency import Efficiency
 from planner.serving.power import (
@@ -51,17 +53,12 @@ from planner.serving.request import (
 from planner.serving.step import (
     HEAD_BYTES_PER_PARAM,
     Replica,
-    Step,
     attention_params,
-    attention_rounds,
-    decode_step,
     experts_touched_fraction,
     head_params,
-    head_s,
     kv_replication,
     looked_up_params,
     moe_layers,
-    prefill_s,
     weights_touched_bytes,
 )
 
@@ -244,101 +241,6 @@ def memory_batch_limit(workload: WorkloadLike, replica: Replica, request: Servin
     return int(min(free // per_sequence, cap))
 
 
-@dataclass(frozen=True)
-class Operating:
-    """One operating point: batch, decode cycle and the latencies and throughput it gives."""
-
-    batch: int
-    step: Step  # the verification step (q = 1 + k tokens per sequence)
-    cycle_s: float  # one decode cycle: verification plus drafting (= step without drafts)
-    tokens_per_cycle: float  # a: tokens emitted per sequence per cycle
-    prefill_s: float
-    busy_s: float  # replica time to serve B requests end to end
-    tpot_s: float
-    ttft_s: float
-    output_tokens_per_s: float  # per replica
-    latency_limited: bool
-
-
-def decode_cycle(
-    workload: WorkloadLike, replica: Replica, request: ServingRequest, batch: int
-) -> tuple[Step, float, float]:
-    """(S7) one decode cycle at `batch`: (verification step, cycle seconds, tokens emitted per
-    sequence). Without speculative decoding: (step, step time, 1)."""
-    context = request.input_tokens + request.output_tokens / 2.0
-    spec = request.speculative
-    if spec is None or spec.draft_tokens == 0:
-        step = decode_step(workload, replica, batch, context)
-        return step, step.total_s, 1.0
-    step = decode_step(workload, replica, batch, context, 1.0 + spec.draft_tokens)
-    head = head_s(workload, replica, batch)
-    body_s = decode_step(workload, replica, batch, context).total_s - head
-    draft_s = body_s / workload.layers + head  # one layer, then the shared head's logits
-    return step, step.total_s + spec.draft_tokens * draft_s, spec.tokens_per_step
-
-
-def operate(
-    workload: WorkloadLike,
-    replica: Replica,
-    request: ServingRequest,
-    batch: int,
-    prefill: float | None = None,
-) -> Operating:
-    """(S4) continuous batching at `batch`: prefills interleave with decode cycles. `prefill`:
-    one prompt's prefill seconds when the caller has them (they do not depend on the batch)."""
-    step, cycle, emitted = decode_cycle(workload, replica, request, batch)
-    pf = prefill
-    if pf is None:
-        pf = prefill_s(workload, replica, request.input_tokens, request.prefill_chunk_tokens)
-    out = request.output_tokens
-    decode = out / emitted * cycle
-    busy = decode if request.decode_only else batch * pf + decode
-    return Operating(
-        batch=batch,
-        step=step,
-        cycle_s=cycle,
-        tokens_per_cycle=emitted,
-        prefill_s=pf,
-        busy_s=busy,
-        tpot_s=busy / out,
-        ttft_s=pf + cycle,
-        output_tokens_per_s=batch * out / busy,
-        latency_limited=False,
-    )
-
-
-def _meets(op: Operating, request: ServingRequest) -> bool:
-    ttft_ok = request.ttft_s is None or request.decode_only or op.ttft_s <= request.ttft_s
-    return ttft_ok and (request.tpot_s is None or op.tpot_s <= request.tpot_s)
-
-
-def choose_batch(
-    workload: WorkloadLike, replica: Replica, request: ServingRequest
-) -> Operating | None:
-    """(S5) the largest batch within memory meeting TTFT and TPOT (both rise with the batch), or
-    that batch cut to whole attention rounds if that serves more; None when even a batch of 1
-    misses a target or the weights do not fit."""
-    limit = memory_batch_limit(workload, replica, request)
-    if limit < 1:
-        return None
-    pf = prefill_s(workload, replica, request.input_tokens, request.prefill_chunk_tokens)
-    best = operate(workload, replica, request, limit, pf)
-    if _meets(best, request):
-        return best
-    if not _meets(operate(workload, replica, request, 1, pf), request):
-        return None
-    low, high = 1, limit  # low meets, high does not
-    while high - low > 1:
-        mid = (low + high) // 2
-        if _meets(operate(workload, replica, request, mid, pf), request):
-            low = mid
-        else:
-            high = mid
-    whole = low - low % attention_rounds(replica)  # a part-full last round may serve less
-    ops = [operate(workload, replica, request, b, pf) for b in sorted({low, whole})[::-1] if b]
-    return replace(max(ops, key=lambda op: op.output_tokens_per_s), latency_limited=True)
-
-
 def scale_up_domain(part: Part, request: ServingRequest) -> int:
     """Parts in one scale-up domain of the serving system: the request's (e.g. 8 for Ascend
     910C in Atlas 800 A3 servers outside a SuperPoD), else the part's."""
@@ -414,7 +316,7 @@ def _estimate_at(
     layout: tuple[int, Parallel], chosen: Chosen,
 ) -> ServingEstimate | None:  # fmt: skip
     replica = build_replica(part, workload, request, eff, layout, chosen)
-    op = choose_batch(workload, replica, request)
+    op = choose_batch(workload, replica, request, memory_batch_limit(workload, replica, request))
     if op is None or not op.output_tokens_per_s > 0:
         return None
     parts = replica.parts // part.devices  # per part (package), not per device

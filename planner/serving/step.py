@@ -246,10 +246,13 @@ def sequences_per_group(replica: Replica, batch: int) -> float:
     return math.ceil(batch * replica.attention_parallel / replica.parts)
 
 
-def attention_rounds(replica: Replica) -> int:
-    """Data-parallel attention groups of a replica ("ep": n / a; else 1). A step costs its
-    fullest group's, so a batch past a whole multiple of them pays a round for a few sequences."""
-    return replica.parts // replica.attention_parallel if replica.parallel == "ep" else 1
+def batch_rounds(replica: Replica) -> tuple[int, ...]:
+    """Under "ep" the batch is dealt to n / a attention groups (`sequences_per_group`) and to n
+    parts (`sequences_per_part`), and a step costs the fullest's: a batch just past a whole
+    multiple of either pays a round for its last few sequences. () under "tp" and "tep"."""
+    if replica.parallel != "ep":
+        return ()
+    return (replica.parts // replica.attention_parallel, replica.parts)
 
 
 def attention_params(workload: WorkloadLike) -> float:
