@@ -21,6 +21,7 @@ from planner.plan.resolve_rules import RulesTable
 from planner.plan.resolver import Resolver, exchange_rate
 from planner.plan.server_bills import ServerBills
 from planner.serving.efficiency import Stacks, efficiency_for
+from planner.serving.fitted import band_families
 from planner.serving.model import ServingRequest, estimate
 from planner.serving.step import is_moe
 from planner.serving.video import estimate_video
@@ -270,7 +271,7 @@ def family_lookup(r: Resolver, stacks: Any, by_family: dict[str, float]) -> Call
     naming no family of the table is an input error."""
     table = getattr(stacks, "calibration", None)
     family_of = dict(getattr(table, "family_of", None) or {})
-    known = {*family_of.values(), "default"}  # as fitted.band_families (tables may be stand-ins)
+    known = band_families(table)
     unknown = sorted(set(by_family) - known)
     if unknown:
         raise InputError.one(

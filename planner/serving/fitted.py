@@ -274,8 +274,9 @@ def read_calibration(path: Path) -> CalibrationTable:
 
 
 def band_families(table: CalibrationTable | None) -> set[str]:
-    """The part families a `serving.band.<family>` knob may name: the table's and "default"."""
-    return {*(table.family_of.values() if table is not None else ()), "default"}
+    """The part families a `serving.band.<family>` knob may name: the table's and "default"
+    (a stand-in table without `family_of` has none of its own)."""
+    return {*(getattr(table, "family_of", None) or {}).values(), "default"}
 
 
 def calibration_file(overlays: Sequence[Path] = ()) -> Path | None:
